@@ -1,0 +1,22 @@
+import type { EntityManager } from 'typeorm';
+import { quoteIdent } from './sql';
+
+/**
+ * Records that `consumer` processed `eventId`, inside the caller's transaction. Returns false when
+ * it was processed before: the caller MUST then skip the event (a redelivery, e.g. after an outbox
+ * relay crashed between publishing and marking). Run the event's state change in the same
+ * transaction so that the mark and the effect commit together.
+ */
+export async function markProcessed(
+  manager: EntityManager,
+  schema: string,
+  consumer: string,
+  eventId: string,
+): Promise<boolean> {
+  const rows = (await manager.query(
+    `INSERT INTO ${quoteIdent(schema)}.inbox (consumer, event_id) VALUES ($1, $2)
+     ON CONFLICT DO NOTHING RETURNING event_id`,
+    [consumer, eventId],
+  )) as unknown[];
+  return rows.length === 1;
+}

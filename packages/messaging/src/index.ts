@@ -1,0 +1,26 @@
+export { createEventProducer, createKafka, parseBrokers, type KafkaClientConfig } from './kafka-client';
+export { provisionTopics, topicPlan, type TopicProvisioning } from './topics';
+export {
+  OutboxRelay,
+  dropOutboxTablesDdl,
+  enqueueEvents,
+  outboxTablesDdl,
+  type OutboxMessage,
+  type OutboxRelayOptions,
+} from './outbox';
+export { markProcessed } from './inbox';
+export {
+  BatchConsumer,
+  DLQ_HEADERS,
+  type BatchConsumerOptions,
+  type ConsumedEvent,
+  type PoisonRecord,
+} from './batch-consumer';
+export { quoteIdent } from './sql';
+export {
+  KafkaConnection,
+  MESSAGING_DATA_SOURCE,
+  MESSAGING_OPTIONS,
+  MessagingModule,
+  type MessagingOptions,
+} from './nest/messaging.module';

@@ -1,0 +1,52 @@
+import { Kafka, logLevel, type LogEntry, type Producer } from 'kafkajs';
+
+export interface KafkaClientConfig {
+  /** Comma-separated `host:port` list, as in `KAFKA_BROKERS`. */
+  brokers: string;
+  clientId: string;
+  /** Receives kafkajs' own warnings and errors. */
+  log?: (level: 'warn' | 'error', message: string, extra: Record<string, unknown>) => void;
+}
+
+export function parseBrokers(brokers: string): string[] {
+  const list = brokers
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b.length > 0);
+  for (const b of list) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(b)) throw new Error(`invalid Kafka broker address "${b}": expected host:port`);
+  }
+  if (list.length === 0) throw new Error('no Kafka broker address given');
+  return list;
+}
+
+/**
+ * The one place that constructs the Kafka client, so that the client library can be swapped.
+ * Retries are generous: a broker restart must be ridden out, not surface as a crash.
+ */
+export function createKafka(config: KafkaClientConfig): Kafka {
+  const log = config.log;
+  return new Kafka({
+    clientId: config.clientId,
+    brokers: parseBrokers(config.brokers),
+    connectionTimeout: 3000,
+    requestTimeout: 30000,
+    retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 12 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        if (!log) return;
+        const { message, ...extra } = entry;
+        log(level === logLevel.ERROR || level === logLevel.NOTHING ? 'error' : 'warn', String(message), extra);
+      },
+  });
+}
+
+/**
+ * A producer for events: idempotent, one request in flight (keeps per-partition order across
+ * retries) and every send with `acks=all`.
+ */
+export function createEventProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+}

@@ -1,0 +1,170 @@
+import { encodeEvent, partitionKey, type EventEnvelope } from '@tokenledger/contracts';
+import type { Producer } from 'kafkajs';
+import type { DataSource, EntityManager } from 'typeorm';
+import { quoteIdent } from './sql';
+
+/**
+ * DDL of the outbox and inbox tables in `schema`, for an app's migration.
+ * - outbox: events written in the same transaction as the state change they describe.
+ * - inbox: ids of events a consumer has processed, so that a redelivery is dropped.
+ */
+export function outboxTablesDdl(schema: string): string[] {
+  const s = quoteIdent(schema);
+  return [
+    `CREATE TABLE ${s}.outbox (
+       seq bigserial PRIMARY KEY,
+       event_id uuid NOT NULL UNIQUE,
+       topic text NOT NULL,
+       key text NOT NULL,
+       payload bytea NOT NULL,
+       created_at timestamptz NOT NULL DEFAULT now(),
+       published_at timestamptz
+     )`,
+    `CREATE INDEX outbox_unpublished ON ${s}.outbox (seq) WHERE published_at IS NULL`,
+    `CREATE TABLE ${s}.inbox (
+       consumer text NOT NULL,
+       event_id uuid NOT NULL,
+       processed_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (consumer, event_id)
+     )`,
+  ];
+}
+
+export function dropOutboxTablesDdl(schema: string): string[] {
+  const s = quoteIdent(schema);
+  return [`DROP TABLE ${s}.inbox`, `DROP TABLE ${s}.outbox`];
+}
+
+export interface OutboxMessage {
+  event: EventEnvelope;
+  /** Full topic name (with any test prefix). */
+  topic: string;
+}
+
+/**
+ * Writes events to the outbox inside the caller's transaction.
+ * MUST be called with the EntityManager of the transaction that makes the state change, so that
+ * both commit or neither does.
+ */
+export async function enqueueEvents(manager: EntityManager, schema: string, messages: OutboxMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  if (!manager.queryRunner?.isTransactionActive) {
+    throw new Error('enqueueEvents must run inside a transaction');
+  }
+  const values: unknown[] = [];
+  const rows = messages.map((m, i) => {
+    values.push(m.event.id, m.topic, partitionKey(m.event), encodeEvent(m.event));
+    const b = i * 4;
+    return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4})`;
+  });
+  await manager.query(
+    `INSERT INTO ${quoteIdent(schema)}.outbox (event_id, topic, key, payload) VALUES ${rows.join(', ')}`,
+    values,
+  );
+}
+
+export interface OutboxRelayOptions {
+  dataSource: DataSource;
+  schema: string;
+  producer: Producer;
+  batchSize?: number;
+  pollIntervalMs?: number;
+  /** Test seam: runs after Kafka acknowledged a batch and before the rows are marked published. */
+  afterPublish?: (eventIds: string[]) => Promise<void>;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Publishes outbox rows in commit order and marks them published.
+ *
+ * Guarantees: at-least-once (a crash between the Kafka ack and the mark republishes the batch, so
+ * consumers MUST drop duplicates by event id); per-key order is kept because only one relay per
+ * schema runs at a time (transaction-scoped advisory lock) and rows go out in `seq` order.
+ */
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private nudged = false;
+  private readonly lockKey: string;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.lockKey = `tokenledger.outbox.${options.schema}`;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Asks for a publish pass now (after a commit that wrote outbox rows). */
+  nudge(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.nudged = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One pass: publishes up to batchSize rows; returns how many it published. */
+  async publishOnce(): Promise<number> {
+    const { dataSource, schema, producer } = this.options;
+    const s = quoteIdent(schema);
+    return dataSource.transaction(async (manager) => {
+      const [lock] = (await manager.query('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', [this.lockKey])) as Array<{ ok: boolean }>;
+      if (!lock?.ok) return 0;
+      const rows = (await manager.query(
+        `SELECT seq, event_id, topic, key, payload FROM ${s}.outbox
+          WHERE published_at IS NULL ORDER BY seq LIMIT $1`,
+        [this.options.batchSize ?? 500],
+      )) as Array<{ seq: string; event_id: string; topic: string; key: string; payload: Buffer }>;
+      if (rows.length === 0) return 0;
+      const byTopic = new Map<string, Array<{ key: string; value: Buffer; headers: Record<string, string> }>>();
+      for (const row of rows) {
+        const list = byTopic.get(row.topic) ?? [];
+        list.push({ key: row.key, value: row.payload, headers: { 'content-type': 'application/cloudevents+json' } });
+        byTopic.set(row.topic, list);
+      }
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+      const ids = rows.map((r) => r.event_id);
+      await this.options.afterPublish?.(ids);
+      await manager.query(`UPDATE ${s}.outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [
+        rows.map((r) => r.seq),
+      ]);
+      return rows.length;
+    });
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.loop().finally(() => {
+        this.running = undefined;
+      });
+    }, delayMs);
+  }
+
+  private async loop(): Promise<void> {
+    let published = 0;
+    try {
+      do {
+        this.nudged = false;
+        published = await this.publishOnce();
+      } while (!this.stopped && (published > 0 || this.nudged));
+    } catch (error) {
+      this.options.onError?.(error);
+    }
+    this.schedule(this.options.pollIntervalMs ?? 200);
+  }
+}
