@@ -1,0 +1,85 @@
+import { CanonicalJsonError, canonicalBytes, canonicalize } from './index';
+
+function errorOf(run: () => unknown): CanonicalJsonError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof CanonicalJsonError) return error;
+    throw error;
+  }
+  throw new Error('expected a CanonicalJsonError');
+}
+
+describe('canonicalize', () => {
+  it('writes no whitespace and sorts nested keys', () => {
+    expect(canonicalize({ b: [1, { d: true, c: null }], a: 'x' })).toBe('{"a":"x","b":[1,{"c":null,"d":true}]}');
+  });
+
+  it('sorts integer-like keys as strings, not as numbers (JS enumerates them numerically)', () => {
+    expect(canonicalize({ 10: 'ten', 9: 'nine', a: 'a', 1: 'one' })).toBe('{"1":"one","10":"ten","9":"nine","a":"a"}');
+  });
+
+  it('omits undefined object members, as JSON.stringify does', () => {
+    expect(canonicalize({ a: undefined, b: 1 })).toBe('{"b":1}');
+  });
+
+  it('calls toJSON with the member key (Date becomes its ISO string)', () => {
+    const at = new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6));
+    const keyed = { toJSON: (key: string) => `key=${key}` };
+    expect(canonicalize({ at, k: keyed, list: [keyed] })).toBe(
+      '{"at":"2024-01-02T03:04:05.006Z","k":"key=k","list":["key=0"]}',
+    );
+    expect(canonicalize(keyed)).toBe('"key="');
+  });
+
+  it('unwraps boxed primitives', () => {
+    expect(canonicalize([Object(1.5), Object('s'), Object(false)])).toBe('[1.5,"s",false]');
+  });
+
+  it('ignores symbol-keyed properties', () => {
+    expect(canonicalize({ [Symbol('hidden')]: 1, shown: 2 })).toBe('{"shown":2}');
+  });
+
+  it('accepts shared (non-cyclic) references', () => {
+    const shared = { x: 1 };
+    expect(canonicalize({ a: shared, b: [shared, shared] })).toBe('{"a":{"x":1},"b":[{"x":1},{"x":1}]}');
+  });
+
+  it('escapes controls in lowercase hex and lone surrogates like well-formed JSON.stringify', () => {
+    expect(canonicalize('\u001f\u007f\t\ud800')).toBe('"\\u001f\u007f\\t\\ud800"');
+  });
+
+  it('canonicalBytes is the UTF-8 encoding of the text', () => {
+    expect(canonicalBytes({ e: '€' })).toEqual(Buffer.from([0x7b, 0x22, 0x65, 0x22, 0x3a, 0x22, 0xe2, 0x82, 0xac, 0x22, 0x7d]));
+  });
+
+  describe('errors name the failing path', () => {
+    it.each<[string, () => unknown, string, string]>([
+      ['NaN', () => canonicalize({ data: { items: [1, 2, NaN] } }), 'non-finite-number', '$.data.items[2]'],
+      ['Infinity', () => canonicalize([Infinity]), 'non-finite-number', '$[0]'],
+      ['bigint', () => canonicalize({ n: 1n }), 'bigint', '$.n'],
+      ['function', () => canonicalize({ f: () => 1 }), 'function', '$.f'],
+      ['symbol', () => canonicalize({ s: Symbol('x') }), 'symbol', '$.s'],
+      ['undefined in array', () => canonicalize({ a: [1, undefined] }), 'undefined', '$.a[1]'],
+      // eslint-disable-next-line no-sparse-arrays
+      ['array hole', () => canonicalize([1, , 3]), 'undefined', '$[1]'],
+      ['undefined root', () => canonicalize(undefined), 'undefined', '$'],
+      ['Map', () => canonicalize({ 'odd key': new Map() }), 'unsupported-object', '$["odd key"]'],
+      ['typed array', () => canonicalize({ b: new Uint8Array(2) }), 'unsupported-object', '$.b'],
+    ])('%s', (_name, run, code, path) => {
+      const error = errorOf(run);
+      expect(error.code).toBe(code);
+      expect(error.path).toBe(path);
+      expect(error.message.startsWith(`${path}: `)).toBe(true);
+    });
+
+    it('cycles', () => {
+      const root: Record<string, unknown> = { list: [] };
+      const child: Record<string, unknown> = { up: root };
+      (root.list as unknown[]).push(child);
+      const error = errorOf(() => canonicalize(root));
+      expect(error.code).toBe('cycle');
+      expect(error.path).toBe('$.list[0].up');
+    });
+  });
+});
