@@ -24,3 +24,4 @@ export {
   MessagingModule,
   type MessagingOptions,
 } from './nest/messaging.module';
+export { CreateSchemaAndOutbox1795800000000 } from './outbox-migration';

@@ -113,19 +113,33 @@ export class KafkaConnection implements OnApplicationBootstrap, OnApplicationShu
   }
 }
 
+interface LevelLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
 @Module({})
 export class MessagingModule {
   /**
-   * @param dataSourceProvider a provider token that resolves to the app's TypeORM DataSource
-   *   (with `@nestjs/typeorm`, the `DataSource` class itself).
+   * @param dataSourceToken provider token of the app's TypeORM DataSource (with `@nestjs/typeorm`,
+   *   the `DataSource` class itself).
+   * @param loggerToken provider token of a pino-style logger (`info/warn/error(obj, msg)`).
    */
-  static forRoot(options: MessagingOptions, dataSourceProvider: unknown): DynamicModule {
+  static forRootAsync(options: Omit<MessagingOptions, 'log'>, dataSourceToken: unknown, loggerToken: unknown): DynamicModule {
     return {
       module: MessagingModule,
       global: true,
       providers: [
-        { provide: MESSAGING_OPTIONS, useValue: options },
-        { provide: MESSAGING_DATA_SOURCE, useExisting: dataSourceProvider as symbol },
+        {
+          provide: MESSAGING_OPTIONS,
+          inject: [loggerToken as symbol],
+          useFactory: (logger: LevelLogger): MessagingOptions => ({
+            ...options,
+            log: (level, message, extra) => logger[level](extra ?? {}, message),
+          }),
+        },
+        { provide: MESSAGING_DATA_SOURCE, useExisting: dataSourceToken as symbol },
         KafkaConnection,
       ],
       exports: [KafkaConnection],

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+/** Settings every Tokenledger app reads from its environment. */
+export const baseConfigSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .default('postgres://postgres@127.0.0.1:5432/tokenledger')
+    .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL'),
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .refine((v) => v.split(',').every((b) => /^[^\s:]+:\d{1,5}$/.test(b.trim())), 'must be host:port[,host:port...]'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'may only contain letters, digits, ".", "_" and "-"')
+    .default(''),
+  TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Requests larger than this are refused with 413. */
+  HTTP_BODY_LIMIT: z.string().regex(/^\d+(kb|mb)$/, 'must look like 64kb or 1mb').default('64kb'),
+});
+
+export type BaseConfig = z.infer<typeof baseConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly service: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid configuration for ${service}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses the environment once, at boot, into a typed config. Every problem is reported at once,
+ * each naming the variable, e.g. `PORT: expected number, received "abc"`.
+ */
+export function loadConfig<S extends z.ZodType>(service: string, schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data as z.infer<S>;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    const value = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
+    return `${name}: ${issue.message}${value !== undefined ? ` (got ${JSON.stringify(value)})` : ''}`;
+  });
+  throw new ConfigError(service, problems);
+}
+
+/** The config schema of an app listening on `defaultPort` with its own PostgreSQL schema. */
+export function serviceConfigSchema(defaultPort: number, defaultSchema: string) {
+  return baseConfigSchema.extend({
+    PORT: port.default(defaultPort),
+    DB_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+      .default(defaultSchema),
+  });
+}
+
+export type ServiceConfig = z.infer<ReturnType<typeof serviceConfigSchema>>;

@@ -1,0 +1,92 @@
+import {
+  Catch,
+  HttpException,
+  HttpStatus,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
+
+/**
+ * A transport-neutral domain error: a stable `code`, whether retrying may help, and context for
+ * logs (never secrets). Each edge maps it once (HTTP: {@link HttpErrorFilter}; Kafka: retry vs DLQ).
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable = false,
+    readonly context: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; requestId: string };
+}
+
+const statusCodes: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable_entity',
+  429: 'too_many_requests',
+  503: 'unavailable',
+};
+
+/**
+ * Maps every error leaving a controller to `{ "error": { code, message, requestId } }` with the
+ * right status. `domainStatus` maps domain error codes to HTTP statuses (default 422, or 503 for
+ * retryable errors). Unknown errors become a 500 whose message reveals nothing.
+ */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  constructor(
+    private readonly domainStatus: Record<string, number> = {},
+    private readonly onUnexpected?: (error: unknown, requestId: string) => void,
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<Request & { id?: string | number }>();
+    const res = http.getResponse<Response>();
+    const requestId = String(req.id ?? req.headers['x-request-id'] ?? '');
+    const [status, code, message] = this.describe(exception, requestId);
+    const body: ErrorBody = { error: { code, message, requestId } };
+    res.status(status).json(body);
+  }
+
+  private describe(exception: unknown, requestId: string): [number, string, string] {
+    if (exception instanceof DomainError) {
+      const status = this.domainStatus[exception.code] ?? (exception.retryable ? 503 : 422);
+      return [status, exception.code, exception.message];
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      const message =
+        typeof response === 'string'
+          ? response
+          : Array.isArray((response as { message?: unknown }).message)
+            ? ((response as { message: string[] }).message).join('; ')
+            : String((response as { message?: unknown }).message ?? exception.message);
+      return [status, statusCodes[status] ?? `http_${status}`, message];
+    }
+    const bodyError = exception as { type?: string; status?: number; message?: string };
+    // body-parser errors (malformed JSON, body too large) arrive as plain errors with a status.
+    if (typeof bodyError.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) {
+      const message =
+        bodyError.type === 'entity.parse.failed' ? 'request body is not valid JSON' : String(bodyError.message);
+      return [bodyError.status, statusCodes[bodyError.status] ?? `http_${bodyError.status}`, message];
+    }
+    this.onUnexpected?.(exception, requestId);
+    return [HttpStatus.INTERNAL_SERVER_ERROR, 'internal', 'internal error'];
+  }
+}

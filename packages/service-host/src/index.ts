@@ -1,0 +1,14 @@
+export { createService, exitOnBootError, runService, type RunServiceOptions } from './bootstrap';
+export {
+  ConfigError,
+  baseConfigSchema,
+  loadConfig,
+  serviceConfigSchema,
+  type BaseConfig,
+  type ServiceConfig,
+} from './config';
+export { DomainError, HttpErrorFilter, type ErrorBody } from './errors';
+export { HealthController } from './health';
+export { REDACT_PATHS } from './logging';
+export { MetricsService } from './metrics';
+export { ServiceHostModule, type ServiceHostOptions } from './service-host.module';

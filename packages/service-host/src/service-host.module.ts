@@ -1,0 +1,83 @@
+import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { MessagingModule } from '@tokenledger/messaging';
+import { LoggerModule, PinoLogger } from 'nestjs-pino';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { DataSource, type MixedList } from 'typeorm';
+import type { ServiceConfig } from './config';
+import { HealthController } from './health';
+import { REDACT_PATHS } from './logging';
+import { HttpMetricsMiddleware, MetricsController, MetricsService } from './metrics';
+
+export interface ServiceHostOptions {
+  /** Short app name: `issuance`, `revocation`, `anomaly`, `ledger`. */
+  name: string;
+  config: ServiceConfig;
+  // TypeORM's own option types.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  migrations: MixedList<Function>;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  entities?: MixedList<Function>;
+}
+
+/**
+ * What every Tokenledger app has: JSON logs with token material redacted, its own PostgreSQL
+ * schema migrated by TypeORM migrations (never `synchronize`), Kafka with the outbox relay,
+ * `/health/live`, `/health/ready` and `/metrics`.
+ */
+@Module({})
+export class ServiceHostModule implements NestModule {
+  static forRoot(options: ServiceHostOptions): DynamicModule {
+    const { config } = options;
+    return {
+      module: ServiceHostModule,
+      global: true,
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.LOG_LEVEL,
+            name: options.name,
+            redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+            genReqId: (req: IncomingMessage) => {
+              const given = req.headers['x-request-id'];
+              return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+            },
+            autoLogging: { ignore: (req) => req.url === '/metrics' || req.url?.startsWith('/health') === true },
+          },
+        }),
+        TypeOrmModule.forRoot({
+          type: 'postgres',
+          url: config.DATABASE_URL,
+          schema: config.DB_SCHEMA,
+          migrations: options.migrations,
+          migrationsRun: true,
+          migrationsTableName: 'migrations',
+          synchronize: false,
+          entities: options.entities ?? [],
+          extra: { max: 10, application_name: `tokenledger-${options.name}` },
+          retryAttempts: 5,
+          retryDelay: 2000,
+        }),
+        MessagingModule.forRootAsync(
+          {
+            brokers: config.KAFKA_BROKERS,
+            clientId: `tokenledger-${options.name}`,
+            schema: config.DB_SCHEMA,
+            topicPrefix: config.TOPIC_PREFIX,
+            partitions: config.TOPIC_PARTITIONS,
+          },
+          DataSource,
+          PinoLogger,
+        ),
+      ],
+      controllers: [HealthController, MetricsController],
+      providers: [MetricsService],
+      exports: [MetricsService],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(HttpMetricsMiddleware).forRoutes('*path');
+  }
+}

@@ -1,0 +1,39 @@
+// Shared steps of `npm start` and `npm test`: dependencies, build, infrastructure.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export function say(line) {
+  process.stdout.write(`[tokenledger] ${line}\n`);
+}
+
+export function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...options });
+  if (result.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} failed (exit ${result.status ?? result.signal})`);
+  }
+}
+
+/** Installs dependencies when node_modules is missing or older than the lock file. */
+export function ensureDependencies() {
+  const marker = path.join(root, 'node_modules', '.package-lock.json');
+  const lock = path.join(root, 'package-lock.json');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  say('installing dependencies (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+export function build() {
+  say('building (turbo run build)');
+  run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only']);
+}
+
+/** The compiled @tokenledger/infra package (available after build). */
+export function infra() {
+  const require = createRequire(import.meta.url);
+  return require(path.join(root, 'infra', 'dist', 'index.js'));
+}

@@ -1,0 +1,129 @@
+// `npm start`: the whole system on this machine. Installs dependencies if missing, builds, starts
+// (or finds) Kafka and PostgreSQL, starts the four apps, prints one ready line. Ctrl-C or SIGTERM
+// stops everything it started, the broker included.
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { build, ensureDependencies, infra, root, say } from './lib.mjs';
+
+const APPS = [
+  { name: 'issuance', port: 4001 },
+  { name: 'revocation', port: 4002 },
+  { name: 'anomaly', port: 4003 },
+  { name: 'ledger', port: 4004 },
+];
+
+ensureDependencies();
+build();
+
+const { ensureInfrastructure, stateDir } = infra();
+const logDir = path.join(stateDir(), 'logs');
+mkdirSync(logDir, { recursive: true });
+
+const children = new Map();
+let stack;
+let stopping = false;
+
+async function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  say('stopping...');
+  await Promise.all(
+    [...children.values()].map(
+      (child) =>
+        new Promise((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+  if (stack) {
+    if (stack.started.length > 0) say(`stopping ${stack.started.join(', ')}`);
+    await stack.stop();
+  }
+  say('stopped');
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+try {
+  stack = await ensureInfrastructure({ database: 'tokenledger', log: say });
+} catch (error) {
+  say(`infrastructure failed: ${error.message}`);
+  await shutdown(1);
+}
+
+const LEVELS = { 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+
+for (const app of APPS) {
+  const env = {
+    ...process.env,
+    PORT: process.env[`${app.name.toUpperCase()}_PORT`] ?? String(app.port),
+    DATABASE_URL: stack.databaseUrl,
+    KAFKA_BROKERS: stack.kafkaBrokers,
+  };
+  const logFile = path.join(logDir, `${app.name}.log`);
+  const out = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(process.execPath, [path.join(root, 'apps', app.name, 'dist', 'main.js')], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  app.port = Number(env.PORT);
+  app.logFile = logFile;
+  children.set(app.name, child);
+  // Full JSON logs go to .tokenledger/logs/<app>.log; warnings and errors are echoed here.
+  const echo = (chunk) => {
+    out.write(chunk);
+    for (const line of chunk.toString().split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const entry = JSON.parse(line);
+        if (entry.level >= 40) say(`${app.name} ${LEVELS[entry.level] ?? entry.level}: ${entry.msg}`);
+      } catch {
+        say(`${app.name}: ${line}`);
+      }
+    }
+  };
+  child.stdout.on('data', echo);
+  child.stderr.on('data', echo);
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    say(`${app.name} exited (${signal ?? code}); last lines of ${logFile}:`);
+    const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-10);
+    for (const line of tail) process.stdout.write(`  ${line}\n`);
+    void shutdown(1);
+  });
+}
+
+async function ready(app) {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline && !stopping) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${app.port}/health/ready`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${app.name} was not ready within 180 s (see ${app.logFile})`);
+}
+
+try {
+  await Promise.all(APPS.map(ready));
+} catch (error) {
+  say(error.message);
+  await shutdown(1);
+}
+say(
+  `ready: ${APPS.map((a) => `${a.name} http://127.0.0.1:${a.port}`).join('  ')}  ` +
+    `(kafka ${stack.kafkaBrokers}; API docs at /docs; Ctrl-C stops everything)`,
+);
