@@ -1,0 +1,107 @@
+import { AUDITED_TOPICS, TOPICS, topicName } from '@tokenledger/contracts';
+import { freshDatabase, freshTopicPrefix, kafkaBrokers, testKafka, type TestDatabase } from '@tokenledger/testing';
+import { Client } from 'pg';
+import { APP_NAMES, spawnApp, startSystem, type RunningSystem } from './system';
+
+describe('foundation: the four apps as real processes against real Kafka and PostgreSQL', () => {
+  let db: TestDatabase;
+  let system: RunningSystem;
+  const prefix = freshTopicPrefix();
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    system = await startSystem({ DATABASE_URL: db.url, KAFKA_BROKERS: kafkaBrokers(), TOPIC_PREFIX: prefix });
+  }, 150_000);
+
+  afterAll(async () => {
+    await system?.stop();
+    await db?.drop();
+  }, 60_000);
+
+  it.each(APP_NAMES)('%s: live, ready (PostgreSQL and Kafka up), metrics, OpenAPI', async (name) => {
+    const { url } = system.apps[name];
+    expect((await fetch(`${url}/health/live`)).status).toBe(200);
+
+    const ready = await fetch(`${url}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ok', checks: { postgres: 'up', kafka: 'up' } });
+
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^process_cpu_user_seconds_total /m);
+    expect(metrics).toMatch(/^http_request_duration_seconds_bucket\{.*route="\/health\/ready"/m);
+
+    const openapi = (await (await fetch(`${url}/openapi.json`)).json()) as { info: { title: string }; paths: Record<string, unknown> };
+    expect(openapi.info.title).toBe(`Tokenledger ${name}`);
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/health/live', '/health/ready']));
+    const docs = await fetch(`${url}/docs`);
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain('swagger');
+  });
+
+  it.each(APP_NAMES)('%s: errors have the documented shape', async (name) => {
+    const { url } = system.apps[name];
+    const missing = await fetch(`${url}/v1/no-such-resource`, { headers: { 'x-request-id': 'req-123' } });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: { code: 'not_found', message: expect.any(String), requestId: 'req-123' } });
+
+    const malformed = await fetch(`${url}/v1/anything`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { error: { message: string } }).error.message).toBe('request body is not valid JSON');
+
+    const huge = await fetch(`${url}/v1/anything`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 'x'.repeat(200_000) }) });
+    expect(huge.status).toBe(413);
+  });
+
+  it('provisioned every topic; audited ones keep LogAppendTime and unlimited retention', async () => {
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      const names = Object.values(TOPICS).map((t) => topicName(t, prefix));
+      expect(await admin.listTopics()).toEqual(expect.arrayContaining(names));
+      const metadata = await admin.fetchTopicMetadata({ topics: names });
+      for (const t of metadata.topics) expect(t.partitions).toHaveLength(3);
+      const configs = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: AUDITED_TOPICS.map((t) => ({ type: 2, name: topicName(t, prefix), configNames: ['message.timestamp.type', 'retention.ms'] })),
+      });
+      for (const resource of configs.resources) {
+        const entries = Object.fromEntries(resource.configEntries.map((e) => [e.configName, e.configValue]));
+        expect({ topic: resource.resourceName, ...entries }).toEqual({
+          topic: resource.resourceName,
+          'message.timestamp.type': 'LogAppendTime',
+          'retention.ms': '-1',
+        });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('each app owns its schema, created by migrations', async () => {
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      for (const name of APP_NAMES) {
+        const tables = await client.query<{ table_name: string }>(
+          'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
+          [name],
+        );
+        expect(tables.rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(['inbox', 'migrations', 'outbox']));
+        const migrations = await client.query<{ name: string }>(`SELECT name FROM "${name}".migrations`);
+        expect(migrations.rows.map((r) => r.name)).toContain('CreateSchemaAndOutbox1795800000000');
+      }
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('refuses to boot with invalid configuration and names the variable', async () => {
+    const { process: child, output } = spawnApp('issuance', { PORT: 'not-a-port', KAFKA_BROKERS: 'nohostport', DATABASE_URL: db.url });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    const text = output.join('');
+    expect(text).toMatch(/invalid configuration for issuance/);
+    expect(text).toMatch(/PORT: .*"not-a-port"/);
+    expect(text).toMatch(/KAFKA_BROKERS: must be host:port/);
+  });
+});

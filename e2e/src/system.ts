@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+export const APP_NAMES = ['issuance', 'revocation', 'anomaly', 'ledger'] as const;
+export type AppName = (typeof APP_NAMES)[number];
+
+export interface RunningApp {
+  name: AppName;
+  url: string;
+  process: ChildProcess;
+  /** Everything the process wrote (JSON log lines), for assertions on what is logged. */
+  output: string[];
+}
+
+export interface RunningSystem {
+  apps: Record<AppName, RunningApp>;
+  stop(): Promise<void>;
+}
+
+export function appEntry(name: AppName): string {
+  return path.join(path.dirname(require.resolve(`@tokenledger/app-${name}/package.json`)), 'dist', 'main.js');
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function spawnApp(name: AppName, env: NodeJS.ProcessEnv): { process: ChildProcess; output: string[] } {
+  const child = spawn(process.execPath, [appEntry(name)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
+  child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
+  return { process: child, output };
+}
+
+async function waitReady(app: RunningApp, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (app.process.exitCode !== null) {
+      throw new Error(`${app.name} exited with ${app.process.exitCode}:\n${app.output.join('').slice(-3000)}`);
+    }
+    try {
+      const res = await fetch(`${app.url}/health/ready`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${app.name} not ready after ${timeoutMs} ms:\n${app.output.join('').slice(-3000)}`);
+}
+
+/** Starts the four apps as real processes on free ports and waits until each is ready. */
+export async function startSystem(env: { DATABASE_URL: string; KAFKA_BROKERS: string; TOPIC_PREFIX: string }): Promise<RunningSystem> {
+  const apps = {} as Record<AppName, RunningApp>;
+  for (const name of APP_NAMES) {
+    const port = await freePort();
+    const { process: child, output } = spawnApp(name, { ...env, PORT: String(port), LOG_LEVEL: 'info' });
+    apps[name] = { name, url: `http://127.0.0.1:${port}`, process: child, output };
+  }
+  const stop = async (): Promise<void> => {
+    await Promise.all(
+      Object.values(apps).map(
+        (app) =>
+          new Promise<void>((resolve) => {
+            if (app.process.exitCode !== null || app.process.signalCode !== null) return resolve();
+            const timer = setTimeout(() => app.process.kill('SIGKILL'), 10_000);
+            app.process.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            app.process.kill('SIGTERM');
+          }),
+      ),
+    );
+  };
+  try {
+    await Promise.all(Object.values(apps).map((app) => waitReady(app, 90_000)));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { apps, stop };
+}
