@@ -24,7 +24,7 @@ export interface LocalBroker {
   pid: number;
   /** True when this call started the process; false when one was already answering. */
   startedHere: boolean;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 const DEFAULT_PORT = 9092;
@@ -187,7 +187,7 @@ export async function ensureLocalBroker(options: BrokerOptions): Promise<LocalBr
   return withLock(path.join(dataDir, 'start.lock'), async () => {
     if (await brokerAnswers('127.0.0.1', port)) {
       // Someone else's broker (another run, or a real cluster): never ours to stop.
-      return { brokers, pid: readPid(dataDir) ?? -1, startedHere: false, stop: async () => undefined };
+      return { brokers, pid: readPid(dataDir) ?? -1, startedHere: false, stop: () => Promise.resolve() };
     }
     const classpath = resolveKafkaJars(log);
     const configFile = renderConfig(dataDir, port, controllerPort);
@@ -208,7 +208,7 @@ export async function ensureLocalBroker(options: BrokerOptions): Promise<LocalBr
     } catch (error) {
       await stopBrokerProcess(dataDir, pid);
       const tail = tailFile(path.join(dataDir, 'logs', 'stdout.log'), 30);
-      throw new Error(`${(error as Error).message}\n--- broker output ---\n${tail}`);
+      throw new Error(`${(error as Error).message}\n--- broker output ---\n${tail}`, { cause: error });
     }
     log(`Kafka broker ready on ${brokers} (pid ${pid})`);
     return { brokers, pid, startedHere: true, stop: () => stopBrokerProcess(dataDir, pid) };

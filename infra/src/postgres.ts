@@ -20,7 +20,7 @@ export interface ResolvedPostgres {
   url: string;
   source: 'DATABASE_URL' | 'local-server' | 'private-cluster';
   startedHere: boolean;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 const LOCAL_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -71,7 +71,7 @@ export async function createDatabaseIfMissing(adminUrl: string, database: string
 export async function resolvePostgres(options: PostgresOptions): Promise<ResolvedPostgres> {
   const env = options.env ?? process.env;
   const log = options.log ?? (() => undefined);
-  const noop = async (): Promise<void> => undefined;
+  const noop = (): Promise<void> => Promise.resolve();
   if (env.DATABASE_URL) {
     return { adminUrl: env.DATABASE_URL, url: env.DATABASE_URL, source: 'DATABASE_URL', startedHere: false, stop: noop };
   }

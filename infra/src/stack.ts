@@ -15,7 +15,7 @@ export interface Infrastructure {
   adminDatabaseUrl: string;
   /** What this call started and must stop, e.g. `['kafka']`. */
   started: string[];
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /**
