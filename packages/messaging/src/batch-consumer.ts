@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { decodeEvent, type EventDecodeError, type EventEnvelope } from '@tokenledger/contracts';
+import { EventDecodeError, decodeEvent, type EventEnvelope } from '@tokenledger/contracts';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 
 export interface ConsumedEvent {
@@ -93,7 +93,7 @@ export class BatchConsumer {
   }
 
   private async eachBatch(consumer: Consumer, payload: EachBatchPayload): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale } = payload;
+    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
     const valid: ConsumedEvent[] = [];
     let last: string | undefined;
     for (const message of batch.messages) {
@@ -119,6 +119,8 @@ export class BatchConsumer {
     }
     if (last === undefined) return;
     if (valid.length > 0) await this.options.handle(valid);
+    // Resolving tells kafkajs where to fetch from next; committing makes it survive a restart.
+    resolveOffset(last);
     const next = (BigInt(last) + 1n).toString();
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
     this.options.onLag?.(batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))));
@@ -172,5 +174,5 @@ export class BatchConsumer {
 }
 
 function tooLarge(size: number, limit: number): EventDecodeError {
-  return { code: 'too-large', message: `record is ${size} bytes, over the ${limit}-byte limit`, path: '' } as EventDecodeError;
+  return new EventDecodeError('too-large', '', `record is ${size} bytes, over the ${limit}-byte limit`);
 }
