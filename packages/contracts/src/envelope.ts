@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { actorSchema, eventIdSchema, timestampSchema } from './events/common';
+import type { EventData, EventType } from './events/registry';
+
+const printable = (max: number) =>
+  z.string().regex(new RegExp(`^[\\x21-\\x7e]{1,${max}}$`), `expected 1-${max} printable ASCII characters`);
+
+/**
+ * CloudEvents 1.0 structured-mode JSON envelope, one per Kafka record. Strict: an unknown
+ * attribute is an error. `data` is checked separately against the schema of `type`.
+ */
+export const envelopeHeaderSchema = z.strictObject({
+  specversion: z.literal('1.0'),
+  /** UUIDv7: unique per event, time ordered. */
+  id: eventIdSchema,
+  /** URI-reference of the producer, e.g. `/tokenledger/issuance`. */
+  source: printable(256),
+  type: z.string().min(1).max(256),
+  /** The tokenId, or for events without one the id of what the event is about. Kafka key. */
+  subject: printable(256),
+  time: timestampSchema,
+  datacontenttype: z.literal('application/json'),
+  actor: actorSchema,
+  /** Groups every event of one user-visible action; the first event's id when it starts one. */
+  correlationid: printable(128),
+  /** Id of the event that caused this one. */
+  causationid: eventIdSchema.optional(),
+  data: z.looseObject({}),
+});
+
+export type EventEnvelopeHeader = Omit<z.infer<typeof envelopeHeaderSchema>, 'type' | 'data'>;
+
+/** The envelope of one event type, with its typed data (distributes over a union of types). */
+export type EventEnvelopeOf<T extends EventType> = T extends EventType
+  ? EventEnvelopeHeader & { type: T; data: EventData<T> }
+  : never;
+
+/** Any event: a union discriminated by `type`. */
+export type EventEnvelope = EventEnvelopeOf<EventType>;
+
+export const SPECVERSION = '1.0';
+export const DATACONTENTTYPE = 'application/json';

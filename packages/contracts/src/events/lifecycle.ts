@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import {
+  displayPrefixSchema,
+  externalIdSchema,
+  jwkThumbprintSchema,
+  labelsSchema,
+  nameSchema,
+  ownerSchema,
+  revocationReasonSchema,
+  scopeSchema,
+  shortTextSchema,
+  timestampSchema,
+  tokenIdSchema,
+} from './common';
+
+// Topic tokens.lifecycle. Subject (and Kafka key) = data.tokenId wherever the data has one.
+
+export const tokenIssuedV1Schema = z
+  .strictObject({
+    tokenId: tokenIdSchema,
+    prefix: displayPrefixSchema,
+    owner: ownerSchema,
+    name: z.string().min(1).max(128),
+    scopes: z.array(scopeSchema).min(1).max(100),
+    labels: labelsSchema,
+    expiresAt: timestampSchema,
+    issuedAt: timestampSchema,
+    /** RFC 9449 DPoP binding (`cnf.jkt`). */
+    dpopJkt: jwkThumbprintSchema.optional(),
+    policyId: nameSchema.optional(),
+    /** Set when this token replaces another one (see token.rotated). */
+    rotatedFrom: tokenIdSchema.optional(),
+  })
+  .superRefine((data, ctx) => {
+    if (Date.parse(data.expiresAt) <= Date.parse(data.issuedAt)) {
+      ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'expected expiresAt after issuedAt' });
+    }
+    if (data.rotatedFrom === data.tokenId) {
+      ctx.addIssue({ code: 'custom', path: ['rotatedFrom'], message: 'a token cannot replace itself' });
+    }
+  });
+
+export const tokenRotatedV1Schema = z
+  .strictObject({
+    /** The old token; it stays valid until graceEndsAt. */
+    tokenId: tokenIdSchema,
+    newTokenId: tokenIdSchema,
+    graceSeconds: z.int().min(0).max(31_536_000),
+    graceEndsAt: timestampSchema,
+  })
+  .superRefine((data, ctx) => {
+    if (data.newTokenId === data.tokenId) {
+      ctx.addIssue({ code: 'custom', path: ['newTokenId'], message: 'expected a token other than tokenId' });
+    }
+  });
+
+export const tokenRevokedV1Schema = z.strictObject({
+  tokenId: tokenIdSchema,
+  reason: revocationReasonSchema,
+  revokedAt: timestampSchema,
+  /** The request (HTTP request id or token.revoke-requested event id) that led here. */
+  requestId: externalIdSchema.optional(),
+});
+
+export const tokenExpiredV1Schema = z.strictObject({
+  tokenId: tokenIdSchema,
+  expiredAt: timestampSchema,
+});
+
+/** No token exists, so no tokenId: subject is the owner id (`requested.owner.id`). */
+export const tokenIssuanceDeniedV1Schema = z.strictObject({
+  /** The policy rule that refused the request. */
+  rule: nameSchema,
+  requested: z.strictObject({
+    owner: ownerSchema,
+    scopes: z.array(scopeSchema).max(100),
+    ttlSeconds: z.int().positive().optional(),
+  }),
+  message: shortTextSchema,
+});
+
+export const LEAK_OUTCOMES = ['revoked', 'already-inactive', 'unknown'] as const;
+
+/**
+ * A leaked token was reported (secret scanner, human). The report carries the prefix and the
+ * tokenId once resolved, never the leaked secret itself. Without a tokenId the subject is the
+ * prefix when known, else the reporting source.
+ */
+export const tokenLeakReportedV1Schema = z
+  .strictObject({
+    tokenId: tokenIdSchema.optional(),
+    prefix: displayPrefixSchema.optional(),
+    /** Who reported it, e.g. `github-secret-scanning`. */
+    source: nameSchema,
+    /** Where it was found. */
+    url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    /** The reporter's classification, e.g. `tokenledger_live_token`. */
+    type: nameSchema.optional(),
+    outcome: z.enum(LEAK_OUTCOMES),
+  })
+  .superRefine((data, ctx) => {
+    if (data.outcome !== 'unknown' && data.tokenId === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['tokenId'], message: `expected a tokenId when outcome is ${data.outcome}` });
+    }
+  });
+
+export type TokenIssuedV1 = z.infer<typeof tokenIssuedV1Schema>;
+export type TokenRotatedV1 = z.infer<typeof tokenRotatedV1Schema>;
+export type TokenRevokedV1 = z.infer<typeof tokenRevokedV1Schema>;
+export type TokenExpiredV1 = z.infer<typeof tokenExpiredV1Schema>;
+export type TokenIssuanceDeniedV1 = z.infer<typeof tokenIssuanceDeniedV1Schema>;
+export type TokenLeakReportedV1 = z.infer<typeof tokenLeakReportedV1Schema>;

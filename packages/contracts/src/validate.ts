@@ -1,0 +1,40 @@
+import type { z } from 'zod';
+import type { EventEnvelope } from './envelope';
+import { envelopeHeaderSchema } from './envelope';
+import { EventDecodeError, errorFromIssues, issuesFrom } from './errors';
+import { EVENT_DATA_SCHEMAS, isEventType } from './events/registry';
+import { tokenIdOf } from './events/subject';
+
+export type DecodeResult = { ok: true; event: EventEnvelope } | { ok: false; error: EventDecodeError };
+
+/**
+ * Checks an already parsed value against the envelope, then against the data schema of its
+ * type, then the key rule (subject = data.tokenId when the data has one).
+ */
+export function validateEvent(value: unknown): DecodeResult {
+  const header = envelopeHeaderSchema.safeParse(value);
+  if (!header.success) {
+    return { ok: false, error: errorFromIssues('invalid-envelope', issuesFrom(header.error)) };
+  }
+  const { type } = header.data;
+  if (!isEventType(type)) {
+    return {
+      ok: false,
+      error: new EventDecodeError('unknown-type', 'type', `unknown event type ${JSON.stringify(type)}`),
+    };
+  }
+  const schema: z.ZodType = EVENT_DATA_SCHEMAS[type];
+  const data = schema.safeParse(header.data.data);
+  if (!data.success) {
+    return { ok: false, error: errorFromIssues('invalid-data', issuesFrom(data.error, ['data'])) };
+  }
+  const tokenId = tokenIdOf(data.data);
+  if (tokenId !== undefined && header.data.subject !== tokenId) {
+    return {
+      ok: false,
+      error: new EventDecodeError('invalid-envelope', 'subject', `expected the subject to equal data.tokenId ${tokenId}`),
+    };
+  }
+  // Safe: `type` is a known type and `data` passed that type's schema.
+  return { ok: true, event: { ...header.data, type, data: data.data } as EventEnvelope };
+}
