@@ -63,7 +63,7 @@ describe('batch consumer: poison records go to the DLQ and the partition goes on
     });
     await consumer.start();
     try {
-      await eventually(async () => (handled.length >= 2 ? true : undefined), 20_000, 'both valid events');
+      await eventually(() => Promise.resolve(handled.length >= 2 ? true : undefined), 20_000, 'both valid events');
     } finally {
       await consumer.stop();
     }
@@ -123,7 +123,7 @@ describe('batch consumer across a broker restart', () => {
       await producer.disconnect();
     };
     const applied = async (): Promise<number> => {
-      const [row] = (await dataSource.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.effects`)) as Array<{ n: number }>;
+      const [row] = await dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${SCHEMA}.effects`);
       return row?.n ?? 0;
     };
 
@@ -163,7 +163,7 @@ describe('batch consumer across a broker restart', () => {
       await dlqProducer.disconnect();
     }
 
-    const rows = (await dataSource.query(`SELECT event_id FROM ${SCHEMA}.effects`)) as Array<{ event_id: string }>;
+    const rows = await dataSource.query<Array<{ event_id: string }>>(`SELECT event_id FROM ${SCHEMA}.effects`);
     expect(new Set(rows.map((r) => r.event_id))).toEqual(new Set(events.map((e) => e.id)));
     expect(rows).toHaveLength(200);
     // Every event reached the handler; redeliveries (if the restart interrupted a commit) are

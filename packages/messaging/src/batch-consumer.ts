@@ -93,11 +93,11 @@ export class BatchConsumer {
   }
 
   private async eachBatch(consumer: Consumer, payload: EachBatchPayload): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
+    const { batch } = payload;
     const valid: ConsumedEvent[] = [];
     let last: string | undefined;
     for (const message of batch.messages) {
-      if (!isRunning() || isStale()) break;
+      if (!payload.isRunning() || payload.isStale()) break;
       const raw = message.value ?? Buffer.alloc(0);
       const decoded =
         raw.length > this.maxRecordBytes
@@ -120,11 +120,11 @@ export class BatchConsumer {
     if (last === undefined) return;
     if (valid.length > 0) await this.options.handle(valid);
     // Resolving tells kafkajs where to fetch from next; committing makes it survive a restart.
-    resolveOffset(last);
+    payload.resolveOffset(last);
     const next = (BigInt(last) + 1n).toString();
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
     this.options.onLag?.(batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))));
-    await heartbeat();
+    await payload.heartbeat();
   }
 
   private async deadLetter(

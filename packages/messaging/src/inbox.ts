@@ -13,10 +13,10 @@ export async function markProcessed(
   consumer: string,
   eventId: string,
 ): Promise<boolean> {
-  const rows = (await manager.query(
+  const rows = await manager.query<unknown[]>(
     `INSERT INTO ${quoteIdent(schema)}.inbox (consumer, event_id) VALUES ($1, $2)
      ON CONFLICT DO NOTHING RETURNING event_id`,
     [consumer, eventId],
-  )) as unknown[];
+  );
   return rows.length === 1;
 }

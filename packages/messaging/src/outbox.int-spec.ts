@@ -56,7 +56,7 @@ describe('transactional outbox (real PostgreSQL + Kafka)', () => {
     expect(ids).toContain(committed.id);
     expect(ids).not.toContain(rolledBack.id);
     expect(records.find((r) => r.value?.includes(committed.id))?.key).toBe(committed.subject);
-    const [row] = (await dataSource.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.outbox WHERE event_id = $1`, [rolledBack.id])) as Array<{ n: number }>;
+    const [row] = await dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${SCHEMA}.outbox WHERE event_id = $1`, [rolledBack.id]);
     expect(row?.n).toBe(0);
   });
 
@@ -84,10 +84,10 @@ describe('transactional outbox (real PostgreSQL + Kafka)', () => {
     });
     await new Promise((r) => child.once('exit', r));
 
-    const [pending] = (await dataSource.query(
+    const [pending] = await dataSource.query<Array<{ published_at: Date | null }>>(
       `SELECT published_at FROM ${SCHEMA}.outbox WHERE event_id = $1`,
       [event.id],
-    )) as Array<{ published_at: Date | null }>;
+    );
     expect(pending?.published_at).toBeNull();
 
     // The next relay pass publishes the same event again.
@@ -125,7 +125,7 @@ describe('transactional outbox (real PostgreSQL + Kafka)', () => {
       await consumer.stop();
     }
     expect(deliveries.filter((id) => id === event.id)).toHaveLength(2);
-    const [effects] = (await dataSource.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.effects WHERE event_id = $1`, [event.id])) as Array<{ n: number }>;
+    const [effects] = await dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${SCHEMA}.effects WHERE event_id = $1`, [event.id]);
     expect(effects?.n).toBe(1);
   });
 });

@@ -118,13 +118,13 @@ export class OutboxRelay {
     const { dataSource, schema, producer } = this.options;
     const s = quoteIdent(schema);
     return dataSource.transaction(async (manager) => {
-      const [lock] = (await manager.query('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', [this.lockKey])) as Array<{ ok: boolean }>;
+      const [lock] = await manager.query<Array<{ ok: boolean }>>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', [this.lockKey]);
       if (!lock?.ok) return 0;
-      const rows = (await manager.query(
+      const rows = await manager.query<Array<{ seq: string; event_id: string; topic: string; key: string; payload: Buffer }>>(
         `SELECT seq, event_id, topic, key, payload FROM ${s}.outbox
           WHERE published_at IS NULL ORDER BY seq LIMIT $1`,
         [this.options.batchSize ?? 500],
-      )) as Array<{ seq: string; event_id: string; topic: string; key: string; payload: Buffer }>;
+      );
       if (rows.length === 0) return 0;
       const byTopic = new Map<string, Array<{ key: string; value: Buffer; headers: Record<string, string> }>>();
       for (const row of rows) {
@@ -156,8 +156,8 @@ export class OutboxRelay {
   }
 
   private async loop(): Promise<void> {
-    let published = 0;
     try {
+      let published: number;
       do {
         this.nudged = false;
         published = await this.publishOnce();

@@ -71,12 +71,12 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
-      const message =
-        typeof response === 'string'
-          ? response
-          : Array.isArray((response as { message?: unknown }).message)
-            ? ((response as { message: string[] }).message).join('; ')
-            : String((response as { message?: unknown }).message ?? exception.message);
+      const detail = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+      const message = Array.isArray(detail)
+        ? detail.map(String).join('; ')
+        : typeof detail === 'string'
+          ? detail
+          : exception.message;
       return [status, statusCodes[status] ?? `http_${status}`, message];
     }
     const bodyError = exception as { type?: string; status?: number; message?: string };
