@@ -46,7 +46,7 @@ describe('foundation: the four apps as real processes against real Kafka and Pos
 
     const malformed = await fetch(`${url}/v1/anything`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
     expect(malformed.status).toBe(400);
-    expect(((await malformed.json()) as { error: { message: string } }).error.message).toBe('request body is not valid JSON');
+    expect(((await malformed.json()) as { error: { message: string } }).error.message).toMatch(/JSON/);
 
     const huge = await fetch(`${url}/v1/anything`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 'x'.repeat(200_000) }) });
     expect(huge.status).toBe(413);
