@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type LogEntry, type Producer } from 'kafkajs';
 
 export interface KafkaClientConfig {
   /** Comma-separated `host:port` list, as in `KAFKA_BROKERS`. */
@@ -45,8 +45,16 @@ export function createKafka(config: KafkaClientConfig): Kafka {
 
 /**
  * A producer for events: idempotent, one request in flight (keeps per-partition order across
- * retries) and every send with `acks=all`.
+ * retries), retrying until the broker is back (an idempotent producer must not give up on a
+ * sequence), and every send with `acks=all`. Keys are partitioned with Kafka's own murmur2
+ * scheme, so any client puts a tokenId on the same partition.
  */
 export function createEventProducer(kafka: Kafka): Producer {
-  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: Number.MAX_SAFE_INTEGER },
+  });
 }
