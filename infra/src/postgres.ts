@@ -11,6 +11,10 @@ export interface PostgresOptions {
   database: string;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /** The machine-wide server to try before creating a private cluster. */
+  localUrl?: string;
+  /** Port of the private cluster (default 54329). */
+  privatePort?: number;
 }
 
 export interface ResolvedPostgres {
@@ -75,11 +79,12 @@ export async function resolvePostgres(options: PostgresOptions): Promise<Resolve
   if (env.DATABASE_URL) {
     return { adminUrl: env.DATABASE_URL, url: env.DATABASE_URL, source: 'DATABASE_URL', startedHere: false, stop: noop };
   }
-  if (await canConnect(LOCAL_URL)) {
-    await createDatabaseIfMissing(LOCAL_URL, options.database);
+  const localUrl = options.localUrl ?? LOCAL_URL;
+  if (await canConnect(localUrl)) {
+    await createDatabaseIfMissing(localUrl, options.database);
     return {
-      adminUrl: LOCAL_URL,
-      url: withDatabase(LOCAL_URL, options.database),
+      adminUrl: localUrl,
+      url: withDatabase(localUrl, options.database),
       source: 'local-server',
       startedHere: false,
       stop: noop,
@@ -90,7 +95,8 @@ export async function resolvePostgres(options: PostgresOptions): Promise<Resolve
 
 async function startPrivateCluster(options: PostgresOptions, log: (line: string) => void): Promise<ResolvedPostgres> {
   const dataDir = path.resolve(options.dataDir);
-  const adminUrl = `postgres://postgres@127.0.0.1:${PRIVATE_PORT}/postgres`;
+  const port = options.privatePort ?? PRIVATE_PORT;
+  const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const pgBin = findPgBin();
   // PostgreSQL refuses to run as root: run it as the `postgres` system user then.
   const asRoot = os.userInfo().uid === 0;
@@ -110,10 +116,10 @@ async function startPrivateCluster(options: PostgresOptions, log: (line: string)
       log(`creating a private PostgreSQL cluster in ${dataDir} (initdb)`);
       run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']);
     }
-    log(`starting the private PostgreSQL cluster on 127.0.0.1:${PRIVATE_PORT}`);
+    log(`starting the private PostgreSQL cluster on 127.0.0.1:${port}`);
     run('pg_ctl', [
       '-D', dataDir, '-w', '-l', path.join(dataDir, 'server.log'),
-      '-o', `-p ${PRIVATE_PORT} -c listen_addresses=127.0.0.1 -k ${dataDir}`,
+      '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dataDir}`,
       'start',
     ]);
   }
