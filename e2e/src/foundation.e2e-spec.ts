@@ -43,10 +43,15 @@ describe('foundation: the four apps as real processes against real Kafka and Pos
     const missing = await fetch(`${url}/v1/no-such-resource`, { headers: { 'x-request-id': 'req-123' } });
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: { code: 'not_found', message: expect.any(String), requestId: 'req-123' } });
+    expect(missing.headers.get('x-request-id')).toBe('req-123');
 
     const malformed = await fetch(`${url}/v1/anything`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
     expect(malformed.status).toBe(400);
-    expect(((await malformed.json()) as { error: { message: string } }).error.message).toMatch(/JSON/);
+    const malformedBody = (await malformed.json()) as { error: { message: string; requestId: string } };
+    expect(malformedBody.error.message).toMatch(/JSON/);
+    // The id is fixed before body parsing, so even a parse error carries it.
+    expect(malformedBody.error.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(malformed.headers.get('x-request-id')).toBe(malformedBody.error.requestId);
 
     const huge = await fetch(`${url}/v1/anything`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 'x'.repeat(200_000) }) });
     expect(huge.status).toBe(413);

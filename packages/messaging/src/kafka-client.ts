@@ -35,8 +35,11 @@ export function createKafka(config: KafkaClientConfig): Kafka {
     logLevel: logLevel.WARN,
     logCreator:
       () =>
-      ({ level, log: entry }: LogEntry) => {
-        if (!log) return;
+      ({ namespace, level, log: entry }: LogEntry) => {
+        // Connection-level lines report each failed attempt of a request that kafkajs retries
+        // (a topic created concurrently, a coordinator still loading); a request that finally
+        // fails throws at its call site, which logs it. So they are not passed on.
+        if (!log || namespace === 'Connection') return;
         const { message, ...extra } = entry;
         log(level === logLevel.ERROR || level === logLevel.NOTHING ? 'error' : 'warn', String(message), extra);
       },

@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import { Client } from 'pg';
 import type { ServiceConfig } from './config';
 import { HttpErrorFilter } from './errors';
+import { assignRequestId } from './request-id';
 
 export interface RunServiceOptions {
   name: string;
@@ -38,6 +39,7 @@ export async function createService(options: RunServiceOptions): Promise<NestExp
   });
   const logger = app.get(Logger);
   app.useLogger(logger);
+  app.use(assignRequestId);
   app.useBodyParser('json', { limit: config.HTTP_BODY_LIMIT, strict: true });
   app.useBodyParser('urlencoded', { limit: config.HTTP_BODY_LIMIT, extended: false });
   app.useGlobalFilters(

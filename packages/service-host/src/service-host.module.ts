@@ -2,12 +2,11 @@ import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } 
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { MessagingModule } from '@tokenledger/messaging';
 import { LoggerModule, PinoLogger } from 'nestjs-pino';
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import { DataSource, type MixedList } from 'typeorm';
 import type { ServiceConfig } from './config';
 import { HealthController } from './health';
 import { REDACT_PATHS } from './logging';
+import { requestIdOf } from './request-id';
 import { HttpMetricsMiddleware, MetricsController, MetricsService } from './metrics';
 
 export interface ServiceHostOptions {
@@ -39,10 +38,7 @@ export class ServiceHostModule implements NestModule {
             level: config.LOG_LEVEL,
             name: options.name,
             redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-            genReqId: (req: IncomingMessage) => {
-              const given = req.headers['x-request-id'];
-              return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
-            },
+            genReqId: requestIdOf,
             autoLogging: { ignore: (req) => req.url === '/metrics' || req.url?.startsWith('/health') === true },
           },
         }),
