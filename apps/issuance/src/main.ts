@@ -1,16 +1,11 @@
 import 'reflect-metadata';
-import { exitOnBootError, loadConfig, runService } from '@tokenledger/service-host';
+import { serviceMain } from '@tokenledger/service-host';
 import { AppModule } from './app.module';
-import { issuanceConfigSchema } from './config';
+import { issuanceConfigSchema, type IssuanceConfig } from './config';
 
-async function main(): Promise<void> {
-  const config = loadConfig('issuance', issuanceConfigSchema);
-  await runService({
-    name: 'issuance',
-    description: 'Issues API tokens (only their HMAC is stored), applies issuance policy, rotates tokens.',
-    config,
-    appModule: AppModule.forRoot(config),
-  });
-}
-
-main().catch(exitOnBootError);
+serviceMain<IssuanceConfig>({
+  name: 'issuance',
+  description: 'Issues API tokens (only their HMAC is stored), applies issuance policy, rotates tokens.',
+  configSchema: issuanceConfigSchema,
+  appModule: (config) => AppModule.forRoot(config),
+});

@@ -1,16 +1,11 @@
 import 'reflect-metadata';
-import { exitOnBootError, loadConfig, runService } from '@tokenledger/service-host';
+import { serviceMain } from '@tokenledger/service-host';
 import { AppModule } from './app.module';
-import { ledgerConfigSchema } from './config';
+import { ledgerConfigSchema, type LedgerConfig } from './config';
 
-async function main(): Promise<void> {
-  const config = loadConfig('ledger', ledgerConfigSchema);
-  await runService({
-    name: 'ledger',
-    description: 'The verifiable audit ledger: hash-chained Merkle logs per partition, signed checkpoints, proofs and exports.',
-    config,
-    appModule: AppModule.forRoot(config),
-  });
-}
-
-main().catch(exitOnBootError);
+serviceMain<LedgerConfig>({
+  name: 'ledger',
+  description: 'The verifiable audit ledger: hash-chained Merkle logs per partition, signed checkpoints, proofs and exports.',
+  configSchema: ledgerConfigSchema,
+  appModule: (config) => AppModule.forRoot(config),
+});

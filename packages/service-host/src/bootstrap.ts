@@ -5,7 +5,8 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { quoteIdent } from '@tokenledger/messaging';
 import { Logger } from 'nestjs-pino';
 import { Client } from 'pg';
-import type { ServiceConfig } from './config';
+import type { z } from 'zod';
+import { loadConfig, type ServiceConfig } from './config';
 import { HttpErrorFilter } from './errors';
 import { assignRequestId } from './request-id';
 
@@ -77,4 +78,22 @@ export function exitOnBootError(error: unknown): never {
   const message = error instanceof Error ? (error.name === 'ConfigError' ? error.message : error.stack ?? error.message) : String(error);
   process.stderr.write(`${message}\n`);
   process.exit(1);
+}
+
+/**
+ * The whole `main.ts` of an app: parse the environment with `configSchema` (exit 1 naming every
+ * bad variable), build the root module from the typed config, listen.
+ */
+export function serviceMain<C extends ServiceConfig>(options: {
+  name: string;
+  description: string;
+  configSchema: z.ZodType<C>;
+  appModule: (config: C) => unknown;
+  domainStatus?: Record<string, number>;
+}): void {
+  const start = async (): Promise<void> => {
+    const config = loadConfig(options.name, options.configSchema);
+    await runService({ ...options, config, appModule: options.appModule(config) });
+  };
+  start().catch(exitOnBootError);
 }

@@ -1,4 +1,4 @@
-export { createService, exitOnBootError, runService, type RunServiceOptions } from './bootstrap';
+export { createService, exitOnBootError, runService, serviceMain, type RunServiceOptions } from './bootstrap';
 export {
   ConfigError,
   baseConfigSchema,
