@@ -1,14 +1,31 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ServiceHostModule } from '@tokenledger/service-host';
 import type { IssuanceConfig } from './config';
+import { LifecycleConsumer } from './consumers/lifecycle.consumer';
+import { InternalController } from './controllers/internal.controller';
+import { PoliciesController } from './controllers/policies.controller';
+import { TokensController } from './controllers/tokens.controller';
 import { migrations } from './migrations';
+import { TokensRepository } from './repositories/tokens.repository';
+import { IssuanceService } from './services/issuance.service';
+import { RootTokenService } from './services/root-token.service';
+import { SweeperService } from './services/sweeper.service';
 
 @Module({})
 export class AppModule {
   static forRoot(config: IssuanceConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ServiceHostModule.forRoot({ name: 'issuance', config, migrations })],
+      imports: [
+        ServiceHostModule.forRoot({
+          name: 'issuance',
+          config,
+          migrations,
+          auth: { internalSecret: config.TOKENLEDGER_INTERNAL_SECRET, authenticator: { revocationUrl: config.REVOCATION_URL } },
+        }),
+      ],
+      controllers: [TokensController, PoliciesController, InternalController],
+      providers: [TokensRepository, IssuanceService, RootTokenService, SweeperService, LifecycleConsumer],
     };
   }
 }

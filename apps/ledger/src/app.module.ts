@@ -8,7 +8,14 @@ export class AppModule {
   static forRoot(config: LedgerConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ServiceHostModule.forRoot({ name: 'ledger', config, migrations })],
+      imports: [
+        ServiceHostModule.forRoot({
+          name: 'ledger',
+          config,
+          migrations,
+          auth: { internalSecret: config.TOKENLEDGER_INTERNAL_SECRET, authenticator: { revocationUrl: config.REVOCATION_URL } },
+        }),
+      ],
     };
   }
 }

@@ -1,14 +1,46 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { OperatorAuthGuard, TokenAuthenticator } from '@tokenledger/auth';
 import { ServiceHostModule } from '@tokenledger/service-host';
 import type { RevocationConfig } from './config';
+import { LifecycleConsumer } from './consumers/lifecycle.consumer';
+import { IntrospectionController } from './controllers/introspection.controller';
+import { RevocationController } from './controllers/revocation.controller';
 import { migrations } from './migrations';
+import { StatusRepository } from './repositories/status.repository';
+import { CredentialResolver } from './services/credential-resolver';
+import { IntrospectionService } from './services/introspection.service';
+import { LocalAuthenticator } from './services/local-authenticator';
+import { RevocationService } from './services/revocation.service';
+import { StatusCache } from './services/status-cache';
+import { UsageReporter } from './services/usage-reporter';
 
 @Module({})
 export class AppModule {
   static forRoot(config: RevocationConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ServiceHostModule.forRoot({ name: 'revocation', config, migrations })],
+      imports: [
+        ServiceHostModule.forRoot({
+          name: 'revocation',
+          config,
+          migrations,
+          auth: { internalSecret: config.TOKENLEDGER_INTERNAL_SECRET, authenticator: 'local' },
+        }),
+      ],
+      controllers: [RevocationController, IntrospectionController],
+      providers: [
+        StatusRepository,
+        StatusCache,
+        CredentialResolver,
+        UsageReporter,
+        IntrospectionService,
+        RevocationService,
+        LocalAuthenticator,
+        LifecycleConsumer,
+        { provide: TokenAuthenticator, useExisting: LocalAuthenticator },
+        { provide: APP_GUARD, useClass: OperatorAuthGuard },
+      ],
     };
   }
 }

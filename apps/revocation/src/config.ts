@@ -1,4 +1,13 @@
-import { serviceConfigSchema, type ServiceConfig } from '@tokenledger/service-host';
+import { serviceConfigSchema } from '@tokenledger/service-host';
+import { z } from 'zod';
 
-export const revocationConfigSchema = serviceConfigSchema(4002, 'revocation');
-export type RevocationConfig = ServiceConfig;
+export const revocationConfigSchema = serviceConfigSchema(4002, 'revocation').extend({
+  /** The issuance app, which resolves a presented token to its tokenId (it alone holds the hashes). */
+  ISSUANCE_URL: z.url().default('http://127.0.0.1:4001'),
+  /** How long another instance may serve a cached status: revocations bite everywhere within this. */
+  STATUS_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
+  /** DPoP proofs older than this are refused (RFC 9449 iat window). */
+  DPOP_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
+});
+
+export type RevocationConfig = z.infer<typeof revocationConfigSchema>;

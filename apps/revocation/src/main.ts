@@ -8,4 +8,5 @@ serviceMain<RevocationConfig>({
   description: 'The token status authority: revocation (RFC 7009, bulk, leak reports) and introspection (RFC 7662).',
   configSchema: revocationConfigSchema,
   appModule: (config) => AppModule.forRoot(config),
+  domainStatus: { token_not_found: 404 },
 });

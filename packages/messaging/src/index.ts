@@ -21,7 +21,9 @@ export {
   KafkaConnection,
   MESSAGING_DATA_SOURCE,
   MESSAGING_OPTIONS,
-  MessagingModule,
+
   type MessagingOptions,
-} from './nest/messaging.module';
+} from './nest/kafka-connection';
+export { MessagingModule } from './nest/messaging.module';
 export { CreateSchemaAndOutbox1795800000000 } from './outbox-migration';
+export { EventOutbox, type EventDraft, type EventMeta } from './nest/event-outbox';

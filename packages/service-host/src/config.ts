@@ -19,6 +19,10 @@ export const baseConfigSchema = z.object({
     .default(''),
   TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Shared secret of the apps' internal service-to-service routes (at least 32 characters). */
+  TOKENLEDGER_INTERNAL_SECRET: z.string().min(32, 'must be at least 32 characters (npm start generates one)'),
+  /** The status authority that every other app asks about operator tokens. */
+  REVOCATION_URL: z.url().default('http://127.0.0.1:4002'),
   /** Requests larger than this are refused with 413. */
   HTTP_BODY_LIMIT: z.string().regex(/^\d+(kb|mb)$/, 'must look like 64kb or 1mb').default('64kb'),
 });

@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { Public } from '@tokenledger/auth';
 import { KafkaConnection } from '@tokenledger/messaging';
 import { DataSource } from 'typeorm';
 
@@ -15,6 +16,7 @@ async function probe(check: () => Promise<unknown>): Promise<[Check, string | un
 }
 
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

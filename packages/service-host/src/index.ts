@@ -11,4 +11,5 @@ export { DomainError, HttpErrorFilter, type ErrorBody } from './errors';
 export { HealthController } from './health';
 export { REDACT_PATHS } from './logging';
 export { MetricsService } from './metrics';
-export { ServiceHostModule, type ServiceHostOptions } from './service-host.module';
+export { SERVICE_CONFIG, ServiceHostModule, type ServiceHostOptions } from './service-host.module';
+export { openApiSchema, parseInput } from './validation';

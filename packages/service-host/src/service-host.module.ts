@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule, type AuthModuleOptions } from '@tokenledger/auth';
 import { MessagingModule } from '@tokenledger/messaging';
 import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import { DataSource, type MixedList } from 'typeorm';
@@ -8,6 +9,10 @@ import { HealthController } from './health';
 import { REDACT_PATHS } from './logging';
 import { requestIdOf } from './request-id';
 import { HttpMetricsMiddleware, MetricsController, MetricsService } from './metrics';
+import { WhoAmIController } from './whoami';
+
+/** Injection token of the app's parsed config: `@Inject(SERVICE_CONFIG) config: MyAppConfig`. */
+export const SERVICE_CONFIG = Symbol('SERVICE_CONFIG');
 
 export interface ServiceHostOptions {
   /** Short app name: `issuance`, `revocation`, `anomaly`, `ledger`. */
@@ -18,6 +23,8 @@ export interface ServiceHostOptions {
   migrations: MixedList<Function>;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   entities?: MixedList<Function>;
+  /** How this app authenticates operator tokens (see @tokenledger/auth). */
+  auth: AuthModuleOptions;
 }
 
 /**
@@ -55,8 +62,10 @@ export class ServiceHostModule implements NestModule {
           retryAttempts: 5,
           retryDelay: 2000,
         }),
+        AuthModule.forRoot(options.auth),
         MessagingModule.forRootAsync(
           {
+            service: options.name,
             brokers: config.KAFKA_BROKERS,
             clientId: `tokenledger-${options.name}`,
             schema: config.DB_SCHEMA,
@@ -67,9 +76,9 @@ export class ServiceHostModule implements NestModule {
           PinoLogger,
         ),
       ],
-      controllers: [HealthController, MetricsController],
-      providers: [MetricsService],
-      exports: [MetricsService],
+      controllers: [HealthController, MetricsController, WhoAmIController],
+      providers: [MetricsService, { provide: SERVICE_CONFIG, useValue: config }],
+      exports: [MetricsService, SERVICE_CONFIG],
     };
   }
 

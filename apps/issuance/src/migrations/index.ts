@@ -1,4 +1,5 @@
 import { CreateSchemaAndOutbox1795800000000 } from '@tokenledger/messaging';
+import { Tokens1795800000100 } from './1795800000100-tokens';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
-export const migrations = [CreateSchemaAndOutbox1795800000000];
+export const migrations = [CreateSchemaAndOutbox1795800000000, Tokens1795800000100];

@@ -1,0 +1,219 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { quoteIdent } from '@tokenledger/messaging';
+import { DataSource, type EntityManager } from 'typeorm';
+import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import type { IssuanceConfig } from '../config';
+import type { TokenState } from '../domain/token-decider';
+import { DEFAULT_POLICY, policySchema, type Policy } from '../domain/policy';
+
+/** A token's metadata as the API shows it: never the secret, never its hash. */
+export interface TokenView {
+  tokenId: string;
+  prefix: string;
+  owner: { type: string; id: string };
+  name: string;
+  scopes: string[];
+  labels: Record<string, string>;
+  issuedAt: string;
+  expiresAt: string;
+  status: 'active' | 'revoked' | 'expired';
+  revokedAt?: string;
+  revokedReason?: string;
+  dpopJkt?: string;
+  rotatedFrom?: string;
+  rotatedTo?: string;
+  graceEndsAt?: string;
+}
+
+export interface NewTokenRow {
+  tokenId: string;
+  tokenHash: Buffer;
+  prefix: string;
+  owner: { type: string; id: string };
+  name: string;
+  scopes: string[];
+  labels: Record<string, string>;
+  issuedAt: string;
+  expiresAt: string;
+  dpopJkt?: string;
+  rotatedFrom?: string;
+  issuedBy: string;
+  isRoot?: boolean;
+}
+
+interface Row {
+  token_id: string;
+  prefix: string;
+  owner_type: string;
+  owner_id: string;
+  name: string;
+  scopes: string[];
+  labels: Record<string, string>;
+  issued_at: Date;
+  expires_at: Date;
+  status: TokenView['status'];
+  revoked_at: Date | null;
+  revoked_reason: string | null;
+  dpop_jkt: string | null;
+  rotated_from: string | null;
+  rotated_to: string | null;
+  grace_ends_at: Date | null;
+}
+
+const VIEW_COLUMNS = `token_id, prefix, owner_type, owner_id, name, scopes, labels, issued_at, expires_at, status,
+  revoked_at, revoked_reason, dpop_jkt, rotated_from, rotated_to, grace_ends_at`;
+
+function toView(r: Row): TokenView {
+  return {
+    tokenId: r.token_id,
+    prefix: r.prefix,
+    owner: { type: r.owner_type, id: r.owner_id },
+    name: r.name,
+    scopes: r.scopes,
+    labels: r.labels,
+    issuedAt: r.issued_at.toISOString(),
+    expiresAt: r.expires_at.toISOString(),
+    status: r.status,
+    ...(r.revoked_at ? { revokedAt: r.revoked_at.toISOString() } : {}),
+    ...(r.revoked_reason ? { revokedReason: r.revoked_reason } : {}),
+    ...(r.dpop_jkt ? { dpopJkt: r.dpop_jkt } : {}),
+    ...(r.rotated_from ? { rotatedFrom: r.rotated_from } : {}),
+    ...(r.rotated_to ? { rotatedTo: r.rotated_to } : {}),
+    ...(r.grace_ends_at ? { graceEndsAt: r.grace_ends_at.toISOString() } : {}),
+  };
+}
+
+export interface TokenFilter {
+  ownerId?: string;
+  label?: { key: string; value: string };
+  status?: TokenView['status'];
+  /** Exclusive: tokens with a larger tokenId (UUIDv7, so later issued). */
+  after?: string;
+  limit: number;
+}
+
+@Injectable()
+export class TokensRepository {
+  private readonly s: string;
+
+  constructor(
+    readonly dataSource: DataSource,
+    @Inject(SERVICE_CONFIG) config: IssuanceConfig,
+  ) {
+    this.s = quoteIdent(config.DB_SCHEMA);
+  }
+
+  async insert(manager: EntityManager, row: NewTokenRow): Promise<void> {
+    await manager.query(
+      `INSERT INTO ${this.s}.tokens (token_id, token_hash, prefix, owner_type, owner_id, name, scopes, labels,
+         issued_at, expires_at, dpop_jkt, rotated_from, issued_by, is_root)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      [
+        row.tokenId, row.tokenHash, row.prefix, row.owner.type, row.owner.id, row.name, row.scopes,
+        JSON.stringify(row.labels), row.issuedAt, row.expiresAt, row.dpopJkt ?? null, row.rotatedFrom ?? null,
+        row.issuedBy, row.isRoot ?? false,
+      ],
+    );
+  }
+
+  async find(tokenId: string): Promise<TokenView | undefined> {
+    const [row] = await this.dataSource.query<Row[]>(`SELECT ${VIEW_COLUMNS} FROM ${this.s}.tokens WHERE token_id = $1`, [tokenId]);
+    return row && toView(row);
+  }
+
+  async findIdByHash(hash: Buffer): Promise<string | undefined> {
+    const [row] = await this.dataSource.query<Array<{ token_id: string }>>(
+      `SELECT token_id FROM ${this.s}.tokens WHERE token_hash = $1`,
+      [hash],
+    );
+    return row?.token_id;
+  }
+
+  /** The decider's state of one token, locked for the rest of the transaction. */
+  async lockState(manager: EntityManager, tokenId: string): Promise<TokenState | undefined> {
+    const [row] = await manager.query<Array<{ token_id: string; status: TokenState['status']; expires_at: Date; rotated_to: string | null; grace_ends_at: Date | null }>>(
+      `SELECT token_id, status, expires_at, rotated_to, grace_ends_at FROM ${this.s}.tokens WHERE token_id = $1 FOR UPDATE`,
+      [tokenId],
+    );
+    if (!row) return undefined;
+    return {
+      tokenId: row.token_id,
+      status: row.status,
+      expiresAt: row.expires_at.toISOString(),
+      ...(row.rotated_to ? { rotatedTo: row.rotated_to } : {}),
+      ...(row.grace_ends_at ? { graceEndsAt: row.grace_ends_at.toISOString() } : {}),
+    };
+  }
+
+  async markRotated(manager: EntityManager, tokenId: string, newTokenId: string, graceEndsAt: string): Promise<void> {
+    await manager.query(`UPDATE ${this.s}.tokens SET rotated_to = $2, grace_ends_at = $3 WHERE token_id = $1 AND rotated_to IS NULL`, [
+      tokenId, newTokenId, graceEndsAt,
+    ]);
+  }
+
+  /** Idempotent: only an active token changes. */
+  async markRevoked(manager: EntityManager, tokenId: string, reason: string, revokedAt: string): Promise<void> {
+    await manager.query(
+      `UPDATE ${this.s}.tokens SET status = 'revoked', revoked_at = $3, revoked_reason = $2 WHERE token_id = $1 AND status = 'active'`,
+      [tokenId, reason, revokedAt],
+    );
+  }
+
+  async markExpired(manager: EntityManager, tokenId: string): Promise<void> {
+    await manager.query(`UPDATE ${this.s}.tokens SET status = 'expired' WHERE token_id = $1 AND status = 'active'`, [tokenId]);
+  }
+
+  async list(filter: TokenFilter): Promise<TokenView[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown): void => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.ownerId) add('owner_id = ?', filter.ownerId);
+    if (filter.label) add('labels @> ?::jsonb', JSON.stringify({ [filter.label.key]: filter.label.value }));
+    if (filter.status) add('status = ?', filter.status);
+    if (filter.after) add('token_id > ?', filter.after);
+    params.push(filter.limit);
+    const rows = await this.dataSource.query<Row[]>(
+      `SELECT ${VIEW_COLUMNS} FROM ${this.s}.tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY token_id LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toView);
+  }
+
+  /** Tokens whose rotation grace or expiry has passed, locked and skipped by other instances. */
+  async lockDue(manager: EntityManager, now: Date, limit: number): Promise<Array<{ tokenId: string; kind: 'grace' | 'expiry' }>> {
+    const rows = await manager.query<Array<{ token_id: string; kind: 'grace' | 'expiry' }>>(
+      `SELECT token_id, CASE WHEN expires_at <= $1 THEN 'expiry' ELSE 'grace' END AS kind
+         FROM ${this.s}.tokens
+        WHERE status = 'active' AND (expires_at <= $1 OR grace_ends_at <= $1)
+        ORDER BY token_id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [now, limit],
+    );
+    return rows.map((r) => ({ tokenId: r.token_id, kind: r.kind }));
+  }
+
+  async hasRoot(): Promise<boolean> {
+    const [row] = await this.dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${this.s}.tokens WHERE is_root`);
+    return (row?.n ?? 0) > 0;
+  }
+
+  async policy(manager: EntityManager = this.dataSource.manager): Promise<Policy> {
+    const [row] = await manager.query<Array<{ body: unknown }>>(`SELECT body FROM ${this.s}.policies WHERE id = 'default' FOR UPDATE`);
+    return row ? policySchema.parse(row.body) : DEFAULT_POLICY;
+  }
+
+  /** Saves the policy and returns its new version (1, 2, ...). */
+  async savePolicy(manager: EntityManager, policy: Policy, updatedBy: string): Promise<number> {
+    const [row] = await manager.query<Array<{ version: number }>>(
+      `INSERT INTO ${this.s}.policies (id, body, updated_by) VALUES ('default', $1, $2)
+       ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, updated_by = EXCLUDED.updated_by,
+         updated_at = now(), version = ${this.s}.policies.version + 1
+       RETURNING version`,
+      [JSON.stringify(policy), updatedBy],
+    );
+    return row?.version ?? 1;
+  }
+}

@@ -1,0 +1,238 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { canonicalize } from '@tokenledger/canonical-json';
+import { uuidv7, type TokenIssuedV1 } from '@tokenledger/contracts';
+import { EventOutbox, type EventMeta } from '@tokenledger/messaging';
+import { DomainError, SERVICE_CONFIG } from '@tokenledger/service-host';
+import { TokenHasher, displayPrefix, generateToken, normalizeScopes } from '@tokenledger/token-core';
+import type { EntityManager } from 'typeorm';
+import type { IssuanceConfig } from '../config';
+import { checkPolicy, type Policy } from '../domain/policy';
+import { decide, type LifecycleEvent, type TokenCommand } from '../domain/token-decider';
+import { TokensRepository, type TokenFilter, type TokenView } from '../repositories/tokens.repository';
+
+export interface Caller {
+  actor: string;
+  scopes: readonly string[];
+  requestId?: string;
+}
+
+export interface IssueInput {
+  owner: { type: 'user' | 'team' | 'service'; id: string };
+  name: string;
+  scopes: string[];
+  ttlSeconds?: number;
+  expiresAt?: string;
+  labels?: Record<string, string>;
+  dpopJkt?: string;
+}
+
+/** The plaintext appears here once, in the issuance response, and nowhere else. */
+export interface IssuedToken {
+  token: string;
+  tokenId: string;
+  prefix: string;
+  scopes: string[];
+  expiresAt: string;
+}
+
+@Injectable()
+export class IssuanceService {
+  private readonly hasher: TokenHasher;
+
+  constructor(
+    private readonly tokens: TokensRepository,
+    private readonly outbox: EventOutbox,
+    @Inject(SERVICE_CONFIG) private readonly config: IssuanceConfig,
+  ) {
+    this.hasher = new TokenHasher(Buffer.from(config.TOKEN_PEPPER, 'base64'));
+  }
+
+  /**
+   * Issues a token after checking the policy. A refusal is recorded as `token.issuance-denied`
+   * (who tried what) and thrown as `policy_violation` naming the rule.
+   */
+  async issue(input: IssueInput, caller: Caller, options: { rotatedFrom?: string; isRoot?: boolean; presetToken?: string } = {}): Promise<IssuedToken> {
+    const scopes = normalizeScopes(input.scopes);
+    const now = new Date();
+    const policy = await this.tokens.policy();
+    const ttlSeconds = this.ttlOf(input, policy, now);
+    const decision = options.isRoot ? ({ ok: true } as const) : checkPolicy(policy, { owner: input.owner, scopes, ttlSeconds, ...(input.dpopJkt ? { dpopJkt: input.dpopJkt } : {}) }, caller.scopes);
+    if (!decision.ok) {
+      await this.tokens.dataSource.transaction((manager) =>
+        this.outbox.append(
+          manager,
+          [
+            {
+              type: 'tokenledger.token.issuance-denied.v1',
+              data: { rule: decision.rule, requested: { owner: input.owner, scopes, ttlSeconds }, message: decision.message },
+            },
+          ],
+          this.meta(caller),
+        ),
+      );
+      this.outbox.publishSoon();
+      throw new DomainError('policy_violation', `policy rule ${decision.rule}: ${decision.message}`, false, { rule: decision.rule });
+    }
+
+    const token = options.presetToken ?? generateToken({ prefix: this.config.TOKEN_PREFIX });
+    const issued: TokenIssuedV1 = {
+      tokenId: uuidv7(),
+      prefix: displayPrefix(token),
+      owner: input.owner,
+      name: input.name,
+      scopes,
+      labels: input.labels ?? {},
+      issuedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + ttlSeconds * 1000).toISOString(),
+      ...(input.dpopJkt ? { dpopJkt: input.dpopJkt } : {}),
+      ...(options.rotatedFrom ? { rotatedFrom: options.rotatedFrom } : {}),
+    };
+    await this.tokens.dataSource.transaction(async (manager) => {
+      const events = decide({ type: 'issue', token: issued }, undefined);
+      await this.tokens.insert(manager, {
+        ...issued,
+        tokenHash: this.hasher.hash(token),
+        issuedBy: caller.actor,
+        ...(options.isRoot ? { isRoot: true } : {}),
+      });
+      await this.record(manager, events, caller);
+    });
+    this.outbox.publishSoon();
+    return { token, tokenId: issued.tokenId, prefix: issued.prefix, scopes, expiresAt: issued.expiresAt };
+  }
+
+  /**
+   * Issues a replacement with the same owner, name, scopes, labels and binding; the old token
+   * keeps working until the grace period ends, then the sweeper revokes it (reason `rotated`).
+   */
+  async rotate(tokenId: string, graceSeconds: number, caller: Caller): Promise<IssuedToken & { rotatedFrom: string; graceEndsAt: string }> {
+    const old = await this.tokens.find(tokenId);
+    if (!old) throw new DomainError('token_not_found', `no token ${tokenId}`);
+    if (old.status !== 'active') throw new DomainError('token_inactive', `token ${tokenId} is ${old.status} and cannot be rotated`);
+    const ttlSeconds = Math.max(1, Math.round((Date.parse(old.expiresAt) - Date.parse(old.issuedAt)) / 1000));
+    const replacement = await this.issue(
+      {
+        owner: old.owner as IssueInput['owner'],
+        name: old.name,
+        scopes: old.scopes,
+        ttlSeconds,
+        labels: old.labels,
+        ...(old.dpopJkt ? { dpopJkt: old.dpopJkt } : {}),
+      },
+      caller,
+      { rotatedFrom: tokenId },
+    );
+    const graceEndsAt = await this.tokens.dataSource.transaction(async (manager) => {
+      const events = decide({ type: 'rotate', newTokenId: replacement.tokenId, graceSeconds, now: new Date() }, await this.tokens.lockState(manager, tokenId));
+      const rotated = events[0];
+      if (rotated?.type !== 'tokenledger.token.rotated.v1') throw new Error('rotate decided no rotation');
+      await this.tokens.markRotated(manager, tokenId, replacement.tokenId, rotated.data.graceEndsAt);
+      await this.record(manager, events, caller);
+      return rotated.data.graceEndsAt;
+    });
+    this.outbox.publishSoon();
+    return { ...replacement, rotatedFrom: tokenId, graceEndsAt };
+  }
+
+  get(tokenId: string): Promise<TokenView | undefined> {
+    return this.tokens.find(tokenId);
+  }
+
+  list(filter: TokenFilter): Promise<TokenView[]> {
+    return this.tokens.list(filter);
+  }
+
+  /** Resolves a presented token to its tokenId (for the revocation app); undefined when unknown. */
+  resolve(token: string): Promise<string | undefined> {
+    return this.tokens.findIdByHash(this.hasher.hash(token));
+  }
+
+  policy(): Promise<Policy> {
+    return this.tokens.policy();
+  }
+
+  /** Replaces the policy; `ops.policy-changed` records who changed which settings. */
+  async setPolicy(policy: Policy, caller: Caller): Promise<Policy> {
+    await this.tokens.dataSource.transaction(async (manager) => {
+      const before = await this.tokens.policy(manager);
+      const changedFields = (Object.keys(policy) as Array<keyof Policy>).filter(
+        (key) => canonicalize(policy[key]) !== canonicalize(before[key]),
+      );
+      if (changedFields.length === 0) return;
+      const version = await this.tokens.savePolicy(manager, policy, caller.actor);
+      await this.outbox.append(
+        manager,
+        [
+          {
+            type: 'tokenledger.ops.policy-changed.v1',
+            data: {
+              policyId: 'default',
+              version,
+              changedFields,
+              policyDigest: createHash('sha256').update(canonicalize(policy)).digest('hex'),
+              changedAt: new Date().toISOString(),
+            },
+          },
+        ],
+        this.meta(caller),
+      );
+    });
+    this.outbox.publishSoon();
+    return policy;
+  }
+
+  /**
+   * Turns due rotation grace ends into `token.revoked` (reason `rotated`) and passed expiries
+   * into `token.expired`. Several instances share the work (SKIP LOCKED).
+   */
+  async sweep(now = new Date()): Promise<number> {
+    const done = await this.tokens.dataSource.transaction(async (manager) => {
+      const due = await this.tokens.lockDue(manager, now, 200);
+      for (const { tokenId, kind } of due) {
+        const state = await this.tokens.lockState(manager, tokenId);
+        const command: TokenCommand = kind === 'expiry' ? { type: 'expire', now } : { type: 'revoke', reason: 'rotated', now };
+        const events = decide(command, state);
+        await this.record(manager, events, { actor: 'system', scopes: [] });
+      }
+      return due.length;
+    });
+    if (done > 0) this.outbox.publishSoon();
+    return done;
+  }
+
+  /** Applies a lifecycle event from Kafka (revocations by the revocation app, or our own). */
+  async apply(manager: EntityManager, event: LifecycleEvent): Promise<void> {
+    switch (event.type) {
+      case 'tokenledger.token.revoked.v1':
+        return this.tokens.markRevoked(manager, event.data.tokenId, event.data.reason, event.data.revokedAt);
+      case 'tokenledger.token.expired.v1':
+        return this.tokens.markExpired(manager, event.data.tokenId);
+      case 'tokenledger.token.rotated.v1':
+        return this.tokens.markRotated(manager, event.data.tokenId, event.data.newTokenId, event.data.graceEndsAt);
+      case 'tokenledger.token.issued.v1':
+        return; // written by issue() itself
+    }
+  }
+
+  /** Writes the decided events to the outbox and their effect to the tokens table. */
+  private async record(manager: EntityManager, events: LifecycleEvent[], caller: Caller): Promise<void> {
+    for (const event of events) {
+      if (event.type !== 'tokenledger.token.issued.v1' && event.type !== 'tokenledger.token.rotated.v1') await this.apply(manager, event);
+    }
+    await this.outbox.append(manager, events, this.meta(caller));
+  }
+
+  private meta(caller: Caller): EventMeta {
+    return { actor: caller.actor };
+  }
+
+  private ttlOf(input: IssueInput, policy: Policy, now: Date): number {
+    if (input.expiresAt !== undefined) {
+      const seconds = Math.round((Date.parse(input.expiresAt) - now.getTime()) / 1000);
+      if (!(seconds > 0)) throw new DomainError('invalid_expiry', 'expiresAt must be in the future');
+      return seconds;
+    }
+    return input.ttlSeconds ?? policy.defaultTtlSeconds;
+  }
+}

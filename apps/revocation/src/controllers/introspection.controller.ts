@@ -1,0 +1,49 @@
+import { Body, Controller, Headers, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiConsumes, ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, InternalSecretGuard, Public, RequireScopes, type AuthenticationResult, type Principal } from '@tokenledger/auth';
+import { parseInput } from '@tokenledger/service-host';
+import type { Request } from 'express';
+import { IntrospectionService, type IntrospectionAnswer } from '../services/introspection.service';
+import { LocalAuthenticator } from '../services/local-authenticator';
+import { authenticateSchema, introspectSchema } from './schemas';
+
+@ApiTags('introspection')
+@Controller()
+export class IntrospectionController {
+  constructor(
+    private readonly introspection: IntrospectionService,
+    private readonly authenticator: LocalAuthenticator,
+  ) {}
+
+  @Post('v1/introspect')
+  @HttpCode(200)
+  @ApiBearerAuth()
+  @RequireScopes('tokens:introspect')
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiOperation({ summary: 'RFC 7662 introspection; DPoP-bound tokens need the client proof (DPoP header) and htm/htu.' })
+  introspect(@Body() body: unknown, @Headers('dpop') dpop: string | undefined, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<IntrospectionAnswer> {
+    const form = parseInput(introspectSchema, body);
+    return this.introspection.introspect({
+      token: form.token,
+      ...(dpop ? { dpop } : {}),
+      ...(form.htm ? { htm: form.htm } : {}),
+      ...(form.htu ? { htu: form.htu } : {}),
+      actor: principal.actor,
+      service: form.service ?? 'introspection',
+      operation: form.operation ?? (form.htm && form.htu ? `${form.htm} ${new URL(form.htu).pathname}` : 'introspect'),
+      ip: form.ip ?? req.ip ?? '0.0.0.0',
+      ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}),
+      scopesRequested: form.scope ? form.scope.split(' ').filter(Boolean) : [],
+    });
+  }
+
+  /** Service-to-service: operator auth for the other apps. */
+  @Post('internal/v1/authenticate')
+  @HttpCode(200)
+  @Public()
+  @UseGuards(InternalSecretGuard)
+  @ApiExcludeEndpoint()
+  authenticate(@Body() body: unknown): Promise<AuthenticationResult> {
+    return this.authenticator.authenticate(parseInput(authenticateSchema, body).token);
+  }
+}

@@ -1,0 +1,72 @@
+import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
+import type { RevocationReason } from '@tokenledger/contracts';
+import { openApiSchema, parseInput } from '@tokenledger/service-host';
+import type { Request } from 'express';
+import { RevocationService, type LeakResult } from '../services/revocation.service';
+import { bulkSchema, leaksSchema, revokeOneSchema, rfc7009Schema, tokenIdParam } from './schemas';
+
+type WithId = Request & { id?: string };
+
+@ApiTags('revocation')
+@ApiBearerAuth()
+@Controller('v1')
+export class RevocationController {
+  constructor(private readonly revocation: RevocationService) {}
+
+  @Post('tokens/:tokenId/revoke')
+  @HttpCode(200)
+  @RequireScopes('tokens:revoke')
+  @ApiOperation({ summary: 'Revoke one token by its tokenId (idempotent).' })
+  @ApiBody({ schema: openApiSchema(revokeOneSchema) })
+  revoke(@Param('tokenId') tokenId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: WithId) {
+    const { reason } = parseInput(revokeOneSchema, body ?? {});
+    return this.revocation.revoke(parseInput(tokenIdParam, tokenId, 'tokenId'), reason as RevocationReason, {
+      actor: principal.actor,
+      ...(req.id ? { requestId: String(req.id) } : {}),
+    });
+  }
+
+  @Post('revoke')
+  @HttpCode(200)
+  @RequireScopes('tokens:revoke')
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiOperation({ summary: 'RFC 7009 token revocation: 200 whether or not the token was known.' })
+  async revokePresented(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<Record<string, never>> {
+    const { token } = parseInput(rfc7009Schema, body);
+    await this.revocation.revokePresented(token, { actor: principal.actor });
+    return {};
+  }
+
+  @Post('revocations')
+  @HttpCode(200)
+  @RequireScopes('tokens:revoke')
+  @ApiOperation({ summary: 'Bulk revocation by selector (kill switch); dryRun counts without revoking.' })
+  @ApiBody({ schema: openApiSchema(bulkSchema) })
+  bulk(@Body() body: unknown, @CurrentPrincipal() principal: Principal) {
+    const { selector, reason, dryRun } = parseInput(bulkSchema, body);
+    const [key = '', ...rest] = selector.label?.split('=') ?? [];
+    return this.revocation.revokeMatching(
+      {
+        ...(selector.ownerId ? { ownerId: selector.ownerId } : {}),
+        ...(selector.label ? { label: { key, value: rest.join('=') } } : {}),
+        ...(selector.scope ? { scope: selector.scope } : {}),
+        ...(selector.issuedBefore ? { issuedBefore: selector.issuedBefore } : {}),
+      },
+      reason as RevocationReason,
+      dryRun,
+      { actor: principal.actor },
+    );
+  }
+
+  @Post('leaks')
+  @HttpCode(200)
+  @RequireScopes('leaks:report')
+  @ApiOperation({ summary: 'Leak reports in the GitHub secret-scanning partner format; live tokens are revoked (reason leaked).' })
+  @ApiBody({ schema: openApiSchema(leaksSchema) })
+  async leaks(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<{ results: LeakResult[] }> {
+    const items = parseInput(leaksSchema, body);
+    return { results: await this.revocation.reportLeaks(items, { actor: principal.actor }) };
+  }
+}

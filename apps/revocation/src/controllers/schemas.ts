@@ -1,0 +1,57 @@
+import { REVOCATION_REASONS } from '@tokenledger/contracts';
+import { z } from 'zod';
+
+export const tokenIdParam = z.uuid({ message: 'tokenId must be a UUID' });
+
+/** Reasons an operator may give; `rotated` and `anomaly` are set by the system only. */
+const operatorReasons = REVOCATION_REASONS.filter((r) => r !== 'rotated' && r !== 'anomaly') as [string, ...string[]];
+
+export const revokeOneSchema = z.strictObject({
+  reason: z.enum(operatorReasons).default('requested'),
+});
+
+/** RFC 7009 §2.1 form. */
+export const rfc7009Schema = z.strictObject({
+  token: z.string().min(1).max(512),
+  token_type_hint: z.string().max(64).optional(),
+});
+
+export const bulkSchema = z.strictObject({
+  selector: z
+    .strictObject({
+      ownerId: z.string().min(1).max(128).optional(),
+      label: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}=.{0,256}$/, 'expected key=value').optional(),
+      scope: z.string().min(1).max(128).optional(),
+      issuedBefore: z.iso.datetime({ offset: true }).optional(),
+    })
+    .refine((s) => Object.keys(s).length > 0, 'give at least one of ownerId, label, scope, issuedBefore'),
+  reason: z.enum(operatorReasons).default('bulk'),
+  dryRun: z.boolean().default(false),
+});
+
+/** GitHub secret-scanning partner program: an array of found secrets. */
+export const leaksSchema = z
+  .array(
+    z.strictObject({
+      token: z.string().min(1).max(512),
+      type: z.string().min(1).max(128),
+      url: z.string().max(2048),
+      source: z.string().min(1).max(128),
+    }),
+  )
+  .min(1)
+  .max(1000);
+
+/** RFC 7662 §2.1 form, plus what the resource server saw (for DPoP and the usage event). */
+export const introspectSchema = z.strictObject({
+  token: z.string().min(1).max(512),
+  token_type_hint: z.string().max(64).optional(),
+  htm: z.string().regex(/^[A-Z]{1,16}$/, 'expected an HTTP method').optional(),
+  htu: z.url().max(2048).optional(),
+  service: z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'expected 1-63 characters of [A-Za-z0-9._-]').optional(),
+  operation: z.string().min(1).max(256).optional(),
+  ip: z.union([z.ipv4(), z.ipv6()]).optional(),
+  scope: z.string().max(2048).optional(),
+});
+
+export const authenticateSchema = z.strictObject({ token: z.string().min(1).max(512) });

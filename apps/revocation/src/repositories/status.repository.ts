@@ -1,0 +1,122 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { TokenIssuedV1 } from '@tokenledger/contracts';
+import { quoteIdent } from '@tokenledger/messaging';
+import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { RevocationConfig } from '../config';
+
+export interface TokenStatus {
+  tokenId: string;
+  prefix: string;
+  owner: { type: string; id: string };
+  scopes: string[];
+  issuedAt: Date;
+  expiresAt: Date;
+  dpopJkt: string | null;
+  status: 'active' | 'revoked' | 'expired';
+  revokedAt: Date | null;
+}
+
+export interface RevokeSelector {
+  ownerId?: string;
+  label?: { key: string; value: string };
+  scope?: string;
+  issuedBefore?: string;
+}
+
+interface Row {
+  token_id: string;
+  prefix: string;
+  owner_type: string;
+  owner_id: string;
+  scopes: string[];
+  issued_at: Date;
+  expires_at: Date;
+  dpop_jkt: string | null;
+  status: TokenStatus['status'];
+  revoked_at: Date | null;
+}
+
+const COLUMNS = 'token_id, prefix, owner_type, owner_id, scopes, issued_at, expires_at, dpop_jkt, status, revoked_at';
+
+function toStatus(r: Row): TokenStatus {
+  return {
+    tokenId: r.token_id,
+    prefix: r.prefix,
+    owner: { type: r.owner_type, id: r.owner_id },
+    scopes: r.scopes,
+    issuedAt: r.issued_at,
+    expiresAt: r.expires_at,
+    dpopJkt: r.dpop_jkt,
+    status: r.status,
+    revokedAt: r.revoked_at,
+  };
+}
+
+@Injectable()
+export class StatusRepository {
+  private readonly s: string;
+
+  constructor(
+    readonly dataSource: DataSource,
+    @Inject(SERVICE_CONFIG) config: RevocationConfig,
+  ) {
+    this.s = quoteIdent(config.DB_SCHEMA);
+  }
+
+  async find(tokenId: string, manager: EntityManager = this.dataSource.manager, forUpdate = false): Promise<TokenStatus | undefined> {
+    const [row] = await manager.query<Row[]>(
+      `SELECT ${COLUMNS} FROM ${this.s}.token_status WHERE token_id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+      [tokenId],
+    );
+    return row && toStatus(row);
+  }
+
+  /** Active tokens matching every given criterion, locked. */
+  async lockMatching(manager: EntityManager, selector: RevokeSelector, limit: number): Promise<string[]> {
+    const where = [`status = 'active'`];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown): void => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (selector.ownerId) add('owner_id = ?', selector.ownerId);
+    if (selector.label) add('labels @> ?::jsonb', JSON.stringify({ [selector.label.key]: selector.label.value }));
+    if (selector.scope) add('? = ANY(scopes)', selector.scope);
+    if (selector.issuedBefore) add('issued_at < ?', selector.issuedBefore);
+    params.push(limit);
+    const rows = await manager.query<Array<{ token_id: string }>>(
+      `SELECT token_id FROM ${this.s}.token_status WHERE ${where.join(' AND ')} ORDER BY token_id LIMIT $${params.length} FOR UPDATE`,
+      params,
+    );
+    return rows.map((r) => r.token_id);
+  }
+
+  async insertIssued(manager: EntityManager, data: TokenIssuedV1): Promise<void> {
+    await manager.query(
+      `INSERT INTO ${this.s}.token_status (token_id, prefix, owner_type, owner_id, scopes, labels, issued_at, expires_at, dpop_jkt)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (token_id) DO NOTHING`,
+      [data.tokenId, data.prefix, data.owner.type, data.owner.id, data.scopes, JSON.stringify(data.labels), data.issuedAt, data.expiresAt, data.dpopJkt ?? null],
+    );
+  }
+
+  /** Idempotent: only an active token changes. Returns whether it did. */
+  async markRevoked(manager: EntityManager, tokenId: string, reason: string, revokedAt: string): Promise<boolean> {
+    const rows = await manager.query<unknown[]>(
+      `UPDATE ${this.s}.token_status SET status = 'revoked', revoked_at = $3, revoked_reason = $2
+        WHERE token_id = $1 AND status = 'active' RETURNING token_id`,
+      [tokenId, reason, revokedAt],
+    );
+    // pg returns [rows, count] for UPDATE ... RETURNING through TypeORM's query().
+    const affected = Array.isArray(rows[0]) ? (rows[0] as unknown[]).length : rows.length;
+    return affected > 0;
+  }
+
+  async markExpired(manager: EntityManager, tokenId: string): Promise<void> {
+    await manager.query(`UPDATE ${this.s}.token_status SET status = 'expired' WHERE token_id = $1 AND status = 'active'`, [tokenId]);
+  }
+
+  async markRotated(manager: EntityManager, tokenId: string, graceEndsAt: string): Promise<void> {
+    await manager.query(`UPDATE ${this.s}.token_status SET grace_ends_at = $2 WHERE token_id = $1`, [tokenId, graceEndsAt]);
+  }
+}

@@ -1,0 +1,119 @@
+import { isIP } from 'node:net';
+import { Inject, Injectable } from '@nestjs/common';
+import type { TokenUsedV1 } from '@tokenledger/contracts';
+import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import { InMemoryReplayCache, displayPrefix, isWellFormed, verifyDpopProof } from '@tokenledger/token-core';
+import type { RevocationConfig } from '../config';
+import type { TokenStatus } from '../repositories/status.repository';
+import { CredentialResolver } from './credential-resolver';
+import { StatusCache } from './status-cache';
+import { UsageReporter } from './usage-reporter';
+
+export type Rejection = NonNullable<TokenUsedV1['rejection']>;
+
+/** RFC 7662 answer: either every field, or exactly `{ "active": false }`. */
+export type IntrospectionAnswer =
+  | { active: false }
+  | {
+      active: true;
+      scope: string;
+      client_id: string;
+      sub: string;
+      exp: number;
+      iat: number;
+      token_type: 'Bearer' | 'DPoP';
+      cnf?: { jkt: string };
+    };
+
+export interface IntrospectionRequest {
+  token: string;
+  /** The client's DPoP proof, forwarded by the resource server. */
+  dpop?: string;
+  htm?: string;
+  htu?: string;
+  /** Who asks (the resource server), for the usage event. */
+  actor: string;
+  service: string;
+  operation: string;
+  ip: string;
+  userAgent?: string;
+  scopesRequested: string[];
+}
+
+export type Evaluation = { active: true; status: TokenStatus; jkt?: string } | { active: false; rejection: Rejection; status?: TokenStatus };
+
+@Injectable()
+export class IntrospectionService {
+  private readonly replay = new InMemoryReplayCache();
+
+  constructor(
+    private readonly resolver: CredentialResolver,
+    private readonly statuses: StatusCache,
+    private readonly usage: UsageReporter,
+    @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
+  ) {}
+
+  /** Is this token usable right now (format, known, not revoked, not expired)? No DPoP, no event. */
+  async evaluate(token: string, now = Date.now()): Promise<Evaluation> {
+    if (!isWellFormed(token)) return { active: false, rejection: 'unknown' };
+    const tokenId = await this.resolver.resolve(token);
+    const status = tokenId ? await this.statuses.get(tokenId) : undefined;
+    if (!status) return { active: false, rejection: 'unknown' };
+    if (status.status === 'revoked') return { active: false, rejection: 'revoked', status };
+    if (status.status === 'expired' || status.expiresAt.getTime() <= now) return { active: false, rejection: 'expired', status };
+    return { active: true, status };
+  }
+
+  async introspect(request: IntrospectionRequest): Promise<IntrospectionAnswer> {
+    const now = Date.now();
+    let result = await this.evaluate(request.token, now);
+    if (result.active && result.status.dpopJkt) {
+      result = await this.checkDpop(request, result.status, now);
+    }
+    this.report(request, result, now);
+    if (!result.active) return { active: false };
+    const { status } = result;
+    return {
+      active: true,
+      scope: status.scopes.join(' '),
+      client_id: status.tokenId,
+      sub: `${status.owner.type}:${status.owner.id}`,
+      exp: Math.floor(status.expiresAt.getTime() / 1000),
+      iat: Math.floor(status.issuedAt.getTime() / 1000),
+      token_type: status.dpopJkt ? 'DPoP' : 'Bearer',
+      ...(status.dpopJkt ? { cnf: { jkt: status.dpopJkt } } : {}),
+    };
+  }
+
+  /** A DPoP-bound token is active only with a valid proof by its key for this request. */
+  private async checkDpop(request: IntrospectionRequest, status: TokenStatus, now: number): Promise<Evaluation> {
+    if (!request.dpop || !request.htm || !request.htu) return { active: false, rejection: 'dpop-invalid', status };
+    const proof = await verifyDpopProof(request.dpop, {
+      htm: request.htm,
+      htu: request.htu,
+      accessToken: request.token,
+      expectedJkt: status.dpopJkt ?? undefined,
+      now,
+      maxAgeSeconds: this.config.DPOP_MAX_AGE_SECONDS,
+      isReplay: (jti, expiresAtMs) => this.replay.isReplay(`${status.tokenId}:${jti}`, expiresAtMs, now),
+    });
+    return proof.ok ? { active: true, status, jkt: proof.jkt } : { active: false, rejection: 'dpop-invalid', status };
+  }
+
+  private report(request: IntrospectionRequest, result: Evaluation, now: number): void {
+    const status = result.status;
+    const data: TokenUsedV1 = {
+      ...(status ? { tokenId: status.tokenId, prefix: status.prefix } : isWellFormed(request.token) ? { prefix: displayPrefix(request.token) } : {}),
+      service: request.service,
+      operation: request.operation,
+      ip: isIP(request.ip) ? request.ip : '0.0.0.0',
+      ...(request.userAgent ? { userAgent: request.userAgent.slice(0, 512) } : {}),
+      scopesRequested: request.scopesRequested,
+      outcome: result.active ? 'accepted' : 'rejected',
+      ...(result.active ? {} : { rejection: result.rejection }),
+      ...(result.active && result.jkt ? { dpopJkt: result.jkt } : {}),
+      at: new Date(now).toISOString(),
+    };
+    this.usage.report(data, request.actor);
+  }
+}

@@ -1,0 +1,128 @@
+import { Injectable } from '@nestjs/common';
+import type { RevocationReason, TokenLeakReportedV1 } from '@tokenledger/contracts';
+import { EventOutbox, type EventMeta } from '@tokenledger/messaging';
+import { DomainError } from '@tokenledger/service-host';
+import { displayPrefix, isWellFormed } from '@tokenledger/token-core';
+import type { EntityManager } from 'typeorm';
+import { StatusRepository, type RevokeSelector } from '../repositories/status.repository';
+import { CredentialResolver } from './credential-resolver';
+import { StatusCache } from './status-cache';
+
+/** At most this many tokens per bulk revocation request (repeat the request for more). */
+export const BULK_LIMIT = 10_000;
+
+export interface LeakItem {
+  token: string;
+  type: string;
+  url: string;
+  source: string;
+}
+
+export interface LeakResult {
+  /** Never the token: its display prefix, and the tokenId once resolved. */
+  prefix?: string;
+  tokenId?: string;
+  outcome: TokenLeakReportedV1['outcome'] | 'malformed';
+}
+
+@Injectable()
+export class RevocationService {
+  constructor(
+    private readonly statuses: StatusRepository,
+    private readonly cache: StatusCache,
+    private readonly resolver: CredentialResolver,
+    private readonly outbox: EventOutbox,
+  ) {}
+
+  /** Revokes one token; idempotent. Visible to this instance's next introspection at once. */
+  async revoke(tokenId: string, reason: RevocationReason, meta: EventMeta & { requestId?: string }): Promise<{ tokenId: string; revoked: boolean; alreadyInactive: boolean }> {
+    const changed = await this.statuses.dataSource.transaction(async (manager) => {
+      const status = await this.statuses.find(tokenId, manager, true);
+      if (!status) throw new DomainError('token_not_found', `no token ${tokenId}`);
+      return this.revokeLocked(manager, tokenId, reason, meta);
+    });
+    this.after([tokenId], changed);
+    return { tokenId, revoked: changed, alreadyInactive: !changed };
+  }
+
+  /** RFC 7009: revokes the presented token if it is ours and live; says nothing either way. */
+  async revokePresented(token: string, meta: EventMeta): Promise<void> {
+    const tokenId = await this.resolver.resolve(token);
+    if (!tokenId) return;
+    const changed = await this.statuses.dataSource.transaction((manager) => this.revokeLocked(manager, tokenId, 'requested', meta));
+    this.after([tokenId], changed);
+  }
+
+  /** The kill switch: every active token matching the selector, one `token.revoked` each. */
+  async revokeMatching(selector: RevokeSelector, reason: RevocationReason, dryRun: boolean, meta: EventMeta): Promise<{ matched: number; revoked: number; tokenIds: string[] }> {
+    const result = await this.statuses.dataSource.transaction(async (manager) => {
+      const ids = await this.statuses.lockMatching(manager, selector, BULK_LIMIT);
+      if (dryRun) return { ids, revoked: 0 };
+      let revoked = 0;
+      for (const id of ids) if (await this.revokeLocked(manager, id, reason, meta)) revoked += 1;
+      return { ids, revoked };
+    });
+    this.after(result.ids, result.revoked > 0);
+    return { matched: result.ids.length, revoked: result.revoked, tokenIds: result.ids };
+  }
+
+  /** Leak reports (GitHub secret-scanning partner format): checksum first, then revoke. */
+  async reportLeaks(items: LeakItem[], meta: EventMeta): Promise<LeakResult[]> {
+    const results: LeakResult[] = [];
+    for (const item of items) {
+      if (!isWellFormed(item.token)) {
+        results.push({ outcome: 'malformed' });
+        continue;
+      }
+      const prefix = displayPrefix(item.token);
+      const tokenId = await this.resolver.resolve(item.token);
+      const outcome = await this.statuses.dataSource.transaction(async (manager) => {
+        const status = tokenId ? await this.statuses.find(tokenId, manager, true) : undefined;
+        const revoked = status ? await this.revokeLocked(manager, status.tokenId, 'leaked', meta) : false;
+        const result: TokenLeakReportedV1['outcome'] = !status ? 'unknown' : revoked ? 'revoked' : 'already-inactive';
+        const source = item.source.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63) || 'unknown';
+        const url = /^https?:\/\//.test(item.url) && item.url.length <= 2048 ? item.url : undefined;
+        await this.outbox.append(
+          manager,
+          [
+            {
+              type: 'tokenledger.token.leak-reported.v1',
+              data: {
+                ...(status ? { tokenId: status.tokenId } : {}),
+                prefix,
+                source,
+                ...(url ? { url } : {}),
+                ...(/^[A-Za-z0-9._-]{1,63}$/.test(item.type) ? { type: item.type } : {}),
+                outcome: result,
+              },
+            },
+          ],
+          meta,
+        );
+        return result;
+      });
+      if (tokenId) this.cache.invalidate([tokenId]);
+      results.push({ prefix, ...(tokenId ? { tokenId } : {}), outcome });
+    }
+    this.outbox.publishSoon();
+    return results;
+  }
+
+  private async revokeLocked(manager: EntityManager, tokenId: string, reason: RevocationReason, meta: EventMeta & { requestId?: string }): Promise<boolean> {
+    const revokedAt = new Date().toISOString();
+    const changed = await this.statuses.markRevoked(manager, tokenId, reason, revokedAt);
+    if (changed) {
+      await this.outbox.append(
+        manager,
+        [{ type: 'tokenledger.token.revoked.v1', data: { tokenId, reason, revokedAt, ...(meta.requestId ? { requestId: meta.requestId } : {}) } }],
+        meta,
+      );
+    }
+    return changed;
+  }
+
+  private after(tokenIds: string[], changed: boolean): void {
+    this.cache.invalidate(tokenIds);
+    if (changed) this.outbox.publishSoon();
+  }
+}

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { isWellFormed } from '@tokenledger/token-core';
+import { INTERNAL_SECRET_HEADER } from './internal-secret';
+import { TokenAuthenticator, type AuthenticationResult } from './authenticator';
+
+export interface RemoteAuthenticatorOptions {
+  /** Base URL of the revocation app, e.g. http://127.0.0.1:4002 */
+  revocationUrl: string;
+  internalSecret: string;
+  /** How long an answer is reused. MUST stay well under 1 s: revocations must bite within 1 s. */
+  cacheMs?: number;
+  timeoutMs?: number;
+  now?: () => number;
+}
+
+interface Cached {
+  at: number;
+  result: AuthenticationResult;
+}
+
+/**
+ * Authenticates operator tokens by asking the revocation app (the status authority) over its
+ * internal API, and remembers each answer for `cacheMs` (default 250 ms). The cache is keyed by
+ * a SHA-256 of the token held in memory only.
+ */
+export class RemoteAuthenticator extends TokenAuthenticator {
+  private readonly cache = new Map<string, Cached>();
+  private readonly cacheMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: RemoteAuthenticatorOptions) {
+    super();
+    this.cacheMs = options.cacheMs ?? 250;
+    this.now = options.now ?? Date.now;
+  }
+
+  async authenticate(token: string): Promise<AuthenticationResult> {
+    if (!isWellFormed(token)) return { ok: false, reason: 'malformed' };
+    const key = createHash('sha256').update(token).digest('base64');
+    const hit = this.cache.get(key);
+    const now = this.now();
+    if (hit && now - hit.at < this.cacheMs) return hit.result;
+    const result = await this.ask(token);
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(key, { at: now, result });
+    return result;
+  }
+
+  private async ask(token: string): Promise<AuthenticationResult> {
+    const res = await fetch(`${this.options.revocationUrl}/internal/v1/authenticate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [INTERNAL_SECRET_HEADER]: this.options.internalSecret },
+      body: JSON.stringify({ token }),
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 2000),
+    });
+    if (!res.ok) throw new Error(`revocation app answered ${res.status} to an authentication request`);
+    return (await res.json()) as AuthenticationResult;
+  }
+}
