@@ -2,7 +2,8 @@
 // (or finds) Kafka and PostgreSQL, starts the four apps, prints one ready line. Ctrl-C or SIGTERM
 // stops everything it started, the broker included.
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build, ensureDependencies, infra, root, say } from './lib.mjs';
 
@@ -19,6 +20,18 @@ build();
 const { ensureInfrastructure, stateDir } = infra();
 const logDir = path.join(stateDir(), 'logs');
 mkdirSync(logDir, { recursive: true });
+
+// Secrets of this local installation, made once: the apps' shared internal secret and the
+// pepper under which token hashes are stored. Kept in .tokenledger/secrets.json (mode 0600).
+const secretsFile = path.join(stateDir(), 'secrets.json');
+if (!existsSync(secretsFile)) {
+  const secrets = {
+    TOKENLEDGER_INTERNAL_SECRET: randomBytes(32).toString('base64url'),
+    TOKEN_PEPPER: randomBytes(32).toString('base64'),
+  };
+  writeFileSync(secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+}
+const secrets = JSON.parse(readFileSync(secretsFile, 'utf8'));
 
 const children = new Map();
 let stack;
@@ -61,13 +74,19 @@ try {
 }
 
 const LEVELS = { 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+for (const app of APPS) app.port = Number(process.env[`${app.name.toUpperCase()}_PORT`] ?? app.port);
+const portOf = (name) => APPS.find((a) => a.name === name).port;
 
 for (const app of APPS) {
   const env = {
+    ...secrets,
     ...process.env,
-    PORT: process.env[`${app.name.toUpperCase()}_PORT`] ?? String(app.port),
+    PORT: String(app.port),
     DATABASE_URL: stack.databaseUrl,
     KAFKA_BROKERS: stack.kafkaBrokers,
+    ISSUANCE_URL: `http://127.0.0.1:${portOf('issuance')}`,
+    REVOCATION_URL: `http://127.0.0.1:${portOf('revocation')}`,
+    ROOT_TOKEN_FILE: path.join(stateDir(), 'root-token'),
   };
   const logFile = path.join(logDir, `${app.name}.log`);
   const out = createWriteStream(logFile, { flags: 'a' });
@@ -76,20 +95,22 @@ for (const app of APPS) {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  app.port = Number(env.PORT);
   app.logFile = logFile;
   children.set(app.name, child);
-  // Full JSON logs go to .tokenledger/logs/<app>.log; warnings and errors are echoed here.
+  // JSON log lines go to .tokenledger/logs/<app>.log and warnings/errors are echoed here. Other
+  // output (the one-time root token banner) goes to this terminal only, never to a log file.
   const echo = (chunk) => {
-    out.write(chunk);
     for (const line of chunk.toString().split('\n')) {
       if (!line.trim()) continue;
+      let entry;
       try {
-        const entry = JSON.parse(line);
-        if (entry.level >= 40) say(`${app.name} ${LEVELS[entry.level] ?? entry.level}: ${entry.msg}`);
+        entry = JSON.parse(line);
       } catch {
-        say(`${app.name}: ${line}`);
+        process.stdout.write(`${line}\n`);
+        continue;
       }
+      out.write(`${line}\n`);
+      if (entry.level >= 40) say(`${app.name} ${LEVELS[entry.level] ?? entry.level}: ${entry.msg}`);
     }
   };
   child.stdout.on('data', echo);

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { generateToken } from '@tokenledger/token-core';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
@@ -15,7 +17,9 @@ export interface RunningApp {
 
 export interface RunningSystem {
   apps: Record<AppName, RunningApp>;
-  stop(): Promise<void>;
+  /** The root operator token (scope admin) registered at first start. */
+  rootToken: string;
+  stop: () => Promise<void>;
 }
 
 export function appEntry(name: AppName): string {
@@ -62,10 +66,21 @@ async function waitReady(app: RunningApp, timeoutMs: number): Promise<void> {
 /** Starts the four apps as real processes on free ports and waits until each is ready. */
 export async function startSystem(env: { DATABASE_URL: string; KAFKA_BROKERS: string; TOPIC_PREFIX: string }): Promise<RunningSystem> {
   const apps = {} as Record<AppName, RunningApp>;
+  const ports = {} as Record<AppName, number>;
+  for (const name of APP_NAMES) ports[name] = await freePort();
+  const rootToken = generateToken();
+  const shared = {
+    ...env,
+    LOG_LEVEL: 'info',
+    TOKENLEDGER_INTERNAL_SECRET: randomBytes(32).toString('base64url'),
+    TOKEN_PEPPER: randomBytes(32).toString('base64'),
+    TOKENLEDGER_ROOT_TOKEN: rootToken,
+    REVOCATION_URL: `http://127.0.0.1:${ports.revocation}`,
+    ISSUANCE_URL: `http://127.0.0.1:${ports.issuance}`,
+  };
   for (const name of APP_NAMES) {
-    const port = await freePort();
-    const { process: child, output } = spawnApp(name, { ...env, PORT: String(port), LOG_LEVEL: 'info' });
-    apps[name] = { name, url: `http://127.0.0.1:${port}`, process: child, output };
+    const { process: child, output } = spawnApp(name, { ...shared, PORT: String(ports[name]) });
+    apps[name] = { name, url: `http://127.0.0.1:${ports[name]}`, process: child, output };
   }
   const stop = async (): Promise<void> => {
     await Promise.all(
@@ -89,5 +104,5 @@ export async function startSystem(env: { DATABASE_URL: string; KAFKA_BROKERS: st
     await stop();
     throw error;
   }
-  return { apps, stop };
+  return { apps, rootToken, stop };
 }
