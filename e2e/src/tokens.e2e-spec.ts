@@ -1,0 +1,263 @@
+import { TOPICS, decodeEvent, topicName, type EventEnvelope } from '@tokenledger/contracts';
+import { eventually, freshDatabase, freshTopicPrefix, kafkaBrokers, readTopic, type TestDatabase } from '@tokenledger/testing';
+import { startSystem, type RunningSystem } from './system';
+
+interface Issued {
+  token: string;
+  tokenId: string;
+  prefix: string;
+  scopes: string[];
+  expiresAt: string;
+}
+
+describe('tokens: issuance, introspection, revocation through the real apps', () => {
+  let db: TestDatabase;
+  let system: RunningSystem;
+  const prefix = freshTopicPrefix();
+  const url = (app: keyof RunningSystem['apps'], path: string): string => `${system.apps[app].url}${path}`;
+  const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+  async function issue(operator: string, body: Record<string, unknown>): Promise<Response> {
+    return fetch(url('issuance', '/v1/tokens'), {
+      method: 'POST',
+      headers: { ...bearer(operator), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+
+  async function issueOk(operator: string, body: Record<string, unknown>): Promise<Issued> {
+    const res = await issue(operator, body);
+    expect(res.status).toBe(201);
+    return (await res.json()) as Issued;
+  }
+
+  async function introspect(operator: string, token: string): Promise<Record<string, unknown>> {
+    const res = await fetch(url('revocation', '/v1/introspect'), {
+      method: 'POST',
+      headers: { ...bearer(operator), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }).toString(),
+    });
+    expect(res.status).toBe(200);
+    return (await res.json()) as Record<string, unknown>;
+  }
+
+  /** Introspection of a just-issued token: active within 1 s of the issuance response. */
+  async function activeSoon(operator: string, token: string): Promise<Record<string, unknown>> {
+    return eventually(async () => {
+      const answer = await introspect(operator, token);
+      return answer.active === true ? answer : undefined;
+    }, 1000, 'the new token to be active');
+  }
+
+  async function lifecycleEvents(until: (events: EventEnvelope[]) => boolean): Promise<EventEnvelope[]> {
+    const records = await readTopic(topicName(TOPICS.lifecycle, prefix), (r) => until(r.flatMap(decoded)));
+    return records.flatMap(decoded);
+  }
+
+  function decoded(record: { value: Buffer | null }): EventEnvelope[] {
+    const result = decodeEvent(record.value ?? Buffer.alloc(0));
+    return result.ok ? [result.event] : [];
+  }
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    system = await startSystem({ DATABASE_URL: db.url, KAFKA_BROKERS: kafkaBrokers(), TOPIC_PREFIX: prefix });
+    // The root token is registered by issuance; revocation learns it through Kafka.
+    await eventually(async () => ((await fetch(url('revocation', '/v1/whoami'), { headers: bearer(system.rootToken) })).status === 200 ? true : undefined), 20_000, 'root token known to revocation');
+  }, 150_000);
+
+  afterAll(async () => {
+    await system?.stop();
+    await db?.drop();
+  }, 60_000);
+
+  it('issue -> introspect active -> revoke -> introspect inactive at once; events carry the operator', async () => {
+    const root = system.rootToken;
+    const rootId = ((await (await fetch(url('issuance', '/v1/whoami'), { headers: bearer(root) })).json()) as { tokenId: string }).tokenId;
+    const issued = await issueOk(root, { owner: { type: 'service', id: 'billing' }, name: 'billing-api', scopes: ['billing:read'], ttlSeconds: 3600, labels: { team: 'payments' } });
+    expect(issued.token).toMatch(/^tlk_live_[0-9A-Za-z]{38}$/);
+    expect(issued.prefix).toBe(issued.token.slice(0, 13));
+
+    const active = await activeSoon(root, issued.token);
+    expect(active).toMatchObject({ active: true, scope: 'billing:read', client_id: issued.tokenId, sub: 'service:billing', token_type: 'Bearer' });
+    expect(active.exp).toBe(Math.floor(Date.parse(issued.expiresAt) / 1000));
+
+    const revoke = await fetch(url('revocation', `/v1/tokens/${issued.tokenId}/revoke`), {
+      method: 'POST',
+      headers: { ...bearer(root), 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'requested' }),
+    });
+    expect(revoke.status).toBe(200);
+    expect(await revoke.json()).toEqual({ tokenId: issued.tokenId, revoked: true, alreadyInactive: false });
+    expect(await introspect(root, issued.token)).toEqual({ active: false });
+
+    const again = await fetch(url('revocation', `/v1/tokens/${issued.tokenId}/revoke`), { method: 'POST', headers: { ...bearer(root), 'content-type': 'application/json' }, body: '{}' });
+    expect(await again.json()).toEqual({ tokenId: issued.tokenId, revoked: false, alreadyInactive: true });
+
+    const events = await lifecycleEvents((all) => all.some((e) => e.type === 'tokenledger.token.revoked.v1' && e.subject === issued.tokenId));
+    const mine = events.filter((e) => e.subject === issued.tokenId);
+    expect(mine.map((e) => e.type)).toEqual(['tokenledger.token.issued.v1', 'tokenledger.token.revoked.v1']);
+    for (const e of mine) expect(e.actor).toBe(`operator:${rootId}`);
+
+    // Issuance learns the revocation from Kafka.
+    await eventually(async () => {
+      const view = (await (await fetch(url('issuance', `/v1/tokens/${issued.tokenId}`), { headers: bearer(root) })).json()) as { status: string };
+      return view.status === 'revoked' ? true : undefined;
+    }, 5000, 'issuance to show the token revoked');
+
+    const usage = await readTopic(topicName(TOPICS.usage, prefix), (r) => r.flatMap(decoded).filter((e) => e.subject === issued.tokenId).length >= 2);
+    const outcomes = usage.flatMap(decoded).filter((e) => e.subject === issued.tokenId).map((e) => (e.data as { outcome: string; rejection?: string }));
+    expect(outcomes).toEqual(expect.arrayContaining([expect.objectContaining({ outcome: 'accepted' }), { ...outcomes.find((o) => o.outcome === 'rejected'), rejection: 'revoked' }]));
+  });
+
+  it('denies issuance against policy with 422 naming the rule, and records who tried', async () => {
+    const root = system.rootToken;
+    const limited = await issueOk(root, { owner: { type: 'user', id: 'alice' }, name: 'alice-issuer', scopes: ['tokens:issue', 'ledger:read'], ttlSeconds: 600 });
+    await activeSoon(root, limited.token);
+    const denied = await issue(limited.token, { owner: { type: 'user', id: 'bob' }, name: 'escalate', scopes: ['ledger:export'], ttlSeconds: 60 });
+    expect(denied.status).toBe(422);
+    expect(((await denied.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'policy_violation', message: expect.stringContaining('scope-escalation') });
+    const tooLong = await issue(root, { owner: { type: 'user', id: 'bob' }, name: 'long', scopes: ['ledger:read'], ttlSeconds: 91 * 86400 });
+    expect(tooLong.status).toBe(422);
+
+    const events = await lifecycleEvents((all) => all.filter((e) => e.type === 'tokenledger.token.issuance-denied.v1').length >= 2);
+    const denial = events.find((e) => e.type === 'tokenledger.token.issuance-denied.v1' && e.actor === `operator:${limited.tokenId}`);
+    expect(denial?.data).toMatchObject({ rule: 'scope-escalation', requested: { owner: { type: 'user', id: 'bob' }, scopes: ['ledger:export'] } });
+  });
+
+  it('rotates with a grace period: both work, then the old one is revoked with reason rotated', async () => {
+    const root = system.rootToken;
+    const old = await issueOk(root, { owner: { type: 'service', id: 'search' }, name: 'search', scopes: ['search:read'], ttlSeconds: 3600 });
+    await activeSoon(root, old.token);
+    const res = await fetch(url('issuance', `/v1/tokens/${old.tokenId}/rotate`), {
+      method: 'POST',
+      headers: { ...bearer(root), 'content-type': 'application/json' },
+      body: JSON.stringify({ graceSeconds: 2 }),
+    });
+    expect(res.status).toBe(201);
+    const fresh = (await res.json()) as Issued & { rotatedFrom: string; graceEndsAt: string };
+    expect(fresh.rotatedFrom).toBe(old.tokenId);
+    await activeSoon(root, fresh.token);
+    expect((await introspect(root, old.token)).active).toBe(true);
+    await eventually(async () => ((await introspect(root, old.token)).active === false ? true : undefined), 8000, 'the old token to stop after its grace');
+    expect((await introspect(root, fresh.token)).active).toBe(true);
+    const events = await lifecycleEvents((all) => all.some((e) => e.type === 'tokenledger.token.revoked.v1' && e.subject === old.tokenId));
+    const revoked = events.find((e) => e.type === 'tokenledger.token.revoked.v1' && e.subject === old.tokenId);
+    expect(revoked).toMatchObject({ actor: 'system', data: { reason: 'rotated' } });
+    expect(events.some((e) => e.type === 'tokenledger.token.rotated.v1' && e.subject === old.tokenId)).toBe(true);
+  });
+
+  it('bulk revocation by label: dry run counts, the real run revokes each with its own event', async () => {
+    const root = system.rootToken;
+    const batch = await Promise.all(
+      [1, 2, 3].map((i) => issueOk(root, { owner: { type: 'team', id: 'red' }, name: `red-${i}`, scopes: ['red:x'], ttlSeconds: 600, labels: { incident: 'inc-42' } })),
+    );
+    const other = await issueOk(root, { owner: { type: 'team', id: 'red' }, name: 'red-other', scopes: ['red:x'], ttlSeconds: 600, labels: { incident: 'inc-43' } });
+    for (const t of [...batch, other]) await activeSoon(root, t.token);
+    const post = (body: unknown): Promise<Response> =>
+      fetch(url('revocation', '/v1/revocations'), { method: 'POST', headers: { ...bearer(root), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    const dry = await post({ selector: { label: 'incident=inc-42' }, dryRun: true });
+    expect(await dry.json()).toMatchObject({ matched: 3, revoked: 0 });
+    for (const t of batch) expect((await introspect(root, t.token)).active).toBe(true);
+
+    const real = await post({ selector: { label: 'incident=inc-42' } });
+    expect(await real.json()).toMatchObject({ matched: 3, revoked: 3 });
+    for (const t of batch) expect(await introspect(root, t.token)).toEqual({ active: false });
+    expect((await introspect(root, other.token)).active).toBe(true);
+
+    const empty = await post({ selector: {} });
+    expect(empty.status).toBe(400);
+  });
+
+  it('leak reports revoke live tokens, check the checksum offline and answer per item', async () => {
+    const root = system.rootToken;
+    const leaked = await issueOk(root, { owner: { type: 'user', id: 'carol' }, name: 'laptop', scopes: ['repo:read'], ttlSeconds: 600 });
+    await activeSoon(root, leaked.token);
+    const broken = `${leaked.token.slice(0, -1)}${leaked.token.endsWith('A') ? 'B' : 'A'}`;
+    const res = await fetch(url('revocation', '/v1/leaks'), {
+      method: 'POST',
+      headers: { ...bearer(root), 'content-type': 'application/json' },
+      body: JSON.stringify([
+        { token: leaked.token, type: 'tokenledger_live', url: 'https://github.com/acme/app/blob/main/.env', source: 'content' },
+        { token: broken, type: 'tokenledger_live', url: 'https://github.com/acme/app/blob/main/x', source: 'content' },
+      ]),
+    });
+    expect(res.status).toBe(200);
+    const { results } = (await res.json()) as { results: Array<Record<string, unknown>> };
+    expect(results).toEqual([{ prefix: leaked.prefix, tokenId: leaked.tokenId, outcome: 'revoked' }, { outcome: 'malformed' }]);
+    expect(JSON.stringify(results)).not.toContain(leaked.token);
+    expect(await introspect(root, leaked.token)).toEqual({ active: false });
+    const events = await lifecycleEvents((all) => all.some((e) => e.type === 'tokenledger.token.leak-reported.v1' && e.subject === leaked.tokenId));
+    expect(events.find((e) => e.type === 'tokenledger.token.leak-reported.v1' && e.subject === leaked.tokenId)?.data).toMatchObject({ source: 'content', outcome: 'revoked', prefix: leaked.prefix });
+    expect(events.find((e) => e.type === 'tokenledger.token.revoked.v1' && e.subject === leaked.tokenId)?.data).toMatchObject({ reason: 'leaked' });
+  });
+
+  it('RFC 7009 revoke answers 200 for unknown tokens too', async () => {
+    const root = system.rootToken;
+    const t = await issueOk(root, { owner: { type: 'user', id: 'dave' }, name: 'cli', scopes: ['x:y'], ttlSeconds: 600 });
+    await activeSoon(root, t.token);
+    const form = (token: string): RequestInit => ({ method: 'POST', headers: { ...bearer(root), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString() });
+    expect((await fetch(url('revocation', '/v1/revoke'), form(t.token))).status).toBe(200);
+    expect((await fetch(url('revocation', '/v1/revoke'), form('not-a-token'))).status).toBe(200);
+    expect(await introspect(root, t.token)).toEqual({ active: false });
+  });
+
+  it('security: 401 without or with a bad token, 403 with a missing scope, revoked operators refused by every app within 1 s', async () => {
+    const root = system.rootToken;
+    const routes: Array<[keyof RunningSystem['apps'], string, string]> = [
+      ['issuance', 'POST', '/v1/tokens'],
+      ['issuance', 'GET', '/v1/tokens'],
+      ['issuance', 'PUT', '/v1/policies'],
+      ['revocation', 'POST', '/v1/introspect'],
+      ['revocation', 'POST', '/v1/revocations'],
+      ['revocation', 'POST', '/v1/leaks'],
+      ['anomaly', 'GET', '/v1/whoami'],
+      ['ledger', 'GET', '/v1/whoami'],
+    ];
+    const weak = await issueOk(root, { owner: { type: 'user', id: 'eve' }, name: 'weak', scopes: ['nothing:here'], ttlSeconds: 600 });
+    await activeSoon(root, weak.token);
+    for (const [app, method, path] of routes) {
+      const none = await fetch(url(app, path), { method });
+      expect([app, path, none.status]).toEqual([app, path, 401]);
+      const bad = await fetch(url(app, path), { method, headers: bearer('tlk_live_notatoken') });
+      expect([app, path, bad.status]).toEqual([app, path, 401]);
+      if (!path.endsWith('whoami')) {
+        const forbidden = await fetch(url(app, path), { method, headers: { ...bearer(weak.token), 'content-type': 'application/json' }, body: method === 'GET' ? undefined : '{}' });
+        expect([app, path, forbidden.status]).toEqual([app, path, 403]);
+      }
+    }
+
+    const operator = await issueOk(root, { owner: { type: 'user', id: 'frank' }, name: 'ops', scopes: ['tokens:read'], ttlSeconds: 600 });
+    await activeSoon(root, operator.token);
+    for (const app of ['issuance', 'revocation', 'anomaly', 'ledger'] as const) {
+      expect((await fetch(url(app, '/v1/whoami'), { headers: bearer(operator.token) })).status).toBe(200);
+    }
+    await fetch(url('revocation', `/v1/tokens/${operator.tokenId}/revoke`), { method: 'POST', headers: { ...bearer(root), 'content-type': 'application/json' }, body: '{}' });
+    const revokedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() - revokedAt)));
+    for (const app of ['issuance', 'revocation', 'anomaly', 'ledger'] as const) {
+      expect([app, (await fetch(url(app, '/v1/whoami'), { headers: bearer(operator.token) })).status]).toEqual([app, 401]);
+    }
+  });
+
+  it('bad input: malformed JSON, wrong types, unknown fields, oversized bodies -> 4xx, nothing written', async () => {
+    const root = system.rootToken;
+    const before = ((await (await fetch(url('issuance', '/v1/tokens?limit=500'), { headers: bearer(root) })).json()) as { tokens: unknown[] }).tokens.length;
+    const post = (body: string): Promise<Response> => fetch(url('issuance', '/v1/tokens'), { method: 'POST', headers: { ...bearer(root), 'content-type': 'application/json' }, body });
+    const cases: Array<[string, number, RegExp]> = [
+      ['{"owner":', 400, /JSON/],
+      [JSON.stringify({ owner: { type: 'user', id: 'x' }, name: 'n', scopes: 'admin' }), 400, /scopes/],
+      [JSON.stringify({ owner: { type: 'user', id: 'x' }, name: 'n', scopes: ['a:b'], extra: 1 }), 400, /unknown field\(s\) extra/],
+      [JSON.stringify({ owner: { type: 'robot', id: 'x' }, name: 'n', scopes: ['a:b'] }), 400, /owner\.type/],
+      [JSON.stringify({ owner: { type: 'user', id: 'x' }, name: 'n', scopes: ['a:b'], pad: 'x'.repeat(100_000) }), 413, /too large/i],
+    ];
+    for (const [body, status, message] of cases) {
+      const res = await post(body);
+      const error = ((await res.json()) as { error: { message: string } }).error;
+      expect([res.status, error.message]).toEqual([status, expect.stringMatching(message)]);
+    }
+    const after = ((await (await fetch(url('issuance', '/v1/tokens?limit=500'), { headers: bearer(root) })).json()) as { tokens: unknown[] }).tokens.length;
+    expect(after).toBe(before);
+  });
+});
