@@ -1,5 +1,7 @@
 import { TOPICS, decodeEvent, topicName, type EventEnvelope } from '@tokenledger/contracts';
 import { eventually, freshDatabase, freshTopicPrefix, kafkaBrokers, readTopic, type TestDatabase } from '@tokenledger/testing';
+import { execFileSync } from 'node:child_process';
+import { DpopClient } from './dpop-client';
 import { startSystem, type RunningSystem } from './system';
 
 interface Issued {
@@ -25,10 +27,15 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
     });
   }
 
+  /** Every plaintext token seen in this run, to search for it where it must not be. */
+  const plaintexts: string[] = [];
+
   async function issueOk(operator: string, body: Record<string, unknown>): Promise<Issued> {
     const res = await issue(operator, body);
     expect(res.status).toBe(201);
-    return (await res.json()) as Issued;
+    const issued = (await res.json()) as Issued;
+    plaintexts.push(issued.token);
+    return issued;
   }
 
   async function introspect(operator: string, token: string): Promise<Record<string, unknown>> {
@@ -62,6 +69,7 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
   beforeAll(async () => {
     db = await freshDatabase();
     system = await startSystem({ DATABASE_URL: db.url, KAFKA_BROKERS: kafkaBrokers(), TOPIC_PREFIX: prefix });
+    plaintexts.push(system.rootToken);
     // The root token is registered by issuance; revocation learns it through Kafka.
     await eventually(async () => ((await fetch(url('revocation', '/v1/whoami'), { headers: bearer(system.rootToken) })).status === 200 ? true : undefined), 20_000, 'root token known to revocation');
   }, 150_000);
@@ -136,6 +144,7 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
     });
     expect(res.status).toBe(201);
     const fresh = (await res.json()) as Issued & { rotatedFrom: string; graceEndsAt: string };
+    plaintexts.push(fresh.token);
     expect(fresh.rotatedFrom).toBe(old.tokenId);
     await activeSoon(root, fresh.token);
     expect((await introspect(root, old.token)).active).toBe(true);
@@ -259,5 +268,66 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
     }
     const after = ((await (await fetch(url('issuance', '/v1/tokens?limit=500'), { headers: bearer(root) })).json()) as { tokens: unknown[] }).tokens.length;
     expect(after).toBe(before);
+  });
+
+  it('DPoP: proofs from the dpop npm package are accepted; another key, another htu and a replayed jti are refused', async () => {
+    const root = system.rootToken;
+    const client = await DpopClient.start();
+    const stranger = await DpopClient.start();
+    try {
+      const bound = await issueOk(root, { owner: { type: 'service', id: 'pay' }, name: 'pay-bound', scopes: ['pay:charge'], ttlSeconds: 600, dpopJkt: client.jkt });
+      await eventually(async () => ((await introspect(root, bound.token)).active === false ? true : undefined), 1000, 'projection');
+      const htu = 'https://api.example.test/v1/charges';
+      const ask = async (proof: string | undefined, htm = 'POST', at = htu): Promise<Record<string, unknown>> => {
+        const res = await fetch(url('revocation', '/v1/introspect'), {
+          method: 'POST',
+          headers: { ...bearer(root), 'content-type': 'application/x-www-form-urlencoded', ...(proof ? { dpop: proof } : {}) },
+          body: new URLSearchParams({ token: bound.token, htm, htu: at }).toString(),
+        });
+        return (await res.json()) as Record<string, unknown>;
+      };
+      const good = await client.proof('POST', htu, bound.token);
+      const answer = await eventually(async () => {
+        const a = await ask(await client.proof('POST', htu, bound.token));
+        return a.active === true ? a : undefined;
+      }, 2000, 'a valid proof to be accepted');
+      expect(answer).toMatchObject({ active: true, token_type: 'DPoP', cnf: { jkt: client.jkt } });
+      expect(await ask(good)).toEqual({ active: true, scope: 'pay:charge', client_id: bound.tokenId, sub: 'service:pay', exp: expect.any(Number), iat: expect.any(Number), token_type: 'DPoP', cnf: { jkt: client.jkt } });
+      expect(await ask(good)).toEqual({ active: false }); // replayed jti
+      expect(await ask(await stranger.proof('POST', htu, bound.token))).toEqual({ active: false }); // another key
+      expect(await ask(await client.proof('POST', 'https://api.example.test/v1/refunds', bound.token))).toEqual({ active: false }); // htu mismatch
+      expect(await ask(await client.proof('GET', htu, bound.token))).toEqual({ active: false }); // htm mismatch
+      expect(await ask(await client.proof('POST', htu, `${bound.token}x`))).toEqual({ active: false }); // wrong ath
+      expect(await ask(undefined)).toEqual({ active: false }); // no proof
+    } finally {
+      client.stop();
+      stranger.stop();
+    }
+  });
+
+  it('expiry: a token is inactive once expired and token.expired is recorded', async () => {
+    const root = system.rootToken;
+    const short = await issueOk(root, { owner: { type: 'user', id: 'gina' }, name: 'short', scopes: ['x:y'], ttlSeconds: 2 });
+    await activeSoon(root, short.token);
+    await eventually(async () => ((await introspect(root, short.token)).active === false ? true : undefined), 5000, 'expiry');
+    const events = await lifecycleEvents((all) => all.some((e) => e.type === 'tokenledger.token.expired.v1' && e.subject === short.tokenId));
+    expect(events.find((e) => e.type === 'tokenledger.token.expired.v1' && e.subject === short.tokenId)).toMatchObject({ actor: 'system', data: { expiredAt: short.expiresAt } });
+  });
+
+  it('no plaintext token in any log line, Kafka record or database row (searched last)', async () => {
+    expect(plaintexts.length).toBeGreaterThan(10);
+    const logs = Object.values(system.apps).map((a) => a.output.join('')).join('\n');
+    expect(logs.length).toBeGreaterThan(1000);
+    const perTopic = await Promise.all(Object.values(TOPICS).map((base) => readTopic(topicName(base, prefix), () => false, 4000)));
+    const records = perTopic.flat().map((r) => `${r.key ?? ''} ${r.value?.toString('utf8') ?? ''} ${JSON.stringify(r.headers)}`);
+    expect(records.length).toBeGreaterThan(50);
+    const dump = execFileSync('pg_dump', ['--data-only', db.url], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+    expect(dump).toContain('token_status');
+    for (const token of plaintexts) {
+      const random = token.slice(token.lastIndexOf('_') + 1);
+      for (const [where, text] of [['logs', logs], ['kafka', records.join('\n')], ['database', dump]] as const) {
+        expect([where, text.includes(random)]).toEqual([where, false]);
+      }
+    }
   });
 });
