@@ -4,6 +4,7 @@ import { OperatorAuthGuard, TokenAuthenticator } from '@tokenledger/auth';
 import { ServiceHostModule } from '@tokenledger/service-host';
 import type { RevocationConfig } from './config';
 import { LifecycleConsumer } from './consumers/lifecycle.consumer';
+import { BaselineController } from './controllers/baseline.controller';
 import { IntrospectionController } from './controllers/introspection.controller';
 import { RevocationController } from './controllers/revocation.controller';
 import { migrations } from './migrations';
@@ -28,7 +29,7 @@ export class AppModule {
           auth: { internalSecret: config.TOKENLEDGER_INTERNAL_SECRET, authenticator: 'local' },
         }),
       ],
-      controllers: [RevocationController, IntrospectionController],
+      controllers: [RevocationController, IntrospectionController, ...(config.BENCH_BASELINE_ROUTE ? [BaselineController] : [])],
       providers: [
         StatusRepository,
         StatusCache,
