@@ -1,7 +1,15 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ServiceHostModule } from '@tokenledger/service-host';
 import type { LedgerConfig } from './config';
+import { IngestConsumer } from './consumers/ingest.consumer';
+import { LedgerController } from './controllers/ledger.controller';
 import { migrations } from './migrations';
+import { LedgerRepository } from './repositories/ledger.repository';
+import { AppenderService } from './services/appender.service';
+import { CheckpointerService } from './services/checkpointer.service';
+import { ProofService } from './services/proof.service';
+import { SigningKeyService } from './services/signing-key.service';
+import { VerifierService } from './services/verifier.service';
 
 @Module({})
 export class AppModule {
@@ -16,6 +24,8 @@ export class AppModule {
           auth: { internalSecret: config.TOKENLEDGER_INTERNAL_SECRET, authenticator: { revocationUrl: config.REVOCATION_URL } },
         }),
       ],
+      controllers: [LedgerController],
+      providers: [LedgerRepository, AppenderService, ProofService, SigningKeyService, CheckpointerService, VerifierService, IngestConsumer],
     };
   }
 }

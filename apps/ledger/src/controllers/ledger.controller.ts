@@ -1,0 +1,183 @@
+import { Body, Controller, Get, Header, HttpCode, NotFoundException, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireScopes } from '@tokenledger/auth';
+import { DomainError, parseInput } from '@tokenledger/service-host';
+import type { Response } from 'express';
+import { z } from 'zod';
+import { LedgerRepository, type LeafRow } from '../repositories/ledger.repository';
+import { CheckpointerService } from '../services/checkpointer.service';
+import { ProofService } from '../services/proof.service';
+import { VerifierService, type LogVerification } from '../services/verifier.service';
+
+const b64 = (b: Buffer): string => b.toString('base64');
+const int = (max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(0).max(max);
+const logIdParam = z.string().regex(/^[A-Za-z0-9._-]+-\d+$/, 'expected <topic>-<partition>');
+
+function entryView(row: LeafRow): Record<string, unknown> {
+  return {
+    logId: row.logId,
+    index: row.index,
+    leaf: b64(row.leaf),
+    leafHash: b64(row.leafHash),
+    chainHash: b64(row.chainHash),
+    record: JSON.parse(row.leaf.toString('utf8')) as unknown,
+  };
+}
+
+const eventsQuery = z.strictObject({
+  tokenId: z.string().min(1).max(128).optional(),
+  type: z.string().min(1).max(128).optional(),
+  actor: z.string().min(1).max(256).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  cursor: z.string().max(256).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+@ApiTags('ledger')
+@ApiBearerAuth()
+@Controller('v1/ledger')
+export class LedgerController {
+  constructor(
+    private readonly repository: LedgerRepository,
+    private readonly proofs: ProofService,
+    private readonly checkpointer: CheckpointerService,
+    private readonly verifier: VerifierService,
+  ) {}
+
+  @Get('keys')
+  @RequireScopes('ledger:read')
+  @ApiOperation({ summary: 'Checkpoint verifier keys (C2SP name+hash+base64); earlier keys stay listed as inactive.' })
+  async keys() {
+    const keys = await this.repository.keys();
+    return { keys: keys.map((k) => ({ name: k.name, verifierKey: k.verifierKey, algorithm: 'ed25519', active: k.active })) };
+  }
+
+  @Get('logs')
+  @RequireScopes('ledger:read')
+  async logs() {
+    const heads = await this.repository.heads();
+    return {
+      logs: heads.map((h) => ({ logId: h.logId, origin: this.checkpointer.origin(h.logId), topic: h.topic, partition: h.partition, size: h.size, rootHash: b64(h.rootHash) })),
+    };
+  }
+
+  @Get('logs/:logId/checkpoint')
+  @RequireScopes('ledger:read')
+  @Header('Content-Type', 'text/plain; charset=utf-8')
+  @ApiOperation({ summary: 'The latest signed checkpoint (C2SP signed note).' })
+  async checkpoint(@Param('logId') logId: string): Promise<string> {
+    const cp = await this.repository.latestCheckpoint(parseInput(logIdParam, logId, 'logId'));
+    if (!cp) throw new NotFoundException(`no checkpoint for ${logId} yet`);
+    return cp.note;
+  }
+
+  @Get('logs/:logId/entries/:index')
+  @RequireScopes('ledger:read')
+  async entry(@Param('logId') logId: string, @Param('index') index: string) {
+    const [row] = await this.repository.leaves(parseInput(logIdParam, logId, 'logId'), parseInput(int(), index, 'index'), 1);
+    if (!row || row.index !== Number(index)) throw new NotFoundException(`no entry ${index} in ${logId}`);
+    return entryView(row);
+  }
+
+  @Get('logs/:logId/entries')
+  @RequireScopes('ledger:read')
+  async entries(@Param('logId') logId: string, @Query() query: unknown) {
+    const q = parseInput(z.strictObject({ from: int().default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }), query, 'query');
+    const rows = await this.repository.leaves(parseInput(logIdParam, logId, 'logId'), q.from, q.limit);
+    return { entries: rows.map(entryView) };
+  }
+
+  @Get('logs/:logId/proofs/inclusion')
+  @RequireScopes('ledger:read')
+  @ApiOperation({ summary: 'RFC 9162 audit path (leaf to root) for any treeSize up to the current size.' })
+  async inclusion(@Param('logId') logId: string, @Query() query: unknown) {
+    const q = parseInput(z.strictObject({ index: int(), treeSize: int().optional() }), query, 'query');
+    const p = await this.proofs.inclusion(parseInput(logIdParam, logId, 'logId'), q.index, q.treeSize);
+    return { logId: p.logId, index: p.index, treeSize: p.treeSize, leafHash: b64(p.leafHash), rootHash: b64(p.rootHash), hashes: p.hashes.map(b64) };
+  }
+
+  @Get('logs/:logId/proofs/consistency')
+  @RequireScopes('ledger:read')
+  async consistency(@Param('logId') logId: string, @Query() query: unknown) {
+    const q = parseInput(z.strictObject({ from: int(), to: int().optional() }), query, 'query');
+    const p = await this.proofs.consistency(parseInput(logIdParam, logId, 'logId'), q.from, q.to);
+    return { logId: p.logId, from: p.from, to: p.to, hashes: p.hashes.map(b64) };
+  }
+
+  @Get('events')
+  @RequireScopes('ledger:read')
+  @ApiOperation({ summary: 'Recorded events by token, type, actor and time, each with its logId and index.' })
+  async events(@Query() query: unknown) {
+    const q = parseInput(eventsQuery, query, 'query');
+    const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+    const rows = await this.repository.findEvents({
+      limit: q.limit,
+      ...(q.tokenId ? { subject: q.tokenId } : {}),
+      ...(q.type ? { type: q.type } : {}),
+      ...(q.actor ? { actor: q.actor } : {}),
+      ...(q.since ? { since: q.since } : {}),
+      ...(q.until ? { until: q.until } : {}),
+      ...(after ? { after } : {}),
+    });
+    const last = rows.length === q.limit ? rows[rows.length - 1] : undefined;
+    return {
+      entries: rows.map(entryView),
+      cursor: last ? Buffer.from(JSON.stringify([last.eventTime, last.logId, last.index])).toString('base64url') : null,
+    };
+  }
+
+  @Get('tokens/:tokenId/timeline')
+  @RequireScopes('ledger:read')
+  @ApiOperation({ summary: "Every recorded event of one token, in event-time order, with logId and index." })
+  async timeline(@Param('tokenId') tokenId: string) {
+    const rows = await this.repository.findEvents({ subject: parseInput(z.uuid(), tokenId, 'tokenId'), limit: 10_000 });
+    return { tokenId, entries: rows.map(entryView) };
+  }
+
+  @Post('verify')
+  @HttpCode(200)
+  @RequireScopes('ledger:read')
+  @ApiOperation({ summary: 'Recompute leaf hashes, chains and roots; check them against the signed checkpoints.' })
+  async verify(@Body() body: unknown): Promise<{ ok: boolean; logs: LogVerification[] }> {
+    const { logId } = parseInput(z.strictObject({ logId: logIdParam.optional() }), body ?? {});
+    const logs = logId ? [await this.verifier.verify(logId)] : await this.verifier.verifyAll();
+    return { ok: logs.every((l) => l.ok), logs };
+  }
+
+  @Get('export')
+  @RequireScopes('ledger:export')
+  @ApiOperation({ summary: 'NDJSON evidence bundle: verifier keys, a signed checkpoint, entries [from, to) and their inclusion proofs.' })
+  async export(@Query() query: unknown, @Res() res: Response): Promise<void> {
+    const q = parseInput(z.strictObject({ logId: logIdParam, from: int().default(0), to: int().optional() }), query, 'query');
+    const cp = await this.repository.latestCheckpoint(q.logId);
+    if (!cp) throw new DomainError('log_not_found', `no checkpoint for ${q.logId} yet`);
+    const to = Math.min(q.to ?? cp.size, cp.size);
+    if (q.from >= to) throw new DomainError('bad_range', `from must be below ${to}`);
+    if (to - q.from > 100_000) throw new DomainError('bad_range', 'at most 100000 entries per bundle');
+    res.setHeader('content-type', 'application/x-ndjson');
+    const write = (line: unknown): boolean => res.write(`${JSON.stringify(line)}\n`);
+    const keys = await this.repository.keys();
+    write({ type: 'bundle', version: 1, logId: q.logId, origin: this.checkpointer.origin(q.logId), from: q.from, to, treeSize: cp.size });
+    write({ type: 'keys', keys: keys.map((k) => ({ name: k.name, verifierKey: k.verifierKey, active: k.active })) });
+    write({ type: 'checkpoint', size: cp.size, note: cp.note });
+    for (let at = q.from; at < to; at += 1000) {
+      const rows = await this.repository.leaves(q.logId, at, Math.min(1000, to - at));
+      for (const row of rows) {
+        const proof = await this.proofs.inclusion(q.logId, row.index, cp.size);
+        write({ type: 'entry', index: row.index, leaf: b64(row.leaf), chainHash: b64(row.chainHash), proof: proof.hashes.map(b64) });
+      }
+    }
+    res.end();
+  }
+}
+
+function decodeCursor(cursor: string): { time: string; logId: string; index: number } {
+  try {
+    const [time, logId, index] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string, number];
+    if (typeof time !== 'string' || typeof logId !== 'string' || !Number.isInteger(index)) throw new Error('shape');
+    return { time, logId, index };
+  } catch {
+    throw new DomainError('bad_cursor', 'cursor is not one this API returned');
+  }
+}

@@ -1,0 +1,261 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { quoteIdent } from '@tokenledger/messaging';
+import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { LedgerConfig } from '../config';
+import { nodeKey, type NodeRef } from '../domain/tree-plan';
+
+export interface LogHead {
+  logId: string;
+  topic: string;
+  partition: number;
+  size: number;
+  rootHash: Buffer;
+  chainHead: Buffer;
+  nextOffset: number;
+}
+
+export interface LeafRow {
+  logId: string;
+  index: number;
+  offset: number;
+  kind: 'event' | 'duplicate' | 'rejected';
+  leaf: Buffer;
+  leafHash: Buffer;
+  chainHash: Buffer;
+  eventId?: string;
+  eventType?: string;
+  subject?: string;
+  actor?: string;
+  eventTime?: string;
+}
+
+export interface CheckpointRow {
+  logId: string;
+  size: number;
+  rootHash: Buffer;
+  note: string;
+  keyName: string;
+  signedAt: Date;
+}
+
+interface HeadRow {
+  log_id: string;
+  topic: string;
+  partition: number;
+  size: string;
+  root_hash: Buffer;
+  chain_head: Buffer;
+  next_offset: string;
+}
+
+const toHead = (r: HeadRow): LogHead => ({
+  logId: r.log_id,
+  topic: r.topic,
+  partition: r.partition,
+  size: Number(r.size),
+  rootHash: r.root_hash,
+  chainHead: r.chain_head,
+  nextOffset: Number(r.next_offset),
+});
+
+interface LeafDbRow {
+  log_id: string;
+  idx: string;
+  kafka_offset: string;
+  kind: LeafRow['kind'];
+  leaf: Buffer;
+  leaf_hash: Buffer;
+  chain_hash: Buffer;
+}
+
+const toLeaf = (r: LeafDbRow): LeafRow => ({
+  logId: r.log_id,
+  index: Number(r.idx),
+  offset: Number(r.kafka_offset),
+  kind: r.kind,
+  leaf: r.leaf,
+  leafHash: r.leaf_hash,
+  chainHash: r.chain_hash,
+});
+
+/** SQL of the ledger schema. Every write happens inside the caller's transaction. */
+@Injectable()
+export class LedgerRepository {
+  readonly s: string;
+
+  constructor(
+    readonly dataSource: DataSource,
+    @Inject(SERVICE_CONFIG) config: LedgerConfig,
+  ) {
+    this.s = quoteIdent(config.DB_SCHEMA);
+  }
+
+  /** The head of a log, created empty when missing, locked for the rest of the transaction. */
+  async lockHead(m: EntityManager, logId: string, topic: string, partition: number, emptyRoot: Buffer, chainSeed: Buffer): Promise<LogHead> {
+    await m.query(
+      `INSERT INTO ${this.s}.logs (log_id, topic, partition, root_hash, chain_head) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      [logId, topic, partition, emptyRoot, chainSeed],
+    );
+    const [row] = await m.query<HeadRow[]>(`SELECT * FROM ${this.s}.logs WHERE log_id = $1 FOR UPDATE`, [logId]);
+    if (!row) throw new Error(`log ${logId} vanished`);
+    return toHead(row);
+  }
+
+  /**
+   * Moves the head. MUST be conditional on the offset the appender started from: a stale
+   * consumer (a zombie after a rebalance) then updates nothing and its transaction is rolled back.
+   */
+  async advanceHead(m: EntityManager, head: LogHead, next: { size: number; rootHash: Buffer; chainHead: Buffer; nextOffset: number }): Promise<boolean> {
+    const result = await m.query<[unknown[], number]>(
+      `UPDATE ${this.s}.logs SET size = $2, root_hash = $3, chain_head = $4, next_offset = $5, updated_at = now()
+        WHERE log_id = $1 AND next_offset = $6 AND size = $7`,
+      [head.logId, next.size, next.rootHash, next.chainHead, next.nextOffset, head.nextOffset, head.size],
+    );
+    return result[1] === 1;
+  }
+
+  async insertLeaves(m: EntityManager, rows: LeafRow[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += 500) {
+      const chunk = rows.slice(i, i + 500);
+      const values: unknown[] = [];
+      const tuples = chunk.map((r) => {
+        values.push(r.logId, r.index, r.offset, r.kind, r.leaf, r.leafHash, r.chainHash, r.eventId ?? null, r.eventType ?? null, r.subject ?? null, r.actor ?? null, r.eventTime ?? null);
+        const b = values.length - 12;
+        return `(${Array.from({ length: 12 }, (_, k) => `$${b + k + 1}`).join(', ')})`;
+      });
+      await m.query(
+        `INSERT INTO ${this.s}.leaves (log_id, idx, kafka_offset, kind, leaf, leaf_hash, chain_hash, event_id, event_type, subject, actor, event_time)
+         VALUES ${tuples.join(', ')}`,
+        values,
+      );
+    }
+  }
+
+  async insertNodes(m: EntityManager, logId: string, nodes: Array<NodeRef & { hash: Buffer }>): Promise<void> {
+    for (let i = 0; i < nodes.length; i += 1000) {
+      const chunk = nodes.slice(i, i + 1000);
+      const values: unknown[] = [];
+      const tuples = chunk.map((n) => {
+        values.push(logId, n.level, n.index, n.hash);
+        const b = values.length - 4;
+        return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4})`;
+      });
+      await m.query(`INSERT INTO ${this.s}.nodes (log_id, level, idx, hash) VALUES ${tuples.join(', ')}`, values);
+    }
+  }
+
+  async insertEventIds(m: EntityManager, rows: Array<{ eventId: string; logId: string; index: number; sha256: Buffer }>): Promise<void> {
+    for (const r of rows) {
+      await m.query(`INSERT INTO ${this.s}.event_ids (event_id, log_id, idx, payload_sha256) VALUES ($1, $2, $3, $4)`, [r.eventId, r.logId, r.index, r.sha256]);
+    }
+  }
+
+  async findEventIds(m: EntityManager, logId: string, eventIds: string[]): Promise<Map<string, { index: number; sha256: Buffer }>> {
+    if (eventIds.length === 0) return new Map();
+    const rows = await m.query<Array<{ event_id: string; idx: string; payload_sha256: Buffer }>>(
+      `SELECT event_id, idx, payload_sha256 FROM ${this.s}.event_ids WHERE log_id = $1 AND event_id = ANY($2::uuid[])`,
+      [logId, eventIds],
+    );
+    return new Map(rows.map((r) => [r.event_id, { index: Number(r.idx), sha256: r.payload_sha256 }]));
+  }
+
+  /** Stored perfect-subtree hashes, in one read. */
+  async nodes(logId: string, refs: NodeRef[], m: EntityManager = this.dataSource.manager): Promise<Map<string, Buffer>> {
+    if (refs.length === 0) return new Map();
+    const rows = await m.query<Array<{ level: number; idx: string; hash: Buffer }>>(
+      `SELECT n.level, n.idx, n.hash FROM ${this.s}.nodes n
+         JOIN unnest($2::smallint[], $3::bigint[]) AS want(level, idx) ON n.level = want.level AND n.idx = want.idx
+        WHERE n.log_id = $1`,
+      [logId, refs.map((r) => r.level), refs.map((r) => r.index)],
+    );
+    return new Map(rows.map((r) => [nodeKey({ level: r.level, index: Number(r.idx) }), r.hash]));
+  }
+
+  async heads(): Promise<LogHead[]> {
+    const rows = await this.dataSource.query<HeadRow[]>(`SELECT * FROM ${this.s}.logs ORDER BY topic, partition`);
+    return rows.map(toHead);
+  }
+
+  async head(logId: string): Promise<LogHead | undefined> {
+    const [row] = await this.dataSource.query<HeadRow[]>(`SELECT * FROM ${this.s}.logs WHERE log_id = $1`, [logId]);
+    return row && toHead(row);
+  }
+
+  async leaves(logId: string, from: number, limit: number): Promise<LeafRow[]> {
+    const rows = await this.dataSource.query<LeafDbRow[]>(
+      `SELECT log_id, idx, kafka_offset, kind, leaf, leaf_hash, chain_hash FROM ${this.s}.leaves
+        WHERE log_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3`,
+      [logId, from, limit],
+    );
+    return rows.map(toLeaf);
+  }
+
+  /** Entries matching event filters, across logs, ordered by event time then position. */
+  async findEvents(filter: { subject?: string; type?: string; actor?: string; since?: string; until?: string; after?: { time: string; logId: string; index: number }; limit: number }): Promise<Array<LeafRow & { eventTime: string }>> {
+    const where = ['event_time IS NOT NULL', "kind = 'event'"];
+    const params: unknown[] = [];
+    const add = (sql: string, ...values: unknown[]): void => {
+      let out = sql;
+      for (const v of values) {
+        params.push(v);
+        out = out.replace('?', `$${params.length}`);
+      }
+      where.push(out);
+    };
+    if (filter.subject) add('subject = ?', filter.subject);
+    if (filter.type) add('event_type = ?', filter.type);
+    if (filter.actor) add('actor = ?', filter.actor);
+    if (filter.since) add('event_time >= ?', filter.since);
+    if (filter.until) add('event_time < ?', filter.until);
+    if (filter.after) add('(event_time, log_id, idx) > (?, ?, ?)', filter.after.time, filter.after.logId, filter.after.index);
+    params.push(filter.limit);
+    const rows = await this.dataSource.query<Array<LeafDbRow & { event_time: Date }>>(
+      `SELECT log_id, idx, kafka_offset, kind, leaf, leaf_hash, chain_hash, event_time FROM ${this.s}.leaves
+        WHERE ${where.join(' AND ')} ORDER BY event_time, log_id, idx LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((r) => ({ ...toLeaf(r), eventTime: r.event_time.toISOString() }));
+  }
+
+  async insertCheckpoint(m: EntityManager, c: Omit<CheckpointRow, 'signedAt'>): Promise<void> {
+    await m.query(`INSERT INTO ${this.s}.checkpoints (log_id, size, root_hash, note, key_name) VALUES ($1, $2, $3, $4, $5)`, [
+      c.logId, c.size, c.rootHash, c.note, c.keyName,
+    ]);
+  }
+
+  async latestCheckpoint(logId: string, m: EntityManager = this.dataSource.manager): Promise<CheckpointRow | undefined> {
+    const [row] = await m.query<Array<{ log_id: string; size: string; root_hash: Buffer; note: string; key_name: string; signed_at: Date }>>(
+      `SELECT * FROM ${this.s}.checkpoints WHERE log_id = $1 ORDER BY size DESC LIMIT 1`,
+      [logId],
+    );
+    return row && { logId: row.log_id, size: Number(row.size), rootHash: row.root_hash, note: row.note, keyName: row.key_name, signedAt: row.signed_at };
+  }
+
+  async checkpoints(logId: string): Promise<CheckpointRow[]> {
+    const rows = await this.dataSource.query<Array<{ log_id: string; size: string; root_hash: Buffer; note: string; key_name: string; signed_at: Date }>>(
+      `SELECT * FROM ${this.s}.checkpoints WHERE log_id = $1 ORDER BY size`,
+      [logId],
+    );
+    return rows.map((row) => ({ logId: row.log_id, size: Number(row.size), rootHash: row.root_hash, note: row.note, keyName: row.key_name, signedAt: row.signed_at }));
+  }
+
+  async keys(): Promise<Array<{ name: string; verifierKey: string; active: boolean }>> {
+    const rows = await this.dataSource.query<Array<{ key_name: string; verifier_key: string; active: boolean }>>(
+      `SELECT key_name, verifier_key, active FROM ${this.s}.signing_keys ORDER BY added_at`,
+    );
+    return rows.map((r) => ({ name: r.key_name, verifierKey: r.verifier_key, active: r.active }));
+  }
+
+  /** Registers the configured key as the only active one; earlier keys stay listed (inactive). */
+  async activateKey(name: string, verifierKey: string): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      await m.query(`UPDATE ${this.s}.signing_keys SET active = false WHERE verifier_key <> $1 AND active`, [verifierKey]);
+      await m.query(
+        `INSERT INTO ${this.s}.signing_keys (key_name, verifier_key, active) VALUES ($1, $2, true)
+         ON CONFLICT (verifier_key) DO UPDATE SET active = true`,
+        [name, verifierKey],
+      );
+    });
+  }
+}
