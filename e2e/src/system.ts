@@ -64,7 +64,7 @@ async function waitReady(app: RunningApp, timeoutMs: number): Promise<void> {
 }
 
 /** Starts the four apps as real processes on free ports and waits until each is ready. */
-export async function startSystem(env: { DATABASE_URL: string; KAFKA_BROKERS: string; TOPIC_PREFIX: string }): Promise<RunningSystem> {
+export async function startSystem(env: { DATABASE_URL: string; KAFKA_BROKERS: string; TOPIC_PREFIX: string } & Record<string, string>): Promise<RunningSystem> {
   const apps = {} as Record<AppName, RunningApp>;
   const ports = {} as Record<AppName, number>;
   for (const name of APP_NAMES) ports[name] = await freePort();
@@ -74,6 +74,7 @@ export async function startSystem(env: { DATABASE_URL: string; KAFKA_BROKERS: st
     LOG_LEVEL: 'info',
     TOKENLEDGER_INTERNAL_SECRET: randomBytes(32).toString('base64url'),
     TOKEN_PEPPER: randomBytes(32).toString('base64'),
+    LEDGER_SIGNING_KEY: randomBytes(32).toString('base64'),
     TOKENLEDGER_ROOT_TOKEN: rootToken,
     REVOCATION_URL: `http://127.0.0.1:${ports.revocation}`,
     ISSUANCE_URL: `http://127.0.0.1:${ports.issuance}`,

@@ -1,0 +1,165 @@
+import { TOPICS, topicName } from '@tokenledger/contracts';
+import { leafHash, openCheckpoint, parseVerifierKey, verifyConsistency, verifyInclusion, type NoteVerifier } from '@tokenledger/ledger-core';
+import { eventually, freshDatabase, freshTopicPrefix, kafkaBrokers, readTopic, testKafka, type TestDatabase } from '@tokenledger/testing';
+import { Client } from 'pg';
+import { startSystem, type RunningSystem } from './system';
+
+interface Entry {
+  logId: string;
+  index: number;
+  leaf: string;
+  leafHash: string;
+  chainHash: string;
+  record: { kind: string; offset: number; event?: { type: string; subject: string; actor: string; id: string }; reason?: string };
+}
+
+describe('ledger: tokens issued, used and revoked appear in the verifiable logs', () => {
+  let db: TestDatabase;
+  let system: RunningSystem;
+  const prefix = freshTopicPrefix();
+  const url = (path: string): string => `${system.apps.ledger.url}${path}`;
+  const auth = (): Record<string, string> => ({ authorization: `Bearer ${system.rootToken}` });
+  const get = async <T>(path: string): Promise<T> => {
+    const res = await fetch(url(path), { headers: auth() });
+    if (res.status !== 200) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  const b64 = (s: string): Buffer => Buffer.from(s, 'base64');
+
+  async function verifiers(): Promise<NoteVerifier[]> {
+    const { keys } = await get<{ keys: Array<{ verifierKey: string }> }>('/v1/ledger/keys');
+    return keys.flatMap((k) => {
+      const parsed = parseVerifierKey(k.verifierKey);
+      return parsed.ok ? [parsed.verifier] : [];
+    });
+  }
+
+  async function sql<T>(text: string, params: unknown[] = []): Promise<T[]> {
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      return (await client.query(text, params)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  }
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    system = await startSystem({ DATABASE_URL: db.url, KAFKA_BROKERS: kafkaBrokers(), TOPIC_PREFIX: prefix, CHECKPOINT_INTERVAL_MS: '200' });
+    await eventually(async () => ((await fetch(url('/v1/whoami'), { headers: auth() })).status === 200 ? true : undefined), 20_000, 'root token known');
+  }, 150_000);
+
+  afterAll(async () => {
+    await system?.stop();
+    await db?.drop();
+  }, 60_000);
+
+  it("puts a token's events in its timeline, each with an inclusion proof against a signed checkpoint", async () => {
+    const issued = (await (
+      await fetch(`${system.apps.issuance.url}/v1/tokens`, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json' },
+        body: JSON.stringify({ owner: { type: 'service', id: 'audit' }, name: 'audited', scopes: ['audit:read'], ttlSeconds: 600 }),
+      })
+    ).json()) as { token: string; tokenId: string };
+    const form = { method: 'POST', headers: { ...auth(), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: issued.token }).toString() };
+    await eventually(async () => (((await (await fetch(`${system.apps.revocation.url}/v1/introspect`, form)).json()) as { active: boolean }).active ? true : undefined), 2000, 'active');
+    await fetch(`${system.apps.revocation.url}/v1/tokens/${issued.tokenId}/revoke`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{}' });
+    await fetch(`${system.apps.revocation.url}/v1/introspect`, form);
+
+    const timeline = await eventually(async () => {
+      const t = await get<{ entries: Entry[] }>(`/v1/ledger/tokens/${issued.tokenId}/timeline`);
+      const types = t.entries.map((e) => e.record.event?.type);
+      return types.includes('tokenledger.token.revoked.v1') && types.filter((x) => x === 'tokenledger.token.used.v1').length >= 2 ? t : undefined;
+    }, 15_000, 'issued, used and revoked in the timeline');
+    const types = timeline.entries.map((e) => e.record.event?.type);
+    expect(types).toEqual(expect.arrayContaining(['tokenledger.token.issued.v1', 'tokenledger.token.used.v1', 'tokenledger.token.revoked.v1']));
+    expect(JSON.stringify(timeline)).not.toContain(issued.token.slice(9));
+
+    const keys = await verifiers();
+    expect(keys.length).toBeGreaterThan(0);
+    for (const entry of timeline.entries) {
+      expect(leafHash(b64(entry.leaf)).equals(b64(entry.leafHash))).toBe(true);
+      const cp = await eventually(async () => {
+        const res = await fetch(url(`/v1/ledger/logs/${entry.logId}/checkpoint`), { headers: auth() });
+        if (res.status !== 200) return undefined;
+        const opened = openCheckpoint(await res.text(), keys);
+        if (!opened.ok) throw new Error(opened.error.message);
+        return opened.checkpoint.size > entry.index ? opened.checkpoint : undefined;
+      }, 5000, `a checkpoint covering ${entry.logId}#${entry.index}`);
+      expect(cp.origin).toBe(`tokenledger.local/ledger/${entry.logId}`);
+      const proof = await get<{ hashes: string[]; rootHash: string; leafHash: string }>(`/v1/ledger/logs/${entry.logId}/proofs/inclusion?index=${entry.index}&treeSize=${cp.size}`);
+      expect(b64(proof.rootHash).equals(Buffer.from(cp.rootHash))).toBe(true);
+      expect(verifyInclusion(b64(entry.leafHash), entry.index, cp.size, proof.hashes.map(b64), cp.rootHash).ok).toBe(true);
+      // A proof for another leaf must not verify.
+      expect(verifyInclusion(leafHash(Buffer.from('forged')), entry.index, cp.size, proof.hashes.map(b64), cp.rootHash).ok).toBe(false);
+    }
+  });
+
+  it('every record of an audited partition is one leaf, in offset order; consistency proofs link checkpoints', async () => {
+    const { logs } = await get<{ logs: Array<{ logId: string; topic: string; partition: number; size: number; rootHash: string }> }>('/v1/ledger/logs');
+    const lifecycle = logs.filter((l) => l.topic === topicName(TOPICS.lifecycle, prefix));
+    expect(lifecycle.length).toBeGreaterThan(0);
+    const admin = testKafka().admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(topicName(TOPICS.lifecycle, prefix));
+    await admin.disconnect();
+    for (const log of lifecycle) {
+      const high = Number(offsets.find((o) => o.partition === log.partition)?.high ?? 0);
+      const final = await eventually(async () => {
+        const l = (await get<{ logs: typeof logs }>('/v1/ledger/logs')).logs.find((x) => x.logId === log.logId);
+        return l && l.size >= high ? l : undefined;
+      }, 10_000, `${log.logId} to catch up`);
+      expect(final.size).toBe(high);
+      const { entries } = await get<{ entries: Entry[] }>(`/v1/ledger/logs/${log.logId}/entries?from=0&limit=1000`);
+      expect(entries.map((e) => e.record.offset)).toEqual(entries.map((_, i) => i));
+      expect(entries.map((e) => e.index)).toEqual(entries.map((_, i) => i));
+      if (final.size >= 2) {
+        const proof = await get<{ hashes: string[] }>(`/v1/ledger/logs/${log.logId}/proofs/consistency?from=1&to=${final.size}`);
+        const first = await get<{ rootHash: string }>(`/v1/ledger/logs/${log.logId}/proofs/inclusion?index=0&treeSize=1`);
+        expect(verifyConsistency(1, final.size, proof.hashes.map(b64), b64(first.rootHash), b64(final.rootHash)).ok).toBe(true);
+      }
+    }
+  });
+
+  it('poison records become rejected leaves and dead letters; the log goes on', async () => {
+    const topic = topicName(TOPICS.usage, prefix);
+    const producer = testKafka().producer();
+    await producer.connect();
+    await producer.send({ topic, messages: [{ key: 'poison', value: Buffer.from('not json at all') }] });
+    await producer.disconnect();
+    const rejected = await eventually(async () => {
+      for (const log of (await get<{ logs: Array<{ logId: string; topic: string; size: number }> }>('/v1/ledger/logs')).logs.filter((l) => l.topic === topic)) {
+        const { entries } = await get<{ entries: Entry[] }>(`/v1/ledger/logs/${log.logId}/entries?from=0&limit=1000`);
+        const hit = entries.find((e) => e.record.kind === 'rejected');
+        if (hit) return hit;
+      }
+      return undefined;
+    }, 10_000, 'a rejected leaf');
+    expect(rejected.record.reason).toMatch(/^not-json/);
+    const dead = await readTopic(topicName(TOPICS.dlq, prefix), (r) => r.some((x) => x.headers['tl-source-topic'] === topic), 10_000);
+    expect(dead.find((x) => x.headers['tl-source-topic'] === topic)?.value?.toString()).toBe('not json at all');
+  });
+
+  it('ledger tables refuse UPDATE and DELETE; tampering by a superuser is caught by /v1/ledger/verify naming the first bad index', async () => {
+    const verify = async (): Promise<{ ok: boolean; logs: Array<{ logId: string; ok: boolean; firstBadIndex?: number; problem?: string }> }> => {
+      const res = await fetch(url('/v1/ledger/verify'), { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{}' });
+      return (await res.json()) as never;
+    };
+    await eventually(async () => ((await verify()).ok ? true : undefined), 5000, 'a clean verification');
+    const logs = (await get<{ logs: Array<{ logId: string; size: number }> }>('/v1/ledger/logs')).logs.filter((l) => l.size >= 3);
+    const target = logs[0];
+    if (!target) throw new Error('no log with 3 leaves');
+    await expect(sql(`UPDATE ledger.leaves SET leaf = leaf WHERE log_id = $1 AND idx = 1`, [target.logId])).rejects.toThrow(/append-only/);
+    await expect(sql(`DELETE FROM ledger.leaves WHERE log_id = $1 AND idx = 1`, [target.logId])).rejects.toThrow(/append-only/);
+
+    // Tamper as a superuser with triggers disabled: change one byte of leaf 1.
+    await sql(`ALTER TABLE ledger.leaves DISABLE TRIGGER USER`);
+    await sql(`UPDATE ledger.leaves SET leaf = overlay(leaf placing '\\x20'::bytea from 3 for 1) WHERE log_id = $1 AND idx = 1`, [target.logId]);
+    await sql(`ALTER TABLE ledger.leaves ENABLE TRIGGER USER`);
+    const report = await verify();
+    expect(report.ok).toBe(false);
+    expect(report.logs.find((l) => l.logId === target.logId)).toMatchObject({ ok: false, firstBadIndex: 1 });
+  });
+});
