@@ -1,6 +1,10 @@
 import { TOPICS, topicName } from '@tokenledger/contracts';
-import { leafHash, openCheckpoint, parseVerifierKey, verifyConsistency, verifyInclusion, type NoteVerifier } from '@tokenledger/ledger-core';
+import { chainNext, leafHash, openCheckpoint, parseVerifierKey, verifyConsistency, verifyInclusion, type NoteVerifier } from '@tokenledger/ledger-core';
 import { eventually, freshDatabase, freshTopicPrefix, kafkaBrokers, readTopic, testKafka, type TestDatabase } from '@tokenledger/testing';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Client } from 'pg';
 import { startSystem, type RunningSystem } from './system';
 
@@ -11,6 +15,13 @@ interface Entry {
   leafHash: string;
   chainHash: string;
   record: { kind: string; offset: number; event?: { type: string; subject: string; actor: string; id: string }; reason?: string };
+}
+
+/** The `tokenledger` command, as a user runs it. */
+function cli(args: string[]): { status: number | null; stdout: string } {
+  const bin = path.join(path.dirname(require.resolve('@tokenledger/cli/package.json')), 'dist', 'main.js');
+  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout };
 }
 
 describe('ledger: tokens issued, used and revoked appear in the verifiable logs', () => {
@@ -142,24 +153,119 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
     expect(dead.find((x) => x.headers['tl-source-topic'] === topic)?.value?.toString()).toBe('not json at all');
   });
 
-  it('ledger tables refuse UPDATE and DELETE; tampering by a superuser is caught by /v1/ledger/verify naming the first bad index', async () => {
-    const verify = async (): Promise<{ ok: boolean; logs: Array<{ logId: string; ok: boolean; firstBadIndex?: number; problem?: string }> }> => {
-      const res = await fetch(url('/v1/ledger/verify'), { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{}' });
-      return (await res.json()) as never;
-    };
-    await eventually(async () => ((await verify()).ok ? true : undefined), 5000, 'a clean verification');
-    const logs = (await get<{ logs: Array<{ logId: string; size: number }> }>('/v1/ledger/logs')).logs.filter((l) => l.size >= 3);
-    const target = logs[0];
-    if (!target) throw new Error('no log with 3 leaves');
-    await expect(sql(`UPDATE ledger.leaves SET leaf = leaf WHERE log_id = $1 AND idx = 1`, [target.logId])).rejects.toThrow(/append-only/);
-    await expect(sql(`DELETE FROM ledger.leaves WHERE log_id = $1 AND idx = 1`, [target.logId])).rejects.toThrow(/append-only/);
+  it('exports a bundle that the CLI verifies offline, and a doctored bundle that it refuses', async () => {
+    const { logs } = await get<{ logs: Array<{ logId: string; size: number }> }>('/v1/ledger/logs');
+    const log = logs.filter((l) => l.size >= 2).sort((a, b) => b.size - a.size)[0];
+    if (!log) throw new Error('no log to export');
+    const { keys } = await get<{ keys: Array<{ verifierKey: string }> }>('/v1/ledger/keys');
+    const bundle = await eventually(async () => {
+      const res = await fetch(url(`/v1/ledger/export?logId=${log.logId}&from=0&to=${log.size}`), { headers: auth() });
+      const text = await res.text();
+      return res.status === 200 && text.split('\n').filter((l) => l.includes('"entry"')).length === log.size ? text : undefined;
+    }, 5000, 'an export covering the whole log');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-bundle-'));
+    const file = path.join(dir, 'bundle.ndjson');
+    fs.writeFileSync(file, bundle);
+    const ok = cli(['verify', file, '--key', keys[0]?.verifierKey ?? '']);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain(`OK ${log.logId}: entries [0, ${log.size})`);
 
-    // Tamper as a superuser with triggers disabled: change one byte of leaf 1.
-    await sql(`ALTER TABLE ledger.leaves DISABLE TRIGGER USER`);
-    await sql(`UPDATE ledger.leaves SET leaf = overlay(leaf placing '\\x20'::bytea from 3 for 1) WHERE log_id = $1 AND idx = 1`, [target.logId]);
-    await sql(`ALTER TABLE ledger.leaves ENABLE TRIGGER USER`);
-    const report = await verify();
-    expect(report.ok).toBe(false);
-    expect(report.logs.find((l) => l.logId === target.logId)).toMatchObject({ ok: false, firstBadIndex: 1 });
+    const lines = bundle.split('\n');
+    const at = lines.findIndex((l) => l.includes('"index":1,'));
+    const entry = JSON.parse(lines[at] as string) as { leaf: string };
+    const bytes = Buffer.from(entry.leaf, 'base64');
+    bytes[10] ^= 1;
+    lines[at] = JSON.stringify({ ...entry, leaf: bytes.toString('base64') });
+    fs.writeFileSync(file, lines.join('\n'));
+    const bad = cli(['verify', file]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/^FAILED at entry 1:/);
+  });
+
+  it('ledger tables refuse UPDATE and DELETE; superuser tampering is caught by /v1/ledger/verify naming the first bad index', async () => {
+    const verify = async (logId: string): Promise<{ ok: boolean; firstBadIndex?: number; problem?: string }> => {
+      const res = await fetch(url('/v1/ledger/verify'), { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ logId }) });
+      const body = (await res.json()) as { logs: Array<{ ok: boolean; firstBadIndex?: number; problem?: string }> };
+      return body.logs[0] as never;
+    };
+    // Six uses of one token: six records on one usage partition (key = tokenId).
+    const issued = (await (
+      await fetch(`${system.apps.issuance.url}/v1/tokens`, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json' },
+        body: JSON.stringify({ owner: { type: 'service', id: 'tamper' }, name: 'tamper', scopes: ['t:x'], ttlSeconds: 600 }),
+      })
+    ).json()) as { token: string };
+    for (let i = 0; i < 6; i += 1) {
+      await fetch(`${system.apps.revocation.url}/v1/introspect`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: issued.token }).toString() });
+    }
+    const target = await eventually(async () => {
+      const logs = (await get<{ logs: Array<{ logId: string; size: number }> }>('/v1/ledger/logs')).logs.filter((l) => l.size >= 4);
+      return logs.sort((a, b) => b.size - a.size)[0];
+    }, 10_000, 'a log with 4 leaves');
+    const { logId, size } = target;
+    await eventually(async () => ((await verify(logId)).ok ? true : undefined), 5000, 'a clean verification with a checkpoint at full size');
+    await eventually(async () => ((await sql<{ n: string }>('SELECT max(size) AS n FROM ledger.checkpoints WHERE log_id = $1', [logId]))[0]?.n === String(size) ? true : undefined), 5000, 'checkpoint at full size');
+    await expect(sql(`UPDATE ledger.leaves SET leaf = leaf WHERE log_id = $1 AND idx = 1`, [logId])).rejects.toThrow(/append-only/);
+    await expect(sql(`DELETE FROM ledger.leaves WHERE log_id = $1 AND idx = 1`, [logId])).rejects.toThrow(/append-only/);
+
+    type Row = { idx: string; leaf: Buffer; leaf_hash: Buffer; chain_hash: Buffer; kafka_offset: string; kind: string };
+    const original = await sql<Row>('SELECT idx, leaf, leaf_hash, chain_hash, kafka_offset, kind FROM ledger.leaves WHERE log_id = $1 ORDER BY idx', [logId]);
+    const asSuperuser = async (fn: () => Promise<void>): Promise<void> => {
+      await sql('ALTER TABLE ledger.leaves DISABLE TRIGGER USER');
+      try {
+        await fn();
+      } finally {
+        await sql('ALTER TABLE ledger.leaves ENABLE TRIGGER USER');
+      }
+    };
+    const restore = (): Promise<void> =>
+      asSuperuser(async () => {
+        await sql('DELETE FROM ledger.leaves WHERE log_id = $1', [logId]);
+        for (const r of original) {
+          await sql('INSERT INTO ledger.leaves (log_id, idx, kafka_offset, kind, leaf, leaf_hash, chain_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)', [logId, r.idx, r.kafka_offset, r.kind, r.leaf, r.leaf_hash, r.chain_hash]);
+        }
+      });
+
+    // 1. One byte of one leaf.
+    await asSuperuser(async () => {
+      await sql(`UPDATE ledger.leaves SET leaf = overlay(leaf placing '\\x20'::bytea from 3 for 1) WHERE log_id = $1 AND idx = 1`, [logId]);
+    });
+    expect(await verify(logId)).toMatchObject({ ok: false, firstBadIndex: 1 });
+    await restore();
+    expect((await verify(logId)).ok).toBe(true);
+
+    // 2. A middle row deleted.
+    await asSuperuser(async () => {
+      await sql('DELETE FROM ledger.leaves WHERE log_id = $1 AND idx = 2', [logId]);
+    });
+    expect(await verify(logId)).toMatchObject({ ok: false, firstBadIndex: 2, problem: expect.stringContaining('missing') });
+    await restore();
+
+    // 3. The tail deleted: caught against the checkpoint signed before.
+    await asSuperuser(async () => {
+      await sql('DELETE FROM ledger.leaves WHERE log_id = $1 AND idx >= $2', [logId, size - 2]);
+    });
+    expect(await verify(logId)).toMatchObject({ ok: false, firstBadIndex: size - 2 });
+    await restore();
+
+    // 4. A suffix rewritten with recomputed leaf and chain hashes: the chain is self-consistent,
+    //    but the roots no longer match the signed checkpoints.
+    await asSuperuser(async () => {
+      let chain = original[0] ? Buffer.from(original[0].chain_hash) : Buffer.alloc(32);
+      for (const r of original.slice(1)) {
+        const leaf = Buffer.from(r.leaf);
+        leaf[leaf.length - 2] ^= 1;
+        const hash = leafHash(leaf);
+        chain = chainNext(chain, hash);
+        await sql('UPDATE ledger.leaves SET leaf = $3, leaf_hash = $4, chain_hash = $5 WHERE log_id = $1 AND idx = $2', [logId, r.idx, leaf, hash, chain]);
+      }
+    });
+    const rewritten = await verify(logId);
+    expect(rewritten.ok).toBe(false);
+    expect(rewritten.firstBadIndex).toBeLessThanOrEqual(1);
+    expect(rewritten.problem).toMatch(/signed checkpoint/);
+    await restore();
+    expect((await verify(logId)).ok).toBe(true);
   });
 });

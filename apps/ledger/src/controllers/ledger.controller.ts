@@ -158,7 +158,18 @@ export class LedgerController {
     res.setHeader('content-type', 'application/x-ndjson');
     const write = (line: unknown): boolean => res.write(`${JSON.stringify(line)}\n`);
     const keys = await this.repository.keys();
-    write({ type: 'bundle', version: 1, logId: q.logId, origin: this.checkpointer.origin(q.logId), from: q.from, to, treeSize: cp.size });
+    const [before] = q.from > 0 ? await this.repository.leaves(q.logId, q.from - 1, 1) : [];
+    write({
+      type: 'bundle',
+      version: 1,
+      logId: q.logId,
+      origin: this.checkpointer.origin(q.logId),
+      from: q.from,
+      to,
+      treeSize: cp.size,
+      // The linear chain value before `from` (32 zero bytes at the start of the log).
+      chainStart: before ? b64(before.chainHash) : Buffer.alloc(32).toString('base64'),
+    });
     write({ type: 'keys', keys: keys.map((k) => ({ name: k.name, verifierKey: k.verifierKey, active: k.active })) });
     write({ type: 'checkpoint', size: cp.size, note: cp.note });
     for (let at = q.from; at < to; at += 1000) {

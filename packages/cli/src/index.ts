@@ -1,0 +1,2 @@
+export { verifyBundle, type BundleResult, type BundleSummary } from './bundle';
+export { checkCheckpoint, type CheckpointCheck } from './checkpoint';
