@@ -174,7 +174,7 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
     const at = lines.findIndex((l) => l.includes('"index":1,'));
     const entry = JSON.parse(lines[at] as string) as { leaf: string };
     const bytes = Buffer.from(entry.leaf, 'base64');
-    bytes[10] ^= 1;
+    bytes.writeUInt8(bytes.readUInt8(10) ^ 1, 10);
     lines[at] = JSON.stringify({ ...entry, leaf: bytes.toString('base64') });
     fs.writeFileSync(file, lines.join('\n'));
     const bad = cli(['verify', file]);
@@ -252,10 +252,10 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
     // 4. A suffix rewritten with recomputed leaf and chain hashes: the chain is self-consistent,
     //    but the roots no longer match the signed checkpoints.
     await asSuperuser(async () => {
-      let chain = original[0] ? Buffer.from(original[0].chain_hash) : Buffer.alloc(32);
+      let chain: Buffer = original[0] ? Buffer.from(original[0].chain_hash) : Buffer.alloc(32);
       for (const r of original.slice(1)) {
         const leaf = Buffer.from(r.leaf);
-        leaf[leaf.length - 2] ^= 1;
+        leaf.writeUInt8(leaf.readUInt8(leaf.length - 2) ^ 1, leaf.length - 2);
         const hash = leafHash(leaf);
         chain = chainNext(chain, hash);
         await sql('UPDATE ledger.leaves SET leaf = $3, leaf_hash = $4, chain_hash = $5 WHERE log_id = $1 AND idx = $2', [logId, r.idx, leaf, hash, chain]);

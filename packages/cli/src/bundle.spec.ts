@@ -45,7 +45,7 @@ describe('verifyBundle (offline)', () => {
     const lines = bundle(10, 0, 10);
     const entry = JSON.parse(lines[3 + 6] as string) as { leaf: string };
     const bytes = Buffer.from(entry.leaf, 'base64');
-    bytes[2] ^= 1;
+    bytes.writeUInt8(bytes.readUInt8(2) ^ 1, 2);
     lines[3 + 6] = JSON.stringify({ ...entry, leaf: bytes.toString('base64') });
     expect(verifyBundle(lines)).toMatchObject({ ok: false, index: 6, problem: expect.stringContaining('not in the signed tree') });
   });
