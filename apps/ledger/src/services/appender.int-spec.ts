@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { buildEvent, encodeEvent, uuidv7 } from '@tokenledger/contracts';
+import { CreateSchemaAndOutbox1795800000000 } from '@tokenledger/messaging';
+import { freshDatabase, type TestDatabase } from '@tokenledger/testing';
+import { DataSource } from 'typeorm';
+import type { LedgerConfig } from '../config';
+import { Ledger1795800000300 } from '../migrations/1795800000300-ledger';
+import { LedgerRepository } from '../repositories/ledger.repository';
+import { AppenderService, type RawRecord } from './appender.service';
+import { VerifierService } from './verifier.service';
+
+async function ledgerDb(db: TestDatabase): Promise<DataSource> {
+  const boot = new DataSource({ type: 'postgres', url: db.url });
+  await boot.initialize();
+  await boot.query('CREATE SCHEMA IF NOT EXISTS ledger');
+  await boot.destroy();
+  const ds = new DataSource({ type: 'postgres', url: db.url, schema: 'ledger', migrations: [CreateSchemaAndOutbox1795800000000, Ledger1795800000300], migrationsRun: true });
+  return ds.initialize();
+}
+
+function records(n: number, start = 0): RawRecord[] {
+  return Array.from({ length: n }, (_, i) => {
+    const tokenId = uuidv7();
+    const event = buildEvent({ type: 'tokenledger.token.expired.v1', source: '/tokenledger/test', actor: 'system', data: { tokenId, expiredAt: '2026-11-27T00:00:00.000Z' } });
+    return { offset: start + i, timestamp: 1_800_000_000_000 + start + i, value: encodeEvent(event) };
+  });
+}
+
+describe('appender (real PostgreSQL): exactly once, fenced, deterministic', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let appender: AppenderService;
+  let repository: LedgerRepository;
+  const config = { DB_SCHEMA: 'ledger' } as LedgerConfig;
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    ds = await ledgerDb(db);
+    repository = new LedgerRepository(ds, config);
+    appender = new AppenderService(repository);
+  });
+  afterAll(async () => {
+    await ds.destroy();
+    await db.drop();
+  });
+
+  it('a stale consumer re-delivering an old batch appends nothing; concurrent appenders never duplicate an offset', async () => {
+    const all = records(40);
+    await appender.append('t.topic', 0, all.slice(0, 10)); // consumer A
+    await appender.append('t.topic', 0, all.slice(0, 25)); // B took over, re-read from 0
+    const stale = await appender.append('t.topic', 0, all.slice(10, 15)); // A wakes up (zombie)
+    expect(stale).toMatchObject({ appended: 0, size: 25, nextOffset: 25 });
+
+    const results = await Promise.all([appender.append('t.topic', 0, all.slice(20, 40)), appender.append('t.topic', 0, all.slice(25, 40))]);
+    expect(results.reduce((n, r) => n + r.appended, 0)).toBe(15);
+    const rows = await ds.query<Array<{ kafka_offset: string }>>("SELECT kafka_offset FROM ledger.leaves WHERE log_id = 't.topic-0' ORDER BY idx");
+    expect(rows.map((r) => Number(r.kafka_offset))).toEqual(all.map((r) => r.offset));
+    expect((await new VerifierService(repository).verify('t.topic-0')).ok).toBe(true);
+  });
+
+  it('duplicates and conflicts: same id and bytes -> duplicate leaf; same id, other bytes -> rejected (conflict)', async () => {
+    const [first] = records(1);
+    if (!first?.value) throw new Error('no record');
+    const event = JSON.parse(first.value.toString()) as Record<string, unknown>;
+    const conflicting = encodeEvent({ ...event, time: '2026-11-27T00:00:01.000Z' } as never);
+    const result = await appender.append('d.topic', 0, [first, { ...first, offset: 1 }, { offset: 2, timestamp: first.timestamp, value: conflicting }]);
+    expect(result.rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/^conflict/)]);
+    const kinds = await ds.query<Array<{ kind: string }>>("SELECT kind FROM ledger.leaves WHERE log_id = 'd.topic-0' ORDER BY idx");
+    expect(kinds.map((k) => k.kind)).toEqual(['event', 'duplicate', 'rejected']);
+  });
+
+  it('a log rebuilt from the same records into an empty database, in other batch sizes, has the same root', async () => {
+    const all = [...records(37), { offset: 37, timestamp: 1, value: randomBytes(20) }, ...records(20, 38)];
+    const first = await appender.append('r.topic', 1, all);
+    const other = await freshDatabase();
+    const ds2 = await ledgerDb(other);
+    try {
+      const rebuilt = new AppenderService(new LedgerRepository(ds2, config));
+      let last;
+      for (let i = 0; i < all.length; i += 7) last = await rebuilt.append('r.topic', 1, all.slice(i, i + 7));
+      expect(last?.size).toBe(first.size);
+      expect(last?.rootHash.equals(first.rootHash)).toBe(true);
+    } finally {
+      await ds2.destroy();
+      await other.drop();
+    }
+  });
+});
