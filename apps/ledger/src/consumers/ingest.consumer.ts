@@ -79,12 +79,16 @@ export class IngestConsumer implements OnApplicationBootstrap, OnApplicationShut
     });
   }
 
-  /** On assignment: continue from the offset stored with each log, whatever Kafka committed. */
+  /**
+   * On assignment: continue from the offset stored with each log, whatever Kafka committed; a log
+   * this database does not have yet starts at offset 0 (audited topics keep every record), which
+   * is how a ledger is rebuilt from Kafka into an empty database.
+   */
   private async seekToStored(consumer: Consumer, assignment: Record<string, number[]>): Promise<void> {
     for (const [topic, partitions] of Object.entries(assignment)) {
       for (const partition of partitions) {
         const head = await this.repository.head(logIdOf(topic, partition));
-        if (head) consumer.seek({ topic, partition, offset: String(head.nextOffset) });
+        consumer.seek({ topic, partition, offset: String(head?.nextOffset ?? 0) });
       }
     }
   }
