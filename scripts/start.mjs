@@ -87,6 +87,7 @@ for (const app of APPS) {
     ISSUANCE_URL: `http://127.0.0.1:${portOf('issuance')}`,
     REVOCATION_URL: `http://127.0.0.1:${portOf('revocation')}`,
     ROOT_TOKEN_FILE: path.join(stateDir(), 'root-token'),
+    LEDGER_SIGNING_KEY_FILE: path.join(stateDir(), 'ledger-signing-key'),
   };
   const logFile = path.join(logDir, `${app.name}.log`);
   const out = createWriteStream(logFile, { flags: 'a' });
