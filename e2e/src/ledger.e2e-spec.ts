@@ -232,6 +232,12 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
       await sql(`UPDATE ledger.leaves SET leaf = overlay(leaf placing '\\x20'::bytea from 3 for 1) WHERE log_id = $1 AND idx = 1`, [logId]);
     });
     expect(await verify(logId)).toMatchObject({ ok: false, firstBadIndex: 1 });
+    // The offline verifier, given an export made after the tampering, names the same entry.
+    const exported = await (await fetch(url(`/v1/ledger/export?logId=${logId}&from=0&to=${size}`), { headers: auth() })).text();
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tl-tampered-')), 'bundle.ndjson');
+    fs.writeFileSync(file, exported);
+    const offline = cli(['verify', file]);
+    expect([offline.status, offline.stdout]).toEqual([1, expect.stringMatching(/^FAILED at entry 1:/)]);
     await restore();
     expect((await verify(logId)).ok).toBe(true);
 
