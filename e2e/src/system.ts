@@ -19,6 +19,8 @@ export interface RunningSystem {
   apps: Record<AppName, RunningApp>;
   /** The root operator token (scope admin) registered at first start. */
   rootToken: string;
+  /** The environment the apps share (for starting more instances). */
+  env: Record<string, string>;
   stop: () => Promise<void>;
 }
 
@@ -105,5 +107,5 @@ export async function startSystem(env: { DATABASE_URL: string; KAFKA_BROKERS: st
     await stop();
     throw error;
   }
-  return { apps, rootToken, stop };
+  return { apps, rootToken, env: shared, stop };
 }

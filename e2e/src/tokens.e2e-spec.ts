@@ -2,7 +2,7 @@ import { TOPICS, decodeEvent, topicName, type EventEnvelope } from '@tokenledger
 import { eventually, freshDatabase, freshTopicPrefix, kafkaBrokers, readTopic, type TestDatabase } from '@tokenledger/testing';
 import { execFileSync } from 'node:child_process';
 import { DpopClient } from './dpop-client';
-import { startSystem, type RunningSystem } from './system';
+import { freePort, spawnApp, startSystem, type RunningSystem } from './system';
 
 interface Issued {
   token: string;
@@ -312,6 +312,29 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
     await eventually(async () => ((await introspect(root, short.token)).active === false ? true : undefined), 5000, 'expiry');
     const events = await lifecycleEvents((all) => all.some((e) => e.type === 'tokenledger.token.expired.v1' && e.subject === short.tokenId));
     expect(events.find((e) => e.type === 'tokenledger.token.expired.v1' && e.subject === short.tokenId)).toMatchObject({ actor: 'system', data: { expiredAt: short.expiresAt } });
+  });
+
+  it('a second revocation instance sees a revocation made by the first within 1 s', async () => {
+    const root = system.rootToken;
+    const port = await freePort();
+    const second = spawnApp('revocation', { ...system.env, PORT: String(port) });
+    const secondUrl = `http://127.0.0.1:${port}`;
+    try {
+      await eventually(async () => ((await fetch(`${secondUrl}/health/ready`)).status === 200 ? true : undefined), 30_000, 'the second instance');
+      const t = await issueOk(root, { owner: { type: 'user', id: 'ivy' }, name: 'two-instances', scopes: ['x:y'], ttlSeconds: 600 });
+      const ask = async (base: string): Promise<Record<string, unknown>> =>
+        (await (await fetch(`${base}/v1/introspect`, { method: 'POST', headers: { ...bearer(root), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: t.token }).toString() })).json()) as Record<string, unknown>;
+      await eventually(async () => ((await ask(secondUrl)).active === true ? true : undefined), 2000, 'active on the second instance');
+      expect((await ask(url('revocation', ''))).active).toBe(true);
+      await fetch(url('revocation', `/v1/tokens/${t.tokenId}/revoke`), { method: 'POST', headers: { ...bearer(root), 'content-type': 'application/json' }, body: '{}' });
+      const revokedAt = Date.now();
+      expect(await ask(url('revocation', ''))).toEqual({ active: false }); // this instance: at once
+      await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - revokedAt))));
+      expect(await ask(secondUrl)).toEqual({ active: false }); // the other one: within 1 s
+    } finally {
+      second.process.kill('SIGTERM');
+      await new Promise((r) => second.process.once('exit', r));
+    }
   });
 
   it('no plaintext token in any log line, Kafka record or database row (searched last)', async () => {
