@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import type { TokenUsedV1 } from '@tokenledger/contracts';
+import type { RuleName, RuleSet, Severity } from './rules';
+
+/** What the detector remembers of one token. Plain JSON (stored as jsonb). */
+export interface DetectorState {
+  tokenId: string;
+  issuedAt?: string;
+  expiresAt?: string;
+  revokedAt?: string;
+  dpopJkt?: string;
+  uses: number;
+  lastUseAt?: string;
+  networks: string[];
+  lastCountry?: { country: string; at: string; eventId: string };
+  probes: Array<{ at: string; eventId: string }>;
+  rate?: { bucket: number; count: number; eventIds: string[]; mean: number; variance: number; buckets: number; fired: boolean };
+  /** Once-per-token findings already raised (rule or rule:key). */
+  fired: string[];
+}
+
+export type DetectorEvent =
+  | { kind: 'used'; id: string; data: TokenUsedV1 & { tokenId: string } }
+  | { kind: 'issued'; id: string; tokenId: string; issuedAt: string; expiresAt: string; dpopJkt?: string }
+  | { kind: 'revoked'; id: string; tokenId: string; revokedAt: string }
+  | { kind: 'expired'; id: string; tokenId: string; expiredAt: string }
+  | { kind: 'leaked'; id: string; tokenId: string; at: string };
+
+export interface Finding {
+  anomalyId: string;
+  rule: RuleName;
+  severity: Severity;
+  action: 'alert' | 'revoke';
+  tokenId: string;
+  evidence: string[];
+  /** Event time of the last piece of evidence: findings do not depend on when they are computed. */
+  detectedAt: string;
+  summary: string;
+}
+
+const MAX_NETWORKS = 200;
+const MAX_EVIDENCE = 50;
+const MAX_EMPTY_BUCKETS = 1000;
+
+export function emptyState(tokenId: string): DetectorState {
+  return { tokenId, uses: 0, networks: [], probes: [], fired: [] };
+}
+
+/**
+ * A deterministic UUIDv7 for a finding: its 48-bit time is the finding's event time and its other
+ * bits come from SHA-256(rule | evidence ids). The same evidence always gives the same id, so
+ * processing a stream twice raises the same findings and no duplicate actions.
+ */
+export function anomalyIdOf(rule: string, evidence: readonly string[], atMs: number): string {
+  const bytes = createHash('sha256').update(`${rule}|${evidence.join(',')}`).digest().subarray(0, 16);
+  bytes.writeUIntBE(Math.max(0, Math.min(atMs, 2 ** 48 - 1)), 0, 6);
+  bytes[6] = 0x70 | ((bytes[6] as number) & 0x0f);
+  bytes[8] = 0x80 | ((bytes[8] as number) & 0x3f);
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The network a use came from: /24 for IPv4, /48 for IPv6. */
+export function networkOf(ip: string): string {
+  if (ip.includes(':')) {
+    const [head = '', tail] = ip.split('::');
+    const left = head ? head.split(':') : [];
+    const right = tail !== undefined && tail !== '' ? tail.split(':') : [];
+    const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+    return `${groups.slice(0, 3).map((g) => (g || '0').toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/48`;
+  }
+  return `${ip.split('.').slice(0, 3).join('.')}.0/24`;
+}
+
+/**
+ * Applies one event to a token's state and returns the findings it raises. Pure and
+ * deterministic: rules look at event time (`at`, `revokedAt`, ...), never at the wall clock.
+ */
+export function detect(state: DetectorState, event: DetectorEvent, rules: RuleSet): { state: DetectorState; findings: Finding[] } {
+  const s: DetectorState = structuredClone(state);
+  const findings: Finding[] = [];
+  const raise = (rule: RuleName, evidence: string[], at: string, summary: string, onceKey?: string): void => {
+    const config = rules[rule];
+    if (!config.enabled) return;
+    if (onceKey !== undefined) {
+      if (s.fired.includes(onceKey)) return;
+      s.fired.push(onceKey);
+    }
+    const ids = evidence.slice(-MAX_EVIDENCE);
+    findings.push({ anomalyId: anomalyIdOf(rule, ids, Date.parse(at)), rule, severity: config.severity, action: config.action, tokenId: s.tokenId, evidence: ids, detectedAt: at, summary });
+  };
+
+  switch (event.kind) {
+    case 'issued':
+      s.issuedAt = event.issuedAt;
+      s.expiresAt = event.expiresAt;
+      if (event.dpopJkt) s.dpopJkt = event.dpopJkt;
+      break;
+    case 'revoked':
+      if (!s.revokedAt || event.revokedAt < s.revokedAt) s.revokedAt = event.revokedAt;
+      break;
+    case 'expired':
+      if (!s.expiresAt || event.expiredAt < s.expiresAt) s.expiresAt = event.expiredAt;
+      break;
+    case 'leaked':
+      raise('leaked', [event.id], event.at, 'a leak of this token was reported', 'leaked');
+      break;
+    case 'used':
+      onUse(s, event.id, event.data, rules, raise);
+      break;
+  }
+  return { state: s, findings };
+}
+
+type Raise = (rule: RuleName, evidence: string[], at: string, summary: string, onceKey?: string) => void;
+
+function onUse(s: DetectorState, id: string, u: TokenUsedV1, rules: RuleSet, raise: Raise): void {
+  const at = u.at;
+  const t = Date.parse(at);
+
+  if ((s.revokedAt && at > s.revokedAt) || u.rejection === 'revoked') {
+    raise('revoked-token-use', [id], at, `used at ${at}${s.revokedAt ? ` after its revocation at ${s.revokedAt}` : ' while revoked'}`, 'revoked-token-use');
+  }
+  if ((s.expiresAt && at >= s.expiresAt) || u.rejection === 'expired') {
+    raise('expired-token-use', [id], at, `used at ${at} after its expiry${s.expiresAt ? ` at ${s.expiresAt}` : ''}`, 'expired-token-use');
+  }
+  if (u.rejection === 'dpop-invalid' || (s.dpopJkt && u.dpopJkt !== s.dpopJkt)) {
+    raise('dpop-mismatch', [id], at, u.dpopJkt ? `DPoP proof by key ${u.dpopJkt}, bound to ${s.dpopJkt ?? '?'}` : 'bound token used without a valid DPoP proof', 'dpop-mismatch');
+  }
+
+  if (u.rejection === 'insufficient-scope') {
+    const window = rules['scope-probing'].params.windowSeconds * 1000;
+    s.probes = [...s.probes.filter((p) => t - Date.parse(p.at) < window), { at, eventId: id }];
+    if (s.probes.length >= rules['scope-probing'].params.threshold) {
+      raise('scope-probing', s.probes.map((p) => p.eventId), at, `${s.probes.length} uses refused for insufficient scope within ${window / 1000} s`);
+      s.probes = [];
+    }
+  }
+
+  if (s.lastUseAt && t - Date.parse(s.lastUseAt) >= rules['dormant-reactivation'].params.days * 86_400_000) {
+    raise('dormant-reactivation', [id], at, `first use since ${s.lastUseAt}`);
+  }
+
+  if (u.country && s.lastCountry && s.lastCountry.country !== u.country && t - Date.parse(s.lastCountry.at) <= rules['impossible-travel'].params.minutes * 60_000 && t >= Date.parse(s.lastCountry.at)) {
+    const pair = [s.lastCountry.country, u.country].sort().join('-');
+    raise('impossible-travel', [s.lastCountry.eventId, id], at, `used from ${s.lastCountry.country} at ${s.lastCountry.at} and from ${u.country} at ${at}`, `impossible-travel:${pair}`);
+  }
+
+  const network = networkOf(u.ip);
+  if (!s.networks.includes(network)) {
+    if (s.uses >= rules['new-network'].params.warmupUses) {
+      raise('new-network', [id], at, `first use from ${network} after ${s.uses} uses`, `new-network:${network}`);
+    }
+    s.networks = [...s.networks, network].slice(-MAX_NETWORKS);
+  }
+
+  rateSpike(s, id, t, at, rules, raise);
+
+  s.uses += 1;
+  if (!s.lastUseAt || at > s.lastUseAt) s.lastUseAt = at;
+  if (u.country && (!s.lastCountry || at >= s.lastCountry.at)) s.lastCountry = { country: u.country, at, eventId: id };
+}
+
+/** Per-bucket use counts against an EWMA baseline with deviation (event-time buckets). */
+function rateSpike(s: DetectorState, id: string, t: number, at: string, rules: RuleSet, raise: Raise): void {
+  const p = rules['rate-spike'].params;
+  const bucket = Math.floor(t / (p.bucketSeconds * 1000));
+  if (!s.rate) s.rate = { bucket, count: 0, eventIds: [], mean: 0, variance: 0, buckets: 0, fired: false };
+  const r = s.rate;
+  if (bucket < r.bucket) return; // a late use: counted in no bucket, so the baseline stays deterministic
+  if (bucket > r.bucket) {
+    const closed = [r.count, ...Array<number>(Math.min(bucket - r.bucket - 1, MAX_EMPTY_BUCKETS)).fill(0)];
+    for (const x of closed) {
+      if (r.buckets === 0) {
+        r.mean = x;
+        r.variance = 0;
+      } else {
+        const diff = x - r.mean;
+        r.mean += p.alpha * diff;
+        r.variance = (1 - p.alpha) * (r.variance + p.alpha * diff * diff);
+      }
+      r.buckets += 1;
+    }
+    r.bucket = bucket;
+    r.count = 0;
+    r.eventIds = [];
+    r.fired = false;
+  }
+  r.count += 1;
+  r.eventIds = [...r.eventIds, id].slice(-MAX_EVIDENCE);
+  const limit = r.mean + p.deviations * Math.sqrt(r.variance);
+  if (!r.fired && r.buckets >= p.minBuckets && r.count >= p.floor && r.count > limit) {
+    r.fired = true;
+    raise('rate-spike', r.eventIds, at, `${r.count} uses in ${p.bucketSeconds} s against a baseline of ${r.mean.toFixed(1)} (limit ${limit.toFixed(1)})`);
+  }
+}
