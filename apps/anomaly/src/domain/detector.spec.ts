@@ -12,7 +12,7 @@ function use(seconds: number, extra: Partial<TokenUsedV1> = {}): DetectorEvent {
   return {
     kind: 'used',
     id: id(),
-    data: { tokenId, service: 'api', operation: 'GET /x', ip: '10.0.0.1', scopesRequested: [], outcome: 'accepted', at: at(seconds), ...extra } as TokenUsedV1 & { tokenId: string },
+    data: { tokenId, service: 'api', operation: 'GET /x', ip: '10.0.0.1', scopesRequested: [], outcome: 'accepted', at: at(seconds), ...extra },
   };
 }
 
