@@ -1,7 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ServiceHostModule } from '@tokenledger/service-host';
 import type { AnomalyConfig } from './config';
+import { DetectorConsumer } from './consumers/detector.consumer';
+import { AnomaliesController } from './controllers/anomalies.controller';
 import { migrations } from './migrations';
+import { AnomalyRepository } from './repositories/anomaly.repository';
+import { AnomalyService } from './services/anomaly.service';
+import { DetectionService } from './services/detection.service';
 
 @Module({})
 export class AppModule {
@@ -16,6 +21,8 @@ export class AppModule {
           auth: { internalSecret: config.TOKENLEDGER_INTERNAL_SECRET, authenticator: { revocationUrl: config.REVOCATION_URL } },
         }),
       ],
+      controllers: [AnomaliesController],
+      providers: [AnomalyRepository, DetectionService, AnomalyService, DetectorConsumer],
     };
   }
 }

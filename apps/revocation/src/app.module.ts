@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { OperatorAuthGuard, TokenAuthenticator } from '@tokenledger/auth';
 import { ServiceHostModule } from '@tokenledger/service-host';
 import type { RevocationConfig } from './config';
+import { CommandsConsumer } from './consumers/commands.consumer';
 import { LifecycleConsumer } from './consumers/lifecycle.consumer';
 import { BaselineController } from './controllers/baseline.controller';
 import { IntrospectionController } from './controllers/introspection.controller';
@@ -39,6 +40,7 @@ export class AppModule {
         RevocationService,
         LocalAuthenticator,
         LifecycleConsumer,
+        CommandsConsumer,
         { provide: TokenAuthenticator, useExisting: LocalAuthenticator },
         { provide: APP_GUARD, useClass: OperatorAuthGuard },
       ],

@@ -1,4 +1,5 @@
 import { CreateSchemaAndOutbox1795800000000 } from '@tokenledger/messaging';
+import { Anomaly1795800000400 } from './1795800000400-anomaly';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
-export const migrations = [CreateSchemaAndOutbox1795800000000];
+export const migrations = [CreateSchemaAndOutbox1795800000000, Anomaly1795800000400];

@@ -1,0 +1,132 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { quoteIdent } from '@tokenledger/messaging';
+import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { AnomalyConfig } from '../config';
+import { emptyState, type DetectorState, type Finding } from '../domain/detector';
+import { RULE_NAMES, defaultRules, ruleParamSchemas, type RuleConfig, type RuleName, type RuleSet } from '../domain/rules';
+
+export interface AnomalyView {
+  id: string;
+  rule: string;
+  severity: string;
+  tokenId: string;
+  action: string;
+  evidence: string[];
+  detectedAt: string;
+  summary: string;
+}
+
+interface AnomalyRow {
+  anomaly_id: string;
+  rule: string;
+  severity: string;
+  token_id: string;
+  action: string;
+  evidence: string[];
+  detected_at: Date;
+  summary: string;
+}
+
+const toView = (r: AnomalyRow): AnomalyView => ({
+  id: r.anomaly_id,
+  rule: r.rule,
+  severity: r.severity,
+  tokenId: r.token_id,
+  action: r.action,
+  evidence: r.evidence,
+  detectedAt: r.detected_at.toISOString(),
+  summary: r.summary,
+});
+
+@Injectable()
+export class AnomalyRepository {
+  private readonly s: string;
+
+  constructor(
+    readonly dataSource: DataSource,
+    @Inject(SERVICE_CONFIG) config: AnomalyConfig,
+  ) {
+    this.s = quoteIdent(config.DB_SCHEMA);
+  }
+
+  async lockStates(m: EntityManager, tokenIds: string[]): Promise<Map<string, DetectorState>> {
+    const unique = [...new Set(tokenIds)].sort();
+    if (unique.length === 0) return new Map();
+    const rows = await m.query<Array<{ token_id: string; state: DetectorState }>>(
+      `SELECT token_id, state FROM ${this.s}.token_state WHERE token_id = ANY($1::uuid[]) ORDER BY token_id FOR UPDATE`,
+      [unique],
+    );
+    const found = new Map(rows.map((r) => [r.token_id, r.state]));
+    return new Map(unique.map((id) => [id, found.get(id) ?? emptyState(id)]));
+  }
+
+  async saveStates(m: EntityManager, states: DetectorState[]): Promise<void> {
+    for (const state of states) {
+      await m.query(
+        `INSERT INTO ${this.s}.token_state (token_id, state) VALUES ($1, $2)
+         ON CONFLICT (token_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()`,
+        [state.tokenId, JSON.stringify(state)],
+      );
+    }
+  }
+
+  /** Returns false when this finding (same anomalyId) was recorded before. */
+  async insertFinding(m: EntityManager, f: Finding): Promise<boolean> {
+    const rows = await m.query<unknown[]>(
+      `INSERT INTO ${this.s}.anomalies (anomaly_id, rule, severity, token_id, action, evidence, detected_at, summary)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING anomaly_id`,
+      [f.anomalyId, f.rule, f.severity, f.tokenId, f.action, f.evidence, f.detectedAt, f.summary],
+    );
+    return rows.length === 1;
+  }
+
+  async find(id: string): Promise<AnomalyView | undefined> {
+    const [row] = await this.dataSource.query<AnomalyRow[]>(`SELECT * FROM ${this.s}.anomalies WHERE anomaly_id = $1`, [id]);
+    return row && toView(row);
+  }
+
+  async list(filter: { tokenId?: string; rule?: string; severity?: string; since?: string; after?: { at: string; id: string }; limit: number }): Promise<AnomalyView[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, ...values: unknown[]): void => {
+      let out = sql;
+      for (const v of values) {
+        params.push(v);
+        out = out.replace('?', `$${params.length}`);
+      }
+      where.push(out);
+    };
+    if (filter.tokenId) add('token_id = ?', filter.tokenId);
+    if (filter.rule) add('rule = ?', filter.rule);
+    if (filter.severity) add('severity = ?', filter.severity);
+    if (filter.since) add('detected_at >= ?', filter.since);
+    if (filter.after) add('(detected_at, anomaly_id) > (?, ?)', filter.after.at, filter.after.id);
+    params.push(filter.limit);
+    const rows = await this.dataSource.query<AnomalyRow[]>(
+      `SELECT * FROM ${this.s}.anomalies ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY detected_at, anomaly_id LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toView);
+  }
+
+  async rules(m: EntityManager = this.dataSource.manager): Promise<RuleSet> {
+    const set = defaultRules();
+    const rows = await m.query<Array<{ rule: string; config: RuleConfig }>>(`SELECT rule, config FROM ${this.s}.rules`);
+    for (const row of rows) {
+      if (!(RULE_NAMES as readonly string[]).includes(row.rule)) continue;
+      const name = row.rule as RuleName;
+      const params = ruleParamSchemas[name].parse(row.config.params);
+      (set as Record<RuleName, RuleConfig>)[name] = { ...row.config, rule: name, params };
+    }
+    return set;
+  }
+
+  async saveRule(m: EntityManager, config: RuleConfig, updatedBy: string): Promise<void> {
+    await m.query(
+      `INSERT INTO ${this.s}.rules (rule, config, updated_by) VALUES ($1, $2, $3)
+       ON CONFLICT (rule) DO UPDATE SET config = EXCLUDED.config, updated_by = EXCLUDED.updated_by, updated_at = now()`,
+      [config.rule, JSON.stringify(config), updatedBy],
+    );
+  }
+}

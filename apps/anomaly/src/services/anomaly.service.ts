@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { Principal } from '@tokenledger/auth';
+import { canonicalize } from '@tokenledger/canonical-json';
+import type { TokenUsedV1 } from '@tokenledger/contracts';
+import { EventOutbox } from '@tokenledger/messaging';
+import { DomainError } from '@tokenledger/service-host';
+import type { z } from 'zod';
+import { updateRule, type RuleConfig, type RuleName, type ruleUpdateSchema } from '../domain/rules';
+import { AnomalyRepository, type AnomalyView } from '../repositories/anomaly.repository';
+
+const DAY_MS = 86_400_000;
+
+@Injectable()
+export class AnomalyService {
+  constructor(
+    private readonly repository: AnomalyRepository,
+    private readonly outbox: EventOutbox,
+  ) {}
+
+  async list(q: { tokenId?: string; rule?: string; severity?: string; since?: string; cursor?: string; limit: number }): Promise<{ anomalies: AnomalyView[]; cursor: string | null }> {
+    let after: { at: string; id: string } | undefined;
+    if (q.cursor) {
+      try {
+        const [at, id] = JSON.parse(Buffer.from(q.cursor, 'base64url').toString()) as [string, string];
+        after = { at, id };
+      } catch {
+        throw new DomainError('bad_cursor', 'cursor is not one this API returned');
+      }
+    }
+    const anomalies = await this.repository.list({
+      limit: q.limit,
+      ...(q.tokenId ? { tokenId: q.tokenId } : {}),
+      ...(q.rule ? { rule: q.rule } : {}),
+      ...(q.severity ? { severity: q.severity } : {}),
+      ...(q.since ? { since: q.since } : {}),
+      ...(after ? { after } : {}),
+    });
+    const last = anomalies.length === q.limit ? anomalies[anomalies.length - 1] : undefined;
+    return { anomalies, cursor: last ? Buffer.from(JSON.stringify([last.detectedAt, last.id])).toString('base64url') : null };
+  }
+
+  get(id: string): Promise<AnomalyView | undefined> {
+    return this.repository.find(id);
+  }
+
+  async rules(): Promise<RuleConfig[]> {
+    return Object.values(await this.repository.rules());
+  }
+
+  /** Validated against the rule's own parameter schema; recorded as ops.policy-changed. */
+  async updateRule(rule: RuleName, update: z.infer<typeof ruleUpdateSchema>, principal: Principal): Promise<RuleConfig> {
+    const result = await this.repository.dataSource.transaction(async (m) => {
+      const current = (await this.repository.rules(m))[rule] as RuleConfig;
+      const next = updateRule(current, update);
+      const changedFields = (['enabled', 'severity', 'action', 'params'] as const).filter((k) => canonicalize(current[k]) !== canonicalize(next[k]));
+      if (changedFields.length === 0) return next;
+      await this.repository.saveRule(m, next, principal.actor);
+      await this.outbox.append(
+        m,
+        [
+          {
+            type: 'tokenledger.ops.policy-changed.v1',
+            data: {
+              policyId: `anomaly-rule.${rule}`,
+              version: 1,
+              changedFields,
+              policyDigest: createHash('sha256').update(canonicalize(next)).digest('hex'),
+              changedAt: new Date().toISOString(),
+            },
+          },
+        ],
+        { actor: principal.actor },
+      );
+      return next;
+    });
+    this.outbox.publishSoon();
+    return result;
+  }
+
+  /** Publishes usage reports as token.used events (through the outbox: nothing lost). */
+  async reportUsage(events: Array<Omit<TokenUsedV1, 'at' | 'tokenId'> & { tokenId: string; at?: string }>, principal: Principal): Promise<number> {
+    const now = Date.now();
+    const data = events.map((e, i): TokenUsedV1 => {
+      const at = e.at ? Date.parse(e.at) : now;
+      if (at > now + 5000) throw new DomainError('bad_usage', `events[${i}].at is in the future`);
+      if (at < now - DAY_MS) throw new DomainError('bad_usage', `events[${i}].at is more than 24 h old`);
+      if ((e.outcome === 'rejected') !== (e.rejection !== undefined)) throw new DomainError('bad_usage', `events[${i}]: rejection is required exactly when outcome is rejected`);
+      return { ...e, at: new Date(at).toISOString() };
+    });
+    await this.repository.dataSource.transaction((m) =>
+      this.outbox.append(m, data.map((d) => ({ type: 'tokenledger.token.used.v1' as const, data: d })), { actor: principal.actor }),
+    );
+    this.outbox.publishSoon();
+    return data.length;
+  }
+}

@@ -1,0 +1,104 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { EventEnvelope } from '@tokenledger/contracts';
+import { EventOutbox, markProcessed, type ConsumedEvent } from '@tokenledger/messaging';
+import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import type { EntityManager } from 'typeorm';
+import type { AnomalyConfig } from '../config';
+import { detect, type DetectorEvent, type Finding } from '../domain/detector';
+import { AnomalyRepository } from '../repositories/anomaly.repository';
+
+export const DETECTOR_ACTOR = 'service:anomaly';
+
+/** The detector's view of an event, or undefined for events no rule looks at. */
+export function toDetectorEvent(event: EventEnvelope): DetectorEvent | undefined {
+  switch (event.type) {
+    case 'tokenledger.token.used.v1':
+      return event.data.tokenId ? { kind: 'used', id: event.id, data: { ...event.data, tokenId: event.data.tokenId } } : undefined;
+    case 'tokenledger.token.issued.v1':
+      return { kind: 'issued', id: event.id, tokenId: event.data.tokenId, issuedAt: event.data.issuedAt, expiresAt: event.data.expiresAt, ...(event.data.dpopJkt ? { dpopJkt: event.data.dpopJkt } : {}) };
+    case 'tokenledger.token.revoked.v1':
+      return { kind: 'revoked', id: event.id, tokenId: event.data.tokenId, revokedAt: event.data.revokedAt };
+    case 'tokenledger.token.expired.v1':
+      return { kind: 'expired', id: event.id, tokenId: event.data.tokenId, expiredAt: event.data.expiredAt };
+    case 'tokenledger.token.leak-reported.v1':
+      return event.data.tokenId ? { kind: 'leaked', id: event.id, tokenId: event.data.tokenId, at: event.time } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Runs the rules over a batch of events in one transaction: detector state, findings and the
+ * events they cause (anomaly.detected; token.revoke-requested for a `revoke` action, caused by
+ * the anomaly) commit together. Redelivered events are dropped by id; a finding already recorded
+ * (same evidence -> same anomalyId) causes nothing twice.
+ */
+@Injectable()
+export class DetectionService {
+  constructor(
+    private readonly repository: AnomalyRepository,
+    private readonly outbox: EventOutbox,
+    @Inject(SERVICE_CONFIG) private readonly config: AnomalyConfig,
+  ) {}
+
+  async handle(batch: ConsumedEvent[]): Promise<Finding[]> {
+    const raised = await this.repository.dataSource.transaction(async (m) => {
+      const fresh: Array<{ envelope: EventEnvelope; event: DetectorEvent }> = [];
+      for (const { event: envelope } of batch) {
+        const event = toDetectorEvent(envelope);
+        if (!event) continue;
+        if (!(await markProcessed(m, this.config.DB_SCHEMA, 'detector', envelope.id))) continue;
+        fresh.push({ envelope, event });
+      }
+      if (fresh.length === 0) return [];
+      const rules = await this.repository.rules(m);
+      const states = await this.repository.lockStates(m, fresh.map(({ event }) => ('tokenId' in event ? event.tokenId : event.data.tokenId)));
+      const findings: Finding[] = [];
+      for (const { envelope, event } of fresh) {
+        const tokenId = 'tokenId' in event ? event.tokenId : event.data.tokenId;
+        const state = states.get(tokenId);
+        if (!state) continue;
+        const result = detect(state, event, rules);
+        states.set(tokenId, result.state);
+        for (const finding of result.findings) {
+          if (await this.repository.insertFinding(m, finding)) {
+            await this.act(m, finding, envelope);
+            findings.push(finding);
+          }
+        }
+      }
+      await this.repository.saveStates(m, [...states.values()]);
+      return findings;
+    });
+    if (raised.length > 0) this.outbox.publishSoon();
+    return raised;
+  }
+
+  private async act(m: EntityManager, finding: Finding, cause: EventEnvelope): Promise<void> {
+    const [detected] = await this.outbox.append(
+      m,
+      [
+        {
+          type: 'tokenledger.anomaly.detected.v1',
+          data: {
+            anomalyId: finding.anomalyId,
+            rule: finding.rule,
+            severity: finding.severity,
+            tokenId: finding.tokenId,
+            evidence: finding.evidence,
+            action: finding.action,
+            detectedAt: finding.detectedAt,
+            summary: finding.summary.slice(0, 1024),
+          },
+        },
+      ],
+      { actor: DETECTOR_ACTOR, correlationid: cause.correlationid, causationid: cause.id },
+    );
+    if (finding.action !== 'revoke' || !detected) return;
+    await this.outbox.append(
+      m,
+      [{ type: 'tokenledger.token.revoke-requested.v1', data: { tokenId: finding.tokenId, reason: 'anomaly', requester: DETECTOR_ACTOR, anomalyId: finding.anomalyId } }],
+      { actor: DETECTOR_ACTOR, correlationid: cause.correlationid, causationid: detected.id },
+    );
+  }
+}
