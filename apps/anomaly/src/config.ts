@@ -1,6 +1,23 @@
 import { serviceConfigSchema } from '@tokenledger/service-host';
-import type { z } from 'zod';
+import { z } from 'zod';
 
-export const anomalyConfigSchema = serviceConfigSchema(4003, 'anomaly');
+export const anomalyConfigSchema = serviceConfigSchema(4003, 'anomaly').extend({
+  /**
+   * Rule changes applied at start, before any event is processed, as JSON
+   * `{"<rule>": {enabled?, severity?, action?, params?}}`: replays with a known configuration.
+   */
+  ANOMALY_RULES: z
+    .string()
+    .optional()
+    .refine((v) => {
+      if (v === undefined) return true;
+      try {
+        const parsed: unknown = JSON.parse(v);
+        return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+      } catch {
+        return false;
+      }
+    }, 'must be a JSON object of rule updates'),
+});
 
 export type AnomalyConfig = z.infer<typeof anomalyConfigSchema>;

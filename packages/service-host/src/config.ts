@@ -17,6 +17,11 @@ export const baseConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]*$/, 'may only contain letters, digits, ".", "_" and "-"')
     .default(''),
+  /** Prefix of this app's consumer group ids (default: TOPIC_PREFIX). A new prefix replays from the start. */
+  KAFKA_GROUP_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'may only contain letters, digits, ".", "_" and "-"')
+    .optional(),
   TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Shared secret of the apps' internal service-to-service routes (at least 32 characters). */

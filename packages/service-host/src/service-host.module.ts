@@ -70,6 +70,7 @@ export class ServiceHostModule implements NestModule {
             clientId: `tokenledger-${options.name}`,
             schema: config.DB_SCHEMA,
             topicPrefix: config.TOPIC_PREFIX,
+            groupPrefix: config.KAFKA_GROUP_PREFIX ?? config.TOPIC_PREFIX,
             partitions: config.TOPIC_PARTITIONS,
           },
           DataSource,

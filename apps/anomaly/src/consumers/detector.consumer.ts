@@ -1,7 +1,10 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { TOPICS } from '@tokenledger/contracts';
 import { KafkaConnection } from '@tokenledger/messaging';
-import { MetricsService } from '@tokenledger/service-host';
+import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
+import { Inject } from '@nestjs/common';
+import type { AnomalyConfig } from '../config';
+import { AnomalyService } from '../services/anomaly.service';
 import { DetectionService } from '../services/detection.service';
 
 /** Feeds tokens.usage and tokens.lifecycle to the rules. */
@@ -11,9 +14,12 @@ export class DetectorConsumer implements OnApplicationBootstrap {
     private readonly kafka: KafkaConnection,
     private readonly detection: DetectionService,
     private readonly metrics: MetricsService,
+    private readonly anomalies: AnomalyService,
+    @Inject(SERVICE_CONFIG) private readonly config: AnomalyConfig,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    await this.anomalies.seedRules(this.config.ANOMALY_RULES);
     this.kafka.startConsumer({
       topics: [TOPICS.usage, TOPICS.lifecycle],
       onLag: (topic, partition, lag) => this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),

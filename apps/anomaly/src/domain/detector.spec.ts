@@ -41,6 +41,20 @@ describe('anomaly rules (given events, when an event, then findings)', () => {
     expect(f).toMatchObject([{ rule: 'revoked-token-use', severity: 'critical', action: 'alert' }]);
   });
 
+  it('lifecycle learned after the use gives the same finding as before it (topics interleave differently on replay)', () => {
+    const u = use(101);
+    const revoked: DetectorEvent = { kind: 'revoked', id: id(), tokenId, revokedAt: at(100) };
+    const a = run([issued()], [revoked, u]);
+    const b = run([issued()], [u, revoked]);
+    expect(a).toHaveLength(1);
+    expect(b).toEqual(a);
+    const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+    const bound = issued(jkt);
+    const wrong = use(10, { dpopJkt: 'B'.repeat(43) });
+    expect(run([], [wrong, bound])).toEqual(run([], [bound, wrong]));
+    expect(rulesOf(run([], [wrong, bound]))).toEqual(['dpop-mismatch']);
+  });
+
   it('expired-token-use: after expiresAt fires; just before does not', () => {
     expect(rulesOf(run([issued()], [use(86_399)]))).toEqual([]);
     expect(rulesOf(run([issued()], [use(86_400)]))).toEqual(['expired-token-use']);
@@ -61,6 +75,11 @@ describe('anomaly rules (given events, when an event, then findings)', () => {
     expect(rulesOf(run(history, normal(600, 8, 6)))).toEqual([]);
     const quiet = Array.from({ length: 10 }, (_, m) => normal(m * 60, 1, 12)).flat();
     expect(rulesOf(run(quiet, normal(600, 20, 2)))).toEqual([]); // 20x, but under the floor of 30
+  });
+
+  it('rate-spike: late uses count in their own bucket (a newer use arriving first does not hide the spike)', () => {
+    const history = Array.from({ length: 10 }, (_, m) => normal(m * 60, 5, 12)).flat();
+    expect(rulesOf(run([use(3600), ...history], normal(600, 50, 1)))).toEqual(['rate-spike']);
   });
 
   it('scope-probing: 5 insufficient-scope rejections in 5 minutes fire; 4, or 5 spread over an hour, do not', () => {

@@ -14,9 +14,14 @@ export interface DetectorState {
   networks: string[];
   lastCountry?: { country: string; at: string; eventId: string };
   probes: Array<{ at: string; eventId: string }>;
-  rate?: { bucket: number; count: number; eventIds: string[]; mean: number; variance: number; buckets: number; fired: boolean };
+  rate?: { first: number; counts: Record<string, number>; ids: Record<string, string[]>; fired: number[] };
   /** Once-per-token findings already raised (rule or rule:key). */
   fired: string[];
+  /**
+   * The latest uses, so that a lifecycle fact learned after a use (topics interleave differently
+   * on every replay) still judges it: the finding is the same whichever arrives first.
+   */
+  recent?: Array<{ id: string; at: string; dpopJkt?: string }>;
 }
 
 export type DetectorEvent =
@@ -39,8 +44,8 @@ export interface Finding {
 }
 
 const MAX_NETWORKS = 200;
+const MAX_RECENT = 100;
 const MAX_EVIDENCE = 50;
-const MAX_EMPTY_BUCKETS = 1000;
 
 export function emptyState(tokenId: string): DetectorState {
   return { tokenId, uses: 0, networks: [], probes: [], fired: [] };
@@ -95,12 +100,15 @@ export function detect(state: DetectorState, event: DetectorEvent, rules: RuleSe
       s.issuedAt = event.issuedAt;
       s.expiresAt = event.expiresAt;
       if (event.dpopJkt) s.dpopJkt = event.dpopJkt;
+      judgeRecent(s, raise);
       break;
     case 'revoked':
       if (!s.revokedAt || event.revokedAt < s.revokedAt) s.revokedAt = event.revokedAt;
+      judgeRecent(s, raise);
       break;
     case 'expired':
       if (!s.expiresAt || event.expiredAt < s.expiresAt) s.expiresAt = event.expiredAt;
+      judgeRecent(s, raise);
       break;
     case 'leaked':
       raise('leaked', [event.id], event.at, 'a leak of this token was reported', 'leaked');
@@ -113,6 +121,17 @@ export function detect(state: DetectorState, event: DetectorEvent, rules: RuleSe
 }
 
 type Raise = (rule: RuleName, evidence: string[], at: string, summary: string, onceKey?: string) => void;
+
+/** Lifecycle-dependent rules over uses seen before the lifecycle event (earliest use first). */
+function judgeRecent(s: DetectorState, raise: Raise): void {
+  const uses = [...(s.recent ?? [])].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : 1));
+  const afterRevocation = s.revokedAt ? uses.find((u) => u.at > (s.revokedAt as string)) : undefined;
+  if (afterRevocation) raise('revoked-token-use', [afterRevocation.id], afterRevocation.at, `used at ${afterRevocation.at} after its revocation at ${s.revokedAt ?? ''}`, 'revoked-token-use');
+  const afterExpiry = s.expiresAt ? uses.find((u) => u.at >= (s.expiresAt as string)) : undefined;
+  if (afterExpiry) raise('expired-token-use', [afterExpiry.id], afterExpiry.at, `used at ${afterExpiry.at} after its expiry at ${s.expiresAt ?? ''}`, 'expired-token-use');
+  const wrongKey = s.dpopJkt ? uses.find((u) => u.dpopJkt !== s.dpopJkt) : undefined;
+  if (wrongKey) raise('dpop-mismatch', [wrongKey.id], wrongKey.at, wrongKey.dpopJkt ? `DPoP proof by key ${wrongKey.dpopJkt}, bound to ${s.dpopJkt ?? '?'}` : 'bound token used without a valid DPoP proof', 'dpop-mismatch');
+}
 
 function onUse(s: DetectorState, id: string, u: TokenUsedV1, rules: RuleSet, raise: Raise): void {
   const at = u.at;
@@ -157,40 +176,52 @@ function onUse(s: DetectorState, id: string, u: TokenUsedV1, rules: RuleSet, rai
   rateSpike(s, id, t, at, rules, raise);
 
   s.uses += 1;
+  s.recent = [...(s.recent ?? []), { id, at, ...(u.dpopJkt ? { dpopJkt: u.dpopJkt } : {}) }].slice(-MAX_RECENT);
   if (!s.lastUseAt || at > s.lastUseAt) s.lastUseAt = at;
   if (u.country && (!s.lastCountry || at >= s.lastCountry.at)) s.lastCountry = { country: u.country, at, eventId: id };
 }
 
-/** Per-bucket use counts against an EWMA baseline with deviation (event-time buckets). */
+/**
+ * Per-bucket use counts (event-time buckets) against an EWMA baseline with deviation, computed
+ * over the buckets before the use's own bucket. Counts are kept per bucket, so a late use lands
+ * in its own bucket instead of being lost; results depend only on the events, in order.
+ */
 function rateSpike(s: DetectorState, id: string, t: number, at: string, rules: RuleSet, raise: Raise): void {
   const p = rules['rate-spike'].params;
   const bucket = Math.floor(t / (p.bucketSeconds * 1000));
-  if (!s.rate) s.rate = { bucket, count: 0, eventIds: [], mean: 0, variance: 0, buckets: 0, fired: false };
-  const r = s.rate;
-  if (bucket < r.bucket) return; // a late use: counted in no bucket, so the baseline stays deterministic
-  if (bucket > r.bucket) {
-    const closed = [r.count, ...Array<number>(Math.min(bucket - r.bucket - 1, MAX_EMPTY_BUCKETS)).fill(0)];
-    for (const x of closed) {
-      if (r.buckets === 0) {
-        r.mean = x;
-        r.variance = 0;
-      } else {
-        const diff = x - r.mean;
-        r.mean += p.alpha * diff;
-        r.variance = (1 - p.alpha) * (r.variance + p.alpha * diff * diff);
-      }
-      r.buckets += 1;
+  const r = (s.rate ??= { first: bucket, counts: {}, ids: {}, fired: [] });
+  r.first = Math.min(r.first, bucket);
+  const key = String(bucket);
+  r.counts[key] = (r.counts[key] ?? 0) + 1;
+  r.ids[key] = [...(r.ids[key] ?? []), id].slice(-MAX_EVIDENCE);
+  // Keep the buckets the baseline can still look at.
+  const oldest = bucket - p.historyBuckets;
+  for (const k of Object.keys(r.counts)) {
+    if (Number(k) < oldest - p.historyBuckets) {
+      delete r.counts[k];
+      delete r.ids[k];
     }
-    r.bucket = bucket;
-    r.count = 0;
-    r.eventIds = [];
-    r.fired = false;
   }
-  r.count += 1;
-  r.eventIds = [...r.eventIds, id].slice(-MAX_EVIDENCE);
-  const limit = r.mean + p.deviations * Math.sqrt(r.variance);
-  if (!r.fired && r.buckets >= p.minBuckets && r.count >= p.floor && r.count > limit) {
-    r.fired = true;
-    raise('rate-spike', r.eventIds, at, `${r.count} uses in ${p.bucketSeconds} s against a baseline of ${r.mean.toFixed(1)} (limit ${limit.toFixed(1)})`);
+  r.fired = r.fired.filter((b) => b >= oldest - p.historyBuckets);
+
+  const from = Math.max(r.first, bucket - p.historyBuckets);
+  if (bucket - from < p.minBuckets) return;
+  let mean = 0;
+  let variance = 0;
+  for (let b = from; b < bucket; b += 1) {
+    const x = r.counts[String(b)] ?? 0;
+    if (b === from) {
+      mean = x;
+      continue;
+    }
+    const diff = x - mean;
+    mean += p.alpha * diff;
+    variance = (1 - p.alpha) * (variance + p.alpha * diff * diff);
+  }
+  const count = r.counts[key] ?? 0;
+  const limit = mean + p.deviations * Math.sqrt(variance);
+  if (!r.fired.includes(bucket) && count >= p.floor && count > limit) {
+    r.fired.push(bucket);
+    raise('rate-spike', r.ids[key] ?? [id], at, `${count} uses in ${p.bucketSeconds} s against a baseline of ${mean.toFixed(1)} (limit ${limit.toFixed(1)})`);
   }
 }

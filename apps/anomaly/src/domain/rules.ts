@@ -31,6 +31,8 @@ export const ruleParamSchemas = {
     floor: z.int().min(1).default(30),
     /** Buckets of history needed before the rule can fire. */
     minBuckets: z.int().min(1).max(10_000).default(3),
+    /** How many buckets before the current one the baseline looks at. */
+    historyBuckets: z.int().min(1).max(1440).default(60),
   }),
   'scope-probing': z.strictObject({ threshold: z.int().min(1).max(10_000).default(5), windowSeconds: z.int().min(1).max(86_400).default(300) }),
   'dormant-reactivation': z.strictObject({ days: positive.default(30) }),

@@ -6,7 +6,7 @@ import type { TokenUsedV1 } from '@tokenledger/contracts';
 import { EventOutbox } from '@tokenledger/messaging';
 import { DomainError } from '@tokenledger/service-host';
 import type { z } from 'zod';
-import { updateRule, type RuleConfig, type RuleName, type ruleUpdateSchema } from '../domain/rules';
+import { RULE_NAMES, ruleUpdateSchema, updateRule, type RuleConfig, type RuleName } from '../domain/rules';
 import { AnomalyRepository, type AnomalyView } from '../repositories/anomaly.repository';
 
 const DAY_MS = 86_400_000;
@@ -76,6 +76,16 @@ export class AnomalyService {
     });
     this.outbox.publishSoon();
     return result;
+  }
+
+  /** Applies ANOMALY_RULES at start; each update is validated like a PUT. */
+  async seedRules(json: string | undefined): Promise<void> {
+    if (!json) return;
+    const updates = JSON.parse(json) as Record<string, unknown>;
+    for (const [rule, update] of Object.entries(updates)) {
+      if (!(RULE_NAMES as readonly string[]).includes(rule)) throw new Error(`ANOMALY_RULES: unknown rule ${rule}`);
+      await this.updateRule(rule as RuleName, ruleUpdateSchema.parse(update), { tokenId: 'system', scopes: [], actor: 'system' });
+    }
   }
 
   /** Publishes usage reports as token.used events (through the outbox: nothing lost). */

@@ -58,7 +58,7 @@ export class IngestConsumer implements OnApplicationBootstrap, OnApplicationShut
 
   private async start(): Promise<void> {
     const consumer = this.kafka.kafka.consumer({
-      groupId: `${this.config.TOPIC_PREFIX}tokenledger-ledger`,
+      groupId: `${this.config.KAFKA_GROUP_PREFIX ?? this.config.TOPIC_PREFIX}tokenledger-ledger`,
       sessionTimeout: this.config.LEDGER_SESSION_TIMEOUT_MS,
       heartbeatInterval: Math.min(3000, Math.floor(this.config.LEDGER_SESSION_TIMEOUT_MS / 3)),
       allowAutoTopicCreation: false,

@@ -20,6 +20,8 @@ export interface MessagingOptions {
   /** Schema that holds this app's outbox. */
   schema: string;
   topicPrefix: string;
+  /** Prefix of consumer group ids (usually the topic prefix). */
+  groupPrefix?: string;
   partitions: number;
   log?: (level: 'info' | 'warn' | 'error', message: string, extra?: Record<string, unknown>) => void;
 }
@@ -80,7 +82,7 @@ export class KafkaConnection implements OnApplicationBootstrap, OnApplicationShu
     const log = this.options.log;
     const consumer = new BatchConsumer({
       kafka: this.kafka,
-      groupId: `${this.options.topicPrefix}tokenledger-${this.options.service}${options.name ? `-${options.name}` : ''}`,
+      groupId: `${this.options.groupPrefix ?? this.options.topicPrefix}tokenledger-${this.options.service}${options.name ? `-${options.name}` : ''}`,
       topics: options.topics.map((t) => topicName(t, this.options.topicPrefix)),
       producer: this.producer,
       dlqTopic: topicName('ledger.dlq', this.options.topicPrefix),
