@@ -1,0 +1,480 @@
+// `npm run bench:ledger`: the ledger's sustained append rate (checkpoints on) side by side in the
+// same run with (a) a kafkajs consumer that only reads the same records and (b) a plain multi-row
+// insert of equally sized rows into PostgreSQL; inclusion-proof latency on a log of >= 1M leaves
+// (baseline: one indexed SELECT); `tokenledger verify` entries/s against plain SHA-256 of the same
+// bytes. Uses the local Kafka and PostgreSQL (started when missing), a fresh database and fresh
+// topics; prints a Markdown block.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { build, ensureDependencies, infra, root, say } from '../scripts/lib.mjs';
+
+const N = Number(process.env.BENCH_EVENTS ?? 30000);
+const PROOF_LEAVES = Number(process.env.BENCH_PROOF_LEAVES ?? 1048576);
+const PROOF_SAMPLES = Number(process.env.BENCH_PROOF_SAMPLES ?? 2000);
+const VERIFY_ENTRIES = Number(process.env.BENCH_VERIFY_ENTRIES ?? 20000);
+const PRODUCE_BATCH = 500;
+const INSERT_BATCH = 500;
+const NODE_BATCH = 5000;
+
+ensureDependencies();
+build();
+const require = createRequire(import.meta.url);
+const dist = (...p) => require(path.join(root, ...p));
+require(require.resolve('reflect-metadata', { paths: [path.join(root, 'apps', 'ledger')] }));
+const { ensureInfrastructure, createDatabaseIfMissing, withDatabase } = infra();
+const { TOPICS, buildEvent, encodeEvent, partitionKey, topicName, uuidv7 } = dist('packages/contracts/dist/index.js');
+const { createKafka, createEventProducer, provisionTopics } = dist('packages/messaging/dist/index.js');
+const core = dist('packages/ledger-core/dist/index.js');
+const { leafHash, nodeHash, chainNext, CHAIN_SEED, verifyInclusion, signerFromSeed, verifierKey, signNote, formatCheckpoint } = core;
+const { decompose, rangeHash, inclusionRanges } = dist('apps/ledger/dist/domain/tree-plan.js');
+const { ProofService } = dist('apps/ledger/dist/services/proof.service.js');
+const { LedgerRepository } = dist('apps/ledger/dist/repositories/ledger.repository.js');
+const { verifyBundle } = dist('packages/cli/dist/bundle.js');
+const { Client } = require('pg');
+const { DataSource } = require('typeorm');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const f0 = (x) => Math.round(x).toLocaleString('en-US');
+const f2 = (x) => x.toFixed(2);
+
+const stack = await ensureInfrastructure({ database: 'tokenledger_bench', log: say });
+const dbName = `tl_bench_${randomBytes(4).toString('hex')}`;
+await createDatabaseIfMissing(stack.adminDatabaseUrl, dbName);
+const dbUrl = withDatabase(stack.adminDatabaseUrl, dbName);
+const prefix = `bench${randomBytes(3).toString('hex')}.`;
+const usageTopic = topicName(TOPICS.usage, prefix);
+const kafka = createKafka({ brokers: stack.kafkaBrokers, clientId: 'bench-ledger' });
+const bundleFile = path.join(os.tmpdir(), `tl-bench-bundle-${randomBytes(4).toString('hex')}.ndjson`);
+let ledger;
+
+async function stopLedger() {
+  if (ledger.exitCode !== null || ledger.signalCode !== null) return;
+  const exited = new Promise((r) => ledger.once('exit', r));
+  ledger.kill('SIGTERM');
+  await exited;
+}
+
+async function cleanup() {
+  say('cleaning up');
+  if (ledger) await stopLedger();
+  rmSync(bundleFile, { force: true });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+  } catch (error) {
+    say(`could not delete the bench topics: ${error}`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  const c = new Client({ connectionString: stack.adminDatabaseUrl });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch((e) => say(`drop database failed: ${e}`));
+  await c.end();
+  await stack.stop();
+}
+
+/** Every perfect-subtree hash of a tree over `leafHashes` (one Buffer of 32-byte hashes per level). */
+function buildLevels(level0, count) {
+  const levels = [level0];
+  for (let width = count; width >= 2; width = Math.floor(width / 2)) {
+    const below = levels[levels.length - 1];
+    const n = Math.floor(width / 2);
+    const out = Buffer.allocUnsafe(n * 32);
+    for (let i = 0; i < n; i++) nodeHash(below.subarray(i * 64, i * 64 + 32), below.subarray(i * 64 + 32, i * 64 + 64)).copy(out, i * 32);
+    levels.push(out);
+  }
+  return levels;
+}
+const nodeOf = (levels) => (n) => levels[n.level].subarray(n.index * 32, n.index * 32 + 32);
+
+const results = {};
+try {
+  // 1. Topics.
+  const admin = kafka.admin();
+  await admin.connect();
+  await provisionTopics(admin, { prefix, partitions: 3 });
+  await admin.disconnect();
+
+  // 2. Produce N events before any measurement.
+  say(`producing ${N} token.used events to ${usageTopic}`);
+  const producer = createEventProducer(kafka);
+  await producer.connect();
+  const tokenIds = Array.from({ length: 1000 }, () => uuidv7());
+  let produced = 0;
+  let producedBytes = 0;
+  while (produced < N) {
+    const count = Math.min(PRODUCE_BATCH, N - produced);
+    const messages = Array.from({ length: count }, (_, k) => {
+      const event = buildEvent({
+        type: 'tokenledger.token.used.v1',
+        source: '/tokenledger/bench',
+        actor: 'service:bench',
+        data: {
+          tokenId: tokenIds[(produced + k) % tokenIds.length],
+          prefix: 'tlk_live_AbC1',
+          service: 'bench',
+          operation: 'GET /x',
+          ip: '10.0.0.1',
+          scopesRequested: [],
+          outcome: 'accepted',
+          at: new Date().toISOString(),
+        },
+      });
+      const value = encodeEvent(event);
+      producedBytes += value.length;
+      return { key: partitionKey(event), value };
+    });
+    await producer.send({ topic: usageTopic, acks: -1, messages });
+    produced += count;
+  }
+  await producer.disconnect();
+  results.recordBytes = producedBytes / N;
+
+  // 3. (a) Raw kafkajs consumer: reads the N records and does nothing else.
+  say('(a) raw kafkajs consumer');
+  {
+    const consumer = kafka.consumer({ groupId: `${prefix}bench-raw`, allowAutoTopicCreation: false });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [usageTopic], fromBeginning: true });
+    let seen = 0;
+    let first;
+    let firstBatch = 0;
+    let last;
+    const runAt = performance.now();
+    const done = new Promise((resolve) => {
+      void consumer.run({
+        autoCommit: false,
+        partitionsConsumedConcurrently: 3,
+        eachBatch: async ({ batch }) => {
+          if (first === undefined && batch.messages.length > 0) {
+            first = performance.now();
+            firstBatch = batch.messages.length;
+          }
+          seen += batch.messages.length;
+          if (seen >= N && last === undefined) {
+            last = performance.now();
+            resolve();
+          }
+        },
+      });
+    });
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`raw consumer saw ${seen}/${N} records`)), 300_000);
+    });
+    try {
+      await Promise.race([done, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    await consumer.disconnect();
+    // Like the ledger's figure: records after the first delivered batch, over the time since it.
+    results.raw = { seconds: (last - first) / 1000, rate: (N - firstBatch) / ((last - first) / 1000), firstCount: firstBatch, fromRun: (last - runAt) / 1000 };
+  }
+
+  // 4. The ledger: spawn, poll the committed leaves, check checkpoints.
+  say('ledger: appending');
+  {
+    const port = await new Promise((resolve) => {
+      const srv = require('node:net').createServer().listen(0, '127.0.0.1', () => {
+        const p = srv.address().port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const output = [];
+    const spawnedAt = performance.now();
+    ledger = spawn(process.execPath, [path.join(root, 'apps', 'ledger', 'dist', 'main.js')], {
+      env: {
+        ...process.env,
+        DATABASE_URL: dbUrl,
+        KAFKA_BROKERS: stack.kafkaBrokers,
+        TOPIC_PREFIX: prefix,
+        PORT: String(port),
+        TOKENLEDGER_INTERNAL_SECRET: randomBytes(32).toString('base64url'),
+        LEDGER_SIGNING_KEY: randomBytes(32).toString('base64'),
+        REVOCATION_URL: 'http://127.0.0.1:9',
+        CHECKPOINT_INTERVAL_MS: '1000',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    ledger.stdout.on('data', (c) => output.push(c.toString()));
+    ledger.stderr.on('data', (c) => output.push(c.toString()));
+    const pg = new Client({ connectionString: dbUrl });
+    await pg.connect();
+    let firstAt;
+    let firstCount = 0;
+    let doneAt;
+    const deadline = Date.now() + 900_000;
+    while (doneAt === undefined) {
+      if (ledger.exitCode !== null || ledger.signalCode !== null) throw new Error(`ledger exited with ${ledger.exitCode ?? ledger.signalCode}:\n${output.join('').slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`ledger did not commit ${N} leaves in time:\n${output.join('').slice(-3000)}`);
+      let n = 0;
+      try {
+        const { rows } = await pg.query('SELECT coalesce(sum(size), 0)::bigint AS n FROM ledger.logs WHERE topic = $1', [usageTopic]);
+        n = Number(rows[0].n);
+      } catch {
+        // schema not migrated yet
+      }
+      const now = performance.now();
+      if (n > 0 && firstAt === undefined) {
+        firstAt = now;
+        firstCount = n;
+      }
+      if (n >= N) doneAt = now;
+      else await sleep(100);
+    }
+    const appendSeconds = (doneAt - firstAt) / 1000;
+    results.ledger = {
+      seconds: appendSeconds,
+      rate: (N - firstCount) / appendSeconds,
+      firstCount,
+      fromSpawn: (doneAt - spawnedAt) / 1000,
+    };
+    // Checkpoints on: each usage log gets a checkpoint of its final size within a few seconds.
+    let checkpointLag;
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await pg.query(
+        `SELECT l.log_id, l.size, (SELECT max(c.size) FROM ledger.checkpoints c WHERE c.log_id = l.log_id) AS cp
+           FROM ledger.logs l WHERE l.topic = $1 AND l.size > 0`,
+        [usageTopic],
+      );
+      if (rows.length > 0 && rows.every((r) => r.cp !== null && Number(r.cp) === Number(r.size))) {
+        checkpointLag = (performance.now() - doneAt) / 1000;
+        results.logs = rows.map((r) => `${r.log_id}: ${r.size}`).join(', ');
+        break;
+      }
+      await sleep(100);
+    }
+    if (checkpointLag === undefined) throw new Error('no checkpoint of the final size for every usage log within 10 s');
+    results.checkpointLag = checkpointLag;
+    const { rows: cps } = await pg.query('SELECT count(*)::int AS n FROM ledger.checkpoints c JOIN ledger.logs l USING (log_id) WHERE l.topic = $1', [usageTopic]);
+    results.checkpoints = cps[0].n;
+    const { rows: avg } = await pg.query('SELECT avg(length(leaf))::float8 AS a FROM ledger.leaves');
+    results.leafBytes = avg[0].a;
+    await stopLedger();
+
+    // 5. (b) Plain multi-row inserts of equally sized rows, one transaction per statement.
+    say('(b) plain multi-row insert');
+    const payloadSize = Math.round(results.leafBytes);
+    await pg.query('CREATE TABLE public.bench_rows (id bigserial PRIMARY KEY, log_id text, idx bigint, payload bytea)');
+    const statements = [];
+    for (let at = 0; at < N; at += INSERT_BATCH) {
+      const count = Math.min(INSERT_BATCH, N - at);
+      const values = [];
+      const tuples = [];
+      for (let k = 0; k < count; k++) {
+        values.push(`bench-${(at + k) % 3}`, at + k, randomBytes(payloadSize));
+        tuples.push(`($${values.length - 2}, $${values.length - 1}, $${values.length})`);
+      }
+      statements.push({ text: `INSERT INTO public.bench_rows (log_id, idx, payload) VALUES ${tuples.join(', ')}`, values });
+    }
+    const t0 = performance.now();
+    for (const s of statements) await pg.query(s.text, s.values);
+    const insertSeconds = (performance.now() - t0) / 1000;
+    results.insert = { seconds: insertSeconds, rate: N / insertSeconds, payloadSize };
+    await pg.end();
+  }
+
+  // 6. Inclusion-proof latency on a log of PROOF_LEAVES leaves, loaded directly into ledger.nodes.
+  say(`proofs: building a log of ${PROOF_LEAVES} leaves`);
+  {
+    const logId = 'bench.proofs-0';
+    const level0 = Buffer.allocUnsafe(PROOF_LEAVES * 32);
+    for (let i = 0; i < PROOF_LEAVES; i++) leafHash(randomBytes(8)).copy(level0, i * 32);
+    const levels = buildLevels(level0, PROOF_LEAVES);
+    const rootHash = rangeHash([0, PROOF_LEAVES], nodeOf(levels), nodeHash);
+    const rows = [];
+    for (let l = 0; l < levels.length; l++) rows.push([l, levels[l].length / 32]);
+    const totalNodes = rows.reduce((a, [, n]) => a + n, 0);
+    say(`proofs: loading ${totalNodes} nodes`);
+    // Work list of (level, from, to) chunks; two connections load in parallel.
+    const chunks = [];
+    for (const [l, n] of rows) for (let s = 0; s < n; s += NODE_BATCH) chunks.push([l, s, Math.min(n, s + NODE_BATCH)]);
+    const loadStart = performance.now();
+    await Promise.all(
+      [0, 1].map(async () => {
+        const c = new Client({ connectionString: dbUrl });
+        await c.connect();
+        for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
+          const [l, s, e] = chunk;
+          const lv = [];
+          const ix = [];
+          const hs = [];
+          for (let i = s; i < e; i++) {
+            lv.push(l);
+            ix.push(i);
+            hs.push(levels[l].subarray(i * 32, i * 32 + 32));
+          }
+          await c.query('INSERT INTO ledger.nodes (log_id, level, idx, hash) SELECT $1, unnest($2::smallint[]), unnest($3::bigint[]), unnest($4::bytea[])', [logId, lv, ix, hs]);
+        }
+        await c.end();
+      }),
+    );
+    const pg = new Client({ connectionString: dbUrl });
+    await pg.connect();
+    await pg.query(
+      `INSERT INTO ledger.logs (log_id, topic, partition, size, root_hash, chain_head, next_offset) VALUES ($1, 'bench.proofs', 0, $2, $3, $4, $2)`,
+      [logId, PROOF_LEAVES, rootHash, randomBytes(32)],
+    );
+    await pg.query('ANALYZE ledger.nodes');
+    results.proofLoad = { nodes: totalNodes, seconds: (performance.now() - loadStart) / 1000 };
+
+    const dataSource = new DataSource({ type: 'postgres', url: dbUrl, schema: 'ledger' });
+    await dataSource.initialize();
+    const proofs = new ProofService(new LedgerRepository(dataSource, { DB_SCHEMA: 'ledger' }));
+    const rnd = () => Math.floor(Math.random() * PROOF_LEAVES);
+    say(`proofs: ${PROOF_SAMPLES} inclusion proofs`);
+    for (let i = 0; i < 200; i++) await proofs.inclusion(logId, rnd(), PROOF_LEAVES);
+    const lat = [];
+    let verified = 0;
+    for (let i = 0; i < PROOF_SAMPLES; i++) {
+      const index = rnd();
+      const t = performance.now();
+      const proof = await proofs.inclusion(logId, index, PROOF_LEAVES);
+      lat.push(performance.now() - t);
+      if (i % 100 === 0) {
+        const expectedLeaf = level0.subarray(index * 32, index * 32 + 32);
+        const ok = verifyInclusion(proof.leafHash, index, PROOF_LEAVES, proof.hashes, rootHash);
+        if (!ok.ok || !proof.leafHash.equals(expectedLeaf) || !proof.rootHash.equals(rootHash)) {
+          throw new Error(`inclusion proof for ${index} does not verify: ${ok.ok ? 'leaf or root differs' : ok.error.message}`);
+        }
+        verified += 1;
+      }
+    }
+    await dataSource.destroy();
+    lat.sort((a, b) => a - b);
+    const raw = [];
+    for (let i = 0; i < 200; i++) await pg.query('SELECT hash FROM ledger.nodes WHERE log_id = $1 AND level = 0 AND idx = $2', [logId, rnd()]);
+    for (let i = 0; i < PROOF_SAMPLES; i++) {
+      const t = performance.now();
+      await pg.query('SELECT hash FROM ledger.nodes WHERE log_id = $1 AND level = 0 AND idx = $2', [logId, rnd()]);
+      raw.push(performance.now() - t);
+    }
+    raw.sort((a, b) => a - b);
+    await pg.end();
+    results.proof = { p50: pct(lat, 50), p99: pct(lat, 99), max: lat[lat.length - 1], verified, pathLength: inclusionRanges(0, PROOF_LEAVES).length };
+    results.select = { p50: pct(raw, 50), p99: pct(raw, 99), max: raw[raw.length - 1] };
+  }
+
+  // 7. `tokenledger verify` on a bundle of VERIFY_ENTRIES entries built with ledger-core.
+  say(`verify: building a bundle of ${VERIFY_ENTRIES} entries`);
+  {
+    const M = VERIFY_ENTRIES;
+    const signer = signerFromSeed('bench.test/ledger', Buffer.alloc(32, 7));
+    const key = verifierKey(signer.name, signer.publicKey);
+    const origin = 'bench.test/ledger/tokens.usage-0';
+    const leaves = Array.from({ length: M }, (_, i) => {
+      const head = `{"v":1,"i":${i},"kind":"event","r":"`;
+      return Buffer.from(`${head}${randomBytes(150).toString('hex').slice(0, 300 - head.length - 2)}"}`);
+    });
+    const level0 = Buffer.allocUnsafe(M * 32);
+    leaves.forEach((leaf, i) => leafHash(leaf).copy(level0, i * 32));
+    const levels = buildLevels(level0, M);
+    const node = nodeOf(levels);
+    const treeRoot = rangeHash([0, M], node, nodeHash);
+    const note = signNote(formatCheckpoint({ origin, size: M, rootHash: treeRoot }), signer);
+    const lines = [
+      JSON.stringify({ type: 'bundle', version: 1, logId: 'tokens.usage-0', origin, from: 0, to: M, treeSize: M, chainStart: CHAIN_SEED.toString('base64') }),
+      JSON.stringify({ type: 'keys', keys: [{ name: signer.name, verifierKey: key, active: true }] }),
+      JSON.stringify({ type: 'checkpoint', size: M, note }),
+    ];
+    let chain = CHAIN_SEED;
+    for (let i = 0; i < M; i++) {
+      chain = chainNext(chain, node({ level: 0, index: i }));
+      lines.push(
+        JSON.stringify({
+          type: 'entry',
+          index: i,
+          leaf: leaves[i].toString('base64'),
+          chainHash: chain.toString('base64'),
+          proof: inclusionRanges(i, M).map((r) => rangeHash(r, node, nodeHash).toString('base64')),
+        }),
+      );
+    }
+    writeFileSync(bundleFile, `${lines.join('\n')}\n`);
+    const fileLines = readFileSync(bundleFile, 'utf8').split('\n');
+
+    say('verify: in-process verifyBundle');
+    const t1 = performance.now();
+    const inproc = verifyBundle(fileLines, { trustedKeys: [key] });
+    const inprocSeconds = (performance.now() - t1) / 1000;
+    if (!inproc.ok) throw new Error(`verifyBundle rejected the bench bundle: ${inproc.problem}`);
+
+    say('verify: tokenledger verify (child process)');
+    const nodeStart = performance.now();
+    spawnSync(process.execPath, ['-e', '0']);
+    const nodeStartup = (performance.now() - nodeStart) / 1000;
+    const t2 = performance.now();
+    const cli = spawnSync(process.execPath, [path.join(root, 'packages/cli/dist/main.js'), 'verify', bundleFile, '--key', key], { encoding: 'utf8' });
+    const cliSeconds = (performance.now() - t2) / 1000;
+    if (cli.status !== 0) throw new Error(`tokenledger verify exited ${cli.status}: ${cli.stdout}${cli.stderr}`);
+
+    const decoded = fileLines.filter((l) => l.startsWith('{"type":"entry"')).map((l) => Buffer.from(JSON.parse(l).leaf, 'base64'));
+    const t3 = performance.now();
+    let x = 0;
+    for (const leaf of decoded) x ^= createHash('sha256').update(leaf).digest()[0];
+    const shaSeconds = (performance.now() - t3) / 1000;
+    if (x < 0) throw new Error('unreachable');
+    results.verify = {
+      entries: M,
+      fileBytes: Buffer.byteLength(lines.join('\n')) + 1,
+      proofLength: inclusionRanges(0, M).length,
+      cli: { seconds: cliSeconds, rate: M / cliSeconds },
+      nodeStartup,
+      inproc: { seconds: inprocSeconds, rate: M / inprocSeconds },
+      sha: { seconds: shaSeconds, rate: M / shaSeconds },
+      avgLeaf: decoded.reduce((a, b) => a + b.length, 0) / M,
+    };
+  }
+
+  // 8. Report.
+  const r = results;
+  const smaller = Math.min(r.raw.rate, r.insert.rate);
+  const v = r.verify;
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const env = `BENCH_EVENTS=${N}, BENCH_PROOF_LEAVES=${PROOF_LEAVES}, BENCH_PROOF_SAMPLES=${PROOF_SAMPLES}, BENCH_VERIFY_ENTRIES=${VERIFY_ENTRIES}`;
+  const out = [
+    `Command: \`npm run bench:ledger\` (${env}); ${new Date().toISOString()}`,
+    `Machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; Kafka, PostgreSQL, the ledger and the bench client share the machine.`,
+    '',
+    `Append: ${N} token.used events (avg record ${f0(r.recordBytes)} B, avg leaf ${f0(r.leafBytes)} B) on 3 partitions, produced before measuring.`,
+    '',
+    '| path | events/s | seconds | notes |',
+    '|---|---|---|---|',
+    `| (a) kafkajs consumer, read only | ${f0(r.raw.rate)} | ${f2(r.raw.seconds)} | first batch (${r.raw.firstCount} records) to the ${N}-th record; ${f2(r.raw.fromRun)} s from run() incl. group join |`,
+    `| (b) PostgreSQL multi-row INSERT, ${INSERT_BATCH} rows/statement, 1 tx/statement | ${f0(r.insert.rate)} | ${f2(r.insert.seconds)} | ${r.insert.payloadSize}-byte payload rows |`,
+    `| ledger append (checkpoints every 1 s) | ${f0(r.ledger.rate)} | ${f2(r.ledger.seconds)} | first observed leaf (${r.ledger.firstCount} then) to all ${N} committed; ${f2(r.ledger.fromSpawn)} s from spawn |`,
+    '',
+    `Ledger / min(a, b): ${f2(r.ledger.rate / smaller)} (goal >= 0.5). Checkpoints: every usage log had a checkpoint of its final size ${f2(r.checkpointLag)} s after the last leaf (${r.checkpoints} checkpoints signed; logs ${r.logs}).`,
+    '',
+    `Inclusion proofs: log of ${PROOF_LEAVES.toLocaleString('en-US')} leaves (${r.proofLoad.nodes.toLocaleString('en-US')} stored nodes, loaded in ${f2(r.proofLoad.seconds)} s), audit path ${r.proof.pathLength} hashes, ${PROOF_SAMPLES} sequential calls at random indexes after 200 warm-up calls.`,
+    '',
+    '| operation | p50 ms | p99 ms | max ms |',
+    '|---|---|---|---|',
+    `| baseline: \`SELECT hash FROM ledger.nodes\` one leaf (pg Client) | ${f2(r.select.p50)} | ${f2(r.select.p99)} | ${f2(r.select.max)} |`,
+    `| ProofService.inclusion (TypeORM, head + nodes read) | ${f2(r.proof.p50)} | ${f2(r.proof.p99)} | ${f2(r.proof.max)} |`,
+    '',
+    `Inclusion p99: ${f2(r.proof.p99)} ms (goal < 10 ms); ${r.proof.verified} of the proofs (every 100th) checked with verifyInclusion against the computed root: all verified.`,
+    '',
+    `Verify: bundle of ${v.entries.toLocaleString('en-US')} entries (tree of ${v.entries}, ${f0(v.avgLeaf)}-byte leaves, ${v.proofLength}-hash proofs, ${(v.fileBytes / 2 ** 20).toFixed(1)} MiB).`,
+    '',
+    '| operation | entries/s | seconds |',
+    '|---|---|---|',
+    `| baseline: SHA-256 of each leaf (node:crypto, in-process) | ${f0(v.sha.rate)} | ${v.sha.seconds.toFixed(3)} |`,
+    `| verifyBundle in-process | ${f0(v.inproc.rate)} | ${f2(v.inproc.seconds)} |`,
+    `| \`tokenledger verify <file>\` child process, exit 0 (incl. ~${f2(v.nodeStartup)} s Node startup) | ${f0(v.cli.rate)} | ${f2(v.cli.seconds)} |`,
+    '',
+    `tokenledger verify / plain SHA-256: ${(v.cli.rate / v.sha.rate).toFixed(3)} (verifyBundle in-process / SHA-256: ${(v.inproc.rate / v.sha.rate).toFixed(3)}).`,
+  ];
+  process.stdout.write(`\n${out.join('\n')}\n`);
+} finally {
+  await cleanup();
+}
