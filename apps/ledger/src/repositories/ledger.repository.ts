@@ -146,9 +146,12 @@ export class LedgerRepository {
   }
 
   async insertEventIds(m: EntityManager, rows: Array<{ eventId: string; logId: string; index: number; sha256: Buffer }>): Promise<void> {
-    for (const r of rows) {
-      await m.query(`INSERT INTO ${this.s}.event_ids (event_id, log_id, idx, payload_sha256) VALUES ($1, $2, $3, $4)`, [r.eventId, r.logId, r.index, r.sha256]);
-    }
+    if (rows.length === 0) return;
+    await m.query(
+      `INSERT INTO ${this.s}.event_ids (event_id, log_id, idx, payload_sha256)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bytea[])`,
+      [rows.map((r) => r.eventId), rows.map((r) => r.logId), rows.map((r) => r.index), rows.map((r) => r.sha256)],
+    );
   }
 
   async findEventIds(m: EntityManager, logId: string, eventIds: string[]): Promise<Map<string, { index: number; sha256: Buffer }>> {

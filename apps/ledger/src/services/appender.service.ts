@@ -54,13 +54,15 @@ export class AppenderService {
 
       // Perfect subtrees of the current tree: the left siblings the new leaves may complete.
       const nodes = await this.repository.nodes(logId, decompose(0, head.size), m);
+      // Decode once; records over the size limit are not even parsed.
+      const decodedAll = fresh.map((r) => {
+        const value = r.value ?? Buffer.alloc(0);
+        return value.length > MAX_RECORD_BYTES ? undefined : decodeEvent(value);
+      });
       const known = await this.repository.findEventIds(
         m,
         logId,
-        fresh.flatMap((r) => {
-          const decoded = r.value ? decodeEvent(r.value) : undefined;
-          return decoded?.ok ? [decoded.event.id] : [];
-        }),
+        decodedAll.flatMap((d) => (d?.ok ? [d.event.id] : [])),
       );
 
       const leaves: LeafRow[] = [];
@@ -70,13 +72,13 @@ export class AppenderService {
       let size = head.size;
       let chain = head.chainHead;
 
-      for (const record of fresh) {
+      for (const [i, record] of fresh.entries()) {
         const value = record.value ?? Buffer.alloc(0);
         const digest = createHash('sha256').update(value).digest();
         const position = { topic, partition, offset: record.offset, timestamp: record.timestamp };
         let content: LeafContent;
         let meta: Pick<LeafRow, 'eventId' | 'eventType' | 'subject' | 'actor' | 'eventTime'> = {};
-        const decoded = value.length > MAX_RECORD_BYTES ? undefined : decodeEvent(value);
+        const decoded = decodedAll[i];
         if (!decoded || !decoded.ok) {
           const reason = decoded ? `${decoded.error.code}: ${decoded.error.message}` : `too-large: ${value.length} bytes, over the ${MAX_RECORD_BYTES}-byte limit`;
           content = { kind: 'rejected', reason, sha256: digest.toString('hex'), size: value.length };
