@@ -5,8 +5,10 @@ import { DetectorConsumer } from './consumers/detector.consumer';
 import { AnomaliesController } from './controllers/anomalies.controller';
 import { migrations } from './migrations';
 import { AnomalyRepository } from './repositories/anomaly.repository';
+import { InventoryRepository } from './repositories/inventory.repository';
 import { AnomalyService } from './services/anomaly.service';
 import { DetectionService } from './services/detection.service';
+import { SprawlService } from './services/sprawl.service';
 
 @Module({})
 export class AppModule {
@@ -22,7 +24,7 @@ export class AppModule {
         }),
       ],
       controllers: [AnomaliesController],
-      providers: [AnomalyRepository, DetectionService, AnomalyService, DetectorConsumer],
+      providers: [AnomalyRepository, InventoryRepository, DetectionService, AnomalyService, SprawlService, DetectorConsumer],
     };
   }
 }

@@ -1,11 +1,14 @@
-import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Put, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
 import { DomainError, openApiSchema, parseInput } from '@tokenledger/service-host';
 import { z } from 'zod';
 import { RULE_NAMES, ruleUpdateSchema, type RuleConfig, type RuleName } from '../domain/rules';
 import type { AnomalyView } from '../repositories/anomaly.repository';
+import { toCsv, type SprawlRow } from '../domain/sprawl';
 import { AnomalyService } from '../services/anomaly.service';
+import { SprawlService } from '../services/sprawl.service';
 
 const listQuery = z.strictObject({
   tokenId: z.uuid().optional(),
@@ -35,7 +38,10 @@ export const usageBatchSchema = z.strictObject({ events: z.array(usageEvent).min
 @ApiBearerAuth()
 @Controller('v1')
 export class AnomaliesController {
-  constructor(private readonly anomalies: AnomalyService) {}
+  constructor(
+    private readonly anomalies: AnomalyService,
+    private readonly sprawlService: SprawlService,
+  ) {}
 
   @Get('anomalies')
   @RequireScopes('anomalies:read')
@@ -71,6 +77,17 @@ export class AnomaliesController {
       if (error instanceof z.ZodError) throw new DomainError('invalid_params', `invalid params for ${name}: ${error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       throw error;
     }
+  }
+
+  @Get('reports/sprawl')
+  @RequireScopes('anomalies:read')
+  @ApiOperation({ summary: 'Token sprawl: owner, age, last use, never used, past the maximum age, unrotated (format=json|csv).' })
+  async sprawl(@Query() query: unknown, @Res({ passthrough: true }) res: Response): Promise<{ tokens: SprawlRow[] } | string> {
+    const { format } = parseInput(z.strictObject({ format: z.enum(['json', 'csv']).default('json') }), query, 'query');
+    const rows = await this.sprawlService.report();
+    if (format === 'json') return { tokens: rows };
+    res.setHeader('content-type', 'text/csv; charset=utf-8');
+    return toCsv(rows);
   }
 
   @Post('usage')

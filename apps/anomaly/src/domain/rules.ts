@@ -10,6 +10,7 @@ export const RULE_NAMES = [
   'impossible-travel',
   'dpop-mismatch',
   'leaked',
+  'stale-token',
 ] as const;
 
 export type RuleName = (typeof RULE_NAMES)[number];
@@ -39,6 +40,12 @@ export const ruleParamSchemas = {
   'impossible-travel': z.strictObject({ minutes: positive.default(60) }),
   'dpop-mismatch': z.strictObject({}),
   leaked: z.strictObject({}),
+  /** Token sprawl (scheduled sweep, wall clock): unused, too old, never rotated. */
+  'stale-token': z.strictObject({
+    staleAfterDays: positive.default(30),
+    maxAgeDays: positive.default(90),
+    rotateAfterDays: positive.default(90),
+  }),
 } satisfies Record<RuleName, z.ZodType>;
 
 export type RuleParams = { [R in RuleName]: z.infer<(typeof ruleParamSchemas)[R]> };
@@ -63,6 +70,7 @@ const defaults: Record<RuleName, { severity: Severity; action: 'alert' | 'revoke
   'impossible-travel': { severity: 'high', action: 'alert' },
   'dpop-mismatch': { severity: 'critical', action: 'revoke' },
   leaked: { severity: 'critical', action: 'revoke' },
+  'stale-token': { severity: 'low', action: 'alert' },
 };
 
 export function defaultRules(): RuleSet {

@@ -6,6 +6,7 @@ import type { EntityManager } from 'typeorm';
 import type { AnomalyConfig } from '../config';
 import { detect, type DetectorEvent, type Finding } from '../domain/detector';
 import { AnomalyRepository } from '../repositories/anomaly.repository';
+import { InventoryRepository } from '../repositories/inventory.repository';
 
 export const DETECTOR_ACTOR = 'service:anomaly';
 
@@ -37,6 +38,7 @@ export function toDetectorEvent(event: EventEnvelope): DetectorEvent | undefined
 export class DetectionService {
   constructor(
     private readonly repository: AnomalyRepository,
+    private readonly inventory: InventoryRepository,
     private readonly outbox: EventOutbox,
     @Inject(SERVICE_CONFIG) private readonly config: AnomalyConfig,
   ) {}
@@ -45,10 +47,10 @@ export class DetectionService {
     const raised = await this.repository.dataSource.transaction(async (m) => {
       const fresh: Array<{ envelope: EventEnvelope; event: DetectorEvent }> = [];
       for (const { event: envelope } of batch) {
-        const event = toDetectorEvent(envelope);
-        if (!event) continue;
         if (!(await markProcessed(m, this.config.DB_SCHEMA, 'detector', envelope.id))) continue;
-        fresh.push({ envelope, event });
+        await this.inventory.apply(m, envelope);
+        const event = toDetectorEvent(envelope);
+        if (event) fresh.push({ envelope, event });
       }
       if (fresh.length === 0) return [];
       const rules = await this.repository.rules(m);
@@ -74,7 +76,8 @@ export class DetectionService {
     return raised;
   }
 
-  private async act(m: EntityManager, finding: Finding, cause: EventEnvelope): Promise<void> {
+  /** Records a finding's events; `cause` is the event that triggered it (none for sweeps). */
+  async act(m: EntityManager, finding: Finding, cause?: EventEnvelope): Promise<void> {
     const [detected] = await this.outbox.append(
       m,
       [
@@ -92,13 +95,13 @@ export class DetectionService {
           },
         },
       ],
-      { actor: DETECTOR_ACTOR, correlationid: cause.correlationid, causationid: cause.id },
+      { actor: DETECTOR_ACTOR, ...(cause ? { correlationid: cause.correlationid, causationid: cause.id } : {}) },
     );
     if (finding.action !== 'revoke' || !detected) return;
     await this.outbox.append(
       m,
       [{ type: 'tokenledger.token.revoke-requested.v1', data: { tokenId: finding.tokenId, reason: 'anomaly', requester: DETECTOR_ACTOR, anomalyId: finding.anomalyId } }],
-      { actor: DETECTOR_ACTOR, correlationid: cause.correlationid, causationid: detected.id },
+      { actor: DETECTOR_ACTOR, correlationid: detected.correlationid, causationid: detected.id },
     );
   }
 }

@@ -1,0 +1,78 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { EventEnvelope } from '@tokenledger/contracts';
+import { quoteIdent } from '@tokenledger/messaging';
+import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { AnomalyConfig } from '../config';
+
+export interface InventoryRow {
+  tokenId: string;
+  issuedEventId: string;
+  prefix: string;
+  ownerType: string;
+  ownerId: string;
+  name: string;
+  issuedAt: Date;
+  expiresAt: Date;
+  rotatedAt: Date | null;
+  lastUsedAt: Date | null;
+}
+
+/** Which tokens exist and when they were last used, from tokens.lifecycle and tokens.usage. */
+@Injectable()
+export class InventoryRepository {
+  private readonly s: string;
+
+  constructor(
+    readonly dataSource: DataSource,
+    @Inject(SERVICE_CONFIG) config: AnomalyConfig,
+  ) {
+    this.s = quoteIdent(config.DB_SCHEMA);
+  }
+
+  async apply(m: EntityManager, event: EventEnvelope): Promise<void> {
+    switch (event.type) {
+      case 'tokenledger.token.issued.v1': {
+        const d = event.data;
+        await m.query(
+          `INSERT INTO ${this.s}.inventory (token_id, issued_event_id, prefix, owner_type, owner_id, name, issued_at, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+          [d.tokenId, event.id, d.prefix, d.owner.type, d.owner.id, d.name, d.issuedAt, d.expiresAt],
+        );
+        return;
+      }
+      case 'tokenledger.token.revoked.v1':
+      case 'tokenledger.token.expired.v1':
+        await m.query(`UPDATE ${this.s}.inventory SET status = 'inactive' WHERE token_id = $1`, [event.data.tokenId]);
+        return;
+      case 'tokenledger.token.rotated.v1':
+        await m.query(`UPDATE ${this.s}.inventory SET rotated_at = $2 WHERE token_id = $1`, [event.data.tokenId, event.time]);
+        return;
+      case 'tokenledger.token.used.v1':
+        if (event.data.tokenId) {
+          await m.query(`UPDATE ${this.s}.inventory SET last_used_at = GREATEST(coalesce(last_used_at, $2), $2) WHERE token_id = $1`, [event.data.tokenId, event.data.at]);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  async active(): Promise<InventoryRow[]> {
+    const rows = await this.dataSource.query<Array<{ token_id: string; issued_event_id: string; prefix: string; owner_type: string; owner_id: string; name: string; issued_at: Date; expires_at: Date; rotated_at: Date | null; last_used_at: Date | null }>>(
+      `SELECT * FROM ${this.s}.inventory WHERE status = 'active' AND expires_at > now() ORDER BY owner_id, token_id`,
+    );
+    return rows.map((r) => ({
+      tokenId: r.token_id,
+      issuedEventId: r.issued_event_id,
+      prefix: r.prefix,
+      ownerType: r.owner_type,
+      ownerId: r.owner_id,
+      name: r.name,
+      issuedAt: r.issued_at,
+      expiresAt: r.expires_at,
+      rotatedAt: r.rotated_at,
+      lastUsedAt: r.last_used_at,
+    }));
+  }
+}
