@@ -1,0 +1,84 @@
+import { EVENT_TOPIC, buildEvent, encodeEvent, partitionKey, topicName, type TokenUsedV1 } from '@tokenledger/contracts';
+import { createEventProducer, createKafka } from '@tokenledger/messaging';
+import type { Producer } from 'kafkajs';
+
+export interface UsageReporterOptions {
+  /** `host:port[,host:port]` of the Kafka cluster Tokenledger uses. */
+  brokers: string;
+  /** This service's name: the `service` of every event and the actor `service:<name>`. */
+  service: string;
+  topicPrefix?: string;
+  /** Send at least this often (default 200 ms) ... */
+  flushIntervalMs?: number;
+  /** ... or as soon as this many events wait (default 500). */
+  maxBatch?: number;
+  /** Events kept while Kafka is unreachable; beyond that the oldest are dropped (default 100 000). */
+  maxBuffered?: number;
+  onError?: (error: unknown) => void;
+}
+
+export type UsageReport = Omit<TokenUsedV1, 'service' | 'at'> & { at?: string };
+
+/**
+ * Batches `token.used` events to Kafka (tokens.usage, key = tokenId, acks=all) without making
+ * the caller wait. Validation happens at `report()`: a bad event throws there, not later.
+ */
+export class UsageReporter {
+  private readonly producer: Producer;
+  private buffer: Array<{ key: string; value: Buffer }> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private connected: Promise<void> | undefined;
+  private readonly topic: string;
+
+  constructor(private readonly options: UsageReporterOptions) {
+    this.producer = createEventProducer(createKafka({ brokers: options.brokers, clientId: `tokenledger-sdk-${options.service}` }));
+    this.topic = topicName(EVENT_TOPIC['tokenledger.token.used.v1'], options.topicPrefix ?? '');
+  }
+
+  start(): void {
+    this.connected ??= this.producer.connect();
+    this.timer ??= setInterval(() => void this.flush(), this.options.flushIntervalMs ?? 200);
+  }
+
+  report(usage: UsageReport): void {
+    const event = buildEvent({
+      type: 'tokenledger.token.used.v1',
+      source: `/services/${this.options.service}`,
+      actor: `service:${this.options.service}`,
+      data: { ...usage, service: this.options.service, at: usage.at ?? new Date().toISOString() },
+    });
+    this.buffer.push({ key: partitionKey(event), value: encodeEvent(event) });
+    const max = this.options.maxBuffered ?? 100_000;
+    if (this.buffer.length > max) this.buffer = this.buffer.slice(-max);
+    if (this.buffer.length >= (this.options.maxBatch ?? 500)) void this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    this.flushing = (async () => {
+      try {
+        this.start();
+        await this.connected;
+        await this.producer.send({ topic: this.topic, acks: -1, messages: batch });
+      } catch (error) {
+        this.buffer = batch.concat(this.buffer);
+        this.options.onError?.(error);
+      } finally {
+        this.flushing = undefined;
+      }
+    })();
+    return this.flushing;
+  }
+
+  /** Sends what is buffered and disconnects. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+    if (this.connected) await this.producer.disconnect();
+  }
+}
