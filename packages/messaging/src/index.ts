@@ -16,7 +16,7 @@ export {
   type ConsumedEvent,
   type PoisonRecord,
 } from './batch-consumer';
-export { quoteIdent } from './sql';
+export { WhereBuilder, migrationSchema, migrationSchemaName, quoteIdent } from './sql';
 export {
   KafkaConnection,
   MESSAGING_DATA_SOURCE,

@@ -1,12 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { dropOutboxTablesDdl, outboxTablesDdl } from './outbox';
-import { quoteIdent } from './sql';
-
-function schemaOf(queryRunner: QueryRunner): string {
-  const schema = (queryRunner.connection.options as { schema?: string }).schema;
-  if (!schema) throw new Error('the DataSource must set `schema`: every app owns one PostgreSQL schema');
-  return schema;
-}
+import { migrationSchema, migrationSchemaName as schemaOf } from './sql';
 
 /** First migration of every app: its schema, its outbox and its inbox. */
 export class CreateSchemaAndOutbox1795800000000 implements MigrationInterface {
@@ -14,7 +8,7 @@ export class CreateSchemaAndOutbox1795800000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const schema = schemaOf(queryRunner);
-    await queryRunner.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    await queryRunner.query(`CREATE SCHEMA IF NOT EXISTS ${migrationSchema(queryRunner)}`);
     for (const ddl of outboxTablesDdl(schema)) await queryRunner.query(ddl);
   }
 

@@ -13,3 +13,4 @@ export { REDACT_PATHS } from './logging';
 export { MetricsService } from './metrics';
 export { SERVICE_CONFIG, ServiceHostModule, type ServiceHostOptions } from './service-host.module';
 export { openApiSchema, parseInput } from './validation';
+export { PeriodicTask } from './periodic-task';

@@ -1,4 +1,4 @@
-import { quoteIdent } from '@tokenledger/messaging';
+import { migrationSchema } from '@tokenledger/messaging';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** Detector state per token, findings, and rule configuration. */
@@ -6,7 +6,7 @@ export class Anomaly1795800000400 implements MigrationInterface {
   name = 'Anomaly1795800000400';
 
   async up(q: QueryRunner): Promise<void> {
-    const s = quoteIdent((q.connection.options as { schema: string }).schema);
+    const s = migrationSchema(q);
     await q.query(`CREATE TABLE ${s}.token_state (token_id uuid PRIMARY KEY, state jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
     await q.query(`
       CREATE TABLE ${s}.anomalies (
@@ -25,7 +25,7 @@ export class Anomaly1795800000400 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    const s = quoteIdent((q.connection.options as { schema: string }).schema);
+    const s = migrationSchema(q);
     for (const t of ['rules', 'anomalies', 'token_state']) await q.query(`DROP TABLE ${s}.${t}`);
   }
 }

@@ -1,4 +1,4 @@
-import { quoteIdent } from '@tokenledger/messaging';
+import { migrationSchema } from '@tokenledger/messaging';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** Token inventory for the sprawl report, built from tokens.lifecycle and tokens.usage. */
@@ -6,7 +6,7 @@ export class Inventory1795800000401 implements MigrationInterface {
   name = 'Inventory1795800000401';
 
   async up(q: QueryRunner): Promise<void> {
-    const s = quoteIdent((q.connection.options as { schema: string }).schema);
+    const s = migrationSchema(q);
     await q.query(`
       CREATE TABLE ${s}.inventory (
         token_id uuid PRIMARY KEY,
@@ -25,7 +25,7 @@ export class Inventory1795800000401 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    const s = quoteIdent((q.connection.options as { schema: string }).schema);
+    const s = migrationSchema(q);
     await q.query(`DROP TABLE ${s}.inventory`);
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { quoteIdent } from '@tokenledger/messaging';
+import { WhereBuilder, quoteIdent } from '@tokenledger/messaging';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AnomalyConfig } from '../config';
@@ -87,25 +87,16 @@ export class AnomalyRepository {
   }
 
   async list(filter: { tokenId?: string; rule?: string; severity?: string; since?: string; after?: { at: string; id: string }; limit: number }): Promise<AnomalyView[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, ...values: unknown[]): void => {
-      let out = sql;
-      for (const v of values) {
-        params.push(v);
-        out = out.replace('?', `$${params.length}`);
-      }
-      where.push(out);
-    };
-    if (filter.tokenId) add('token_id = ?', filter.tokenId);
-    if (filter.rule) add('rule = ?', filter.rule);
-    if (filter.severity) add('severity = ?', filter.severity);
-    if (filter.since) add('detected_at >= ?', filter.since);
-    if (filter.after) add('(detected_at, anomaly_id) > (?, ?)', filter.after.at, filter.after.id);
-    params.push(filter.limit);
+    const where = new WhereBuilder();
+    if (filter.tokenId) where.add('token_id = ?', filter.tokenId);
+    if (filter.rule) where.add('rule = ?', filter.rule);
+    if (filter.severity) where.add('severity = ?', filter.severity);
+    if (filter.since) where.add('detected_at >= ?', filter.since);
+    if (filter.after) where.add('(detected_at, anomaly_id) > (?, ?)', filter.after.at, filter.after.id);
+    const limit = where.param(filter.limit);
     const rows = await this.dataSource.query<AnomalyRow[]>(
-      `SELECT * FROM ${this.s}.anomalies ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY detected_at, anomaly_id LIMIT $${params.length}`,
-      params,
+      `SELECT * FROM ${this.s}.anomalies ${where.sql()} ORDER BY detected_at, anomaly_id LIMIT ${limit}`,
+      where.params,
     );
     return rows.map(toView);
   }

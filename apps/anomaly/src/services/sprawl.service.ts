@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import { PeriodicTask, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { PinoLogger } from 'nestjs-pino';
 import type { AnomalyConfig } from '../config';
 import { anomalyIdOf, type Finding } from '../domain/detector';
@@ -17,31 +17,24 @@ const DAY = 86_400_000;
  */
 @Injectable()
 export class SprawlService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly inventory: InventoryRepository,
     private readonly anomalies: AnomalyRepository,
     private readonly detection: DetectionService,
-    private readonly logger: PinoLogger,
-    @Inject(SERVICE_CONFIG) private readonly config: AnomalyConfig,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.sweep()
-        .catch((error: unknown) => this.logger.warn({ err: String(error) }, 'sprawl sweep failed; will retry'))
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.config.SPRAWL_SWEEP_INTERVAL_MS);
+    logger: PinoLogger,
+    @Inject(SERVICE_CONFIG) config: AnomalyConfig,
+  ) {
+    this.task = new PeriodicTask(config.SPRAWL_SWEEP_INTERVAL_MS, () => this.sweep(), (error) => logger.warn({ err: String(error) }, 'sprawl sweep failed; will retry'));
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  onApplicationBootstrap(): void {
+    this.task.start();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.task.stop();
   }
 
   async report(now = Date.now()): Promise<SprawlRow[]> {

@@ -1,4 +1,4 @@
-import { quoteIdent } from '@tokenledger/messaging';
+import { migrationSchema } from '@tokenledger/messaging';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** Tokens (HMAC only, never the plaintext) and the issuance policy. */
@@ -6,7 +6,7 @@ export class Tokens1795800000100 implements MigrationInterface {
   name = 'Tokens1795800000100';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const s = quoteIdent((queryRunner.connection.options as { schema: string }).schema);
+    const s = migrationSchema(queryRunner);
     await queryRunner.query(`
       CREATE TABLE ${s}.tokens (
         token_id uuid PRIMARY KEY,
@@ -38,7 +38,7 @@ export class Tokens1795800000100 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    const s = quoteIdent((queryRunner.connection.options as { schema: string }).schema);
+    const s = migrationSchema(queryRunner);
     await queryRunner.query(`DROP TABLE ${s}.policies`);
     await queryRunner.query(`DROP TABLE ${s}.tokens`);
   }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { quoteIdent } from '@tokenledger/messaging';
+import { WhereBuilder, quoteIdent } from '@tokenledger/messaging';
 import { DataSource, type EntityManager } from 'typeorm';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import type { IssuanceConfig } from '../config';
@@ -164,21 +164,15 @@ export class TokensRepository {
   }
 
   async list(filter: TokenFilter): Promise<TokenView[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, value: unknown): void => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (filter.ownerId) add('owner_id = ?', filter.ownerId);
-    if (filter.label) add('labels @> ?::jsonb', JSON.stringify({ [filter.label.key]: filter.label.value }));
-    if (filter.status) add('status = ?', filter.status);
-    if (filter.after) add('token_id > ?', filter.after);
-    params.push(filter.limit);
+    const where = new WhereBuilder();
+    if (filter.ownerId) where.add('owner_id = ?', filter.ownerId);
+    if (filter.label) where.add('labels @> ?::jsonb', JSON.stringify({ [filter.label.key]: filter.label.value }));
+    if (filter.status) where.add('status = ?', filter.status);
+    if (filter.after) where.add('token_id > ?', filter.after);
+    const limit = where.param(filter.limit);
     const rows = await this.dataSource.query<Row[]>(
-      `SELECT ${VIEW_COLUMNS} FROM ${this.s}.tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY token_id LIMIT $${params.length}`,
-      params,
+      `SELECT ${VIEW_COLUMNS} FROM ${this.s}.tokens ${where.sql()} ORDER BY token_id LIMIT ${limit}`,
+      where.params,
     );
     return rows.map(toView);
   }

@@ -1,4 +1,4 @@
-import { quoteIdent } from '@tokenledger/messaging';
+import { migrationSchema } from '@tokenledger/messaging';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
@@ -11,7 +11,7 @@ export class Ledger1795800000300 implements MigrationInterface {
   name = 'Ledger1795800000300';
 
   async up(q: QueryRunner): Promise<void> {
-    const s = quoteIdent((q.connection.options as { schema: string }).schema);
+    const s = migrationSchema(q);
     await q.query(`
       CREATE TABLE ${s}.logs (
         log_id text PRIMARY KEY,
@@ -89,7 +89,7 @@ export class Ledger1795800000300 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    const s = quoteIdent((q.connection.options as { schema: string }).schema);
+    const s = migrationSchema(q);
     for (const table of ['signing_keys', 'checkpoints', 'nodes', 'event_ids', 'leaves', 'logs']) await q.query(`DROP TABLE ${s}.${table}`);
     await q.query(`DROP FUNCTION ${s}.reject_change()`);
   }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { quoteIdent } from '@tokenledger/messaging';
+import { WhereBuilder, quoteIdent } from '@tokenledger/messaging';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { LedgerConfig } from '../config';
@@ -196,27 +196,18 @@ export class LedgerRepository {
 
   /** Entries matching event filters, across logs, ordered by event time then position. */
   async findEvents(filter: { subject?: string; type?: string; actor?: string; since?: string; until?: string; after?: { time: string; logId: string; index: number }; limit: number }): Promise<Array<LeafRow & { eventTime: string }>> {
-    const where = ['event_time IS NOT NULL', "kind = 'event'"];
-    const params: unknown[] = [];
-    const add = (sql: string, ...values: unknown[]): void => {
-      let out = sql;
-      for (const v of values) {
-        params.push(v);
-        out = out.replace('?', `$${params.length}`);
-      }
-      where.push(out);
-    };
-    if (filter.subject) add('subject = ?', filter.subject);
-    if (filter.type) add('event_type = ?', filter.type);
-    if (filter.actor) add('actor = ?', filter.actor);
-    if (filter.since) add('event_time >= ?', filter.since);
-    if (filter.until) add('event_time < ?', filter.until);
-    if (filter.after) add('(event_time, log_id, idx) > (?, ?, ?)', filter.after.time, filter.after.logId, filter.after.index);
-    params.push(filter.limit);
+    const where = new WhereBuilder(['event_time IS NOT NULL', "kind = 'event'"]);
+    if (filter.subject) where.add('subject = ?', filter.subject);
+    if (filter.type) where.add('event_type = ?', filter.type);
+    if (filter.actor) where.add('actor = ?', filter.actor);
+    if (filter.since) where.add('event_time >= ?', filter.since);
+    if (filter.until) where.add('event_time < ?', filter.until);
+    if (filter.after) where.add('(event_time, log_id, idx) > (?, ?, ?)', filter.after.time, filter.after.logId, filter.after.index);
+    const limit = where.param(filter.limit);
     const rows = await this.dataSource.query<Array<LeafDbRow & { event_time: Date }>>(
       `SELECT log_id, idx, kafka_offset, kind, leaf, leaf_hash, chain_hash, event_time FROM ${this.s}.leaves
-        WHERE ${where.join(' AND ')} ORDER BY event_time, log_id, idx LIMIT $${params.length}`,
-      params,
+        ${where.sql()} ORDER BY event_time, log_id, idx LIMIT ${limit}`,
+      where.params,
     );
     return rows.map((r) => ({ ...toLeaf(r), eventTime: r.event_time.toISOString() }));
   }

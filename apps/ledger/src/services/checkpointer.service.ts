@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { TOPICS, topicName } from '@tokenledger/contracts';
 import { formatCheckpoint, signNote, verifyConsistency } from '@tokenledger/ledger-core';
 import { KafkaConnection } from '@tokenledger/messaging';
-import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import { PeriodicTask, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { PinoLogger } from 'nestjs-pino';
 import type { LedgerConfig } from '../config';
 import { LedgerRepository, type LogHead } from '../repositories/ledger.repository';
@@ -17,8 +17,7 @@ import { SigningKeyService } from './signing-key.service';
  */
 @Injectable()
 export class CheckpointerService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly repository: LedgerRepository,
@@ -27,23 +26,16 @@ export class CheckpointerService implements OnApplicationBootstrap, OnApplicatio
     private readonly kafka: KafkaConnection,
     private readonly logger: PinoLogger,
     @Inject(SERVICE_CONFIG) private readonly config: LedgerConfig,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.signDue()
-        .then(() => undefined)
-        .catch((error: unknown) => this.logger.warn({ err: String(error) }, 'checkpointing failed; will retry'))
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.config.CHECKPOINT_INTERVAL_MS);
+  ) {
+    this.task = new PeriodicTask(config.CHECKPOINT_INTERVAL_MS, () => this.signDue(), (error) => logger.warn({ err: String(error) }, 'checkpointing failed; will retry'));
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  onApplicationBootstrap(): void {
+    this.task.start();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.task.stop();
   }
 
   origin(logId: string): string {

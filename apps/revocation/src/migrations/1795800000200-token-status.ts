@@ -1,4 +1,4 @@
-import { quoteIdent } from '@tokenledger/messaging';
+import { migrationSchema } from '@tokenledger/messaging';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** The token status projection, built from tokens.lifecycle; revocations write it directly too. */
@@ -6,7 +6,7 @@ export class TokenStatus1795800000200 implements MigrationInterface {
   name = 'TokenStatus1795800000200';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const s = quoteIdent((queryRunner.connection.options as { schema: string }).schema);
+    const s = migrationSchema(queryRunner);
     await queryRunner.query(`
       CREATE TABLE ${s}.token_status (
         token_id uuid PRIMARY KEY,
@@ -28,7 +28,7 @@ export class TokenStatus1795800000200 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    const s = quoteIdent((queryRunner.connection.options as { schema: string }).schema);
+    const s = migrationSchema(queryRunner);
     await queryRunner.query(`DROP TABLE ${s}.token_status`);
   }
 }

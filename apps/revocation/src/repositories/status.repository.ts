@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { TokenIssuedV1 } from '@tokenledger/contracts';
-import { quoteIdent } from '@tokenledger/messaging';
+import { WhereBuilder, quoteIdent } from '@tokenledger/messaging';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { RevocationConfig } from '../config';
@@ -74,20 +74,15 @@ export class StatusRepository {
 
   /** Active tokens matching every given criterion, locked. */
   async lockMatching(manager: EntityManager, selector: RevokeSelector, limit: number): Promise<string[]> {
-    const where = [`status = 'active'`];
-    const params: unknown[] = [];
-    const add = (sql: string, value: unknown): void => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (selector.ownerId) add('owner_id = ?', selector.ownerId);
-    if (selector.label) add('labels @> ?::jsonb', JSON.stringify({ [selector.label.key]: selector.label.value }));
-    if (selector.scope) add('? = ANY(scopes)', selector.scope);
-    if (selector.issuedBefore) add('issued_at < ?', selector.issuedBefore);
-    params.push(limit);
+    const where = new WhereBuilder([`status = 'active'`]);
+    if (selector.ownerId) where.add('owner_id = ?', selector.ownerId);
+    if (selector.label) where.add('labels @> ?::jsonb', JSON.stringify({ [selector.label.key]: selector.label.value }));
+    if (selector.scope) where.add('? = ANY(scopes)', selector.scope);
+    if (selector.issuedBefore) where.add('issued_at < ?', selector.issuedBefore);
+    const max = where.param(limit);
     const rows = await manager.query<Array<{ token_id: string }>>(
-      `SELECT token_id FROM ${this.s}.token_status WHERE ${where.join(' AND ')} ORDER BY token_id LIMIT $${params.length} FOR UPDATE`,
-      params,
+      `SELECT token_id FROM ${this.s}.token_status ${where.sql()} ORDER BY token_id LIMIT ${max} FOR UPDATE`,
+      where.params,
     );
     return rows.map((r) => r.token_id);
   }
