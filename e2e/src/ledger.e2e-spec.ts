@@ -1,4 +1,4 @@
-import { TOPICS, topicName } from '@tokenledger/contracts';
+import { TOPICS, decodeEvent, topicName } from '@tokenledger/contracts';
 import { chainNext, leafHash, openCheckpoint, parseVerifierKey, verifyConsistency, verifyInclusion, type NoteVerifier } from '@tokenledger/ledger-core';
 import { eventually, freshDatabase, freshTopicPrefix, kafkaBrokers, readTopic, testKafka, type TestDatabase } from '@tokenledger/testing';
 import { spawnSync } from 'node:child_process';
@@ -151,6 +151,38 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
     expect(rejected.record.reason).toMatch(/^not-json/);
     const dead = await readTopic(topicName(TOPICS.dlq, prefix), (r) => r.some((x) => x.headers['tl-source-topic'] === topic), 10_000);
     expect(dead.find((x) => x.headers['tl-source-topic'] === topic)?.value?.toString()).toBe('not json at all');
+  });
+
+  it('replays a range: the target topic gets the original bytes, with replay headers; ops.audit records who did it', async () => {
+    const { logs } = await get<{ logs: Array<{ logId: string; topic: string; partition: number; size: number }> }>('/v1/ledger/logs');
+    const source = logs.filter((l) => l.topic === topicName(TOPICS.lifecycle, prefix) && l.size >= 2).sort((a, b) => b.size - a.size)[0];
+    if (!source) throw new Error('no lifecycle log with 2 entries');
+    const targetTopic = `${prefix}replay.lifecycle`;
+    const post = (body: unknown): Promise<Response> => fetch(url('/v1/replays'), { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post({ logId: source.logId, targetTopic: topicName(TOPICS.usage, prefix) })).status).toBe(400);
+    const started = await post({ logId: source.logId, fromIndex: 0, toIndex: source.size, targetTopic });
+    expect(started.status).toBe(202);
+    const { replayId, total } = (await started.json()) as { replayId: string; total: number };
+    expect(total).toBeGreaterThan(0);
+    const final = await eventually(async () => {
+      const st = await get<{ status: string; done: number }>(`/v1/replays/${replayId}`);
+      return st.status !== 'running' ? st : undefined;
+    }, 15_000, 'the replay to finish');
+    expect(final).toMatchObject({ status: 'completed', done: total });
+
+    const replayed = await readTopic(targetTopic, (r) => r.length >= total, 15_000);
+    const originals = await readTopic(source.topic, (r) => r.filter((x) => x.partition === source.partition).length >= source.size, 15_000);
+    const byOffset = new Map(originals.filter((r) => r.partition === source.partition).map((r) => [Number(r.offset), r.value]));
+    expect(replayed).toHaveLength(total);
+    for (const r of replayed) {
+      expect(r.headers['tl-replay-id']).toBe(replayId);
+      expect(r.headers['tl-source-log']).toBe(source.logId);
+      const original = byOffset.get(Number(r.headers['tl-source-index']));
+      expect(original && r.value?.equals(original)).toBe(true);
+    }
+    const audit = await readTopic(topicName(TOPICS.opsAudit, prefix), (rs) => rs.some((x) => x.value?.includes('replay-finished') && x.value.includes(replayId)), 15_000);
+    const types = audit.map((x) => decodeEvent(x.value ?? Buffer.alloc(0))).flatMap((d) => (d.ok && d.event.subject === replayId ? [`${d.event.type} ${d.event.actor}`] : []));
+    expect(types).toEqual([expect.stringMatching(/^tokenledger\.ops\.replay-started\.v1 operator:/), expect.stringMatching(/^tokenledger\.ops\.replay-finished\.v1 operator:/)]);
   });
 
   it('exports a bundle that the CLI verifies offline, and a doctored bundle that it refuses', async () => {

@@ -3,11 +3,13 @@ import { ServiceHostModule } from '@tokenledger/service-host';
 import type { LedgerConfig } from './config';
 import { IngestConsumer } from './consumers/ingest.consumer';
 import { LedgerController } from './controllers/ledger.controller';
+import { ReplaysController } from './controllers/replays.controller';
 import { migrations } from './migrations';
 import { LedgerRepository } from './repositories/ledger.repository';
 import { AppenderService } from './services/appender.service';
 import { CheckpointerService } from './services/checkpointer.service';
 import { ProofService } from './services/proof.service';
+import { ReplayService } from './services/replay.service';
 import { SigningKeyService } from './services/signing-key.service';
 import { VerifierService } from './services/verifier.service';
 
@@ -24,8 +26,8 @@ export class AppModule {
           auth: { internalSecret: config.TOKENLEDGER_INTERNAL_SECRET, authenticator: { revocationUrl: config.REVOCATION_URL } },
         }),
       ],
-      controllers: [LedgerController],
-      providers: [LedgerRepository, AppenderService, ProofService, SigningKeyService, CheckpointerService, VerifierService, IngestConsumer],
+      controllers: [LedgerController, ReplaysController],
+      providers: [LedgerRepository, AppenderService, ProofService, SigningKeyService, CheckpointerService, VerifierService, ReplayService, IngestConsumer],
     };
   }
 }
