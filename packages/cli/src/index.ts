@@ -1,2 +1,3 @@
 export { verifyBundle, type BundleResult, type BundleSummary } from './bundle';
 export { checkCheckpoint, type CheckpointCheck } from './checkpoint';
+export { watchOnce, type WatchOptions } from './watch';
