@@ -37,3 +37,8 @@ export function infra() {
   const require = createRequire(import.meta.url);
   return require(path.join(root, 'infra', 'dist', 'index.js'));
 }
+
+/** `.tokenledger/` (or TOKENLEDGER_HOME): local state of `npm start`. */
+export function stateDirPath() {
+  return path.resolve(process.env.TOKENLEDGER_HOME ?? path.join(root, '.tokenledger'));
+}
