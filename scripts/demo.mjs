@@ -102,7 +102,8 @@ try {
     const t = await call(url.ledger, 'GET', `/v1/ledger/tokens/${token.tokenId}/timeline`);
     return t.entries.some((e) => e.record.event?.type === 'tokenledger.token.revoked.v1') ? t : undefined;
   });
-  const interesting = timeline.entries.filter((e) => e.record.event?.type !== 'tokenledger.token.used.v1' || e.record.event.data.country === 'BR').slice(0, 8);
+  const firstBr = timeline.entries.find((e) => e.record.event?.data?.country === 'BR');
+  const interesting = timeline.entries.filter((e) => e === firstBr || e.record.event?.type !== 'tokenledger.token.used.v1');
   let verified = 0;
   for (const e of timeline.entries) {
     const cp = await until(`a checkpoint covering ${e.logId}#${e.index}`, async () => {
@@ -117,9 +118,10 @@ try {
   }
   for (const e of interesting) {
     const ev = e.record.event;
-    show(`${e.logId}#${e.index}`, `${ev.type.replace('tokenledger.', '')} by ${ev.actor}${ev.causationid ? ` (caused by ${ev.causationid.slice(0, 13)}...)` : ''}`);
+    const label = ev.type === 'tokenledger.anomaly.detected.v1' ? `${ev.type.replace('tokenledger.', '')} ${ev.data.rule}` : ev.type.replace('tokenledger.', '');
+    show(`${e.logId}#${e.index}`, `${label} by ${ev.actor} id=${ev.id.slice(0, 13)}...${ev.causationid ? ` caused by ${ev.causationid.slice(0, 13)}...` : ''}`);
   }
-  show('inclusion proofs verified', `${verified} of ${timeline.entries.length} entries`);
+  show('inclusion proofs verified', `${verified} of ${timeline.entries.length} entries (${timeline.entries.length - interesting.length} other uses not listed)`);
 
   step(7, 'Export an evidence bundle of the log holding the revocation and verify it offline with the CLI');
   const revokedEntry = timeline.entries.find((e) => e.record.event?.type === 'tokenledger.token.revoked.v1');
