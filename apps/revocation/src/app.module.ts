@@ -5,6 +5,7 @@ import { ServiceHostModule } from '@tokenledger/service-host';
 import type { RevocationConfig } from './config';
 import { CommandsConsumer } from './consumers/commands.consumer';
 import { LifecycleConsumer } from './consumers/lifecycle.consumer';
+import { AdminController } from './controllers/admin.controller';
 import { BaselineController } from './controllers/baseline.controller';
 import { IntrospectionController } from './controllers/introspection.controller';
 import { RevocationController } from './controllers/revocation.controller';
@@ -14,7 +15,9 @@ import { CredentialResolver } from './services/credential-resolver';
 import { IntrospectionService } from './services/introspection.service';
 import { LocalAuthenticator } from './services/local-authenticator';
 import { RevocationService } from './services/revocation.service';
+import { RebuildService } from './services/rebuild.service';
 import { StatusCache } from './services/status-cache';
+import { StatusProjection } from './services/status-projection';
 import { UsageReporter } from './services/usage-reporter';
 
 @Module({})
@@ -30,7 +33,7 @@ export class AppModule {
           auth: { internalSecret: config.TOKENLEDGER_INTERNAL_SECRET, authenticator: 'local' },
         }),
       ],
-      controllers: [RevocationController, IntrospectionController, ...(config.BENCH_BASELINE_ROUTE ? [BaselineController] : [])],
+      controllers: [RevocationController, IntrospectionController, AdminController, ...(config.BENCH_BASELINE_ROUTE ? [BaselineController] : [])],
       providers: [
         StatusRepository,
         StatusCache,
@@ -39,6 +42,8 @@ export class AppModule {
         IntrospectionService,
         RevocationService,
         LocalAuthenticator,
+        StatusProjection,
+        RebuildService,
         LifecycleConsumer,
         CommandsConsumer,
         { provide: TokenAuthenticator, useExisting: LocalAuthenticator },

@@ -56,6 +56,10 @@ function toStatus(r: Row): TokenStatus {
 @Injectable()
 export class StatusRepository {
   private readonly s: string;
+  /** The quoted schema, for maintenance statements (rebuild). */
+  get schema(): string {
+    return this.s;
+  }
 
   constructor(
     readonly dataSource: DataSource,

@@ -29,6 +29,10 @@ export class StatusCache {
     return status;
   }
 
+  clear(): void {
+    this.entries.clear();
+  }
+
   invalidate(tokenIds: readonly string[]): void {
     for (const id of tokenIds) this.entries.delete(id);
   }
