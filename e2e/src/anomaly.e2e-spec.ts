@@ -40,9 +40,9 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
       data: { tokenId, service: 'gateway', operation: 'GET /v1/things', ip: '10.1.2.3', scopesRequested: ['things:read'], outcome: 'accepted', at, ...extra },
     });
   }
-  function lifecycle(type: 'issued' | 'revoked', tokenId: string, at: string, dpopJkt?: string): EventEnvelope {
+  function lifecycle(type: 'issued' | 'revoked', tokenId: string, at: string, dpopJkt?: string, expiresAt = new Date(Date.now() + 86_400_000).toISOString()): EventEnvelope {
     return type === 'issued'
-      ? buildEvent({ type: 'tokenledger.token.issued.v1', source: '/tokenledger/test', actor: 'system', data: { tokenId, prefix: 'tlk_live_Test', owner: { type: 'service', id: 'spec' }, name: 'spec', scopes: ['things:read'], labels: {}, issuedAt: minutesAgo(600), expiresAt: new Date(Date.now() + 86_400_000).toISOString(), ...(dpopJkt ? { dpopJkt } : {}) } })
+      ? buildEvent({ type: 'tokenledger.token.issued.v1', source: '/tokenledger/test', actor: 'system', data: { tokenId, prefix: 'tlk_live_Test', owner: { type: 'service', id: 'spec' }, name: 'spec', scopes: ['things:read'], labels: {}, issuedAt: minutesAgo(600), expiresAt, ...(dpopJkt ? { dpopJkt } : {}) } })
       : buildEvent({ type: 'tokenledger.token.revoked.v1', source: '/tokenledger/test', actor: 'system', data: { tokenId, reason: 'requested', revokedAt: at } });
   }
 
@@ -90,8 +90,8 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
     },
     {
       rule: 'expired-token-use',
-      fire: (t) => [[TOPICS.usage, used(t, minutesAgo(1), { outcome: 'rejected', rejection: 'expired' })]],
-      miss: (t) => [[TOPICS.usage, used(t, minutesAgo(1), { outcome: 'rejected', rejection: 'unknown' })]],
+      fire: (t) => [[TOPICS.lifecycle, lifecycle('issued', t, '', undefined, minutesAgo(5))], [TOPICS.usage, used(t, minutesAgo(1), { outcome: 'rejected', rejection: 'expired' })]],
+      miss: (t) => [[TOPICS.lifecycle, lifecycle('issued', t, '', undefined, minutesAgo(5))], [TOPICS.usage, used(t, minutesAgo(10))]],
     },
     {
       rule: 'new-network',

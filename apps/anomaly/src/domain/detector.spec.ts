@@ -42,6 +42,13 @@ describe('anomaly rules (given events, when an event, then findings)', () => {
   });
 
   it('lifecycle learned after the use gives the same finding as before it (topics interleave differently on replay)', () => {
+    // An accepted use just after the revocation time, then a rejected one: same evidence in every order.
+    const revokedAt: DetectorEvent = { kind: 'revoked', id: id(), tokenId, revokedAt: at(100) };
+    const u1 = use(101);
+    const u2 = use(102, { outcome: 'rejected', rejection: 'revoked' });
+    const orders = [[u1, u2, revokedAt], [u1, revokedAt, u2], [revokedAt, u1, u2]];
+    const results = orders.map((o) => run([issued()], o).map((f) => f.anomalyId));
+    expect(new Set(results.map((r) => r.join()))).toEqual(new Set([results[0]?.join()]));
     const u = use(101);
     const revoked: DetectorEvent = { kind: 'revoked', id: id(), tokenId, revokedAt: at(100) };
     const a = run([issued()], [revoked, u]);
@@ -103,7 +110,9 @@ describe('anomaly rules (given events, when an event, then findings)', () => {
     const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
     expect(rulesOf(run([issued(jkt)], [use(10, { dpopJkt: jkt })]))).toEqual([]);
     expect(run([issued(jkt)], [use(10, { dpopJkt: 'x'.repeat(43) })])).toMatchObject([{ rule: 'dpop-mismatch', action: 'revoke', severity: 'critical' }]);
-    expect(rulesOf(run([issued()], [use(10, { outcome: 'rejected', rejection: 'dpop-invalid' })]))).toEqual(['dpop-mismatch']);
+    expect(rulesOf(run([issued(jkt)], [use(10, { outcome: 'rejected', rejection: 'dpop-invalid' })]))).toEqual(['dpop-mismatch']);
+    // A rejection reason alone (no known binding) is not a finding: the fact decides.
+    expect(rulesOf(run([issued()], [use(10, { outcome: 'rejected', rejection: 'dpop-invalid' })]))).toEqual([]);
   });
 
   it('leaked: a leak report fires with action revoke', () => {

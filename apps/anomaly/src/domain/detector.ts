@@ -137,15 +137,11 @@ function onUse(s: DetectorState, id: string, u: TokenUsedV1, rules: RuleSet, rai
   const at = u.at;
   const t = Date.parse(at);
 
-  if ((s.revokedAt && at > s.revokedAt) || u.rejection === 'revoked') {
-    raise('revoked-token-use', [id], at, `used at ${at}${s.revokedAt ? ` after its revocation at ${s.revokedAt}` : ' while revoked'}`, 'revoked-token-use');
-  }
-  if ((s.expiresAt && at >= s.expiresAt) || u.rejection === 'expired') {
-    raise('expired-token-use', [id], at, `used at ${at} after its expiry${s.expiresAt ? ` at ${s.expiresAt}` : ''}`, 'expired-token-use');
-  }
-  if (u.rejection === 'dpop-invalid' || (s.dpopJkt && u.dpopJkt !== s.dpopJkt)) {
-    raise('dpop-mismatch', [id], at, u.dpopJkt ? `DPoP proof by key ${u.dpopJkt}, bound to ${s.dpopJkt ?? '?'}` : 'bound token used without a valid DPoP proof', 'dpop-mismatch');
-  }
+  // Lifecycle-dependent rules judge uses against lifecycle facts only (revocation time, expiry,
+  // DPoP binding), never against a rejection reason alone: facts may arrive before or after the
+  // use (two topics), and judgeRecent() then picks the same earliest use either way.
+  s.recent = [...(s.recent ?? []), { id, at, ...(u.dpopJkt ? { dpopJkt: u.dpopJkt } : {}) }].slice(-MAX_RECENT);
+  judgeRecent(s, raise);
 
   if (u.rejection === 'insufficient-scope') {
     const window = rules['scope-probing'].params.windowSeconds * 1000;
@@ -176,7 +172,6 @@ function onUse(s: DetectorState, id: string, u: TokenUsedV1, rules: RuleSet, rai
   rateSpike(s, id, t, at, rules, raise);
 
   s.uses += 1;
-  s.recent = [...(s.recent ?? []), { id, at, ...(u.dpopJkt ? { dpopJkt: u.dpopJkt } : {}) }].slice(-MAX_RECENT);
   if (!s.lastUseAt || at > s.lastUseAt) s.lastUseAt = at;
   if (u.country && (!s.lastCountry || at >= s.lastCountry.at)) s.lastCountry = { country: u.country, at, eventId: id };
 }
