@@ -70,17 +70,21 @@ async function load() {
       if (res.status === 201) {
         const t = await res.json();
         acked.issued.push(t);
-        if (acked.issued.length % 3 === 0) {
-          const r = await fetch(`http://127.0.0.1:${ports.revocation}/v1/tokens/${t.tokenId}/revoke`, { method: 'POST', headers, body: '{}', signal: AbortSignal.timeout(5000) });
-          if (r.status === 200) acked.revoked.push(t);
-          else errors.revoke += 1;
-        }
         const u = await fetch(`http://127.0.0.1:${ports.anomaly}/v1/usage`, { method: 'POST', headers, body: JSON.stringify({ events: [{ tokenId: t.tokenId, service: 'chaos', operation: 'GET /x', ip: '10.0.0.1', scopesRequested: [], outcome: 'accepted' }] }), signal: AbortSignal.timeout(5000) });
         if (u.status === 202) acked.usage += 1;
         else errors.usage += 1;
-        await fetch(`http://127.0.0.1:${ports.revocation}/v1/introspect`, { method: 'POST', headers: { authorization: headers.authorization, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: t.token }).toString(), signal: AbortSignal.timeout(5000) }).catch(() => {
-          errors.introspect += 1;
-        });
+        const answer = await fetch(`http://127.0.0.1:${ports.revocation}/v1/introspect`, { method: 'POST', headers: { authorization: headers.authorization, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: t.token }).toString(), signal: AbortSignal.timeout(5000) })
+          .then((r) => r.json())
+          .catch(() => {
+            errors.introspect += 1;
+            return { active: false };
+          });
+        // Revoke every third token once the status authority knows it.
+        if (answer.active && acked.issued.length % 3 === 0) {
+          const r = await fetch(`http://127.0.0.1:${ports.revocation}/v1/tokens/${t.tokenId}/revoke`, { method: 'POST', headers, body: '{}', signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+          if (r?.status === 200) acked.revoked.push(t);
+          else errors.revoke += 1;
+        }
       } else errors.issue += 1;
     } catch {
       errors.issue += 1;
@@ -152,7 +156,7 @@ try {
   const revokedIds = acked.revoked.map((t) => t.tokenId);
   const revokedLeaves = (await db.query(`SELECT subject, count(*)::int AS n FROM ledger.leaves WHERE kind = 'event' AND event_type = 'tokenledger.token.revoked.v1' AND subject = ANY($1::text[]) GROUP BY subject`, [revokedIds])).rows;
   rows.push([`every acknowledged revocation is in the ledger exactly once (${revokedIds.length})`, revokedLeaves.length === revokedIds.length && revokedLeaves.every((r) => r.n === 1)]);
-  const usage = (await db.query(`SELECT count(*)::int AS n FROM ledger.leaves WHERE kind = 'event' AND event_type = 'tokenledger.token.used.v1' AND leaf::text LIKE '%"service":"chaos"%'`)).rows[0].n;
+  const usage = (await db.query(`SELECT count(*)::int AS n FROM ledger.leaves WHERE kind = 'event' AND event_type = 'tokenledger.token.used.v1' AND convert_from(leaf, 'UTF8') LIKE '%"service":"chaos"%'`)).rows[0].n;
   rows.push([`every acknowledged usage report is in the ledger (${acked.usage} acknowledged, ${usage} recorded)`, usage === acked.usage]);
   const dupEvents = (await db.query(`SELECT count(*)::int AS n FROM (SELECT event_id FROM ledger.leaves WHERE kind = 'event' GROUP BY event_id HAVING count(*) > 1) d`)).rows[0].n;
   rows.push(['no event id recorded twice as an event', dupEvents === 0]);
