@@ -8,6 +8,7 @@ import { AnomalyRepository } from './repositories/anomaly.repository';
 import { InventoryRepository } from './repositories/inventory.repository';
 import { AnomalyService } from './services/anomaly.service';
 import { DetectionService } from './services/detection.service';
+import { RebuildService } from './services/rebuild.service';
 import { SprawlService } from './services/sprawl.service';
 
 @Module({})
@@ -24,7 +25,7 @@ export class AppModule {
         }),
       ],
       controllers: [AnomaliesController],
-      providers: [AnomalyRepository, InventoryRepository, DetectionService, AnomalyService, SprawlService, DetectorConsumer],
+      providers: [AnomalyRepository, InventoryRepository, DetectionService, AnomalyService, SprawlService, RebuildService, DetectorConsumer],
     };
   }
 }

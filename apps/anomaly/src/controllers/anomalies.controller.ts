@@ -8,6 +8,7 @@ import { RULE_NAMES, ruleUpdateSchema, type RuleConfig, type RuleName } from '..
 import type { AnomalyView } from '../repositories/anomaly.repository';
 import { toCsv, type SprawlRow } from '../domain/sprawl';
 import { AnomalyService } from '../services/anomaly.service';
+import { RebuildService } from '../services/rebuild.service';
 import { SprawlService } from '../services/sprawl.service';
 
 const listQuery = z.strictObject({
@@ -41,6 +42,7 @@ export class AnomaliesController {
   constructor(
     private readonly anomalies: AnomalyService,
     private readonly sprawlService: SprawlService,
+    private readonly rebuilder: RebuildService,
   ) {}
 
   @Get('anomalies')
@@ -88,6 +90,14 @@ export class AnomaliesController {
     if (format === 'json') return { tokens: rows };
     res.setHeader('content-type', 'text/csv; charset=utf-8');
     return toCsv(rows);
+  }
+
+  @Post('admin/rebuild')
+  @HttpCode(200)
+  @RequireScopes('admin')
+  @ApiOperation({ summary: 'Drop and rebuild detector state, findings and inventory from the topics (no events re-emitted).' })
+  rebuild(@CurrentPrincipal() principal: Principal): Promise<{ replayId: string; events: number; findings: number }> {
+    return this.rebuilder.rebuild(principal);
   }
 
   @Post('usage')

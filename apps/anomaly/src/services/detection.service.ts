@@ -44,36 +44,42 @@ export class DetectionService {
   ) {}
 
   async handle(batch: ConsumedEvent[]): Promise<Finding[]> {
-    const raised = await this.repository.dataSource.transaction(async (m) => {
-      const fresh: Array<{ envelope: EventEnvelope; event: DetectorEvent }> = [];
-      for (const { event: envelope } of batch) {
-        if (!(await markProcessed(m, this.config.DB_SCHEMA, 'detector', envelope.id))) continue;
-        await this.inventory.apply(m, envelope);
-        const event = toDetectorEvent(envelope);
-        if (event) fresh.push({ envelope, event });
-      }
-      if (fresh.length === 0) return [];
-      const rules = await this.repository.rules(m);
-      const states = await this.repository.lockStates(m, fresh.map(({ event }) => ('tokenId' in event ? event.tokenId : event.data.tokenId)));
-      const findings: Finding[] = [];
-      for (const { envelope, event } of fresh) {
-        const tokenId = 'tokenId' in event ? event.tokenId : event.data.tokenId;
-        const state = states.get(tokenId);
-        if (!state) continue;
-        const result = detect(state, event, rules);
-        states.set(tokenId, result.state);
-        for (const finding of result.findings) {
-          if (await this.repository.insertFinding(m, finding)) {
-            await this.act(m, finding, envelope);
-            findings.push(finding);
-          }
-        }
-      }
-      await this.repository.saveStates(m, [...states.values()]);
-      return findings;
-    });
+    const raised = await this.repository.dataSource.transaction((m) => this.process(m, batch.map((b) => b.event), true));
     if (raised.length > 0) this.outbox.publishSoon();
     return raised;
+  }
+
+  /**
+   * Applies events inside the caller's transaction. With `emit` false (a rebuild) findings are
+   * recorded but cause no events: their actions were taken when they were first found.
+   */
+  async process(m: EntityManager, envelopes: EventEnvelope[], emit: boolean): Promise<Finding[]> {
+    const fresh: Array<{ envelope: EventEnvelope; event: DetectorEvent }> = [];
+    for (const envelope of envelopes) {
+      if (!(await markProcessed(m, this.config.DB_SCHEMA, 'detector', envelope.id))) continue;
+      await this.inventory.apply(m, envelope);
+      const event = toDetectorEvent(envelope);
+      if (event) fresh.push({ envelope, event });
+    }
+    if (fresh.length === 0) return [];
+    const rules = await this.repository.rules(m);
+    const states = await this.repository.lockStates(m, fresh.map(({ event }) => ('tokenId' in event ? event.tokenId : event.data.tokenId)));
+    const findings: Finding[] = [];
+    for (const { envelope, event } of fresh) {
+      const tokenId = 'tokenId' in event ? event.tokenId : event.data.tokenId;
+      const state = states.get(tokenId);
+      if (!state) continue;
+      const result = detect(state, event, rules);
+      states.set(tokenId, result.state);
+      for (const finding of result.findings) {
+        if (await this.repository.insertFinding(m, finding)) {
+          if (emit) await this.act(m, finding, envelope);
+          findings.push(finding);
+        }
+      }
+    }
+    await this.repository.saveStates(m, [...states.values()]);
+    return findings;
   }
 
   /** Records a finding's events; `cause` is the event that triggered it (none for sweeps). */
