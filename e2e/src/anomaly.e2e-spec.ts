@@ -174,7 +174,7 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
       lastToken = issued;
       const introspect = async (): Promise<boolean> =>
         ((await (await fetch(`${system.apps.revocation.url}/v1/introspect`, { method: 'POST', headers: { authorization: `Bearer ${system.rootToken}`, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: issued.token }).toString() })).json()) as { active: boolean }).active;
-      await eventually(async () => ((await introspect()) ? true : undefined), 2000, 'active');
+      await eventually(async () => ((await introspect()) ? true : undefined), 10_000, 'active');
       const normal = Array.from({ length: 10 }, (_, m) => Array.from({ length: 4 }, (_, i) => ({ tokenId: issued.tokenId, service: 'gateway', operation: 'GET /v1/things', ip: '10.9.8.7', country: 'DE', scopesRequested: ['things:read'], outcome: 'accepted', at: new Date(Date.now() - (12 - m) * 60_000 + i * 1000).toISOString() }))).flat();
       expect((await fetch(anomalyUrl('/v1/usage'), { method: 'POST', headers: auth(), body: JSON.stringify({ events: normal }) })).status).toBe(202);
       const attackAt = Date.now();

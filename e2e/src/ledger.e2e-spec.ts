@@ -75,7 +75,7 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
       })
     ).json()) as { token: string; tokenId: string };
     const form = { method: 'POST', headers: { ...auth(), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: issued.token }).toString() };
-    await eventually(async () => (((await (await fetch(`${system.apps.revocation.url}/v1/introspect`, form)).json()) as { active: boolean }).active ? true : undefined), 2000, 'active');
+    await eventually(async () => (((await (await fetch(`${system.apps.revocation.url}/v1/introspect`, form)).json()) as { active: boolean }).active ? true : undefined), 10_000, 'active');
     await fetch(`${system.apps.revocation.url}/v1/tokens/${issued.tokenId}/revoke`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{}' });
     await fetch(`${system.apps.revocation.url}/v1/introspect`, form);
 
@@ -98,7 +98,7 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
         const opened = openCheckpoint(await res.text(), keys);
         if (!opened.ok) throw new Error(opened.error.message);
         return opened.checkpoint.size > entry.index ? opened.checkpoint : undefined;
-      }, 5000, `a checkpoint covering ${entry.logId}#${entry.index}`);
+      }, 15_000, `a checkpoint covering ${entry.logId}#${entry.index}`);
       expect(cp.origin).toBe(`tokenledger.local/ledger/${entry.logId}`);
       const proof = await get<{ hashes: string[]; rootHash: string; leafHash: string }>(`/v1/ledger/logs/${entry.logId}/proofs/inclusion?index=${entry.index}&treeSize=${cp.size}`);
       expect(b64(proof.rootHash).equals(Buffer.from(cp.rootHash))).toBe(true);
@@ -194,7 +194,7 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
       const res = await fetch(url(`/v1/ledger/export?logId=${log.logId}&from=0&to=${log.size}`), { headers: auth() });
       const text = await res.text();
       return res.status === 200 && text.split('\n').filter((l) => l.includes('"entry"')).length === log.size ? text : undefined;
-    }, 5000, 'an export covering the whole log');
+    }, 15_000, 'an export covering the whole log');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-bundle-'));
     const file = path.join(dir, 'bundle.ndjson');
     fs.writeFileSync(file, bundle);
@@ -236,8 +236,8 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
       return logs.sort((a, b) => b.size - a.size)[0];
     }, 10_000, 'a log with 4 leaves');
     const { logId, size } = target;
-    await eventually(async () => ((await verify(logId)).ok ? true : undefined), 5000, 'a clean verification with a checkpoint at full size');
-    await eventually(async () => ((await sql<{ n: string }>('SELECT max(size) AS n FROM ledger.checkpoints WHERE log_id = $1', [logId]))[0]?.n === String(size) ? true : undefined), 5000, 'checkpoint at full size');
+    await eventually(async () => ((await verify(logId)).ok ? true : undefined), 15_000, 'a clean verification with a checkpoint at full size');
+    await eventually(async () => ((await sql<{ n: string }>('SELECT max(size) AS n FROM ledger.checkpoints WHERE log_id = $1', [logId]))[0]?.n === String(size) ? true : undefined), 15_000, 'checkpoint at full size');
     await expect(sql(`UPDATE ledger.leaves SET leaf = leaf WHERE log_id = $1 AND idx = 1`, [logId])).rejects.toThrow(/append-only/);
     await expect(sql(`DELETE FROM ledger.leaves WHERE log_id = $1 AND idx = 1`, [logId])).rejects.toThrow(/append-only/);
 

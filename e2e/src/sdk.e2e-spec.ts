@@ -20,7 +20,7 @@ describe('SDK: a service protects its routes with Tokenledger', () => {
     await eventually(async () => ((await fetch(`${system.apps.revocation.url}/v1/whoami`, { headers: admin() })).status === 200 ? true : undefined), 20_000, 'root token known');
     // The service's own operator token, allowed to introspect.
     const svc = (await (await fetch(`${system.apps.issuance.url}/v1/tokens`, { method: 'POST', headers: admin(), body: JSON.stringify({ owner: { type: 'service', id: 'orders' }, name: 'orders-introspect', scopes: ['tokens:introspect'], ttlSeconds: 3600 }) })).json()) as { token: string };
-    await eventually(async () => ((await fetch(`${system.apps.revocation.url}/v1/whoami`, { headers: { authorization: `Bearer ${svc.token}` } })).status === 200 ? true : undefined), 5000, 'service token known');
+    await eventually(async () => ((await fetch(`${system.apps.revocation.url}/v1/whoami`, { headers: { authorization: `Bearer ${svc.token}` } })).status === 200 ? true : undefined), 15_000, 'service token known');
 
     const client = new TokenledgerClient({ revocationUrl: system.apps.revocation.url, operatorToken: svc.token, service: 'orders' });
     reporter = new UsageReporter({ brokers: kafkaBrokers(), service: 'orders', topicPrefix: prefix, flushIntervalMs: 50 });
@@ -47,7 +47,7 @@ describe('SDK: a service protects its routes with Tokenledger', () => {
   it('lets a token with the scope in, refuses a missing scope with 403, and the reported refusals raise scope-probing', async () => {
     const user = (await (await fetch(`${system.apps.issuance.url}/v1/tokens`, { method: 'POST', headers: admin(), body: JSON.stringify({ owner: { type: 'user', id: 'mallory' }, name: 'reader', scopes: ['orders:read'], ttlSeconds: 3600 }) })).json()) as { token: string; tokenId: string };
     const call = (method: string): Promise<Response> => fetch(`${base}/orders`, { method, headers: { authorization: `Bearer ${user.token}` } });
-    await eventually(async () => ((await call('GET')).status === 200 ? true : undefined), 2000, 'the token to be accepted');
+    await eventually(async () => ((await call('GET')).status === 200 ? true : undefined), 10_000, 'the token to be accepted');
     expect((await fetch(`${base}/orders`)).status).toBe(401);
     expect((await fetch(`${base}/orders`, { headers: { authorization: 'Bearer tlk_live_nope' } })).status).toBe(401);
     for (let i = 0; i < 5; i += 1) expect((await call('POST')).status).toBe(403);

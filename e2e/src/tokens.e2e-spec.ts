@@ -291,7 +291,7 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
       const answer = await eventually(async () => {
         const a = await ask(await client.proof('POST', htu, bound.token));
         return a.active === true ? a : undefined;
-      }, 2000, 'a valid proof to be accepted');
+      }, 10_000, 'a valid proof to be accepted');
       expect(answer).toMatchObject({ active: true, token_type: 'DPoP', cnf: { jkt: client.jkt } });
       expect(await ask(good)).toEqual({ active: true, scope: 'pay:charge', client_id: bound.tokenId, sub: 'service:pay', exp: expect.any(Number), iat: expect.any(Number), token_type: 'DPoP', cnf: { jkt: client.jkt } });
       expect(await ask(good)).toEqual({ active: false }); // replayed jti
@@ -325,7 +325,7 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
       const t = await issueOk(root, { owner: { type: 'user', id: 'ivy' }, name: 'two-instances', scopes: ['x:y'], ttlSeconds: 600 });
       const ask = async (base: string): Promise<Record<string, unknown>> =>
         (await (await fetch(`${base}/v1/introspect`, { method: 'POST', headers: { ...bearer(root), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: t.token }).toString() })).json()) as Record<string, unknown>;
-      await eventually(async () => ((await ask(secondUrl)).active === true ? true : undefined), 2000, 'active on the second instance');
+      await eventually(async () => ((await ask(secondUrl)).active === true ? true : undefined), 10_000, 'active on the second instance');
       expect((await ask(url('revocation', ''))).active).toBe(true);
       await fetch(url('revocation', `/v1/tokens/${t.tokenId}/revoke`), { method: 'POST', headers: { ...bearer(root), 'content-type': 'application/json' }, body: '{}' });
       const revokedAt = Date.now();
