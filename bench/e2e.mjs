@@ -3,66 +3,19 @@
 // fixed 50% of it and measures, per token, the time from the issuance response to its
 // `token.issued` leaf being committed in the ledger (leaves.appended_at, set in the append
 // transaction). Baseline in the same run: the same requests' HTTP latency alone.
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { build, ensureDependencies, infra, root, say } from '../scripts/lib.mjs';
+import { say } from '../scripts/lib.mjs';
+import { percentile as pct, sleep, startBenchSystem } from './harness.mjs';
 
 const MAX_SECONDS = Number(process.env.BENCH_DURATION ?? 8);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 300);
 
-ensureDependencies();
-build();
-const { ensureInfrastructure, createDatabaseIfMissing, withDatabase } = infra();
-const stack = await ensureInfrastructure({ database: 'tokenledger_bench', log: say });
-const dbName = `tl_bench_${randomBytes(4).toString('hex')}`;
-await createDatabaseIfMissing(stack.adminDatabaseUrl, dbName);
-const dbUrl = withDatabase(stack.adminDatabaseUrl, dbName);
-const { generateToken } = await import(path.join(root, 'packages/token-core/dist/index.js'));
-
-const rootToken = generateToken();
 const ports = { issuance: 15001, revocation: 15002, anomaly: 15003, ledger: 15004 };
-const env = {
-  ...process.env,
-  DATABASE_URL: dbUrl,
-  KAFKA_BROKERS: stack.kafkaBrokers,
-  TOPIC_PREFIX: `bench${randomBytes(3).toString('hex')}.`,
-  TOKENLEDGER_INTERNAL_SECRET: randomBytes(32).toString('base64url'),
-  TOKEN_PEPPER: randomBytes(32).toString('base64'),
-  LEDGER_SIGNING_KEY: randomBytes(32).toString('base64'),
-  TOKENLEDGER_ROOT_TOKEN: rootToken,
-  ISSUANCE_URL: `http://127.0.0.1:${ports.issuance}`,
-  REVOCATION_URL: `http://127.0.0.1:${ports.revocation}`,
-  LOG_LEVEL: 'warn',
-};
-const children = Object.entries(ports).map(([name, port]) =>
-  spawn(process.execPath, [path.join(root, 'apps', name, 'dist', 'main.js')], { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] }),
-);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-const client = new pg.Client({ connectionString: dbUrl });
-
-async function stopAll() {
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise((r) => {
-          if (c.exitCode !== null || c.signalCode !== null) return r();
-          c.once('exit', r);
-          c.kill('SIGTERM');
-        }),
-    ),
-  );
-  await client.end().catch(() => undefined);
-  const admin = new pg.Client({ connectionString: stack.adminDatabaseUrl });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await admin.end();
-  await stack.stop();
-}
+const system = await startBenchSystem({ apps: ports });
+const rootToken = system.rootToken;
+const client = new pg.Client({ connectionString: system.dbUrl });
 
 const issue = async () => {
   const started = performance.now();
@@ -77,14 +30,6 @@ const issue = async () => {
 };
 
 try {
-  for (const port of Object.values(ports)) {
-    for (let i = 0; ; i++) {
-      if (await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false)) break;
-      if (i > 600) throw new Error(`app on ${port} not ready`);
-      await sleep(200);
-    }
-  }
-  while ((await fetch(`http://127.0.0.1:${ports.issuance}/v1/whoami`, { headers: { authorization: `Bearer ${rootToken}` } })).status !== 200) await sleep(100);
   await client.connect();
 
   say(`maximum issuance rate: ${CONCURRENCY} concurrent clients for ${MAX_SECONDS} s`);
@@ -139,5 +84,6 @@ try {
   ];
   process.stdout.write(`\n${lines.join('\n')}\n`);
 } finally {
-  await stopAll();
+  await client.end().catch(() => undefined);
+  await system.stop();
 }

@@ -2,65 +2,21 @@
 // with a baseline route of the same app (same auth, form parsing and validation, constant answer),
 // plus the issue-to-visible lag. Starts its own issuance + revocation against the local Kafka and
 // PostgreSQL (started when missing) and a fresh database; prints a Markdown table.
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
 import autocannon from 'autocannon';
-import { build, ensureDependencies, infra, root, say } from '../scripts/lib.mjs';
+import { say } from '../scripts/lib.mjs';
+import { percentile as pct, sleep, startBenchSystem } from './harness.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const LAG_SAMPLES = Number(process.env.BENCH_LAG_SAMPLES ?? 200);
 
-ensureDependencies();
-build();
-const { ensureInfrastructure, createDatabaseIfMissing, withDatabase } = infra();
-const stack = await ensureInfrastructure({ database: 'tokenledger_bench', log: say });
-const dbName = `tl_bench_${randomBytes(4).toString('hex')}`;
-await createDatabaseIfMissing(stack.adminDatabaseUrl, dbName);
-const { generateToken } = await import(path.join(root, 'packages/token-core/dist/index.js'));
-
-const rootToken = generateToken();
 const ports = { issuance: 14001, revocation: 14002 };
-const env = {
-  ...process.env,
-  DATABASE_URL: withDatabase(stack.adminDatabaseUrl, dbName),
-  KAFKA_BROKERS: stack.kafkaBrokers,
-  TOPIC_PREFIX: `bench${randomBytes(3).toString('hex')}.`,
-  TOKENLEDGER_INTERNAL_SECRET: randomBytes(32).toString('base64url'),
-  TOKEN_PEPPER: randomBytes(32).toString('base64'),
-  TOKENLEDGER_ROOT_TOKEN: rootToken,
-  ISSUANCE_URL: `http://127.0.0.1:${ports.issuance}`,
-  REVOCATION_URL: `http://127.0.0.1:${ports.revocation}`,
-  BENCH_BASELINE_ROUTE: 'true',
-  LOG_LEVEL: 'warn',
-};
-const children = Object.entries(ports).map(([name, port]) =>
-  spawn(process.execPath, [path.join(root, 'apps', name, 'dist', 'main.js')], { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] }),
-);
-
-async function stopAll() {
-  for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.once('exit', r)))));
-  await stack.stop();
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const auth = { authorization: `Bearer ${rootToken}` };
-const revocation = `http://127.0.0.1:${ports.revocation}`;
+const system = await startBenchSystem({ apps: ports, env: { BENCH_BASELINE_ROUTE: 'true' } });
+const auth = { authorization: `Bearer ${system.rootToken}` };
+const revocation = system.url('revocation');
 
 try {
-  for (const port of Object.values(ports)) {
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (i > 600) throw new Error(`app on ${port} not ready`);
-      await sleep(200);
-    }
-  }
-  while ((await fetch(`${revocation}/v1/whoami`, { headers: auth })).status !== 200) await sleep(100);
-
   const issue = async () => {
     const res = await fetch(`http://127.0.0.1:${ports.issuance}/v1/tokens`, {
       method: 'POST',
@@ -85,7 +41,6 @@ try {
     lags.push(performance.now() - start);
   }
   lags.sort((a, b) => a - b);
-  const pct = (arr, p) => arr[Math.min(arr.length - 1, Math.floor((p / 100) * arr.length))];
 
   const { token } = await issue();
   while (!(await introspectOnce(token)).active) await sleep(5);
@@ -127,5 +82,5 @@ try {
   ];
   process.stdout.write(`\n${lines.join('\n')}\n`);
 } finally {
-  await stopAll();
+  await system.stop();
 }
