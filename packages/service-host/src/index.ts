@@ -14,3 +14,4 @@ export { MetricsService } from './metrics';
 export { SERVICE_CONFIG, ServiceHostModule, type ServiceHostOptions } from './service-host.module';
 export { openApiSchema, parseInput } from './validation';
 export { PeriodicTask } from './periodic-task';
+export { decodeCursor, encodeCursor } from './cursor';

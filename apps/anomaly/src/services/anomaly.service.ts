@@ -4,7 +4,7 @@ import type { Principal } from '@tokenledger/auth';
 import { canonicalize } from '@tokenledger/canonical-json';
 import type { TokenUsedV1 } from '@tokenledger/contracts';
 import { EventOutbox } from '@tokenledger/messaging';
-import { DomainError } from '@tokenledger/service-host';
+import { DomainError, decodeCursor, encodeCursor } from '@tokenledger/service-host';
 import type { z } from 'zod';
 import { RULE_NAMES, ruleUpdateSchema, updateRule, type RuleConfig, type RuleName } from '../domain/rules';
 import { AnomalyRepository, type AnomalyView } from '../repositories/anomaly.repository';
@@ -21,12 +21,8 @@ export class AnomalyService {
   async list(q: { tokenId?: string; rule?: string; severity?: string; since?: string; cursor?: string; limit: number }): Promise<{ anomalies: AnomalyView[]; cursor: string | null }> {
     let after: { at: string; id: string } | undefined;
     if (q.cursor) {
-      try {
-        const [at, id] = JSON.parse(Buffer.from(q.cursor, 'base64url').toString()) as [string, string];
-        after = { at, id };
-      } catch {
-        throw new DomainError('bad_cursor', 'cursor is not one this API returned');
-      }
+      const [at, id] = decodeCursor(q.cursor, ['string', 'string']);
+      after = { at, id };
     }
     const anomalies = await this.repository.list({
       limit: q.limit,
@@ -37,7 +33,7 @@ export class AnomalyService {
       ...(after ? { after } : {}),
     });
     const last = anomalies.length === q.limit ? anomalies[anomalies.length - 1] : undefined;
-    return { anomalies, cursor: last ? Buffer.from(JSON.stringify([last.detectedAt, last.id])).toString('base64url') : null };
+    return { anomalies, cursor: last ? encodeCursor([last.detectedAt, last.id]) : null };
   }
 
   get(id: string): Promise<AnomalyView | undefined> {

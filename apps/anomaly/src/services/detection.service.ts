@@ -28,6 +28,10 @@ export function toDetectorEvent(event: EventEnvelope): DetectorEvent | undefined
   }
 }
 
+function tokenIdOf(event: DetectorEvent): string {
+  return 'tokenId' in event ? event.tokenId : event.data.tokenId;
+}
+
 /**
  * Runs the rules over a batch of events in one transaction: detector state, findings and the
  * events they cause (anomaly.detected; token.revoke-requested for a `revoke` action, caused by
@@ -63,10 +67,10 @@ export class DetectionService {
     }
     if (fresh.length === 0) return [];
     const rules = await this.repository.rules(m);
-    const states = await this.repository.lockStates(m, fresh.map(({ event }) => ('tokenId' in event ? event.tokenId : event.data.tokenId)));
+    const states = await this.repository.lockStates(m, fresh.map(({ event }) => tokenIdOf(event)));
     const findings: Finding[] = [];
     for (const { envelope, event } of fresh) {
-      const tokenId = 'tokenId' in event ? event.tokenId : event.data.tokenId;
+      const tokenId = tokenIdOf(event);
       const state = states.get(tokenId);
       if (!state) continue;
       const result = detect(state, event, rules);

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Header, HttpCode, NotFoundException, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScopes } from '@tokenledger/auth';
-import { DomainError, parseInput } from '@tokenledger/service-host';
+import { DomainError, decodeCursor, encodeCursor, parseInput } from '@tokenledger/service-host';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { LedgerRepository, type LeafRow } from '../repositories/ledger.repository';
@@ -110,7 +110,11 @@ export class LedgerController {
   @ApiOperation({ summary: 'Recorded events by token, type, actor and time, each with its logId and index.' })
   async events(@Query() query: unknown) {
     const q = parseInput(eventsQuery, query, 'query');
-    const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+    let after: { time: string; logId: string; index: number } | undefined;
+    if (q.cursor) {
+      const [time, logId, index] = decodeCursor(q.cursor, ['string', 'string', 'integer']);
+      after = { time, logId, index };
+    }
     const rows = await this.repository.findEvents({
       limit: q.limit,
       ...(q.tokenId ? { subject: q.tokenId } : {}),
@@ -123,7 +127,7 @@ export class LedgerController {
     const last = rows.length === q.limit ? rows[rows.length - 1] : undefined;
     return {
       entries: rows.map(entryView),
-      cursor: last ? Buffer.from(JSON.stringify([last.eventTime, last.logId, last.index])).toString('base64url') : null,
+      cursor: last ? encodeCursor([last.eventTime, last.logId, last.index]) : null,
     };
   }
 
@@ -180,15 +184,5 @@ export class LedgerController {
       }
     }
     res.end();
-  }
-}
-
-function decodeCursor(cursor: string): { time: string; logId: string; index: number } {
-  try {
-    const [time, logId, index] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string, number];
-    if (typeof time !== 'string' || typeof logId !== 'string' || !Number.isInteger(index)) throw new Error('shape');
-    return { time, logId, index };
-  } catch {
-    throw new DomainError('bad_cursor', 'cursor is not one this API returned');
   }
 }
