@@ -32,6 +32,8 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
   }
 
   const minutesAgo = (m: number): string => new Date(Date.now() - m * 60_000).toISOString();
+  /** Start of the last complete minute: a burst placed there falls in one 60 s rate bucket. */
+  const previousMinute = (): number => Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
   function used(tokenId: string, at: string, extra: Partial<TokenUsedV1> = {}): EventEnvelope {
     return buildEvent({
       type: 'tokenledger.token.used.v1',
@@ -100,7 +102,7 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
     },
     {
       rule: 'rate-spike',
-      fire: (t) => [...Array.from({ length: 10 }, (_, m) => Array.from({ length: 4 }, (_, i) => [TOPICS.usage, used(t, new Date(Date.now() - (12 - m) * 60_000 + i * 1000).toISOString())] as [string, EventEnvelope])).flat(), ...Array.from({ length: 45 }, (_, i) => [TOPICS.usage, used(t, new Date(Date.now() - 90_000 + i * 100).toISOString())] as [string, EventEnvelope])],
+      fire: (t) => [...Array.from({ length: 10 }, (_, m) => Array.from({ length: 4 }, (_, i) => [TOPICS.usage, used(t, new Date(Date.now() - (12 - m) * 60_000 + i * 1000).toISOString())] as [string, EventEnvelope])).flat(), ...Array.from({ length: 45 }, (_, i) => [TOPICS.usage, used(t, new Date(previousMinute() + i * 1000).toISOString())] as [string, EventEnvelope])],
       miss: (t) => Array.from({ length: 10 }, (_, m) => Array.from({ length: 4 }, (_, i) => [TOPICS.usage, used(t, new Date(Date.now() - (12 - m) * 60_000 + i * 1000).toISOString())] as [string, EventEnvelope])).flat(),
     },
     {
