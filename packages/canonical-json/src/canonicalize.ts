@@ -1,5 +1,4 @@
-import { CanonicalJsonError } from './errors';
-import { serializeNumber } from './number';
+import { CanonicalJsonError, type CanonicalJsonErrorCode } from './errors';
 import { childPath } from './path';
 import { serializeString } from './string';
 
@@ -22,83 +21,86 @@ function isLossyContainer(value: object): boolean {
   );
 }
 
-/** UTF-16 code unit order (RFC 8785 §3.2.3); `<` on strings compares code units. */
-function compareCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
+/**
+ * One serialization. The path to the current value is kept as a stack of keys and rendered
+ * (`$.a[2]`) only when an error is thrown: the hot path allocates no path strings.
+ */
 class Canonicalizer {
   /** Objects on the current path from the root: a repeat is a cycle; shared subtrees are fine. */
-  private readonly ancestors = new Set<object>();
+  private readonly ancestors: object[] = [];
+  private readonly keys: Array<string | number> = [];
 
-  serialize(input: unknown, key: string, path: string): string | undefined {
+  private fail(code: CanonicalJsonErrorCode, detail: string): never {
+    const path = this.keys.reduce<string>((parent, key) => childPath(parent, key), '$');
+    throw new CanonicalJsonError(code, path, detail);
+  }
+
+  serialize(input: unknown, key: string): string | undefined {
     let value = input;
-    if (typeof value === 'object' && value !== null && hasToJson(value)) {
-      value = value.toJSON(key);
+    if (typeof value === 'object' && value !== null) {
+      if (hasToJson(value)) value = value.toJSON(key);
+      // Boxed primitives are unwrapped, as JSON.stringify does.
+      if (value instanceof Number) value = Number(value);
+      else if (value instanceof String) value = String(value);
+      else if (value instanceof Boolean) value = value.valueOf();
     }
-    // Boxed primitives are unwrapped, as JSON.stringify does.
-    if (value instanceof Number) value = Number(value);
-    else if (value instanceof String) value = String(value);
-    else if (value instanceof Boolean) value = value.valueOf();
 
     switch (typeof value) {
       case 'string':
         return serializeString(value);
       case 'number':
-        return serializeNumber(value, path);
+        // RFC 8785 §3.2.2.3: ECMAScript Number::toString; String(-0) is already "0".
+        if (!Number.isFinite(value)) this.fail('non-finite-number', `${String(value)} is not a JSON number`);
+        return String(value);
       case 'boolean':
         return value ? 'true' : 'false';
       case 'undefined':
         return undefined;
       case 'bigint':
-        throw new CanonicalJsonError('bigint', path, 'bigint is not a JSON number (I-JSON allows IEEE 754 doubles only)');
+        return this.fail('bigint', 'bigint is not a JSON number (I-JSON allows IEEE 754 doubles only)');
       case 'function':
-        throw new CanonicalJsonError('function', path, 'functions cannot be serialized');
+        return this.fail('function', 'functions cannot be serialized');
       case 'symbol':
-        throw new CanonicalJsonError('symbol', path, 'symbols cannot be serialized');
+        return this.fail('symbol', 'symbols cannot be serialized');
       case 'object':
         if (value === null) return 'null';
-        return this.serializeContainer(value, path);
+        return this.serializeContainer(value);
     }
   }
 
-  private serializeContainer(value: object, path: string): string {
-    if (this.ancestors.has(value)) {
-      throw new CanonicalJsonError('cycle', path, 'cyclic structure');
-    }
-    if (isLossyContainer(value)) {
-      throw new CanonicalJsonError('unsupported-object', path, `${value.constructor.name} has no JSON form`);
-    }
-    this.ancestors.add(value);
-    try {
-      return Array.isArray(value) ? this.serializeArray(value, path) : this.serializeObject(value, path);
-    } finally {
-      this.ancestors.delete(value);
-    }
+  private serializeContainer(value: object): string {
+    if (this.ancestors.includes(value)) this.fail('cycle', 'cyclic structure');
+    if (isLossyContainer(value)) this.fail('unsupported-object', `${value.constructor.name} has no JSON form`);
+    this.ancestors.push(value);
+    const text = Array.isArray(value) ? this.serializeArray(value) : this.serializeObject(value);
+    this.ancestors.pop();
+    return text;
   }
 
-  private serializeArray(items: readonly unknown[], path: string): string {
-    const parts: string[] = [];
+  private serializeArray(items: readonly unknown[]): string {
+    let text = '[';
     for (let i = 0; i < items.length; i++) {
-      const itemPath = childPath(path, i);
-      const text = this.serialize(items[i], String(i), itemPath);
-      if (text === undefined) {
-        throw new CanonicalJsonError('undefined', itemPath, 'undefined is not allowed in an array');
-      }
-      parts.push(text);
+      this.keys.push(i);
+      const item = this.serialize(items[i], String(i));
+      if (item === undefined) this.fail('undefined', 'undefined is not allowed in an array');
+      this.keys.pop();
+      text += i === 0 ? item : `,${item}`;
     }
-    return `[${parts.join(',')}]`;
+    return `${text}]`;
   }
 
-  private serializeObject(object: object, path: string): string {
+  private serializeObject(object: object): string {
     const record = object as Record<string, unknown>;
-    const parts: string[] = [];
-    for (const key of Object.keys(record).sort(compareCodeUnits)) {
-      const text = this.serialize(record[key], key, childPath(path, key));
+    let text = '{';
+    // The default sort compares UTF-16 code units, the order RFC 8785 §3.2.3 requires.
+    for (const key of Object.keys(record).sort()) {
+      this.keys.push(key);
+      const member = this.serialize(record[key], key);
+      this.keys.pop();
       // An undefined member is omitted, as JSON.stringify omits it.
-      if (text !== undefined) parts.push(`${serializeString(key)}:${text}`);
+      if (member !== undefined) text += `${text.length === 1 ? '' : ','}${serializeString(key)}:${member}`;
     }
-    return `{${parts.join(',')}}`;
+    return `${text}}`;
   }
 }
 
@@ -111,7 +113,7 @@ class Canonicalizer {
  * and Map/Set/typed arrays throw a {@link CanonicalJsonError} naming the path.
  */
 export function canonicalize(value: unknown): string {
-  const text = new Canonicalizer().serialize(value, '', '$');
+  const text = new Canonicalizer().serialize(value, '');
   if (text === undefined) {
     throw new CanonicalJsonError('undefined', '$', 'undefined has no JSON form');
   }
