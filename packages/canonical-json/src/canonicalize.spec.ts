@@ -19,6 +19,19 @@ describe('canonicalize', () => {
     expect(canonicalize({ 10: 'ten', 9: 'nine', a: 'a', 1: 'one' })).toBe('{"1":"one","10":"ten","9":"nine","a":"a"}');
   });
 
+  it('plain data (fast path) and the same data behind toJSON, boxes or a class (full path) give the same text', () => {
+    class Point {
+      constructor(readonly y: number, readonly x: number) {}
+    }
+    const nullProto = Object.assign(Object.create(null) as object, { b: 2, a: 1 });
+    const plain = { p: { y: 2, x: 1 }, n: { b: 2, a: 1 }, s: 'é\u2028', list: [1.5, -0, 1e21] };
+    const expected = '{"list":[1.5,0,1e+21],"n":{"a":1,"b":2},"p":{"x":1,"y":2},"s":"é\u2028"}';
+    expect(canonicalize(plain)).toBe(expected);
+    expect(canonicalize({ ...plain, n: nullProto })).toBe(expected);
+    expect(canonicalize({ ...plain, p: new Point(2, 1), s: new String('é\u2028') })).toBe(expected);
+    expect(canonicalize({ ...plain, p: { toJSON: () => ({ x: 1, y: 2 }) } })).toBe(expected);
+  });
+
   it('omits undefined object members, as JSON.stringify does', () => {
     expect(canonicalize({ a: undefined, b: 1 })).toBe('{"b":1}');
   });

@@ -104,6 +104,59 @@ class Canonicalizer {
   }
 }
 
+/** Marks a value the fast path does not handle; the full {@link Canonicalizer} then decides. */
+const NOT_PLAIN = Symbol('not plain JSON data');
+/** Deeper than this, the fast path gives up (a cycle, or data no event has). */
+const FAST_DEPTH = 64;
+
+/**
+ * For plain JSON data (what JSON.parse returns: strings, finite numbers, booleans, null, arrays,
+ * objects with Object.prototype or no prototype and no toJSON), a copy whose object keys are
+ * inserted in RFC 8785 order; JSON.stringify of that copy is then the canonical text, since it
+ * writes strings and numbers exactly as RFC 8785 requires. Anything else (including keys starting
+ * with a digit, which JavaScript would enumerate in numeric order) returns NOT_PLAIN.
+ */
+function sortedPlainCopy(value: unknown, depth: number): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : NOT_PLAIN;
+    case 'object': {
+      if (value === null) return null;
+      if (depth > FAST_DEPTH) return NOT_PLAIN;
+      if (Array.isArray(value)) {
+        const items: unknown[] = new Array(value.length);
+        for (let i = 0; i < value.length; i++) {
+          const item = value[i] === undefined ? NOT_PLAIN : sortedPlainCopy(value[i], depth + 1);
+          if (item === NOT_PLAIN) return NOT_PLAIN;
+          items[i] = item;
+        }
+        return items;
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return NOT_PLAIN;
+      const record = value as Record<string, unknown>;
+      if (typeof record.toJSON === 'function') return NOT_PLAIN;
+      const copy: Record<string, unknown> = {};
+      // The default sort compares UTF-16 code units, the order RFC 8785 §3.2.3 requires.
+      for (const key of Object.keys(record).sort()) {
+        const first = key.charCodeAt(0);
+        if (first >= 0x30 && first <= 0x39) return NOT_PLAIN;
+        const member = record[key];
+        if (member === undefined) continue;
+        const item = sortedPlainCopy(member, depth + 1);
+        if (item === NOT_PLAIN) return NOT_PLAIN;
+        copy[key] = item;
+      }
+      return copy;
+    }
+    default:
+      return NOT_PLAIN;
+  }
+}
+
 /**
  * RFC 8785 (JCS) canonical JSON text of `value`.
  *
@@ -111,8 +164,13 @@ class Canonicalizer {
  * object members omitted, own enumerable string keys only) but strict where JSON.stringify is
  * lossy: non-finite numbers, bigint, functions, symbols, undefined array items or root, cycles,
  * and Map/Set/typed arrays throw a {@link CanonicalJsonError} naming the path.
+ *
+ * Plain JSON data (the common case: parsed or built events) takes a fast path, a key-sorted copy
+ * written by the native JSON.stringify; the property tests check both paths against a reference.
  */
 export function canonicalize(value: unknown): string {
+  const plain = sortedPlainCopy(value, 0);
+  if (plain !== NOT_PLAIN) return JSON.stringify(plain);
   const text = new Canonicalizer().serialize(value, '');
   if (text === undefined) {
     throw new CanonicalJsonError('undefined', '$', 'undefined has no JSON form');

@@ -1,28 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { consistencyProof, inclusionProof, leafHash, nodeHash, rootHash, verifyConsistency, verifyInclusion } from '@tokenledger/ledger-core';
-import { completedBy, consistencyRanges, inclusionRanges, nodeKey, nodesFor, rangeHash, type NodeRef } from './tree-plan';
+import { CompactRange } from './compact-range';
+import { completingLeaf, consistencyRanges, inclusionRanges, nodeKey, nodesFor, rangeHash, type NodeRef } from './tree-plan';
 
-/** Builds storage the way the ledger does (level 0 = leaf hashes, completed nodes on append). */
-function store(leaves: Buffer[]): Map<string, Buffer> {
-  const nodes = new Map<string, Buffer>();
-  leaves.forEach((leaf, i) => {
-    nodes.set(nodeKey({ level: 0, index: i }), leaf);
-    for (const n of completedBy(i)) {
-      const left = nodes.get(nodeKey({ level: n.level - 1, index: n.index * 2 }));
-      const right = nodes.get(nodeKey({ level: n.level - 1, index: n.index * 2 + 1 }));
-      if (!left || !right) throw new Error('child missing');
-      nodes.set(nodeKey(n), nodeHash(left, right));
-    }
-  });
-  return nodes;
+/** Builds storage the way the ledger does: one row per leaf, its hash and the subtrees it completes. */
+function store(leaves: Buffer[]): Array<{ leafHash: Buffer; subtrees: Buffer }> {
+  const range = new CompactRange();
+  return leaves.map((leaf) => ({ leafHash: leaf, subtrees: Buffer.concat(range.append(leaf)) }));
 }
 
 describe('tree plan against ledger-core (reference proofs on random trees)', () => {
   const leaves = Array.from({ length: 40 }, () => leafHash(randomBytes(8)));
-  const nodes = store(leaves);
+  const rows = store(leaves);
   const get = (n: NodeRef): Buffer => {
-    const h = nodes.get(nodeKey(n));
-    if (!h) throw new Error(`node ${nodeKey(n)} not stored`);
+    const row = rows[completingLeaf(n)];
+    const h = n.level === 0 ? row?.leafHash : row?.subtrees.subarray((n.level - 1) * 32, n.level * 32);
+    if (!h || h.length !== 32) throw new Error(`node ${nodeKey(n)} not stored`);
     return h;
   };
 

@@ -1,9 +1,10 @@
 /**
  * Where the hashes of an RFC 6962 tree live in storage, and which of them a proof needs.
  * Storage keeps the hash of every perfect subtree: node (level, index) covers leaves
- * [index * 2^level, (index + 1) * 2^level); level 0 holds the leaf hashes. Any range hash is then
- * a right fold over the perfect subtrees that make up the range (at most 2 log2 n of them), so a
- * proof needs O(log n) stored hashes, fetched in one read. Pure: no I/O.
+ * [index * 2^level, (index + 1) * 2^level); level 0 holds the leaf hashes. Each node is stored
+ * with the leaf that completes it (see {@link completingLeaf}), so an append writes one row per
+ * leaf. Any range hash is then a right fold over the perfect subtrees that make up the range (at
+ * most 2 log2 n of them), so a proof needs O(log n) stored hashes, fetched in one read. Pure: no I/O.
  */
 
 export interface NodeRef {
@@ -45,6 +46,15 @@ export function completedBy(index: number): NodeRef[] {
     out.push({ level, index: (index + 1) / 2 ** level - 1 });
   }
   return out;
+}
+
+/**
+ * The leaf whose row stores node `n`: the last leaf the subtree covers, (index + 1) * 2^level - 1.
+ * Level 0 is that leaf's own hash; level L > 0 is the L-th 32-byte hash of the row's `subtrees`
+ * (the nodes {@link completedBy} that leaf, in level order).
+ */
+export function completingLeaf(n: NodeRef): number {
+  return (n.index + 1) * 2 ** n.level - 1;
 }
 
 /** RFC 9162 §2.1.3.1 PATH(m, D[n]) as ranges whose hashes form the audit path, leaf to root. */

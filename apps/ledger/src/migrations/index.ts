@@ -1,6 +1,7 @@
 import { CreateSchemaAndOutbox1795800000000 } from '@tokenledger/messaging';
 import { Ledger1795800000300 } from './1795800000300-ledger';
 import { Replays1795800000301 } from './1795800000301-replays';
+import { Subtrees1795800000302 } from './1795800000302-subtrees';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
-export const migrations = [CreateSchemaAndOutbox1795800000000, Ledger1795800000300, Replays1795800000301];
+export const migrations = [CreateSchemaAndOutbox1795800000000, Ledger1795800000300, Replays1795800000301, Subtrees1795800000302];

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { buildEvent, encodeEvent, uuidv7 } from '@tokenledger/contracts';
-import { CreateSchemaAndOutbox1795800000000 } from '@tokenledger/messaging';
 import { freshDatabase, type TestDatabase } from '@tokenledger/testing';
 import { DataSource } from 'typeorm';
 import type { LedgerConfig } from '../config';
-import { Ledger1795800000300 } from '../migrations/1795800000300-ledger';
+import { migrations } from '../migrations';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { AppenderService, type RawRecord } from './appender.service';
 import { VerifierService } from './verifier.service';
@@ -14,7 +13,7 @@ async function ledgerDb(db: TestDatabase): Promise<DataSource> {
   await boot.initialize();
   await boot.query('CREATE SCHEMA IF NOT EXISTS ledger');
   await boot.destroy();
-  const ds = new DataSource({ type: 'postgres', url: db.url, schema: 'ledger', migrations: [CreateSchemaAndOutbox1795800000000, Ledger1795800000300], migrationsRun: true });
+  const ds = new DataSource({ type: 'postgres', url: db.url, schema: 'ledger', migrations, migrationsRun: true });
   return ds.initialize();
 }
 

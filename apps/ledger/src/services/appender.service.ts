@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { decodeEvent } from '@tokenledger/contracts';
-import { CHAIN_SEED, chainNext, emptyRoot, leafHash, nodeHash } from '@tokenledger/ledger-core';
+import { CHAIN_SEED, chainNext, emptyRoot, leafHash } from '@tokenledger/ledger-core';
+import { CompactRange } from '../domain/compact-range';
 import { leafBytes, logIdOf, type LeafContent } from '../domain/leaf';
-import { completedBy, decompose, nodeKey, rangeHash, type NodeRef } from '../domain/tree-plan';
+import { decompose, nodeKey } from '../domain/tree-plan';
 import { LedgerRepository, type LeafRow } from '../repositories/ledger.repository';
 
 export interface RawRecord {
@@ -33,7 +34,7 @@ export const MAX_RECORD_BYTES = 256 * 1024;
 
 /**
  * Turns a batch of one partition's records into leaves, in offset order, in ONE PostgreSQL
- * transaction: leaves, tree nodes, event ids, the new head and the next Kafka offset.
+ * transaction: leaves (each with the tree nodes it completes), event ids, the new head and the next Kafka offset.
  *
  * Contract: records below the stored next offset are skipped (already appended), so a redelivered
  * batch appends nothing twice; the head update is conditional on the offset this transaction
@@ -52,8 +53,14 @@ export class AppenderService {
         return { logId, appended: 0, size: head.size, rootHash: head.rootHash, nextOffset: head.nextOffset, rejected: [] };
       }
 
-      // Perfect subtrees of the current tree: the left siblings the new leaves may complete.
-      const nodes = await this.repository.nodes(logId, decompose(0, head.size), m);
+      // The right edge of the current tree (its perfect subtrees), to extend and to take the root of.
+      const frontier = decompose(0, head.size);
+      const stored = await this.repository.nodes(logId, frontier, m);
+      const tree = new CompactRange(head.size, frontier.map((n) => {
+        const hash = stored.get(nodeKey(n));
+        if (!hash) throw new Error(`log ${logId}: stored node ${nodeKey(n)} is missing`);
+        return hash;
+      }));
       // Decode once; records over the size limit are not even parsed.
       const decodedAll = fresh.map((r) => {
         const value = r.value ?? Buffer.alloc(0);
@@ -65,14 +72,13 @@ export class AppenderService {
         decodedAll.flatMap((d) => (d?.ok ? [d.event.id] : [])),
       );
 
-      const leaves: LeafRow[] = [];
-      const newNodes: Array<NodeRef & { hash: Buffer }> = [];
-      const newIds: Array<{ eventId: string; logId: string; index: number; sha256: Buffer }> = [];
+      const leaves: Array<LeafRow & { subtrees: Buffer }> = [];
+      const newIds: Array<{ eventId: string; index: number; sha256: Buffer }> = [];
       const rejected: Rejection[] = [];
-      let size = head.size;
       let chain = head.chainHead;
 
       for (const [i, record] of fresh.entries()) {
+        const index = tree.length;
         const value = record.value ?? Buffer.alloc(0);
         const digest = createHash('sha256').update(value).digest();
         const position = { topic, partition, offset: record.offset, timestamp: record.timestamp };
@@ -95,35 +101,21 @@ export class AppenderService {
           } else {
             content = { kind: 'event', event };
             meta = { eventId: event.id, eventType: event.type, subject: event.subject, actor: event.actor, eventTime: event.time };
-            known.set(event.id, { index: size, sha256: digest });
-            newIds.push({ eventId: event.id, logId, index: size, sha256: digest });
+            known.set(event.id, { index, sha256: digest });
+            newIds.push({ eventId: event.id, index, sha256: digest });
           }
         }
         const leaf = leafBytes(position, content);
         const hash = leafHash(leaf);
         chain = chainNext(chain, hash);
-        leaves.push({ logId, index: size, offset: record.offset, kind: content.kind, leaf, leafHash: hash, chainHash: chain, ...meta });
-        nodes.set(nodeKey({ level: 0, index: size }), hash);
-        newNodes.push({ level: 0, index: size, hash });
-        for (const n of completedBy(size)) {
-          const left = nodes.get(nodeKey({ level: n.level - 1, index: n.index * 2 }));
-          const right = nodes.get(nodeKey({ level: n.level - 1, index: n.index * 2 + 1 }));
-          if (!left || !right) throw new Error(`log ${logId}: missing child of node ${nodeKey(n)}`);
-          const h = nodeHash(left, right);
-          nodes.set(nodeKey(n), h);
-          newNodes.push({ ...n, hash: h });
-        }
-        size += 1;
+        const subtrees = Buffer.concat(tree.append(hash));
+        leaves.push({ logId, index, offset: record.offset, kind: content.kind, leaf, leafHash: hash, chainHash: chain, subtrees, ...meta });
       }
 
-      const rootHash = rangeHash([0, size], (n) => {
-        const h = nodes.get(nodeKey(n));
-        if (!h) throw new Error(`log ${logId}: node ${nodeKey(n)} missing for the root`);
-        return h;
-      }, nodeHash);
-      await this.repository.insertLeaves(m, leaves);
-      await this.repository.insertNodes(m, logId, newNodes);
-      await this.repository.insertEventIds(m, newIds);
+      const size = tree.length;
+      const rootHash = tree.root();
+      await this.repository.insertLeaves(m, logId, leaves);
+      await this.repository.insertEventIds(m, logId, newIds);
       const nextOffset = (fresh[fresh.length - 1] as RawRecord).offset + 1;
       if (!(await this.repository.advanceHead(m, head, { size, rootHash, chainHead: chain, nextOffset }))) {
         throw new Error(`log ${logId}: head moved under this append (stale consumer); rolled back`);

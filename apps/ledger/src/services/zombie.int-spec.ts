@@ -1,10 +1,10 @@
 import { buildEvent, encodeEvent, partitionKey, uuidv7 } from '@tokenledger/contracts';
-import { CreateSchemaAndOutbox1795800000000, createEventProducer, createKafka } from '@tokenledger/messaging';
+import { createEventProducer, createKafka } from '@tokenledger/messaging';
 import { eventually, freshDatabase, freshTopicPrefix, kafkaBrokers, testKafka, type TestDatabase } from '@tokenledger/testing';
 import type { Consumer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import type { LedgerConfig } from '../config';
-import { Ledger1795800000300 } from '../migrations/1795800000300-ledger';
+import { migrations } from '../migrations';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { AppenderService, type AppendResult } from './appender.service';
 
@@ -24,7 +24,7 @@ describe('zombie consumer (real Kafka rebalance, real PostgreSQL)', () => {
     await boot.initialize();
     await boot.query('CREATE SCHEMA ledger');
     await boot.destroy();
-    ds = await new DataSource({ type: 'postgres', url: db.url, schema: 'ledger', migrations: [CreateSchemaAndOutbox1795800000000, Ledger1795800000300], migrationsRun: true }).initialize();
+    ds = await new DataSource({ type: 'postgres', url: db.url, schema: 'ledger', migrations, migrationsRun: true }).initialize();
     const admin = testKafka().admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
