@@ -283,37 +283,63 @@ try {
     await pg.end();
   }
 
-  // 6. Inclusion-proof latency on a log of PROOF_LEAVES leaves, loaded directly into ledger.nodes.
+  // 6. Inclusion-proof latency on a log of PROOF_LEAVES leaves, loaded directly into ledger.leaves
+  // in the appender's storage layout: each row holds its leaf hash and the subtrees it completes.
   say(`proofs: building a log of ${PROOF_LEAVES} leaves`);
   {
     const logId = 'bench.proofs-0';
+    const leafOf = (i) => Buffer.from(`{"bench":${i},"pad":"${createHash('md5').update(String(i)).digest('hex').repeat(18)}"}`);
     const level0 = Buffer.allocUnsafe(PROOF_LEAVES * 32);
-    for (let i = 0; i < PROOF_LEAVES; i++) leafHash(randomBytes(8)).copy(level0, i * 32);
+    for (let i = 0; i < PROOF_LEAVES; i++) leafHash(leafOf(i)).copy(level0, i * 32);
     const levels = buildLevels(level0, PROOF_LEAVES);
     const rootHash = rangeHash([0, PROOF_LEAVES], nodeOf(levels), nodeHash);
-    const rows = [];
-    for (let l = 0; l < levels.length; l++) rows.push([l, levels[l].length / 32]);
-    const totalNodes = rows.reduce((a, [, n]) => a + n, 0);
-    say(`proofs: loading ${totalNodes} nodes`);
-    // Work list of (level, from, to) chunks; two connections load in parallel.
+    const subtreesOf = (i) => {
+      const parts = [];
+      for (let l = 1; (i + 1) % 2 ** l === 0; l++) parts.push(nodeOf(levels)({ level: l, index: (i + 1) / 2 ** l - 1 }));
+      return Buffer.concat(parts);
+    };
+    const totalNodes = levels.reduce((a, lv) => a + lv.length / 32, 0);
+    say(`proofs: loading ${PROOF_LEAVES} leaves (${totalNodes} tree nodes)`);
+    // Work list of [from, to) chunks; two connections load in parallel.
     const chunks = [];
-    for (const [l, n] of rows) for (let s = 0; s < n; s += NODE_BATCH) chunks.push([l, s, Math.min(n, s + NODE_BATCH)]);
+    for (let s = 0; s < PROOF_LEAVES; s += NODE_BATCH) chunks.push([s, Math.min(PROOF_LEAVES, s + NODE_BATCH)]);
     const loadStart = performance.now();
     await Promise.all(
       [0, 1].map(async () => {
         const c = new Client({ connectionString: dbUrl });
         await c.connect();
         for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
-          const [l, s, e] = chunk;
-          const lv = [];
-          const ix = [];
-          const hs = [];
+          const [s, e] = chunk;
+          const leaves = [];
+          const subtrees = [];
           for (let i = s; i < e; i++) {
-            lv.push(l);
-            ix.push(i);
-            hs.push(levels[l].subarray(i * 32, i * 32 + 32));
+            leaves.push(leafOf(i));
+            subtrees.push(subtreesOf(i));
           }
-          await c.query('INSERT INTO ledger.nodes (log_id, level, idx, hash) SELECT $1, unnest($2::smallint[]), unnest($3::bigint[]), unnest($4::bytea[])', [logId, lv, ix, hs]);
+          const ends = (parts) => {
+            let at = 0;
+            return parts.map((p) => (at += p.length));
+          };
+          await c.query(
+            `INSERT INTO ledger.leaves (log_id, idx, kafka_offset, kind, leaf, leaf_hash, chain_hash, subtrees)
+             SELECT $1, $2::bigint + u.n - 1, $2::bigint + u.n - 1, 'rejected',
+                    substring($3::bytea FROM u.leaf_end - u.leaf_len + 1 FOR u.leaf_len),
+                    substring($4::bytea FROM (u.n - 1)::int * 32 + 1 FOR 32),
+                    substring($4::bytea FROM (u.n - 1)::int * 32 + 1 FOR 32),
+                    substring($5::bytea FROM u.sub_end - u.sub_len + 1 FOR u.sub_len)
+               FROM unnest($6::int[], $7::int[], $8::int[], $9::int[]) WITH ORDINALITY AS u(leaf_end, leaf_len, sub_end, sub_len, n)`,
+            [
+              logId,
+              s,
+              Buffer.concat(leaves),
+              level0.subarray(s * 32, e * 32),
+              Buffer.concat(subtrees),
+              ends(leaves),
+              leaves.map((l) => l.length),
+              ends(subtrees),
+              subtrees.map((l) => l.length),
+            ],
+          );
         }
         await c.end();
       }),
@@ -324,7 +350,7 @@ try {
       `INSERT INTO ledger.logs (log_id, topic, partition, size, root_hash, chain_head, next_offset) VALUES ($1, 'bench.proofs', 0, $2, $3, $4, $2)`,
       [logId, PROOF_LEAVES, rootHash, randomBytes(32)],
     );
-    await pg.query('ANALYZE ledger.nodes');
+    await pg.query('ANALYZE ledger.leaves');
     results.proofLoad = { nodes: totalNodes, seconds: (performance.now() - loadStart) / 1000 };
 
     const dataSource = new DataSource({ type: 'postgres', url: dbUrl, schema: 'ledger' });
@@ -352,10 +378,10 @@ try {
     await dataSource.destroy();
     lat.sort((a, b) => a - b);
     const raw = [];
-    for (let i = 0; i < 200; i++) await pg.query('SELECT hash FROM ledger.nodes WHERE log_id = $1 AND level = 0 AND idx = $2', [logId, rnd()]);
+    for (let i = 0; i < 200; i++) await pg.query('SELECT leaf_hash FROM ledger.leaves WHERE log_id = $1 AND idx = $2', [logId, rnd()]);
     for (let i = 0; i < PROOF_SAMPLES; i++) {
       const t = performance.now();
-      await pg.query('SELECT hash FROM ledger.nodes WHERE log_id = $1 AND level = 0 AND idx = $2', [logId, rnd()]);
+      await pg.query('SELECT leaf_hash FROM ledger.leaves WHERE log_id = $1 AND idx = $2', [logId, rnd()]);
       raw.push(performance.now() - t);
     }
     raw.sort((a, b) => a - b);
@@ -455,12 +481,12 @@ try {
     '',
     `Ledger / min(a, b): ${f2(r.ledger.rate / smaller)} (goal >= 0.5). Checkpoints: every usage log had a checkpoint of its final size ${f2(r.checkpointLag)} s after the last leaf (${r.checkpoints} checkpoints signed; logs ${r.logs}).`,
     '',
-    `Inclusion proofs: log of ${PROOF_LEAVES.toLocaleString('en-US')} leaves (${r.proofLoad.nodes.toLocaleString('en-US')} stored nodes, loaded in ${f2(r.proofLoad.seconds)} s), audit path ${r.proof.pathLength} hashes, ${PROOF_SAMPLES} sequential calls at random indexes after 200 warm-up calls.`,
+    `Inclusion proofs: log of ${PROOF_LEAVES.toLocaleString('en-US')} leaves of about 600 bytes (${r.proofLoad.nodes.toLocaleString('en-US')} tree nodes kept in the leaf rows, loaded in ${f2(r.proofLoad.seconds)} s), audit path ${r.proof.pathLength} hashes, ${PROOF_SAMPLES} sequential calls at random indexes after 200 warm-up calls.`,
     '',
     '| operation | p50 ms | p99 ms | max ms |',
     '|---|---|---|---|',
-    `| baseline: \`SELECT hash FROM ledger.nodes\` one leaf (pg Client) | ${f2(r.select.p50)} | ${f2(r.select.p99)} | ${f2(r.select.max)} |`,
-    `| ProofService.inclusion (TypeORM, head + nodes read) | ${f2(r.proof.p50)} | ${f2(r.proof.p99)} | ${f2(r.proof.max)} |`,
+    `| baseline: \`SELECT leaf_hash FROM ledger.leaves\` one row by primary key (pg Client) | ${f2(r.select.p50)} | ${f2(r.select.p99)} | ${f2(r.select.max)} |`,
+    `| ProofService.inclusion (TypeORM, head + one read of the needed leaf rows) | ${f2(r.proof.p50)} | ${f2(r.proof.p99)} | ${f2(r.proof.max)} |`,
     '',
     `Inclusion p99: ${f2(r.proof.p99)} ms (goal < 10 ms); ${r.proof.verified} of the proofs (every 100th) checked with verifyInclusion against the computed root: all verified.`,
     '',

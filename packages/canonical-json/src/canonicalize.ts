@@ -109,14 +109,21 @@ const NOT_PLAIN = Symbol('not plain JSON data');
 /** Deeper than this, the fast path gives up (a cycle, or data no event has). */
 const FAST_DEPTH = 64;
 
+/** True when `keys` is already in UTF-16 code unit order (RFC 8785 §3.2.3). */
+function isSorted(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if ((keys[i - 1] as string) > (keys[i] as string)) return false;
+  return true;
+}
+
 /**
  * For plain JSON data (what JSON.parse returns: strings, finite numbers, booleans, null, arrays,
- * objects with Object.prototype or no prototype and no toJSON), a copy whose object keys are
- * inserted in RFC 8785 order; JSON.stringify of that copy is then the canonical text, since it
- * writes strings and numbers exactly as RFC 8785 requires. Anything else (including keys starting
- * with a digit, which JavaScript would enumerate in numeric order) returns NOT_PLAIN.
+ * objects with Object.prototype or no prototype and no toJSON), a value whose object keys are
+ * inserted in RFC 8785 order; JSON.stringify of it is then the canonical text, since it writes
+ * strings and numbers exactly as RFC 8785 requires. Copy on change: a part already in order (as
+ * JSON.parse of canonical text returns it) is returned as it is. Anything else (including keys
+ * starting with a digit, which JavaScript enumerates in numeric order) returns NOT_PLAIN.
  */
-function sortedPlainCopy(value: unknown, depth: number): unknown {
+function sortedPlain(value: unknown, depth: number): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -127,29 +134,38 @@ function sortedPlainCopy(value: unknown, depth: number): unknown {
       if (value === null) return null;
       if (depth > FAST_DEPTH) return NOT_PLAIN;
       if (Array.isArray(value)) {
-        const items: unknown[] = new Array(value.length);
+        let items: unknown[] | undefined;
         for (let i = 0; i < value.length; i++) {
-          const item = value[i] === undefined ? NOT_PLAIN : sortedPlainCopy(value[i], depth + 1);
-          if (item === NOT_PLAIN) return NOT_PLAIN;
-          items[i] = item;
+          const item: unknown = value[i];
+          const sorted = item === undefined ? NOT_PLAIN : sortedPlain(item, depth + 1);
+          if (sorted === NOT_PLAIN) return NOT_PLAIN;
+          if (sorted !== item) items ??= value.slice();
+          if (items) items[i] = sorted;
         }
-        return items;
+        return items ?? value;
       }
       const proto: unknown = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) return NOT_PLAIN;
       const record = value as Record<string, unknown>;
       if (typeof record.toJSON === 'function') return NOT_PLAIN;
-      const copy: Record<string, unknown> = {};
-      // The default sort compares UTF-16 code units, the order RFC 8785 §3.2.3 requires.
-      for (const key of Object.keys(record).sort()) {
+      const keys = Object.keys(record);
+      let changed = !isSorted(keys);
+      if (changed) keys.sort(); // the default sort compares UTF-16 code units
+      const members: unknown[] = new Array(keys.length);
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] as string;
         const first = key.charCodeAt(0);
         if (first >= 0x30 && first <= 0x39) return NOT_PLAIN;
         const member = record[key];
-        if (member === undefined) continue;
-        const item = sortedPlainCopy(member, depth + 1);
-        if (item === NOT_PLAIN) return NOT_PLAIN;
-        copy[key] = item;
+        // An undefined member is omitted (as JSON.stringify omits it): a copy drops it.
+        const sorted = member === undefined ? undefined : sortedPlain(member, depth + 1);
+        if (sorted === NOT_PLAIN) return NOT_PLAIN;
+        if (sorted !== member || member === undefined) changed = true;
+        members[i] = sorted;
       }
+      if (!changed) return value;
+      const copy: Record<string, unknown> = {};
+      for (let i = 0; i < keys.length; i++) if (members[i] !== undefined) copy[keys[i] as string] = members[i];
       return copy;
     }
     default:
@@ -169,7 +185,7 @@ function sortedPlainCopy(value: unknown, depth: number): unknown {
  * written by the native JSON.stringify; the property tests check both paths against a reference.
  */
 export function canonicalize(value: unknown): string {
-  const plain = sortedPlainCopy(value, 0);
+  const plain = sortedPlain(value, 0);
   if (plain !== NOT_PLAIN) return JSON.stringify(plain);
   const text = new Canonicalizer().serialize(value, '');
   if (text === undefined) {

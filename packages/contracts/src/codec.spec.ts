@@ -37,10 +37,11 @@ describe('encodeEvent / decodeEvent', () => {
     const event = buildEvent(sampleInput(type), FIXED);
     const bytes = encodeEvent(event);
     const decoded = decodeEvent(bytes);
-    expect(decoded).toEqual({ ok: true, event });
+    expect(decoded).toEqual({ ok: true, event, value: event });
     if (!decoded.ok) return;
     expect(encodeEvent(decoded.event).equals(bytes)).toBe(true);
-    expect(decodeEvent(bytes.toString('utf8'))).toEqual({ ok: true, event });
+    expect(canonicalBytes(decoded.value).equals(bytes)).toBe(true);
+    expect(decodeEvent(bytes.toString('utf8'))).toEqual({ ok: true, event, value: event });
   });
 
   it('writes RFC 8785 canonical JSON, independent of key order', () => {

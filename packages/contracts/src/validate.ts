@@ -5,7 +5,18 @@ import { EventDecodeError, errorFromIssues, issuesFrom } from './errors';
 import { EVENT_DATA_SCHEMAS, isEventType } from './events/registry';
 import { tokenIdOf } from './events/subject';
 
-export type DecodeResult = { ok: true; event: EventEnvelope } | { ok: false; error: EventDecodeError };
+export type DecodeResult =
+  | {
+      ok: true;
+      event: EventEnvelope;
+      /**
+       * The validated input itself (for decodeEvent: what JSON.parse returned). The schemas are
+       * strict and transform nothing, so it holds the same content as `event`, in the input's key
+       * order: for a canonical record that is already RFC 8785 order, which makes re-encoding cheap.
+       */
+      value: EventEnvelope;
+    }
+  | { ok: false; error: EventDecodeError };
 
 /**
  * Checks an already parsed value against the envelope, then against the data schema of its
@@ -36,5 +47,5 @@ export function validateEvent(value: unknown): DecodeResult {
     };
   }
   // Safe: `type` is a known type and `data` passed that type's schema.
-  return { ok: true, event: { ...header.data, type, data: data.data } as EventEnvelope };
+  return { ok: true, event: { ...header.data, type, data: data.data } as EventEnvelope, value: value as EventEnvelope };
 }

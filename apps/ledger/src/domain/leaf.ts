@@ -23,7 +23,8 @@ export type LeafContent =
  * Kafka has the same leaves and roots.
  */
 export function leafBytes(position: RecordPosition, content: LeafContent): Buffer {
-  return canonicalBytes({ v: 1, ...position, ...content });
+  const { topic, partition, offset, timestamp } = position;
+  return canonicalBytes({ v: 1, topic, partition, offset, timestamp, ...content });
 }
 
 export function sha256Hex(bytes: Uint8Array): string {

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { decodeEvent } from '@tokenledger/contracts';
 import { CHAIN_SEED, chainNext, emptyRoot, leafHash } from '@tokenledger/ledger-core';
 import { CompactRange } from '../domain/compact-range';
-import { leafBytes, logIdOf, type LeafContent } from '../domain/leaf';
+import { leafBytes, logIdOf, type LeafContent, type RecordPosition } from '../domain/leaf';
 import { decompose, nodeKey } from '../domain/tree-plan';
 import { LedgerRepository, type LeafRow } from '../repositories/ledger.repository';
 
@@ -29,6 +29,52 @@ export interface AppendResult {
   rejected: Rejection[];
 }
 
+type EventColumns = Pick<LeafRow, 'eventId' | 'eventType' | 'subject' | 'actor' | 'eventTime'>;
+
+/**
+ * A record decoded, hashed and, when it is a valid event, already turned into its `event` leaf:
+ * everything that does not depend on what the log holds. Only the rare duplicate or conflict needs
+ * a different leaf, built inside the transaction. The decoded envelope itself is not kept, so a
+ * batch keeps little alive while it waits for PostgreSQL.
+ */
+interface Prepared extends RecordPosition {
+  value: Buffer;
+  sha256: Buffer;
+  rejection?: string;
+  event?: { eventId: string; columns: EventColumns; leaf: { kind: 'event'; bytes: Buffer; hash: Buffer } };
+}
+
+function prepare(topic: string, partition: number, record: RawRecord): Prepared {
+  const value = record.value ?? Buffer.alloc(0);
+  const position: RecordPosition = { topic, partition, offset: record.offset, timestamp: record.timestamp };
+  const sha256 = createHash('sha256').update(value).digest();
+  // Records over the size limit are not even parsed.
+  if (value.length > MAX_RECORD_BYTES) {
+    return { ...position, value, sha256, rejection: `too-large: ${value.length} bytes, over the ${MAX_RECORD_BYTES}-byte limit` };
+  }
+  const decoded = decodeEvent(value);
+  if (!decoded.ok) return { ...position, value, sha256, rejection: `${decoded.error.code}: ${decoded.error.message}` };
+  const e = decoded.event;
+  // The parsed record rather than the schema's output: same content, but already in canonical key
+  // order when the producer wrote canonical JSON, so encoding the leaf copies nothing.
+  const bytes = leafBytes(position, { kind: 'event', event: decoded.value });
+  return {
+    ...position,
+    value,
+    sha256,
+    event: {
+      eventId: e.id,
+      columns: { eventId: e.id, eventType: e.type, subject: e.subject, actor: e.actor, eventTime: e.time },
+      leaf: { kind: 'event', bytes, hash: leafHash(bytes) },
+    },
+  };
+}
+
+function rejectedLeaf(record: Prepared, reason: string): { kind: 'rejected'; bytes: Buffer; hash: Buffer } {
+  const bytes = leafBytes(record, { kind: 'rejected', reason, sha256: record.sha256.toString('hex'), size: record.value.length });
+  return { kind: 'rejected', bytes, hash: leafHash(bytes) };
+}
+
 /** Records above this size become `rejected` leaves (reason too-large), like the DLQ consumer. */
 export const MAX_RECORD_BYTES = 256 * 1024;
 
@@ -46,9 +92,11 @@ export class AppenderService {
 
   async append(topic: string, partition: number, records: RawRecord[]): Promise<AppendResult> {
     const logId = logIdOf(topic, partition);
+    // CPU work that does not depend on the log's state happens before the head is locked.
+    const prepared = records.map((r) => prepare(topic, partition, r)).sort((a, b) => a.offset - b.offset);
     return this.repository.dataSource.transaction(async (m) => {
       const head = await this.repository.lockHead(m, logId, topic, partition, emptyRoot(), CHAIN_SEED);
-      const fresh = records.filter((r) => r.offset >= head.nextOffset).sort((a, b) => a.offset - b.offset);
+      const fresh = prepared.filter((r) => r.offset >= head.nextOffset);
       if (fresh.length === 0) {
         return { logId, appended: 0, size: head.size, rootHash: head.rootHash, nextOffset: head.nextOffset, rejected: [] };
       }
@@ -61,62 +109,47 @@ export class AppenderService {
         if (!hash) throw new Error(`log ${logId}: stored node ${nodeKey(n)} is missing`);
         return hash;
       }));
-      // Decode once; records over the size limit are not even parsed.
-      const decodedAll = fresh.map((r) => {
-        const value = r.value ?? Buffer.alloc(0);
-        return value.length > MAX_RECORD_BYTES ? undefined : decodeEvent(value);
-      });
-      const known = await this.repository.findEventIds(
-        m,
-        logId,
-        decodedAll.flatMap((d) => (d?.ok ? [d.event.id] : [])),
-      );
+      const known = await this.repository.findEventIds(m, logId, fresh.flatMap((r) => (r.event ? [r.event.eventId] : [])));
 
       const leaves: Array<LeafRow & { subtrees: Buffer }> = [];
       const newIds: Array<{ eventId: string; index: number; sha256: Buffer }> = [];
       const rejected: Rejection[] = [];
       let chain = head.chainHead;
 
-      for (const [i, record] of fresh.entries()) {
+      for (const record of fresh) {
         const index = tree.length;
-        const value = record.value ?? Buffer.alloc(0);
-        const digest = createHash('sha256').update(value).digest();
-        const position = { topic, partition, offset: record.offset, timestamp: record.timestamp };
-        let content: LeafContent;
-        let meta: Pick<LeafRow, 'eventId' | 'eventType' | 'subject' | 'actor' | 'eventTime'> = {};
-        const decoded = decodedAll[i];
-        if (!decoded || !decoded.ok) {
-          const reason = decoded ? `${decoded.error.code}: ${decoded.error.message}` : `too-large: ${value.length} bytes, over the ${MAX_RECORD_BYTES}-byte limit`;
-          content = { kind: 'rejected', reason, sha256: digest.toString('hex'), size: value.length };
-          rejected.push({ offset: record.offset, reason, sha256: digest.toString('hex'), value });
+        let leaf: { kind: LeafRow['kind']; bytes: Buffer; hash: Buffer };
+        let meta: EventColumns | undefined;
+        const first = record.event && known.get(record.event.eventId);
+        if (record.rejection !== undefined) {
+          leaf = rejectedLeaf(record, record.rejection);
+          rejected.push({ offset: record.offset, reason: record.rejection, sha256: record.sha256.toString('hex'), value: record.value });
+        } else if (record.event && first?.sha256.equals(record.sha256)) {
+          const content: LeafContent = { kind: 'duplicate', eventId: record.event.eventId, sha256: record.sha256.toString('hex'), firstIndex: first.index };
+          const bytes = leafBytes(record, content);
+          leaf = { kind: 'duplicate', bytes, hash: leafHash(bytes) };
+        } else if (record.event && first) {
+          const reason = `conflict: event id ${record.event.eventId} was recorded at index ${first.index} with other bytes`;
+          leaf = rejectedLeaf(record, reason);
+          rejected.push({ offset: record.offset, reason, sha256: record.sha256.toString('hex'), value: record.value });
+        } else if (record.event) {
+          leaf = record.event.leaf;
+          meta = record.event.columns;
+          known.set(record.event.eventId, { index, sha256: record.sha256 });
+          newIds.push({ eventId: record.event.eventId, index, sha256: record.sha256 });
         } else {
-          const event = decoded.event;
-          const first = known.get(event.id);
-          if (first && first.sha256.equals(digest)) {
-            content = { kind: 'duplicate', eventId: event.id, sha256: digest.toString('hex'), firstIndex: first.index };
-          } else if (first) {
-            const reason = `conflict: event id ${event.id} was recorded at index ${first.index} with other bytes`;
-            content = { kind: 'rejected', reason, sha256: digest.toString('hex'), size: value.length };
-            rejected.push({ offset: record.offset, reason, sha256: digest.toString('hex'), value });
-          } else {
-            content = { kind: 'event', event };
-            meta = { eventId: event.id, eventType: event.type, subject: event.subject, actor: event.actor, eventTime: event.time };
-            known.set(event.id, { index, sha256: digest });
-            newIds.push({ eventId: event.id, index, sha256: digest });
-          }
+          throw new Error(`log ${logId}: offset ${record.offset} is neither an event nor rejected`);
         }
-        const leaf = leafBytes(position, content);
-        const hash = leafHash(leaf);
-        chain = chainNext(chain, hash);
-        const subtrees = Buffer.concat(tree.append(hash));
-        leaves.push({ logId, index, offset: record.offset, kind: content.kind, leaf, leafHash: hash, chainHash: chain, subtrees, ...meta });
+        chain = chainNext(chain, leaf.hash);
+        const subtrees = Buffer.concat(tree.append(leaf.hash));
+        leaves.push({ logId, index, offset: record.offset, kind: leaf.kind, leaf: leaf.bytes, leafHash: leaf.hash, chainHash: chain, subtrees, ...meta });
       }
 
       const size = tree.length;
       const rootHash = tree.root();
       await this.repository.insertLeaves(m, logId, leaves);
       await this.repository.insertEventIds(m, logId, newIds);
-      const nextOffset = (fresh[fresh.length - 1] as RawRecord).offset + 1;
+      const nextOffset = (fresh[fresh.length - 1] as Prepared).offset + 1;
       if (!(await this.repository.advanceHead(m, head, { size, rootHash, chainHead: chain, nextOffset }))) {
         throw new Error(`log ${logId}: head moved under this append (stale consumer); rolled back`);
       }
