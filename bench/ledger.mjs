@@ -190,7 +190,9 @@ try {
     });
     const output = [];
     const spawnedAt = performance.now();
-    ledger = spawn(process.execPath, [path.join(root, 'apps', 'ledger', 'dist', 'main.js')], {
+    // BENCH_LEDGER_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the ledger process.
+    const nodeArgs = (process.env.BENCH_LEDGER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    ledger = spawn(process.execPath, [...nodeArgs, path.join(root, 'apps', 'ledger', 'dist', 'main.js')], {
       env: {
         ...process.env,
         DATABASE_URL: dbUrl,
