@@ -2,6 +2,7 @@ import { CreateSchemaAndOutbox1795800000000 } from '@tokenledger/messaging';
 import { Ledger1795800000300 } from './1795800000300-ledger';
 import { Replays1795800000301 } from './1795800000301-replays';
 import { Subtrees1795800000302 } from './1795800000302-subtrees';
+import { EventIdsPerLog1795800000303 } from './1795800000303-event-ids-per-log';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
-export const migrations = [CreateSchemaAndOutbox1795800000000, Ledger1795800000300, Replays1795800000301, Subtrees1795800000302];
+export const migrations = [CreateSchemaAndOutbox1795800000000, Ledger1795800000300, Replays1795800000301, Subtrees1795800000302, EventIdsPerLog1795800000303];

@@ -68,6 +68,15 @@ describe('appender (real PostgreSQL): exactly once, fenced, deterministic', () =
     expect(kinds.map((k) => k.kind)).toEqual(['event', 'duplicate', 'rejected']);
   });
 
+  it('one event id in two partitions is an event in each log (duplicates are per log), and neither append fails', async () => {
+    const [record] = records(1, 0);
+    const a = await appender.append('t.twice', 0, [record as RawRecord]);
+    const b = await appender.append('t.twice', 1, [record as RawRecord]);
+    expect([a.appended, b.appended, a.rejected.length + b.rejected.length]).toEqual([1, 1, 0]);
+    const kinds = await ds.query<Array<{ log_id: string; kind: string }>>("SELECT log_id, kind FROM ledger.leaves WHERE log_id LIKE 't.twice-%' ORDER BY log_id");
+    expect(kinds).toEqual([{ log_id: 't.twice-0', kind: 'event' }, { log_id: 't.twice-1', kind: 'event' }]);
+  });
+
   it('a log rebuilt from the same records into an empty database, in other batch sizes, has the same root', async () => {
     const all = [...records(37), { offset: 37, timestamp: 1, value: randomBytes(20) }, ...records(20, 38)];
     const first = await appender.append('r.topic', 1, all);
