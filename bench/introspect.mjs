@@ -2,10 +2,11 @@
 // with a baseline route of the same app (same auth, form parsing and validation, constant answer),
 // plus the issue-to-visible lag. Starts its own issuance + revocation against the local Kafka and
 // PostgreSQL (started when missing) and a fresh database; prints a Markdown table.
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import autocannon from 'autocannon';
 import { say } from '../scripts/lib.mjs';
-import { percentile as pct, sleep, startBenchSystem } from './harness.mjs';
+import { openLoop, percentile as pct, sleep, startBenchSystem } from './harness.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -63,21 +64,39 @@ try {
   say(`maximum throughput, ${CONNECTIONS} connections, ${DURATION} s each`);
   const baseMax = result(await run('/v1/bench/baseline'));
   const introMax = result(await run('/v1/introspect'));
-  say(`50% of each maximum, fixed rate`);
-  const baseHalf = result(await run('/v1/bench/baseline', { overallRate: Math.round(baseMax.rps / 2) }));
-  const introHalf = result(await run('/v1/introspect', { overallRate: Math.round(introMax.rps / 2) }));
+  say(`50% of each maximum: open-loop, evenly spaced requests`);
+  const half = (route, max) =>
+    openLoop({ url: `${revocation}${route}`, headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, body, rate: Math.round(max.rps / 2), seconds: DURATION });
+  const baseHalf = await half('/v1/bench/baseline', baseMax);
+  const introHalf = await half('/v1/introspect', introMax);
+  // The floor of this machine and generator: a bare node:http server answering a constant, at
+  // the baseline's 50% rate, measured the same way.
+  say('reference: bare node:http server at the same rate');
+  const bare = spawn(process.execPath, ['-e', "require('http').createServer((q, s) => { q.resume(); q.on('end', () => { s.setHeader('content-type', 'application/json'); s.end('{\"active\":false}'); }); }).listen(14009, '127.0.0.1')"], { stdio: 'inherit' });
+  let bareHalf;
+  try {
+    while (!(await fetch('http://127.0.0.1:14009/').then(() => true, () => false))) await sleep(50);
+    bareHalf = await openLoop({ url: 'http://127.0.0.1:14009/v1/introspect', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, rate: Math.round(baseMax.rps / 2), seconds: DURATION });
+  } finally {
+    bare.kill();
+  }
+  say(`50% of each maximum: autocannon overallRate, for comparison`);
+  const baseBurst = result(await run('/v1/bench/baseline', { overallRate: Math.round(baseMax.rps / 2) }));
+  const introBurst = result(await run('/v1/introspect', { overallRate: Math.round(introMax.rps / 2) }));
 
+  const f1 = (x) => x.toFixed(1);
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
     `Command: \`npm run bench:introspect\` (BENCH_DURATION=${DURATION}, BENCH_CONNECTIONS=${CONNECTIONS}); ${new Date().toISOString()}`,
-    `Machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; load generator (autocannon) on the same machine.`,
+    `Machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; load generators on the same machine.`,
     '',
-    '| route | max req/s | p50 ms at max | p99 ms at max | rate at 50% | p50 ms at 50% | p99 ms at 50% | errors |',
+    '| route | max req/s (autocannon) | p50 / p99 ms at max | rate at 50% | open loop: p50 / p99 / max ms | generator lag max ms | autocannon overallRate: p50 / p99 ms | errors |',
     '|---|---|---|---|---|---|---|---|',
-    `| baseline (constant answer) | ${baseMax.rps.toFixed(0)} | ${baseMax.p50} | ${baseMax.p99} | ${Math.round(baseMax.rps / 2)} | ${baseHalf.p50} | ${baseHalf.p99} | ${baseMax.errors + baseHalf.errors} |`,
-    `| POST /v1/introspect | ${introMax.rps.toFixed(0)} | ${introMax.p50} | ${introMax.p99} | ${Math.round(introMax.rps / 2)} | ${introHalf.p50} | ${introHalf.p99} | ${introMax.errors + introHalf.errors} |`,
+    `| baseline (constant answer) | ${baseMax.rps.toFixed(0)} | ${baseMax.p50} / ${baseMax.p99} | ${baseHalf.rate.toFixed(0)} | ${f1(baseHalf.p50)} / ${f1(baseHalf.p99)} / ${f1(baseHalf.max)} | ${f1(baseHalf.maxLag)} | ${baseBurst.p50} / ${baseBurst.p99} | ${baseMax.errors + baseHalf.errors + baseBurst.errors} |`,
+    `| reference: bare node:http server, constant answer | - | - | ${bareHalf.rate.toFixed(0)} | ${f1(bareHalf.p50)} / ${f1(bareHalf.p99)} / ${f1(bareHalf.max)} | ${f1(bareHalf.maxLag)} | - | ${bareHalf.errors} |`,
+    `| POST /v1/introspect | ${introMax.rps.toFixed(0)} | ${introMax.p50} / ${introMax.p99} | ${introHalf.rate.toFixed(0)} | ${f1(introHalf.p50)} / ${f1(introHalf.p99)} / ${f1(introHalf.max)} | ${f1(introHalf.maxLag)} | ${introBurst.p50} / ${introBurst.p99} | ${introMax.errors + introHalf.errors + introBurst.errors} |`,
     '',
-    `Introspection / baseline throughput: ${(introMax.rps / baseMax.rps).toFixed(2)} (goal >= 0.6). p99 at 50% load: ${introHalf.p99} ms (goal < 5 ms).`,
+    `Introspection / baseline throughput: ${(introMax.rps / baseMax.rps).toFixed(2)} (goal >= 0.6). p99 at 50% load (open loop): ${f1(introHalf.p99)} ms (goal < 5 ms).`,
     `Issue-to-visible lag over ${LAG_SAMPLES} tokens (issuance response -> first active introspection): p50 ${pct(lags, 50).toFixed(1)} ms, p99 ${pct(lags, 99).toFixed(1)} ms, max ${lags[lags.length - 1].toFixed(1)} ms (goal: within 1 s).`,
   ];
   process.stdout.write(`\n${lines.join('\n')}\n`);
