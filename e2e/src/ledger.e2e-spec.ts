@@ -241,8 +241,8 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
     await expect(sql(`UPDATE ledger.leaves SET leaf = leaf WHERE log_id = $1 AND idx = 1`, [logId])).rejects.toThrow(/append-only/);
     await expect(sql(`DELETE FROM ledger.leaves WHERE log_id = $1 AND idx = 1`, [logId])).rejects.toThrow(/append-only/);
 
-    type Row = { idx: string; leaf: Buffer; leaf_hash: Buffer; chain_hash: Buffer; kafka_offset: string; kind: string };
-    const original = await sql<Row>('SELECT idx, leaf, leaf_hash, chain_hash, kafka_offset, kind FROM ledger.leaves WHERE log_id = $1 ORDER BY idx', [logId]);
+    type Row = { idx: string; leaf: Buffer; leaf_hash: Buffer; chain_hash: Buffer; subtrees: Buffer; kafka_offset: string; kind: string };
+    const original = await sql<Row>('SELECT idx, leaf, leaf_hash, chain_hash, subtrees, kafka_offset, kind FROM ledger.leaves WHERE log_id = $1 ORDER BY idx', [logId]);
     const asSuperuser = async (fn: () => Promise<void>): Promise<void> => {
       await sql('ALTER TABLE ledger.leaves DISABLE TRIGGER USER');
       try {
@@ -255,7 +255,7 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
       asSuperuser(async () => {
         await sql('DELETE FROM ledger.leaves WHERE log_id = $1', [logId]);
         for (const r of original) {
-          await sql('INSERT INTO ledger.leaves (log_id, idx, kafka_offset, kind, leaf, leaf_hash, chain_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)', [logId, r.idx, r.kafka_offset, r.kind, r.leaf, r.leaf_hash, r.chain_hash]);
+          await sql('INSERT INTO ledger.leaves (log_id, idx, kafka_offset, kind, leaf, leaf_hash, chain_hash, subtrees) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [logId, r.idx, r.kafka_offset, r.kind, r.leaf, r.leaf_hash, r.chain_hash, r.subtrees]);
         }
       });
 
