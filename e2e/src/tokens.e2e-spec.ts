@@ -362,6 +362,22 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
     expect(weak.status).toBe(401);
   });
 
+  it('introspections are not access-logged (each one is a token.used event); other revocation routes are', () => {
+    const urls = system.apps.revocation.output
+      .join('')
+      .split('\n')
+      .flatMap((line) => {
+        try {
+          const parsed = JSON.parse(line) as { req?: { url?: string } };
+          return parsed.req?.url ? [parsed.req.url] : [];
+        } catch {
+          return [];
+        }
+      });
+    expect(urls.some((u) => /^\/v1\/tokens\/[^/]+\/revoke$/.test(u))).toBe(true);
+    expect(urls.filter((u) => u.startsWith('/v1/introspect'))).toEqual([]);
+  });
+
   it('no plaintext token in any log line, Kafka record or database row (searched last)', async () => {
     expect(plaintexts.length).toBeGreaterThan(10);
     const logs = Object.values(system.apps).map((a) => a.output.join('')).join('\n');

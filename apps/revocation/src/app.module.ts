@@ -31,6 +31,9 @@ export class AppModule {
           config,
           migrations,
           auth: { internalSecret: config.TOKENLEDGER_INTERNAL_SECRET, authenticator: 'local' },
+          // Every introspection answer is a token.used event; the benchmark's baseline route
+          // takes the same pipeline.
+          quietRoutes: ['v1/introspect', 'v1/bench/baseline'],
         }),
       ],
       controllers: [RevocationController, IntrospectionController, AdminController, ...(config.BENCH_BASELINE_ROUTE ? [BaselineController] : [])],

@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule, type AuthModuleOptions } from '@tokenledger/auth';
 import { MessagingModule } from '@tokenledger/messaging';
@@ -25,6 +25,13 @@ export interface ServiceHostOptions {
   entities?: MixedList<Function>;
   /** How this app authenticates operator tokens (see @tokenledger/auth). */
   auth: AuthModuleOptions;
+  /**
+   * Routes (`v1/introspect`) served without the per-request logger: hot paths whose every call is
+   * recorded elsewhere (an event). The request logger (pino-http: a child logger with redaction
+   * per request) was the largest share of their CPU and allocations; their errors are still
+   * logged by the error filter, with the request id.
+   */
+  quietRoutes?: string[];
 }
 
 /**
@@ -41,6 +48,7 @@ export class ServiceHostModule implements NestModule {
       global: true,
       imports: [
         LoggerModule.forRoot({
+          ...(options.quietRoutes?.length ? { exclude: options.quietRoutes.map((path) => ({ path, method: RequestMethod.ALL })) } : {}),
           pinoHttp: {
             level: config.LOG_LEVEL,
             name: options.name,
