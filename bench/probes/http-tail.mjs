@@ -1,0 +1,41 @@
+// Probe: one route of the revocation app at a fixed open-loop rate, with the app's event-loop
+// delay and GC pauses over the same window (loop-monitor.cjs preloaded into revocation).
+//   node bench/probes/http-tail.mjs   (ROUTE=/v1/bench/baseline RATE=1000 SECS=8)
+// Extra node flags for the apps go in BENCH_NODE_ARGS, e.g. --max-semi-space-size=32.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openLoop, sleep, startBenchSystem } from '../harness.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const route = process.env.ROUTE ?? '/v1/bench/baseline';
+const rate = Number(process.env.RATE ?? 1000);
+const seconds = Number(process.env.SECS ?? 8);
+const monitorFile = path.join(os.tmpdir(), `tl-loop-monitor-${process.pid}.json`);
+const ports = { issuance: 14001, revocation: 14002 };
+process.env.BENCH_NODE_ARGS = `${process.env.BENCH_NODE_ARGS ?? ''} --require ${path.join(here, 'loop-monitor.cjs')}`;
+const system = await startBenchSystem({
+  apps: ports,
+  env: { BENCH_BASELINE_ROUTE: 'true', MONITOR_FILE: monitorFile, MONITOR_PORT: String(ports.revocation) },
+});
+try {
+  const auth = { authorization: `Bearer ${system.rootToken}` };
+  const issued = await fetch(`${system.url('issuance')}/v1/tokens`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ owner: { type: 'service', id: 'probe' }, name: 'probe', scopes: ['probe:read'], ttlSeconds: 3600 }),
+  }).then((r) => r.json());
+  await sleep(500);
+  const load = { url: `${system.url('revocation')}${route}`, headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: issued.token }).toString(), rate };
+  await openLoop({ ...load, seconds: 2 }); // warm-up
+  writeFileSync(`${monitorFile}.start`, '');
+  const result = await openLoop({ ...load, seconds });
+  writeFileSync(`${monitorFile}.stop`, '');
+  for (let i = 0; i < 40 && !existsSync(monitorFile); i++) await sleep(50);
+  console.log(`${route} at ${rate} req/s for ${seconds} s: p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, max ${result.max.toFixed(1)} ms, errors ${result.errors}, generator lag max ${result.maxLag.toFixed(1)} ms`);
+  console.log(existsSync(monitorFile) ? `revocation during the load: ${readFileSync(monitorFile, 'utf8')}` : '(no report from the loop monitor)');
+} finally {
+  await system.stop();
+  for (const f of [monitorFile, `${monitorFile}.start`, `${monitorFile}.stop`]) rmSync(f, { force: true });
+}
