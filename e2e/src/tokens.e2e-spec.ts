@@ -315,7 +315,7 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
     expect(events.find((e) => e.type === 'tokenledger.token.expired.v1' && e.subject === short.tokenId)).toMatchObject({ actor: 'system', data: { expiredAt: short.expiresAt } });
   });
 
-  it('a second revocation instance sees a revocation made by the first within 1 s', async () => {
+  it('a second revocation instance sees a revocation made by the first within 1 s, and refuses a DPoP proof the first accepted', async () => {
     const root = system.rootToken;
     const port = await freePort();
     const second = spawnApp('revocation', { ...system.env, PORT: String(port) });
@@ -332,6 +332,29 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
       expect(await ask(url('revocation', ''))).toEqual({ active: false }); // this instance: at once
       await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - revokedAt))));
       expect(await ask(secondUrl)).toEqual({ active: false }); // the other one: within 1 s
+
+      // The DPoP jti store is shared: a proof accepted by one instance is a replay at the other.
+      const client = await DpopClient.start();
+      try {
+        const bound = await issueOk(root, { owner: { type: 'service', id: 'pay2' }, name: 'two-instances-dpop', scopes: ['pay:charge'], ttlSeconds: 600, dpopJkt: client.jkt });
+        const htu = 'https://api.example.test/v1/charges';
+        const askWithProof = async (base: string, proof: string): Promise<Record<string, unknown>> =>
+          (await (
+            await fetch(`${base}/v1/introspect`, {
+              method: 'POST',
+              headers: { ...bearer(root), 'content-type': 'application/x-www-form-urlencoded', dpop: proof },
+              body: new URLSearchParams({ token: bound.token, htm: 'POST', htu }).toString(),
+            })
+          ).json()) as Record<string, unknown>;
+        for (const base of [secondUrl, url('revocation', '')]) {
+          await eventually(async () => ((await askWithProof(base, await client.proof('POST', htu, bound.token))).active === true ? true : undefined), 10_000, `the bound token active at ${base}`);
+        }
+        const proof = await client.proof('POST', htu, bound.token);
+        expect(await askWithProof(url('revocation', ''), proof)).toMatchObject({ active: true, token_type: 'DPoP' });
+        expect(await askWithProof(secondUrl, proof)).toEqual({ active: false });
+      } finally {
+        client.stop();
+      }
     } finally {
       second.process.kill('SIGTERM');
       await new Promise((r) => second.process.once('exit', r));

@@ -12,6 +12,7 @@ import { RevocationController } from './controllers/revocation.controller';
 import { migrations } from './migrations';
 import { StatusRepository } from './repositories/status.repository';
 import { CredentialResolver } from './services/credential-resolver';
+import { DpopReplayStore } from './services/dpop-replay-store';
 import { IntrospectionService } from './services/introspection.service';
 import { LocalAuthenticator } from './services/local-authenticator';
 import { RevocationService } from './services/revocation.service';
@@ -41,6 +42,7 @@ export class AppModule {
         StatusRepository,
         StatusCache,
         CredentialResolver,
+        DpopReplayStore,
         UsageReporter,
         IntrospectionService,
         RevocationService,

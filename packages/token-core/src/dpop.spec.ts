@@ -141,6 +141,21 @@ describe.each(['ES256', 'EdDSA'] as const)('verifyDpopProof with %s', (alg) => {
     expect(seen[0]).toEqual(['once', (NOW_S + 300 + 30) * 1000]);
   });
 
+  it('takes an asynchronous replay store (shared by several instances); a store that fails refuses the proof', async () => {
+    const stored = new Set<string>();
+    const shared = async (jti: string): Promise<boolean> => {
+      await new Promise((r) => setImmediate(r));
+      if (stored.has(jti)) return true;
+      stored.add(jti);
+      return false;
+    };
+    const p = await proof(s, { jti: 'shared' });
+    await expect(verifyDpopProof(p, ctx({ isReplay: shared }))).resolves.toMatchObject({ ok: true });
+    await expect(verifyDpopProof(p, ctx({ isReplay: shared }))).resolves.toMatchObject({ ok: false, reason: 'replay' });
+    const down = (): Promise<boolean> => Promise.reject(new Error('database unavailable'));
+    await expect(verifyDpopProof(await proof(s), ctx({ isReplay: down }))).resolves.toMatchObject({ ok: false, reason: 'replay', message: expect.stringContaining('database unavailable') });
+  });
+
   it('does not record the jti of a refused proof', async () => {
     const isReplay = jest.fn(() => false);
     await verifyDpopProof(await proof(s, { htm: 'GET' }), ctx({ isReplay }));

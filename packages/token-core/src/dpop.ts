@@ -40,7 +40,7 @@ export interface DpopContext {
    * (after which the proof's `iat` is out of the window anyway). Called last, only for proofs
    * that passed every other check, so refused proofs do not fill the cache.
    */
-  isReplay: (jti: string, expiresAtMs: number) => boolean;
+  isReplay: (jti: string, expiresAtMs: number) => boolean | Promise<boolean>;
 }
 
 const DEFAULT_MAX_AGE_SECONDS = 300;
@@ -202,7 +202,7 @@ async function verify(proof: string, ctx: DpopContext): Promise<DpopResult> {
   }
   // Accepted until iat + maxAge + skew (the window above), so the jti MUST be remembered that long.
   try {
-    if (ctx.isReplay(jti, iatMs + (maxAge + skew) * 1000)) return fail('replay', 'this jti was used before');
+    if (await ctx.isReplay(jti, iatMs + (maxAge + skew) * 1000)) return fail('replay', 'this jti was used before');
   } catch (e) {
     return fail('replay', `the replay check failed: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -2,10 +2,11 @@ import { isIP } from 'node:net';
 import { Inject, Injectable } from '@nestjs/common';
 import type { TokenUsedV1 } from '@tokenledger/contracts';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
-import { InMemoryReplayCache, displayPrefix, isWellFormed, verifyDpopProof } from '@tokenledger/token-core';
+import { displayPrefix, isWellFormed, verifyDpopProof } from '@tokenledger/token-core';
 import type { RevocationConfig } from '../config';
 import type { TokenStatus } from '../repositories/status.repository';
 import { CredentialResolver } from './credential-resolver';
+import { DpopReplayStore } from './dpop-replay-store';
 import { StatusCache } from './status-cache';
 import { UsageReporter } from './usage-reporter';
 
@@ -44,10 +45,9 @@ export type Evaluation = { active: true; status: TokenStatus; jkt?: string } | {
 
 @Injectable()
 export class IntrospectionService {
-  private readonly replay = new InMemoryReplayCache();
-
   constructor(
     private readonly resolver: CredentialResolver,
+    private readonly replay: DpopReplayStore,
     private readonly statuses: StatusCache,
     private readonly usage: UsageReporter,
     @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
@@ -95,7 +95,7 @@ export class IntrospectionService {
       expectedJkt: status.dpopJkt ?? undefined,
       now,
       maxAgeSeconds: this.config.DPOP_MAX_AGE_SECONDS,
-      isReplay: (jti, expiresAtMs) => this.replay.isReplay(`${status.tokenId}:${jti}`, expiresAtMs, now),
+      isReplay: (jti, expiresAtMs) => this.replay.isReplay(status.tokenId, jti, expiresAtMs),
     });
     return proof.ok ? { active: true, status, jkt: proof.jkt } : { active: false, rejection: 'dpop-invalid', status };
   }
