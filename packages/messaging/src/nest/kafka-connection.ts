@@ -1,6 +1,7 @@
 import {
   Inject,
   Injectable,
+  type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
@@ -36,7 +37,7 @@ export const MESSAGING_DATA_SOURCE = Symbol('MESSAGING_DATA_SOURCE');
  * `@nestjs/microservices`' Kafka transport: see docs/design/messaging.md.
  */
 @Injectable()
-export class KafkaConnection implements OnApplicationBootstrap, OnApplicationShutdown {
+export class KafkaConnection implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   readonly kafka: Kafka;
   readonly producer: Producer;
   readonly relay: OutboxRelay;
@@ -109,6 +110,16 @@ export class KafkaConnection implements OnApplicationBootstrap, OnApplicationShu
   /** Connecting goes on in the background: the app serves (and reports not ready) meanwhile. */
   onApplicationBootstrap(): void {
     this.startup = this.connectUntilReady();
+  }
+
+  /**
+   * The relay stops first, before any module's onApplicationShutdown: it needs the database, which
+   * TypeORM closes in that phase (every pass then failed until the relay stopped). Rows still in
+   * the outbox are published at the next start.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    await this.relay.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {
