@@ -1,6 +1,6 @@
 import { canonicalBytes, canonicalize } from '@tokenledger/canonical-json';
 import { buildEvent } from './build';
-import { DEFAULT_MAX_EVENT_BYTES, decodeEvent, encodeEvent, partitionKey } from './codec';
+import { DEFAULT_MAX_EVENT_BYTES, buildEncodedEvent, decodeEvent, encodeEvent, partitionKey } from './codec';
 import type { EventEnvelope } from './envelope';
 import { EventDecodeError, EventValidationError } from './errors';
 import { ALL_EVENT_TYPES, EVENT_TYPES } from './events/registry';
@@ -42,6 +42,17 @@ describe('encodeEvent / decodeEvent', () => {
     expect(encodeEvent(decoded.event).equals(bytes)).toBe(true);
     expect(canonicalBytes(decoded.value).equals(bytes)).toBe(true);
     expect(decodeEvent(bytes.toString('utf8'))).toEqual({ ok: true, event, value: event });
+  });
+
+  it.each(ALL_EVENT_TYPES)('buildEncodedEvent(%s) gives the event buildEvent gives and the bytes encodeEvent gives', (type) => {
+    const { event, bytes } = buildEncodedEvent(sampleInput(type), FIXED);
+    expect(event).toEqual(buildEvent(sampleInput(type), FIXED));
+    expect(bytes.equals(encodeEvent(event))).toBe(true);
+  });
+
+  it('buildEncodedEvent refuses invalid input and oversized events like buildEvent and encodeEvent', () => {
+    expect(() => buildEncodedEvent({ ...sampleInput('tokenledger.token.expired.v1'), data: { tokenId: 'nope', expiredAt: 'x' } }, FIXED)).toThrow(EventValidationError);
+    expect(() => buildEncodedEvent(sampleInput('tokenledger.token.expired.v1'), { ...FIXED, maxBytes: 50 })).toThrow(/exceeds the limit of 50/);
   });
 
   it('writes RFC 8785 canonical JSON, independent of key order', () => {

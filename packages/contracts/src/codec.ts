@@ -1,6 +1,8 @@
 import { TextDecoder } from 'node:util';
 import { canonicalBytes } from '@tokenledger/canonical-json';
-import type { EventEnvelope } from './envelope';
+import { buildEvent, type BuildEventInput, type BuildEventOptions } from './build';
+import type { EventEnvelope, EventEnvelopeOf } from './envelope';
+import type { EventType } from './events/registry';
 import { EventDecodeError, EventValidationError } from './errors';
 import { type DecodeResult, validateEvent } from './validate';
 
@@ -22,7 +24,24 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export function encodeEvent(event: EventEnvelope, options: CodecOptions = {}): Buffer {
   const result = validateEvent(event);
   if (!result.ok) throw EventValidationError.from(result.error);
-  const bytes = canonicalBytes(result.event);
+  return encodeValidated(result.event, options);
+}
+
+/**
+ * buildEvent and encodeEvent in one, validating once: the event buildEvent returns has just been
+ * validated and is encoded before any code could change it. For hot paths (usage reporters).
+ * @throws EventValidationError
+ */
+export function buildEncodedEvent<T extends EventType>(
+  input: BuildEventInput<T>,
+  options: BuildEventOptions & CodecOptions = {},
+): { event: EventEnvelopeOf<T>; bytes: Buffer } {
+  const event = buildEvent(input, options);
+  return { event, bytes: encodeValidated(event, options) };
+}
+
+function encodeValidated(event: EventEnvelope, options: CodecOptions): Buffer {
+  const bytes = canonicalBytes(event);
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_EVENT_BYTES;
   if (bytes.length > maxBytes) {
     throw new EventValidationError('too-large', '', `${bytes.length} bytes exceeds the limit of ${maxBytes}`);

@@ -46,5 +46,5 @@ export {
   type RevocationReason,
 } from './events/common';
 export { buildEvent, type BuildEventInput, type BuildEventOptions } from './build';
-export { encodeEvent, decodeEvent, partitionKey, DEFAULT_MAX_EVENT_BYTES, type CodecOptions } from './codec';
+export { encodeEvent, buildEncodedEvent, decodeEvent, partitionKey, DEFAULT_MAX_EVENT_BYTES, type CodecOptions } from './codec';
 export { validateEvent, type DecodeResult } from './validate';

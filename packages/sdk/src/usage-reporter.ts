@@ -1,4 +1,4 @@
-import { EVENT_TOPIC, buildEvent, encodeEvent, partitionKey, topicName, type TokenUsedV1 } from '@tokenledger/contracts';
+import { EVENT_TOPIC, buildEncodedEvent, partitionKey, topicName, type TokenUsedV1 } from '@tokenledger/contracts';
 import { createEventProducer, createKafka } from '@tokenledger/messaging';
 import type { Producer } from 'kafkajs';
 
@@ -42,13 +42,13 @@ export class UsageReporter {
   }
 
   report(usage: UsageReport): void {
-    const event = buildEvent({
+    const { event, bytes } = buildEncodedEvent({
       type: 'tokenledger.token.used.v1',
       source: `/services/${this.options.service}`,
       actor: `service:${this.options.service}`,
       data: { ...usage, service: this.options.service, at: usage.at ?? new Date().toISOString() },
     });
-    this.buffer.push({ key: partitionKey(event), value: encodeEvent(event) });
+    this.buffer.push({ key: partitionKey(event), value: bytes });
     const max = this.options.maxBuffered ?? 100_000;
     if (this.buffer.length > max) this.buffer = this.buffer.slice(-max);
     if (this.buffer.length >= (this.options.maxBatch ?? 500)) void this.flush();

@@ -1,5 +1,5 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { EVENT_TOPIC, buildEvent, encodeEvent, partitionKey, type TokenUsedV1 } from '@tokenledger/contracts';
+import { EVENT_TOPIC, buildEncodedEvent, partitionKey, type TokenUsedV1 } from '@tokenledger/contracts';
 import { EventOutbox, KafkaConnection } from '@tokenledger/messaging';
 import { PinoLogger } from 'nestjs-pino';
 
@@ -32,8 +32,8 @@ export class UsageReporter implements OnApplicationShutdown {
       this.dropped += 1;
       return;
     }
-    const event = buildEvent({ type: 'tokenledger.token.used.v1', source: '/tokenledger/revocation', actor, data });
-    this.buffer.push({ key: partitionKey(event), value: encodeEvent(event) });
+    const { event, bytes } = buildEncodedEvent({ type: 'tokenledger.token.used.v1', source: '/tokenledger/revocation', actor, data });
+    this.buffer.push({ key: partitionKey(event), value: bytes });
   }
 
   async flush(): Promise<void> {
