@@ -24,6 +24,7 @@ export async function openLoop(o) {
   const total = Math.round(o.rate * o.seconds);
   const latencies = [];
   let errors = 0;
+  const failures = {};
   let maxLag = 0;
   const pending = [];
   const send = () =>
@@ -35,13 +36,17 @@ export async function openLoop(o) {
           res.on('data', () => undefined);
           res.on('end', () => {
             if (res.statusCode >= 200 && res.statusCode < 300) latencies.push(performance.now() - sent);
-            else errors += 1;
+            else {
+              errors += 1;
+              failures[res.statusCode] = (failures[res.statusCode] ?? 0) + 1;
+            }
             resolve();
           });
         },
       );
-      req.on('error', () => {
+      req.on('error', (error) => {
         errors += 1;
+        failures[error.code ?? error.message] = (failures[error.code ?? error.message] ?? 0) + 1;
         resolve();
       });
       req.end(o.body ?? '');
@@ -58,7 +63,7 @@ export async function openLoop(o) {
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const elapsed = (performance.now() - start) / 1000;
-  return { sent: total, rate: total / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1], errors, maxLag };
+  return { sent: total, rate: total / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1], errors, failures, maxLag };
 }
 
 /**

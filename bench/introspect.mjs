@@ -56,7 +56,7 @@ try {
       duration: DURATION,
       ...extra,
     });
-  const result = (r) => ({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx });
+  const result = (r) => ({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, detail: { errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx } });
 
   say(`warm-up`);
   await run('/v1/introspect', { duration: 3 });
@@ -97,6 +97,9 @@ try {
     `| POST /v1/introspect | ${introMax.rps.toFixed(0)} | ${introMax.p50} / ${introMax.p99} | ${introHalf.rate.toFixed(0)} | ${f1(introHalf.p50)} / ${f1(introHalf.p99)} / ${f1(introHalf.max)} | ${f1(introHalf.maxLag)} | ${introBurst.p50} / ${introBurst.p99} | ${introMax.errors + introHalf.errors + introBurst.errors} |`,
     '',
     `Introspection / baseline throughput: ${(introMax.rps / baseMax.rps).toFixed(2)} (goal >= 0.6). p99 at 50% load (open loop): ${f1(introHalf.p99)} ms (goal < 5 ms).`,
+    ...(baseMax.errors + baseHalf.errors + baseBurst.errors + introMax.errors + introHalf.errors + introBurst.errors > 0
+      ? [`Errors in detail: ${JSON.stringify({ baseMax: baseMax.detail, baseHalf: baseHalf.failures, baseBurst: baseBurst.detail, introMax: introMax.detail, introHalf: introHalf.failures, introBurst: introBurst.detail })}`]
+      : []),
     `Issue-to-visible lag over ${LAG_SAMPLES} tokens (issuance response -> first active introspection): p50 ${pct(lags, 50).toFixed(1)} ms, p99 ${pct(lags, 99).toFixed(1)} ms, max ${lags[lags.length - 1].toFixed(1)} ms (goal: within 1 s).`,
   ];
   process.stdout.write(`\n${lines.join('\n')}\n`);

@@ -33,7 +33,7 @@ try {
   const result = await openLoop({ ...load, seconds });
   writeFileSync(`${monitorFile}.stop`, '');
   for (let i = 0; i < 40 && !existsSync(monitorFile); i++) await sleep(50);
-  console.log(`${route} at ${rate} req/s for ${seconds} s: p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, max ${result.max.toFixed(1)} ms, errors ${result.errors}, generator lag max ${result.maxLag.toFixed(1)} ms`);
+  console.log(`${route} at ${rate} req/s for ${seconds} s: p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, max ${result.max.toFixed(1)} ms, errors ${result.errors} ${JSON.stringify(result.failures)}, generator lag max ${result.maxLag.toFixed(1)} ms`);
   console.log(existsSync(monitorFile) ? `revocation during the load: ${readFileSync(monitorFile, 'utf8')}` : '(no report from the loop monitor)');
 } finally {
   await system.stop();
