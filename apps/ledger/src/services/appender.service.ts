@@ -31,6 +31,18 @@ export interface AppendResult {
 
 type EventColumns = Pick<LeafRow, 'eventId' | 'eventType' | 'subject' | 'actor' | 'eventTime'>;
 
+/** A leaf's exact bytes and its RFC 6962 hash. */
+interface BuiltLeaf {
+  kind: LeafContent['kind'];
+  bytes: Buffer;
+  hash: Buffer;
+}
+
+function buildLeaf(position: RecordPosition, content: LeafContent): BuiltLeaf {
+  const bytes = leafBytes(position, content);
+  return { kind: content.kind, bytes, hash: leafHash(bytes) };
+}
+
 /**
  * A record decoded, hashed and, when it is a valid event, already turned into its `event` leaf:
  * everything that does not depend on what the log holds. Only the rare duplicate or conflict needs
@@ -41,7 +53,7 @@ interface Prepared extends RecordPosition {
   value: Buffer;
   sha256: Buffer;
   rejection?: string;
-  event?: { eventId: string; columns: EventColumns; leaf: { kind: 'event'; bytes: Buffer; hash: Buffer } };
+  event?: { eventId: string; columns: EventColumns; leaf: BuiltLeaf };
 }
 
 function prepare(topic: string, partition: number, record: RawRecord): Prepared {
@@ -57,7 +69,7 @@ function prepare(topic: string, partition: number, record: RawRecord): Prepared 
   const e = decoded.event;
   // The parsed record rather than the schema's output: same content, but already in canonical key
   // order when the producer wrote canonical JSON, so encoding the leaf copies nothing.
-  const bytes = leafBytes(position, { kind: 'event', event: decoded.value });
+  const leaf = buildLeaf(position, { kind: 'event', event: decoded.value });
   return {
     ...position,
     value,
@@ -65,14 +77,9 @@ function prepare(topic: string, partition: number, record: RawRecord): Prepared 
     event: {
       eventId: e.id,
       columns: { eventId: e.id, eventType: e.type, subject: e.subject, actor: e.actor, eventTime: e.time },
-      leaf: { kind: 'event', bytes, hash: leafHash(bytes) },
+      leaf,
     },
   };
-}
-
-function rejectedLeaf(record: Prepared, reason: string): { kind: 'rejected'; bytes: Buffer; hash: Buffer } {
-  const bytes = leafBytes(record, { kind: 'rejected', reason, sha256: record.sha256.toString('hex'), size: record.value.length });
-  return { kind: 'rejected', bytes, hash: leafHash(bytes) };
 }
 
 /** Records above this size become `rejected` leaves (reason too-large), like the DLQ consumer. */
@@ -116,22 +123,24 @@ export class AppenderService {
       const rejected: Rejection[] = [];
       let chain = head.chainHead;
 
+      /** A `rejected` leaf, and the record for the DLQ. */
+      const reject = (record: Prepared, reason: string): BuiltLeaf => {
+        const sha256 = record.sha256.toString('hex');
+        rejected.push({ offset: record.offset, reason, sha256, value: record.value });
+        return buildLeaf(record, { kind: 'rejected', reason, sha256, size: record.value.length });
+      };
+
       for (const record of fresh) {
         const index = tree.length;
-        let leaf: { kind: LeafRow['kind']; bytes: Buffer; hash: Buffer };
+        let leaf: BuiltLeaf;
         let meta: EventColumns | undefined;
         const first = record.event && known.get(record.event.eventId);
         if (record.rejection !== undefined) {
-          leaf = rejectedLeaf(record, record.rejection);
-          rejected.push({ offset: record.offset, reason: record.rejection, sha256: record.sha256.toString('hex'), value: record.value });
+          leaf = reject(record, record.rejection);
         } else if (record.event && first?.sha256.equals(record.sha256)) {
-          const content: LeafContent = { kind: 'duplicate', eventId: record.event.eventId, sha256: record.sha256.toString('hex'), firstIndex: first.index };
-          const bytes = leafBytes(record, content);
-          leaf = { kind: 'duplicate', bytes, hash: leafHash(bytes) };
+          leaf = buildLeaf(record, { kind: 'duplicate', eventId: record.event.eventId, sha256: record.sha256.toString('hex'), firstIndex: first.index });
         } else if (record.event && first) {
-          const reason = `conflict: event id ${record.event.eventId} was recorded at index ${first.index} with other bytes`;
-          leaf = rejectedLeaf(record, reason);
-          rejected.push({ offset: record.offset, reason, sha256: record.sha256.toString('hex'), value: record.value });
+          leaf = reject(record, `conflict: event id ${record.event.eventId} was recorded at index ${first.index} with other bytes`);
         } else if (record.event) {
           leaf = record.event.leaf;
           meta = record.event.columns;
