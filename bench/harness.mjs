@@ -11,6 +11,16 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /**
+ * Node arguments of the reference server: bare node:http on 127.0.0.1:$PORT, answering every
+ * request with a constant `{"active":false}` once its body is read. The floor of the machine and
+ * the load generator, measured next to the apps.
+ */
+export const bareServerArgs = [
+  '-e',
+  "require('http').createServer((q, s) => { q.resume(); q.on('end', () => { s.setHeader('content-type', 'application/json'); s.end('{\"active\":false}'); }); }).listen(Number(process.env.PORT), '127.0.0.1')",
+];
+
+/**
  * Open-loop load at a fixed rate: request i is sent at start + i / rate (evenly spaced, whatever
  * earlier responses do), over a keep-alive pool that opens more connections when all are busy.
  * Latency runs from the moment a request is handed to the HTTP client to its complete response,

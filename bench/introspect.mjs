@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import autocannon from 'autocannon';
 import { say } from '../scripts/lib.mjs';
-import { openLoop, percentile as pct, sleep, startBenchSystem } from './harness.mjs';
+import { bareServerArgs, openLoop, percentile as pct, sleep, startBenchSystem } from './harness.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -72,7 +72,7 @@ try {
   // The floor of this machine and generator: a bare node:http server answering a constant, at
   // the baseline's 50% rate, measured the same way.
   say('reference: bare node:http server at the same rate');
-  const bare = spawn(process.execPath, ['-e', "require('http').createServer((q, s) => { q.resume(); q.on('end', () => { s.setHeader('content-type', 'application/json'); s.end('{\"active\":false}'); }); }).listen(14009, '127.0.0.1')"], { stdio: 'inherit' });
+  const bare = spawn(process.execPath, bareServerArgs, { env: { ...process.env, PORT: '14009' }, stdio: 'inherit' });
   let bareHalf;
   try {
     while (!(await fetch('http://127.0.0.1:14009/').then(() => true, () => false))) await sleep(50);

@@ -4,14 +4,13 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openLoop, sleep } from '../harness.mjs';
+import { bareServerArgs, openLoop, sleep } from '../harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rate = Number(process.env.RATE ?? 1000);
 const seconds = Number(process.env.SECS ?? 8);
-const bare = "require('http').createServer((q, s) => { q.resume(); q.on('end', () => { s.setHeader('content-type', 'application/json'); s.end('{\"active\":false}'); }); }).listen(14998, '127.0.0.1')";
 const servers = [
-  ['bare node:http', ['-e', bare], {}],
+  ['bare node:http', bareServerArgs, {}],
   ['minimal Nest + Express + guard', [path.join(here, 'minimal-nest-app.cjs')], {}],
   ['the same + nestjs-pino request logger', [path.join(here, 'minimal-nest-app.cjs')], { PINO: '1' }],
 ];
