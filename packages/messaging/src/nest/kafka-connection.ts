@@ -122,11 +122,10 @@ export class KafkaConnection implements OnApplicationBootstrap, BeforeApplicatio
     await this.relay.stop();
   }
 
+  /** After beforeApplicationShutdown (Nest runs it first), which already stopped the relay. */
   async onApplicationShutdown(): Promise<void> {
-    this.closing = true;
     await this.startup;
     for (const consumer of this.consumers) await consumer.stop();
-    await this.relay.stop();
     await this.producer.disconnect();
     if (this.adminConnected) await this.admin.disconnect();
   }
