@@ -14,7 +14,7 @@ const rate = Number(process.env.RATE ?? 1000);
 const seconds = Number(process.env.SECS ?? 8);
 const monitorFile = path.join(os.tmpdir(), `tl-loop-monitor-${process.pid}.json`);
 const ports = { issuance: 14001, revocation: 14002 };
-process.env.BENCH_NODE_ARGS = `${process.env.BENCH_NODE_ARGS ?? ''} --require ${path.join(here, 'loop-monitor.cjs')}`;
+process.env.BENCH_NODE_ARGS = `${process.env.BENCH_NODE_ARGS ?? ''} --require ${path.resolve(here, process.env.MONITOR_SCRIPT ?? 'loop-monitor.cjs')}`;
 const system = await startBenchSystem({
   apps: ports,
   env: { BENCH_BASELINE_ROUTE: 'true', MONITOR_FILE: monitorFile, MONITOR_PORT: String(ports.revocation) },

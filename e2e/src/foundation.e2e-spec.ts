@@ -38,6 +38,9 @@ describe('foundation: the four apps as real processes against real Kafka and Pos
     expect(await docs.text()).toContain('swagger');
   });
 
+  // A POST route of each app: bodies are parsed (and refused) before authentication.
+  const postRoute = { issuance: '/v1/tokens', revocation: '/v1/tokens/x/revoke', anomaly: '/v1/usage', ledger: '/v1/ledger/verify' } as const;
+
   it.each(APP_NAMES)('%s: errors have the documented shape', async (name) => {
     const { url } = system.apps[name];
     const missing = await fetch(`${url}/v1/no-such-resource`, { headers: { 'x-request-id': 'req-123' } });
@@ -45,7 +48,7 @@ describe('foundation: the four apps as real processes against real Kafka and Pos
     expect(await missing.json()).toEqual({ error: { code: 'not_found', message: expect.any(String), requestId: 'req-123' } });
     expect(missing.headers.get('x-request-id')).toBe('req-123');
 
-    const malformed = await fetch(`${url}/v1/anything`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
+    const malformed = await fetch(`${url}${postRoute[name]}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
     expect(malformed.status).toBe(400);
     const malformedBody = (await malformed.json()) as { error: { message: string; requestId: string } };
     expect(malformedBody.error.message).toMatch(/JSON/);
@@ -53,8 +56,13 @@ describe('foundation: the four apps as real processes against real Kafka and Pos
     expect(malformedBody.error.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(malformed.headers.get('x-request-id')).toBe(malformedBody.error.requestId);
 
-    const huge = await fetch(`${url}/v1/anything`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 'x'.repeat(200_000) }) });
+    const huge = await fetch(`${url}${postRoute[name]}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 'x'.repeat(200_000) }) });
     expect(huge.status).toBe(413);
+    expect(await huge.json()).toEqual({ error: { code: 'payload_too_large', message: expect.stringMatching(/too large/i), requestId: expect.any(String) } });
+
+    const unsupported = await fetch(`${url}${postRoute[name]}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    expect(unsupported.status).toBe(415);
+    expect(((await unsupported.json()) as { error: { code: string } }).error.code).toBe('unsupported_media_type');
   });
 
   it('provisioned every topic; audited ones keep LogAppendTime and unlimited retention', async () => {

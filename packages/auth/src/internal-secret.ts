@@ -1,6 +1,6 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 
 export const INTERNAL_SECRET_HEADER = 'x-tokenledger-internal';
 
@@ -23,7 +23,7 @@ export class InternalSecretGuard implements CanActivate {
   constructor(@Inject(INTERNAL_SECRET) private readonly secret: string) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
     const given = req.headers[INTERNAL_SECRET_HEADER];
     if (typeof given !== 'string' || !secretsEqual(given, this.secret)) {
       throw new UnauthorizedException('internal endpoint: missing or wrong service credential');

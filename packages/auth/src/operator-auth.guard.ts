@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { hasScope } from '@tokenledger/token-core';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TokenAuthenticator, type Principal } from './authenticator';
 
 const SCOPES_KEY = 'tokenledger:scopes';
@@ -21,7 +21,7 @@ export const RequireScopes = (...scopes: string[]): MethodDecorator & ClassDecor
 /** The route is open (health, metrics, internal routes with their own guard). */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC_KEY, true);
 
-type AuthedRequest = Request & { principal?: Principal };
+type AuthedRequest = FastifyRequest & { principal?: Principal };
 
 /** The authenticated caller of this request (set by OperatorAuthGuard). */
 export const CurrentPrincipal = createParamDecorator((_: unknown, context: ExecutionContext): Principal => {
@@ -48,23 +48,23 @@ export class OperatorAuthGuard implements CanActivate {
     const required = this.reflector.getAllAndOverride<string[] | undefined>(SCOPES_KEY, targets);
     const http = context.switchToHttp();
     const req = http.getRequest<AuthedRequest>();
-    const res = http.getResponse<Response>();
+    const reply = http.getResponse<FastifyReply>();
 
     const header = req.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header.trim()) : null;
     if (!match?.[1]) {
-      res.setHeader('WWW-Authenticate', 'Bearer realm="tokenledger"');
+      void reply.header('WWW-Authenticate', 'Bearer realm="tokenledger"');
       throw new UnauthorizedException('an operator token is required: Authorization: Bearer <token>');
     }
     const result = await this.authenticator.authenticate(match[1]);
     if (!result.ok) {
-      res.setHeader('WWW-Authenticate', 'Bearer realm="tokenledger", error="invalid_token"');
+      void reply.header('WWW-Authenticate', 'Bearer realm="tokenledger", error="invalid_token"');
       throw new UnauthorizedException('the operator token is not valid (malformed, unknown, expired or revoked)');
     }
     if (!required) throw new ForbiddenException('this route is not open to operator tokens');
     const missing = required.filter((scope) => !hasScope(result.principal.scopes, scope));
     if (missing.length > 0) {
-      res.setHeader('WWW-Authenticate', `Bearer realm="tokenledger", error="insufficient_scope", scope="${required.join(' ')}"`);
+      void reply.header('WWW-Authenticate', `Bearer realm="tokenledger", error="insufficient_scope", scope="${required.join(' ')}"`);
       throw new ForbiddenException(`missing scope: ${missing.join(', ')}`);
     }
     req.principal = result.principal;

@@ -1,6 +1,8 @@
+import type { IncomingMessage } from 'node:http';
+import { parse as parseForm } from 'node:querystring';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { quoteIdent } from '@tokenledger/messaging';
 import { Logger } from 'nestjs-pino';
@@ -8,7 +10,8 @@ import { Client } from 'pg';
 import type { z } from 'zod';
 import { loadConfig, type ServiceConfig } from './config';
 import { HttpErrorFilter } from './errors';
-import { assignRequestId } from './request-id';
+import { MetricsService } from './metrics';
+import { requestIdOf } from './request-id';
 
 export interface RunServiceOptions {
   name: string;
@@ -31,24 +34,57 @@ async function ensureSchema(url: string, schema: string): Promise<void> {
   }
 }
 
-export async function createService(options: RunServiceOptions): Promise<NestExpressApplication> {
+/** `64kb` / `1mb` (HTTP_BODY_LIMIT) in bytes. */
+export function bodyLimitBytes(limit: string): number {
+  const match = /^(\d+)(kb|mb)$/.exec(limit);
+  if (!match) throw new Error(`body limit must look like 64kb or 1mb, got ${limit}`);
+  return Number(match[1]) * (match[2] === 'mb' ? 1024 * 1024 : 1024);
+}
+
+/**
+ * Nest on Fastify: its radix-tree router and body parsing cost a fraction of Express's per
+ * request (bench/RESULTS.md, introspection). JSON bodies use Fastify's parser (prototype
+ * poisoning refused), forms node:querystring; both capped at HTTP_BODY_LIMIT.
+ */
+export async function createService(options: RunServiceOptions): Promise<NestFastifyApplication> {
   const { config } = options;
   await ensureSchema(config.DATABASE_URL, config.DB_SCHEMA);
-  const app = await NestFactory.create<NestExpressApplication>(options.appModule as never, {
-    bufferLogs: true,
-    bodyParser: false,
+  const bodyLimit = bodyLimitBytes(config.HTTP_BODY_LIMIT);
+  const adapter = new FastifyAdapter({
+    bodyLimit,
+    // The request id is fixed before anything can fail (body parsing included), on the raw
+    // request too, where the request logger (pino-http) reads it.
+    genReqId: (req: IncomingMessage) => {
+      const id = requestIdOf(req);
+      (req as { id?: string }).id = id;
+      return id;
+    },
   });
+  const app = await NestFactory.create<NestFastifyApplication>(options.appModule as never, adapter, { bufferLogs: true, bodyParser: false });
   const logger = app.get(Logger);
   app.useLogger(logger);
-  app.use(assignRequestId);
-  app.useBodyParser('json', { limit: config.HTTP_BODY_LIMIT, strict: true });
-  app.useBodyParser('urlencoded', { limit: config.HTTP_BODY_LIMIT, extended: false });
+  const fastify = app.getHttpAdapter().getInstance();
+  // An empty body is no body (a POST with `content-type: application/json` and nothing else, as
+  // many clients send); anything else must be JSON, without `__proto__` or `constructor.prototype`.
+  // Any other media type is refused with 415.
+  const json = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (req, body, done) =>
+    body.length === 0 ? done(null, undefined) : json(req, body as string, done),
+  );
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit }, (_req, body, done) =>
+    done(null, parseForm(body as string)),
+  );
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
+  app.get(MetricsService).observe(fastify);
   app.useGlobalFilters(
     new HttpErrorFilter(options.domainStatus, (error, requestId) =>
       logger.error({ err: error, requestId }, 'unexpected error'),
     ),
   );
-  app.disable('x-powered-by');
   app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(

@@ -5,7 +5,7 @@ import {
   type ArgumentsHost,
   type ExceptionFilter,
 } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * A transport-neutral domain error: a stable `code`, whether retrying may help, and context for
@@ -55,12 +55,12 @@ export class HttpErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const req = http.getRequest<Request & { id?: string | number }>();
-    const res = http.getResponse<Response>();
+    const req = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
     const requestId = String(req.id ?? req.headers['x-request-id'] ?? '');
     const [status, code, message] = this.describe(exception, requestId);
     const body: ErrorBody = { error: { code, message, requestId } };
-    res.status(status).json(body);
+    void reply.code(status).send(body);
   }
 
   private describe(exception: unknown, requestId: string): [number, string, string] {
@@ -79,12 +79,13 @@ export class HttpErrorFilter implements ExceptionFilter {
           : exception.message;
       return [status, statusCodes[status] ?? `http_${status}`, message];
     }
-    const bodyError = exception as { type?: string; status?: number; message?: string };
-    // body-parser errors (malformed JSON, body too large) arrive as plain errors with a status.
-    if (typeof bodyError.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) {
-      const message =
-        bodyError.type === 'entity.parse.failed' ? 'request body is not valid JSON' : String(bodyError.message);
-      return [bodyError.status, statusCodes[bodyError.status] ?? `http_${bodyError.status}`, message];
+    // Fastify's own errors (malformed JSON, body too large, unsupported media type) are plain
+    // errors with a `statusCode`; JSON.parse's message would quote the body, so it is replaced.
+    const fastifyError = exception as { statusCode?: unknown; message?: string };
+    if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+      const status = fastifyError.statusCode;
+      const message = exception instanceof SyntaxError ? 'request body is not valid JSON' : String(fastifyError.message);
+      return [status, statusCodes[status] ?? `http_${status}`, message];
     }
     this.onUnexpected?.(exception, requestId);
     return [HttpStatus.INTERNAL_SERVER_ERROR, 'internal', 'internal error'];

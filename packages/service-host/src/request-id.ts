@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 
 type WithId = IncomingMessage & { id?: string };
 
@@ -9,15 +9,4 @@ export function requestIdOf(req: IncomingMessage): string {
   if (existing) return existing;
   const given = req.headers['x-request-id'];
   return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
-}
-
-/**
- * First middleware of every app: fixes the request id before anything can fail (body parsing
- * included), so that error bodies and log lines carry the same id; echoes it in the response.
- */
-export function assignRequestId(req: IncomingMessage, res: ServerResponse, next: () => void): void {
-  const id = requestIdOf(req);
-  (req as WithId).id = id;
-  res.setHeader('x-request-id', id);
-  next();
 }

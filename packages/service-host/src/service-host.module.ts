@@ -1,4 +1,4 @@
-import { Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { Module, RequestMethod, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule, type AuthModuleOptions } from '@tokenledger/auth';
 import { MessagingModule } from '@tokenledger/messaging';
@@ -8,7 +8,7 @@ import type { ServiceConfig } from './config';
 import { HealthController } from './health';
 import { REDACT_PATHS } from './logging';
 import { requestIdOf } from './request-id';
-import { HttpMetricsMiddleware, MetricsController, MetricsService } from './metrics';
+import { MetricsController, MetricsService } from './metrics';
 import { WhoAmIController } from './whoami';
 
 /** Injection token of the app's parsed config: `@Inject(SERVICE_CONFIG) config: MyAppConfig`. */
@@ -40,7 +40,7 @@ export interface ServiceHostOptions {
  * `/health/live`, `/health/ready` and `/metrics`.
  */
 @Module({})
-export class ServiceHostModule implements NestModule {
+export class ServiceHostModule {
   static forRoot(options: ServiceHostOptions): DynamicModule {
     const { config } = options;
     return {
@@ -89,9 +89,5 @@ export class ServiceHostModule implements NestModule {
       providers: [MetricsService, { provide: SERVICE_CONFIG, useValue: config }],
       exports: [MetricsService, SERVICE_CONFIG],
     };
-  }
-
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpMetricsMiddleware).forRoutes('*path');
   }
 }

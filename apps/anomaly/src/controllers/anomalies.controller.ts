@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Put, Query, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
 import { DomainError, openApiSchema, parseInput } from '@tokenledger/service-host';
@@ -84,11 +84,11 @@ export class AnomaliesController {
   @Get('reports/sprawl')
   @RequireScopes('anomalies:read')
   @ApiOperation({ summary: 'Token sprawl: owner, age, last use, never used, past the maximum age, unrotated (format=json|csv).' })
-  async sprawl(@Query() query: unknown, @Res({ passthrough: true }) res: Response): Promise<{ tokens: SprawlRow[] } | string> {
+  async sprawl(@Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<{ tokens: SprawlRow[] } | string> {
     const { format } = parseInput(z.strictObject({ format: z.enum(['json', 'csv']).default('json') }), query, 'query');
     const rows = await this.sprawlService.report();
     if (format === 'json') return { tokens: rows };
-    res.setHeader('content-type', 'text/csv; charset=utf-8');
+    void reply.header('content-type', 'text/csv; charset=utf-8');
     return toCsv(rows);
   }
 

@@ -2,7 +2,8 @@ import { Body, Controller, Get, Header, HttpCode, NotFoundException, Param, Post
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScopes } from '@tokenledger/auth';
 import { DomainError, decodeCursor, encodeCursor, parseInput } from '@tokenledger/service-host';
-import type { Response } from 'express';
+import { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { LedgerRepository, type LeafRow } from '../repositories/ledger.repository';
 import { CheckpointerService } from '../services/checkpointer.service';
@@ -152,37 +153,41 @@ export class LedgerController {
   @Get('export')
   @RequireScopes('ledger:export')
   @ApiOperation({ summary: 'NDJSON evidence bundle: verifier keys, a signed checkpoint, entries [from, to) and their inclusion proofs.' })
-  async export(@Query() query: unknown, @Res() res: Response): Promise<void> {
+  async export(@Query() query: unknown, @Res() reply: FastifyReply): Promise<void> {
     const q = parseInput(z.strictObject({ logId: logIdParam, from: int().default(0), to: int().optional() }), query, 'query');
     const cp = await this.repository.latestCheckpoint(q.logId);
     if (!cp) throw new DomainError('log_not_found', `no checkpoint for ${q.logId} yet`);
     const to = Math.min(q.to ?? cp.size, cp.size);
     if (q.from >= to) throw new DomainError('bad_range', `from must be below ${to}`);
     if (to - q.from > 100_000) throw new DomainError('bad_range', 'at most 100000 entries per bundle');
-    res.setHeader('content-type', 'application/x-ndjson');
-    const write = (line: unknown): boolean => res.write(`${JSON.stringify(line)}\n`);
     const keys = await this.repository.keys();
     const [before] = q.from > 0 ? await this.repository.leaves(q.logId, q.from - 1, 1) : [];
-    write({
-      type: 'bundle',
-      version: 1,
-      logId: q.logId,
-      origin: this.checkpointer.origin(q.logId),
-      from: q.from,
-      to,
-      treeSize: cp.size,
-      // The linear chain value before `from` (32 zero bytes at the start of the log).
-      chainStart: before ? b64(before.chainHash) : Buffer.alloc(32).toString('base64'),
-    });
-    write({ type: 'keys', keys: keys.map((k) => ({ name: k.name, verifierKey: k.verifierKey, active: k.active })) });
-    write({ type: 'checkpoint', size: cp.size, note: cp.note });
-    for (let at = q.from; at < to; at += 1000) {
-      const rows = await this.repository.leaves(q.logId, at, Math.min(1000, to - at));
-      for (const row of rows) {
-        const proof = await this.proofs.inclusion(q.logId, row.index, cp.size);
-        write({ type: 'entry', index: row.index, leaf: b64(row.leaf), chainHash: b64(row.chainHash), proof: proof.hashes.map(b64) });
+    const header = [
+      {
+        type: 'bundle',
+        version: 1,
+        logId: q.logId,
+        origin: this.checkpointer.origin(q.logId),
+        from: q.from,
+        to,
+        treeSize: cp.size,
+        // The linear chain value before `from` (32 zero bytes at the start of the log).
+        chainStart: before ? b64(before.chainHash) : Buffer.alloc(32).toString('base64'),
+      },
+      { type: 'keys', keys: keys.map((k) => ({ name: k.name, verifierKey: k.verifierKey, active: k.active })) },
+      { type: 'checkpoint', size: cp.size, note: cp.note },
+    ];
+    const { repository, proofs } = this;
+    // Entries are read 1000 at a time as the client takes them (the stream's backpressure).
+    async function* lines(): AsyncGenerator<string> {
+      for (const line of header) yield `${JSON.stringify(line)}\n`;
+      for (let at = q.from; at < to; at += 1000) {
+        for (const row of await repository.leaves(q.logId, at, Math.min(1000, to - at))) {
+          const proof = await proofs.inclusion(q.logId, row.index, cp!.size);
+          yield `${JSON.stringify({ type: 'entry', index: row.index, leaf: b64(row.leaf), chainHash: b64(row.chainHash), proof: proof.hashes.map(b64) })}\n`;
+        }
       }
     }
-    res.end();
+    await reply.header('content-type', 'application/x-ndjson').send(Readable.from(lines()));
   }
 }

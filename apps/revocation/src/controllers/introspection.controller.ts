@@ -2,7 +2,7 @@ import { Body, Controller, Headers, HttpCode, Post, Req, UseGuards } from '@nest
 import { ApiBearerAuth, ApiConsumes, ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, InternalSecretGuard, Public, RequireScopes, type AuthenticationResult, type Principal } from '@tokenledger/auth';
 import { parseInput } from '@tokenledger/service-host';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { IntrospectionService, type IntrospectionAnswer } from '../services/introspection.service';
 import { LocalAuthenticator } from '../services/local-authenticator';
 import { authenticateSchema, introspectSchema } from './schemas';
@@ -21,7 +21,7 @@ export class IntrospectionController {
   @RequireScopes('tokens:introspect')
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiOperation({ summary: 'RFC 7662 introspection; DPoP-bound tokens need the client proof (DPoP header) and htm/htu.' })
-  introspect(@Body() body: unknown, @Headers('dpop') dpop: string | undefined, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<IntrospectionAnswer> {
+  introspect(@Body() body: unknown, @Headers('dpop') dpop: string | undefined, @CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest): Promise<IntrospectionAnswer> {
     const form = parseInput(introspectSchema, body);
     return this.introspection.introspect({
       token: form.token,

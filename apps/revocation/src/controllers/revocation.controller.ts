@@ -3,11 +3,10 @@ import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nes
 import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
 import type { RevocationReason } from '@tokenledger/contracts';
 import { openApiSchema, parseInput } from '@tokenledger/service-host';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { RevocationService, type LeakResult } from '../services/revocation.service';
 import { bulkSchema, leaksSchema, revokeOneSchema, rfc7009Schema, tokenIdParam } from './schemas';
 
-type WithId = Request & { id?: string };
 
 @ApiTags('revocation')
 @ApiBearerAuth()
@@ -20,11 +19,11 @@ export class RevocationController {
   @RequireScopes('tokens:revoke')
   @ApiOperation({ summary: 'Revoke one token by its tokenId (idempotent).' })
   @ApiBody({ schema: openApiSchema(revokeOneSchema) })
-  revoke(@Param('tokenId') tokenId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: WithId) {
+  revoke(@Param('tokenId') tokenId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest) {
     const { reason } = parseInput(revokeOneSchema, body ?? {});
     return this.revocation.revoke(parseInput(tokenIdParam, tokenId, 'tokenId'), reason as RevocationReason, {
       actor: principal.actor,
-      ...(req.id ? { requestId: String(req.id) } : {}),
+      ...(req.id ? { requestId: req.id } : {}),
     });
   }
 
