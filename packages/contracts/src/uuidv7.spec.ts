@@ -53,6 +53,13 @@ describe('uuidv7', () => {
     expect(uuidv7(5, seededRandom(1))).not.toBe(uuidv7(5, seededRandom(2)));
   });
 
+  it('draws fresh CSPRNG bytes for every id, across refills of its byte pool', () => {
+    // 10 bytes per id, 4 KiB per refill: 5,000 ids cross a dozen refills.
+    const ids = Array.from({ length: 5000 }, () => uuidv7(1_700_000_000_000));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(new Set(ids.map((id) => id.slice(-12))).size).toBe(ids.length);
+  });
+
   it('rejects timestamps outside 48 bits and short random sources', () => {
     expect(() => uuidv7(-1)).toThrow(RangeError);
     expect(() => uuidv7(2 ** 48)).toThrow(RangeError);

@@ -10,7 +10,19 @@ const MAX_UNIX_MS = 2 ** 48 - 1;
 const RAND_BITS = 74n; // rand_a (12) + rand_b (62)
 const RAND_LIMIT = 1n << RAND_BITS;
 
-const cryptoRandom: RandomBytes = (n) => randomFillSync(new Uint8Array(n));
+// CSPRNG bytes drawn 4 KiB at a time (as node:crypto's randomUUID does): one call into OpenSSL
+// per ~400 ids instead of one per id, which showed in introspection's profile (a token.used
+// event per request). Every byte is handed out once.
+let pool = new Uint8Array(0);
+let poolOffset = 0;
+const cryptoRandom: RandomBytes = (n) => {
+  if (poolOffset + n > pool.length) {
+    pool = randomFillSync(new Uint8Array(Math.max(4096, n)));
+    poolOffset = 0;
+  }
+  poolOffset += n;
+  return pool.slice(poolOffset - n, poolOffset);
+};
 
 function checkedTimestamp(now: number): number {
   if (!Number.isInteger(now) || now < 0 || now > MAX_UNIX_MS) {
