@@ -80,12 +80,11 @@ export class HttpErrorFilter implements ExceptionFilter {
       return [status, statusCodes[status] ?? `http_${status}`, message];
     }
     // Fastify's own errors (malformed JSON, body too large, unsupported media type) are plain
-    // errors with a `statusCode`; JSON.parse's message would quote the body, so it is replaced.
+    // errors with a `statusCode` and a message that names the problem without quoting the body.
     const fastifyError = exception as { statusCode?: unknown; message?: string };
     if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
       const status = fastifyError.statusCode;
-      const message = exception instanceof SyntaxError ? 'request body is not valid JSON' : String(fastifyError.message);
-      return [status, statusCodes[status] ?? `http_${status}`, message];
+      return [status, statusCodes[status] ?? `http_${status}`, String(fastifyError.message)];
     }
     this.onUnexpected?.(exception, requestId);
     return [HttpStatus.INTERNAL_SERVER_ERROR, 'internal', 'internal error'];
