@@ -5,7 +5,7 @@ import { EventValidationError, errorFromIssues, issuesFrom } from './errors';
 import { EVENT_DATA_SCHEMAS, type EventData, type EventType, isEventType } from './events/registry';
 import { defaultSubject } from './events/subject';
 import { createUuidV7Generator, type RandomBytes, uuidv7 } from './uuidv7';
-import { validateEvent } from './validate';
+import { validateEnvelopeOfValidData } from './validate';
 
 export interface BuildEventInput<T extends EventType> {
   type: T;
@@ -67,7 +67,8 @@ export function buildEvent<T extends EventType>(
     ...(input.causationid === undefined ? {} : { causationid: input.causationid }),
     data: input.data,
   };
-  const result = validateEvent(envelope);
+  // The data passed its schema above; the envelope (and the subject rule) is checked here.
+  const result = validateEnvelopeOfValidData(envelope, data.data);
   if (!result.ok) throw EventValidationError.from(result.error);
   return result.event as EventEnvelopeOf<T>;
 }

@@ -23,6 +23,20 @@ export type DecodeResult =
  * type, then the key rule (subject = data.tokenId when the data has one).
  */
 export function validateEvent(value: unknown): DecodeResult {
+  return checkEnvelope(value, (schema, data) => schema.safeParse(data));
+}
+
+/**
+ * {@link validateEvent} for an envelope whose `data` has just passed its type's schema (as in
+ * buildEvent): the envelope and the key rule are checked, the data is not parsed a second time.
+ */
+export function validateEnvelopeOfValidData(value: unknown, validData: unknown): DecodeResult {
+  return checkEnvelope(value, () => ({ success: true, data: validData }));
+}
+
+type DataCheck = (schema: z.ZodType, data: unknown) => { success: true; data: unknown } | { success: false; error: z.ZodError };
+
+function checkEnvelope(value: unknown, checkData: DataCheck): DecodeResult {
   const header = envelopeHeaderSchema.safeParse(value);
   if (!header.success) {
     return { ok: false, error: errorFromIssues('invalid-envelope', issuesFrom(header.error)) };
@@ -34,8 +48,7 @@ export function validateEvent(value: unknown): DecodeResult {
       error: new EventDecodeError('unknown-type', 'type', `unknown event type ${JSON.stringify(type)}`),
     };
   }
-  const schema: z.ZodType = EVENT_DATA_SCHEMAS[type];
-  const data = schema.safeParse(header.data.data);
+  const data = checkData(EVENT_DATA_SCHEMAS[type], header.data.data);
   if (!data.success) {
     return { ok: false, error: errorFromIssues('invalid-data', issuesFrom(data.error, ['data'])) };
   }
