@@ -1,7 +1,8 @@
 // Probe: one route of the revocation app at a fixed open-loop rate, with the app's event-loop
 // delay and GC pauses over the same window (loop-monitor.cjs preloaded into revocation).
 //   node bench/probes/http-tail.mjs   (ROUTE=/v1/bench/baseline RATE=1000 SECS=8)
-// Extra node flags for the apps go in BENCH_NODE_ARGS, e.g. --max-semi-space-size=32.
+// Extra node flags for the apps go in BENCH_NODE_ARGS, e.g. --max-semi-space-size=32;
+// MONITOR_SCRIPT=alloc-monitor.cjs swaps the monitor for a sampled allocation profile.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
