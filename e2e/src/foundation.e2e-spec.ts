@@ -21,6 +21,7 @@ describe('foundation: the four apps as real processes against real Kafka and Pos
   it.each(APP_NAMES)('%s: live, ready (PostgreSQL and Kafka up), metrics, OpenAPI', async (name) => {
     const { url } = system.apps[name];
     expect((await fetch(`${url}/health/live`)).status).toBe(200);
+    expect((await fetch(`${url}/health/live/`)).status).toBe(200); // a trailing slash is the same route
 
     const ready = await fetch(`${url}/health/ready`);
     expect(ready.status).toBe(200);

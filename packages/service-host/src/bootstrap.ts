@@ -52,6 +52,11 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
   const bodyLimit = bodyLimitBytes(config.HTTP_BODY_LIMIT);
   const adapter = new FastifyAdapter({
     bodyLimit,
+    // A client has 30 s to send its whole request (Fastify's default is no limit: a slow
+    // client could hold a connection forever). Responses (the NDJSON export) are not limited.
+    requestTimeout: 30_000,
+    // `/v1/tokens/` is `/v1/tokens`, as it was with Express.
+    routerOptions: { ignoreTrailingSlash: true },
     // The request id is fixed before anything can fail (body parsing included), on the raw
     // request too, where the request logger (pino-http) reads it.
     genReqId: (req: IncomingMessage) => {
