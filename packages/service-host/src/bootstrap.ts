@@ -52,8 +52,10 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
   const bodyLimit = bodyLimitBytes(config.HTTP_BODY_LIMIT);
   const adapter = new FastifyAdapter({
     bodyLimit,
-    // A client has 30 s to send its whole request (Fastify's default is no limit: a slow
-    // client could hold a connection forever). Responses (the NDJSON export) are not limited.
+    // A request that is not complete 30 s after it began gets 408 and its connection closed
+    // (Fastify's default is no limit: a slow client could hold a connection forever). Node
+    // checks every 30 s, so the close comes later (88 s for a stalled body, tried by hand).
+    // Responses (the NDJSON export) are not limited.
     requestTimeout: 30_000,
     // `/v1/tokens/` is `/v1/tokens`, as it was with Express.
     routerOptions: { ignoreTrailingSlash: true },
