@@ -34,13 +34,6 @@ async function ensureSchema(url: string, schema: string): Promise<void> {
   }
 }
 
-/** `64kb` / `1mb` (HTTP_BODY_LIMIT) in bytes. */
-export function bodyLimitBytes(limit: string): number {
-  const match = /^(\d+)(kb|mb)$/.exec(limit);
-  if (!match) throw new Error(`body limit must look like 64kb or 1mb, got ${limit}`);
-  return Number(match[1]) * (match[2] === 'mb' ? 1024 * 1024 : 1024);
-}
-
 /**
  * Nest on Fastify: its radix-tree router and body parsing cost a fraction of Express's per
  * request (bench/RESULTS.md, introspection). JSON bodies use Fastify's parser (prototype
@@ -49,7 +42,7 @@ export function bodyLimitBytes(limit: string): number {
 export async function createService(options: RunServiceOptions): Promise<NestFastifyApplication> {
   const { config } = options;
   await ensureSchema(config.DATABASE_URL, config.DB_SCHEMA);
-  const bodyLimit = bodyLimitBytes(config.HTTP_BODY_LIMIT);
+  const bodyLimit = config.HTTP_BODY_LIMIT;
   const adapter = new FastifyAdapter({
     bodyLimit,
     // A request that is not complete 30 s after it began gets 408 and its connection closed

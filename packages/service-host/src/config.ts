@@ -2,6 +2,14 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65535);
 
+const BYTE_SIZE = /^(\d+)(kb|mb)$/;
+
+/** `64kb` / `1mb` in bytes (the schema below has checked the form). */
+function byteSize(size: string): number {
+  const [, amount, unit] = BYTE_SIZE.exec(size) ?? [];
+  return Number(amount) * (unit === 'mb' ? 1024 * 1024 : 1024);
+}
+
 /** Settings every Tokenledger app reads from its environment. */
 export const baseConfigSchema = z.object({
   DATABASE_URL: z
@@ -28,8 +36,8 @@ export const baseConfigSchema = z.object({
   TOKENLEDGER_INTERNAL_SECRET: z.string().min(32, 'must be at least 32 characters (npm start generates one)'),
   /** The status authority that every other app asks about operator tokens. */
   REVOCATION_URL: z.url().default('http://127.0.0.1:4002'),
-  /** Requests larger than this are refused with 413. */
-  HTTP_BODY_LIMIT: z.string().regex(/^\d+(kb|mb)$/, 'must look like 64kb or 1mb').default('64kb'),
+  /** Requests larger than this are refused with 413. `64kb` / `1mb` in the environment, bytes once parsed. */
+  HTTP_BODY_LIMIT: z.string().regex(BYTE_SIZE, 'must look like 64kb or 1mb').default('64kb').transform(byteSize),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

@@ -57,7 +57,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const requestId = String(req.id ?? req.headers['x-request-id'] ?? '');
+    const requestId = req.id;
     const [status, code, message] = this.describe(exception, requestId);
     const body: ErrorBody = { error: { code, message, requestId } };
     void reply.code(status).send(body);
