@@ -178,12 +178,13 @@ export class LedgerController {
       { type: 'checkpoint', size: cp.size, note: cp.note },
     ];
     const { repository, proofs } = this;
+    const treeSize = cp.size;
     // Entries are read 1000 at a time as the client takes them (the stream's backpressure).
     async function* lines(): AsyncGenerator<string> {
       for (const line of header) yield `${JSON.stringify(line)}\n`;
       for (let at = q.from; at < to; at += 1000) {
         for (const row of await repository.leaves(q.logId, at, Math.min(1000, to - at))) {
-          const proof = await proofs.inclusion(q.logId, row.index, cp!.size);
+          const proof = await proofs.inclusion(q.logId, row.index, treeSize);
           yield `${JSON.stringify({ type: 'entry', index: row.index, leaf: b64(row.leaf), chainHash: b64(row.chainHash), proof: proof.hashes.map(b64) })}\n`;
         }
       }
