@@ -4,21 +4,14 @@
 // DevTools). MONITOR_LIVE=1 drops objects that died in a minor GC: what is left outlived a
 // scavenge (what makes scavenges slow).
 //   MONITOR_SCRIPT=alloc-monitor.cjs MONITOR_LIVE=1 RATE=2000 node bench/probes/http-tail.mjs
-if (process.env.MONITOR_FILE && process.env.PORT === process.env.MONITOR_PORT) {
+const { isMonitoredApp, whenMarker: when } = require('./monitor-files.cjs');
+
+if (isMonitoredApp()) {
   const fs = require('node:fs');
   const { Session } = require('node:inspector');
   const session = new Session();
   session.connect();
   const out = process.env.ALLOC_PROFILE ?? '/tmp/tl-alloc.heapprofile';
-  const when = (suffix, then) => {
-    const poll = setInterval(() => {
-      if (fs.existsSync(process.env.MONITOR_FILE + suffix)) {
-        clearInterval(poll);
-        then();
-      }
-    }, 50);
-    poll.unref();
-  };
   when('.start', () => {
     const options = { samplingInterval: 4096, includeObjectsCollectedByMinorGC: !process.env.MONITOR_LIVE, includeObjectsCollectedByMajorGC: true };
     session.post('HeapProfiler.startSampling', options, () =>

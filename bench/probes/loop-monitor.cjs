@@ -2,22 +2,15 @@
 // the appearance of the files MONITOR_FILE.start and MONITOR_FILE.stop, records the event-loop
 // delay (1 ms resolution), timer ticks late by more than 6 ms, and GCs over 2 ms; then writes
 // them as JSON to MONITOR_FILE.
-if (process.env.MONITOR_FILE && process.env.PORT === process.env.MONITOR_PORT) {
+const { isMonitoredApp, whenMarker: when } = require('./monitor-files.cjs');
+
+if (isMonitoredApp()) {
   const { monitorEventLoopDelay, PerformanceObserver } = require('node:perf_hooks');
   const gcs = [];
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) if (e.duration > 2) gcs.push({ at: Math.round(e.startTime), ms: +e.duration.toFixed(1), kind: e.detail?.kind === 1 ? 'minor' : 'major/incremental' });
   }).observe({ entryTypes: ['gc'] });
   const fs = require('node:fs');
-  const when = (suffix, then) => {
-    const poll = setInterval(() => {
-      if (fs.existsSync(process.env.MONITOR_FILE + suffix)) {
-        clearInterval(poll);
-        then();
-      }
-    }, 50);
-    poll.unref();
-  };
   when('.start', () => {
     const delay = monitorEventLoopDelay({ resolution: 1 });
     delay.enable();
