@@ -3,9 +3,11 @@
 // plus the issue-to-visible lag. Starts its own issuance + revocation against the local Kafka and
 // PostgreSQL (started when missing) and a fresh database; prints a Markdown table.
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
 import autocannon from 'autocannon';
-import { say } from '../scripts/lib.mjs';
+import { root, say } from '../scripts/lib.mjs';
 import { bareServerArgs, openLoop, percentile as pct, sleep, startBenchSystem } from './harness.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -14,6 +16,7 @@ const SETTLE_MS = 3000;
 const LAG_SAMPLES = Number(process.env.BENCH_LAG_SAMPLES ?? 200);
 
 const ports = { issuance: 14001, revocation: 14002 };
+const { createKafka } = createRequire(import.meta.url)(path.join(root, 'packages/messaging/dist/index.js'));
 const system = await startBenchSystem({ apps: ports, env: { BENCH_BASELINE_ROUTE: 'true' } });
 const auth = { authorization: `Bearer ${system.rootToken}` };
 const revocation = system.url('revocation');
@@ -27,12 +30,18 @@ try {
     });
     return res.json();
   };
+  // Every introspection answer (2xx) must become one token.used record: counted here, checked
+  // against the topic at the end, so that a throughput figure cannot hide dropped events.
+  let answers = 0;
   const introspectOnce = (token) =>
     fetch(`${revocation}/v1/introspect`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token }).toString(),
-    }).then((r) => r.json());
+    }).then((r) => {
+      if (r.ok) answers += 1;
+      return r.json();
+    });
 
   // Issue-to-visible lag: from the issuance response to the first active introspection.
   const lags = [];
@@ -47,8 +56,8 @@ try {
   const { token } = await issue();
   while (!(await introspectOnce(token)).active) await sleep(5);
   const body = new URLSearchParams({ token }).toString();
-  const run = (route, extra = {}) =>
-    autocannon({
+  const run = async (route, extra = {}) => {
+    const r = await autocannon({
       url: `${revocation}${route}`,
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
@@ -57,6 +66,9 @@ try {
       duration: DURATION,
       ...extra,
     });
+    if (route === '/v1/introspect') answers += r['2xx'];
+    return r;
+  };
   const result = (r) => ({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, detail: { errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx } });
 
   say(`warm-up`);
@@ -74,6 +86,7 @@ try {
   };
   const baseHalf = await half('/v1/bench/baseline', baseMax);
   const introHalf = await half('/v1/introspect', introMax);
+  answers += introHalf.sent - introHalf.errors;
   // The floor of this machine and generator: a bare node:http server answering a constant, at
   // the baseline's and at introspection's 50% rates, measured the same way.
   say('reference: bare node:http server at the same rates');
@@ -95,6 +108,26 @@ try {
   const baseBurst = result(await run('/v1/bench/baseline', { overallRate: Math.round(baseMax.rps / 2) }));
   const introBurst = result(await run('/v1/introspect', { overallRate: Math.round(introMax.rps / 2) }));
 
+  // token.used records on the usage topic (nothing else in this system writes there).
+  const usageTopic = `${system.env.TOPIC_PREFIX}tokens.usage`;
+  const admin = createKafka({ brokers: system.env.KAFKA_BROKERS, clientId: 'bench-introspect' }).admin();
+  await admin.connect();
+  let usageRecords = 0;
+  try {
+    for (let i = 0; i < 150; i++) {
+      usageRecords = (await admin.fetchTopicOffsets(usageTopic)).reduce((sum, p) => sum + Number(p.high), 0);
+      if (usageRecords >= answers) break;
+      await sleep(100);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+
+  // autocannon does not count the answers to requests in flight when its duration ends (up to
+  // one per connection in each of its three introspection runs); the server did answer them.
+  const uncounted = 3 * CONNECTIONS;
+  const usageRecordsCheck = (extra) =>
+    extra >= 0 && extra <= uncounted ? `${extra} more: none missing (up to ${uncounted} answers are not counted by autocannon)` : `MISMATCH: ${extra} (expected 0 to ${uncounted} more)`;
   const f1 = (x) => x.toFixed(1);
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
@@ -112,6 +145,7 @@ try {
     ...(baseMax.errors + baseHalf.errors + baseBurst.errors + introMax.errors + introHalf.errors + introBurst.errors > 0
       ? [`Errors in detail: ${JSON.stringify({ baseMax: baseMax.detail, baseHalf: baseHalf.failures, baseBurst: baseBurst.detail, introMax: introMax.detail, introHalf: introHalf.failures, introBurst: introBurst.detail })}`]
       : []),
+    `token.used records in ${usageTopic}: ${usageRecords} for ${answers} introspection answers counted by the clients, ${usageRecordsCheck(usageRecords - answers)}.`,
     `Issue-to-visible lag over ${LAG_SAMPLES} tokens (issuance response -> first active introspection): p50 ${pct(lags, 50).toFixed(1)} ms, p99 ${pct(lags, 99).toFixed(1)} ms, max ${lags[lags.length - 1].toFixed(1)} ms (goal: within 1 s).`,
   ];
   process.stdout.write(`\n${lines.join('\n')}\n`);

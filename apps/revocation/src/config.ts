@@ -6,9 +6,9 @@ export const revocationConfigSchema = serviceConfigSchema(4002, 'revocation').ex
   ISSUANCE_URL: z.url().default('http://127.0.0.1:4001'),
   /** How long another instance may serve a cached status: revocations bite everywhere within this. */
   STATUS_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
-  /** DPoP proofs older than this are refused (RFC 9449 iat window). */
   /** Serve POST /v1/bench/baseline (for `npm run bench:introspect` only). */
   BENCH_BASELINE_ROUTE: z.stringbool().default(false),
+  /** DPoP proofs older than this are refused (RFC 9449 iat window). */
   DPOP_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
 });
 

@@ -28,3 +28,4 @@ export { MessagingModule } from './nest/messaging.module';
 export { CreateSchemaAndOutbox1795800000000 } from './outbox-migration';
 export { EventOutbox, type EventDraft, type EventMeta } from './nest/event-outbox';
 export { readTopicToEnd } from './read-to-end';
+export { BackgroundEventProducer, type BackgroundProducerOptions, type ProducerLog } from './background-producer';

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiConsumes, ApiExcludeEndpoint, ApiOperation, ApiTags }
 import { CurrentPrincipal, InternalSecretGuard, Public, RequireScopes, type AuthenticationResult, type Principal } from '@tokenledger/auth';
 import { parseInput } from '@tokenledger/service-host';
 import type { FastifyRequest } from 'fastify';
-import { IntrospectionService, type IntrospectionAnswer } from '../services/introspection.service';
+import { IntrospectionService, type IntrospectionAnswer, type IntrospectionRequest } from '../services/introspection.service';
 import { LocalAuthenticator } from '../services/local-authenticator';
 import { authenticateSchema, introspectSchema } from './schemas';
 
@@ -23,18 +23,21 @@ export class IntrospectionController {
   @ApiOperation({ summary: 'RFC 7662 introspection; DPoP-bound tokens need the client proof (DPoP header) and htm/htu.' })
   introspect(@Body() body: unknown, @Headers('dpop') dpop: string | undefined, @CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest): Promise<IntrospectionAnswer> {
     const form = parseInput(introspectSchema, body);
-    return this.introspection.introspect({
+    // Assignments rather than conditional spreads: this runs for every introspection.
+    const request: IntrospectionRequest = {
       token: form.token,
-      ...(dpop ? { dpop } : {}),
-      ...(form.htm ? { htm: form.htm } : {}),
-      ...(form.htu ? { htu: form.htu } : {}),
       actor: principal.actor,
       service: form.service ?? 'introspection',
       operation: form.operation ?? (form.htm && form.htu ? `${form.htm} ${new URL(form.htu).pathname}` : 'introspect'),
       ip: form.ip ?? req.ip ?? '0.0.0.0',
-      ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}),
       scopesRequested: form.scope ? form.scope.split(' ').filter(Boolean) : [],
-    });
+    };
+    if (dpop) request.dpop = dpop;
+    if (form.htm) request.htm = form.htm;
+    if (form.htu) request.htu = form.htu;
+    const userAgent = req.headers['user-agent'];
+    if (userAgent) request.userAgent = userAgent;
+    return this.introspection.introspect(request);
   }
 
   /** Service-to-service: operator auth for the other apps. */

@@ -1,65 +1,28 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { EVENT_TOPIC, buildEncodedEvent, partitionKey, type TokenUsedV1 } from '@tokenledger/contracts';
-import { EventOutbox, KafkaConnection } from '@tokenledger/messaging';
-import { PinoLogger } from 'nestjs-pino';
-
-const FLUSH_MS = 50;
-const MAX_BUFFER = 50_000;
+import type { TokenUsedV1 } from '@tokenledger/contracts';
+import { type BackgroundEventProducer, KafkaConnection } from '@tokenledger/messaging';
 
 /**
- * Emits `token.used` for every introspection answer without making the request wait for Kafka:
- * events are buffered in memory and sent in batches (acks=all) every 50 ms. Trade-off: a crash
- * loses at most the unsent buffer (usage is telemetry; lifecycle events go through the outbox).
+ * Emits `token.used` for every introspection answer without making the request wait for Kafka,
+ * and without building the event on the request's thread: the answer's data is handed to a
+ * background producer (a worker thread with its own Kafka connection) that validates, encodes
+ * and sends the events in batches (acks=all). Trade-off: a crash loses the events not yet
+ * acknowledged (usage is telemetry; lifecycle events go through the outbox).
  */
 @Injectable()
 export class UsageReporter implements OnApplicationShutdown {
-  private buffer: Array<{ key: string; value: Buffer }> = [];
-  private readonly timer: NodeJS.Timeout;
-  private flushing: Promise<void> | undefined;
-  private dropped = 0;
+  private readonly producer: BackgroundEventProducer;
 
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly outbox: EventOutbox,
-    private readonly logger: PinoLogger,
-  ) {
-    this.timer = setInterval(() => void this.flush(), FLUSH_MS);
-    this.timer.unref();
+  constructor(kafka: KafkaConnection) {
+    this.producer = kafka.backgroundProducer();
   }
 
-  report(data: TokenUsedV1, actor: string): void {
-    if (this.buffer.length >= MAX_BUFFER) {
-      this.dropped += 1;
-      return;
-    }
-    const { event, bytes } = buildEncodedEvent({ type: 'tokenledger.token.used.v1', source: '/tokenledger/revocation', actor, data });
-    this.buffer.push({ key: partitionKey(event), value: bytes });
+  /** `now` is when the answer was given: the event's time and the time in its id. */
+  report(data: TokenUsedV1, actor: string, now: number): void {
+    this.producer.emit({ type: 'tokenledger.token.used.v1', source: '/tokenledger/revocation', actor, data }, now);
   }
 
-  async flush(): Promise<void> {
-    if (this.flushing || this.buffer.length === 0) return;
-    const batch = this.buffer;
-    this.buffer = [];
-    this.flushing = this.kafka.producer
-      .send({ topic: this.outbox.topic(EVENT_TOPIC['tokenledger.token.used.v1']), acks: -1, messages: batch })
-      .then(() => undefined)
-      .catch((error: unknown) => {
-        this.logger.warn({ err: String(error), events: batch.length }, 'usage events not sent yet; will retry');
-        this.buffer = batch.concat(this.buffer).slice(0, MAX_BUFFER);
-      })
-      .finally(() => {
-        this.flushing = undefined;
-        if (this.dropped > 0) {
-          this.logger.warn({ dropped: this.dropped }, 'usage buffer full: events dropped');
-          this.dropped = 0;
-        }
-      });
-    await this.flushing;
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.flushing;
-    await this.flush().catch(() => undefined);
+  onApplicationShutdown(): Promise<void> {
+    return this.producer.close();
   }
 }

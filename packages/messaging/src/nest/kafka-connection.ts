@@ -10,6 +10,7 @@ import type { DataSource } from 'typeorm';
 import { createEventProducer, createKafka } from '../kafka-client';
 import { OutboxRelay } from '../outbox';
 import { topicName } from '@tokenledger/contracts';
+import { BackgroundEventProducer, type BackgroundProducerOptions } from '../background-producer';
 import { BatchConsumer, type ConsumedEvent } from '../batch-consumer';
 import { provisionTopics } from '../topics';
 
@@ -105,6 +106,20 @@ export class KafkaConnection implements OnApplicationBootstrap, BeforeApplicatio
       }
     };
     void start();
+  }
+
+  /**
+   * A producer on its own thread and Kafka connection for this app's telemetry events (see
+   * BackgroundEventProducer: at most once). The caller MUST close it at shutdown.
+   */
+  backgroundProducer(options: Pick<BackgroundProducerOptions, 'flushMs' | 'maxPending' | 'closeTimeoutMs'> = {}): BackgroundEventProducer {
+    return new BackgroundEventProducer({
+      ...options,
+      brokers: this.options.brokers,
+      clientId: `${this.options.clientId}-background`,
+      topicPrefix: this.options.topicPrefix,
+      ...(this.options.log ? { log: this.options.log } : {}),
+    });
   }
 
   /** Connecting goes on in the background: the app serves (and reports not ready) meanwhile. */

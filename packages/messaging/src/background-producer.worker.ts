@@ -1,0 +1,112 @@
+// The sending thread of BackgroundEventProducer (see background-producer.ts). It owns its own
+// Kafka client and producer; it is started with `workerData` and driven by messages.
+import { parentPort, workerData } from 'node:worker_threads';
+import { EVENT_TOPIC, EventValidationError, buildEncodedEvent, partitionKey, topicName } from '@tokenledger/contracts';
+import type { BackgroundDraft, BackgroundWorkerData, FromWorker, ToWorker } from './background-producer';
+import { createEventProducer, createKafka } from './kafka-client';
+
+const RETRY_MS = 1000;
+
+if (!parentPort) throw new Error('background-producer.worker must run as a worker thread');
+const port = parentPort;
+const config = workerData as BackgroundWorkerData;
+const post = (message: FromWorker): void => port.postMessage(message);
+const log = (level: 'info' | 'warn' | 'error', message: string, extra?: Record<string, unknown>): void => post({ kind: 'log', level, message, ...(extra ? { extra } : {}) });
+
+const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId, log: (level, message, extra) => log(level, `kafka: ${message}`, extra) });
+const producer = createEventProducer(kafka);
+
+/** Encoded events not yet acknowledged, grouped by topic, in emit order. */
+let unsent = new Map<string, Array<{ key: string; value: Buffer }>>();
+let unsentCount = 0;
+let connected = false;
+let sending = false;
+let closing = false;
+
+function build(drafts: BackgroundDraft[]): void {
+  let invalid = 0;
+  for (const { input, now } of drafts) {
+    try {
+      const { event, bytes } = buildEncodedEvent(input, { now: () => now });
+      const topic = topicName(EVENT_TOPIC[event.type], config.topicPrefix);
+      let messages = unsent.get(topic);
+      if (!messages) unsent.set(topic, (messages = []));
+      messages.push({ key: partitionKey(event), value: bytes });
+      unsentCount += 1;
+    } catch (error) {
+      if (!(error instanceof EventValidationError)) throw error;
+      invalid += 1;
+      // Code, path and type only: the field's value may be anything the emitter was given.
+      log('warn', 'invalid event not sent', { type: input.type, code: error.code, path: error.path });
+    }
+  }
+  if (invalid > 0) post({ kind: 'settled', sent: 0, invalid });
+}
+
+/** Sends everything unsent, batch after batch, one request at a time; retries a failed batch. */
+async function drain(): Promise<void> {
+  if (sending || !connected) return;
+  sending = true;
+  try {
+    while (unsentCount > 0) {
+      const batch = unsent;
+      const count = unsentCount;
+      unsent = new Map();
+      unsentCount = 0;
+      try {
+        await producer.sendBatch({ acks: -1, topicMessages: [...batch].map(([topic, messages]) => ({ topic, messages })) });
+        post({ kind: 'settled', sent: count, invalid: 0 });
+      } catch (error) {
+        log('warn', 'events not sent yet; will retry', { err: String(error), events: count });
+        for (const [topic, messages] of unsent) batch.set(topic, [...(batch.get(topic) ?? []), ...messages]);
+        unsent = batch;
+        unsentCount += count;
+        await sleep(RETRY_MS);
+      }
+    }
+  } finally {
+    sending = false;
+  }
+  if (closing) await finish();
+}
+
+async function connect(): Promise<void> {
+  while (!connected && !closing) {
+    try {
+      await producer.connect();
+      connected = true;
+    } catch (error) {
+      log('warn', 'Kafka not reachable yet; retrying', { err: String(error) });
+      await sleep(RETRY_MS);
+    }
+  }
+  await drain();
+}
+
+let finishing: Promise<void> | undefined;
+function finish(): Promise<void> {
+  finishing ??= (async () => {
+    if (connected) await producer.disconnect().catch(() => undefined);
+    post({ kind: 'closed' });
+  })();
+  return finishing;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.kind === 'events') {
+    build(message.drafts);
+    void drain();
+  } else {
+    closing = true;
+    // Unsent events are still delivered when Kafka is up (drain ends with finish); the main
+    // thread bounds the wait.
+    if (connected) void drain();
+    else void finish();
+  }
+});
+
+void connect();
