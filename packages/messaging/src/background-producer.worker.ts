@@ -1,5 +1,7 @@
 // The sending thread of BackgroundEventProducer (see background-producer.ts). It owns its own
 // Kafka client and producer; it is started with `workerData` and driven by messages.
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { EVENT_TOPIC, EventValidationError, buildEncodedEvent, partitionKey, topicName } from '@tokenledger/contracts';
 import type { BackgroundDraft, BackgroundWorkerData, FromWorker, ToWorker } from './background-producer';
@@ -12,6 +14,8 @@ const port = parentPort;
 const config = workerData as BackgroundWorkerData;
 const post = (message: FromWorker): void => port.postMessage(message);
 const log = (level: 'info' | 'warn' | 'error', message: string, extra?: Record<string, unknown>): void => post({ kind: 'log', level, message, ...(extra ? { extra } : {}) });
+
+lowerPriority();
 
 const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId, log: (level, message, extra) => log(level, `kafka: ${message}`, extra) });
 const producer = createEventProducer(kafka);
@@ -90,6 +94,21 @@ function finish(): Promise<void> {
     post({ kind: 'closed' });
   })();
   return finishing;
+}
+
+/**
+ * On Linux, this thread runs at nice 10: when the cores are busy, the threads that answer requests
+ * go first and this one catches up in the gaps (its events are not awaited by anyone).
+ * /proc/thread-self names this thread's kernel id; setpriority() on a thread id applies to that
+ * thread only. Elsewhere it keeps the process's priority.
+ */
+function lowerPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+  } catch {
+    // not Linux, or not allowed: keep the default priority
+  }
 }
 
 function sleep(ms: number): Promise<void> {
