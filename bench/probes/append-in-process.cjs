@@ -16,6 +16,15 @@ const { AppenderService } = req('apps/ledger/dist/services/appender.service.js')
 const { Client } = fromLedger('pg');
 const { DataSource } = fromLedger('typeorm');
 
+/** Busy and idle CPU time of the whole machine (all cores) from /proc/stat, in ms; since `from` if given. */
+function machineCpu(from) {
+  const [, ...fields] = require('node:fs').readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map(Number);
+  const tick = 1000 / 100; // USER_HZ
+  const now = { busy: (user + nice + system + irq + softirq + steal) * tick, idle: (idle + iowait) * tick };
+  return from ? { busy: now.busy - from.busy, idle: now.idle - from.idle } : now;
+}
+
 const N = Number(process.env.N ?? 30000);
 const B = Number(process.env.B ?? 1600);
 const adminUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -67,6 +76,7 @@ const adminUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.
       await post('Profiler.enable');
       await post('Profiler.start');
     }
+    const machine0 = machineCpu();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const run = async (records, partition) => {
@@ -76,12 +86,42 @@ const adminUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.
     else await Promise.all(partitions.map(run));
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
+    const machine = machineCpu(machine0);
     if (process.env.PROF) {
       const { profile } = await post('Profiler.stop');
       require('node:fs').writeFileSync('append.cpuprofile', JSON.stringify(profile));
     }
-    console.log(`appended ${N} events in ${seconds.toFixed(2)} s = ${Math.round(N / seconds)} events/s; Node CPU ${(cpu.user / 1000).toFixed(0)} ms user, ${(cpu.system / 1000).toFixed(0)} ms system`);
+    console.log(`appended ${N} events in ${seconds.toFixed(2)} s = ${Math.round(N / seconds)} events/s; Node CPU ${(cpu.user / 1000).toFixed(0)} ms user, ${(cpu.system / 1000).toFixed(0)} ms system; whole machine ${machine.busy} ms busy, ${machine.idle} ms idle (all cores)`);
     console.log('awaited (ms):', Object.fromEntries(Object.entries(waited).map(([k, v]) => [k, Math.round(v)])));
+    const perEvent = (ms) => ((ms * 1000) / N).toFixed(1);
+    console.log(`CPU per event (us): Node ${perEvent((cpu.user + cpu.system) / 1000)}, rest of the machine (PostgreSQL) ${perEvent(machine.busy - (cpu.user + cpu.system) / 1000)}, all ${perEvent(machine.busy)}`);
+
+    // The benchmark's baseline (b), same run and database: N rows of the average leaf size, 500
+    // rows per multi-row INSERT, one transaction per statement.
+    const [{ avg }] = await ds.query('SELECT avg(length(leaf))::int AS avg FROM ledger.leaves');
+    const plain = new Client({ connectionString: url.toString() });
+    await plain.connect();
+    await plain.query('CREATE TABLE public.bench_rows (id bigserial PRIMARY KEY, log_id text, idx bigint, payload bytea)');
+    const statements = [];
+    for (let at = 0; at < N; at += 500) {
+      const values = [];
+      const tuples = [];
+      for (let k = 0; k < Math.min(500, N - at); k++) {
+        values.push(`bench-${(at + k) % 3}`, at + k, require('node:crypto').randomBytes(avg));
+        tuples.push(`($${values.length - 2}, $${values.length - 1}, $${values.length})`);
+      }
+      statements.push({ text: `INSERT INTO public.bench_rows (log_id, idx, payload) VALUES ${tuples.join(', ')}`, values });
+    }
+    const bMachine0 = machineCpu();
+    const bCpu0 = process.cpuUsage();
+    const b0 = performance.now();
+    for (const st of statements) await plain.query(st.text, st.values);
+    const bSeconds = (performance.now() - b0) / 1000;
+    const bCpu = process.cpuUsage(bCpu0);
+    const bMachine = machineCpu(bMachine0);
+    await plain.end();
+    const bNode = (bCpu.user + bCpu.system) / 1000;
+    console.log(`baseline (b): ${N} rows of ${avg} bytes in ${bSeconds.toFixed(2)} s = ${Math.round(N / bSeconds)} rows/s; CPU per row (us): Node ${perEvent(bNode)}, rest of the machine ${perEvent(bMachine.busy - bNode)}, all ${perEvent(bMachine.busy)}`);
   } finally {
     await ds.destroy();
     await admin.query(`DROP DATABASE ${db} WITH (FORCE)`);
