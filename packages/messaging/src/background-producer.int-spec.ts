@@ -39,18 +39,19 @@ describe('BackgroundEventProducer (real Kafka, worker thread)', () => {
     return { producer: p, logs };
   }
 
-  it('delivers every valid event once, keyed by subject, in emit order per key; an invalid one is logged and not sent', async () => {
+  it('delivers every valid event once (also a backlog larger than one request), keyed by subject, in emit order per key; an invalid one is logged and not sent', async () => {
     const { producer: p, logs } = producer();
     const tokens = Array.from({ length: 5 }, () => uuidv7());
     const now = Date.parse('2026-11-28T10:00:00.000Z');
     // The invalid event (an IP that is not one) goes first: sent, it would come before the others.
     expect(p.emit(usage(tokens[0] ?? '', 'bad', { ip: 'not-an-ip' }), now)).toBe(true);
-    for (let i = 0; i < 500; i++) expect(p.emit(usage(tokens[i % 5] ?? '', `op-${i}`), now + i)).toBe(true);
+    // 2500 in one hand-over: the worker sends them in several requests (MAX_SEND).
+    for (let i = 0; i < 2500; i++) expect(p.emit(usage(tokens[i % 5] ?? '', `op-${i}`), now + i)).toBe(true);
     await eventually(() => Promise.resolve(p.unsettled === 0 ? true : undefined), 20_000, 'every event acknowledged');
     await p.close();
 
-    const records = await readTopic(topic, (r) => r.length > 500, 5000);
-    expect(records).toHaveLength(500);
+    const records = await readTopic(topic, (r) => r.length > 2500, 5000);
+    expect(records).toHaveLength(2500);
     const seen = new Map<string, number>();
     for (const record of records) {
       const decoded = decodeEvent(record.value ?? Buffer.alloc(0));

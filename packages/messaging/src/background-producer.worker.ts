@@ -20,9 +20,15 @@ lowerPriority();
 const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId, log: (level, message, extra) => log(level, `kafka: ${message}`, extra) });
 const producer = createEventProducer(kafka);
 
-/** Encoded events not yet acknowledged, grouped by topic, in emit order. */
-let unsent = new Map<string, Array<{ key: string; value: Buffer }>>();
-let unsentCount = 0;
+/**
+ * Messages per produce request, at most. kafkajs groups a request's messages per partition by
+ * copying the partition's array for each message (quadratic): 50,000 messages in one send took
+ * seconds of CPU and starved the app's other threads; 1000 keep that cost small.
+ */
+const MAX_SEND = 1000;
+
+/** Encoded events not yet acknowledged, in emit order. */
+let unsent: Array<{ topic: string; key: string; value: Buffer }> = [];
 let connected = false;
 let sending = false;
 let closing = false;
@@ -32,11 +38,7 @@ function build(drafts: BackgroundDraft[]): void {
   for (const { input, now } of drafts) {
     try {
       const { event, bytes } = buildEncodedEvent(input, { now: () => now });
-      const topic = topicName(EVENT_TOPIC[event.type], config.topicPrefix);
-      let messages = unsent.get(topic);
-      if (!messages) unsent.set(topic, (messages = []));
-      messages.push({ key: partitionKey(event), value: bytes });
-      unsentCount += 1;
+      unsent.push({ topic: topicName(EVENT_TOPIC[event.type], config.topicPrefix), key: partitionKey(event), value: bytes });
     } catch (error) {
       if (!(error instanceof EventValidationError)) throw error;
       invalid += 1;
@@ -47,24 +49,25 @@ function build(drafts: BackgroundDraft[]): void {
   if (invalid > 0) post({ kind: 'settled', sent: 0, invalid });
 }
 
-/** Sends everything unsent, batch after batch, one request at a time; retries a failed batch. */
+/** Sends everything unsent, up to MAX_SEND per request, one request at a time; retries a failed one. */
 async function drain(): Promise<void> {
   if (sending || !connected) return;
   sending = true;
   try {
-    while (unsentCount > 0) {
-      const batch = unsent;
-      const count = unsentCount;
-      unsent = new Map();
-      unsentCount = 0;
+    while (unsent.length > 0) {
+      const batch = unsent.slice(0, MAX_SEND);
+      const byTopic = new Map<string, Array<{ key: string; value: Buffer }>>();
+      for (const { topic, key, value } of batch) {
+        let messages = byTopic.get(topic);
+        if (!messages) byTopic.set(topic, (messages = []));
+        messages.push({ key, value });
+      }
       try {
-        await producer.sendBatch({ acks: -1, topicMessages: [...batch].map(([topic, messages]) => ({ topic, messages })) });
-        post({ kind: 'settled', sent: count, invalid: 0 });
+        await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+        unsent = unsent.slice(batch.length);
+        post({ kind: 'settled', sent: batch.length, invalid: 0 });
       } catch (error) {
-        log('warn', 'events not sent yet; will retry', { err: String(error), events: count });
-        for (const [topic, messages] of unsent) batch.set(topic, [...(batch.get(topic) ?? []), ...messages]);
-        unsent = batch;
-        unsentCount += count;
+        log('warn', 'events not sent yet; will retry', { err: String(error), events: batch.length });
         await sleep(RETRY_MS);
       }
     }
