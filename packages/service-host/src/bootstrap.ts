@@ -105,6 +105,18 @@ export async function runService(options: RunServiceOptions): Promise<INestAppli
   const app = await createService(options);
   const host = options.config.HOST;
   await app.listen(options.config.PORT, host);
+  // Nest's shutdown hooks close the server, the consumers and the producers; if one of them never
+  // finishes, the process must still end. Everything in flight is safe to lose that way: the
+  // outbox republishes, consumers resume from their stored offsets.
+  const deadline = options.config.SHUTDOWN_TIMEOUT_MS;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      setTimeout(() => {
+        app.get(Logger).error(`${options.name}: shutdown did not finish within ${deadline} ms after ${signal}; exiting`);
+        process.exit(1);
+      }, deadline).unref();
+    });
+  }
   app.get(Logger).log(`${options.name} listening on http://${host}:${options.config.PORT} (docs at /docs)`);
   return app;
 }

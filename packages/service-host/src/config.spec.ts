@@ -13,3 +13,16 @@ describe('HTTP_BODY_LIMIT', () => {
     for (const bad of ['64', '64KB', '1.5mb', '-1kb', '']) expect(() => limit.parse(bad)).toThrow(/64kb or 1mb/);
   });
 });
+
+describe('SHUTDOWN_TIMEOUT_MS', () => {
+  const timeout = baseConfigSchema.shape.SHUTDOWN_TIMEOUT_MS;
+
+  it('is 25 s by default and reads milliseconds', () => {
+    expect(timeout.parse(undefined)).toBe(25_000);
+    expect(timeout.parse('5000')).toBe(5000);
+  });
+
+  it('refuses what is not a whole number of ms between 1 s and 10 min', () => {
+    for (const bad of ['abc', '999', '600001', '1.5']) expect(() => timeout.parse(bad)).toThrow();
+  });
+});

@@ -38,6 +38,8 @@ export const baseConfigSchema = z.object({
   REVOCATION_URL: z.url().default('http://127.0.0.1:4002'),
   /** Requests larger than this are refused with 413. `64kb` / `1mb` in the environment, bytes once parsed. */
   HTTP_BODY_LIMIT: z.string().regex(BYTE_SIZE, 'must look like 64kb or 1mb').default('64kb').transform(byteSize),
+  /** After SIGTERM or SIGINT, the longest a graceful shutdown may take before the process exits anyway (code 1). */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(25_000),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

@@ -8,32 +8,60 @@ import { StatusRepository, type TokenStatus } from '../repositories/status.repos
  * reused for at most STATUS_CACHE_MS (default 500 ms); a revocation made by this instance drops
  * its entry at once. So this instance sees a revocation immediately, other instances within
  * STATUS_CACHE_MS (plus Kafka delivery for revocations decided by issuance or anomaly rules).
+ *
+ * Concurrent misses for one token share one read: without that, every request that arrived while
+ * an entry was being refreshed sent its own query, and under load (thousands of requests per
+ * second for one operator token) the queries queued behind each other in the pool, which kept
+ * the entry missing and stalled every request for seconds.
  */
 @Injectable()
 export class StatusCache {
   private readonly entries = new Map<string, { at: number; status: TokenStatus | undefined }>();
+  private readonly loading = new Map<string, Promise<TokenStatus | undefined>>();
+  /** Bumped by invalidate/clear: a read started before MUST NOT fill the cache after. */
+  private generation = 0;
 
   constructor(
     private readonly repository: StatusRepository,
     @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
   ) {}
 
-  async get(tokenId: string): Promise<TokenStatus | undefined> {
+  get(tokenId: string): Promise<TokenStatus | undefined> {
     const now = Date.now();
     const hit = this.entries.get(tokenId);
     // A miss is never cached: a just-issued token must show up as soon as its event arrives.
-    if (hit?.status && now - hit.at < this.config.STATUS_CACHE_MS) return hit.status;
-    const status = await this.repository.find(tokenId);
-    if (this.entries.size > 100_000) this.entries.clear();
-    this.entries.set(tokenId, { at: now, status });
-    return status;
+    if (hit?.status && now - hit.at < this.config.STATUS_CACHE_MS) return Promise.resolve(hit.status);
+    let pending = this.loading.get(tokenId);
+    if (!pending) {
+      pending = this.load(tokenId, now).finally(() => {
+        if (this.loading.get(tokenId) === pending) this.loading.delete(tokenId);
+      });
+      this.loading.set(tokenId, pending);
+    }
+    return pending;
   }
 
   clear(): void {
+    this.generation += 1;
     this.entries.clear();
+    this.loading.clear();
   }
 
   invalidate(tokenIds: readonly string[]): void {
-    for (const id of tokenIds) this.entries.delete(id);
+    this.generation += 1;
+    for (const id of tokenIds) {
+      this.entries.delete(id);
+      this.loading.delete(id);
+    }
+  }
+
+  private async load(tokenId: string, at: number): Promise<TokenStatus | undefined> {
+    const generation = this.generation;
+    const status = await this.repository.find(tokenId);
+    if (generation === this.generation) {
+      if (this.entries.size > 100_000) this.entries.clear();
+      this.entries.set(tokenId, { at, status });
+    }
+    return status;
   }
 }
