@@ -12,6 +12,7 @@ import { loadConfig, type ServiceConfig } from './config';
 import { HttpErrorFilter } from './errors';
 import { MetricsService } from './metrics';
 import { requestIdOf } from './request-id';
+import { armShutdownDeadline } from './shutdown-deadline';
 
 export interface RunServiceOptions {
   name: string;
@@ -109,14 +110,10 @@ export async function runService(options: RunServiceOptions): Promise<INestAppli
   // finishes, the process must still end. Everything in flight is safe to lose that way: the
   // outbox republishes, consumers resume from their stored offsets.
   const deadline = options.config.SHUTDOWN_TIMEOUT_MS;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      setTimeout(() => {
-        app.get(Logger).error(`${options.name}: shutdown did not finish within ${deadline} ms after ${signal}; exiting`);
-        process.exit(1);
-      }, deadline).unref();
-    });
-  }
+  armShutdownDeadline(process, deadline, (signal) => {
+    app.get(Logger).error(`${options.name}: shutdown did not finish within ${deadline} ms after ${signal}; exiting`);
+    process.exit(1);
+  });
   app.get(Logger).log(`${options.name} listening on http://${host}:${options.config.PORT} (docs at /docs)`);
   return app;
 }
