@@ -1,6 +1,7 @@
 import { TOPICS, decodeEvent, topicName, uuidv7, type BuildEventInput, type TokenUsedV1 } from '@tokenledger/contracts';
 import { eventually, freshTopicPrefix, kafkaBrokers, readTopic, testKafka } from '@tokenledger/testing';
 import { BackgroundEventProducer, type BackgroundProducerOptions } from './background-producer';
+import type { Worker } from 'node:worker_threads';
 import { provisionTopics } from './topics';
 
 type LogLine = { level: string; message: string; extra?: Record<string, unknown> };
@@ -83,6 +84,19 @@ describe('BackgroundEventProducer (real Kafka, worker thread)', () => {
     expect(p.unsettled).toBe(0);
     expect(logs).toContainEqual({ level: 'warn', message: 'background producer full or closing: events dropped', extra: { dropped: 15, unsettled: 10 } });
     expect(p.emit(usage(token, 'closed'))).toBe(false);
+  });
+
+  it('starts a new thread when its thread dies, and delivers what is emitted after', async () => {
+    const { producer: p, logs } = producer();
+    const token = uuidv7();
+    // Test-only reach into the private thread, to kill it as a crash would.
+    await (p as unknown as { worker: Worker }).worker.terminate();
+    expect(logs).toContainEqual(expect.objectContaining({ level: 'error', message: 'background producer thread exited; starting a new one' }));
+    expect(p.emit(usage(token, 'after-crash'))).toBe(true);
+    await eventually(() => Promise.resolve(p.unsettled === 0 ? true : undefined), 20_000, 'the event sent by the new thread');
+    await p.close();
+    const records = await readTopic(topic, (r) => r.some((x) => x.key === token), 10_000);
+    expect(records.filter((r) => r.key === token)).toHaveLength(1);
   });
 
   it('without a reachable broker, close() returns and reports what it could not deliver', async () => {

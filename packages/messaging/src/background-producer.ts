@@ -102,7 +102,11 @@ export class BackgroundEventProducer {
     clearInterval(this.timer);
     this.handOver();
     const worker = this.worker;
-    if (!worker) return;
+    if (!worker) {
+      // Between a thread's death and its replacement: nothing can deliver what is queued.
+      if (this.pending > 0) this.options.log?.('warn', 'background producer closed with events not delivered', { lost: this.pending });
+      return;
+    }
     const timeoutMs = this.options.closeTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     const done = await Promise.race([
@@ -146,7 +150,7 @@ export class BackgroundEventProducer {
     worker.on('exit', (code) => {
       if (this.closing || this.worker !== worker) return;
       // Whatever it held is gone; a new thread takes the next events.
-      this.options.log?.('error', 'background producer thread exited; starting a new one', { code, lost: this.pending });
+      this.options.log?.('error', 'background producer thread exited; starting a new one', { code, lost: this.pending - this.queued.length });
       this.pending = this.queued.length;
       this.worker = undefined;
       setTimeout(() => {
