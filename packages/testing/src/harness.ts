@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createDatabaseIfMissing, withDatabase } from '@tokenledger/infra';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { Client } from 'pg';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -125,4 +126,19 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
+}
+
+/**
+ * A DataSource on `url` whose `schema` exists (created when missing) and holds `migrations`, run
+ * in order: the database state of one app, as the app would leave it at boot.
+ */
+export async function migratedDataSource(url: string, schema: string, migrations: NonNullable<DataSourceOptions['migrations']>): Promise<DataSource> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}"`);
+  } finally {
+    await client.end();
+  }
+  return new DataSource({ type: 'postgres', url, schema, migrations, migrationsRun: true }).initialize();
 }

@@ -4,6 +4,7 @@ export {
   freshDatabase,
   freshTopicPrefix,
   kafkaBrokers,
+  migratedDataSource,
   readTopic,
   testKafka,
   type ReadRecord,

@@ -1,20 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { buildEvent, encodeEvent, uuidv7 } from '@tokenledger/contracts';
-import { freshDatabase, type TestDatabase } from '@tokenledger/testing';
-import { DataSource } from 'typeorm';
+import { freshDatabase, migratedDataSource, type TestDatabase } from '@tokenledger/testing';
+import type { DataSource } from 'typeorm';
 import type { LedgerConfig } from '../config';
 import { migrations } from '../migrations';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { AppenderService, type RawRecord } from './appender.service';
 import { VerifierService } from './verifier.service';
 
-async function ledgerDb(db: TestDatabase): Promise<DataSource> {
-  const boot = new DataSource({ type: 'postgres', url: db.url });
-  await boot.initialize();
-  await boot.query('CREATE SCHEMA IF NOT EXISTS ledger');
-  await boot.destroy();
-  const ds = new DataSource({ type: 'postgres', url: db.url, schema: 'ledger', migrations, migrationsRun: true });
-  return ds.initialize();
+function ledgerDb(db: TestDatabase): Promise<DataSource> {
+  return migratedDataSource(db.url, 'ledger', migrations);
 }
 
 function records(n: number, start = 0): RawRecord[] {

@@ -1,8 +1,8 @@
 import { buildEvent, encodeEvent, partitionKey, uuidv7 } from '@tokenledger/contracts';
 import { createEventProducer, createKafka } from '@tokenledger/messaging';
-import { eventually, freshDatabase, freshTopicPrefix, kafkaBrokers, testKafka, type TestDatabase } from '@tokenledger/testing';
+import { eventually, freshDatabase, freshTopicPrefix, kafkaBrokers, migratedDataSource, testKafka, type TestDatabase } from '@tokenledger/testing';
 import type { Consumer } from 'kafkajs';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { LedgerConfig } from '../config';
 import { migrations } from '../migrations';
 import { LedgerRepository } from '../repositories/ledger.repository';
@@ -20,11 +20,7 @@ describe('zombie consumer (real Kafka rebalance, real PostgreSQL)', () => {
 
   beforeAll(async () => {
     db = await freshDatabase();
-    const boot = new DataSource({ type: 'postgres', url: db.url });
-    await boot.initialize();
-    await boot.query('CREATE SCHEMA ledger');
-    await boot.destroy();
-    ds = await new DataSource({ type: 'postgres', url: db.url, schema: 'ledger', migrations, migrationsRun: true }).initialize();
+    ds = await migratedDataSource(db.url, 'ledger', migrations);
     const admin = testKafka().admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });

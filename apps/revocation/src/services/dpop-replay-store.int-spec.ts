@@ -1,6 +1,6 @@
-import { freshDatabase, type TestDatabase } from '@tokenledger/testing';
+import { freshDatabase, migratedDataSource, type TestDatabase } from '@tokenledger/testing';
 import type { PinoLogger } from 'nestjs-pino';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { RevocationConfig } from '../config';
 import { migrations } from '../migrations';
 import { DpopReplayStore } from './dpop-replay-store';
@@ -13,10 +13,7 @@ describe('DpopReplayStore (real PostgreSQL)', () => {
 
   beforeAll(async () => {
     db = await freshDatabase();
-    const boot = await new DataSource({ type: 'postgres', url: db.url }).initialize();
-    await boot.query('CREATE SCHEMA revocation');
-    await boot.destroy();
-    ds = await new DataSource({ type: 'postgres', url: db.url, schema: 'revocation', migrations, migrationsRun: true }).initialize();
+    ds = await migratedDataSource(db.url, 'revocation', migrations);
     const logger = { warn: () => undefined } as unknown as PinoLogger;
     const config = { DB_SCHEMA: 'revocation' } as RevocationConfig;
     instanceA = new DpopReplayStore(ds, logger, config);
