@@ -20,11 +20,7 @@ export interface BackgroundProducerOptions {
 }
 
 /** What the sending thread needs to start (worker_threads `workerData`). */
-export interface BackgroundWorkerData {
-  brokers: string;
-  clientId: string;
-  topicPrefix: string;
-}
+export type BackgroundWorkerData = Pick<BackgroundProducerOptions, 'brokers' | 'clientId' | 'topicPrefix'>;
 
 /** One event to build in the sending thread; `now` is the emitter's clock (id and time). */
 export interface BackgroundDraft {
@@ -35,7 +31,7 @@ export interface BackgroundDraft {
 export type ToWorker = { kind: 'events'; drafts: BackgroundDraft[] } | { kind: 'close' };
 export type FromWorker =
   | { kind: 'settled'; sent: number; invalid: number }
-  | { kind: 'log'; level: 'info' | 'warn' | 'error'; message: string; extra?: Record<string, unknown> }
+  | { kind: 'log'; level: Parameters<ProducerLog>[0]; message: string; extra?: Record<string, unknown> }
   | { kind: 'closed' };
 
 /** The compiled worker, resolved through this package's own `exports` (also from ts-jest). */
@@ -102,11 +98,8 @@ export class BackgroundEventProducer {
     clearInterval(this.timer);
     this.handOver();
     const worker = this.worker;
-    if (!worker) {
-      // Between a thread's death and its replacement: nothing can deliver what is queued.
-      if (this.pending > 0) this.options.log?.('warn', 'background producer closed with events not delivered', { lost: this.pending });
-      return;
-    }
+    // Without a thread (between one's death and its replacement) nothing can deliver what is queued.
+    if (!worker) return this.reportLoss();
     const timeoutMs = this.options.closeTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     const done = await Promise.race([
@@ -120,11 +113,14 @@ export class BackgroundEventProducer {
       }),
     ]);
     clearTimeout(timer);
-    if (!done || this.pending > 0) {
-      this.options.log?.('warn', 'background producer closed with events not delivered', { lost: this.pending });
-    }
+    this.reportLoss(!done);
     this.worker = undefined;
     await worker.terminate();
+  }
+
+  /** Logs what close() could not deliver; `timedOut`: also when the count is 0 (unconfirmed). */
+  private reportLoss(timedOut = false): void {
+    if (timedOut || this.pending > 0) this.options.log?.('warn', 'background producer closed with events not delivered', { lost: this.pending });
   }
 
   private handOver(): void {

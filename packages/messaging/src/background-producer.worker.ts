@@ -4,7 +4,7 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { EVENT_TOPIC, EventValidationError, buildEncodedEvent, partitionKey, topicName } from '@tokenledger/contracts';
-import type { BackgroundDraft, BackgroundWorkerData, FromWorker, ToWorker } from './background-producer';
+import type { BackgroundDraft, BackgroundWorkerData, FromWorker, ProducerLog, ToWorker } from './background-producer';
 import { createEventProducer, createKafka } from './kafka-client';
 
 const RETRY_MS = 1000;
@@ -13,7 +13,7 @@ if (!parentPort) throw new Error('background-producer.worker must run as a worke
 const port = parentPort;
 const config = workerData as BackgroundWorkerData;
 const post = (message: FromWorker): void => port.postMessage(message);
-const log = (level: 'info' | 'warn' | 'error', message: string, extra?: Record<string, unknown>): void => post({ kind: 'log', level, message, ...(extra ? { extra } : {}) });
+const log: ProducerLog = (level, message, extra) => post({ kind: 'log', level, message, ...(extra ? { extra } : {}) });
 
 lowerPriority();
 

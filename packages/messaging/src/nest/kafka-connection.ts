@@ -10,7 +10,7 @@ import type { DataSource } from 'typeorm';
 import { createEventProducer, createKafka } from '../kafka-client';
 import { OutboxRelay } from '../outbox';
 import { topicName } from '@tokenledger/contracts';
-import { BackgroundEventProducer, type BackgroundProducerOptions } from '../background-producer';
+import { BackgroundEventProducer, type BackgroundProducerOptions, type ProducerLog } from '../background-producer';
 import { BatchConsumer, type ConsumedEvent } from '../batch-consumer';
 import { provisionTopics } from '../topics';
 
@@ -25,7 +25,7 @@ export interface MessagingOptions {
   /** Prefix of consumer group ids (usually the topic prefix). */
   groupPrefix?: string;
   partitions: number;
-  log?: (level: 'info' | 'warn' | 'error', message: string, extra?: Record<string, unknown>) => void;
+  log?: ProducerLog;
 }
 
 export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
