@@ -133,12 +133,13 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
  * in order: the database state of one app, as the app would leave it at boot.
  */
 export async function migratedDataSource(url: string, schema: string, migrations: NonNullable<DataSourceOptions['migrations']>): Promise<DataSource> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
+  const ds = await new DataSource({ type: 'postgres', url, schema, migrations }).initialize();
+  const runner = ds.createQueryRunner();
   try {
-    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}"`);
+    await runner.createSchema(schema, true);
   } finally {
-    await client.end();
+    await runner.release();
   }
-  return new DataSource({ type: 'postgres', url, schema, migrations, migrationsRun: true }).initialize();
+  await ds.runMigrations();
+  return ds;
 }
