@@ -17,12 +17,12 @@ const PROOF_LEAVES = Number(process.env.BENCH_PROOF_LEAVES ?? 1048576);
 const PROOF_SAMPLES = Number(process.env.BENCH_PROOF_SAMPLES ?? 2000);
 const VERIFY_ENTRIES = Number(process.env.BENCH_VERIFY_ENTRIES ?? 20000);
 const PRODUCE_BATCH = 500;
-const INSERT_BATCH = 500;
 const NODE_BATCH = 5000;
 
 ensureDependencies();
 build();
 const require = createRequire(import.meta.url);
+const { INSERT_BATCH, PLAIN_TABLE_DDL, plainInsertStatements } = require('./plain-insert.cjs');
 const dist = (...p) => require(path.join(root, ...p));
 require(require.resolve('reflect-metadata', { paths: [path.join(root, 'apps', 'ledger')] }));
 const { ensureInfrastructure, createDatabaseIfMissing, withDatabase } = infra();
@@ -266,18 +266,8 @@ try {
     // 5. (b) Plain multi-row inserts of equally sized rows, one transaction per statement.
     say('(b) plain multi-row insert');
     const payloadSize = Math.round(results.leafBytes);
-    await pg.query('CREATE TABLE public.bench_rows (id bigserial PRIMARY KEY, log_id text, idx bigint, payload bytea)');
-    const statements = [];
-    for (let at = 0; at < N; at += INSERT_BATCH) {
-      const count = Math.min(INSERT_BATCH, N - at);
-      const values = [];
-      const tuples = [];
-      for (let k = 0; k < count; k++) {
-        values.push(`bench-${(at + k) % 3}`, at + k, randomBytes(payloadSize));
-        tuples.push(`($${values.length - 2}, $${values.length - 1}, $${values.length})`);
-      }
-      statements.push({ text: `INSERT INTO public.bench_rows (log_id, idx, payload) VALUES ${tuples.join(', ')}`, values });
-    }
+    await pg.query(PLAIN_TABLE_DDL);
+    const statements = plainInsertStatements(N, payloadSize);
     const t0 = performance.now();
     for (const s of statements) await pg.query(s.text, s.values);
     const insertSeconds = (performance.now() - t0) / 1000;

@@ -15,6 +15,7 @@ const { LedgerRepository } = req('apps/ledger/dist/repositories/ledger.repositor
 const { AppenderService } = req('apps/ledger/dist/services/appender.service.js');
 const { Client } = fromLedger('pg');
 const { DataSource } = fromLedger('typeorm');
+const { PLAIN_TABLE_DDL, plainInsertStatements } = require('../plain-insert.cjs');
 
 /** Busy and idle CPU time of the whole machine (all cores) from /proc/stat, in ms; since `from` if given. */
 function machineCpu(from) {
@@ -94,24 +95,15 @@ const adminUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.
     console.log(`appended ${N} events in ${seconds.toFixed(2)} s = ${Math.round(N / seconds)} events/s; Node CPU ${(cpu.user / 1000).toFixed(0)} ms user, ${(cpu.system / 1000).toFixed(0)} ms system; whole machine ${machine.busy} ms busy, ${machine.idle} ms idle (all cores)`);
     console.log('awaited (ms):', Object.fromEntries(Object.entries(waited).map(([k, v]) => [k, Math.round(v)])));
     const perEvent = (ms) => ((ms * 1000) / N).toFixed(1);
-    console.log(`CPU per event (us): Node ${perEvent((cpu.user + cpu.system) / 1000)}, rest of the machine (PostgreSQL) ${perEvent(machine.busy - (cpu.user + cpu.system) / 1000)}, all ${perEvent(machine.busy)}`);
+    const nodeMs = (cpu.user + cpu.system) / 1000;
+    console.log(`CPU per event (us): Node ${perEvent(nodeMs)}, rest of the machine (PostgreSQL) ${perEvent(machine.busy - nodeMs)}, all ${perEvent(machine.busy)}`);
 
-    // The benchmark's baseline (b), same run and database: N rows of the average leaf size, 500
-    // rows per multi-row INSERT, one transaction per statement.
+    // The benchmark's baseline (b), same run and database: N rows of the average leaf size.
     const [{ avg }] = await ds.query('SELECT avg(length(leaf))::int AS avg FROM ledger.leaves');
     const plain = new Client({ connectionString: url.toString() });
     await plain.connect();
-    await plain.query('CREATE TABLE public.bench_rows (id bigserial PRIMARY KEY, log_id text, idx bigint, payload bytea)');
-    const statements = [];
-    for (let at = 0; at < N; at += 500) {
-      const values = [];
-      const tuples = [];
-      for (let k = 0; k < Math.min(500, N - at); k++) {
-        values.push(`bench-${(at + k) % 3}`, at + k, require('node:crypto').randomBytes(avg));
-        tuples.push(`($${values.length - 2}, $${values.length - 1}, $${values.length})`);
-      }
-      statements.push({ text: `INSERT INTO public.bench_rows (log_id, idx, payload) VALUES ${tuples.join(', ')}`, values });
-    }
+    await plain.query(PLAIN_TABLE_DDL);
+    const statements = plainInsertStatements(N, avg);
     const bMachine0 = machineCpu();
     const bCpu0 = process.cpuUsage();
     const b0 = performance.now();
