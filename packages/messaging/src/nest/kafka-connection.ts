@@ -118,7 +118,7 @@ export class KafkaConnection implements OnApplicationBootstrap, BeforeApplicatio
       brokers: this.options.brokers,
       clientId: `${this.options.clientId}-background`,
       topicPrefix: this.options.topicPrefix,
-      ...(this.options.log ? { log: this.options.log } : {}),
+      log: this.options.log,
     });
   }
 
