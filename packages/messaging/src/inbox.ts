@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { quoteIdent } from './sql';
+import { quoteIdent } from '@tokenledger/sql';
 
 /**
  * Records that `consumer` processed `eventId`, inside the caller's transaction. Returns false when

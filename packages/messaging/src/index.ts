@@ -16,7 +16,6 @@ export {
   type ConsumedEvent,
   type PoisonRecord,
 } from './batch-consumer';
-export { WhereBuilder, migrationSchema, migrationSchemaName, quoteIdent } from './sql';
 export {
   KafkaConnection,
   MESSAGING_DATA_SOURCE,

@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { dropOutboxTablesDdl, outboxTablesDdl } from './outbox';
-import { migrationSchema, migrationSchemaName as schemaOf } from './sql';
+import { migrationSchema, migrationSchemaName as schemaOf } from '@tokenledger/sql';
 
 /** First migration of every app: its schema, its outbox and its inbox. */
 export class CreateSchemaAndOutbox1795800000000 implements MigrationInterface {

@@ -1,7 +1,7 @@
 import { encodeEvent, partitionKey, type EventEnvelope } from '@tokenledger/contracts';
 import type { Producer } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
-import { quoteIdent } from './sql';
+import { quoteIdent } from '@tokenledger/sql';
 
 /**
  * DDL of the outbox and inbox tables in `schema`, for an app's migration.

@@ -4,7 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { quoteIdent } from '@tokenledger/messaging';
+import { quoteIdent } from '@tokenledger/sql';
 import { Logger } from 'nestjs-pino';
 import { Client } from 'pg';
 import type { z } from 'zod';

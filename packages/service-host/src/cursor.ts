@@ -1,4 +1,4 @@
-import { DomainError } from './errors';
+import { DomainError } from '@tokenledger/errors';
 
 type Part = 'string' | 'integer';
 type Value<P extends Part> = P extends 'string' ? string : number;

@@ -5,23 +5,8 @@ import {
   type ArgumentsHost,
   type ExceptionFilter,
 } from '@nestjs/common';
+import { DomainError } from '@tokenledger/errors';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-
-/**
- * A transport-neutral domain error: a stable `code`, whether retrying may help, and context for
- * logs (never secrets). Each edge maps it once (HTTP: {@link HttpErrorFilter}; Kafka: retry vs DLQ).
- */
-export class DomainError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly retryable = false,
-    readonly context: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = 'DomainError';
-  }
-}
 
 export interface ErrorBody {
   error: { code: string; message: string; requestId: string };

@@ -7,7 +7,7 @@ export {
   type BaseConfig,
   type ServiceConfig,
 } from './config';
-export { DomainError, HttpErrorFilter, type ErrorBody } from './errors';
+export { HttpErrorFilter, type ErrorBody } from './errors';
 export { HealthController } from './health';
 export { REDACT_PATHS } from './logging';
 export { MetricsService } from './metrics';

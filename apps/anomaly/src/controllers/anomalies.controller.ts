@@ -2,7 +2,8 @@ import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Put, Q
 import type { FastifyReply } from 'fastify';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
-import { DomainError, openApiSchema, parseInput } from '@tokenledger/service-host';
+import { openApiSchema, parseInput } from '@tokenledger/service-host';
+import { DomainError } from '@tokenledger/errors';
 import { z } from 'zod';
 import { RULE_NAMES, ruleUpdateSchema, type RuleConfig, type RuleName } from '../domain/rules';
 import type { AnomalyView } from '../repositories/anomaly.repository';

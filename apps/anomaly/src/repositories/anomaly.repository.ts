@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { WhereBuilder, quoteIdent } from '@tokenledger/messaging';
+import { WhereBuilder, quoteIdent } from '@tokenledger/sql';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AnomalyConfig } from '../config';

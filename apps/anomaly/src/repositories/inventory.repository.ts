@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EventEnvelope } from '@tokenledger/contracts';
-import { quoteIdent } from '@tokenledger/messaging';
+import { quoteIdent } from '@tokenledger/sql';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AnomalyConfig } from '../config';

@@ -1,5 +1,5 @@
 import type { TokenExpiredV1, TokenIssuedV1, TokenRevokedV1, TokenRotatedV1, RevocationReason } from '@tokenledger/contracts';
-import { DomainError } from '@tokenledger/service-host';
+import { DomainError } from '@tokenledger/errors';
 
 /** What issuance knows of one token, rebuilt from its lifecycle events by `evolve`. */
 export interface TokenState {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { WhereBuilder, quoteIdent } from '@tokenledger/messaging';
+import { WhereBuilder, quoteIdent } from '@tokenledger/sql';
 import { DataSource, type EntityManager } from 'typeorm';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import type { IssuanceConfig } from '../config';

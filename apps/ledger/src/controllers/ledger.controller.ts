@@ -1,7 +1,8 @@
 import { Body, Controller, Get, Header, HttpCode, NotFoundException, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScopes } from '@tokenledger/auth';
-import { DomainError, decodeCursor, encodeCursor, parseInput } from '@tokenledger/service-host';
+import { decodeCursor, encodeCursor, parseInput } from '@tokenledger/service-host';
+import { DomainError } from '@tokenledger/errors';
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-import { migrationSchema } from '@tokenledger/messaging';
+import { migrationSchema } from '@tokenledger/sql';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { WhereBuilder, quoteIdent } from '@tokenledger/messaging';
+import { WhereBuilder, arrayLiteral, quoteIdent } from '@tokenledger/sql';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { LedgerConfig } from '../config';
@@ -90,22 +90,6 @@ function packed(parts: Buffer[]): { bytes: Buffer; starts: number[]; lengths: nu
     at += p.length;
   }
   return { bytes: Buffer.concat(parts, at), starts, lengths };
-}
-
-const NEEDS_QUOTES = /[{}",\\\s]|^$|^null$/i;
-
-/**
- * A PostgreSQL array literal (`{a,"b c",NULL}`), built with one join. pg's own array encoding
- * concatenates element by element, which was a large share of the append's allocations.
- */
-export function arrayLiteral(values: ReadonlyArray<string | number | null | undefined>): string {
-  return `{${values
-    .map((v) => {
-      if (v === null || v === undefined) return 'NULL';
-      if (typeof v === 'number') return String(v);
-      return NEEDS_QUOTES.test(v) ? `"${v.replace(/[\\"]/g, '\\$&')}"` : v;
-    })
-    .join(',')}}`;
 }
 
 /** SQL of the ledger schema. Every write happens inside the caller's transaction. */

@@ -1,7 +1,8 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { TOPICS } from '@tokenledger/contracts';
 import { KafkaConnection } from '@tokenledger/messaging';
-import { DomainError, MetricsService } from '@tokenledger/service-host';
+import { MetricsService } from '@tokenledger/service-host';
+import { DomainError } from '@tokenledger/errors';
 import { PinoLogger } from 'nestjs-pino';
 import { RevocationService } from '../services/revocation.service';
 

@@ -1,4 +1,4 @@
-import { migrationSchema } from '@tokenledger/messaging';
+import { migrationSchema } from '@tokenledger/sql';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** The token status projection, built from tokens.lifecycle; revocations write it directly too. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { TokenIssuedV1 } from '@tokenledger/contracts';
-import { WhereBuilder, quoteIdent } from '@tokenledger/messaging';
+import { WhereBuilder, quoteIdent } from '@tokenledger/sql';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { RevocationConfig } from '../config';

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { quoteIdent } from '@tokenledger/messaging';
+import { quoteIdent } from '@tokenledger/sql';
 import { PeriodicTask, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';

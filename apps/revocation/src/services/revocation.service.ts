@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { RevocationReason, TokenLeakReportedV1 } from '@tokenledger/contracts';
 import { EventOutbox, type EventMeta } from '@tokenledger/messaging';
-import { DomainError } from '@tokenledger/service-host';
+import { DomainError } from '@tokenledger/errors';
 import { displayPrefix, isWellFormed } from '@tokenledger/token-core';
 import type { EntityManager } from 'typeorm';
 import { StatusRepository, type RevokeSelector } from '../repositories/status.repository';

@@ -1,6 +1,6 @@
 import { freshDatabase, type TestDatabase } from '@tokenledger/testing';
 import { DataSource } from 'typeorm';
-import { arrayLiteral } from './ledger.repository';
+import { arrayLiteral } from './array-literal';
 
 describe('arrayLiteral (PostgreSQL array text, real PostgreSQL)', () => {
   let db: TestDatabase;

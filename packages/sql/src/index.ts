@@ -1,0 +1,2 @@
+export { WhereBuilder, migrationSchema, migrationSchemaName, quoteIdent } from './sql';
+export { arrayLiteral } from './array-literal';
