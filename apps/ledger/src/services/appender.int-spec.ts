@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { buildEvent, encodeEvent, uuidv7 } from '@tokenledger/contracts';
+import { CHAIN_SEED, emptyRoot } from '@tokenledger/ledger-core';
 import { freshDatabase, migratedDataSource, type TestDatabase } from '@tokenledger/testing';
 import type { DataSource } from 'typeorm';
 import type { LedgerConfig } from '../config';
@@ -50,6 +51,37 @@ describe('appender (real PostgreSQL): exactly once, fenced, deterministic', () =
     const rows = await ds.query<Array<{ kafka_offset: string }>>("SELECT kafka_offset FROM ledger.leaves WHERE log_id = 't.topic-0' ORDER BY idx");
     expect(rows.map((r) => Number(r.kafka_offset))).toEqual(all.map((r) => r.offset));
     expect((await new VerifierService(repository).verify('t.topic-0')).ok).toBe(true);
+  });
+
+  it('fencing: of two appenders racing from the same head, the one that moves it second updates nothing, and the log stays consistent', async () => {
+    // The appender locks the head and the leaves' primary key refuses a second leaf at an index, so
+    // no append through the service can reach a moved head: the fence has to be exercised on the
+    // repository, the way a consumer that read its head before losing the partition would reach it.
+    const all = records(30);
+    await appender.append('f.topic', 0, all.slice(0, 10));
+    // Both appenders start from the head at size 10 (the zombie reads it, then stalls).
+    const stale = await ds.transaction((m) => repository.lockHead(m, 'f.topic-0', 'f.topic', 0, emptyRoot(), CHAIN_SEED));
+    expect(stale).toMatchObject({ size: 10, nextOffset: 10 });
+    // The new owner appends 10..29 from that same head.
+    const owner = await appender.append('f.topic', 0, all.slice(10, 30));
+    expect(owner).toMatchObject({ appended: 20, size: 30, nextOffset: 30 });
+    // The zombie moves the head from what it read: refused, and its transaction is rolled back.
+    const zombie = { size: 15, rootHash: Buffer.alloc(32, 1), chainHead: Buffer.alloc(32, 2), nextOffset: 15 };
+    const moved = await ds.transaction((m) => repository.advanceHead(m, stale, zombie));
+    expect(moved).toBe(false);
+    const head = await repository.head('f.topic-0');
+    expect(head).toMatchObject({ size: 30, nextOffset: 30 });
+    expect(head?.rootHash.equals(owner.rootHash)).toBe(true);
+    // Each half of the condition fences on its own: a head that matches on size only, or on offset only, moves nothing.
+    expect(await ds.transaction((m) => repository.advanceHead(m, { ...stale, nextOffset: 30 }, zombie))).toBe(false);
+    expect(await ds.transaction((m) => repository.advanceHead(m, { ...stale, size: 30 }, zombie))).toBe(false);
+    expect(await repository.head('f.topic-0')).toMatchObject({ size: 30, nextOffset: 30 });
+    const rows = await ds.query<Array<{ kafka_offset: string }>>("SELECT kafka_offset FROM ledger.leaves WHERE log_id = 'f.topic-0' ORDER BY idx");
+    expect(rows.map((r) => Number(r.kafka_offset))).toEqual(all.map((r) => r.offset));
+    expect((await new VerifierService(repository).verify('f.topic-0')).ok).toBe(true);
+    // The appender still extends the log from the real head.
+    const next = await appender.append('f.topic', 0, records(1, 30));
+    expect(next).toMatchObject({ appended: 1, size: 31, nextOffset: 31 });
   });
 
   it('duplicates and conflicts: same id and bytes -> duplicate leaf; same id, other bytes -> rejected (conflict)', async () => {

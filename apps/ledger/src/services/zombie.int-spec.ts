@@ -11,7 +11,9 @@ import { AppenderService, type AppendResult } from './appender.service';
 /**
  * A consumer that stalls past its session (a long GC pause, a frozen VM) loses its partition to
  * another member; when it wakes up, it still holds a batch it had fetched. Its append MUST NOT
- * add anything: the new owner already appended those offsets.
+ * add anything: the new owner already appended those offsets. Here the zombie is stopped by the
+ * head it locks (its offsets are below the head's next offset); the conditional head update that
+ * fences a zombie holding a stale head is tested in appender.int-spec.ts.
  */
 describe('zombie consumer (real Kafka rebalance, real PostgreSQL)', () => {
   let db: TestDatabase;
