@@ -6,7 +6,7 @@ import { build, ensureDependencies, infra, root, say } from './lib.mjs';
 ensureDependencies();
 build();
 const stack = await infra().ensureInfrastructure({ database: 'tokenledger_test', log: say });
-let status = 1;
+let status;
 try {
   const args = ['turbo', 'run', 'test', '--concurrency=1', '--output-logs=new-only', ...process.argv.slice(2)];
   status = spawnSync('npx', args, { cwd: root, stdio: 'inherit' }).status ?? 1;
