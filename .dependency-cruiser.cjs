@@ -7,7 +7,15 @@
 
 /** Framework, database and Kafka clients. `@types/x` counts as x: a type import is still knowledge of x. */
 const modules = (...names) => `(^|/)node_modules/(@types/)?(${names.join('|')})(/|$)`;
-const FRAMEWORK_DB_KAFKA = modules('@nestjs/[^/]+', 'typeorm', 'pg', 'kafkajs', 'rxjs', 'fastify', 'nestjs-pino');
+const FRAMEWORK_DB_KAFKA = modules(
+  '@nestjs/[^/]+',
+  'typeorm',
+  'pg',
+  'kafkajs',
+  'rxjs',
+  'fastify',
+  'nestjs-pino',
+);
 const NEST_TYPEORM_KAFKA = modules('@nestjs/[^/]+', 'typeorm', 'kafkajs');
 const NEST_RXJS = modules('@nestjs/[^/]+', 'rxjs');
 const PURE_CORES = '^packages/(canonical-json|contracts|errors|token-core|ledger-core)/';
@@ -21,7 +29,8 @@ module.exports = {
   forbidden: [
     {
       name: 'resolvable',
-      comment: 'Every import resolves; a workspace package that is not built yet (no dist/) would otherwise pass the rules that follow it unseen.',
+      comment:
+        'Every import resolves; a workspace package that is not built yet (no dist/) would otherwise pass the rules that follow it unseen.',
       severity: 'error',
       from: {},
       to: { couldNotResolve: true },
@@ -36,49 +45,56 @@ module.exports = {
     },
     {
       name: 'apps-not-apps',
-      comment: 'An app never imports another app: apps learn from events, not from each other\'s code.',
+      comment:
+        "An app never imports another app: apps learn from events, not from each other's code.",
       severity: 'error',
       from: { path: '^apps/([^/]+)/' },
       to: { path: '^apps/', pathNot: '^apps/$1/' },
     },
     {
       name: 'no-relative-across-workspaces',
-      comment: 'A workspace consumes another by its package name (@tokenledger/x), never through a relative path out of its own folder.',
+      comment:
+        'A workspace consumes another by its package name (@tokenledger/x), never through a relative path out of its own folder.',
       severity: 'error',
       from: { path: '^(packages/[^/]+|apps/[^/]+|e2e|infra)/' },
       to: { dependencyTypes: ['local'], pathNot: '^$1/' },
     },
     {
       name: 'no-other-package-src',
-      comment: 'Nothing reaches into another package\'s src/ (relative path or tsconfig paths): its built exports are its interface.',
+      comment:
+        "Nothing reaches into another package's src/ (relative path or tsconfig paths): its built exports are its interface.",
       severity: 'error',
       from: { path: '^(packages/[^/]+|apps/[^/]+|e2e|infra)/' },
       to: { path: '^packages/[^/]+/src/', pathNot: '^$1/' },
     },
     {
       name: 'cli-verify-no-framework',
-      comment: 'The CLI\'s offline verification (bundle.ts, checkpoint.ts and all they reach) runs without NestJS, TypeORM or kafkajs.',
+      comment:
+        "The CLI's offline verification (bundle.ts, checkpoint.ts and all they reach) runs without NestJS, TypeORM or kafkajs.",
       severity: 'error',
       from: { path: '^packages/cli/src/(bundle|checkpoint)\\.ts$' },
       to: { path: NEST_TYPEORM_KAFKA, reachable: true },
     },
     {
       name: 'sdk-no-framework',
-      comment: 'The SDK loads no NestJS, TypeORM or kafkajs with its modules; the Kafka layer is imported lazily (dynamic import) by the usage reporter.',
+      comment:
+        'The SDK loads no NestJS, TypeORM or kafkajs with its modules; the Kafka layer is imported lazily (dynamic import) by the usage reporter.',
       severity: 'error',
       from: { path: '^packages/sdk/src/' },
       to: { path: NEST_TYPEORM_KAFKA, dependencyTypesNot: LAZY_OR_TYPES },
     },
     {
       name: 'sdk-static-imports-pure',
-      comment: 'What the SDK imports at load time is pure (the cores, themselves checked by pure-core-no-framework); other workspace packages only through a dynamic import.',
+      comment:
+        'What the SDK imports at load time is pure (the cores, themselves checked by pure-core-no-framework); other workspace packages only through a dynamic import.',
       severity: 'error',
       from: { path: '^packages/sdk/src/' },
       to: { path: '^(packages|apps)/', pathNot: SDK_STATIC_OK, dependencyTypesNot: LAZY_OR_TYPES },
     },
     {
       name: 'messaging-no-nest',
-      comment: '@tokenledger/messaging is the framework-free Kafka layer; the Nest glue lives in @tokenledger/messaging-nest.',
+      comment:
+        '@tokenledger/messaging is the framework-free Kafka layer; the Nest glue lives in @tokenledger/messaging-nest.',
       severity: 'error',
       from: { path: '^packages/messaging/src/' },
       to: { path: NEST_RXJS, reachable: true },
