@@ -152,7 +152,7 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
     expect(fresh.rotatedFrom).toBe(old.tokenId);
     await activeEventually(root, fresh.token);
     expect((await introspect(root, old.token)).active).toBe(true);
-    await eventually(async () => ((await introspect(root, old.token)).active === false ? true : undefined), 8000, 'the old token to stop after its grace');
+    await eventually(async () => ((await introspect(root, old.token)).active === false ? true : undefined), 20_000, 'the old token to stop after its grace');
     expect((await introspect(root, fresh.token)).active).toBe(true);
     const events = await lifecycleEvents((all) => all.some((e) => e.type === 'tokenledger.token.revoked.v1' && e.subject === old.tokenId));
     const revoked = events.find((e) => e.type === 'tokenledger.token.revoked.v1' && e.subject === old.tokenId);
