@@ -1,2 +1,3 @@
 export { WhereBuilder, migrationSchema, migrationSchemaName, quoteIdent } from './sql';
 export { arrayLiteral } from './array-literal';
+export { UnitOfWork, inTransaction, type Tx } from './unit-of-work';
