@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
-import { TOPICS, topicName, uuidv7, type EventEnvelope } from '@tokenledger/contracts';
+import { TOPICS, topicName, type Clock, type EventEnvelope, type IdSource } from '@tokenledger/contracts';
 import { EventOutbox, KafkaConnection, readTopicToEnd } from '@tokenledger/messaging';
-import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
+import { UnitOfWork } from '@tokenledger/sql';
 import type { RevocationConfig } from '../config';
 import { StatusRepository } from '../repositories/status.repository';
 import { StatusCache } from './status-cache';
@@ -20,29 +21,33 @@ export class RebuildService {
     private readonly cache: StatusCache,
     private readonly kafka: KafkaConnection,
     private readonly outbox: EventOutbox,
+    private readonly uow: UnitOfWork,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_SOURCE) private readonly ids: IdSource,
     @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
   ) {}
 
   async rebuild(principal: Principal): Promise<{ replayId: string; events: number; tokens: number }> {
     const topic = topicName(TOPICS.lifecycle, this.config.TOPIC_PREFIX);
-    const replayId = uuidv7();
+    const replayId = this.ids.next();
     const events: EventEnvelope[] = [];
     await readTopicToEnd(this.kafka.kafka, topic, (event) => events.push(event));
-    const tokens = await this.statuses.dataSource.transaction(async (m) => {
+    const at = () => new Date(this.clock.now()).toISOString();
+    const tokens = await this.uow.run(async (tx) => {
       await this.outbox.append(
-        m,
-        [{ type: 'tokenledger.ops.replay-started.v1', data: { replayId, topic, target: 'projection:revocation.token_status', reason: 'rebuild', startedAt: new Date().toISOString() } }],
+        tx,
+        [{ type: 'tokenledger.ops.replay-started.v1', data: { replayId, topic, target: 'projection:revocation.token_status', reason: 'rebuild', startedAt: at() } }],
         { actor: principal.actor },
       );
-      await m.query(`DELETE FROM ${this.statuses.schema}.token_status`);
-      for (const event of events) await this.projection.apply(m, event);
-      const [row] = await m.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${this.statuses.schema}.token_status`);
+      await this.statuses.deleteAll(tx);
+      for (const event of events) await this.projection.apply(tx, event);
+      const count = await this.statuses.count(tx);
       await this.outbox.append(
-        m,
-        [{ type: 'tokenledger.ops.replay-finished.v1', data: { replayId, outcome: 'completed', recordsReplayed: events.length, finishedAt: new Date().toISOString() } }],
+        tx,
+        [{ type: 'tokenledger.ops.replay-finished.v1', data: { replayId, outcome: 'completed', recordsReplayed: events.length, finishedAt: at() } }],
         { actor: principal.actor },
       );
-      return row?.n ?? 0;
+      return count;
     });
     this.cache.clear();
     this.outbox.publishSoon();
