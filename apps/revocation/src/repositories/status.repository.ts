@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { TokenIssuedV1 } from '@tokenledger/contracts';
-import { markProcessed } from '@tokenledger/messaging';
 import { SchemaRepository, WhereBuilder, type Tx } from '@tokenledger/sql';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DataSource } from 'typeorm';
@@ -56,19 +55,8 @@ function toStatus(r: Row): TokenStatus {
 
 @Injectable()
 export class StatusRepository extends SchemaRepository {
-  private readonly schemaName: string;
-
   constructor(dataSource: DataSource, @Inject(SERVICE_CONFIG) config: RevocationConfig) {
     super(dataSource, config.DB_SCHEMA);
-    this.schemaName = config.DB_SCHEMA;
-  }
-
-  /**
-   * Records that `consumer` handled event `eventId`, in `tx`. False when it was recorded before:
-   * the caller MUST then skip the event (at-least-once delivery, exactly-once effect).
-   */
-  claimEvent(tx: Tx, consumer: string, eventId: string): Promise<boolean> {
-    return markProcessed(tx, this.schemaName, consumer, eventId);
   }
 
   async find(tokenId: string, manager: Tx = this.dataSource.manager, forUpdate = false): Promise<TokenStatus | undefined> {

@@ -1,6 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { EventEnvelope } from '@tokenledger/contracts';
+import { markProcessed } from '@tokenledger/messaging';
+import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { UnitOfWork, type Tx } from '@tokenledger/sql';
+import type { RevocationConfig } from '../config';
 import { StatusRepository } from '../repositories/status.repository';
 import { StatusCache } from './status-cache';
 
@@ -15,17 +18,19 @@ export class StatusProjection {
     private readonly statuses: StatusRepository,
     private readonly cache: StatusCache,
     private readonly uow: UnitOfWork,
+    @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
   ) {}
 
   /**
    * The live consumer's batch: every event not seen before is applied, all in one transaction
-   * (each event's id recorded with its effect), then the touched cache entries are dropped.
+   * (each event's id recorded in the inbox with its effect, so a redelivered event is skipped),
+   * then the touched cache entries are dropped.
    */
   async applyBatch(events: readonly EventEnvelope[]): Promise<void> {
     const touched = await this.uow.run(async (tx) => {
       const ids: string[] = [];
       for (const event of events) {
-        if (await this.statuses.claimEvent(tx, 'lifecycle', event.id)) ids.push(...(await this.apply(tx, event)));
+        if (await markProcessed(tx, this.config.DB_SCHEMA, 'lifecycle', event.id)) ids.push(...(await this.apply(tx, event)));
       }
       return ids;
     });
