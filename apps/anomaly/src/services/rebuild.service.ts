@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
-import { TOPICS, topicName, type Clock, type EventEnvelope, type IdSource } from '@tokenledger/contracts';
+import { ReplayAudit, TOPICS, topicName, type Clock, type EventEnvelope, type IdSource } from '@tokenledger/contracts';
 import { EventOutbox, KafkaConnection, readTopicToEnd } from '@tokenledger/messaging';
 import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { UnitOfWork } from '@tokenledger/sql';
@@ -30,29 +30,20 @@ export class RebuildService {
   ) {}
 
   async rebuild(principal: Principal): Promise<{ replayId: string; events: number; findings: number }> {
-    const replayId = this.ids.next();
+    const audit = new ReplayAudit(this.ids, this.clock, { topic: topicName(TOPICS.usage, this.config.TOPIC_PREFIX), target: 'projection:anomaly', reason: 'rebuild' });
     const events: EventEnvelope[] = [];
     for (const base of [TOPICS.lifecycle, TOPICS.usage]) {
       await readTopicToEnd(this.kafka.kafka, topicName(base, this.config.TOPIC_PREFIX), (event) => events.push(event));
     }
-    const at = () => new Date(this.clock.now()).toISOString();
     const findings = await this.uow.run(async (tx) => {
-      await this.outbox.append(
-        tx,
-        [{ type: 'tokenledger.ops.replay-started.v1', data: { replayId, topic: topicName(TOPICS.usage, this.config.TOPIC_PREFIX), target: 'projection:anomaly', reason: 'rebuild', startedAt: at() } }],
-        { actor: principal.actor },
-      );
+      await this.outbox.append(tx, [audit.started()], { actor: principal.actor });
       await this.repository.resetDetector(tx);
       await this.inventory.deleteAll(tx);
       const found = await this.detection.process(tx, events, false);
-      await this.outbox.append(
-        tx,
-        [{ type: 'tokenledger.ops.replay-finished.v1', data: { replayId, outcome: 'completed', recordsReplayed: events.length, finishedAt: at() } }],
-        { actor: principal.actor },
-      );
+      await this.outbox.append(tx, [audit.finished('completed', events.length)], { actor: principal.actor });
       return found.length;
     });
     this.outbox.publishSoon();
-    return { replayId, events: events.length, findings };
+    return { replayId: audit.replayId, events: events.length, findings };
   }
 }

@@ -1,23 +1,16 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
 import { canonicalBytes } from '@tokenledger/canonical-json';
-import { AUDITED_TOPICS, topicName, type Clock, type IdSource } from '@tokenledger/contracts';
+import { AUDITED_TOPICS, ReplayAudit, topicName, type Clock, type IdSource } from '@tokenledger/contracts';
 import { EventOutbox, KafkaConnection } from '@tokenledger/messaging';
 import { UnitOfWork } from '@tokenledger/sql';
 import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
 import { PinoLogger } from 'nestjs-pino';
 import type { LedgerConfig } from '../config';
-import { ReplayRepository } from '../repositories/replay.repository';
+import { ReplayRepository, type LeafSelection } from '../repositories/replay.repository';
 
-export interface ReplayRequest {
-  logId?: string;
-  topic?: string;
-  fromIndex?: number;
-  toIndex?: number;
-  since?: string;
-  until?: string;
-  types?: string[];
+export interface ReplayRequest extends LeafSelection {
   targetTopic: string;
   ratePerSecond?: number;
 }
@@ -68,31 +61,21 @@ export class ReplayService implements OnApplicationShutdown {
     }
     const count = await this.replays.measure(request);
     const total = Number(count?.n ?? 0);
-    const replayId = this.ids.next();
     const sourceTopic = request.topic ?? (request.logId ? request.logId.slice(0, request.logId.lastIndexOf('-')) : 'unknown');
+    const audit = new ReplayAudit(this.ids, this.clock, {
+      topic: sourceTopic,
+      ...(request.logId ? { partitions: [Number(request.logId.slice(request.logId.lastIndexOf('-') + 1))] } : {}),
+      ...(count?.first ? { fromOffset: count.first } : {}),
+      ...(count?.last ? { toOffset: count.last } : {}),
+      target: request.targetTopic,
+    });
+    const { replayId } = audit;
     await this.uow.run(async (m) => {
       await this.replays.insert(m, replayId, request, principal.actor, total);
-      await this.outbox.append(
-        m,
-        [
-          {
-            type: 'tokenledger.ops.replay-started.v1',
-            data: {
-              replayId,
-              topic: sourceTopic,
-              ...(request.logId ? { partitions: [Number(request.logId.slice(request.logId.lastIndexOf('-') + 1))] } : {}),
-              ...(count?.first ? { fromOffset: count.first } : {}),
-              ...(count?.last ? { toOffset: count.last } : {}),
-              target: request.targetTopic,
-              startedAt: new Date(this.clock.now()).toISOString(),
-            },
-          },
-        ],
-        { actor: principal.actor },
-      );
+      await this.outbox.append(m, [audit.started()], { actor: principal.actor });
     });
     this.outbox.publishSoon();
-    const run = this.run(replayId, request, principal).finally(() => this.running.delete(run));
+    const run = this.run(audit, request, principal).finally(() => this.running.delete(run));
     this.running.add(run);
     return (await this.get(replayId)) as ReplayStatus;
   }
@@ -117,7 +100,8 @@ export class ReplayService implements OnApplicationShutdown {
     await Promise.allSettled([...this.running]);
   }
 
-  private async run(replayId: string, request: ReplayRequest, principal: Principal): Promise<void> {
+  private async run(audit: ReplayAudit, request: ReplayRequest, principal: Principal): Promise<void> {
+    const { replayId } = audit;
     let done = 0;
     let outcome: 'completed' | 'failed' = 'completed';
     let error: string | undefined;
@@ -166,11 +150,7 @@ export class ReplayService implements OnApplicationShutdown {
     }
     await this.uow.run(async (m) => {
       await this.replays.finish(m, replayId, outcome, done, error ?? null);
-      await this.outbox.append(
-        m,
-        [{ type: 'tokenledger.ops.replay-finished.v1', data: { replayId, outcome, recordsReplayed: done, finishedAt: new Date(this.clock.now()).toISOString(), ...(error ? { error } : {}) } }],
-        { actor: principal.actor },
-      );
+      await this.outbox.append(m, [audit.finished(outcome, done, error)], { actor: principal.actor });
     });
     this.outbox.publishSoon();
   }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
-import { TOPICS, topicName, type Clock, type EventEnvelope, type IdSource } from '@tokenledger/contracts';
+import { ReplayAudit, TOPICS, topicName, type Clock, type EventEnvelope, type IdSource } from '@tokenledger/contracts';
 import { EventOutbox, KafkaConnection, readTopicToEnd } from '@tokenledger/messaging';
 import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { UnitOfWork } from '@tokenledger/sql';
@@ -29,28 +29,19 @@ export class RebuildService {
 
   async rebuild(principal: Principal): Promise<{ replayId: string; events: number; tokens: number }> {
     const topic = topicName(TOPICS.lifecycle, this.config.TOPIC_PREFIX);
-    const replayId = this.ids.next();
+    const audit = new ReplayAudit(this.ids, this.clock, { topic, target: 'projection:revocation.token_status', reason: 'rebuild' });
     const events: EventEnvelope[] = [];
     await readTopicToEnd(this.kafka.kafka, topic, (event) => events.push(event));
-    const at = () => new Date(this.clock.now()).toISOString();
     const tokens = await this.uow.run(async (tx) => {
-      await this.outbox.append(
-        tx,
-        [{ type: 'tokenledger.ops.replay-started.v1', data: { replayId, topic, target: 'projection:revocation.token_status', reason: 'rebuild', startedAt: at() } }],
-        { actor: principal.actor },
-      );
+      await this.outbox.append(tx, [audit.started()], { actor: principal.actor });
       await this.statuses.deleteAll(tx);
       for (const event of events) await this.projection.apply(tx, event);
       const count = await this.statuses.count(tx);
-      await this.outbox.append(
-        tx,
-        [{ type: 'tokenledger.ops.replay-finished.v1', data: { replayId, outcome: 'completed', recordsReplayed: events.length, finishedAt: at() } }],
-        { actor: principal.actor },
-      );
+      await this.outbox.append(tx, [audit.finished('completed', events.length)], { actor: principal.actor });
       return count;
     });
     this.cache.clear();
     this.outbox.publishSoon();
-    return { replayId, events: events.length, tokens };
+    return { replayId: audit.replayId, events: events.length, tokens };
   }
 }
