@@ -6,6 +6,7 @@ import { LedgerController } from './controllers/ledger.controller';
 import { ReplaysController } from './controllers/replays.controller';
 import { migrations } from './migrations';
 import { LedgerRepository } from './repositories/ledger.repository';
+import { ReplayRepository } from './repositories/replay.repository';
 import { AppenderService } from './services/appender.service';
 import { CheckpointerService } from './services/checkpointer.service';
 import { ProofService } from './services/proof.service';
@@ -27,7 +28,7 @@ export class AppModule {
         }),
       ],
       controllers: [LedgerController, ReplaysController],
-      providers: [LedgerRepository, AppenderService, ProofService, SigningKeyService, CheckpointerService, VerifierService, ReplayService, IngestConsumer],
+      providers: [LedgerRepository, ReplayRepository, AppenderService, ProofService, SigningKeyService, CheckpointerService, VerifierService, ReplayService, IngestConsumer],
     };
   }
 }

@@ -10,6 +10,7 @@ import { BaselineController } from './controllers/baseline.controller';
 import { IntrospectionController } from './controllers/introspection.controller';
 import { RevocationController } from './controllers/revocation.controller';
 import { migrations } from './migrations';
+import { DpopJtiRepository } from './repositories/dpop-jti.repository';
 import { StatusRepository } from './repositories/status.repository';
 import { CredentialResolver } from './services/credential-resolver';
 import { DpopReplayStore } from './services/dpop-replay-store';
@@ -40,6 +41,7 @@ export class AppModule {
       controllers: [RevocationController, IntrospectionController, AdminController, ...(config.BENCH_BASELINE_ROUTE ? [BaselineController] : [])],
       providers: [
         StatusRepository,
+        DpopJtiRepository,
         StatusCache,
         CredentialResolver,
         DpopReplayStore,

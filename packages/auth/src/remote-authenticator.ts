@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isWellFormed } from '@tokenledger/token-core';
+import { LRUCache } from 'lru-cache';
 import { INTERNAL_SECRET_HEADER } from './internal-secret';
 import { TokenAuthenticator, type AuthenticationResult } from './authenticator';
 
@@ -10,6 +11,8 @@ export interface RemoteAuthenticatorOptions {
   /** How long an answer is reused. MUST stay well under 1 s: revocations must bite within 1 s. */
   cacheMs?: number;
   timeoutMs?: number;
+  /** How many answers are kept (default 10 000); beyond that the least recently used go. */
+  cacheEntries?: number;
   now?: () => number;
 }
 
@@ -21,10 +24,11 @@ interface Cached {
 /**
  * Authenticates operator tokens by asking the revocation app (the status authority) over its
  * internal API, and remembers each answer for `cacheMs` (default 250 ms). The cache is keyed by
- * a SHA-256 of the token held in memory only.
+ * a SHA-256 of the token held in memory only. Full, it forgets the least recently used answers,
+ * not all of them (which sent every operator's next request to the revocation app at once).
  */
 export class RemoteAuthenticator extends TokenAuthenticator {
-  private readonly cache = new Map<string, Cached>();
+  private readonly cache: LRUCache<string, Cached>;
   private readonly cacheMs: number;
   private readonly now: () => number;
 
@@ -32,6 +36,7 @@ export class RemoteAuthenticator extends TokenAuthenticator {
     super();
     this.cacheMs = options.cacheMs ?? 250;
     this.now = options.now ?? Date.now;
+    this.cache = new LRUCache({ max: options.cacheEntries ?? 10_000 });
   }
 
   async authenticate(token: string): Promise<AuthenticationResult> {
@@ -41,7 +46,6 @@ export class RemoteAuthenticator extends TokenAuthenticator {
     const now = this.now();
     if (hit && now - hit.at < this.cacheMs) return hit.result;
     const result = await this.ask(token);
-    if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(key, { at: now, result });
     return result;
   }

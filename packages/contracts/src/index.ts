@@ -7,6 +7,8 @@ export {
   UUIDV7_PATTERN,
   type RandomBytes,
 } from './uuidv7';
+export { FixedClock, systemClock, uuidv7Ids, type Clock, type IdSource } from './clock';
+export { ReplayAudit } from './replay-audit';
 export { SYSTEM_ACTOR, operatorActor, serviceActor, parseActor, type ParsedActor } from './actor';
 export {
   envelopeHeaderSchema,

@@ -15,3 +15,4 @@ export { SERVICE_CONFIG, ServiceHostModule, type ServiceHostOptions } from './se
 export { openApiSchema, parseInput } from './validation';
 export { PeriodicTask } from './periodic-task';
 export { decodeCursor, encodeCursor } from './cursor';
+export { CLOCK, ID_SOURCE, HOST_PROVIDERS } from './clock';

@@ -10,6 +10,8 @@ import { REDACT_PATHS } from './logging';
 import { requestIdOf } from './request-id';
 import { MetricsController, MetricsService } from './metrics';
 import { WhoAmIController } from './whoami';
+import { CLOCK, HOST_PROVIDERS, ID_SOURCE } from './clock';
+import { UnitOfWork } from '@tokenledger/sql';
 
 /** Injection token of the app's parsed config: `@Inject(SERVICE_CONFIG) config: MyAppConfig`. */
 export const SERVICE_CONFIG = Symbol('SERVICE_CONFIG');
@@ -86,8 +88,8 @@ export class ServiceHostModule {
         ),
       ],
       controllers: [HealthController, MetricsController, WhoAmIController],
-      providers: [MetricsService, { provide: SERVICE_CONFIG, useValue: config }],
-      exports: [MetricsService, SERVICE_CONFIG],
+      providers: [MetricsService, { provide: SERVICE_CONFIG, useValue: config }, ...HOST_PROVIDERS],
+      exports: [MetricsService, SERVICE_CONFIG, CLOCK, ID_SOURCE, UnitOfWork],
     };
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { WhereBuilder, quoteIdent } from '@tokenledger/sql';
+import { SchemaRepository, WhereBuilder, type Tx } from '@tokenledger/sql';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { AnomalyConfig } from '../config';
 import { emptyState, type DetectorState, type Finding } from '../domain/detector';
 import { RULE_NAMES, defaultRules, ruleParamSchemas, type RuleConfig, type RuleName, type RuleSet } from '../domain/rules';
@@ -40,17 +40,12 @@ const toView = (r: AnomalyRow): AnomalyView => ({
 });
 
 @Injectable()
-export class AnomalyRepository {
-  private readonly s: string;
-
-  constructor(
-    readonly dataSource: DataSource,
-    @Inject(SERVICE_CONFIG) config: AnomalyConfig,
-  ) {
-    this.s = quoteIdent(config.DB_SCHEMA);
+export class AnomalyRepository extends SchemaRepository {
+  constructor(dataSource: DataSource, @Inject(SERVICE_CONFIG) config: AnomalyConfig) {
+    super(dataSource, config.DB_SCHEMA);
   }
 
-  async lockStates(m: EntityManager, tokenIds: string[]): Promise<Map<string, DetectorState>> {
+  async lockStates(m: Tx, tokenIds: string[]): Promise<Map<string, DetectorState>> {
     const unique = [...new Set(tokenIds)].sort();
     if (unique.length === 0) return new Map();
     const rows = await m.query<Array<{ token_id: string; state: DetectorState }>>(
@@ -61,7 +56,7 @@ export class AnomalyRepository {
     return new Map(unique.map((id) => [id, found.get(id) ?? emptyState(id)]));
   }
 
-  async saveStates(m: EntityManager, states: DetectorState[]): Promise<void> {
+  async saveStates(m: Tx, states: DetectorState[]): Promise<void> {
     for (const state of states) {
       await m.query(
         `INSERT INTO ${this.s}.token_state (token_id, state) VALUES ($1, $2)
@@ -72,7 +67,7 @@ export class AnomalyRepository {
   }
 
   /** Returns false when this finding (same anomalyId) was recorded before. */
-  async insertFinding(m: EntityManager, f: Finding): Promise<boolean> {
+  async insertFinding(m: Tx, f: Finding): Promise<boolean> {
     const rows = await m.query<unknown[]>(
       `INSERT INTO ${this.s}.anomalies (anomaly_id, rule, severity, token_id, action, evidence, detected_at, summary)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING anomaly_id`,
@@ -93,15 +88,11 @@ export class AnomalyRepository {
     if (filter.severity) where.add('severity = ?', filter.severity);
     if (filter.since) where.add('detected_at >= ?', filter.since);
     if (filter.after) where.add('(detected_at, anomaly_id) > (?, ?)', filter.after.at, filter.after.id);
-    const limit = where.param(filter.limit);
-    const rows = await this.dataSource.query<AnomalyRow[]>(
-      `SELECT * FROM ${this.s}.anomalies ${where.sql()} ORDER BY detected_at, anomaly_id LIMIT ${limit}`,
-      where.params,
-    );
+    const rows = await this.page<AnomalyRow>({ columns: '*', table: 'anomalies', where, orderBy: 'detected_at, anomaly_id', limit: filter.limit });
     return rows.map(toView);
   }
 
-  async rules(m: EntityManager = this.dataSource.manager): Promise<RuleSet> {
+  async rules(m: Tx = this.dataSource.manager): Promise<RuleSet> {
     const set = defaultRules();
     const rows = await m.query<Array<{ rule: string; config: RuleConfig }>>(`SELECT rule, config FROM ${this.s}.rules`);
     for (const row of rows) {
@@ -113,11 +104,21 @@ export class AnomalyRepository {
     return set;
   }
 
-  async saveRule(m: EntityManager, config: RuleConfig, updatedBy: string): Promise<void> {
+  async saveRule(m: Tx, config: RuleConfig, updatedBy: string): Promise<void> {
     await m.query(
       `INSERT INTO ${this.s}.rules (rule, config, updated_by) VALUES ($1, $2, $3)
        ON CONFLICT (rule) DO UPDATE SET config = EXCLUDED.config, updated_by = EXCLUDED.updated_by, updated_at = now()`,
       [config.rule, JSON.stringify(config), updatedBy],
     );
+  }
+
+  /**
+   * Before a rebuild, in its transaction: forgets the detector's state, its findings (except
+   * stale-token ones, which come from wall-clock sweeps, not the streams) and which events it saw.
+   */
+  async resetDetector(tx: Tx): Promise<void> {
+    await tx.query(`DELETE FROM ${this.s}.token_state`);
+    await tx.query(`DELETE FROM ${this.s}.anomalies WHERE rule <> 'stale-token'`);
+    await tx.query(`DELETE FROM ${this.s}.inbox WHERE consumer = 'detector'`);
   }
 }

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EventEnvelope } from '@tokenledger/contracts';
-import { quoteIdent } from '@tokenledger/sql';
+import { SchemaRepository, type Tx } from '@tokenledger/sql';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { AnomalyConfig } from '../config';
 
 export interface InventoryRow {
@@ -20,17 +20,17 @@ export interface InventoryRow {
 
 /** Which tokens exist and when they were last used, from tokens.lifecycle and tokens.usage. */
 @Injectable()
-export class InventoryRepository {
-  private readonly s: string;
-
-  constructor(
-    readonly dataSource: DataSource,
-    @Inject(SERVICE_CONFIG) config: AnomalyConfig,
-  ) {
-    this.s = quoteIdent(config.DB_SCHEMA);
+export class InventoryRepository extends SchemaRepository {
+  constructor(dataSource: DataSource, @Inject(SERVICE_CONFIG) config: AnomalyConfig) {
+    super(dataSource, config.DB_SCHEMA);
   }
 
-  async apply(m: EntityManager, event: EventEnvelope): Promise<void> {
+  /** Empties the inventory (a rebuild refills it in the same transaction). */
+  async deleteAll(tx: Tx): Promise<void> {
+    await tx.query(`DELETE FROM ${this.s}.inventory`);
+  }
+
+  async apply(m: Tx, event: EventEnvelope): Promise<void> {
     switch (event.type) {
       case 'tokenledger.token.issued.v1': {
         const d = event.data;

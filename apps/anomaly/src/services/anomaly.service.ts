@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
 import { canonicalize } from '@tokenledger/canonical-json';
-import type { TokenUsedV1 } from '@tokenledger/contracts';
+import type { Clock, TokenUsedV1 } from '@tokenledger/contracts';
 import { EventOutbox } from '@tokenledger/messaging';
-import { decodeCursor, encodeCursor } from '@tokenledger/service-host';
+import { CLOCK, decodeCursor, encodeCursor } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
+import { UnitOfWork } from '@tokenledger/sql';
 import type { z } from 'zod';
 import { RULE_NAMES, ruleUpdateSchema, updateRule, type RuleConfig, type RuleName } from '../domain/rules';
 import { AnomalyRepository, type AnomalyView } from '../repositories/anomaly.repository';
@@ -17,6 +18,8 @@ export class AnomalyService {
   constructor(
     private readonly repository: AnomalyRepository,
     private readonly outbox: EventOutbox,
+    private readonly uow: UnitOfWork,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async list(q: { tokenId?: string; rule?: string; severity?: string; since?: string; cursor?: string; limit: number }): Promise<{ anomalies: AnomalyView[]; cursor: string | null }> {
@@ -47,7 +50,7 @@ export class AnomalyService {
 
   /** Validated against the rule's own parameter schema; recorded as ops.policy-changed. */
   async updateRule(rule: RuleName, update: z.infer<typeof ruleUpdateSchema>, principal: Principal): Promise<RuleConfig> {
-    const result = await this.repository.dataSource.transaction(async (m) => {
+    const result = await this.uow.run(async (m) => {
       const current = (await this.repository.rules(m))[rule] as RuleConfig;
       const next = updateRule(current, update);
       const changedFields = (['enabled', 'severity', 'action', 'params'] as const).filter((k) => canonicalize(current[k]) !== canonicalize(next[k]));
@@ -63,7 +66,7 @@ export class AnomalyService {
               version: 1,
               changedFields,
               policyDigest: createHash('sha256').update(canonicalize(next)).digest('hex'),
-              changedAt: new Date().toISOString(),
+              changedAt: new Date(this.clock.now()).toISOString(),
             },
           },
         ],
@@ -87,7 +90,7 @@ export class AnomalyService {
 
   /** Publishes usage reports as token.used events (through the outbox: nothing lost). */
   async reportUsage(events: Array<Omit<TokenUsedV1, 'at' | 'tokenId'> & { tokenId: string; at?: string }>, principal: Principal): Promise<number> {
-    const now = Date.now();
+    const now = this.clock.now();
     const data = events.map((e, i): TokenUsedV1 => {
       const at = e.at ? Date.parse(e.at) : now;
       if (at > now + 5000) throw new DomainError('bad_usage', `events[${i}].at is in the future`);
@@ -95,7 +98,7 @@ export class AnomalyService {
       if ((e.outcome === 'rejected') !== (e.rejection !== undefined)) throw new DomainError('bad_usage', `events[${i}]: rejection is required exactly when outcome is rejected`);
       return { ...e, at: new Date(at).toISOString() };
     });
-    await this.repository.dataSource.transaction((m) =>
+    await this.uow.run((m) =>
       this.outbox.append(m, data.map((d) => ({ type: 'tokenledger.token.used.v1' as const, data: d })), { actor: principal.actor }),
     );
     this.outbox.publishSoon();

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { EventEnvelope } from '@tokenledger/contracts';
 import { EventOutbox, markProcessed, type ConsumedEvent } from '@tokenledger/messaging';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
-import type { EntityManager } from 'typeorm';
+import { UnitOfWork, type Tx } from '@tokenledger/sql';
 import type { AnomalyConfig } from '../config';
 import { detect, type DetectorEvent, type Finding } from '../domain/detector';
 import { AnomalyRepository } from '../repositories/anomaly.repository';
@@ -44,11 +44,12 @@ export class DetectionService {
     private readonly repository: AnomalyRepository,
     private readonly inventory: InventoryRepository,
     private readonly outbox: EventOutbox,
+    private readonly uow: UnitOfWork,
     @Inject(SERVICE_CONFIG) private readonly config: AnomalyConfig,
   ) {}
 
   async handle(batch: ConsumedEvent[]): Promise<Finding[]> {
-    const raised = await this.repository.dataSource.transaction((m) => this.process(m, batch.map((b) => b.event), true));
+    const raised = await this.uow.run((m) => this.process(m, batch.map((b) => b.event), true));
     if (raised.length > 0) this.outbox.publishSoon();
     return raised;
   }
@@ -57,7 +58,7 @@ export class DetectionService {
    * Applies events inside the caller's transaction. With `emit` false (a rebuild) findings are
    * recorded but cause no events: their actions were taken when they were first found.
    */
-  async process(m: EntityManager, envelopes: EventEnvelope[], emit: boolean): Promise<Finding[]> {
+  async process(m: Tx, envelopes: EventEnvelope[], emit: boolean): Promise<Finding[]> {
     const fresh: Array<{ envelope: EventEnvelope; event: DetectorEvent }> = [];
     for (const envelope of envelopes) {
       if (!(await markProcessed(m, this.config.DB_SCHEMA, 'detector', envelope.id))) continue;
@@ -87,7 +88,7 @@ export class DetectionService {
   }
 
   /** Records a finding's events; `cause` is the event that triggered it (none for sweeps). */
-  async act(m: EntityManager, finding: Finding, cause?: EventEnvelope): Promise<void> {
+  async act(m: Tx, finding: Finding, cause?: EventEnvelope): Promise<void> {
     const [detected] = await this.outbox.append(
       m,
       [

@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
-import { TOPICS, topicName, uuidv7, type EventEnvelope } from '@tokenledger/contracts';
+import { ReplayAudit, TOPICS, topicName, type Clock, type EventEnvelope, type IdSource } from '@tokenledger/contracts';
 import { EventOutbox, KafkaConnection, readTopicToEnd } from '@tokenledger/messaging';
-import { quoteIdent } from '@tokenledger/sql';
-import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
+import { UnitOfWork } from '@tokenledger/sql';
 import type { AnomalyConfig } from '../config';
 import { AnomalyRepository } from '../repositories/anomaly.repository';
+import { InventoryRepository } from '../repositories/inventory.repository';
 import { DetectionService } from './detection.service';
 
 /**
@@ -18,38 +19,31 @@ import { DetectionService } from './detection.service';
 export class RebuildService {
   constructor(
     private readonly repository: AnomalyRepository,
+    private readonly inventory: InventoryRepository,
     private readonly detection: DetectionService,
     private readonly kafka: KafkaConnection,
     private readonly outbox: EventOutbox,
+    private readonly uow: UnitOfWork,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_SOURCE) private readonly ids: IdSource,
     @Inject(SERVICE_CONFIG) private readonly config: AnomalyConfig,
   ) {}
 
   async rebuild(principal: Principal): Promise<{ replayId: string; events: number; findings: number }> {
-    const replayId = uuidv7();
+    const audit = new ReplayAudit(this.ids, this.clock, { topic: topicName(TOPICS.usage, this.config.TOPIC_PREFIX), target: 'projection:anomaly', reason: 'rebuild' });
     const events: EventEnvelope[] = [];
     for (const base of [TOPICS.lifecycle, TOPICS.usage]) {
       await readTopicToEnd(this.kafka.kafka, topicName(base, this.config.TOPIC_PREFIX), (event) => events.push(event));
     }
-    const s = quoteIdent(this.config.DB_SCHEMA);
-    const findings = await this.repository.dataSource.transaction(async (m) => {
-      await this.outbox.append(
-        m,
-        [{ type: 'tokenledger.ops.replay-started.v1', data: { replayId, topic: topicName(TOPICS.usage, this.config.TOPIC_PREFIX), target: 'projection:anomaly', reason: 'rebuild', startedAt: new Date().toISOString() } }],
-        { actor: principal.actor },
-      );
-      await m.query(`DELETE FROM ${s}.token_state`);
-      await m.query(`DELETE FROM ${s}.inventory`);
-      await m.query(`DELETE FROM ${s}.anomalies WHERE rule <> 'stale-token'`);
-      await m.query(`DELETE FROM ${s}.inbox WHERE consumer = 'detector'`);
-      const found = await this.detection.process(m, events, false);
-      await this.outbox.append(
-        m,
-        [{ type: 'tokenledger.ops.replay-finished.v1', data: { replayId, outcome: 'completed', recordsReplayed: events.length, finishedAt: new Date().toISOString() } }],
-        { actor: principal.actor },
-      );
+    const findings = await this.uow.run(async (tx) => {
+      await this.outbox.append(tx, [audit.started()], { actor: principal.actor });
+      await this.repository.resetDetector(tx);
+      await this.inventory.deleteAll(tx);
+      const found = await this.detection.process(tx, events, false);
+      await this.outbox.append(tx, [audit.finished('completed', events.length)], { actor: principal.actor });
       return found.length;
     });
     this.outbox.publishSoon();
-    return { replayId, events: events.length, findings };
+    return { replayId: audit.replayId, events: events.length, findings };
   }
 }

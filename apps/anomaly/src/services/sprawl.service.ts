@@ -1,5 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { PeriodicTask, SERVICE_CONFIG } from '@tokenledger/service-host';
+import type { Clock } from '@tokenledger/contracts';
+import { CLOCK, PeriodicTask, SERVICE_CONFIG } from '@tokenledger/service-host';
+import { UnitOfWork } from '@tokenledger/sql';
 import { PinoLogger } from 'nestjs-pino';
 import type { AnomalyConfig } from '../config';
 import { anomalyIdOf, type Finding } from '../domain/detector';
@@ -23,6 +25,8 @@ export class SprawlService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly inventory: InventoryRepository,
     private readonly anomalies: AnomalyRepository,
     private readonly detection: DetectionService,
+    private readonly uow: UnitOfWork,
+    @Inject(CLOCK) private readonly clock: Clock,
     logger: PinoLogger,
     @Inject(SERVICE_CONFIG) config: AnomalyConfig,
   ) {
@@ -37,19 +41,19 @@ export class SprawlService implements OnApplicationBootstrap, OnApplicationShutd
     return this.task.stop();
   }
 
-  async report(now = Date.now()): Promise<SprawlRow[]> {
+  async report(now = this.clock.now()): Promise<SprawlRow[]> {
     const policy = (await this.anomalies.rules())['stale-token'].params;
     return (await this.inventory.active()).map((t) => classify(t, now, policy));
   }
 
   /** One sweep; returns the findings it raised (a stale token is reported once). */
-  async sweep(now = Date.now()): Promise<Finding[]> {
+  async sweep(now = this.clock.now()): Promise<Finding[]> {
     const rules = await this.anomalies.rules();
     const rule = rules['stale-token'];
     if (!rule.enabled) return [];
     const stale = (await this.inventory.active()).filter((t) => classify(t, now, rule.params).stale);
     const raised: Finding[] = [];
-    await this.anomalies.dataSource.transaction(async (m) => {
+    await this.uow.run(async (m) => {
       for (const t of stale) {
         // Deterministic per token and idle period: the same stale spell is reported once.
         const since = (t.lastUsedAt ?? t.issuedAt).getTime();

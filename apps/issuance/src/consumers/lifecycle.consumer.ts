@@ -1,19 +1,11 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { TOPICS } from '@tokenledger/contracts';
-import { KafkaConnection, markProcessed } from '@tokenledger/messaging';
+import { KafkaConnection } from '@tokenledger/messaging';
 import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { Inject } from '@nestjs/common';
 import type { IssuanceConfig } from '../config';
-import type { LifecycleEvent } from '../domain/token-decider';
 import { TokensRepository } from '../repositories/tokens.repository';
 import { IssuanceService } from '../services/issuance.service';
-
-const LIFECYCLE_TYPES = new Set<string>([
-  'tokenledger.token.issued.v1',
-  'tokenledger.token.rotated.v1',
-  'tokenledger.token.revoked.v1',
-  'tokenledger.token.expired.v1',
-]);
 
 /** Keeps issuance's token table in step with revocations and expiries decided elsewhere. */
 @Injectable()
@@ -30,14 +22,7 @@ export class LifecycleConsumer implements OnApplicationBootstrap {
     this.kafka.startConsumer({
       topics: [TOPICS.lifecycle],
       onLag: (topic, partition, lag) => this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
-      handle: (events) =>
-        this.tokens.dataSource.transaction(async (manager) => {
-          for (const { event } of events) {
-            if (!LIFECYCLE_TYPES.has(event.type)) continue;
-            if (!(await markProcessed(manager, this.config.DB_SCHEMA, 'lifecycle', event.id))) continue;
-            await this.issuance.apply(manager, event as LifecycleEvent);
-          }
-        }),
+      handle: (events) => this.issuance.applyBatch(events.map(({ event }) => event)),
     });
   }
 }

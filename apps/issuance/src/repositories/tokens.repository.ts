@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { WhereBuilder, quoteIdent } from '@tokenledger/sql';
-import { DataSource, type EntityManager } from 'typeorm';
+import { SchemaRepository, WhereBuilder, type Tx } from '@tokenledger/sql';
+import { DataSource } from 'typeorm';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import type { IssuanceConfig } from '../config';
 import type { TokenState } from '../domain/token-decider';
 import { DEFAULT_POLICY, policySchema, type Policy } from '../domain/policy';
 
-/** A token's metadata as the API shows it: never the secret, never its hash. */
-export interface TokenView {
+/** What a token is given at issuance and keeps. */
+interface TokenFields {
   tokenId: string;
   prefix: string;
   owner: { type: string; id: string };
@@ -16,27 +16,21 @@ export interface TokenView {
   labels: Record<string, string>;
   issuedAt: string;
   expiresAt: string;
+  dpopJkt?: string;
+  rotatedFrom?: string;
+}
+
+/** A token's metadata as the API shows it: never the secret, never its hash. */
+export interface TokenView extends TokenFields {
   status: 'active' | 'revoked' | 'expired';
   revokedAt?: string;
   revokedReason?: string;
-  dpopJkt?: string;
-  rotatedFrom?: string;
   rotatedTo?: string;
   graceEndsAt?: string;
 }
 
-export interface NewTokenRow {
-  tokenId: string;
+export interface NewTokenRow extends TokenFields {
   tokenHash: Buffer;
-  prefix: string;
-  owner: { type: string; id: string };
-  name: string;
-  scopes: string[];
-  labels: Record<string, string>;
-  issuedAt: string;
-  expiresAt: string;
-  dpopJkt?: string;
-  rotatedFrom?: string;
   issuedBy: string;
   isRoot?: boolean;
 }
@@ -93,17 +87,12 @@ export interface TokenFilter {
 }
 
 @Injectable()
-export class TokensRepository {
-  private readonly s: string;
-
-  constructor(
-    readonly dataSource: DataSource,
-    @Inject(SERVICE_CONFIG) config: IssuanceConfig,
-  ) {
-    this.s = quoteIdent(config.DB_SCHEMA);
+export class TokensRepository extends SchemaRepository {
+  constructor(dataSource: DataSource, @Inject(SERVICE_CONFIG) config: IssuanceConfig) {
+    super(dataSource, config.DB_SCHEMA);
   }
 
-  async insert(manager: EntityManager, row: NewTokenRow): Promise<void> {
+  async insert(manager: Tx, row: NewTokenRow): Promise<void> {
     await manager.query(
       `INSERT INTO ${this.s}.tokens (token_id, token_hash, prefix, owner_type, owner_id, name, scopes, labels,
          issued_at, expires_at, dpop_jkt, rotated_from, issued_by, is_root)
@@ -130,7 +119,7 @@ export class TokensRepository {
   }
 
   /** The decider's state of one token, locked for the rest of the transaction. */
-  async lockState(manager: EntityManager, tokenId: string): Promise<TokenState | undefined> {
+  async lockState(manager: Tx, tokenId: string): Promise<TokenState | undefined> {
     const [row] = await manager.query<Array<{ token_id: string; status: TokenState['status']; expires_at: Date; rotated_to: string | null; grace_ends_at: Date | null }>>(
       `SELECT token_id, status, expires_at, rotated_to, grace_ends_at FROM ${this.s}.tokens WHERE token_id = $1 FOR UPDATE`,
       [tokenId],
@@ -145,21 +134,21 @@ export class TokensRepository {
     };
   }
 
-  async markRotated(manager: EntityManager, tokenId: string, newTokenId: string, graceEndsAt: string): Promise<void> {
+  async markRotated(manager: Tx, tokenId: string, newTokenId: string, graceEndsAt: string): Promise<void> {
     await manager.query(`UPDATE ${this.s}.tokens SET rotated_to = $2, grace_ends_at = $3 WHERE token_id = $1 AND rotated_to IS NULL`, [
       tokenId, newTokenId, graceEndsAt,
     ]);
   }
 
   /** Idempotent: only an active token changes. */
-  async markRevoked(manager: EntityManager, tokenId: string, reason: string, revokedAt: string): Promise<void> {
+  async markRevoked(manager: Tx, tokenId: string, reason: string, revokedAt: string): Promise<void> {
     await manager.query(
       `UPDATE ${this.s}.tokens SET status = 'revoked', revoked_at = $3, revoked_reason = $2 WHERE token_id = $1 AND status = 'active'`,
       [tokenId, reason, revokedAt],
     );
   }
 
-  async markExpired(manager: EntityManager, tokenId: string): Promise<void> {
+  async markExpired(manager: Tx, tokenId: string): Promise<void> {
     await manager.query(`UPDATE ${this.s}.tokens SET status = 'expired' WHERE token_id = $1 AND status = 'active'`, [tokenId]);
   }
 
@@ -169,16 +158,12 @@ export class TokensRepository {
     if (filter.label) where.add('labels @> ?::jsonb', JSON.stringify({ [filter.label.key]: filter.label.value }));
     if (filter.status) where.add('status = ?', filter.status);
     if (filter.after) where.add('token_id > ?', filter.after);
-    const limit = where.param(filter.limit);
-    const rows = await this.dataSource.query<Row[]>(
-      `SELECT ${VIEW_COLUMNS} FROM ${this.s}.tokens ${where.sql()} ORDER BY token_id LIMIT ${limit}`,
-      where.params,
-    );
+    const rows = await this.page<Row>({ columns: VIEW_COLUMNS, table: 'tokens', where, orderBy: 'token_id', limit: filter.limit });
     return rows.map(toView);
   }
 
   /** Tokens whose rotation grace or expiry has passed, locked and skipped by other instances. */
-  async lockDue(manager: EntityManager, now: Date, limit: number): Promise<Array<{ tokenId: string; kind: 'grace' | 'expiry' }>> {
+  async lockDue(manager: Tx, now: Date, limit: number): Promise<Array<{ tokenId: string; kind: 'grace' | 'expiry' }>> {
     const rows = await manager.query<Array<{ token_id: string; kind: 'grace' | 'expiry' }>>(
       `SELECT token_id, CASE WHEN expires_at <= $1 THEN 'expiry' ELSE 'grace' END AS kind
          FROM ${this.s}.tokens
@@ -194,13 +179,13 @@ export class TokensRepository {
     return (row?.n ?? 0) > 0;
   }
 
-  async policy(manager: EntityManager = this.dataSource.manager): Promise<Policy> {
+  async policy(manager: Tx = this.dataSource.manager): Promise<Policy> {
     const [row] = await manager.query<Array<{ body: unknown }>>(`SELECT body FROM ${this.s}.policies WHERE id = 'default' FOR UPDATE`);
     return row ? policySchema.parse(row.body) : DEFAULT_POLICY;
   }
 
   /** Saves the policy and returns its new version (1, 2, ...). */
-  async savePolicy(manager: EntityManager, policy: Policy, updatedBy: string): Promise<number> {
+  async savePolicy(manager: Tx, policy: Policy, updatedBy: string): Promise<number> {
     const [row] = await manager.query<Array<{ version: number }>>(
       `INSERT INTO ${this.s}.policies (id, body, updated_by) VALUES ('default', $1, $2)
        ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, updated_by = EXCLUDED.updated_by,

@@ -1,16 +1,23 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { canonicalize } from '@tokenledger/canonical-json';
-import { uuidv7, type TokenIssuedV1 } from '@tokenledger/contracts';
-import { EventOutbox, type EventMeta } from '@tokenledger/messaging';
-import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import type { Clock, EventEnvelope, IdSource, TokenIssuedV1 } from '@tokenledger/contracts';
+import { EventOutbox, markProcessed, type EventMeta } from '@tokenledger/messaging';
+import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
+import { UnitOfWork, type Tx } from '@tokenledger/sql';
 import { TokenHasher, displayPrefix, generateToken, normalizeScopes } from '@tokenledger/token-core';
-import type { EntityManager } from 'typeorm';
 import type { IssuanceConfig } from '../config';
 import { checkPolicy, type Policy } from '../domain/policy';
 import { decide, type LifecycleEvent, type TokenCommand } from '../domain/token-decider';
 import { TokensRepository, type TokenFilter, type TokenView } from '../repositories/tokens.repository';
+
+const LIFECYCLE_TYPES = new Set<string>([
+  'tokenledger.token.issued.v1',
+  'tokenledger.token.rotated.v1',
+  'tokenledger.token.revoked.v1',
+  'tokenledger.token.expired.v1',
+]);
 
 export interface Caller {
   actor: string;
@@ -44,6 +51,9 @@ export class IssuanceService {
   constructor(
     private readonly tokens: TokensRepository,
     private readonly outbox: EventOutbox,
+    private readonly uow: UnitOfWork,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_SOURCE) private readonly ids: IdSource,
     @Inject(SERVICE_CONFIG) private readonly config: IssuanceConfig,
   ) {
     this.hasher = new TokenHasher(Buffer.from(config.TOKEN_PEPPER, 'base64'));
@@ -55,12 +65,12 @@ export class IssuanceService {
    */
   async issue(input: IssueInput, caller: Caller, options: { rotatedFrom?: string; isRoot?: boolean; presetToken?: string } = {}): Promise<IssuedToken> {
     const scopes = normalizeScopes(input.scopes);
-    const now = new Date();
+    const now = new Date(this.clock.now());
     const policy = await this.tokens.policy();
     const ttlSeconds = this.ttlOf(input, policy, now);
     const decision = options.isRoot ? ({ ok: true } as const) : checkPolicy(policy, { owner: input.owner, scopes, ttlSeconds, ...(input.dpopJkt ? { dpopJkt: input.dpopJkt } : {}) }, caller.scopes);
     if (!decision.ok) {
-      await this.tokens.dataSource.transaction((manager) =>
+      await this.uow.run((manager) =>
         this.outbox.append(
           manager,
           [
@@ -78,7 +88,7 @@ export class IssuanceService {
 
     const token = options.presetToken ?? generateToken({ prefix: this.config.TOKEN_PREFIX });
     const issued: TokenIssuedV1 = {
-      tokenId: uuidv7(),
+      tokenId: this.ids.next(),
       prefix: displayPrefix(token),
       owner: input.owner,
       name: input.name,
@@ -89,7 +99,7 @@ export class IssuanceService {
       ...(input.dpopJkt ? { dpopJkt: input.dpopJkt } : {}),
       ...(options.rotatedFrom ? { rotatedFrom: options.rotatedFrom } : {}),
     };
-    await this.tokens.dataSource.transaction(async (manager) => {
+    await this.uow.run(async (manager) => {
       const events = decide({ type: 'issue', token: issued }, undefined);
       await this.tokens.insert(manager, {
         ...issued,
@@ -124,8 +134,8 @@ export class IssuanceService {
       caller,
       { rotatedFrom: tokenId },
     );
-    const graceEndsAt = await this.tokens.dataSource.transaction(async (manager) => {
-      const events = decide({ type: 'rotate', newTokenId: replacement.tokenId, graceSeconds, now: new Date() }, await this.tokens.lockState(manager, tokenId));
+    const graceEndsAt = await this.uow.run(async (manager) => {
+      const events = decide({ type: 'rotate', newTokenId: replacement.tokenId, graceSeconds, now: new Date(this.clock.now()) }, await this.tokens.lockState(manager, tokenId));
       const rotated = events[0];
       if (rotated?.type !== 'tokenledger.token.rotated.v1') throw new Error('rotate decided no rotation');
       await this.tokens.markRotated(manager, tokenId, replacement.tokenId, rotated.data.graceEndsAt);
@@ -155,7 +165,7 @@ export class IssuanceService {
 
   /** Replaces the policy; `ops.policy-changed` records who changed which settings. */
   async setPolicy(policy: Policy, caller: Caller): Promise<Policy> {
-    await this.tokens.dataSource.transaction(async (manager) => {
+    await this.uow.run(async (manager) => {
       const before = await this.tokens.policy(manager);
       const changedFields = (Object.keys(policy) as Array<keyof Policy>).filter(
         (key) => canonicalize(policy[key]) !== canonicalize(before[key]),
@@ -172,7 +182,7 @@ export class IssuanceService {
               version,
               changedFields,
               policyDigest: createHash('sha256').update(canonicalize(policy)).digest('hex'),
-              changedAt: new Date().toISOString(),
+              changedAt: new Date(this.clock.now()).toISOString(),
             },
           },
         ],
@@ -187,8 +197,8 @@ export class IssuanceService {
    * Turns due rotation grace ends into `token.revoked` (reason `rotated`) and passed expiries
    * into `token.expired`. Several instances share the work (SKIP LOCKED).
    */
-  async sweep(now = new Date()): Promise<number> {
-    const done = await this.tokens.dataSource.transaction(async (manager) => {
+  async sweep(now = new Date(this.clock.now())): Promise<number> {
+    const done = await this.uow.run(async (manager) => {
       const due = await this.tokens.lockDue(manager, now, 200);
       for (const { tokenId, kind } of due) {
         const state = await this.tokens.lockState(manager, tokenId);
@@ -202,8 +212,22 @@ export class IssuanceService {
     return done;
   }
 
+  /**
+   * The lifecycle consumer's batch, in one transaction: each lifecycle event not seen before is
+   * recorded in the inbox and applied to the tokens table together.
+   */
+  applyBatch(events: readonly EventEnvelope[]): Promise<void> {
+    return this.uow.run(async (tx) => {
+      for (const event of events) {
+        if (!LIFECYCLE_TYPES.has(event.type)) continue;
+        if (!(await markProcessed(tx, this.config.DB_SCHEMA, 'lifecycle', event.id))) continue;
+        await this.apply(tx, event as LifecycleEvent);
+      }
+    });
+  }
+
   /** Applies a lifecycle event from Kafka (revocations by the revocation app, or our own). */
-  async apply(manager: EntityManager, event: LifecycleEvent): Promise<void> {
+  async apply(manager: Tx, event: LifecycleEvent): Promise<void> {
     switch (event.type) {
       case 'tokenledger.token.revoked.v1':
         return this.tokens.markRevoked(manager, event.data.tokenId, event.data.reason, event.data.revokedAt);
@@ -217,7 +241,7 @@ export class IssuanceService {
   }
 
   /** Writes the decided events to the outbox and their effect to the tokens table. */
-  private async record(manager: EntityManager, events: LifecycleEvent[], caller: Caller): Promise<void> {
+  private async record(manager: Tx, events: LifecycleEvent[], caller: Caller): Promise<void> {
     for (const event of events) {
       if (event.type !== 'tokenledger.token.issued.v1' && event.type !== 'tokenledger.token.rotated.v1') await this.apply(manager, event);
     }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { WhereBuilder, arrayLiteral, quoteIdent } from '@tokenledger/sql';
+import { WhereBuilder, arrayLiteral, inTransaction, quoteIdent, type Tx } from '@tokenledger/sql';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { LedgerConfig } from '../config';
@@ -95,13 +95,21 @@ function packed(parts: Buffer[]): { bytes: Buffer; starts: number[]; lengths: nu
 /** SQL of the ledger schema. Every write happens inside the caller's transaction. */
 @Injectable()
 export class LedgerRepository {
-  readonly s: string;
+  private readonly s: string;
 
   constructor(
-    readonly dataSource: DataSource,
+    private readonly dataSource: DataSource,
     @Inject(SERVICE_CONFIG) config: LedgerConfig,
   ) {
     this.s = quoteIdent(config.DB_SCHEMA);
+  }
+
+  /**
+   * Runs `work` in one transaction on the ledger schema (this repository's methods take its `m`):
+   * an append or a checkpoint commits whole or not at all.
+   */
+  transaction<T>(work: (m: Tx) => Promise<T>): Promise<T> {
+    return inTransaction(this.dataSource, work);
   }
 
   /** The head of a log, created empty when missing, locked for the rest of the transaction. */

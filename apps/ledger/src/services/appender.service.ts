@@ -101,7 +101,7 @@ export class AppenderService {
     const logId = logIdOf(topic, partition);
     // CPU work that does not depend on the log's state happens before the head is locked.
     const prepared = records.map((r) => prepare(topic, partition, r)).sort((a, b) => a.offset - b.offset);
-    return this.repository.dataSource.transaction(async (m) => {
+    return this.repository.transaction(async (m) => {
       const head = await this.repository.lockHead(m, logId, topic, partition, emptyRoot(), CHAIN_SEED);
       const fresh = prepared.filter((r) => r.offset >= head.nextOffset);
       if (fresh.length === 0) {

@@ -65,7 +65,7 @@ export class CheckpointerService implements OnApplicationBootstrap, OnApplicatio
       }
     }
     const note = signNote(formatCheckpoint({ origin: this.origin(head.logId), size: head.size, rootHash: head.rootHash }), this.keys.signer);
-    await this.repository.dataSource.transaction((m) =>
+    await this.repository.transaction((m) =>
       this.repository.insertCheckpoint(m, { logId: head.logId, size: head.size, rootHash: head.rootHash, note, keyName: this.keys.signer.name }),
     );
     await this.kafka.producer

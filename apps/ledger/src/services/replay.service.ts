@@ -1,23 +1,16 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
 import { canonicalBytes } from '@tokenledger/canonical-json';
-import { AUDITED_TOPICS, topicName, uuidv7 } from '@tokenledger/contracts';
+import { AUDITED_TOPICS, ReplayAudit, topicName, type Clock, type IdSource } from '@tokenledger/contracts';
 import { EventOutbox, KafkaConnection } from '@tokenledger/messaging';
-import { WhereBuilder } from '@tokenledger/sql';
-import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import { UnitOfWork } from '@tokenledger/sql';
+import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
 import { PinoLogger } from 'nestjs-pino';
 import type { LedgerConfig } from '../config';
-import { LedgerRepository } from '../repositories/ledger.repository';
+import { ReplayRepository, type LeafSelection } from '../repositories/replay.repository';
 
-export interface ReplayRequest {
-  logId?: string;
-  topic?: string;
-  fromIndex?: number;
-  toIndex?: number;
-  since?: string;
-  until?: string;
-  types?: string[];
+export interface ReplayRequest extends LeafSelection {
   targetTopic: string;
   ratePerSecond?: number;
 }
@@ -51,10 +44,13 @@ export class ReplayService implements OnApplicationShutdown {
   private readonly running = new Set<Promise<void>>();
 
   constructor(
-    private readonly repository: LedgerRepository,
+    private readonly replays: ReplayRepository,
     private readonly kafka: KafkaConnection,
     private readonly outbox: EventOutbox,
     private readonly logger: PinoLogger,
+    private readonly uow: UnitOfWork,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_SOURCE) private readonly ids: IdSource,
     @Inject(SERVICE_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
@@ -63,55 +59,36 @@ export class ReplayService implements OnApplicationShutdown {
     if (audited.has(request.targetTopic) || request.targetTopic.startsWith('__')) {
       throw new DomainError('bad_target', `targetTopic ${request.targetTopic} is an audited or internal topic`);
     }
-    const where = this.selection(request);
-    const [count] = await this.repository.dataSource.query<Array<{ n: string; first: string | null; last: string | null }>>(
-      `SELECT count(*) AS n, min(kafka_offset)::text AS first, max(kafka_offset)::text AS last FROM ${this.repository.s}.leaves ${where.sql()}`,
-      where.params,
-    );
+    const count = await this.replays.measure(request);
     const total = Number(count?.n ?? 0);
-    const replayId = uuidv7();
     const sourceTopic = request.topic ?? (request.logId ? request.logId.slice(0, request.logId.lastIndexOf('-')) : 'unknown');
-    await this.repository.dataSource.transaction(async (m) => {
-      await m.query(`INSERT INTO ${this.repository.s}.replays (replay_id, request, requested_by, status, total) VALUES ($1, $2, $3, 'running', $4)`, [
-        replayId, JSON.stringify(request), principal.actor, total,
-      ]);
-      await this.outbox.append(
-        m,
-        [
-          {
-            type: 'tokenledger.ops.replay-started.v1',
-            data: {
-              replayId,
-              topic: sourceTopic,
-              ...(request.logId ? { partitions: [Number(request.logId.slice(request.logId.lastIndexOf('-') + 1))] } : {}),
-              ...(count?.first ? { fromOffset: count.first } : {}),
-              ...(count?.last ? { toOffset: count.last } : {}),
-              target: request.targetTopic,
-              startedAt: new Date().toISOString(),
-            },
-          },
-        ],
-        { actor: principal.actor },
-      );
+    const audit = new ReplayAudit(this.ids, this.clock, {
+      topic: sourceTopic,
+      ...(request.logId ? { partitions: [Number(request.logId.slice(request.logId.lastIndexOf('-') + 1))] } : {}),
+      ...(count?.first ? { fromOffset: count.first } : {}),
+      ...(count?.last ? { toOffset: count.last } : {}),
+      target: request.targetTopic,
+    });
+    const { replayId } = audit;
+    await this.uow.run(async (m) => {
+      await this.replays.insert(m, replayId, request, principal.actor, total);
+      await this.outbox.append(m, [audit.started()], { actor: principal.actor });
     });
     this.outbox.publishSoon();
-    const run = this.run(replayId, request, principal).finally(() => this.running.delete(run));
+    const run = this.run(audit, request, principal).finally(() => this.running.delete(run));
     this.running.add(run);
     return (await this.get(replayId)) as ReplayStatus;
   }
 
   async get(replayId: string): Promise<ReplayStatus | undefined> {
-    const [row] = await this.repository.dataSource.query<Array<{ replay_id: string; status: ReplayStatus['status']; total: string; done: string; request: ReplayRequest; requested_by: string; started_at: Date; finished_at: Date | null; error: string | null }>>(
-      `SELECT * FROM ${this.repository.s}.replays WHERE replay_id = $1`,
-      [replayId],
-    );
+    const row = await this.replays.find(replayId);
     if (!row) return undefined;
     return {
       replayId: row.replay_id,
       status: row.status,
       total: Number(row.total),
       done: Number(row.done),
-      request: row.request,
+      request: row.request as ReplayRequest,
       requestedBy: row.requested_by,
       startedAt: row.started_at.toISOString(),
       finishedAt: row.finished_at?.toISOString() ?? null,
@@ -123,20 +100,8 @@ export class ReplayService implements OnApplicationShutdown {
     await Promise.allSettled([...this.running]);
   }
 
-  private selection(request: ReplayRequest, after?: { logId: string; index: number }): WhereBuilder {
-    const where = new WhereBuilder(["kind = 'event'"]);
-    if (request.logId) where.add('log_id = ?', request.logId);
-    else if (request.topic) where.add('log_id LIKE ?', `${request.topic.replace(/[\\%_]/g, (c) => `\\${c}`)}-%`);
-    if (request.fromIndex !== undefined) where.add('idx >= ?', request.fromIndex);
-    if (request.toIndex !== undefined) where.add('idx < ?', request.toIndex);
-    if (request.since) where.add('event_time >= ?', request.since);
-    if (request.until) where.add('event_time < ?', request.until);
-    if (request.types?.length) where.add('event_type = ANY(?::text[])', request.types);
-    if (after) where.add('(log_id, idx) > (?, ?)', after.logId, after.index);
-    return where;
-  }
-
-  private async run(replayId: string, request: ReplayRequest, principal: Principal): Promise<void> {
+  private async run(audit: ReplayAudit, request: ReplayRequest, principal: Principal): Promise<void> {
+    const { replayId } = audit;
     let done = 0;
     let outcome: 'completed' | 'failed' = 'completed';
     let error: string | undefined;
@@ -150,15 +115,10 @@ export class ReplayService implements OnApplicationShutdown {
       } finally {
         await admin.disconnect();
       }
-      const started = Date.now();
+      const started = this.clock.now();
       let after: { logId: string; index: number } | undefined;
       for (;;) {
-        const where = this.selection(request, after);
-        const limit = where.param(PAGE);
-        const rows = await this.repository.dataSource.query<Array<{ log_id: string; idx: string; leaf: Buffer }>>(
-          `SELECT log_id, idx, leaf FROM ${this.repository.s}.leaves ${where.sql()} ORDER BY log_id, idx LIMIT ${limit}`,
-          where.params,
-        );
+        const rows = await this.replays.leafPage(request, after, PAGE);
         if (rows.length === 0) break;
         const messages = rows.map((r) => {
           const record = JSON.parse(r.leaf.toString('utf8')) as { event: { subject: string } };
@@ -174,10 +134,11 @@ export class ReplayService implements OnApplicationShutdown {
           done += chunk.length;
           if (request.ratePerSecond) {
             const due = started + (done / request.ratePerSecond) * 1000;
-            if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+            const now = this.clock.now();
+            if (due > now) await new Promise((r) => setTimeout(r, due - now));
           }
         }
-        await this.repository.dataSource.query(`UPDATE ${this.repository.s}.replays SET done = $2 WHERE replay_id = $1`, [replayId, done]);
+        await this.replays.progress(replayId, done);
         const last = rows[rows.length - 1];
         if (!last) break;
         after = { logId: last.log_id, index: Number(last.idx) };
@@ -187,13 +148,9 @@ export class ReplayService implements OnApplicationShutdown {
       error = e instanceof Error ? e.message.slice(0, 1000) : 'replay failed';
       this.logger.warn({ replayId, err: error }, 'replay failed');
     }
-    await this.repository.dataSource.transaction(async (m) => {
-      await m.query(`UPDATE ${this.repository.s}.replays SET status = $2, done = $3, error = $4, finished_at = now() WHERE replay_id = $1`, [replayId, outcome, done, error ?? null]);
-      await this.outbox.append(
-        m,
-        [{ type: 'tokenledger.ops.replay-finished.v1', data: { replayId, outcome, recordsReplayed: done, finishedAt: new Date().toISOString(), ...(error ? { error } : {}) } }],
-        { actor: principal.actor },
-      );
+    await this.uow.run(async (m) => {
+      await this.replays.finish(m, replayId, outcome, done, error ?? null);
+      await this.outbox.append(m, [audit.finished(outcome, done, error)], { actor: principal.actor });
     });
     this.outbox.publishSoon();
   }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { TOPICS } from '@tokenledger/contracts';
-import { KafkaConnection, markProcessed } from '@tokenledger/messaging';
+import { KafkaConnection } from '@tokenledger/messaging';
 import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
 import type { RevocationConfig } from '../config';
 import { StatusRepository } from '../repositories/status.repository';
@@ -23,16 +23,7 @@ export class LifecycleConsumer implements OnApplicationBootstrap {
     this.kafka.startConsumer({
       topics: [TOPICS.lifecycle],
       onLag: (topic, partition, lag) => this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
-      handle: async (events) => {
-        const touched: string[] = [];
-        await this.statuses.dataSource.transaction(async (manager) => {
-          for (const { event } of events) {
-            if (!(await markProcessed(manager, this.config.DB_SCHEMA, 'lifecycle', event.id))) continue;
-            touched.push(...(await this.projection.apply(manager, event)));
-          }
-        });
-        this.cache.invalidate(touched);
-      },
+      handle: (events) => this.projection.applyBatch(events.map(({ event }) => event)),
     });
   }
 }

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { TokenIssuedV1 } from '@tokenledger/contracts';
-import { WhereBuilder, quoteIdent } from '@tokenledger/sql';
+import { SchemaRepository, WhereBuilder, type Tx } from '@tokenledger/sql';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { RevocationConfig } from '../config';
 
 export interface TokenStatus {
@@ -54,21 +54,12 @@ function toStatus(r: Row): TokenStatus {
 }
 
 @Injectable()
-export class StatusRepository {
-  private readonly s: string;
-  /** The quoted schema, for maintenance statements (rebuild). */
-  get schema(): string {
-    return this.s;
+export class StatusRepository extends SchemaRepository {
+  constructor(dataSource: DataSource, @Inject(SERVICE_CONFIG) config: RevocationConfig) {
+    super(dataSource, config.DB_SCHEMA);
   }
 
-  constructor(
-    readonly dataSource: DataSource,
-    @Inject(SERVICE_CONFIG) config: RevocationConfig,
-  ) {
-    this.s = quoteIdent(config.DB_SCHEMA);
-  }
-
-  async find(tokenId: string, manager: EntityManager = this.dataSource.manager, forUpdate = false): Promise<TokenStatus | undefined> {
+  async find(tokenId: string, manager: Tx = this.dataSource.manager, forUpdate = false): Promise<TokenStatus | undefined> {
     const [row] = await manager.query<Row[]>(
       `SELECT ${COLUMNS} FROM ${this.s}.token_status WHERE token_id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
       [tokenId],
@@ -77,21 +68,17 @@ export class StatusRepository {
   }
 
   /** Active tokens matching every given criterion, locked. */
-  async lockMatching(manager: EntityManager, selector: RevokeSelector, limit: number): Promise<string[]> {
+  async lockMatching(manager: Tx, selector: RevokeSelector, limit: number): Promise<string[]> {
     const where = new WhereBuilder([`status = 'active'`]);
     if (selector.ownerId) where.add('owner_id = ?', selector.ownerId);
     if (selector.label) where.add('labels @> ?::jsonb', JSON.stringify({ [selector.label.key]: selector.label.value }));
     if (selector.scope) where.add('? = ANY(scopes)', selector.scope);
     if (selector.issuedBefore) where.add('issued_at < ?', selector.issuedBefore);
-    const max = where.param(limit);
-    const rows = await manager.query<Array<{ token_id: string }>>(
-      `SELECT token_id FROM ${this.s}.token_status ${where.sql()} ORDER BY token_id LIMIT ${max} FOR UPDATE`,
-      where.params,
-    );
+    const rows = await this.page<{ token_id: string }>({ columns: 'token_id', table: 'token_status', where, orderBy: 'token_id', limit, forUpdate: true }, manager);
     return rows.map((r) => r.token_id);
   }
 
-  async insertIssued(manager: EntityManager, data: TokenIssuedV1): Promise<void> {
+  async insertIssued(manager: Tx, data: TokenIssuedV1): Promise<void> {
     await manager.query(
       `INSERT INTO ${this.s}.token_status (token_id, prefix, owner_type, owner_id, scopes, labels, issued_at, expires_at, dpop_jkt)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (token_id) DO NOTHING`,
@@ -100,7 +87,7 @@ export class StatusRepository {
   }
 
   /** Idempotent: only an active token changes. Returns whether it did. */
-  async markRevoked(manager: EntityManager, tokenId: string, reason: string, revokedAt: string): Promise<boolean> {
+  async markRevoked(manager: Tx, tokenId: string, reason: string, revokedAt: string): Promise<boolean> {
     const rows = await manager.query<unknown[]>(
       `UPDATE ${this.s}.token_status SET status = 'revoked', revoked_at = $3, revoked_reason = $2
         WHERE token_id = $1 AND status = 'active' RETURNING token_id`,
@@ -111,11 +98,21 @@ export class StatusRepository {
     return affected > 0;
   }
 
-  async markExpired(manager: EntityManager, tokenId: string): Promise<void> {
+  async markExpired(manager: Tx, tokenId: string): Promise<void> {
     await manager.query(`UPDATE ${this.s}.token_status SET status = 'expired' WHERE token_id = $1 AND status = 'active'`, [tokenId]);
   }
 
-  async markRotated(manager: EntityManager, tokenId: string, graceEndsAt: string): Promise<void> {
+  async markRotated(manager: Tx, tokenId: string, graceEndsAt: string): Promise<void> {
     await manager.query(`UPDATE ${this.s}.token_status SET grace_ends_at = $2 WHERE token_id = $1`, [tokenId, graceEndsAt]);
+  }
+
+  /** Empties the projection (a rebuild refills it in the same transaction). */
+  async deleteAll(tx: Tx): Promise<void> {
+    await tx.query(`DELETE FROM ${this.s}.token_status`);
+  }
+
+  async count(tx: Tx): Promise<number> {
+    const [row] = await tx.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${this.s}.token_status`);
+    return row?.n ?? 0;
   }
 }

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { INTERNAL_SECRET_HEADER } from '@tokenledger/auth';
-import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import type { Clock } from '@tokenledger/contracts';
+import { CLOCK, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { isWellFormed } from '@tokenledger/token-core';
+import { LRUCache } from 'lru-cache';
 import type { RevocationConfig } from '../config';
 
 const MAX_ENTRIES = 200_000;
@@ -12,14 +14,17 @@ const UNKNOWN_TTL_MS = 500;
  * Presented token -> tokenId. Only issuance holds the pepper and the stored hashes, so it is
  * asked (internal API) once per token; the answer never changes, so it is kept in memory (keyed
  * by a SHA-256 of the token, never written anywhere). "Unknown" is kept only briefly, since the
- * token may have been issued a moment ago.
+ * token may have been issued a moment ago. Full, each map drops its least recently used keys.
  */
 @Injectable()
 export class CredentialResolver {
-  private readonly known = new Map<string, string>();
-  private readonly unknown = new Map<string, number>();
+  private readonly known = new LRUCache<string, string>({ max: MAX_ENTRIES });
+  private readonly unknown = new LRUCache<string, number>({ max: MAX_ENTRIES });
 
-  constructor(@Inject(SERVICE_CONFIG) private readonly config: RevocationConfig) {}
+  constructor(
+    @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   async resolve(token: string): Promise<string | undefined> {
     if (!isWellFormed(token)) return undefined;
@@ -27,7 +32,7 @@ export class CredentialResolver {
     const hit = this.known.get(key);
     if (hit) return hit;
     const missAt = this.unknown.get(key);
-    if (missAt !== undefined && Date.now() - missAt < UNKNOWN_TTL_MS) return undefined;
+    if (missAt !== undefined && this.clock.now() - missAt < UNKNOWN_TTL_MS) return undefined;
 
     const res = await fetch(`${this.config.ISSUANCE_URL}/internal/v1/credentials/resolve`, {
       method: 'POST',
@@ -36,13 +41,11 @@ export class CredentialResolver {
       signal: AbortSignal.timeout(2000),
     });
     if (res.status === 404) {
-      if (this.unknown.size > MAX_ENTRIES) this.unknown.clear();
-      this.unknown.set(key, Date.now());
+      this.unknown.set(key, this.clock.now());
       return undefined;
     }
     if (!res.ok) throw new Error(`issuance answered ${res.status} to a credential lookup`);
     const { tokenId } = (await res.json()) as { tokenId: string };
-    if (this.known.size > MAX_ENTRIES) this.known.clear();
     this.known.set(key, tokenId);
     this.unknown.delete(key);
     return tokenId;

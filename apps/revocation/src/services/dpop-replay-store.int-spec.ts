@@ -1,8 +1,10 @@
 import { freshDatabase, migratedDataSource, type TestDatabase } from '@tokenledger/testing';
 import type { PinoLogger } from 'nestjs-pino';
+import { systemClock } from '@tokenledger/contracts';
 import type { DataSource } from 'typeorm';
 import type { RevocationConfig } from '../config';
 import { migrations } from '../migrations';
+import { DpopJtiRepository } from '../repositories/dpop-jti.repository';
 import { DpopReplayStore } from './dpop-replay-store';
 
 describe('DpopReplayStore (real PostgreSQL)', () => {
@@ -16,8 +18,8 @@ describe('DpopReplayStore (real PostgreSQL)', () => {
     ds = await migratedDataSource(db.url, 'revocation', migrations);
     const logger = { warn: () => undefined } as unknown as PinoLogger;
     const config = { DB_SCHEMA: 'revocation' } as RevocationConfig;
-    instanceA = new DpopReplayStore(ds, logger, config);
-    instanceB = new DpopReplayStore(ds, logger, config);
+    instanceA = new DpopReplayStore(new DpopJtiRepository(ds, config), logger, systemClock);
+    instanceB = new DpopReplayStore(new DpopJtiRepository(ds, config), logger, systemClock);
   });
   afterAll(async () => {
     await ds.destroy();

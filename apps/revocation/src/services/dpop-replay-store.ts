@@ -1,9 +1,8 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { quoteIdent } from '@tokenledger/sql';
-import { PeriodicTask, SERVICE_CONFIG } from '@tokenledger/service-host';
+import type { Clock } from '@tokenledger/contracts';
+import { CLOCK, PeriodicTask } from '@tokenledger/service-host';
 import { PinoLogger } from 'nestjs-pino';
-import { DataSource } from 'typeorm';
-import type { RevocationConfig } from '../config';
+import { DpopJtiRepository } from '../repositories/dpop-jti.repository';
 
 const SWEEP_INTERVAL_MS = 60_000;
 
@@ -15,15 +14,13 @@ const SWEEP_INTERVAL_MS = 60_000;
  */
 @Injectable()
 export class DpopReplayStore implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly s: string;
   private readonly sweeper: PeriodicTask;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly jtis: DpopJtiRepository,
     logger: PinoLogger,
-    @Inject(SERVICE_CONFIG) config: RevocationConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {
-    this.s = quoteIdent(config.DB_SCHEMA);
     this.sweeper = new PeriodicTask(SWEEP_INTERVAL_MS, () => this.sweep(), (error) => logger.warn({ err: String(error) }, 'DPoP jti sweep failed; will retry'));
   }
 
@@ -37,16 +34,10 @@ export class DpopReplayStore implements OnApplicationBootstrap, OnApplicationShu
 
   /** True when this token's proof id was accepted before (by any instance); otherwise records it. */
   async isReplay(tokenId: string, jti: string, expiresAtMs: number): Promise<boolean> {
-    const rows = await this.dataSource.query<unknown[]>(
-      `INSERT INTO ${this.s}.dpop_jtis (token_id, jti, expires_at) VALUES ($1, $2, to_timestamp($3::float8 / 1000))
-       ON CONFLICT DO NOTHING RETURNING 1`,
-      [tokenId, jti, expiresAtMs],
-    );
-    return rows.length === 0;
+    return !(await this.jtis.record(tokenId, jti, expiresAtMs));
   }
 
-  async sweep(now = new Date()): Promise<number> {
-    const [, deleted] = await this.dataSource.query<[unknown[], number]>(`DELETE FROM ${this.s}.dpop_jtis WHERE expires_at < $1`, [now]);
-    return deleted;
+  sweep(now = new Date(this.clock.now())): Promise<number> {
+    return this.jtis.deleteExpired(now);
   }
 }

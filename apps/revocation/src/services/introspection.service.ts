@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { Inject, Injectable } from '@nestjs/common';
-import type { TokenUsedV1 } from '@tokenledger/contracts';
-import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import type { Clock, TokenUsedV1 } from '@tokenledger/contracts';
+import { CLOCK, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { displayPrefix, isWellFormed, verifyDpopProof } from '@tokenledger/token-core';
 import type { RevocationConfig } from '../config';
 import type { TokenStatus } from '../repositories/status.repository';
@@ -51,10 +51,11 @@ export class IntrospectionService {
     private readonly statuses: StatusCache,
     private readonly usage: UsageReporter,
     @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** Is this token usable right now (format, known, not revoked, not expired)? No DPoP, no event. */
-  async evaluate(token: string, now = Date.now()): Promise<Evaluation> {
+  async evaluate(token: string, now = this.clock.now()): Promise<Evaluation> {
     if (!isWellFormed(token)) return { active: false, rejection: 'unknown' };
     const tokenId = await this.resolver.resolve(token);
     const status = tokenId ? await this.statuses.get(tokenId) : undefined;
@@ -65,7 +66,7 @@ export class IntrospectionService {
   }
 
   async introspect(request: IntrospectionRequest): Promise<IntrospectionAnswer> {
-    const now = Date.now();
+    const now = this.clock.now();
     let result = await this.evaluate(request.token, now);
     if (result.active && result.status.dpopJkt) {
       result = await this.checkDpop(request, result.status, now);

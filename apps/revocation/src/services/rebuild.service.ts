@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
-import { TOPICS, topicName, uuidv7, type EventEnvelope } from '@tokenledger/contracts';
+import { ReplayAudit, TOPICS, topicName, type Clock, type EventEnvelope, type IdSource } from '@tokenledger/contracts';
 import { EventOutbox, KafkaConnection, readTopicToEnd } from '@tokenledger/messaging';
-import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
+import { UnitOfWork } from '@tokenledger/sql';
 import type { RevocationConfig } from '../config';
 import { StatusRepository } from '../repositories/status.repository';
 import { StatusCache } from './status-cache';
@@ -20,32 +21,27 @@ export class RebuildService {
     private readonly cache: StatusCache,
     private readonly kafka: KafkaConnection,
     private readonly outbox: EventOutbox,
+    private readonly uow: UnitOfWork,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_SOURCE) private readonly ids: IdSource,
     @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
   ) {}
 
   async rebuild(principal: Principal): Promise<{ replayId: string; events: number; tokens: number }> {
     const topic = topicName(TOPICS.lifecycle, this.config.TOPIC_PREFIX);
-    const replayId = uuidv7();
+    const audit = new ReplayAudit(this.ids, this.clock, { topic, target: 'projection:revocation.token_status', reason: 'rebuild' });
     const events: EventEnvelope[] = [];
     await readTopicToEnd(this.kafka.kafka, topic, (event) => events.push(event));
-    const tokens = await this.statuses.dataSource.transaction(async (m) => {
-      await this.outbox.append(
-        m,
-        [{ type: 'tokenledger.ops.replay-started.v1', data: { replayId, topic, target: 'projection:revocation.token_status', reason: 'rebuild', startedAt: new Date().toISOString() } }],
-        { actor: principal.actor },
-      );
-      await m.query(`DELETE FROM ${this.statuses.schema}.token_status`);
-      for (const event of events) await this.projection.apply(m, event);
-      const [row] = await m.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${this.statuses.schema}.token_status`);
-      await this.outbox.append(
-        m,
-        [{ type: 'tokenledger.ops.replay-finished.v1', data: { replayId, outcome: 'completed', recordsReplayed: events.length, finishedAt: new Date().toISOString() } }],
-        { actor: principal.actor },
-      );
-      return row?.n ?? 0;
+    const tokens = await this.uow.run(async (tx) => {
+      await this.outbox.append(tx, [audit.started()], { actor: principal.actor });
+      await this.statuses.deleteAll(tx);
+      for (const event of events) await this.projection.apply(tx, event);
+      const count = await this.statuses.count(tx);
+      await this.outbox.append(tx, [audit.finished('completed', events.length)], { actor: principal.actor });
+      return count;
     });
     this.cache.clear();
     this.outbox.publishSoon();
-    return { replayId, events: events.length, tokens };
+    return { replayId: audit.replayId, events: events.length, tokens };
   }
 }

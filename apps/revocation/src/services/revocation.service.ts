@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
-import type { RevocationReason, TokenLeakReportedV1 } from '@tokenledger/contracts';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Clock, RevocationReason, TokenLeakReportedV1 } from '@tokenledger/contracts';
 import { EventOutbox, type EventMeta } from '@tokenledger/messaging';
 import { DomainError } from '@tokenledger/errors';
+import { CLOCK } from '@tokenledger/service-host';
+import { UnitOfWork, type Tx } from '@tokenledger/sql';
 import { displayPrefix, isWellFormed } from '@tokenledger/token-core';
-import type { EntityManager } from 'typeorm';
 import { StatusRepository, type RevokeSelector } from '../repositories/status.repository';
 import { CredentialResolver } from './credential-resolver';
 import { StatusCache } from './status-cache';
@@ -32,11 +33,13 @@ export class RevocationService {
     private readonly cache: StatusCache,
     private readonly resolver: CredentialResolver,
     private readonly outbox: EventOutbox,
+    private readonly uow: UnitOfWork,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** Revokes one token; idempotent. Visible to this instance's next introspection at once. */
   async revoke(tokenId: string, reason: RevocationReason, meta: EventMeta & { requestId?: string }): Promise<{ tokenId: string; revoked: boolean; alreadyInactive: boolean }> {
-    const changed = await this.statuses.dataSource.transaction(async (manager) => {
+    const changed = await this.uow.run(async (manager) => {
       const status = await this.statuses.find(tokenId, manager, true);
       if (!status) throw new DomainError('token_not_found', `no token ${tokenId}`);
       return this.revokeLocked(manager, tokenId, reason, meta);
@@ -49,13 +52,13 @@ export class RevocationService {
   async revokePresented(token: string, meta: EventMeta): Promise<void> {
     const tokenId = await this.resolver.resolve(token);
     if (!tokenId) return;
-    const changed = await this.statuses.dataSource.transaction((manager) => this.revokeLocked(manager, tokenId, 'requested', meta));
+    const changed = await this.uow.run((manager) => this.revokeLocked(manager, tokenId, 'requested', meta));
     this.after([tokenId], changed);
   }
 
   /** The kill switch: every active token matching the selector, one `token.revoked` each. */
   async revokeMatching(selector: RevokeSelector, reason: RevocationReason, dryRun: boolean, meta: EventMeta): Promise<{ matched: number; revoked: number; tokenIds: string[] }> {
-    const result = await this.statuses.dataSource.transaction(async (manager) => {
+    const result = await this.uow.run(async (manager) => {
       const ids = await this.statuses.lockMatching(manager, selector, BULK_LIMIT);
       if (dryRun) return { ids, revoked: 0 };
       let revoked = 0;
@@ -76,7 +79,7 @@ export class RevocationService {
       }
       const prefix = displayPrefix(item.token);
       const tokenId = await this.resolver.resolve(item.token);
-      const outcome = await this.statuses.dataSource.transaction(async (manager) => {
+      const outcome = await this.uow.run(async (manager) => {
         const status = tokenId ? await this.statuses.find(tokenId, manager, true) : undefined;
         const revoked = status ? await this.revokeLocked(manager, status.tokenId, 'leaked', meta) : false;
         const result: TokenLeakReportedV1['outcome'] = !status ? 'unknown' : revoked ? 'revoked' : 'already-inactive';
@@ -108,8 +111,8 @@ export class RevocationService {
     return results;
   }
 
-  private async revokeLocked(manager: EntityManager, tokenId: string, reason: RevocationReason, meta: EventMeta & { requestId?: string }): Promise<boolean> {
-    const revokedAt = new Date().toISOString();
+  private async revokeLocked(manager: Tx, tokenId: string, reason: RevocationReason, meta: EventMeta & { requestId?: string }): Promise<boolean> {
+    const revokedAt = new Date(this.clock.now()).toISOString();
     const changed = await this.statuses.markRevoked(manager, tokenId, reason, revokedAt);
     if (changed) {
       await this.outbox.append(

@@ -1,3 +1,4 @@
+import { FixedClock } from '@tokenledger/contracts';
 import type { RevocationConfig } from '../config';
 import type { StatusRepository, TokenStatus } from '../repositories/status.repository';
 import { StatusCache } from './status-cache';
@@ -18,11 +19,12 @@ function controlledRepository() {
 }
 
 const config = { STATUS_CACHE_MS: 500 } as RevocationConfig;
+const clock = new FixedClock('2026-12-01T12:00:00Z');
 
 describe('StatusCache', () => {
   it('serves concurrent misses for one token with one read, then from the cache', async () => {
     const { repository, reads } = controlledRepository();
-    const cache = new StatusCache(repository, config);
+    const cache = new StatusCache(repository, config, clock);
     const answers = Promise.all(Array.from({ length: 50 }, () => cache.get(TOKEN)));
     expect(reads).toHaveLength(1);
     reads[0]?.(status('active'));
@@ -33,7 +35,7 @@ describe('StatusCache', () => {
 
   it('after invalidate, reads again and does not let the older read fill the cache', async () => {
     const { repository, reads } = controlledRepository();
-    const cache = new StatusCache(repository, config);
+    const cache = new StatusCache(repository, config, clock);
     const before = cache.get(TOKEN);
     cache.invalidate([TOKEN]); // a revocation committed while the first read was in flight
     const after = cache.get(TOKEN);
@@ -46,9 +48,26 @@ describe('StatusCache', () => {
     expect(reads).toHaveLength(2);
   });
 
+  it('reads again once STATUS_CACHE_MS has passed on its clock', async () => {
+    const { repository, reads } = controlledRepository();
+    const ticking = new FixedClock('2026-12-01T12:00:00Z');
+    const cache = new StatusCache(repository, config, ticking);
+    const first = cache.get(TOKEN);
+    reads[0]?.(status('active'));
+    await first;
+    ticking.advance(499);
+    await expect(cache.get(TOKEN)).resolves.toMatchObject({ status: 'active' });
+    expect(reads).toHaveLength(1);
+    ticking.advance(1);
+    const stale = cache.get(TOKEN);
+    expect(reads).toHaveLength(2);
+    reads[1]?.(status('revoked'));
+    await expect(stale).resolves.toMatchObject({ status: 'revoked' });
+  });
+
   it('does not cache an unknown token', async () => {
     const { repository, reads } = controlledRepository();
-    const cache = new StatusCache(repository, config);
+    const cache = new StatusCache(repository, config, clock);
     const first = cache.get(TOKEN);
     reads[0]?.(undefined);
     await expect(first).resolves.toBeUndefined();

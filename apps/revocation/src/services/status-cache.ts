@@ -1,7 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import type { Clock } from '@tokenledger/contracts';
+import { CLOCK, SERVICE_CONFIG } from '@tokenledger/service-host';
+import { LRUCache } from 'lru-cache';
 import type { RevocationConfig } from '../config';
 import { StatusRepository, type TokenStatus } from '../repositories/status.repository';
+
+const MAX_ENTRIES = 100_000;
 
 /**
  * Token status for the hot path (introspection, operator auth). A status read from PostgreSQL is
@@ -13,10 +17,13 @@ import { StatusRepository, type TokenStatus } from '../repositories/status.repos
  * an entry was being refreshed sent its own query, and under load (thousands of requests per
  * second for one operator token) the queries queued behind each other in the pool, which kept
  * the entry missing and stalled every request for seconds.
+ *
+ * Full, it drops the least recently read entries, never all of them: emptying it at once sent
+ * every hot token to PostgreSQL in the same instant.
  */
 @Injectable()
 export class StatusCache {
-  private readonly entries = new Map<string, { at: number; status: TokenStatus | undefined }>();
+  private readonly entries = new LRUCache<string, { at: number; status: TokenStatus | undefined }>({ max: MAX_ENTRIES });
   private readonly loading = new Map<string, Promise<TokenStatus | undefined>>();
   /** Bumped by invalidate/clear: a read started before MUST NOT fill the cache after. */
   private generation = 0;
@@ -24,10 +31,11 @@ export class StatusCache {
   constructor(
     private readonly repository: StatusRepository,
     @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   get(tokenId: string): Promise<TokenStatus | undefined> {
-    const now = Date.now();
+    const now = this.clock.now();
     const hit = this.entries.get(tokenId);
     // A miss is never cached: a just-issued token must show up as soon as its event arrives.
     if (hit?.status && now - hit.at < this.config.STATUS_CACHE_MS) return Promise.resolve(hit.status);
@@ -58,10 +66,7 @@ export class StatusCache {
   private async load(tokenId: string, at: number): Promise<TokenStatus | undefined> {
     const generation = this.generation;
     const status = await this.repository.find(tokenId);
-    if (generation === this.generation) {
-      if (this.entries.size > 100_000) this.entries.clear();
-      this.entries.set(tokenId, { at, status });
-    }
+    if (generation === this.generation) this.entries.set(tokenId, { at, status });
     return status;
   }
 }

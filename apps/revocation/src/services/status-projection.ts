@@ -1,7 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { EventEnvelope } from '@tokenledger/contracts';
-import type { EntityManager } from 'typeorm';
+import { markProcessed } from '@tokenledger/messaging';
+import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import { UnitOfWork, type Tx } from '@tokenledger/sql';
+import type { RevocationConfig } from '../config';
 import { StatusRepository } from '../repositories/status.repository';
+import { StatusCache } from './status-cache';
 
 /**
  * How tokens.lifecycle events shape the token status projection. One definition for the live
@@ -10,9 +14,30 @@ import { StatusRepository } from '../repositories/status.repository';
  */
 @Injectable()
 export class StatusProjection {
-  constructor(private readonly statuses: StatusRepository) {}
+  constructor(
+    private readonly statuses: StatusRepository,
+    private readonly cache: StatusCache,
+    private readonly uow: UnitOfWork,
+    @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
+  ) {}
 
-  async apply(m: EntityManager, event: EventEnvelope): Promise<string[]> {
+  /**
+   * The live consumer's batch: every event not seen before is applied, all in one transaction
+   * (each event's id recorded in the inbox with its effect, so a redelivered event is skipped),
+   * then the touched cache entries are dropped.
+   */
+  async applyBatch(events: readonly EventEnvelope[]): Promise<void> {
+    const touched = await this.uow.run(async (tx) => {
+      const ids: string[] = [];
+      for (const event of events) {
+        if (await markProcessed(tx, this.config.DB_SCHEMA, 'lifecycle', event.id)) ids.push(...(await this.apply(tx, event)));
+      }
+      return ids;
+    });
+    this.cache.invalidate(touched);
+  }
+
+  async apply(m: Tx, event: EventEnvelope): Promise<string[]> {
     switch (event.type) {
       case 'tokenledger.token.issued.v1':
         await this.statuses.insertIssued(m, event.data);

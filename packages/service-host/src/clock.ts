@@ -1,0 +1,19 @@
+import type { Provider } from '@nestjs/common';
+import { systemClock, uuidv7Ids, type Clock, type IdSource } from '@tokenledger/contracts';
+import { UnitOfWork } from '@tokenledger/sql';
+import { DataSource } from 'typeorm';
+
+/** Injection token of the app's {@link Clock}: `@Inject(CLOCK) clock: Clock`. */
+export const CLOCK = Symbol('CLOCK');
+/** Injection token of the app's {@link IdSource}: `@Inject(ID_SOURCE) ids: IdSource`. */
+export const ID_SOURCE = Symbol('ID_SOURCE');
+
+/**
+ * What ServiceHostModule provides to every app from outside the process: the time, new ids
+ * (UUIDv7 stamped by that clock) and transactions on the app's DataSource.
+ */
+export const HOST_PROVIDERS: Provider[] = [
+  { provide: CLOCK, useValue: systemClock },
+  { provide: ID_SOURCE, useFactory: (clock: Clock): IdSource => uuidv7Ids(clock), inject: [CLOCK] },
+  { provide: UnitOfWork, useFactory: (dataSource: DataSource) => new UnitOfWork(dataSource), inject: [DataSource] },
+];
