@@ -1,6 +1,6 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { TOPICS } from '@tokenledger/contracts';
-import { KafkaConnection } from '@tokenledger/messaging';
+import { KafkaConnection } from '@tokenledger/messaging-nest';
 import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { Inject } from '@nestjs/common';
 import type { AnomalyConfig } from '../config';

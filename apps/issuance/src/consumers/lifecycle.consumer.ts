@@ -1,6 +1,7 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { TOPICS } from '@tokenledger/contracts';
-import { KafkaConnection, markProcessed } from '@tokenledger/messaging';
+import { KafkaConnection } from '@tokenledger/messaging-nest';
+import { markProcessed } from '@tokenledger/messaging';
 import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { Inject } from '@nestjs/common';
 import type { IssuanceConfig } from '../config';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { canonicalize } from '@tokenledger/canonical-json';
 import { uuidv7, type TokenIssuedV1 } from '@tokenledger/contracts';
-import { EventOutbox, type EventMeta } from '@tokenledger/messaging';
+import { EventOutbox, type EventMeta } from '@tokenledger/messaging-nest';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
 import { TokenHasher, displayPrefix, generateToken, normalizeScopes } from '@tokenledger/token-core';

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AUDITED_TOPICS, TOPICS, topicName } from '@tokenledger/contracts';
-import { DLQ_HEADERS, KafkaConnection } from '@tokenledger/messaging';
+import { KafkaConnection } from '@tokenledger/messaging-nest';
+import { DLQ_HEADERS } from '@tokenledger/messaging';
 import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { PinoLogger } from 'nestjs-pino';

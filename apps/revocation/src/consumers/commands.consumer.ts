@@ -1,6 +1,6 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { TOPICS } from '@tokenledger/contracts';
-import { KafkaConnection } from '@tokenledger/messaging';
+import { KafkaConnection } from '@tokenledger/messaging-nest';
 import { MetricsService } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
 import { PinoLogger } from 'nestjs-pino';

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { TOPICS } from '@tokenledger/contracts';
-import { KafkaConnection, markProcessed } from '@tokenledger/messaging';
+import { KafkaConnection } from '@tokenledger/messaging-nest';
+import { markProcessed } from '@tokenledger/messaging';
 import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
 import type { RevocationConfig } from '../config';
 import { StatusRepository } from '../repositories/status.repository';

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
 import { TOPICS, topicName, uuidv7, type EventEnvelope } from '@tokenledger/contracts';
-import { EventOutbox, KafkaConnection, readTopicToEnd } from '@tokenledger/messaging';
+import { EventOutbox, KafkaConnection } from '@tokenledger/messaging-nest';
+import { readTopicToEnd } from '@tokenledger/messaging';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import type { RevocationConfig } from '../config';
 import { StatusRepository } from '../repositories/status.repository';

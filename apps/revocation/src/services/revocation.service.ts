@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { RevocationReason, TokenLeakReportedV1 } from '@tokenledger/contracts';
-import { EventOutbox, type EventMeta } from '@tokenledger/messaging';
+import { EventOutbox, type EventMeta } from '@tokenledger/messaging-nest';
 import { DomainError } from '@tokenledger/errors';
 import { displayPrefix, isWellFormed } from '@tokenledger/token-core';
 import type { EntityManager } from 'typeorm';

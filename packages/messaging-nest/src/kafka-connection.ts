@@ -7,12 +7,18 @@ import {
 } from '@nestjs/common';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import { createEventProducer, createKafka } from '../kafka-client';
-import { OutboxRelay } from '../outbox';
 import { topicName } from '@tokenledger/contracts';
-import { BackgroundEventProducer, type BackgroundProducerOptions, type ProducerLog } from '../background-producer';
-import { BatchConsumer, type ConsumedEvent } from '../batch-consumer';
-import { provisionTopics } from '../topics';
+import {
+  BackgroundEventProducer,
+  BatchConsumer,
+  OutboxRelay,
+  createEventProducer,
+  createKafka,
+  provisionTopics,
+  type BackgroundProducerOptions,
+  type ConsumedEvent,
+  type ProducerLog,
+} from '@tokenledger/messaging';
 
 export interface MessagingOptions {
   /** The app's short name: the event `source` is `/tokenledger/<service>`. */
