@@ -11,11 +11,12 @@ export {
 export { markProcessed } from './inbox';
 export {
   BatchConsumer,
-  DLQ_HEADERS,
   type BatchConsumerOptions,
   type ConsumedEvent,
-  type PoisonRecord,
+  type ConsumedRecord,
+  type RawBatchOutcome,
 } from './batch-consumer';
+export { DLQ_HEADERS, DeadLetterWriter, deadLetterOf, type DeadLetter } from './dead-letter';
 export { CreateSchemaAndOutbox1795800000000 } from './outbox-migration';
 export { readTopicToEnd } from './read-to-end';
 export { BackgroundEventProducer, type BackgroundProducerOptions, type ProducerLog } from './background-producer';

@@ -1,10 +1,7 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { AUDITED_TOPICS, TOPICS, topicName } from '@tokenledger/contracts';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { AUDITED_TOPICS } from '@tokenledger/contracts';
 import { KafkaConnection } from '@tokenledger/messaging-nest';
-import { DLQ_HEADERS } from '@tokenledger/messaging';
 import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
-import type { Consumer, EachBatchPayload } from 'kafkajs';
-import { PinoLogger } from 'nestjs-pino';
 import type { LedgerConfig } from '../config';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { AppenderService } from '../services/appender.service';
@@ -17,66 +14,34 @@ import { logIdOf } from '../domain/leaf';
  * consumer group; a stale member cannot append (see AppenderService).
  */
 @Injectable()
-export class IngestConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private consumer: Consumer | undefined;
-  private closing = false;
-
+export class IngestConsumer implements OnApplicationBootstrap {
   constructor(
     private readonly kafka: KafkaConnection,
     private readonly appender: AppenderService,
     private readonly repository: LedgerRepository,
     private readonly metrics: MetricsService,
-    private readonly logger: PinoLogger,
     @Inject(SERVICE_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
   onApplicationBootstrap(): void {
-    void this.startWhenConnected();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    this.closing = true;
-    await this.consumer?.disconnect();
-  }
-
-  private topics(): string[] {
-    return AUDITED_TOPICS.map((t) => topicName(t, this.config.TOPIC_PREFIX));
-  }
-
-  private async startWhenConnected(): Promise<void> {
-    while (!this.closing) {
-      try {
-        await this.kafka.ping(5000);
-        await this.start();
-        return;
-      } catch (error) {
-        this.logger.warn({ err: String(error) }, 'ledger consumer not started yet; retrying');
-        await this.consumer?.disconnect().catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
-  }
-
-  private async start(): Promise<void> {
-    const consumer = this.kafka.kafka.consumer({
-      groupId: `${this.config.KAFKA_GROUP_PREFIX ?? this.config.TOPIC_PREFIX}tokenledger-ledger`,
-      sessionTimeout: this.config.LEDGER_SESSION_TIMEOUT_MS,
-      heartbeatInterval: Math.min(3000, Math.floor(this.config.LEDGER_SESSION_TIMEOUT_MS / 3)),
-      allowAutoTopicCreation: false,
-      maxBytesPerPartition: 1024 * 1024,
-      retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: 30 },
-    });
-    this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      void this.seekToStored(consumer, payload.memberAssignment);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: this.topics(), fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
+    this.kafka.startConsumer({
+      topics: [...AUDITED_TOPICS],
+      raw: true,
+      sessionTimeoutMs: this.config.LEDGER_SESSION_TIMEOUT_MS,
       partitionsConsumedConcurrently: 3,
-      eachBatch: (payload) => this.eachBatch(consumer, payload),
+      seekOnAssign: (topic, partition) => this.storedOffset(topic, partition),
+      onLag: (topic, partition, lag) => this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
+      onDeadLetter: ({ topic, code }) => this.metrics.deadLetters.inc({ topic, code }),
+      handle: async (batch) => {
+        const [first] = batch;
+        if (!first) return {};
+        const records = batch.map((m) => ({ offset: Number(m.offset), timestamp: Number(m.timestamp), value: m.value }));
+        const result = await this.appender.append(first.topic, first.partition, records);
+        return {
+          nextOffset: result.nextOffset,
+          deadLetters: result.rejected.map((r) => ({ offset: r.offset, code: r.reason.split(':')[0] ?? 'rejected', reason: r.reason })),
+        };
+      },
     });
   }
 
@@ -85,44 +50,8 @@ export class IngestConsumer implements OnApplicationBootstrap, OnApplicationShut
    * this database does not have yet starts at offset 0 (audited topics keep every record), which
    * is how a ledger is rebuilt from Kafka into an empty database.
    */
-  private async seekToStored(consumer: Consumer, assignment: Record<string, number[]>): Promise<void> {
-    for (const [topic, partitions] of Object.entries(assignment)) {
-      for (const partition of partitions) {
-        const head = await this.repository.head(logIdOf(topic, partition));
-        consumer.seek({ topic, partition, offset: String(head?.nextOffset ?? 0) });
-      }
-    }
-  }
-
-  private async eachBatch(consumer: Consumer, payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload;
-    if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
-    const records = batch.messages.map((m) => ({ offset: Number(m.offset), timestamp: Number(m.timestamp), value: m.value }));
-    const result = await this.appender.append(batch.topic, batch.partition, records);
-    for (const r of result.rejected) {
-      await this.kafka.producer.send({
-        topic: topicName(TOPICS.dlq, this.config.TOPIC_PREFIX),
-        acks: -1,
-        messages: [
-          {
-            value: r.value,
-            headers: {
-              [DLQ_HEADERS.reason]: r.reason,
-              [DLQ_HEADERS.code]: r.reason.split(':')[0] ?? 'rejected',
-              [DLQ_HEADERS.topic]: batch.topic,
-              [DLQ_HEADERS.partition]: String(batch.partition),
-              [DLQ_HEADERS.offset]: String(r.offset),
-              [DLQ_HEADERS.sha256]: r.sha256,
-            },
-          },
-        ],
-      });
-      this.metrics.deadLetters.inc({ topic: batch.topic, code: r.reason.split(':')[0] ?? 'rejected' });
-    }
-    const last = batch.messages[batch.messages.length - 1];
-    if (last) payload.resolveOffset(last.offset);
-    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(result.nextOffset) }]).catch(() => undefined);
-    this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - result.nextOffset));
-    await payload.heartbeat();
+  private async storedOffset(topic: string, partition: number): Promise<number> {
+    const head = await this.repository.head(logIdOf(topic, partition));
+    return head?.nextOffset ?? 0;
   }
 }
