@@ -6,3 +6,11 @@ export {
 } from './kafka-connection';
 export { MessagingModule } from './messaging.module';
 export { EventOutbox, type EventDraft, type EventMeta } from './event-outbox';
+export {
+  BATCH_TRANSPORT,
+  BatchContext,
+  BatchTransport,
+  type BatchPatternExtras,
+  type BatchTransportOptions,
+  type ConsumerGroupSettings,
+} from './batch-transport';

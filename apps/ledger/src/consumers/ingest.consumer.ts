@@ -1,48 +1,28 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Controller, Inject, Injectable } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { AUDITED_TOPICS } from '@tokenledger/contracts';
-import { KafkaConnection } from '@tokenledger/messaging-nest';
-import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
+import type { ConsumedRecord, RawBatchOutcome } from '@tokenledger/messaging';
+import { BatchContext, type BatchPatternExtras, type ConsumerGroupSettings } from '@tokenledger/messaging-nest';
+import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import type { LedgerConfig } from '../config';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { AppenderService } from '../services/appender.service';
 import { logIdOf } from '../domain/leaf';
 
 /**
- * Consumes every partition of the audited topics into the verifiable logs. PostgreSQL, not
- * Kafka, holds the position: on each assignment the consumer seeks to the next offset stored with
- * the log, and Kafka's committed offsets are only a hint. Several ledger instances form one
- * consumer group; a stale member cannot append (see AppenderService).
+ * PostgreSQL, not Kafka, holds the ledger's position: on each assignment the consumer seeks to
+ * the next offset stored with the log, and Kafka's committed offsets are only a hint.
  */
 @Injectable()
-export class IngestConsumer implements OnApplicationBootstrap {
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly appender: AppenderService,
-    private readonly repository: LedgerRepository,
-    private readonly metrics: MetricsService,
-    @Inject(SERVICE_CONFIG) private readonly config: LedgerConfig,
-  ) {}
+export class IngestSettings implements ConsumerGroupSettings {
+  readonly partitionsConsumedConcurrently = 3;
+  readonly sessionTimeoutMs: number;
 
-  onApplicationBootstrap(): void {
-    this.kafka.startConsumer({
-      topics: [...AUDITED_TOPICS],
-      raw: true,
-      sessionTimeoutMs: this.config.LEDGER_SESSION_TIMEOUT_MS,
-      partitionsConsumedConcurrently: 3,
-      seekOnAssign: (topic, partition) => this.storedOffset(topic, partition),
-      onLag: (topic, partition, lag) => this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
-      onDeadLetter: ({ topic, code }) => this.metrics.deadLetters.inc({ topic, code }),
-      handle: async (batch) => {
-        const [first] = batch;
-        if (!first) return {};
-        const records = batch.map((m) => ({ offset: Number(m.offset), timestamp: Number(m.timestamp), value: m.value }));
-        const result = await this.appender.append(first.topic, first.partition, records);
-        return {
-          nextOffset: result.nextOffset,
-          deadLetters: result.rejected.map((r) => ({ offset: r.offset, code: r.reason.split(':')[0] ?? 'rejected', reason: r.reason })),
-        };
-      },
-    });
+  constructor(
+    private readonly repository: LedgerRepository,
+    @Inject(SERVICE_CONFIG) config: LedgerConfig,
+  ) {
+    this.sessionTimeoutMs = config.LEDGER_SESSION_TIMEOUT_MS;
   }
 
   /**
@@ -50,8 +30,28 @@ export class IngestConsumer implements OnApplicationBootstrap {
    * this database does not have yet starts at offset 0 (audited topics keep every record), which
    * is how a ledger is rebuilt from Kafka into an empty database.
    */
-  private async storedOffset(topic: string, partition: number): Promise<number> {
+  async seekOnAssign(topic: string, partition: number): Promise<number> {
     const head = await this.repository.head(logIdOf(topic, partition));
     return head?.nextOffset ?? 0;
+  }
+}
+
+/**
+ * Consumes every partition of the audited topics into the verifiable logs, records as delivered
+ * (an invalid one becomes a `rejected` leaf, then a dead letter). Several ledger instances form one
+ * consumer group; a stale member cannot append (see AppenderService).
+ */
+@Controller()
+export class IngestConsumer {
+  constructor(private readonly appender: AppenderService) {}
+
+  @EventPattern([...AUDITED_TOPICS], { raw: true, settings: IngestSettings } satisfies BatchPatternExtras)
+  async ingest(@Payload() batch: ConsumedRecord[], @Ctx() context: BatchContext): Promise<RawBatchOutcome> {
+    const records = batch.map((m) => ({ offset: Number(m.offset), timestamp: Number(m.timestamp), value: m.value }));
+    const result = await this.appender.append(context.getTopic(), context.getPartition(), records);
+    return {
+      nextOffset: result.nextOffset,
+      deadLetters: result.rejected.map((r) => ({ offset: r.offset, code: r.reason.split(':')[0] ?? 'rejected', reason: r.reason })),
+    };
   }
 }

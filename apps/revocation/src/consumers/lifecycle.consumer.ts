@@ -1,30 +1,25 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
 import { TOPICS } from '@tokenledger/contracts';
-import { KafkaConnection } from '@tokenledger/messaging-nest';
-import { markProcessed } from '@tokenledger/messaging';
-import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
+import { markProcessed, type ConsumedEvent } from '@tokenledger/messaging';
+import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import type { RevocationConfig } from '../config';
 import { StatusRepository } from '../repositories/status.repository';
 import { StatusCache } from '../services/status-cache';
 import { StatusProjection } from '../services/status-projection';
 
 /** Builds the token status projection from tokens.lifecycle (issued by issuance, and the rest). */
-@Injectable()
-export class LifecycleConsumer implements OnApplicationBootstrap {
+@Controller()
+export class LifecycleConsumer {
   constructor(
-    private readonly kafka: KafkaConnection,
     private readonly statuses: StatusRepository,
     private readonly projection: StatusProjection,
     private readonly cache: StatusCache,
-    private readonly metrics: MetricsService,
     @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.kafka.startConsumer({
-      topics: [TOPICS.lifecycle],
-      onLag: (topic, partition, lag) => this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
-      handle: async (events) => {
+  @EventPattern(TOPICS.lifecycle)
+  async handle(@Payload() events: ConsumedEvent[]): Promise<void> {
         const touched: string[] = [];
         await this.statuses.dataSource.transaction(async (manager) => {
           for (const { event } of events) {
@@ -33,7 +28,5 @@ export class LifecycleConsumer implements OnApplicationBootstrap {
           }
         });
         this.cache.invalidate(touched);
-      },
-    });
   }
 }
