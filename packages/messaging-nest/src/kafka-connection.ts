@@ -42,8 +42,8 @@ export const MESSAGING_DATA_SOURCE = Symbol('MESSAGING_DATA_SOURCE');
 
 /**
  * Owns the app's Kafka client: one connected producer (acks=all), an admin for health checks,
- * topic provisioning at start and the outbox relay. Why this is plain Nest providers and not
- * `@nestjs/microservices`' Kafka transport: see docs/design/messaging.md.
+ * topic provisioning at start, the outbox relay, and the consumer-group members that
+ * BatchTransport starts. Why not `@nestjs/microservices`' Kafka transport: docs/design/messaging.md.
  */
 @Injectable()
 export class KafkaConnection implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
