@@ -24,8 +24,8 @@ export class AppModule {
           auth: { internalSecret: config.TOKENLEDGER_INTERNAL_SECRET, authenticator: { revocationUrl: config.REVOCATION_URL } },
         }),
       ],
-      controllers: [AnomaliesController],
-      providers: [AnomalyRepository, InventoryRepository, DetectionService, AnomalyService, SprawlService, RebuildService, DetectorConsumer],
+      controllers: [AnomaliesController, DetectorConsumer],
+      providers: [AnomalyRepository, InventoryRepository, DetectionService, AnomalyService, SprawlService, RebuildService],
     };
   }
 }

@@ -24,8 +24,8 @@ export class AppModule {
           auth: { internalSecret: config.TOKENLEDGER_INTERNAL_SECRET, authenticator: { revocationUrl: config.REVOCATION_URL } },
         }),
       ],
-      controllers: [TokensController, PoliciesController, InternalController],
-      providers: [TokensRepository, IssuanceService, RootTokenService, SweeperService, LifecycleConsumer],
+      controllers: [TokensController, PoliciesController, InternalController, LifecycleConsumer],
+      providers: [TokensRepository, IssuanceService, RootTokenService, SweeperService],
     };
   }
 }

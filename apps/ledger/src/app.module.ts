@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ServiceHostModule } from '@tokenledger/service-host';
 import type { LedgerConfig } from './config';
-import { IngestConsumer } from './consumers/ingest.consumer';
+import { IngestConsumer, IngestSettings } from './consumers/ingest.consumer';
 import { LedgerController } from './controllers/ledger.controller';
 import { ReplaysController } from './controllers/replays.controller';
 import { migrations } from './migrations';
@@ -27,8 +27,8 @@ export class AppModule {
           auth: { internalSecret: config.TOKENLEDGER_INTERNAL_SECRET, authenticator: { revocationUrl: config.REVOCATION_URL } },
         }),
       ],
-      controllers: [LedgerController, ReplaysController],
-      providers: [LedgerRepository, ReplayRepository, AppenderService, ProofService, SigningKeyService, CheckpointerService, VerifierService, ReplayService, IngestConsumer],
+      controllers: [LedgerController, ReplaysController, IngestConsumer],
+      providers: [LedgerRepository, ReplayRepository, AppenderService, ProofService, SigningKeyService, CheckpointerService, VerifierService, ReplayService, IngestSettings],
     };
   }
 }

@@ -38,7 +38,7 @@ export class AppModule {
           quietRoutes: ['v1/introspect', 'v1/bench/baseline'],
         }),
       ],
-      controllers: [RevocationController, IntrospectionController, AdminController, ...(config.BENCH_BASELINE_ROUTE ? [BaselineController] : [])],
+      controllers: [RevocationController, IntrospectionController, AdminController, LifecycleConsumer, CommandsConsumer, ...(config.BENCH_BASELINE_ROUTE ? [BaselineController] : [])],
       providers: [
         StatusRepository,
         DpopJtiRepository,
@@ -51,8 +51,6 @@ export class AppModule {
         LocalAuthenticator,
         StatusProjection,
         RebuildService,
-        LifecycleConsumer,
-        CommandsConsumer,
         { provide: TokenAuthenticator, useExisting: LocalAuthenticator },
         { provide: APP_GUARD, useClass: OperatorAuthGuard },
       ],

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { EventDecodeError, decodeEvent, type EventEnvelope } from '@tokenledger/contracts';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { DeadLetterWriter, deadLetterOf, type DeadLetter } from './dead-letter';
 
 export interface ConsumedEvent {
   event: EventEnvelope;
@@ -12,17 +12,26 @@ export interface ConsumedEvent {
   raw: Buffer;
 }
 
-export interface PoisonRecord {
+/** A record as Kafka delivered it, undecoded (raw mode). */
+export interface ConsumedRecord {
   topic: string;
   partition: number;
   offset: string;
+  /** ms since epoch as a string. */
   timestamp: string;
-  size: number;
-  sha256: string;
-  error: EventDecodeError;
+  key: Buffer | null;
+  value: Buffer | null;
 }
 
-export interface BatchConsumerOptions {
+/** What a raw handler reports back about its batch. */
+export interface RawBatchOutcome {
+  /** Records of the batch to dead-letter (after the handler resolved), by offset. */
+  deadLetters?: ReadonlyArray<{ offset: string | number; code: string; reason: string }>;
+  /** Offset to commit (default: the one after the batch's last record). */
+  nextOffset?: string | number;
+}
+
+interface CommonOptions {
   kafka: Kafka;
   groupId: string;
   topics: string[];
@@ -30,147 +39,211 @@ export interface BatchConsumerOptions {
   producer: Producer;
   /** Full name of the dead-letter topic (`ledger.dlq` with any prefix). */
   dlqTopic: string;
-  /** Records larger than this are poison (default 256 KiB). */
+  /** Records larger than this are poison (default 256 KiB; decoded mode). */
   maxRecordBytes?: number;
   fromBeginning?: boolean;
+  /** Group session timeout (default 30 s); heartbeats every third of it, at most every 3 s. */
+  sessionTimeoutMs?: number;
+  /** Partitions whose batches are handled at the same time (default 1). */
+  partitionsConsumedConcurrently?: number;
   /**
-   * Handles the valid events of one partition's batch, in offset order. Offsets are committed
-   * only after it resolves, so it MUST be idempotent by event id (see `markProcessed`): after a
-   * crash or a rebalance the same records can come again.
+   * Where each partition continues when this member is assigned it, whatever Kafka committed
+   * (e.g. an offset stored in PostgreSQL with the state it produced). With it, Kafka's committed
+   * offsets are only a hint and a failed commit is logged, not retried.
    */
-  handle: (events: ConsumedEvent[]) => Promise<void>;
-  onPoison?: (record: PoisonRecord) => void;
+  seekOnAssign?: (topic: string, partition: number) => Promise<string | number>;
+  onDeadLetter?: (letter: DeadLetter) => void;
   /** Lag of the partition after a batch, for metrics. */
   onLag?: (topic: string, partition: number, lag: number) => void;
   log?: (message: string, extra?: Record<string, unknown>) => void;
 }
 
-export const DLQ_HEADERS = {
-  reason: 'tl-dlq-reason',
-  code: 'tl-dlq-code',
-  topic: 'tl-source-topic',
-  partition: 'tl-source-partition',
-  offset: 'tl-source-offset',
-  sha256: 'tl-source-sha256',
-} as const;
+export type BatchConsumerOptions = CommonOptions &
+  (
+    | {
+        raw?: false;
+        /**
+         * Handles the valid events of one partition's batch, in offset order; poison records of
+         * the batch are already dead-lettered. Offsets are committed only after it resolves, so
+         * it MUST be idempotent by event id (see `markProcessed`): after a crash or a rebalance
+         * the same records can come again.
+         */
+        handle: (events: ConsumedEvent[]) => Promise<void>;
+      }
+    | {
+        raw: true;
+        /**
+         * Handles one partition's batch as delivered, in offset order, and names the records to
+         * dead-letter. Offsets are committed only after it resolves (and after its dead letters
+         * are acknowledged), so it MUST be idempotent.
+         */
+        handle: (records: ConsumedRecord[]) => Promise<RawBatchOutcome>;
+      }
+  );
+
+const RETRY_MS = 1000;
 
 /**
- * A consumer-group member that validates every record, dead-letters poison instead of blocking
- * its partition, hands valid events to `handle` batch by batch, and commits offsets manually
- * after each batch. Kafka's partition assignment spreads partitions over instances.
+ * A consumer-group member that hands batches to `handle` partition by partition and commits
+ * offsets manually after each batch. In decoded mode (the default) every record is validated
+ * first and poison is dead-lettered instead of blocking its partition; in raw mode the handler
+ * sees the records as delivered and names what to dead-letter. Kafka's partition assignment
+ * spreads partitions over instances.
  */
 export class BatchConsumer {
   private consumer: Consumer | undefined;
+  private stopped = false;
   private readonly maxRecordBytes: number;
+  private readonly deadLetters: DeadLetterWriter;
 
   constructor(private readonly options: BatchConsumerOptions) {
     this.maxRecordBytes = options.maxRecordBytes ?? 256 * 1024;
+    this.deadLetters = new DeadLetterWriter(options.producer, options.dlqTopic);
   }
 
+  /**
+   * Starts; on failure (broker unreachable, group coordinator not ready, topic not created yet)
+   * retries every second until it runs or `stop()` is called.
+   */
+  async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await this.start();
+        return;
+      } catch (error) {
+        this.options.log?.('consumer could not start; retrying', { groupId: this.options.groupId, err: String(error) });
+        await this.disconnect();
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
+    }
+  }
+
+  /** Starts once; throws if it cannot. See `run()` for the retrying form. */
   async start(): Promise<void> {
-    const { kafka, groupId, topics } = this.options;
+    const { kafka, groupId, topics, seekOnAssign } = this.options;
+    const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
     const consumer = kafka.consumer({
       groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout,
+      heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 30 },
     });
     this.consumer = consumer;
+    if (seekOnAssign) {
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        this.seek(consumer, payload.memberAssignment, seekOnAssign).catch((error: unknown) =>
+          this.options.log?.('could not seek to the stored offsets', { groupId, err: String(error) }),
+        );
+      });
+    }
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       eachBatch: (payload) => this.eachBatch(consumer, payload),
     });
+    // stop() came while starting: it saw no consumer (or this one half-connected).
+    if (this.stopped) await this.disconnect();
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    this.stopped = true;
+    await this.disconnect();
+  }
+
+  private async disconnect(): Promise<void> {
+    const consumer = this.consumer;
     this.consumer = undefined;
+    await consumer?.disconnect().catch((error: unknown) => this.options.log?.('consumer did not disconnect cleanly', { err: String(error) }));
+  }
+
+  private async seek(
+    consumer: Consumer,
+    assignment: Record<string, number[]>,
+    offsetOf: (topic: string, partition: number) => Promise<string | number>,
+  ): Promise<void> {
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      for (const partition of partitions) {
+        consumer.seek({ topic, partition, offset: String(await offsetOf(topic, partition)) });
+      }
+    }
   }
 
   private async eachBatch(consumer: Consumer, payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    const valid: ConsumedEvent[] = [];
     let last: string | undefined;
-    for (const message of batch.messages) {
-      if (!payload.isRunning() || payload.isStale()) break;
-      const raw = message.value ?? Buffer.alloc(0);
-      const decoded =
-        raw.length > this.maxRecordBytes
-          ? { ok: false as const, error: tooLarge(raw.length, this.maxRecordBytes) }
-          : decodeEvent(raw);
-      if (decoded.ok) {
-        valid.push({
-          event: decoded.event,
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: message.offset,
-          timestamp: message.timestamp,
-          raw,
-        });
-      } else {
-        await this.deadLetter(batch.topic, batch.partition, message, raw, decoded.error);
+    let next: string | undefined;
+    if (this.options.raw) {
+      if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
+      const records = batch.messages.map((m) => recordOf(batch.topic, batch.partition, m));
+      const outcome = await this.options.handle(records);
+      const byOffset = new Map(records.map((r) => [r.offset, r]));
+      for (const { offset, code, reason } of outcome.deadLetters ?? []) {
+        const record = byOffset.get(String(offset));
+        if (!record) throw new Error(`dead letter for offset ${offset}, which is not in the batch of ${batch.topic}[${batch.partition}]`);
+        await this.deadLetter(deadLetterOf({ ...record, value: record.value ?? Buffer.alloc(0) }, code, reason));
       }
-      last = message.offset;
+      last = records[records.length - 1]?.offset;
+      if (outcome.nextOffset !== undefined) next = String(outcome.nextOffset);
+    } else {
+      const valid: ConsumedEvent[] = [];
+      for (const message of batch.messages) {
+        if (!payload.isRunning() || payload.isStale()) break;
+        const raw = message.value ?? Buffer.alloc(0);
+        const decoded =
+          raw.length > this.maxRecordBytes
+            ? { ok: false as const, error: tooLarge(raw.length, this.maxRecordBytes) }
+            : decodeEvent(raw);
+        if (decoded.ok) {
+          valid.push({
+            event: decoded.event,
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: message.offset,
+            timestamp: message.timestamp,
+            raw,
+          });
+        } else {
+          const source = { topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key, value: raw };
+          await this.deadLetter(deadLetterOf(source, decoded.error.code, decoded.error.message));
+        }
+        last = message.offset;
+      }
+      if (last === undefined) return;
+      if (valid.length > 0) await this.options.handle(valid);
     }
     if (last === undefined) return;
-    if (valid.length > 0) await this.options.handle(valid);
+    next ??= (BigInt(last) + 1n).toString();
     // Resolving tells kafkajs where to fetch from next; committing makes it survive a restart.
     payload.resolveOffset(last);
-    const next = (BigInt(last) + 1n).toString();
-    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    const commit = consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    if (this.options.seekOnAssign) {
+      await commit.catch((error: unknown) => this.options.log?.('offset commit failed (a hint only here)', { err: String(error) }));
+    } else {
+      await commit;
+    }
     this.options.onLag?.(batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))));
     await payload.heartbeat();
   }
 
-  private async deadLetter(
-    topic: string,
-    partition: number,
-    message: KafkaMessage,
-    raw: Buffer,
-    error: EventDecodeError,
-  ): Promise<void> {
-    const sha256 = createHash('sha256').update(raw).digest('hex');
-    const record: PoisonRecord = {
-      topic,
-      partition,
-      offset: message.offset,
-      timestamp: message.timestamp,
-      size: raw.length,
-      sha256,
-      error,
-    };
-    await this.options.producer.send({
-      topic: this.options.dlqTopic,
-      acks: -1,
-      messages: [
-        {
-          key: message.key,
-          value: raw,
-          headers: {
-            [DLQ_HEADERS.reason]: error.message,
-            [DLQ_HEADERS.code]: error.code,
-            [DLQ_HEADERS.topic]: topic,
-            [DLQ_HEADERS.partition]: String(partition),
-            [DLQ_HEADERS.offset]: message.offset,
-            [DLQ_HEADERS.sha256]: sha256,
-          },
-        },
-      ],
-    });
-    this.options.onPoison?.(record);
+  private async deadLetter(letter: DeadLetter): Promise<void> {
+    await this.deadLetters.write(letter);
+    this.options.onDeadLetter?.(letter);
     this.options.log?.('poison record sent to the dead-letter topic', {
-      topic,
-      partition,
-      offset: message.offset,
-      code: error.code,
-      reason: error.message,
+      topic: letter.topic,
+      partition: letter.partition,
+      offset: letter.offset,
+      code: letter.code,
+      reason: letter.reason,
     });
   }
+}
+
+function recordOf(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
+  return { topic, partition, offset: message.offset, timestamp: message.timestamp, key: message.key, value: message.value };
 }
 
 function tooLarge(size: number, limit: number): EventDecodeError {

@@ -11,20 +11,12 @@ export {
 export { markProcessed } from './inbox';
 export {
   BatchConsumer,
-  DLQ_HEADERS,
   type BatchConsumerOptions,
   type ConsumedEvent,
-  type PoisonRecord,
+  type ConsumedRecord,
+  type RawBatchOutcome,
 } from './batch-consumer';
-export {
-  KafkaConnection,
-  MESSAGING_DATA_SOURCE,
-  MESSAGING_OPTIONS,
-
-  type MessagingOptions,
-} from './nest/kafka-connection';
-export { MessagingModule } from './nest/messaging.module';
+export { DLQ_HEADERS, DeadLetterWriter, deadLetterOf, type DeadLetter } from './dead-letter';
 export { CreateSchemaAndOutbox1795800000000 } from './outbox-migration';
-export { EventOutbox, type EventDraft, type EventMeta } from './nest/event-outbox';
 export { readTopicToEnd } from './read-to-end';
 export { BackgroundEventProducer, type BackgroundProducerOptions, type ProducerLog } from './background-producer';

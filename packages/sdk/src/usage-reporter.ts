@@ -1,6 +1,17 @@
 import { EVENT_TOPIC, buildEncodedEvent, partitionKey, topicName, type TokenUsedV1 } from '@tokenledger/contracts';
-import { createEventProducer, createKafka } from '@tokenledger/messaging';
 import type { Producer } from 'kafkajs';
+
+type KafkaLayer = Pick<typeof import('@tokenledger/messaging'), 'createEventProducer' | 'createKafka'>;
+
+/**
+ * The Kafka layer (and with it the Kafka client, a few hundred modules) is loaded when a reporter
+ * first starts, not when the SDK is required: a service that only introspects never pays for it.
+ * `require` rather than `import()`: it keeps `start()` synchronous and works in CommonJS test runners.
+ */
+function loadKafkaLayer(): KafkaLayer {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@tokenledger/messaging') as KafkaLayer;
+}
 
 export interface UsageReporterOptions {
   /** `host:port[,host:port]` of the Kafka cluster Tokenledger uses. */
@@ -24,20 +35,20 @@ export type UsageReport = Omit<TokenUsedV1, 'service' | 'at'> & { at?: string };
  * the caller wait. Validation happens at `report()`: a bad event throws there, not later.
  */
 export class UsageReporter {
-  private readonly producer: Producer;
+  private producer: Producer | undefined;
   private buffer: Array<{ key: string; value: Buffer }> = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
-  private connected: Promise<void> | undefined;
+  private connected: Promise<Producer> | undefined;
   private readonly topic: string;
 
   constructor(private readonly options: UsageReporterOptions) {
-    this.producer = createEventProducer(createKafka({ brokers: options.brokers, clientId: `tokenledger-sdk-${options.service}` }));
     this.topic = topicName(EVENT_TOPIC['tokenledger.token.used.v1'], options.topicPrefix ?? '');
   }
 
   start(): void {
-    this.connected ??= this.producer.connect();
+    // A failed connection is reported by the next flush (onError), which retries the batch.
+    this.connection().catch(() => undefined);
     this.timer ??= setInterval(() => void this.flush(), this.options.flushIntervalMs ?? 200);
   }
 
@@ -62,8 +73,8 @@ export class UsageReporter {
     this.flushing = (async () => {
       try {
         this.start();
-        await this.connected;
-        await this.producer.send({ topic: this.topic, acks: -1, messages: batch });
+        const producer = await this.connection();
+        await producer.send({ topic: this.topic, acks: -1, messages: batch });
       } catch (error) {
         this.buffer = batch.concat(this.buffer);
         this.options.onError?.(error);
@@ -79,6 +90,16 @@ export class UsageReporter {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.flush();
-    if (this.connected) await this.producer.disconnect();
+    if (this.producer) await this.producer.disconnect();
+  }
+
+  /** Loads the Kafka layer and connects, once; throws here on a malformed `brokers` list. */
+  private connection(): Promise<Producer> {
+    if (!this.producer) {
+      const { createEventProducer, createKafka } = loadKafkaLayer();
+      this.producer = createEventProducer(createKafka({ brokers: this.options.brokers, clientId: `tokenledger-sdk-${this.options.service}` }));
+    }
+    const producer = this.producer;
+    return (this.connected ??= producer.connect().then(() => producer));
   }
 }

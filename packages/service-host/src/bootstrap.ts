@@ -2,8 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import { parse as parseForm } from 'node:querystring';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { BatchTransport, KafkaConnection } from '@tokenledger/messaging-nest';
 import { quoteIdent } from '@tokenledger/sql';
 import { Logger } from 'nestjs-pino';
 import { Client } from 'pg';
@@ -80,7 +82,18 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
     void reply.header('x-request-id', request.id);
     done();
   });
-  app.get(MetricsService).observe(fastify);
+  const metrics = app.get(MetricsService);
+  metrics.observe(fastify);
+  // A hybrid application: HTTP, and the app's Kafka consumers as the `@EventPattern` handlers of
+  // its controllers (see BatchTransport). Exception filters for HTTP do not apply to them.
+  app.connectMicroservice<MicroserviceOptions>({
+    strategy: new BatchTransport({
+      connection: app.get(KafkaConnection),
+      resolve: (token) => app.get(token),
+      onLag: (topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
+      onDeadLetter: ({ topic, code }) => metrics.deadLetters.inc({ topic, code }),
+    }),
+  });
   app.useGlobalFilters(
     new HttpErrorFilter(options.domainStatus, (error, requestId) =>
       logger.error({ err: error, requestId }, 'unexpected error'),
@@ -106,6 +119,9 @@ export async function runService(options: RunServiceOptions): Promise<INestAppli
   const app = await createService(options);
   const host = options.config.HOST;
   await app.listen(options.config.PORT, host);
+  // After listen, so every onApplicationBootstrap hook has run before the first batch; consumers
+  // connect in the background (readiness reports Kafka down until then).
+  await app.startAllMicroservices();
   // Nest's shutdown hooks close the server, the consumers and the producers; if one of them never
   // finishes, the process must still end. Everything in flight is safe to lose that way: the
   // outbox republishes, consumers resume from their stored offsets.

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '@tokenledger/auth';
-import { KafkaConnection } from '@tokenledger/messaging';
+import { KafkaConnection } from '@tokenledger/messaging-nest';
 import { DataSource } from 'typeorm';
 
 type Check = 'up' | 'down';

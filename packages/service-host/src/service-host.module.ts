@@ -1,7 +1,7 @@
 import { Module, RequestMethod, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule, type AuthModuleOptions } from '@tokenledger/auth';
-import { MessagingModule } from '@tokenledger/messaging';
+import { MessagingModule } from '@tokenledger/messaging-nest';
 import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import { DataSource, type MixedList } from 'typeorm';
 import type { ServiceConfig } from './config';

@@ -1,31 +1,30 @@
-import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Controller, Inject, type OnApplicationBootstrap } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
 import { TOPICS } from '@tokenledger/contracts';
-import { KafkaConnection } from '@tokenledger/messaging';
-import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
-import { Inject } from '@nestjs/common';
+import type { ConsumedEvent } from '@tokenledger/messaging';
+import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import type { AnomalyConfig } from '../config';
 import { AnomalyService } from '../services/anomaly.service';
 import { DetectionService } from '../services/detection.service';
 
-/** Feeds tokens.usage and tokens.lifecycle to the rules. */
-@Injectable()
+/**
+ * Feeds tokens.usage and tokens.lifecycle to the rules. The rules are seeded at bootstrap, which
+ * completes before the transport hands over the first batch (see runService).
+ */
+@Controller()
 export class DetectorConsumer implements OnApplicationBootstrap {
   constructor(
-    private readonly kafka: KafkaConnection,
     private readonly detection: DetectionService,
-    private readonly metrics: MetricsService,
     private readonly anomalies: AnomalyService,
     @Inject(SERVICE_CONFIG) private readonly config: AnomalyConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.anomalies.seedRules(this.config.ANOMALY_RULES);
-    this.kafka.startConsumer({
-      topics: [TOPICS.usage, TOPICS.lifecycle],
-      onLag: (topic, partition, lag) => this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
-      handle: async (events) => {
+  }
+
+  @EventPattern([TOPICS.usage, TOPICS.lifecycle])
+  async handle(@Payload() events: ConsumedEvent[]): Promise<void> {
         await this.detection.handle(events);
-      },
-    });
   }
 }

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
 import { canonicalize } from '@tokenledger/canonical-json';
 import type { Clock, TokenUsedV1 } from '@tokenledger/contracts';
-import { EventOutbox } from '@tokenledger/messaging';
+import { EventOutbox } from '@tokenledger/messaging-nest';
 import { CLOCK, decodeCursor, encodeCursor } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
 import { UnitOfWork } from '@tokenledger/sql';

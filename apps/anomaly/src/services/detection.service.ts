@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EventEnvelope } from '@tokenledger/contracts';
-import { EventOutbox, markProcessed, type ConsumedEvent } from '@tokenledger/messaging';
+import { EventOutbox } from '@tokenledger/messaging-nest';
+import { markProcessed, type ConsumedEvent } from '@tokenledger/messaging';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { UnitOfWork, type Tx } from '@tokenledger/sql';
 import type { AnomalyConfig } from '../config';

@@ -1,28 +1,16 @@
-import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
 import { TOPICS } from '@tokenledger/contracts';
-import { KafkaConnection } from '@tokenledger/messaging';
-import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
-import { Inject } from '@nestjs/common';
-import type { IssuanceConfig } from '../config';
-import { TokensRepository } from '../repositories/tokens.repository';
+import type { ConsumedEvent } from '@tokenledger/messaging';
 import { IssuanceService } from '../services/issuance.service';
 
 /** Keeps issuance's token table in step with revocations and expiries decided elsewhere. */
-@Injectable()
-export class LifecycleConsumer implements OnApplicationBootstrap {
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly issuance: IssuanceService,
-    private readonly tokens: TokensRepository,
-    private readonly metrics: MetricsService,
-    @Inject(SERVICE_CONFIG) private readonly config: IssuanceConfig,
-  ) {}
+@Controller()
+export class LifecycleConsumer {
+  constructor(private readonly issuance: IssuanceService) {}
 
-  onApplicationBootstrap(): void {
-    this.kafka.startConsumer({
-      topics: [TOPICS.lifecycle],
-      onLag: (topic, partition, lag) => this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
-      handle: (events) => this.issuance.applyBatch(events.map(({ event }) => event)),
-    });
+  @EventPattern(TOPICS.lifecycle)
+  async handle(@Payload() events: ConsumedEvent[]): Promise<void> {
+    await this.issuance.applyBatch(events.map(({ event }) => event));
   }
 }

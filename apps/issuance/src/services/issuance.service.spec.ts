@@ -1,5 +1,5 @@
 import { FixedClock } from '@tokenledger/contracts';
-import type { EventDraft, EventOutbox } from '@tokenledger/messaging';
+import type { EventDraft, EventOutbox } from '@tokenledger/messaging-nest';
 import type { Tx, UnitOfWork } from '@tokenledger/sql';
 import type { IssuanceConfig } from '../config';
 import { DEFAULT_POLICY } from '../domain/policy';

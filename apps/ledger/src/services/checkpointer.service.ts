@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { TOPICS, topicName } from '@tokenledger/contracts';
 import { formatCheckpoint, signNote, verifyConsistency } from '@tokenledger/ledger-core';
-import { KafkaConnection } from '@tokenledger/messaging';
+import { KafkaConnection } from '@tokenledger/messaging-nest';
 import { PeriodicTask, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { PinoLogger } from 'nestjs-pino';
 import type { LedgerConfig } from '../config';

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
 import { canonicalBytes } from '@tokenledger/canonical-json';
 import { AUDITED_TOPICS, ReplayAudit, topicName, type Clock, type IdSource } from '@tokenledger/contracts';
-import { EventOutbox, KafkaConnection } from '@tokenledger/messaging';
+import { EventOutbox, KafkaConnection } from '@tokenledger/messaging-nest';
 import { UnitOfWork } from '@tokenledger/sql';
 import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';

@@ -1,7 +1,8 @@
-import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
 import { TOPICS } from '@tokenledger/contracts';
-import { KafkaConnection } from '@tokenledger/messaging';
-import { MetricsService } from '@tokenledger/service-host';
+import type { ConsumedEvent } from '@tokenledger/messaging';
+import type { BatchPatternExtras } from '@tokenledger/messaging-nest';
 import { DomainError } from '@tokenledger/errors';
 import { PinoLogger } from 'nestjs-pino';
 import { RevocationService } from '../services/revocation.service';
@@ -11,21 +12,15 @@ import { RevocationService } from '../services/revocation.service';
  * caused by the command (causationid) and in its correlation. Revoking is idempotent, so a
  * redelivered command changes nothing.
  */
-@Injectable()
-export class CommandsConsumer implements OnApplicationBootstrap {
+@Controller()
+export class CommandsConsumer {
   constructor(
-    private readonly kafka: KafkaConnection,
     private readonly revocation: RevocationService,
-    private readonly metrics: MetricsService,
     private readonly logger: PinoLogger,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.kafka.startConsumer({
-      name: 'commands',
-      topics: [TOPICS.commands],
-      onLag: (topic, partition, lag) => this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
-      handle: async (events) => {
+  @EventPattern(TOPICS.commands, { group: 'commands' } satisfies BatchPatternExtras)
+  async handle(@Payload() events: ConsumedEvent[]): Promise<void> {
         for (const { event } of events) {
           if (event.type !== 'tokenledger.token.revoke-requested.v1') continue;
           const meta = { actor: event.data.requester, correlationid: event.correlationid, causationid: event.id, requestId: event.id };
@@ -46,7 +41,5 @@ export class CommandsConsumer implements OnApplicationBootstrap {
             this.logger.warn({ commandId: event.id }, 'revoke-requested for an unknown token; ignored');
           }
         }
-      },
-    });
   }
 }

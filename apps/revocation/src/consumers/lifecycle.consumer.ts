@@ -1,29 +1,16 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
 import { TOPICS } from '@tokenledger/contracts';
-import { KafkaConnection } from '@tokenledger/messaging';
-import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
-import type { RevocationConfig } from '../config';
-import { StatusRepository } from '../repositories/status.repository';
-import { StatusCache } from '../services/status-cache';
+import type { ConsumedEvent } from '@tokenledger/messaging';
 import { StatusProjection } from '../services/status-projection';
 
 /** Builds the token status projection from tokens.lifecycle (issued by issuance, and the rest). */
-@Injectable()
-export class LifecycleConsumer implements OnApplicationBootstrap {
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly statuses: StatusRepository,
-    private readonly projection: StatusProjection,
-    private readonly cache: StatusCache,
-    private readonly metrics: MetricsService,
-    @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
-  ) {}
+@Controller()
+export class LifecycleConsumer {
+  constructor(private readonly projection: StatusProjection) {}
 
-  onApplicationBootstrap(): void {
-    this.kafka.startConsumer({
-      topics: [TOPICS.lifecycle],
-      onLag: (topic, partition, lag) => this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
-      handle: (events) => this.projection.applyBatch(events.map(({ event }) => event)),
-    });
+  @EventPattern(TOPICS.lifecycle)
+  async handle(@Payload() events: ConsumedEvent[]): Promise<void> {
+    await this.projection.applyBatch(events.map(({ event }) => event));
   }
 }

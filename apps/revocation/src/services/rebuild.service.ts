@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
 import { ReplayAudit, TOPICS, topicName, type Clock, type EventEnvelope, type IdSource } from '@tokenledger/contracts';
-import { EventOutbox, KafkaConnection, readTopicToEnd } from '@tokenledger/messaging';
+import { readTopicToEnd } from '@tokenledger/messaging';
+import { EventOutbox, KafkaConnection } from '@tokenledger/messaging-nest';
 import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { UnitOfWork } from '@tokenledger/sql';
 import type { RevocationConfig } from '../config';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Clock, RevocationReason, TokenLeakReportedV1 } from '@tokenledger/contracts';
-import { EventOutbox, type EventMeta } from '@tokenledger/messaging';
+import { EventOutbox, type EventMeta } from '@tokenledger/messaging-nest';
 import { DomainError } from '@tokenledger/errors';
 import { CLOCK } from '@tokenledger/service-host';
 import { UnitOfWork, type Tx } from '@tokenledger/sql';

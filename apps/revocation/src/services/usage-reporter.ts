@@ -1,6 +1,7 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { TokenUsedV1 } from '@tokenledger/contracts';
-import { type BackgroundEventProducer, KafkaConnection } from '@tokenledger/messaging';
+import { KafkaConnection } from '@tokenledger/messaging-nest';
+import { type BackgroundEventProducer } from '@tokenledger/messaging';
 
 /**
  * Emits `token.used` for every introspection answer without making the request wait for Kafka,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EVENT_TOPIC, buildEvent, topicName, type EventData, type EventEnvelope, type EventType } from '@tokenledger/contracts';
 import type { EntityManager } from 'typeorm';
-import { enqueueEvents } from '../outbox';
+import { enqueueEvents } from '@tokenledger/messaging';
 import { KafkaConnection, MESSAGING_OPTIONS, type MessagingOptions } from './kafka-connection';
 
 /** An event to record: its type and data; the envelope is filled in by EventOutbox. */

@@ -7,12 +7,18 @@ import {
 } from '@nestjs/common';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import { createEventProducer, createKafka } from '../kafka-client';
-import { OutboxRelay } from '../outbox';
 import { topicName } from '@tokenledger/contracts';
-import { BackgroundEventProducer, type BackgroundProducerOptions, type ProducerLog } from '../background-producer';
-import { BatchConsumer, type ConsumedEvent } from '../batch-consumer';
-import { provisionTopics } from '../topics';
+import {
+  BackgroundEventProducer,
+  BatchConsumer,
+  OutboxRelay,
+  createEventProducer,
+  createKafka,
+  provisionTopics,
+  type BackgroundProducerOptions,
+  type BatchConsumerOptions,
+  type ProducerLog,
+} from '@tokenledger/messaging';
 
 export interface MessagingOptions {
   /** The app's short name: the event `source` is `/tokenledger/<service>`. */
@@ -28,14 +34,16 @@ export interface MessagingOptions {
   log?: ProducerLog;
 }
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
 /** Token under which the app provides its TypeORM DataSource to the messaging module. */
 export const MESSAGING_DATA_SOURCE = Symbol('MESSAGING_DATA_SOURCE');
 
 /**
  * Owns the app's Kafka client: one connected producer (acks=all), an admin for health checks,
- * topic provisioning at start and the outbox relay. Why this is plain Nest providers and not
- * `@nestjs/microservices`' Kafka transport: see docs/design/messaging.md.
+ * topic provisioning at start, the outbox relay, and the consumer-group members that
+ * BatchTransport starts. Why not `@nestjs/microservices`' Kafka transport: docs/design/messaging.md.
  */
 @Injectable()
 export class KafkaConnection implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -47,6 +55,10 @@ export class KafkaConnection implements OnApplicationBootstrap, BeforeApplicatio
   private connected = false;
   private closing = false;
   private startup: Promise<void> | undefined;
+  private markConnected: () => void = () => undefined;
+  private readonly connectedOnce = new Promise<void>((resolve) => {
+    this.markConnected = resolve;
+  });
 
   constructor(
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
@@ -70,42 +82,43 @@ export class KafkaConnection implements OnApplicationBootstrap, BeforeApplicatio
 
   private readonly consumers: BatchConsumer[] = [];
 
+  /** Group id of one of this app's consumers: `<group prefix>tokenledger-<service>[-<name>]`. */
+  consumerGroupId(name?: string): string {
+    return `${this.options.groupPrefix ?? this.options.topicPrefix}tokenledger-${this.options.service}${name ? `-${name}` : ''}`;
+  }
+
+  /** Full name of a topic, with this deployment's prefix. */
+  topic(base: string): string {
+    return topicName(base, this.options.topicPrefix);
+  }
+
   /**
-   * Runs a consumer-group member of this app (group `tokenledger-<service>[-<name>]`) on the given
-   * topics (base names; the deployment's prefix is added) once Kafka is connected. Stopped at
-   * shutdown. `handle` MUST be idempotent by event id (see markProcessed).
+   * Runs a consumer-group member of this app (group `consumerGroupId(name)`) on the given topics
+   * (base names; the deployment's prefix is added) once Kafka is connected, retrying its start
+   * until it runs. Stopped at shutdown. The handler MUST be idempotent (see markProcessed).
    */
-  startConsumer(options: {
-    name?: string;
-    topics: string[];
-    handle: (events: ConsumedEvent[]) => Promise<void>;
-    onLag?: (topic: string, partition: number, lag: number) => void;
-  }): void {
+  startConsumer(
+    options: { name?: string; topics: string[] } & DistributiveOmit<BatchConsumerOptions, 'kafka' | 'groupId' | 'topics' | 'producer' | 'dlqTopic' | 'log'>,
+  ): BatchConsumer {
     const log = this.options.log;
+    const { name, topics, ...rest } = options;
     const consumer = new BatchConsumer({
+      ...rest,
       kafka: this.kafka,
-      groupId: `${this.options.groupPrefix ?? this.options.topicPrefix}tokenledger-${this.options.service}${options.name ? `-${options.name}` : ''}`,
-      topics: options.topics.map((t) => topicName(t, this.options.topicPrefix)),
+      groupId: this.consumerGroupId(name),
+      topics: topics.map((t) => this.topic(t)),
       producer: this.producer,
-      dlqTopic: topicName('ledger.dlq', this.options.topicPrefix),
-      handle: options.handle,
-      ...(options.onLag ? { onLag: options.onLag } : {}),
+      dlqTopic: this.topic('ledger.dlq'),
       log: (message, extra) => log?.('warn', message, extra),
     });
     this.consumers.push(consumer);
-    const start = async (): Promise<void> => {
-      await this.startup;
-      while (!this.closing) {
-        try {
-          await consumer.start();
-          return;
-        } catch (error) {
-          log?.('warn', 'consumer could not start; retrying', { err: String(error) });
-          await new Promise((r) => setTimeout(r, 1000));
-        }
-      }
-    };
-    void start();
+    void this.whenConnected().then(() => consumer.run());
+    return consumer;
+  }
+
+  /** Resolves once the producer is connected and the topics exist; never if shutdown came first. */
+  whenConnected(): Promise<void> {
+    return this.connectedOnce;
   }
 
   /**
@@ -160,6 +173,7 @@ export class KafkaConnection implements OnApplicationBootstrap, BeforeApplicatio
         await this.producer.connect();
         this.relay.start();
         this.connected = true;
+        this.markConnected();
         return;
       } catch (error) {
         this.options.log?.('warn', 'Kafka not reachable yet; retrying', { err: String(error) });
