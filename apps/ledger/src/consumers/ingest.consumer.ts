@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AUDITED_TOPICS, TOPICS, topicName } from '@tokenledger/contracts';
+import { logIdOf } from '@tokenledger/ledger-core';
 import { DLQ_HEADERS, KafkaConnection } from '@tokenledger/messaging';
 import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
@@ -7,7 +8,6 @@ import { PinoLogger } from 'nestjs-pino';
 import type { LedgerConfig } from '../config';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { AppenderService } from '../services/appender.service';
-import { logIdOf } from '../domain/leaf';
 
 /**
  * Consumes every partition of the audited topics into the verifiable logs. PostgreSQL, not

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
 import { canonicalBytes } from '@tokenledger/canonical-json';
 import { AUDITED_TOPICS, topicName, uuidv7 } from '@tokenledger/contracts';
+import { parseLeaf, parseLogId } from '@tokenledger/ledger-core';
 import { EventOutbox, KafkaConnection } from '@tokenledger/messaging';
 import { WhereBuilder } from '@tokenledger/sql';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
@@ -70,7 +71,9 @@ export class ReplayService implements OnApplicationShutdown {
     );
     const total = Number(count?.n ?? 0);
     const replayId = uuidv7();
-    const sourceTopic = request.topic ?? (request.logId ? request.logId.slice(0, request.logId.lastIndexOf('-')) : 'unknown');
+    const log = request.logId !== undefined ? parseLogId(request.logId) : undefined;
+    if (log && !log.ok) throw new DomainError('bad_log_id', log.error.message);
+    const sourceTopic = request.topic ?? log?.topic ?? 'unknown';
     await this.repository.dataSource.transaction(async (m) => {
       await m.query(`INSERT INTO ${this.repository.s}.replays (replay_id, request, requested_by, status, total) VALUES ($1, $2, $3, 'running', $4)`, [
         replayId, JSON.stringify(request), principal.actor, total,
@@ -83,7 +86,7 @@ export class ReplayService implements OnApplicationShutdown {
             data: {
               replayId,
               topic: sourceTopic,
-              ...(request.logId ? { partitions: [Number(request.logId.slice(request.logId.lastIndexOf('-') + 1))] } : {}),
+              ...(log ? { partitions: [log.partition] } : {}),
               ...(count?.first ? { fromOffset: count.first } : {}),
               ...(count?.last ? { toOffset: count.last } : {}),
               target: request.targetTopic,
@@ -161,10 +164,12 @@ export class ReplayService implements OnApplicationShutdown {
         );
         if (rows.length === 0) break;
         const messages = rows.map((r) => {
-          const record = JSON.parse(r.leaf.toString('utf8')) as { event: { subject: string } };
+          const parsed = parseLeaf(r.leaf);
+          if (!parsed.ok || parsed.leaf.kind !== 'event') throw new Error(`leaf ${r.log_id}#${r.idx} is not an event leaf: ${parsed.ok ? parsed.leaf.kind : parsed.error.message}`);
+          const { event } = parsed.leaf;
           return {
-            key: record.event.subject,
-            value: canonicalBytes(record.event),
+            key: event.subject,
+            value: canonicalBytes(event),
             headers: { [REPLAY_HEADERS.replay]: replayId, [REPLAY_HEADERS.log]: r.log_id, [REPLAY_HEADERS.index]: r.idx },
           };
         });
