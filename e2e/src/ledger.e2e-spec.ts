@@ -223,23 +223,28 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
       const body = (await res.json()) as { logs: Verification[] };
       return body.logs[0] as never;
     };
-    // Six uses of one token: six records on one usage partition (key = tokenId).
+    // Six uses of one token: six records on one usage partition (key = tokenId), in two rounds
+    // with a checkpoint signed in between, so the log has a signed size below its full size.
     const issued = (await (
       await fetch(`${system.apps.issuance.url}/v1/tokens`, {
         method: 'POST',
         headers: { ...auth(), 'content-type': 'application/json' },
         body: JSON.stringify({ owner: { type: 'service', id: 'tamper' }, name: 'tamper', scopes: ['t:x'], ttlSeconds: 600 }),
       })
-    ).json()) as { token: string };
-    for (let i = 0; i < 6; i += 1) {
-      await fetch(`${system.apps.revocation.url}/v1/introspect`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: issued.token }).toString() });
-    }
-    const target = await eventually(async () => {
-      const logs = (await get<{ logs: Array<{ logId: string; size: number }> }>('/v1/ledger/logs')).logs.filter((l) => l.size >= 4);
-      return logs.sort((a, b) => b.size - a.size)[0];
-    }, 10_000, 'a log with 4 leaves');
-    const { logId } = target;
-    // The log may still grow when first seen (the six usage events arrive in more than one flush):
+    ).json()) as { token: string; tokenId: string };
+    const use = async (times: number): Promise<void> => {
+      for (let i = 0; i < times; i += 1) {
+        await fetch(`${system.apps.revocation.url}/v1/introspect`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: issued.token }).toString() });
+      }
+    };
+    const usageLog = async (uses: number): Promise<string | undefined> => {
+      const { entries } = await get<{ entries: Entry[] }>(`/v1/ledger/tokens/${issued.tokenId}/timeline`);
+      const used = entries.filter((e) => e.record.event?.type === 'tokenledger.token.used.v1');
+      return used.length >= uses ? used[0]?.logId : undefined;
+    };
+    await use(3);
+    const logId = await eventually(() => usageLog(3), 10_000, 'the first three uses in a usage log');
+    // The log may still grow when first seen (the usage events arrive in more than one flush):
     // wait until it holds still, at a size with a checkpoint, for longer than a flush and a
     // checkpoint interval.
     const settledSize = async (): Promise<number | undefined> => {
@@ -247,12 +252,18 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
       const [cp] = await sql<{ n: string }>('SELECT max(size) AS n FROM ledger.checkpoints WHERE log_id = $1', [logId]);
       return head && cp?.n === String(head.size) ? head.size : undefined;
     };
-    const size = await eventually(async () => {
-      const first = await settledSize();
-      if (first === undefined) return undefined;
-      await new Promise((r) => setTimeout(r, 1500));
-      return (await settledSize()) === first ? first : undefined;
-    }, 20_000, 'the log to hold still with a checkpoint at its full size');
+    const settled = (): Promise<number> =>
+      eventually(async () => {
+        const first = await settledSize();
+        if (first === undefined) return undefined;
+        await new Promise((r) => setTimeout(r, 1500));
+        return (await settledSize()) === first ? first : undefined;
+      }, 20_000, 'the log to hold still with a checkpoint at its full size');
+    const firstRound = await settled();
+    await use(3);
+    await eventually(() => usageLog(6), 10_000, 'all six uses recorded');
+    const size = await settled();
+    expect(size).toBeGreaterThan(firstRound);
     expect(size).toBeGreaterThanOrEqual(4);
     await eventually(async () => ((await verify(logId)).ok ? true : undefined), 15_000, 'a clean verification with a checkpoint at full size');
     await expect(sql(`UPDATE ledger.leaves SET leaf = leaf WHERE log_id = $1 AND idx = 1`, [logId])).rejects.toThrow(/append-only/);
@@ -311,7 +322,8 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
     //    checkpointed size (it used to start at 1, where `firstBadIndex <= 1` also let the
     //    unprovable answer 0 pass whenever no checkpoint of size 1 had been signed).
     const signedSizes = (await sql<{ size: string }>('SELECT size FROM ledger.checkpoints WHERE log_id = $1 ORDER BY size', [logId])).map((r) => Number(r.size));
-    const from = signedSizes.find((s) => s >= 1 && s < size) ?? 0;
+    const from = signedSizes.find((s) => s >= 1 && s < size);
+    if (from === undefined) throw new Error(`no checkpoint below the full size ${size}: ${JSON.stringify(signedSizes)}`);
     await asSuperuser(async () => {
       let chain: Buffer = from > 0 ? Buffer.from((original[from - 1] as Row).chain_hash) : Buffer.alloc(32);
       for (const r of original.slice(from)) {
