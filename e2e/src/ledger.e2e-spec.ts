@@ -211,32 +211,40 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
     fs.writeFileSync(file, lines.join('\n'));
     const bad = cli(['verify', file]);
     expect(bad.status).toBe(1);
-    expect(bad.stdout).toMatch(/^FAILED at entry 1:/);
+    expect(bad.stdout).toMatch(/^FAILED at entry 1: inclusion-failed: entry 1 is not in the signed tree/);
+    // A mistyped flag is a usage error, not a silent fall-back to the keys in the bundle.
+    expect(cli(['verify', file, '--kye', keys[0]?.verifierKey ?? '']).status).toBe(2);
   });
 
   it('ledger tables refuse UPDATE and DELETE; superuser tampering is caught by /v1/ledger/verify naming the first bad index', async () => {
-    const verify = async (logId: string): Promise<{ ok: boolean; firstBadIndex?: number; problem?: string }> => {
+    type Verification = { ok: boolean; error?: { code: string; index: number; message: string } };
+    const verify = async (logId: string): Promise<Verification> => {
       const res = await fetch(url('/v1/ledger/verify'), { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ logId }) });
-      const body = (await res.json()) as { logs: Array<{ ok: boolean; firstBadIndex?: number; problem?: string }> };
+      const body = (await res.json()) as { logs: Verification[] };
       return body.logs[0] as never;
     };
-    // Six uses of one token: six records on one usage partition (key = tokenId).
+    // Six uses of one token: six records on one usage partition (key = tokenId), in two rounds
+    // with a checkpoint signed in between, so the log has a signed size below its full size.
     const issued = (await (
       await fetch(`${system.apps.issuance.url}/v1/tokens`, {
         method: 'POST',
         headers: { ...auth(), 'content-type': 'application/json' },
         body: JSON.stringify({ owner: { type: 'service', id: 'tamper' }, name: 'tamper', scopes: ['t:x'], ttlSeconds: 600 }),
       })
-    ).json()) as { token: string };
-    for (let i = 0; i < 6; i += 1) {
-      await fetch(`${system.apps.revocation.url}/v1/introspect`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: issued.token }).toString() });
-    }
-    const target = await eventually(async () => {
-      const logs = (await get<{ logs: Array<{ logId: string; size: number }> }>('/v1/ledger/logs')).logs.filter((l) => l.size >= 4);
-      return logs.sort((a, b) => b.size - a.size)[0];
-    }, 10_000, 'a log with 4 leaves');
-    const { logId } = target;
-    // The log may still grow when first seen (the six usage events arrive in more than one flush):
+    ).json()) as { token: string; tokenId: string };
+    const use = async (times: number): Promise<void> => {
+      for (let i = 0; i < times; i += 1) {
+        await fetch(`${system.apps.revocation.url}/v1/introspect`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: issued.token }).toString() });
+      }
+    };
+    const usageLog = async (uses: number): Promise<string | undefined> => {
+      const { entries } = await get<{ entries: Entry[] }>(`/v1/ledger/tokens/${issued.tokenId}/timeline`);
+      const used = entries.filter((e) => e.record.event?.type === 'tokenledger.token.used.v1');
+      return used.length >= uses ? used[0]?.logId : undefined;
+    };
+    await use(3);
+    const logId = await eventually(() => usageLog(3), 10_000, 'the first three uses in a usage log');
+    // The log may still grow when first seen (the usage events arrive in more than one flush):
     // wait until it holds still, at a size with a checkpoint, for longer than a flush and a
     // checkpoint interval.
     const settledSize = async (): Promise<number | undefined> => {
@@ -244,12 +252,18 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
       const [cp] = await sql<{ n: string }>('SELECT max(size) AS n FROM ledger.checkpoints WHERE log_id = $1', [logId]);
       return head && cp?.n === String(head.size) ? head.size : undefined;
     };
-    const size = await eventually(async () => {
-      const first = await settledSize();
-      if (first === undefined) return undefined;
-      await new Promise((r) => setTimeout(r, 1500));
-      return (await settledSize()) === first ? first : undefined;
-    }, 20_000, 'the log to hold still with a checkpoint at its full size');
+    const settled = (): Promise<number> =>
+      eventually(async () => {
+        const first = await settledSize();
+        if (first === undefined) return undefined;
+        await new Promise((r) => setTimeout(r, 1500));
+        return (await settledSize()) === first ? first : undefined;
+      }, 20_000, 'the log to hold still with a checkpoint at its full size');
+    const firstRound = await settled();
+    await use(3);
+    await eventually(() => usageLog(6), 10_000, 'all six uses recorded');
+    const size = await settled();
+    expect(size).toBeGreaterThan(firstRound);
     expect(size).toBeGreaterThanOrEqual(4);
     await eventually(async () => ((await verify(logId)).ok ? true : undefined), 15_000, 'a clean verification with a checkpoint at full size');
     await expect(sql(`UPDATE ledger.leaves SET leaf = leaf WHERE log_id = $1 AND idx = 1`, [logId])).rejects.toThrow(/append-only/);
@@ -277,13 +291,13 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
     await asSuperuser(async () => {
       await sql(`UPDATE ledger.leaves SET leaf = overlay(leaf placing '\\x20'::bytea from 3 for 1) WHERE log_id = $1 AND idx = 1`, [logId]);
     });
-    expect(await verify(logId)).toMatchObject({ ok: false, firstBadIndex: 1 });
+    expect(await verify(logId)).toMatchObject({ ok: false, error: { code: 'leaf-hash-mismatch', index: 1 } });
     // The offline verifier, given an export made after the tampering, names the same entry.
     const exported = await (await fetch(url(`/v1/ledger/export?logId=${logId}&from=0&to=${size}`), { headers: auth() })).text();
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tl-tampered-')), 'bundle.ndjson');
     fs.writeFileSync(file, exported);
     const offline = cli(['verify', file]);
-    expect([offline.status, offline.stdout]).toEqual([1, expect.stringMatching(/^FAILED at entry 1:/)]);
+    expect([offline.status, offline.stdout]).toEqual([1, expect.stringMatching(/^FAILED at entry 1: inclusion-failed: /)]);
     await restore();
     expect((await verify(logId)).ok).toBe(true);
 
@@ -291,21 +305,28 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
     await asSuperuser(async () => {
       await sql('DELETE FROM ledger.leaves WHERE log_id = $1 AND idx = 2', [logId]);
     });
-    expect(await verify(logId)).toMatchObject({ ok: false, firstBadIndex: 2, problem: expect.stringContaining('missing') });
+    expect(await verify(logId)).toMatchObject({ ok: false, error: { code: 'missing-leaf', index: 2, message: expect.stringContaining('missing') } });
     await restore();
 
     // 3. The tail deleted: caught against the checkpoint signed before.
     await asSuperuser(async () => {
       await sql('DELETE FROM ledger.leaves WHERE log_id = $1 AND idx >= $2', [logId, size - 2]);
     });
-    expect(await verify(logId)).toMatchObject({ ok: false, firstBadIndex: size - 2 });
+    expect(await verify(logId)).toMatchObject({ ok: false, error: { code: 'truncated', index: size - 2 } });
     await restore();
 
     // 4. A suffix rewritten with recomputed leaf and chain hashes: the chain is self-consistent,
-    //    but the roots no longer match the signed checkpoints.
+    //    but the roots no longer match the signed checkpoints. Signatures vouch for the leaves
+    //    below the last checkpoint that still verifies and for none after it, so that checkpoint's
+    //    size is the first index a verifier can prove bad. The rewrite starts at the first
+    //    checkpointed size (it used to start at 1, where `firstBadIndex <= 1` also let the
+    //    unprovable answer 0 pass whenever no checkpoint of size 1 had been signed).
+    const signedSizes = (await sql<{ size: string }>('SELECT size FROM ledger.checkpoints WHERE log_id = $1 ORDER BY size', [logId])).map((r) => Number(r.size));
+    const from = signedSizes.find((s) => s >= 1 && s < size);
+    if (from === undefined) throw new Error(`no checkpoint below the full size ${size}: ${JSON.stringify(signedSizes)}`);
     await asSuperuser(async () => {
-      let chain: Buffer = original[0] ? Buffer.from(original[0].chain_hash) : Buffer.alloc(32);
-      for (const r of original.slice(1)) {
+      let chain: Buffer = from > 0 ? Buffer.from((original[from - 1] as Row).chain_hash) : Buffer.alloc(32);
+      for (const r of original.slice(from)) {
         const leaf = Buffer.from(r.leaf);
         leaf.writeUInt8(leaf.readUInt8(leaf.length - 2) ^ 1, leaf.length - 2);
         const hash = leafHash(leaf);
@@ -314,9 +335,10 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
       }
     });
     const rewritten = await verify(logId);
-    expect(rewritten.ok).toBe(false);
-    expect(rewritten.firstBadIndex).toBeLessThanOrEqual(1);
-    expect(rewritten.problem).toMatch(/signed checkpoint/);
+    expect([signedSizes, rewritten]).toEqual([
+      signedSizes,
+      { logId, ok: false, size, checkpointsChecked: signedSizes.filter((s) => s <= from).length, error: { code: 'checkpoint-root-mismatch', index: from, message: expect.stringMatching(/differs from the signed checkpoint/) } },
+    ]);
     await restore();
     expect((await verify(logId)).ok).toBe(true);
   });

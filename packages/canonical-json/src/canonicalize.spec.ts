@@ -58,8 +58,8 @@ describe('canonicalize', () => {
     expect(canonicalize({ a: shared, b: [shared, shared] })).toBe('{"a":{"x":1},"b":[{"x":1},{"x":1}]}');
   });
 
-  it('escapes controls in lowercase hex and lone surrogates like well-formed JSON.stringify', () => {
-    expect(canonicalize('\u001f\u007f\t\ud800')).toBe('"\\u001f\u007f\\t\\ud800"');
+  it('escapes controls in lowercase hex, keeps surrogate pairs verbatim', () => {
+    expect(canonicalize('\u001f\u007f\t\ud83d\ude00')).toBe('"\\u001f\u007f\\t\ud83d\ude00"');
   });
 
   it('canonicalBytes is the UTF-8 encoding of the text', () => {
@@ -79,11 +79,22 @@ describe('canonicalize', () => {
       ['undefined root', () => canonicalize(undefined), 'undefined', '$'],
       ['Map', () => canonicalize({ 'odd key': new Map() }), 'unsupported-object', '$["odd key"]'],
       ['typed array', () => canonicalize({ b: new Uint8Array(2) }), 'unsupported-object', '$.b'],
+      // RFC 8785 §3.2.2.2: lone surrogates MUST be rejected, in values and in keys, on both paths.
+      ['lone high surrogate', () => canonicalize({ a: '\ud800' }), 'lone-surrogate', '$.a'],
+      ['lone low surrogate in an array', () => canonicalize({ a: ['ok', 'x\udfff'] }), 'lone-surrogate', '$.a[1]'],
+      ['reversed pair', () => canonicalize('\ude00\ud83d'), 'lone-surrogate', '$'],
+      ['lone surrogate in a key', () => canonicalize({ b: 1, ['k\udc00']: 2 }), 'lone-surrogate', '$["k\\udc00"]'],
+      ['lone surrogate in a nested key', () => canonicalize({ a: { ['\ud800']: 1 } }), 'lone-surrogate', '$.a["\\ud800"]'],
+      ['lone surrogate behind toJSON (slow path)', () => canonicalize({ d: { toJSON: () => '\ud800' } }), 'lone-surrogate', '$.d'],
     ])('%s', (_name, run, code, path) => {
       const error = errorOf(run);
       expect(error.code).toBe(code);
       expect(error.path).toBe(path);
       expect(error.message.startsWith(`${path}: `)).toBe(true);
+    });
+
+    it('a lone surrogate in the key of an omitted (undefined) member is not written, so not refused', () => {
+      expect(canonicalize({ a: 1, ['\ud800']: undefined })).toBe('{"a":1}');
     });
 
     it('cycles', () => {

@@ -1,6 +1,6 @@
 import { CanonicalJsonError, type CanonicalJsonErrorCode } from './errors';
 import { childPath } from './path';
-import { serializeString } from './string';
+import { isWellFormed, serializeString } from './string';
 
 type ToJson = { toJSON: (key: string) => unknown };
 
@@ -47,6 +47,7 @@ class Canonicalizer {
 
     switch (typeof value) {
       case 'string':
+        if (!isWellFormed(value)) this.fail('lone-surrogate', 'string holds a lone surrogate (RFC 8785 §3.2.2.2)');
         return serializeString(value);
       case 'number':
         // RFC 8785 §3.2.2.3: ECMAScript Number::toString; String(-0) is already "0".
@@ -96,6 +97,8 @@ class Canonicalizer {
     for (const key of Object.keys(record).sort()) {
       this.keys.push(key);
       const member = this.serialize(record[key], key);
+      // The key of an omitted member is not written, so it cannot make the text ill-formed.
+      if (member !== undefined && !isWellFormed(key)) this.fail('lone-surrogate', 'key holds a lone surrogate (RFC 8785 §3.2.2.2)');
       this.keys.pop();
       // An undefined member is omitted, as JSON.stringify omits it.
       if (member !== undefined) text += `${text.length === 1 ? '' : ','}${serializeString(key)}:${member}`;
@@ -126,6 +129,7 @@ function isSorted(keys: readonly string[]): boolean {
 function sortedPlain(value: unknown, depth: number): unknown {
   switch (typeof value) {
     case 'string':
+      return isWellFormed(value) ? value : NOT_PLAIN;
     case 'boolean':
       return value;
     case 'number':
@@ -157,6 +161,7 @@ function sortedPlain(value: unknown, depth: number): unknown {
         const first = key.charCodeAt(0);
         if (first >= 0x30 && first <= 0x39) return NOT_PLAIN;
         const member = record[key];
+        if (member !== undefined && !isWellFormed(key)) return NOT_PLAIN;
         // An undefined member is omitted (as JSON.stringify omits it): a copy drops it.
         const sorted = member === undefined ? undefined : sortedPlain(member, depth + 1);
         if (sorted === NOT_PLAIN) return NOT_PLAIN;
@@ -179,7 +184,7 @@ function sortedPlain(value: unknown, depth: number): unknown {
  * Same input model as JSON.stringify (toJSON is honoured, boxed primitives unwrapped, undefined
  * object members omitted, own enumerable string keys only) but strict where JSON.stringify is
  * lossy: non-finite numbers, bigint, functions, symbols, undefined array items or root, cycles,
- * and Map/Set/typed arrays throw a {@link CanonicalJsonError} naming the path.
+ * lone surrogates in strings or keys (RFC 8785 §3.2.2.2 MUST reject them) and Map/Set/typed arrays throw a {@link CanonicalJsonError} naming the path.
  *
  * Plain JSON data (the common case: parsed or built events) takes a fast path, a key-sorted copy
  * written by the native JSON.stringify; the property tests check both paths against a reference.

@@ -5,7 +5,9 @@ export type CanonicalJsonErrorCode =
   | 'symbol'
   | 'undefined'
   | 'cycle'
-  | 'unsupported-object';
+  | 'unsupported-object'
+  /** A string or an object key holds an unpaired UTF-16 surrogate (RFC 8785 §3.2.2.2). */
+  | 'lone-surrogate';
 
 /**
  * The value cannot be represented as I-JSON / RFC 8785 canonical JSON.

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import * as fs from 'node:fs';
-import { verifyBundle } from './bundle';
-import { checkCheckpoint } from './checkpoint';
-import { tail } from './tail';
-import { watchOnce } from './watch';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { verifyBundle, type BundleError } from '@tokenledger/ledger-core';
+
+// Only what `verify` needs is imported here: the modules of the other commands (Kafka, HTTP
+// polling) are loaded inside their branch, so the offline verifier loads no framework, no
+// database driver and no Kafka client (module-load.int-spec.ts checks it).
 
 const USAGE = `usage:
   tokenledger verify <bundle.ndjson> [--key <verifier key>]...
@@ -19,125 +21,152 @@ const USAGE = `usage:
   tokenledger replay --url <ledger URL> --token <token> (--log <logId> | --topic <topic>) --target <topic> [--from <index>] [--to <index>] [--rate <per s>]
       Start a replay on the ledger and show its progress until it ends.`;
 
-function flags(args: string[], name: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i += 1) if (args[i] === name && args[i + 1]) out.push(args[i + 1] as string);
-  return out;
+/** A command line that does not fit the usage: exit 2. */
+class UsageError extends Error {}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const many = { type: 'string', multiple: true } as const;
+const one = { type: 'string' } as const;
+const flag = { type: 'boolean' } as const;
+
+/** parseArgs, strict: an unknown flag, a missing value or a wrong number of positionals is a usage error. */
+function parse<O extends Options>(args: string[], options: O, positionals: number) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (parsed.positionals.length !== positionals) {
+    throw new UsageError(`expected ${positionals} argument${positionals === 1 ? '' : 's'}, got ${parsed.positionals.length}`);
+  }
+  return parsed;
+}
+
+function required(values: Record<string, unknown>, ...names: string[]): void {
+  const missing = names.filter((n) => values[n] === undefined);
+  if (missing.length > 0) throw new UsageError(`missing ${missing.map((n) => `--${n}`).join(', ')}`);
+}
+
+function count(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a non-negative number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function describe(error: BundleError): string {
+  const where = error.index !== undefined ? ` at entry ${error.index}` : error.line !== undefined ? ` at line ${error.line}` : '';
+  return `FAILED${where}: ${error.code}: ${error.message}`;
+}
+
+function verify(args: string[]): number {
+  const { values, positionals } = parse(args, { key: many }, 1);
+  const keys = values.key ?? [];
+  const lines = fs.readFileSync(positionals[0] as string, 'utf8').split('\n');
+  const showProgress = lines.length > 10_000 && process.stderr.isTTY;
+  const result = verifyBundle(lines, {
+    ...(keys.length > 0 ? { trustedKeys: keys } : {}),
+    onProgress: (done, all) => {
+      if (showProgress && done % 1000 === 0) process.stderr.write(`\r  verifying ${done}/${all} entries (${Math.floor((done / all) * 100)}%)`);
+    },
+  });
+  if (showProgress) process.stderr.write('\n');
+  if (!result.ok) {
+    process.stdout.write(`${describe(result.error)}\n`);
+    return 1;
+  }
+  const s = result.summary;
+  process.stdout.write(
+    `OK ${s.logId}: entries [${s.from}, ${s.to}) are in the tree of size ${s.treeSize} signed for ${s.origin}\n` +
+      `   ${s.entries} inclusion proofs and the chain verified; key${s.keys.length > 1 ? 's' : ''}: ${s.keys.join(', ')}\n` +
+      (keys.length === 0 ? '   note: the keys came from the bundle itself; pass --key to pin the key you trust\n' : ''),
+  );
+  return 0;
+}
+
+async function checkpointCheck(args: string[]): Promise<number> {
+  const { values } = parse(args, { url: one, log: one, token: one, saved: one, key: many }, 1);
+  required(values, 'url', 'log', 'token');
+  const { checkCheckpoint } = await import('./checkpoint.js');
+  const keys = values.key ?? [];
+  const result = await checkCheckpoint({
+    url: values.url as string,
+    logId: values.log as string,
+    token: values.token as string,
+    ...(values.saved ? { savedFile: values.saved } : {}),
+    ...(keys.length > 0 ? { trustedKeys: keys } : {}),
+  });
+  process.stdout.write(`${result.ok ? 'OK' : 'ALERT'} ${result.message}\n`);
+  return result.ok ? 0 : 1;
+}
+
+async function checkpointWatch(args: string[]): Promise<number> {
+  const { values } = parse(args, { url: one, token: one, dir: one, interval: one, once: flag, key: many }, 1);
+  required(values, 'url', 'token');
+  const interval = (count('interval', values.interval) ?? 5) * 1000;
+  const { watchOnce } = await import('./watch.js');
+  const keys = values.key ?? [];
+  for (;;) {
+    const results = await watchOnce({ url: values.url as string, token: values.token as string, dir: values.dir ?? '.tokenledger/monitor', ...(keys.length > 0 ? { trustedKeys: keys } : {}) });
+    for (const r of results) process.stdout.write(`${new Date().toISOString()} ${r.ok ? 'OK' : 'ALERT'} ${r.message}\n`);
+    if (values.once) return results.every((r) => r.ok) ? 0 : 1;
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+async function tailCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { brokers: one, 'from-beginning': flag, type: one, subject: one, actor: one }, 1);
+  const { tail } = await import('./tail.js');
+  const stop = await tail({
+    brokers: values.brokers ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+    topic: positionals[0] as string,
+    fromBeginning: values['from-beginning'] ?? false,
+    ...(values.type ? { type: values.type } : {}),
+    ...(values.subject ? { subject: values.subject } : {}),
+    ...(values.actor ? { actor: values.actor } : {}),
+    write: (line) => process.stdout.write(`${line}\n`),
+  });
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await stop();
+  return 0;
+}
+
+async function replayCommand(args: string[]): Promise<number> {
+  const { values } = parse(args, { url: one, token: one, target: one, log: one, topic: one, from: one, to: one, rate: one }, 0);
+  required(values, 'url', 'token', 'target');
+  if (!values.log && !values.topic) throw new UsageError('one of --log, --topic is required');
+  const from = count('from', values.from);
+  const to = count('to', values.to);
+  const rate = count('rate', values.rate);
+  const { replay } = await import('./replay.js');
+  return replay({
+    url: values.url as string,
+    token: values.token as string,
+    target: values.target as string,
+    ...(values.log ? { log: values.log } : { topic: values.topic }),
+    ...(from !== undefined ? { from } : {}),
+    ...(to !== undefined ? { to } : {}),
+    ...(rate !== undefined ? { rate } : {}),
+  });
 }
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === 'verify' && rest[0]) {
-    const text = fs.readFileSync(rest[0], 'utf8');
-    const lines = text.split('\n');
-    const keys = flags(rest, '--key');
-    const total = lines.length;
-    const showProgress = total > 10_000 && process.stderr.isTTY;
-    const result = verifyBundle(lines, {
-      ...(keys.length > 0 ? { trustedKeys: keys } : {}),
-      onProgress: (done, all) => {
-        if (showProgress && done % 1000 === 0) process.stderr.write(`\r  verifying ${done}/${all} entries (${Math.floor((done / all) * 100)}%)`);
-      },
-    });
-    if (showProgress) process.stderr.write('\n');
-    if (!result.ok) {
-      process.stdout.write(`FAILED${result.index !== undefined ? ` at entry ${result.index}` : ''}: ${result.problem}\n`);
-      return 1;
-    }
-    const s = result.summary;
-    process.stdout.write(
-      `OK ${s.logId}: entries [${s.from}, ${s.to}) are in the tree of size ${s.treeSize} signed for ${s.origin}\n` +
-        `   ${s.entries} inclusion proofs and the chain verified; key${s.keys.length > 1 ? 's' : ''}: ${s.keys.join(', ')}\n` +
-        (keys.length === 0 ? '   note: the keys came from the bundle itself; pass --key to pin the key you trust\n' : ''),
-    );
-    return 0;
-  }
-  if (command === 'checkpoint' && rest[0] === 'check') {
-    const [url] = flags(rest, '--url');
-    const [log] = flags(rest, '--log');
-    const [token] = flags(rest, '--token');
-    if (!url || !log || !token) {
-      process.stderr.write(`${USAGE}\n`);
-      return 2;
-    }
-    const [saved] = flags(rest, '--saved');
-    const keys = flags(rest, '--key');
-    const result = await checkCheckpoint({ url, logId: log, token, ...(saved ? { savedFile: saved } : {}), ...(keys.length > 0 ? { trustedKeys: keys } : {}) });
-    process.stdout.write(`${result.ok ? 'OK' : 'ALERT'} ${result.message}\n`);
-    return result.ok ? 0 : 1;
-  }
-  if (command === 'checkpoint' && rest[0] === 'watch') {
-    const [url] = flags(rest, '--url');
-    const [token] = flags(rest, '--token');
-    if (!url || !token) {
-      process.stderr.write(`${USAGE}\n`);
-      return 2;
-    }
-    const [dir = '.tokenledger/monitor'] = flags(rest, '--dir');
-    const interval = Number(flags(rest, '--interval')[0] ?? 5) * 1000;
-    const keys = flags(rest, '--key');
-    for (;;) {
-      const results = await watchOnce({ url, token, dir, ...(keys.length > 0 ? { trustedKeys: keys } : {}) });
-      for (const r of results) process.stdout.write(`${new Date().toISOString()} ${r.ok ? 'OK' : 'ALERT'} ${r.message}\n`);
-      if (rest.includes('--once')) return results.every((r) => r.ok) ? 0 : 1;
-      await new Promise((r) => setTimeout(r, interval));
-    }
-  }
-  if (command === 'tail' && rest[0]) {
-    const [brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092'] = flags(rest, '--brokers');
-    const [type] = flags(rest, '--type');
-    const [subject] = flags(rest, '--subject');
-    const [actor] = flags(rest, '--actor');
-    const stop = await tail({
-      brokers,
-      topic: rest[0],
-      fromBeginning: rest.includes('--from-beginning'),
-      ...(type ? { type } : {}),
-      ...(subject ? { subject } : {}),
-      ...(actor ? { actor } : {}),
-      write: (line) => process.stdout.write(`${line}\n`),
-    });
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    await stop();
-    return 0;
-  }
-  if (command === 'replay') {
-    const [url] = flags(rest, '--url');
-    const [token] = flags(rest, '--token');
-    const [target] = flags(rest, '--target');
-    const [log] = flags(rest, '--log');
-    const [topic] = flags(rest, '--topic');
-    if (!url || !token || !target || (!log && !topic)) {
-      process.stderr.write(`${USAGE}\n`);
-      return 2;
-    }
-    const num = (name: string): number | undefined => {
-      const [v] = flags(rest, name);
-      return v === undefined ? undefined : Number(v);
-    };
-    const body = { ...(log ? { logId: log } : { topic }), targetTopic: target, fromIndex: num('--from'), toIndex: num('--to'), ratePerSecond: num('--rate') };
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const res = await fetch(`${url}/v1/replays`, { method: 'POST', headers, body: JSON.stringify(body) });
-    const started = (await res.json()) as { replayId?: string; error?: { message: string } };
-    if (res.status !== 202 || !started.replayId) {
-      process.stdout.write(`replay refused (${res.status}): ${started.error?.message ?? ''}\n`);
-      return 1;
-    }
-    for (;;) {
-      const st = (await (await fetch(`${url}/v1/replays/${started.replayId}`, { headers })).json()) as { status: string; done: number; total: number; error: string | null };
-      const width = 30;
-      const filled = st.total > 0 ? Math.round((st.done / st.total) * width) : width;
-      process.stderr.write(`\r  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${st.done}/${st.total}`);
-      if (st.status !== 'running') {
-        process.stderr.write('\n');
-        process.stdout.write(`replay ${started.replayId} ${st.status}: ${st.done} of ${st.total} events to ${target}${st.error ? ` (${st.error})` : ''}\n`);
-        return st.status === 'completed' ? 0 : 1;
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
+  try {
+    if (command === 'verify') return verify(rest);
+    if (command === 'checkpoint' && rest[0] === 'check') return await checkpointCheck(rest);
+    if (command === 'checkpoint' && rest[0] === 'watch') return await checkpointWatch(rest);
+    if (command === 'tail') return await tailCommand(rest);
+    if (command === 'replay') return await replayCommand(rest);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`tokenledger: ${error.message}\n${USAGE}\n`);
+    return 2;
   }
   process.stderr.write(`${USAGE}\n`);
   return 2;

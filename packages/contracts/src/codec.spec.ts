@@ -141,6 +141,18 @@ describe('encodeEvent / decodeEvent', () => {
     expect(decodeFailure(bom).code).toBe('not-json');
   });
 
+  it('refuses a lone surrogate (escaped, so valid UTF-8) as not I-JSON, naming the field; a surrogate pair is fine', () => {
+    const text = (name: string): string => JSON.stringify({ ...plain(), data: { ...plain().data, name } });
+    expect(decodeFailure(text('x\ud800'))).toMatchObject({ code: 'not-json', path: 'data.name' });
+    expect(decodeFailure(Buffer.from(text('\udfff'))).message).toContain('lone surrogate');
+    expect(decodeEvent(text('x\ud83d\ude00')).ok).toBe(true);
+    // A backslash before "ud800" is no escape of a surrogate: the slow check runs and accepts it.
+    expect(decodeEvent(text('\\ud800')).ok).toBe(true);
+    const event = issued();
+    expect(() => encodeEvent({ ...event, data: { ...event.data, name: 'x\ud800' } })).toThrow(EventValidationError);
+    expect(() => encodeEvent({ ...event, data: { ...event.data, name: 'x\ud800' } })).toThrow('data.name: ');
+  });
+
   it('refuses records over maxBytes (default 1 MiB) before parsing them', () => {
     expect(DEFAULT_MAX_EVENT_BYTES).toBe(1024 * 1024);
     expect(decodeFailure(Buffer.alloc(DEFAULT_MAX_EVENT_BYTES + 1, 0x20)).code).toBe('too-large');

@@ -1,10 +1,12 @@
 import { TextDecoder } from 'node:util';
-import { canonicalBytes } from '@tokenledger/canonical-json';
+import { CanonicalJsonError, canonicalBytes, canonicalize } from '@tokenledger/canonical-json';
 import { buildEvent, type BuildEventInput, type BuildEventOptions } from './build';
 import type { EventEnvelope, EventEnvelopeOf } from './envelope';
 import type { EventType } from './events/registry';
 import { EventDecodeError, EventValidationError } from './errors';
 import { type DecodeResult, validateEvent } from './validate';
+
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 /** Larger records are refused on both sides (producers throw, consumers get `too-large`). */
 export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
@@ -40,8 +42,20 @@ export function buildEncodedEvent<T extends EventType>(
   return { event, bytes: encodeValidated(event, options) };
 }
 
+/** `$.data.items[2]` (canonical-json) as `data.items[2]` (this package's paths). */
+function fieldPath(error: CanonicalJsonError): string {
+  return error.path.replace(/^\$\.?/, '');
+}
+
 function encodeValidated(event: EventEnvelope, options: CodecOptions): Buffer {
-  const bytes = canonicalBytes(event);
+  let bytes: Buffer;
+  try {
+    bytes = canonicalBytes(event);
+  } catch (error) {
+    // A string with a lone surrogate passes the schemas but has no RFC 8785 form.
+    if (error instanceof CanonicalJsonError) throw new EventValidationError('invalid-data', fieldPath(error), error.message);
+    throw error;
+  }
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_EVENT_BYTES;
   if (bytes.length > maxBytes) {
     throw new EventValidationError('too-large', '', `${bytes.length} bytes exceeds the limit of ${maxBytes}`);
@@ -71,6 +85,16 @@ export function decodeEvent(bytes: Uint8Array | string, options: CodecOptions = 
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     return { ok: false, error: new EventDecodeError('not-json', '', `not JSON (${reason})`) };
+  }
+  // Decoded UTF-8 is well-formed, so a lone surrogate can only come from a \uD800-\uDFFF escape.
+  // Such text is not I-JSON (RFC 7493 §2.1) and has no RFC 8785 form, so no leaf could hold it.
+  if (SURROGATE_ESCAPE.test(text)) {
+    try {
+      canonicalize(value);
+    } catch (error) {
+      if (error instanceof CanonicalJsonError) return { ok: false, error: new EventDecodeError('not-json', fieldPath(error), error.message) };
+      throw error;
+    }
   }
   return validateEvent(value);
 }

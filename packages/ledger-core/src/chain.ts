@@ -26,17 +26,60 @@ export function chainHashes(
 
 export type ChainErrorCode = 'bad-hash-length' | 'length-mismatch' | 'chain-mismatch';
 
+export interface ChainError {
+  readonly code: ChainErrorCode;
+  /** Absolute index (start + offset) of the first entry that does not verify. */
+  readonly index: number;
+  readonly message: string;
+}
+
 export type ChainVerification =
   | { readonly ok: true; readonly head: Buffer }
-  | {
-      readonly ok: false;
-      /** Absolute index (start + offset) of the first entry that does not verify. */
-      readonly error: {
-        readonly code: ChainErrorCode;
-        readonly index: number;
-        readonly message: string;
+  | { readonly ok: false; readonly error: ChainError };
+
+/**
+ * The chain check, one entry at a time, for callers that stream (the log verifier, the bundle
+ * reader): `next` MUST be called for consecutive indexes from `start`; it returns the first
+ * failure and never throws. `head` is the last chain value checked (or `prev`).
+ */
+export class ChainVerifier {
+  private current: Buffer;
+  private index: number;
+
+  constructor(prev: Uint8Array = CHAIN_SEED, start = 0) {
+    this.current = Buffer.from(prev);
+    this.index = start;
+  }
+
+  get head(): Buffer {
+    return this.current;
+  }
+
+  /** Index of the next entry expected. */
+  get next(): number {
+    return this.index;
+  }
+
+  /** chain[index] MUST equal SHA-256(chain[index - 1] || leafHash). */
+  check(leafHash: Uint8Array, stored: Uint8Array): (ChainError & { readonly code: 'bad-hash-length' | 'chain-mismatch' }) | undefined {
+    const index = this.index;
+    if (this.current.length !== HASH_SIZE)
+      return { code: 'bad-hash-length', index: index - 1, message: `chain[${index - 1}] is not ${HASH_SIZE} bytes` };
+    if (leafHash.length !== HASH_SIZE)
+      return { code: 'bad-hash-length', index, message: `leaf hash ${index} is not ${HASH_SIZE} bytes` };
+    const c = chainNext(this.current, leafHash);
+    if (!c.equals(stored)) {
+      return {
+        code: 'chain-mismatch',
+        index,
+        message: `chain[${index}] is ${Buffer.from(stored).toString('hex')}, expected ${c.toString('hex')}`,
       };
-    };
+    }
+    this.current = c;
+    this.index = index + 1;
+    return undefined;
+  }
+}
 
 /**
  * Checks stored chain values against leaf hashes: chain[i] MUST equal SHA-256(chain[i-1] || leafHash[i]).
@@ -49,34 +92,23 @@ export function verifyChain(
   prev: Uint8Array = CHAIN_SEED,
   start = 0,
 ): ChainVerification {
-  const err = (code: ChainErrorCode, index: number, message: string): ChainVerification => ({
-    ok: false,
-    error: { code, index, message },
-  });
   if (prev.length !== HASH_SIZE)
-    return err('bad-hash-length', start - 1, `chain[${start - 1}] is not ${HASH_SIZE} bytes`);
-  let c: Buffer = Buffer.from(prev);
+    return { ok: false, error: { code: 'bad-hash-length', index: start - 1, message: `chain[${start - 1}] is not ${HASH_SIZE} bytes` } };
+  const verifier = new ChainVerifier(prev, start);
   const n = Math.min(leafHashes.length, chain.length);
   for (let i = 0; i < n; i++) {
-    const leaf = leafHashes[i] as Uint8Array;
-    const stored = chain[i] as Uint8Array;
-    if (leaf.length !== HASH_SIZE)
-      return err('bad-hash-length', start + i, `leaf hash ${start + i} is not ${HASH_SIZE} bytes`);
-    c = chainNext(c, leaf);
-    if (!c.equals(stored)) {
-      return err(
-        'chain-mismatch',
-        start + i,
-        `chain[${start + i}] is ${Buffer.from(stored).toString('hex')}, expected ${c.toString('hex')}`,
-      );
-    }
+    const error = verifier.check(leafHashes[i] as Uint8Array, chain[i] as Uint8Array);
+    if (error) return { ok: false, error };
   }
   if (leafHashes.length !== chain.length) {
-    return err(
-      'length-mismatch',
-      start + n,
-      `${leafHashes.length} leaf hashes but ${chain.length} chain values`,
-    );
+    return {
+      ok: false,
+      error: {
+        code: 'length-mismatch',
+        index: start + n,
+        message: `${leafHashes.length} leaf hashes but ${chain.length} chain values`,
+      },
+    };
   }
-  return { ok: true, head: c };
+  return { ok: true, head: verifier.head };
 }

@@ -1,6 +1,7 @@
 // C2SP tlog-checkpoint (https://c2sp.org/tlog-checkpoint) bodies: origin, size, root, extensions.
 import { decodeBase64 } from './base64';
 import { openNote, type NoteErrorCode, type NoteVerifier, type OpenedNote } from './note';
+import type { Failure } from './result';
 import { HASH_SIZE } from './rfc6962';
 
 export interface Checkpoint {
@@ -23,10 +24,7 @@ export type ParseCheckpointResult =
         readonly extensions: readonly string[];
       };
     }
-  | {
-      readonly ok: false;
-      readonly error: { readonly code: CheckpointErrorCode; readonly message: string };
-    };
+  | Failure<CheckpointErrorCode>;
 
 /** Thrown by formatCheckpoint for a checkpoint that has no valid text form. */
 export class CheckpointArgumentError extends TypeError {
@@ -95,13 +93,7 @@ export type OpenCheckpointResult =
       readonly checkpoint: Checkpoint & { readonly rootHash: Buffer };
       readonly note: OpenedNote;
     }
-  | {
-      readonly ok: false;
-      readonly error: {
-        readonly code: NoteErrorCode | CheckpointErrorCode | 'origin-mismatch';
-        readonly message: string;
-      };
-    };
+  | Failure<NoteErrorCode | CheckpointErrorCode | 'origin-mismatch'>;
 
 /**
  * Verifies a signed checkpoint note and parses its body. When `origin` is given the checkpoint

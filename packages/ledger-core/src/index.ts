@@ -14,9 +14,57 @@ export {
   chainNext,
   chainHashes,
   verifyChain,
+  ChainVerifier,
+  type ChainError,
   type ChainErrorCode,
   type ChainVerification,
 } from './chain';
+export { CompactRange } from './compact-range';
+export {
+  nodeKey,
+  splitPoint,
+  decompose,
+  completedBy,
+  completingLeaf,
+  inclusionRanges,
+  consistencyRanges,
+  nodesFor,
+  rangeHash,
+  type NodeRef,
+  type Range,
+} from './tree-plan';
+export { logIdOf, parseLogId, isLogId, type LogRef, type ParseLogIdResult } from './log-id';
+export {
+  leafBytes,
+  parseLeaf,
+  sha256Hex,
+  type RecordPosition,
+  type LeafEvent,
+  type LeafContent,
+  type LeafKind,
+  type Leaf,
+  type LeafErrorCode,
+  type ParseLeafResult,
+} from './leaf';
+export {
+  BUNDLE_VERSION,
+  formatBundleLine,
+  parseBundleLine,
+  verifyBundle,
+  type BundleHeader,
+  type BundleKey,
+  type BundleKeys,
+  type BundleCheckpoint,
+  type BundleEntry,
+  type BundleLine,
+  type BundleError,
+  type BundleErrorCode,
+  type BundleSummary,
+  type BundleVerification,
+  type ParseBundleLineResult,
+  type VerifyBundleOptions,
+} from './bundle';
+export { LogVerifier, type StoredLeaf, type LogError, type LogErrorCode, type LogVerification } from './log-verifier';
 export {
   SIGNATURE_PREFIX,
   MAX_SIGNATURES,

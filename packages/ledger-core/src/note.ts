@@ -8,6 +8,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { decodeBase64 } from './base64';
+import type { Failure } from './result';
 
 const ED25519_TYPE = 0x01;
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -50,19 +51,13 @@ export type NoteErrorCode = 'malformed' | 'unknown-key' | 'bad-signature';
 
 export type OpenNoteResult =
   | { readonly ok: true; readonly note: OpenedNote }
-  | {
-      readonly ok: false;
-      readonly error: { readonly code: NoteErrorCode; readonly message: string };
-    };
+  | Failure<NoteErrorCode>;
 
 export type VerifierKeyErrorCode = 'malformed-key' | 'unknown-algorithm' | 'key-hash-mismatch';
 
 export type ParseVerifierKeyResult =
   | { readonly ok: true; readonly verifier: NoteVerifier & { readonly publicKey: Buffer } }
-  | {
-      readonly ok: false;
-      readonly error: { readonly code: VerifierKeyErrorCode; readonly message: string };
-    };
+  | Failure<VerifierKeyErrorCode>;
 
 /** Thrown by signing-side functions when called with a bad name, seed, key or text. */
 export class NoteArgumentError extends TypeError {

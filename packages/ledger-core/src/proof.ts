@@ -122,6 +122,15 @@ function badProof(proof: unknown): string | undefined {
   return i >= 0 ? `proof[${i}] is not a ${HASH_SIZE}-byte hash` : undefined;
 }
 
+/** The argument checks both verifiers share: `hashes` and every proof entry are 32-byte hashes. */
+function badHashes(what: string, hashes: readonly unknown[], proof: unknown): ProofVerification | undefined {
+  if (hashes.some(badHash)) return fail('bad-hash-length', `${what} must be ${HASH_SIZE} bytes`);
+  const bad = badProof(proof);
+  if (bad !== undefined)
+    return fail(bad.startsWith('proof[') ? 'bad-hash-length' : 'invalid-argument', bad);
+  return undefined;
+}
+
 function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
 }
@@ -141,11 +150,8 @@ export function verifyInclusion(
     return fail('invalid-argument', 'index and size must be non-negative safe integers');
   if (index >= size)
     return fail('index-out-of-range', `index ${index} is not below tree size ${size}`);
-  if (badHash(leafHash) || badHash(root))
-    return fail('bad-hash-length', `leaf hash and root must be ${HASH_SIZE} bytes`);
-  const bad = badProof(proof);
-  if (bad !== undefined)
-    return fail(bad.startsWith('proof[') ? 'bad-hash-length' : 'invalid-argument', bad);
+  const bad = badHashes('leaf hash and root', [leafHash, root], proof);
+  if (bad) return bad;
 
   let fn = BigInt(index);
   let sn = BigInt(size - 1);
@@ -193,11 +199,8 @@ export function verifyConsistency(
   if (!isSize(m) || !isSize(n))
     return fail('invalid-argument', 'sizes must be non-negative safe integers');
   if (m > n) return fail('size-out-of-range', `old size ${m} exceeds new size ${n}`);
-  if (badHash(rootM) || badHash(rootN))
-    return fail('bad-hash-length', `roots must be ${HASH_SIZE} bytes`);
-  const bad = badProof(proof);
-  if (bad !== undefined)
-    return fail(bad.startsWith('proof[') ? 'bad-hash-length' : 'invalid-argument', bad);
+  const bad = badHashes('roots', [rootM, rootN], proof);
+  if (bad) return bad;
 
   if (m === 0 || m === n) {
     if (proof.length !== 0)

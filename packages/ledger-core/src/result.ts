@@ -1,16 +1,18 @@
 /** A verification outcome: either `{ ok: true }` or a typed error saying what failed. */
-export type Verification<Code extends string> =
-  { readonly ok: true } | { readonly ok: false; readonly error: VerificationError<Code> };
+export type Verification<Code extends string> = { readonly ok: true } | Failure<Code>;
 
 export interface VerificationError<Code extends string> {
   readonly code: Code;
   readonly message: string;
 }
 
-export function fail<Code extends string>(
-  code: Code,
-  message: string,
-): { readonly ok: false; readonly error: VerificationError<Code> } {
+/** The failing half of every `{ ok }` result in this package. */
+export interface Failure<Code extends string> {
+  readonly ok: false;
+  readonly error: VerificationError<Code>;
+}
+
+export function fail<Code extends string>(code: Code, message: string): Failure<Code> {
   return { ok: false, error: { code, message } };
 }
 

@@ -4,10 +4,10 @@ import { AUDITED_TOPICS } from '@tokenledger/contracts';
 import type { ConsumedRecord, RawBatchOutcome } from '@tokenledger/messaging';
 import { BatchContext, type BatchPatternExtras, type ConsumerGroupSettings } from '@tokenledger/messaging-nest';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import { logIdOf } from '@tokenledger/ledger-core';
 import type { LedgerConfig } from '../config';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { AppenderService } from '../services/appender.service';
-import { logIdOf } from '../domain/leaf';
 
 /**
  * PostgreSQL, not Kafka, holds the ledger's position: on each assignment the consumer seeks to

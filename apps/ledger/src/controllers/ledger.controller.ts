@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScopes } from '@tokenledger/auth';
 import { decodeCursor, encodeCursor, parseInput } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
+import { BUNDLE_VERSION, CHAIN_SEED, formatBundleLine, isLogId, parseLeaf, type BundleLine } from '@tokenledger/ledger-core';
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -13,16 +14,18 @@ import { VerifierService, type LogVerification } from '../services/verifier.serv
 
 const b64 = (b: Buffer): string => b.toString('base64');
 const int = (max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(0).max(max);
-const logIdParam = z.string().regex(/^[A-Za-z0-9._-]+-\d+$/, 'expected <topic>-<partition>');
+const logIdParam = z.string().refine(isLogId, 'expected <topic>-<partition>');
 
 function entryView(row: LeafRow): Record<string, unknown> {
+  const parsed = parseLeaf(row.leaf);
   return {
     logId: row.logId,
     index: row.index,
     leaf: b64(row.leaf),
     leafHash: b64(row.leafHash),
     chainHash: b64(row.chainHash),
-    record: JSON.parse(row.leaf.toString('utf8')) as unknown,
+    // null when the stored bytes are not a leaf (tampered): /v1/ledger/verify says where.
+    record: parsed.ok ? parsed.leaf : null,
   };
 }
 
@@ -163,18 +166,8 @@ export class LedgerController {
     if (to - q.from > 100_000) throw new DomainError('bad_range', 'at most 100000 entries per bundle');
     const keys = await this.repository.keys();
     const [before] = q.from > 0 ? await this.repository.leaves(q.logId, q.from - 1, 1) : [];
-    const header = [
-      {
-        type: 'bundle',
-        version: 1,
-        logId: q.logId,
-        origin: this.checkpointer.origin(q.logId),
-        from: q.from,
-        to,
-        treeSize: cp.size,
-        // The linear chain value before `from` (32 zero bytes at the start of the log).
-        chainStart: before ? b64(before.chainHash) : Buffer.alloc(32).toString('base64'),
-      },
+    const header: BundleLine[] = [
+      { type: 'bundle', version: BUNDLE_VERSION, logId: q.logId, origin: this.checkpointer.origin(q.logId), from: q.from, to, treeSize: cp.size, chainStart: before?.chainHash ?? CHAIN_SEED },
       { type: 'keys', keys: keys.map((k) => ({ name: k.name, verifierKey: k.verifierKey, active: k.active })) },
       { type: 'checkpoint', size: cp.size, note: cp.note },
     ];
@@ -182,11 +175,11 @@ export class LedgerController {
     const treeSize = cp.size;
     // Entries are read 1000 at a time as the client takes them (the stream's backpressure).
     async function* lines(): AsyncGenerator<string> {
-      for (const line of header) yield `${JSON.stringify(line)}\n`;
+      for (const line of header) yield formatBundleLine(line);
       for (let at = q.from; at < to; at += 1000) {
         for (const row of await repository.leaves(q.logId, at, Math.min(1000, to - at))) {
           const proof = await proofs.inclusion(q.logId, row.index, treeSize);
-          yield `${JSON.stringify({ type: 'entry', index: row.index, leaf: b64(row.leaf), chainHash: b64(row.chainHash), proof: proof.hashes.map(b64) })}\n`;
+          yield formatBundleLine({ type: 'entry', index: row.index, leaf: row.leaf, chainHash: row.chainHash, proof: proof.hashes });
         }
       }
     }

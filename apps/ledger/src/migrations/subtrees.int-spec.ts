@@ -3,7 +3,7 @@ import { CHAIN_SEED, chainNext, consistencyProof, inclusionProof, leafHash, root
 import { freshDatabase, type TestDatabase } from '@tokenledger/testing';
 import { DataSource } from 'typeorm';
 import type { LedgerConfig } from '../config';
-import { completedBy } from '../domain/tree-plan';
+import { completedBy } from '@tokenledger/ledger-core';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { ProofService } from '../services/proof.service';
 import { migrations } from '.';

@@ -3,7 +3,7 @@ import { WhereBuilder, arrayLiteral, inTransaction, quoteIdent, type Tx } from '
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { LedgerConfig } from '../config';
-import { completingLeaf, nodeKey, type NodeRef } from '../domain/tree-plan';
+import { completingLeaf, nodeKey, type NodeRef } from '@tokenledger/ledger-core';
 
 export interface LogHead {
   logId: string;

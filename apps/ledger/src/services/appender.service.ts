@@ -1,10 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { decodeEvent } from '@tokenledger/contracts';
-import { CHAIN_SEED, chainNext, emptyRoot, leafHash } from '@tokenledger/ledger-core';
-import { CompactRange } from '../domain/compact-range';
-import { leafBytes, logIdOf, type LeafContent, type RecordPosition } from '../domain/leaf';
-import { decompose, nodeKey } from '../domain/tree-plan';
+import { CHAIN_SEED, CompactRange, chainNext, decompose, emptyRoot, leafBytes, leafHash, logIdOf, nodeKey, type LeafContent, type RecordPosition } from '@tokenledger/ledger-core';
 import { LedgerRepository, type LeafRow } from '../repositories/ledger.repository';
 
 export interface RawRecord {

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { emptyRoot, nodeHash } from '@tokenledger/ledger-core';
+import { consistencyRanges, emptyRoot, inclusionRanges, nodeHash, nodeKey, nodesFor, rangeHash, type NodeRef, type Range } from '@tokenledger/ledger-core';
 import { DomainError } from '@tokenledger/errors';
-import { consistencyRanges, inclusionRanges, nodeKey, nodesFor, rangeHash, type NodeRef, type Range } from '../domain/tree-plan';
 import { LedgerRepository, type LogHead } from '../repositories/ledger.repository';
 
 export interface InclusionProof {

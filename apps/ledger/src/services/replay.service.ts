@@ -5,6 +5,7 @@ import { AUDITED_TOPICS, ReplayAudit, topicName, type Clock, type IdSource } fro
 import { EventOutbox, KafkaConnection } from '@tokenledger/messaging-nest';
 import { UnitOfWork } from '@tokenledger/sql';
 import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
+import { parseLeaf, parseLogId } from '@tokenledger/ledger-core';
 import { DomainError } from '@tokenledger/errors';
 import { PinoLogger } from 'nestjs-pino';
 import type { LedgerConfig } from '../config';
@@ -61,10 +62,12 @@ export class ReplayService implements OnApplicationShutdown {
     }
     const count = await this.replays.measure(request);
     const total = Number(count?.n ?? 0);
-    const sourceTopic = request.topic ?? (request.logId ? request.logId.slice(0, request.logId.lastIndexOf('-')) : 'unknown');
+    const log = request.logId !== undefined ? parseLogId(request.logId) : undefined;
+    if (log && !log.ok) throw new DomainError('bad_log_id', log.error.message);
+    const sourceTopic = request.topic ?? log?.topic ?? 'unknown';
     const audit = new ReplayAudit(this.ids, this.clock, {
       topic: sourceTopic,
-      ...(request.logId ? { partitions: [Number(request.logId.slice(request.logId.lastIndexOf('-') + 1))] } : {}),
+      ...(log ? { partitions: [log.partition] } : {}),
       ...(count?.first ? { fromOffset: count.first } : {}),
       ...(count?.last ? { toOffset: count.last } : {}),
       target: request.targetTopic,
@@ -121,10 +124,12 @@ export class ReplayService implements OnApplicationShutdown {
         const rows = await this.replays.leafPage(request, after, PAGE);
         if (rows.length === 0) break;
         const messages = rows.map((r) => {
-          const record = JSON.parse(r.leaf.toString('utf8')) as { event: { subject: string } };
+          const parsed = parseLeaf(r.leaf);
+          if (!parsed.ok || parsed.leaf.kind !== 'event') throw new Error(`leaf ${r.log_id}#${r.idx} is not an event leaf: ${parsed.ok ? parsed.leaf.kind : parsed.error.message}`);
+          const { event } = parsed.leaf;
           return {
-            key: record.event.subject,
-            value: canonicalBytes(record.event),
+            key: event.subject,
+            value: canonicalBytes(event),
             headers: { [REPLAY_HEADERS.replay]: replayId, [REPLAY_HEADERS.log]: r.log_id, [REPLAY_HEADERS.index]: r.idx },
           };
         });

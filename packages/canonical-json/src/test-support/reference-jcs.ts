@@ -60,7 +60,7 @@ export function referenceString(text: string): string {
       out += text.charAt(i) + text.charAt(i + 1);
       i++;
     } else if (isHigh || isLow) {
-      out += hex4(unit); // lone surrogate
+      throw new Error('reference: lone surrogate'); // RFC 8785 §3.2.2.2
     } else {
       out += text.charAt(i);
     }

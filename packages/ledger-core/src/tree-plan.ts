@@ -6,6 +6,7 @@
  * leaf. Any range hash is then a right fold over the perfect subtrees that make up the range (at
  * most 2 log2 n of them), so a proof needs O(log n) stored hashes, fetched in one read. Pure: no I/O.
  */
+import { largestPowerOfTwoBelow } from './rfc6962';
 
 export interface NodeRef {
   level: number;
@@ -18,12 +19,8 @@ export function nodeKey(n: NodeRef): string {
   return `${n.level}:${n.index}`;
 }
 
-/** Largest power of two strictly smaller than n (n >= 2). */
-export function splitPoint(n: number): number {
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return k;
-}
+/** Largest power of two strictly smaller than n (n >= 2): the RFC's split point. */
+export const splitPoint = largestPowerOfTwoBelow;
 
 /** The perfect subtrees, left to right, that make up [start, end) of a tree built from leaf 0. */
 export function decompose(start: number, end: number): NodeRef[] {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { consistencyProof, inclusionProof, leafHash, nodeHash, rootHash, verifyConsistency, verifyInclusion } from '@tokenledger/ledger-core';
+import { consistencyProof, inclusionProof, verifyConsistency, verifyInclusion } from './proof';
+import { leafHash, nodeHash, rootHash } from './rfc6962';
 import { CompactRange } from './compact-range';
 import { completingLeaf, consistencyRanges, inclusionRanges, nodeKey, nodesFor, rangeHash, type NodeRef } from './tree-plan';
 

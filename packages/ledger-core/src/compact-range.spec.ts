@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { emptyRoot, leafHash, nodeHash, rootHash } from '@tokenledger/ledger-core';
+import { emptyRoot, leafHash, nodeHash, rootHash } from './rfc6962';
 import { CompactRange } from './compact-range';
 import { completedBy, decompose, rangeHash } from './tree-plan';
 

@@ -1,4 +1,4 @@
-import { emptyRoot, nodeHash } from '@tokenledger/ledger-core';
+import { emptyRoot, nodeHash } from './rfc6962';
 
 /**
  * The right edge of a Merkle tree being built leaf by leaf: one hash per set bit of the size

@@ -1,0 +1,274 @@
+// The evidence bundle: NDJSON, one JSON object per line, in this order: a `bundle` header, the
+// `keys` the ledger publishes, one signed `checkpoint`, then one `entry` per leaf of [from, to),
+// each with its leaf bytes, chain hash and inclusion proof against that checkpoint. The one writer
+// (formatBundleLine) and the one reader (parseBundleLine, verifyBundle) of that format.
+import { decodeBase64 } from './base64';
+import { ChainVerifier } from './chain';
+import { openCheckpoint } from './checkpoint';
+import { parseVerifierKey, type NoteVerifier } from './note';
+import { verifyInclusion } from './proof';
+import { HASH_SIZE, leafHash } from './rfc6962';
+
+export const BUNDLE_VERSION = 1;
+
+export interface BundleHeader {
+  readonly type: 'bundle';
+  readonly version: typeof BUNDLE_VERSION;
+  readonly logId: string;
+  /** The checkpoint origin of the log. */
+  readonly origin: string;
+  readonly from: number;
+  /** Exclusive. */
+  readonly to: number;
+  readonly treeSize: number;
+  /** chain[from - 1]: the linear chain value before `from` (32 zero bytes when from = 0). */
+  readonly chainStart: Uint8Array;
+}
+
+export interface BundleKey {
+  readonly name: string;
+  readonly verifierKey: string;
+  readonly active: boolean;
+}
+
+export interface BundleKeys {
+  readonly type: 'keys';
+  readonly keys: readonly BundleKey[];
+}
+
+export interface BundleCheckpoint {
+  readonly type: 'checkpoint';
+  readonly size: number;
+  /** The C2SP signed note. */
+  readonly note: string;
+}
+
+export interface BundleEntry {
+  readonly type: 'entry';
+  readonly index: number;
+  readonly leaf: Uint8Array;
+  readonly chainHash: Uint8Array;
+  /** Audit path, leaf to root, in the tree of the checkpoint's size. */
+  readonly proof: readonly Uint8Array[];
+}
+
+export type BundleLine = BundleHeader | BundleKeys | BundleCheckpoint | BundleEntry;
+
+const b64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+
+/**
+ * One NDJSON line (with its `\n`). Members are written in a fixed order: the bytes of an export
+ * MUST stay the same for the same log and range.
+ */
+export function formatBundleLine(line: BundleLine): string {
+  switch (line.type) {
+    case 'bundle': {
+      const { logId, origin, from, to, treeSize } = line;
+      return `${JSON.stringify({ type: 'bundle', version: line.version, logId, origin, from, to, treeSize, chainStart: b64(line.chainStart) })}\n`;
+    }
+    case 'keys':
+      return `${JSON.stringify({ type: 'keys', keys: line.keys.map((k) => ({ name: k.name, verifierKey: k.verifierKey, active: k.active })) })}\n`;
+    case 'checkpoint':
+      return `${JSON.stringify({ type: 'checkpoint', size: line.size, note: line.note })}\n`;
+    case 'entry':
+      return `${JSON.stringify({ type: 'entry', index: line.index, leaf: b64(line.leaf), chainHash: b64(line.chainHash), proof: line.proof.map(b64) })}\n`;
+  }
+}
+
+export type BundleErrorCode =
+  | 'malformed-line'
+  | 'unknown-line-type'
+  | 'out-of-place'
+  | 'bad-range'
+  | 'bad-key'
+  | 'checkpoint-failed'
+  | 'size-mismatch'
+  | 'entry-out-of-order'
+  | 'entry-out-of-range'
+  | 'inclusion-failed'
+  | 'chain-mismatch'
+  | 'incomplete'
+  | 'truncated';
+
+export interface BundleError {
+  readonly code: BundleErrorCode;
+  /** The entry index the failure is about, when it is about one. */
+  readonly index?: number;
+  /** 1-based line number in the bundle, when the failure is on a line. */
+  readonly line?: number;
+  readonly message: string;
+}
+
+export type ParseBundleLineResult =
+  | { readonly ok: true; readonly line: BundleLine }
+  | { readonly ok: false; readonly error: { readonly code: 'malformed-line' | 'unknown-line-type'; readonly message: string } };
+
+const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const hash = (x: unknown): Buffer | undefined => {
+  const bytes = typeof x === 'string' ? decodeBase64(x) : undefined;
+  return bytes?.length === HASH_SIZE ? bytes : undefined;
+};
+
+/** Reads one line of a bundle; trusts no shape, never throws. */
+export function parseBundleLine(text: string): ParseBundleLineResult {
+  const malformed = (message: string): ParseBundleLineResult => ({ ok: false, error: { code: 'malformed-line', message } });
+  let item: unknown;
+  try {
+    item = JSON.parse(text);
+  } catch {
+    return malformed('not JSON');
+  }
+  if (!isRecord(item)) return malformed('not a JSON object');
+  switch (item.type) {
+    case 'bundle': {
+      const { version, logId, origin, from, to, treeSize } = item;
+      if (version !== BUNDLE_VERSION) return malformed(`bundle version ${JSON.stringify(version)} is not ${BUNDLE_VERSION}`);
+      if (typeof logId !== 'string' || typeof origin !== 'string') return malformed('bundle header: logId and origin must be strings');
+      if (!isCount(from) || !isCount(to) || !isCount(treeSize)) return malformed('bundle header: from, to and treeSize must be non-negative integers');
+      const chainStart = hash(item.chainStart);
+      if (!chainStart) return malformed(`bundle header: chainStart is not the base64 of ${HASH_SIZE} bytes`);
+      return { ok: true, line: { type: 'bundle', version, logId, origin, from, to, treeSize, chainStart } };
+    }
+    case 'keys': {
+      if (!Array.isArray(item.keys)) return malformed('keys: not a list');
+      const keys: BundleKey[] = [];
+      for (const k of item.keys as unknown[]) {
+        if (!isRecord(k) || typeof k.name !== 'string' || typeof k.verifierKey !== 'string' || typeof k.active !== 'boolean') {
+          return malformed('keys: each key has a name, a verifierKey and active');
+        }
+        keys.push({ name: k.name, verifierKey: k.verifierKey, active: k.active });
+      }
+      return { ok: true, line: { type: 'keys', keys } };
+    }
+    case 'checkpoint':
+      if (!isCount(item.size) || typeof item.note !== 'string') return malformed('checkpoint: size and note required');
+      return { ok: true, line: { type: 'checkpoint', size: item.size, note: item.note } };
+    case 'entry': {
+      const { index } = item;
+      if (!isCount(index)) return malformed('entry: index must be a non-negative integer');
+      const leaf = typeof item.leaf === 'string' ? decodeBase64(item.leaf) : undefined;
+      if (!leaf) return malformed(`entry ${index}: leaf is not base64`);
+      const chainHash = hash(item.chainHash);
+      if (!chainHash) return malformed(`entry ${index}: chainHash is not the base64 of ${HASH_SIZE} bytes`);
+      if (!Array.isArray(item.proof)) return malformed(`entry ${index}: proof is not a list`);
+      const proof: Buffer[] = [];
+      for (const p of item.proof as unknown[]) {
+        const h = hash(p);
+        if (!h) return malformed(`entry ${index}: proof hash is not the base64 of ${HASH_SIZE} bytes`);
+        proof.push(h);
+      }
+      return { ok: true, line: { type: 'entry', index, leaf, chainHash, proof } };
+    }
+    default:
+      return { ok: false, error: { code: 'unknown-line-type', message: `unknown line type ${JSON.stringify(item.type)}` } };
+  }
+}
+
+export interface BundleSummary {
+  readonly logId: string;
+  readonly origin: string;
+  readonly treeSize: number;
+  readonly from: number;
+  readonly to: number;
+  readonly entries: number;
+  /** The verifier keys the checkpoint was checked with. */
+  readonly keys: readonly string[];
+}
+
+export type BundleVerification =
+  | { readonly ok: true; readonly summary: BundleSummary }
+  | { readonly ok: false; readonly error: BundleError };
+
+export interface VerifyBundleOptions {
+  /** Verifier keys to trust; when absent, the keys in the bundle (integrity, not authorship). */
+  readonly trustedKeys?: readonly string[];
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Checks a bundle offline, trusting nothing but the verifier keys it is given (or, when none are
+ * given, the keys in the bundle): the checkpoint's signature and origin, each entry's inclusion
+ * proof against that checkpoint, the linear chain across the entries, and that the entries are
+ * exactly [from, to). Blank lines are skipped. Stops at the first failure, with its code, the
+ * entry index when there is one, and the line. Never throws.
+ */
+export function verifyBundle(lines: Iterable<string>, options: VerifyBundleOptions = {}): BundleVerification {
+  let header: BundleHeader | undefined;
+  let keyStrings: readonly string[] = [];
+  let verifiers: NoteVerifier[] | undefined;
+  let checkpoint: { size: number; rootHash: Uint8Array } | undefined;
+  let chain = new ChainVerifier();
+  let lineNo = 0;
+  const fail = (code: BundleErrorCode, message: string, index?: number): BundleVerification => ({
+    ok: false,
+    error: { code, message, ...(index !== undefined ? { index } : {}), ...(lineNo > 0 ? { line: lineNo } : {}) },
+  });
+  const useKeys = (keys: readonly string[]): BundleVerification | undefined => {
+    keyStrings = keys;
+    verifiers = [];
+    for (const k of keys) {
+      const parsed = parseVerifierKey(k);
+      if (!parsed.ok) return fail('bad-key', `verifier key ${k}: ${parsed.error.message}`);
+      verifiers.push(parsed.verifier);
+    }
+    return undefined;
+  };
+  if (options.trustedKeys) {
+    const bad = useKeys(options.trustedKeys);
+    if (bad) return bad;
+  }
+
+  for (const text of lines) {
+    lineNo += 1;
+    if (text.trim() === '') continue;
+    const parsed = parseBundleLine(text);
+    if (!parsed.ok) return fail(parsed.error.code, `line ${lineNo}: ${parsed.error.message}`);
+    const line = parsed.line;
+    switch (line.type) {
+      case 'bundle':
+        if (header) return fail('out-of-place', 'a second bundle header');
+        if (line.from > line.to || line.to > line.treeSize) {
+          return fail('bad-range', `entries [${line.from}, ${line.to}) are not within the tree of size ${line.treeSize}`);
+        }
+        header = line;
+        chain = new ChainVerifier(line.chainStart, line.from);
+        break;
+      case 'keys': {
+        if (options.trustedKeys) break;
+        const bad = useKeys(line.keys.map((k) => k.verifierKey));
+        if (bad) return bad;
+        break;
+      }
+      case 'checkpoint': {
+        if (!header || checkpoint) return fail('out-of-place', 'a checkpoint must follow the bundle header, once');
+        const opened = openCheckpoint(line.note, verifiers ?? [], header.origin);
+        if (!opened.ok) return fail('checkpoint-failed', `checkpoint: ${opened.error.code}: ${opened.error.message}`);
+        if (opened.checkpoint.size !== header.treeSize || line.size !== header.treeSize) {
+          return fail('size-mismatch', `checkpoint size ${opened.checkpoint.size} differs from the bundle's tree size ${header.treeSize}`);
+        }
+        checkpoint = opened.checkpoint;
+        break;
+      }
+      case 'entry': {
+        if (!header || !checkpoint) return fail('out-of-place', 'entry before the bundle header and checkpoint');
+        const expected = chain.next;
+        if (line.index !== expected) {
+          return fail('entry-out-of-order', `expected entry ${expected}, found ${line.index} (missing or reordered entries)`, expected);
+        }
+        if (line.index >= header.to) return fail('entry-out-of-range', `entry ${line.index} is past the bundle's range [${header.from}, ${header.to})`, line.index);
+        const h = leafHash(line.leaf);
+        const included = verifyInclusion(h, line.index, checkpoint.size, line.proof, checkpoint.rootHash);
+        if (!included.ok) return fail('inclusion-failed', `entry ${line.index} is not in the signed tree: ${included.error.message}`, line.index);
+        const broken = chain.check(h, line.chainHash);
+        if (broken) return fail('chain-mismatch', `entry ${line.index}: chain hash does not follow from the previous entries`, broken.index);
+        options.onProgress?.(chain.next - header.from, header.to - header.from);
+        break;
+      }
+    }
+  }
+  if (!header || !checkpoint) return fail('incomplete', 'incomplete bundle: no header or no checkpoint');
+  if (chain.next !== header.to) return fail('truncated', `bundle ends at entry ${chain.next}, but says it holds entries up to ${header.to}`, chain.next);
+  const { logId, origin, treeSize, from, to } = header;
+  return { ok: true, summary: { logId, origin, treeSize, from, to, entries: to - from, keys: keyStrings } };
+}
