@@ -88,8 +88,16 @@ module.exports = {
       comment:
         'What the SDK imports at load time is pure (the cores, themselves checked by pure-core-no-framework); other workspace packages only through a dynamic import.',
       severity: 'error',
-      from: { path: '^packages/sdk/src/' },
+      from: { path: '^packages/sdk/src/', pathNot: '^packages/sdk/src/usage-reporter\\.ts$' },
       to: { path: '^(packages|apps)/', pathNot: SDK_STATIC_OK, dependencyTypesNot: LAZY_OR_TYPES },
+    },
+    {
+      name: 'sdk-usage-reporter-lazy-kafka-only',
+      comment:
+        "The usage reporter may reach the Kafka layer (@tokenledger/messaging), and only it, through the require() inside loadKafkaLayer(), which runs at start(); dependency-cruiser cannot tell a call-time require from a load-time one, so packages/sdk/src/module-load.int-spec.ts checks at run time that requiring the SDK loads no kafkajs, Nest or TypeORM.",
+      severity: 'error',
+      from: { path: '^packages/sdk/src/usage-reporter\\.ts$' },
+      to: { path: '^(packages|apps)/', pathNot: `${SDK_STATIC_OK}|^packages/messaging/`, dependencyTypesNot: LAZY_OR_TYPES },
     },
     {
       name: 'messaging-no-nest',
