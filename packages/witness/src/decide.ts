@@ -22,6 +22,8 @@ export interface LogState {
   readonly rootHash: Buffer;
   /** The checkpoint note as the log submitted it (for the monitoring endpoint). */
   readonly note: string;
+  /** The cosignature line returned for it (absent only in a state not yet cosigned). */
+  readonly cosignature?: string;
 }
 
 export type RejectCode =

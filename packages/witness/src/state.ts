@@ -24,6 +24,7 @@ const stateFileSchema = z.object({
   size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   rootHash: z.base64().refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes'),
   note: z.string(),
+  cosignature: z.string().optional(),
 });
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -143,6 +144,7 @@ export class FileStateStore implements StateStore {
       size: state.size,
       rootHash: state.rootHash.toString('base64'),
       note: state.note,
+      cosignature: state.cosignature,
     })}\n`;
     // Drop the cache first: if the write fails half-way, the next read goes to the disk.
     this.cache.delete(state.origin);

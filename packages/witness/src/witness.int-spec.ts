@@ -1,8 +1,10 @@
 // The real witness process over HTTP: statuses of c2sp.org/tlog-witness, restarts, and SIGKILL.
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  openCosignatures,
   parseCosignerVerifierKey,
   signerFromSeed,
   type CosignatureVerifier,
@@ -88,6 +90,16 @@ describe('witness process: add-checkpoint', () => {
     }
     expect(await recordedSize(w)).toBe(300);
     expect(await loggedStatuses(w, 'checkpoint cosigned', 3, 'size')).toEqual([5, 300, 300]);
+    // The monitoring endpoint serves the checkpoint with the witness's cosignature on it.
+    const originHash = createHash('sha256').update(ORIGIN).digest('hex');
+    const served = await (await fetch(new URL(`${originHash}/checkpoint`, w.url))).text();
+    expect(served.startsWith(log.note(300))).toBe(true);
+    expect(
+      openCosignatures(log.body(300), served.slice(log.note(300).length), [key]),
+    ).toMatchObject({
+      ok: true,
+      cosignatures: { verified: [{ name: 'witness.test/int' }] },
+    });
   });
 
   it('answers 409 with the size, 422, 403, 404, 400, 413 and 405 as the spec says', async () => {

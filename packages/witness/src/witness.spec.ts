@@ -93,12 +93,13 @@ describe('Witness.addCheckpoint', () => {
     expect(results.filter((x) => x.r.status === 409)).toHaveLength(19);
   });
 
-  it('serves the last cosigned checkpoint with a fresh cosignature, 404 before any', async () => {
+  it('serves the last cosigned checkpoint with the cosignature it returned, 404 before any', async () => {
     const w = make();
     const originHash = createHash('sha256').update(ORIGIN).digest('hex');
     expect((await w.latestCheckpoint(originHash)).status).toBe(404);
-    await post(w, log.request(0, 9));
+    const cosigned = await post(w, log.request(0, 9));
     const r = await w.latestCheckpoint(originHash);
+    expect(r.body).toBe(`${log.note(9)}${cosigned.body}`);
     expect(r.status).toBe(200);
     expect(r.body.startsWith(log.note(9))).toBe(true);
     expect(openCosignatures(log.body(9), r.body.slice(log.note(9).length), [witnessKey]).ok).toBe(

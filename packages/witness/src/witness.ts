@@ -75,8 +75,10 @@ export class Witness {
           return { status, contentType: SIZE_CONTENT_TYPE, body: `${decision.currentSize}\n` };
         return text(status, decision.message);
       }
-      if (decision.next !== undefined) await this.deps.store.write(decision.next);
       const line = this.deps.cosigner.cosign(decision.body, this.deps.now());
+      // Durable before the line leaves: after a crash the witness remembers what it may have signed.
+      if (decision.next !== undefined)
+        await this.deps.store.write({ ...decision.next, cosignature: line });
       this.deps.log('info', 'checkpoint cosigned', {
         origin: log.origin,
         oldSize: parsed.request.oldSize,
@@ -87,16 +89,18 @@ export class Witness {
     });
   }
 
-  /** GET <origin hash>/checkpoint: the last cosigned checkpoint, cosigned again as of now. */
+  /**
+   * GET <origin hash>/checkpoint: the last cosigned checkpoint as the log signed it, with the
+   * cosignature add-checkpoint returned for it.
+   */
   async latestCheckpoint(originHash: string): Promise<WitnessResponse> {
     const log = this.byOriginHash.get(originHash);
     if (log === undefined) return text(404, 'unknown log origin');
     return this.serializer.run(log.origin, async () => {
       const state = await this.deps.store.read(log.origin);
-      if (state === undefined) return text(404, 'no checkpoint cosigned for this log yet');
-      const split = state.note.lastIndexOf('\n\n');
-      const line = this.deps.cosigner.cosign(state.note.slice(0, split + 1), this.deps.now());
-      return text(200, `${state.note}${line}`);
+      if (state?.cosignature === undefined)
+        return text(404, 'no checkpoint cosigned for this log yet');
+      return text(200, `${state.note}${state.cosignature}`);
     });
   }
 }
