@@ -5,10 +5,12 @@ import type { Witness, WitnessResponse } from './witness';
 
 class BodyTooLarge extends Error {}
 
+/** The body, or BodyTooLarge once it passes `limit` (the rest is read and dropped, so 413 can be sent). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) {
+      req.resume();
       reject(new BodyTooLarge());
       return;
     }
@@ -16,12 +18,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
+      if (size <= limit) {
+        chunks.push(chunk);
+      } else {
+        // Keep reading (and dropping) so the 413 reaches the client; later calls are no-ops.
+        chunks.length = 0;
         reject(new BodyTooLarge());
-        req.destroy();
-        return;
       }
-      chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);

@@ -1,6 +1,7 @@
 // The real witness process over HTTP: statuses of c2sp.org/tlog-witness, restarts, and SIGKILL.
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -43,6 +44,19 @@ const recordedSize = async (w: WitnessProcess): Promise<number> => {
   expect(r).toMatchObject({ status: 409, type: 'text/x.tlog.size' });
   return Number(r.body);
 };
+
+/** Posts `chunks` chunks of `size` bytes without a content-length; resolves to the status. */
+function postChunked(url: string, chunks: number, size: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL('add-checkpoint', url), { method: 'POST' }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    for (let i = 0; i < chunks; i++) req.write(Buffer.alloc(size, 0x61));
+    req.end();
+  });
+}
 
 /** The `field` of the first `count` log lines with message `msg`, once that many were printed. */
 async function loggedStatuses(
@@ -150,6 +164,7 @@ describe('witness process: add-checkpoint', () => {
     expect((await post(w.url, 'old 10\nnot a hash\n\n')).status).toBe(400);
     expect((await post(w.url, `old 20\n\n${log.note(10)}`)).status).toBe(400);
     expect((await post(w.url, Buffer.alloc(70 * 1024, 0x61))).status).toBe(413);
+    expect(await postChunked(w.url, 80, 1024)).toBe(413);
     expect((await fetch(new URL('add-checkpoint', w.url))).status).toBe(405);
     // Each refusal with a known origin and a readable body is logged (the log lines may trail the answers).
     const refused = await loggedStatuses(w, 'checkpoint refused', 7);
