@@ -247,7 +247,7 @@ describe('witness process: SIGKILL during concurrent submissions', () => {
       const clients = Array.from({ length: 8 }, (_, i) =>
         client(w.url, key, returned, round * 100 + i + 1),
       );
-      await new Promise((r) => setTimeout(r, 150 + round * 100));
+      await new Promise((r) => setTimeout(r, 120 + round * 40));
       await w.stop('SIGKILL');
       // The kill lands while requests are in flight (some of them between check and write).
       expect(await Promise.all(clients)).toContain('cut off');
