@@ -20,3 +20,4 @@ export { FileStateStore, KeyedSerializer, StateCorruptError, type StateStore } f
 export { loadWitnessConfig, ConfigError, ENV, type WitnessConfig } from './config';
 export { witnessServer } from './http';
 export { startWitness, type RunningWitness } from './start';
+export { lockStateDir, unlockStateDir, StateLockError } from './lock';

@@ -6,6 +6,7 @@ import { cosignerFromSeed, type Cosigner } from '@tokenledger/ledger-core';
 import type { WitnessConfig } from './config';
 import { decodeSeed, loadOrCreateSeed } from './key';
 import { witnessServer } from './http';
+import { lockStateDir, unlockStateDir } from './lock';
 import type { Logger } from './log';
 import { FileStateStore } from './state';
 import { Witness } from './witness';
@@ -18,6 +19,7 @@ export interface RunningWitness {
 
 export async function startWitness(config: WitnessConfig, log: Logger): Promise<RunningWitness> {
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  await lockStateDir(config.stateDir);
   let seed: Buffer;
   if (config.seed !== undefined) {
     seed = decodeSeed(config.seed, 'WITNESS_SEED');
@@ -51,10 +53,12 @@ export async function startWitness(config: WitnessConfig, log: Logger): Promise<
   return {
     port,
     cosigner,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: async () => {
+      await new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeIdleConnections();
-      }),
+      });
+      await unlockStateDir(config.stateDir);
+    },
   };
 }

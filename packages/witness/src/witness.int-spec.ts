@@ -187,6 +187,18 @@ describe('witness process: add-checkpoint', () => {
     expect(logged).not.toContain(seed);
   });
 
+  it('refuses a second witness on the same state directory, and takes over a killed one', async () => {
+    const first = await start(dir);
+    await expect(start(dir)).rejects.toThrow(
+      new RegExp(`in use by the witness with pid ${first.child.pid}`),
+    );
+    await first.stop('SIGKILL');
+    const second = await start(dir);
+    expect(await recordedSize(second)).toBe(0);
+    expect(await second.stop('SIGTERM')).toBe(0);
+    await expect(stat(join(dir, 'LOCK'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('refuses to start with a bad configuration, naming the problems', async () => {
     await expect(
       startWitnessProcess({ WITNESS_NAME: 'bad name', WITNESS_STATE_DIR: dir }),
