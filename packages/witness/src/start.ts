@@ -8,7 +8,7 @@ import { decodeSeed, loadOrCreateSeed } from './key';
 import { witnessServer } from './http';
 import { lockStateDir, unlockStateDir } from './lock';
 import type { Logger } from './log';
-import { FileStateStore } from './state';
+import { FileStateStore, removeLeftoverTemps } from './state';
 import { Witness } from './witness';
 
 export interface RunningWitness {
@@ -20,6 +20,7 @@ export interface RunningWitness {
 export async function startWitness(config: WitnessConfig, log: Logger): Promise<RunningWitness> {
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   await lockStateDir(config.stateDir);
+  await removeLeftoverTemps(config.stateDir);
   let seed: Buffer;
   if (config.seed !== undefined) {
     seed = decodeSeed(config.seed, 'WITNESS_SEED');
