@@ -59,6 +59,22 @@ describe('decideAddCheckpoint: cosigning', () => {
     );
   });
 
+  it('cosigns the whole body, extension lines included', () => {
+    const body = formatCheckpoint({
+      origin: ORIGIN,
+      size: 3,
+      rootHash: log.root(3),
+      extensions: ['ext line'],
+    });
+    const d = decideAddCheckpoint(
+      { oldSize: 0, proof: [], note: signNote(body, log.signer) },
+      config,
+      undefined,
+    );
+    expect(d).toMatchObject({ kind: 'cosign', body });
+    expect(body.endsWith('\next line\n')).toBe(true);
+  });
+
   it('ignores signatures by unknown keys next to a valid one', () => {
     const stranger = signerFromSeed('stranger.test', Buffer.alloc(32, 5));
     const note = signNote(log.body(3), stranger, log.signer);
