@@ -100,6 +100,14 @@ module.exports = {
       to: { path: '^(packages|apps)/', pathNot: `${SDK_STATIC_OK}|^packages/messaging/`, dependencyTypesNot: LAZY_OR_TYPES },
     },
     {
+      name: 'witness-no-framework',
+      comment:
+        "The witness runs under someone else's control as one small process: node:http and the pure cores, no framework, database or Kafka client.",
+      severity: 'error',
+      from: { path: '^packages/witness/src/' },
+      to: { path: FRAMEWORK_DB_KAFKA, reachable: true },
+    },
+    {
       name: 'messaging-no-nest',
       comment:
         '@tokenledger/messaging is the framework-free Kafka layer; the Nest glue lives in @tokenledger/messaging-nest.',

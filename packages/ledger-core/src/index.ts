@@ -97,3 +97,27 @@ export {
   type OpenCheckpointResult,
 } from './checkpoint';
 export type { Verification, VerificationError } from './result';
+export {
+  COSIGNATURE_ED25519_TYPE,
+  COSIGNATURE_V1_HEADER,
+  cosignerKeyHash,
+  cosignedMessage,
+  cosignerVerifierKey,
+  cosignatureVerifier,
+  cosignerFromSeed,
+  parseCosignerVerifierKey,
+  parseCosignatureLine,
+  verifyCosignature,
+  openCosignatures,
+  CosignatureArgumentError,
+  type Cosigner,
+  type CosignatureVerifier,
+  type ParsedCosignature,
+  type CosignatureErrorCode,
+  type CosignatureError,
+  type ParseCosignatureResult,
+  type VerifyCosignatureResult,
+  type ParseCosignerKeyResult,
+  type OpenedCosignatures,
+  type OpenCosignaturesResult,
+} from './cosignature';
