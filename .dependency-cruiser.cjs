@@ -94,10 +94,14 @@ module.exports = {
     {
       name: 'sdk-usage-reporter-lazy-kafka-only',
       comment:
-        "The usage reporter may reach the Kafka layer (@tokenledger/messaging), and only it, through the require() inside loadKafkaLayer(), which runs at start(); dependency-cruiser cannot tell a call-time require from a load-time one, so packages/sdk/src/module-load.int-spec.ts checks at run time that requiring the SDK loads no kafkajs, Nest or TypeORM.",
+        'The usage reporter may reach the Kafka layer (@tokenledger/messaging), and only it, through the require() inside loadKafkaLayer(), which runs at start(); dependency-cruiser cannot tell a call-time require from a load-time one, so packages/sdk/src/module-load.int-spec.ts checks at run time that requiring the SDK loads no kafkajs, Nest or TypeORM.',
       severity: 'error',
       from: { path: '^packages/sdk/src/usage-reporter\\.ts$' },
-      to: { path: '^(packages|apps)/', pathNot: `${SDK_STATIC_OK}|^packages/messaging/`, dependencyTypesNot: LAZY_OR_TYPES },
+      to: {
+        path: '^(packages|apps)/',
+        pathNot: `${SDK_STATIC_OK}|^packages/messaging/`,
+        dependencyTypesNot: LAZY_OR_TYPES,
+      },
     },
     {
       name: 'witness-no-framework',

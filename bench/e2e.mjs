@@ -22,7 +22,12 @@ const issue = async () => {
   const res = await fetch(`http://127.0.0.1:${ports.issuance}/v1/tokens`, {
     method: 'POST',
     headers: { authorization: `Bearer ${rootToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ owner: { type: 'service', id: 'bench' }, name: 'bench', scopes: ['bench:read'], ttlSeconds: 3600 }),
+    body: JSON.stringify({
+      owner: { type: 'service', id: 'bench' },
+      name: 'bench',
+      scopes: ['bench:read'],
+      ttlSeconds: 3600,
+    }),
   });
   if (res.status !== 201) throw new Error(`issuance answered ${res.status}`);
   const body = await res.json();
@@ -35,12 +40,14 @@ try {
   say(`maximum issuance rate: ${CONCURRENCY} concurrent clients for ${MAX_SECONDS} s`);
   let issued = 0;
   const until = Date.now() + MAX_SECONDS * 1000;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (Date.now() < until) {
-      await issue();
-      issued += 1;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (Date.now() < until) {
+        await issue();
+        issued += 1;
+      }
+    }),
+  );
   const maxRate = issued / MAX_SECONDS;
   const rate = maxRate / 2;
   say(`maximum ${maxRate.toFixed(0)} tokens/s; now ${SAMPLES} tokens at ${rate.toFixed(0)}/s`);
@@ -59,11 +66,17 @@ try {
   const deadline = Date.now() + 60_000;
   let rows = [];
   while (Date.now() < deadline) {
-    rows = (await client.query(`SELECT subject, appended_at FROM ledger.leaves WHERE event_type = 'tokenledger.token.issued.v1' AND subject = ANY($1::text[])`, [ids])).rows;
+    rows = (
+      await client.query(
+        `SELECT subject, appended_at FROM ledger.leaves WHERE event_type = 'tokenledger.token.issued.v1' AND subject = ANY($1::text[])`,
+        [ids],
+      )
+    ).rows;
     if (rows.length === ids.length) break;
     await sleep(200);
   }
-  if (rows.length !== ids.length) throw new Error(`only ${rows.length} of ${ids.length} tokens reached the ledger within 60 s`);
+  if (rows.length !== ids.length)
+    throw new Error(`only ${rows.length} of ${ids.length} tokens reached the ledger within 60 s`);
   const at = new Map(rows.map((r) => [r.subject, r.appended_at.getTime()]));
   const lags = samples.map((s) => at.get(s.tokenId) - s.respondedAt).sort((a, b) => a - b);
   const http = samples.map((s) => s.httpMs).sort((a, b) => a - b);
@@ -80,7 +93,7 @@ try {
     `| baseline: POST /v1/tokens response time | ${pct(http, 50).toFixed(1)} | ${pct(http, 99).toFixed(1)} | ${http[http.length - 1].toFixed(1)} |`,
     `| issuance response -> token.issued committed in the ledger | ${pct(lags, 50).toFixed(0)} | ${pct(lags, 99).toFixed(0)} | ${lags[lags.length - 1].toFixed(0)} |`,
     '',
-    'The ledger time is the append transaction\'s `now()` (its start), so it can precede the commit by the batch\'s own duration.',
+    "The ledger time is the append transaction's `now()` (its start), so it can precede the commit by the batch's own duration.",
   ];
   process.stdout.write(`\n${lines.join('\n')}\n`);
 } finally {

@@ -8,7 +8,8 @@ import pg from 'pg';
 import { build, ensureDependencies, infra, root, say } from '../scripts/lib.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-export const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+export const percentile = (sorted, p) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /**
  * Node arguments of the reference server: bare node:http on 127.0.0.1:$PORT, answering every
@@ -37,7 +38,11 @@ export async function openLoop(o) {
   const target = new URL(o.url);
   const body = Buffer.from(o.body ?? '');
   const headers = { host: target.host, ...o.headers, 'content-length': String(body.length) };
-  const head = `${o.method ?? 'POST'} ${target.pathname}${target.search} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  const head = `${o.method ?? 'POST'} ${target.pathname}${target.search} HTTP/1.1\r\n${Object.entries(
+    headers,
+  )
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
   const request = Buffer.concat([Buffer.from(head, 'latin1'), body]);
   const total = Math.round(o.rate * o.seconds);
   const latencies = [];
@@ -62,7 +67,12 @@ export async function openLoop(o) {
     if (finished && outstanding === 0) allSent();
   };
   const connect = () => {
-    const conn = { socket: net.connect({ host: target.hostname, port: Number(target.port) }), busy: false, chunks: [], sentAt: 0 };
+    const conn = {
+      socket: net.connect({ host: target.hostname, port: Number(target.port) }),
+      busy: false,
+      chunks: [],
+      sentAt: 0,
+    };
     conn.socket.setNoDelay(true);
     open.add(conn);
     conn.socket.on('data', (chunk) => {
@@ -72,7 +82,9 @@ export async function openLoop(o) {
       if (end < 0) return;
       const header = data.toString('latin1', 0, end);
       const length = /\r\ncontent-length: *(\d+)/i.exec(header);
-      const complete = length ? data.length >= end + 4 + Number(length[1]) : data.lastIndexOf('0\r\n\r\n') === data.length - 5;
+      const complete = length
+        ? data.length >= end + 4 + Number(length[1])
+        : data.lastIndexOf('0\r\n\r\n') === data.length - 5;
       if (!complete) return;
       const status = Number(header.slice(9, 12));
       if (status >= 200 && status < 300) latencies.push(performance.now() - conn.sentAt);
@@ -116,7 +128,16 @@ export async function openLoop(o) {
   for (const conn of open) conn.socket.destroy();
   latencies.sort((a, b) => a - b);
   const elapsed = (performance.now() - start) / 1000;
-  return { sent: total, rate: total / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1], errors, failures, maxLag };
+  return {
+    sent: total,
+    rate: total / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies[latencies.length - 1],
+    errors,
+    failures,
+    maxLag,
+  };
 }
 
 /**
@@ -151,7 +172,10 @@ export async function startBenchSystem(options) {
   // process; BENCH_APP_STDOUT=1 shows their stdout (e.g. with `--trace-gc`).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const children = Object.entries(options.apps).map(([name, port]) =>
-    spawn(process.execPath, [...nodeArgs, path.join(root, 'apps', name, 'dist', 'main.js')], { env: { ...env, PORT: String(port) }, stdio: ['ignore', process.env.BENCH_APP_STDOUT ? 'inherit' : 'ignore', 'inherit'] }),
+    spawn(process.execPath, [...nodeArgs, path.join(root, 'apps', name, 'dist', 'main.js')], {
+      env: { ...env, PORT: String(port) },
+      stdio: ['ignore', process.env.BENCH_APP_STDOUT ? 'inherit' : 'ignore', 'inherit'],
+    }),
   );
   const stop = async () => {
     await Promise.all(
@@ -173,13 +197,26 @@ export async function startBenchSystem(options) {
   try {
     for (const name of Object.keys(options.apps)) {
       for (let i = 0; ; i++) {
-        if (await fetch(`${url(name)}/health/ready`).then((r) => r.ok, () => false)) break;
+        if (
+          await fetch(`${url(name)}/health/ready`).then(
+            (r) => r.ok,
+            () => false,
+          )
+        )
+          break;
         if (i > 600) throw new Error(`${name} not ready`);
         await sleep(200);
       }
     }
     const first = Object.keys(options.apps)[0];
-    while ((await fetch(`${url(first)}/v1/whoami`, { headers: { authorization: `Bearer ${rootToken}` } })).status !== 200) await sleep(100);
+    while (
+      (
+        await fetch(`${url(first)}/v1/whoami`, {
+          headers: { authorization: `Bearer ${rootToken}` },
+        })
+      ).status !== 200
+    )
+      await sleep(100);
   } catch (error) {
     await stop();
     throw error;

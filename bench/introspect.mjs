@@ -8,7 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { root, say } from '../scripts/lib.mjs';
-import { bareServerArgs, openLoop, percentile as pct, sleep, startBenchSystem } from './harness.mjs';
+import {
+  bareServerArgs,
+  openLoop,
+  percentile as pct,
+  sleep,
+  startBenchSystem,
+} from './harness.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -16,7 +22,9 @@ const SETTLE_MS = 3000;
 const LAG_SAMPLES = Number(process.env.BENCH_LAG_SAMPLES ?? 200);
 
 const ports = { issuance: 14001, revocation: 14002 };
-const { createKafka } = createRequire(import.meta.url)(path.join(root, 'packages/messaging/dist/index.js'));
+const { createKafka } = createRequire(import.meta.url)(
+  path.join(root, 'packages/messaging/dist/index.js'),
+);
 const system = await startBenchSystem({ apps: ports, env: { BENCH_BASELINE_ROUTE: 'true' } });
 const auth = { authorization: `Bearer ${system.rootToken}` };
 const revocation = system.url('revocation');
@@ -26,7 +34,12 @@ try {
     const res = await fetch(`http://127.0.0.1:${ports.issuance}/v1/tokens`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ owner: { type: 'service', id: 'bench' }, name: 'bench', scopes: ['bench:read'], ttlSeconds: 3600 }),
+      body: JSON.stringify({
+        owner: { type: 'service', id: 'bench' },
+        name: 'bench',
+        scopes: ['bench:read'],
+        ttlSeconds: 3600,
+      }),
     });
     return res.json();
   };
@@ -69,7 +82,13 @@ try {
     if (route === '/v1/introspect') answers += r['2xx'];
     return r;
   };
-  const result = (r) => ({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, detail: { errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx } });
+  const result = (r) => ({
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.non2xx,
+    detail: { errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx },
+  });
 
   say(`warm-up`);
   await run('/v1/introspect', { duration: 3 });
@@ -82,7 +101,13 @@ try {
   // been sent and the broker and database have caught up.
   const half = async (route, max) => {
     await sleep(SETTLE_MS);
-    return openLoop({ url: `${revocation}${route}`, headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, body, rate: Math.round(max.rps / 2), seconds: DURATION });
+    return openLoop({
+      url: `${revocation}${route}`,
+      headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+      rate: Math.round(max.rps / 2),
+      seconds: DURATION,
+    });
   };
   const baseHalf = await half('/v1/bench/baseline', baseMax);
   const introHalf = await half('/v1/introspect', introMax);
@@ -90,14 +115,29 @@ try {
   // The floor of this machine and generator: a bare node:http server answering a constant, at
   // the baseline's and at introspection's 50% rates, measured the same way.
   say('reference: bare node:http server at the same rates');
-  const bare = spawn(process.execPath, bareServerArgs, { env: { ...process.env, PORT: '14009' }, stdio: 'inherit' });
+  const bare = spawn(process.execPath, bareServerArgs, {
+    env: { ...process.env, PORT: '14009' },
+    stdio: 'inherit',
+  });
   let bareHalf;
   let bareIntroHalf;
   try {
-    while (!(await fetch('http://127.0.0.1:14009/').then(() => true, () => false))) await sleep(50);
+    while (
+      !(await fetch('http://127.0.0.1:14009/').then(
+        () => true,
+        () => false,
+      ))
+    )
+      await sleep(50);
     const bareAt = async (max) => {
       await sleep(SETTLE_MS);
-      return openLoop({ url: 'http://127.0.0.1:14009/v1/introspect', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, rate: Math.round(max.rps / 2), seconds: DURATION });
+      return openLoop({
+        url: 'http://127.0.0.1:14009/v1/introspect',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+        rate: Math.round(max.rps / 2),
+        seconds: DURATION,
+      });
     };
     bareHalf = await bareAt(baseMax);
     bareIntroHalf = await bareAt(introMax);
@@ -105,17 +145,27 @@ try {
     bare.kill();
   }
   say(`50% of each maximum: autocannon overallRate, for comparison`);
-  const baseBurst = result(await run('/v1/bench/baseline', { overallRate: Math.round(baseMax.rps / 2) }));
-  const introBurst = result(await run('/v1/introspect', { overallRate: Math.round(introMax.rps / 2) }));
+  const baseBurst = result(
+    await run('/v1/bench/baseline', { overallRate: Math.round(baseMax.rps / 2) }),
+  );
+  const introBurst = result(
+    await run('/v1/introspect', { overallRate: Math.round(introMax.rps / 2) }),
+  );
 
   // token.used records on the usage topic (nothing else in this system writes there).
   const usageTopic = `${system.env.TOPIC_PREFIX}tokens.usage`;
-  const admin = createKafka({ brokers: system.env.KAFKA_BROKERS, clientId: 'bench-introspect' }).admin();
+  const admin = createKafka({
+    brokers: system.env.KAFKA_BROKERS,
+    clientId: 'bench-introspect',
+  }).admin();
   await admin.connect();
   let usageRecords = 0;
   try {
     for (let i = 0; i < 150; i++) {
-      usageRecords = (await admin.fetchTopicOffsets(usageTopic)).reduce((sum, p) => sum + Number(p.high), 0);
+      usageRecords = (await admin.fetchTopicOffsets(usageTopic)).reduce(
+        (sum, p) => sum + Number(p.high),
+        0,
+      );
       if (usageRecords >= answers) break;
       await sleep(100);
     }
@@ -127,7 +177,9 @@ try {
   // one per connection in each of its three introspection runs); the server did answer them.
   const uncounted = 3 * CONNECTIONS;
   const usageRecordsCheck = (extra) =>
-    extra >= 0 && extra <= uncounted ? `${extra} more: none missing (up to ${uncounted} answers are not counted by autocannon)` : `MISMATCH: ${extra} (expected 0 to ${uncounted} more)`;
+    extra >= 0 && extra <= uncounted
+      ? `${extra} more: none missing (up to ${uncounted} answers are not counted by autocannon)`
+      : `MISMATCH: ${extra} (expected 0 to ${uncounted} more)`;
   const f1 = (x) => x.toFixed(1);
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
@@ -142,8 +194,16 @@ try {
     `| POST /v1/introspect | ${introMax.rps.toFixed(0)} | ${introMax.p50} / ${introMax.p99} | ${introHalf.rate.toFixed(0)} | ${f1(introHalf.p50)} / ${f1(introHalf.p99)} / ${f1(introHalf.max)} | ${f1(introHalf.maxLag)} | ${introBurst.p50} / ${introBurst.p99} | ${introMax.errors + introHalf.errors + introBurst.errors} |`,
     '',
     `Introspection / baseline throughput: ${(introMax.rps / baseMax.rps).toFixed(2)} (goal >= 0.6). p99 at 50% load (open loop): ${f1(introHalf.p99)} ms (goal < 5 ms).`,
-    ...(baseMax.errors + baseHalf.errors + baseBurst.errors + introMax.errors + introHalf.errors + introBurst.errors > 0
-      ? [`Errors in detail: ${JSON.stringify({ baseMax: baseMax.detail, baseHalf: baseHalf.failures, baseBurst: baseBurst.detail, introMax: introMax.detail, introHalf: introHalf.failures, introBurst: introBurst.detail })}`]
+    ...(baseMax.errors +
+      baseHalf.errors +
+      baseBurst.errors +
+      introMax.errors +
+      introHalf.errors +
+      introBurst.errors >
+    0
+      ? [
+          `Errors in detail: ${JSON.stringify({ baseMax: baseMax.detail, baseHalf: baseHalf.failures, baseBurst: baseBurst.detail, introMax: introMax.detail, introHalf: introHalf.failures, introBurst: introBurst.detail })}`,
+        ]
       : []),
     `token.used records in ${usageTopic}: ${usageRecords} for ${answers} introspection answers counted by the clients, ${usageRecordsCheck(usageRecords - answers)}.`,
     `Issue-to-visible lag over ${LAG_SAMPLES} tokens (issuance response -> first active introspection): p50 ${pct(lags, 50).toFixed(1)} ms, p99 ${pct(lags, 99).toFixed(1)} ms, max ${lags[lags.length - 1].toFixed(1)} ms (goal: within 1 s).`,

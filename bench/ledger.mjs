@@ -26,10 +26,24 @@ const { INSERT_BATCH, PLAIN_TABLE_DDL, plainInsertStatements } = require('./plai
 const dist = (...p) => require(path.join(root, ...p));
 require(require.resolve('reflect-metadata', { paths: [path.join(root, 'apps', 'ledger')] }));
 const { ensureInfrastructure, createDatabaseIfMissing, withDatabase } = infra();
-const { TOPICS, buildEvent, encodeEvent, partitionKey, topicName, uuidv7 } = dist('packages/contracts/dist/index.js');
-const { createKafka, createEventProducer, provisionTopics } = dist('packages/messaging/dist/index.js');
+const { TOPICS, buildEvent, encodeEvent, partitionKey, topicName, uuidv7 } = dist(
+  'packages/contracts/dist/index.js',
+);
+const { createKafka, createEventProducer, provisionTopics } = dist(
+  'packages/messaging/dist/index.js',
+);
 const core = dist('packages/ledger-core/dist/index.js');
-const { leafHash, nodeHash, chainNext, CHAIN_SEED, verifyInclusion, signerFromSeed, verifierKey, signNote, formatCheckpoint } = core;
+const {
+  leafHash,
+  nodeHash,
+  chainNext,
+  CHAIN_SEED,
+  verifyInclusion,
+  signerFromSeed,
+  verifierKey,
+  signNote,
+  formatCheckpoint,
+} = core;
 const { rangeHash, inclusionRanges, formatBundleLine, verifyBundle } = core;
 const { ProofService } = dist('apps/ledger/dist/services/proof.service.js');
 const { LedgerRepository } = dist('apps/ledger/dist/repositories/ledger.repository.js');
@@ -37,7 +51,8 @@ const { Client } = require('pg');
 const { DataSource } = require('typeorm');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const pct = (sorted, p) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const f0 = (x) => Math.round(x).toLocaleString('en-US');
 const f2 = (x) => x.toFixed(2);
 
@@ -48,7 +63,10 @@ const dbUrl = withDatabase(stack.adminDatabaseUrl, dbName);
 const prefix = `bench${randomBytes(3).toString('hex')}.`;
 const usageTopic = topicName(TOPICS.usage, prefix);
 const kafka = createKafka({ brokers: stack.kafkaBrokers, clientId: 'bench-ledger' });
-const bundleFile = path.join(os.tmpdir(), `tl-bench-bundle-${randomBytes(4).toString('hex')}.ndjson`);
+const bundleFile = path.join(
+  os.tmpdir(),
+  `tl-bench-bundle-${randomBytes(4).toString('hex')}.ndjson`,
+);
 let ledger;
 
 async function stopLedger() {
@@ -74,7 +92,9 @@ async function cleanup() {
   }
   const c = new Client({ connectionString: stack.adminDatabaseUrl });
   await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch((e) => say(`drop database failed: ${e}`));
+  await c
+    .query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)
+    .catch((e) => say(`drop database failed: ${e}`));
   await c.end();
   await stack.stop();
 }
@@ -86,7 +106,11 @@ function buildLevels(level0, count) {
     const below = levels[levels.length - 1];
     const n = Math.floor(width / 2);
     const out = Buffer.allocUnsafe(n * 32);
-    for (let i = 0; i < n; i++) nodeHash(below.subarray(i * 64, i * 64 + 32), below.subarray(i * 64 + 32, i * 64 + 64)).copy(out, i * 32);
+    for (let i = 0; i < n; i++)
+      nodeHash(below.subarray(i * 64, i * 64 + 32), below.subarray(i * 64 + 32, i * 64 + 64)).copy(
+        out,
+        i * 32,
+      );
     levels.push(out);
   }
   return levels;
@@ -139,7 +163,10 @@ try {
   // 3. (a) Raw kafkajs consumer: reads the N records and does nothing else.
   say('(a) raw kafkajs consumer');
   {
-    const consumer = kafka.consumer({ groupId: `${prefix}bench-raw`, allowAutoTopicCreation: false });
+    const consumer = kafka.consumer({
+      groupId: `${prefix}bench-raw`,
+      allowAutoTopicCreation: false,
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [usageTopic], fromBeginning: true });
     let seen = 0;
@@ -175,37 +202,48 @@ try {
     }
     await consumer.disconnect();
     // Like the ledger's figure: records after the first delivered batch, over the time since it.
-    results.raw = { seconds: (last - first) / 1000, rate: (N - firstBatch) / ((last - first) / 1000), firstCount: firstBatch, fromRun: (last - runAt) / 1000 };
+    results.raw = {
+      seconds: (last - first) / 1000,
+      rate: (N - firstBatch) / ((last - first) / 1000),
+      firstCount: firstBatch,
+      fromRun: (last - runAt) / 1000,
+    };
   }
 
   // 4. The ledger: spawn, poll the committed leaves, check checkpoints.
   say('ledger: appending');
   {
     const port = await new Promise((resolve) => {
-      const srv = require('node:net').createServer().listen(0, '127.0.0.1', () => {
-        const p = srv.address().port;
-        srv.close(() => resolve(p));
-      });
+      const srv = require('node:net')
+        .createServer()
+        .listen(0, '127.0.0.1', () => {
+          const p = srv.address().port;
+          srv.close(() => resolve(p));
+        });
     });
     const output = [];
     const spawnedAt = performance.now();
     // BENCH_LEDGER_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the ledger process.
     const nodeArgs = (process.env.BENCH_LEDGER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    ledger = spawn(process.execPath, [...nodeArgs, path.join(root, 'apps', 'ledger', 'dist', 'main.js')], {
-      env: {
-        ...process.env,
-        DATABASE_URL: dbUrl,
-        KAFKA_BROKERS: stack.kafkaBrokers,
-        TOPIC_PREFIX: prefix,
-        PORT: String(port),
-        TOKENLEDGER_INTERNAL_SECRET: randomBytes(32).toString('base64url'),
-        LEDGER_SIGNING_KEY: randomBytes(32).toString('base64'),
-        REVOCATION_URL: 'http://127.0.0.1:9',
-        CHECKPOINT_INTERVAL_MS: '1000',
-        LOG_LEVEL: 'warn',
+    ledger = spawn(
+      process.execPath,
+      [...nodeArgs, path.join(root, 'apps', 'ledger', 'dist', 'main.js')],
+      {
+        env: {
+          ...process.env,
+          DATABASE_URL: dbUrl,
+          KAFKA_BROKERS: stack.kafkaBrokers,
+          TOPIC_PREFIX: prefix,
+          PORT: String(port),
+          TOKENLEDGER_INTERNAL_SECRET: randomBytes(32).toString('base64url'),
+          LEDGER_SIGNING_KEY: randomBytes(32).toString('base64'),
+          REVOCATION_URL: 'http://127.0.0.1:9',
+          CHECKPOINT_INTERVAL_MS: '1000',
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     ledger.stdout.on('data', (c) => output.push(c.toString()));
     ledger.stderr.on('data', (c) => output.push(c.toString()));
     const pg = new Client({ connectionString: dbUrl });
@@ -215,11 +253,20 @@ try {
     let doneAt;
     const deadline = Date.now() + 900_000;
     while (doneAt === undefined) {
-      if (ledger.exitCode !== null || ledger.signalCode !== null) throw new Error(`ledger exited with ${ledger.exitCode ?? ledger.signalCode}:\n${output.join('').slice(-3000)}`);
-      if (Date.now() > deadline) throw new Error(`ledger did not commit ${N} leaves in time:\n${output.join('').slice(-3000)}`);
+      if (ledger.exitCode !== null || ledger.signalCode !== null)
+        throw new Error(
+          `ledger exited with ${ledger.exitCode ?? ledger.signalCode}:\n${output.join('').slice(-3000)}`,
+        );
+      if (Date.now() > deadline)
+        throw new Error(
+          `ledger did not commit ${N} leaves in time:\n${output.join('').slice(-3000)}`,
+        );
       let n = 0;
       try {
-        const { rows } = await pg.query('SELECT coalesce(sum(size), 0)::bigint AS n FROM ledger.logs WHERE topic = $1', [usageTopic]);
+        const { rows } = await pg.query(
+          'SELECT coalesce(sum(size), 0)::bigint AS n FROM ledger.logs WHERE topic = $1',
+          [usageTopic],
+        );
         n = Number(rows[0].n);
       } catch {
         // schema not migrated yet
@@ -254,11 +301,17 @@ try {
       }
       await sleep(100);
     }
-    if (checkpointLag === undefined) throw new Error('no checkpoint of the final size for every usage log within 10 s');
+    if (checkpointLag === undefined)
+      throw new Error('no checkpoint of the final size for every usage log within 10 s');
     results.checkpointLag = checkpointLag;
-    const { rows: cps } = await pg.query('SELECT count(*)::int AS n FROM ledger.checkpoints c JOIN ledger.logs l USING (log_id) WHERE l.topic = $1', [usageTopic]);
+    const { rows: cps } = await pg.query(
+      'SELECT count(*)::int AS n FROM ledger.checkpoints c JOIN ledger.logs l USING (log_id) WHERE l.topic = $1',
+      [usageTopic],
+    );
     results.checkpoints = cps[0].n;
-    const { rows: avg } = await pg.query('SELECT avg(length(leaf))::float8 AS a FROM ledger.leaves');
+    const { rows: avg } = await pg.query(
+      'SELECT avg(length(leaf))::float8 AS a FROM ledger.leaves',
+    );
     results.leafBytes = avg[0].a;
     await stopLedger();
 
@@ -279,14 +332,18 @@ try {
   say(`proofs: building a log of ${PROOF_LEAVES} leaves`);
   {
     const logId = 'bench.proofs-0';
-    const leafOf = (i) => Buffer.from(`{"bench":${i},"pad":"${createHash('md5').update(String(i)).digest('hex').repeat(18)}"}`);
+    const leafOf = (i) =>
+      Buffer.from(
+        `{"bench":${i},"pad":"${createHash('md5').update(String(i)).digest('hex').repeat(18)}"}`,
+      );
     const level0 = Buffer.allocUnsafe(PROOF_LEAVES * 32);
     for (let i = 0; i < PROOF_LEAVES; i++) leafHash(leafOf(i)).copy(level0, i * 32);
     const levels = buildLevels(level0, PROOF_LEAVES);
     const rootHash = rangeHash([0, PROOF_LEAVES], nodeOf(levels), nodeHash);
     const subtreesOf = (i) => {
       const parts = [];
-      for (let l = 1; (i + 1) % 2 ** l === 0; l++) parts.push(nodeOf(levels)({ level: l, index: (i + 1) / 2 ** l - 1 }));
+      for (let l = 1; (i + 1) % 2 ** l === 0; l++)
+        parts.push(nodeOf(levels)({ level: l, index: (i + 1) / 2 ** l - 1 }));
       return Buffer.concat(parts);
     };
     const totalNodes = levels.reduce((a, lv) => a + lv.length / 32, 0);
@@ -297,7 +354,8 @@ try {
     await dataSource.initialize();
     const repository = new LedgerRepository(dataSource, { DB_SCHEMA: 'ledger' });
     const chunks = [];
-    for (let s = 0; s < PROOF_LEAVES; s += NODE_BATCH) chunks.push([s, Math.min(PROOF_LEAVES, s + NODE_BATCH)]);
+    for (let s = 0; s < PROOF_LEAVES; s += NODE_BATCH)
+      chunks.push([s, Math.min(PROOF_LEAVES, s + NODE_BATCH)]);
     const loadStart = performance.now();
     await Promise.all(
       [0, 1].map(async () => {
@@ -306,7 +364,16 @@ try {
           for (let i = chunk[0]; i < chunk[1]; i++) {
             const hash = level0.subarray(i * 32, i * 32 + 32);
             // Synthetic: the chain hash is not checked here, so the leaf hash stands in for it.
-            rows.push({ logId, index: i, offset: i, kind: 'rejected', leaf: leafOf(i), leafHash: hash, chainHash: hash, subtrees: subtreesOf(i) });
+            rows.push({
+              logId,
+              index: i,
+              offset: i,
+              kind: 'rejected',
+              leaf: leafOf(i),
+              leafHash: hash,
+              chainHash: hash,
+              subtrees: subtreesOf(i),
+            });
           }
           await repository.insertLeaves(dataSource.manager, logId, rows);
         }
@@ -336,7 +403,9 @@ try {
         const expectedLeaf = level0.subarray(index * 32, index * 32 + 32);
         const ok = verifyInclusion(proof.leafHash, index, PROOF_LEAVES, proof.hashes, rootHash);
         if (!ok.ok || !proof.leafHash.equals(expectedLeaf) || !proof.rootHash.equals(rootHash)) {
-          throw new Error(`inclusion proof for ${index} does not verify: ${ok.ok ? 'leaf or root differs' : ok.error.message}`);
+          throw new Error(
+            `inclusion proof for ${index} does not verify: ${ok.ok ? 'leaf or root differs' : ok.error.message}`,
+          );
         }
         verified += 1;
       }
@@ -344,15 +413,28 @@ try {
     await dataSource.destroy();
     lat.sort((a, b) => a - b);
     const raw = [];
-    for (let i = 0; i < 200; i++) await pg.query('SELECT leaf_hash FROM ledger.leaves WHERE log_id = $1 AND idx = $2', [logId, rnd()]);
+    for (let i = 0; i < 200; i++)
+      await pg.query('SELECT leaf_hash FROM ledger.leaves WHERE log_id = $1 AND idx = $2', [
+        logId,
+        rnd(),
+      ]);
     for (let i = 0; i < PROOF_SAMPLES; i++) {
       const t = performance.now();
-      await pg.query('SELECT leaf_hash FROM ledger.leaves WHERE log_id = $1 AND idx = $2', [logId, rnd()]);
+      await pg.query('SELECT leaf_hash FROM ledger.leaves WHERE log_id = $1 AND idx = $2', [
+        logId,
+        rnd(),
+      ]);
       raw.push(performance.now() - t);
     }
     raw.sort((a, b) => a - b);
     await pg.end();
-    results.proof = { p50: pct(lat, 50), p99: pct(lat, 99), max: lat[lat.length - 1], verified, pathLength: inclusionRanges(0, PROOF_LEAVES).length };
+    results.proof = {
+      p50: pct(lat, 50),
+      p99: pct(lat, 99),
+      max: lat[lat.length - 1],
+      verified,
+      pathLength: inclusionRanges(0, PROOF_LEAVES).length,
+    };
     results.select = { p50: pct(raw, 50), p99: pct(raw, 99), max: raw[raw.length - 1] };
   }
 
@@ -365,7 +447,11 @@ try {
     const origin = 'bench.test/ledger/tokens.usage-0';
     const leaves = Array.from({ length: M }, (_, i) => {
       const head = `{"v":1,"i":${i},"kind":"event","r":"`;
-      return Buffer.from(`${head}${randomBytes(150).toString('hex').slice(0, 300 - head.length - 2)}"}`);
+      return Buffer.from(
+        `${head}${randomBytes(150)
+          .toString('hex')
+          .slice(0, 300 - head.length - 2)}"}`,
+      );
     });
     const level0 = Buffer.allocUnsafe(M * 32);
     leaves.forEach((leaf, i) => leafHash(leaf).copy(level0, i * 32));
@@ -374,14 +460,34 @@ try {
     const treeRoot = rangeHash([0, M], node, nodeHash);
     const note = signNote(formatCheckpoint({ origin, size: M, rootHash: treeRoot }), signer);
     const lines = [
-      formatBundleLine({ type: 'bundle', version: 1, logId: 'tokens.usage-0', origin, from: 0, to: M, treeSize: M, chainStart: CHAIN_SEED }),
-      formatBundleLine({ type: 'keys', keys: [{ name: signer.name, verifierKey: key, active: true }] }),
+      formatBundleLine({
+        type: 'bundle',
+        version: 1,
+        logId: 'tokens.usage-0',
+        origin,
+        from: 0,
+        to: M,
+        treeSize: M,
+        chainStart: CHAIN_SEED,
+      }),
+      formatBundleLine({
+        type: 'keys',
+        keys: [{ name: signer.name, verifierKey: key, active: true }],
+      }),
       formatBundleLine({ type: 'checkpoint', size: M, note }),
     ];
     let chain = CHAIN_SEED;
     for (let i = 0; i < M; i++) {
       chain = chainNext(chain, node({ level: 0, index: i }));
-      lines.push(formatBundleLine({ type: 'entry', index: i, leaf: leaves[i], chainHash: chain, proof: inclusionRanges(i, M).map((r) => rangeHash(r, node, nodeHash)) }));
+      lines.push(
+        formatBundleLine({
+          type: 'entry',
+          index: i,
+          leaf: leaves[i],
+          chainHash: chain,
+          proof: inclusionRanges(i, M).map((r) => rangeHash(r, node, nodeHash)),
+        }),
+      );
     }
     writeFileSync(bundleFile, lines.join(''));
     const fileLines = readFileSync(bundleFile, 'utf8').split('\n');
@@ -390,18 +496,28 @@ try {
     const t1 = performance.now();
     const inproc = verifyBundle(fileLines, { trustedKeys: [key] });
     const inprocSeconds = (performance.now() - t1) / 1000;
-    if (!inproc.ok) throw new Error(`verifyBundle rejected the bench bundle: ${inproc.error.code}: ${inproc.error.message}`);
+    if (!inproc.ok)
+      throw new Error(
+        `verifyBundle rejected the bench bundle: ${inproc.error.code}: ${inproc.error.message}`,
+      );
 
     say('verify: tokenledger verify (child process)');
     const nodeStart = performance.now();
     spawnSync(process.execPath, ['-e', '0']);
     const nodeStartup = (performance.now() - nodeStart) / 1000;
     const t2 = performance.now();
-    const cli = spawnSync(process.execPath, [path.join(root, 'packages/cli/dist/main.js'), 'verify', bundleFile, '--key', key], { encoding: 'utf8' });
+    const cli = spawnSync(
+      process.execPath,
+      [path.join(root, 'packages/cli/dist/main.js'), 'verify', bundleFile, '--key', key],
+      { encoding: 'utf8' },
+    );
     const cliSeconds = (performance.now() - t2) / 1000;
-    if (cli.status !== 0) throw new Error(`tokenledger verify exited ${cli.status}: ${cli.stdout}${cli.stderr}`);
+    if (cli.status !== 0)
+      throw new Error(`tokenledger verify exited ${cli.status}: ${cli.stdout}${cli.stderr}`);
 
-    const decoded = fileLines.filter((l) => l.startsWith('{"type":"entry"')).map((l) => Buffer.from(JSON.parse(l).leaf, 'base64'));
+    const decoded = fileLines
+      .filter((l) => l.startsWith('{"type":"entry"'))
+      .map((l) => Buffer.from(JSON.parse(l).leaf, 'base64'));
     const t3 = performance.now();
     let x = 0;
     for (const leaf of decoded) x ^= createHash('sha256').update(leaf).digest()[0];

@@ -4,7 +4,8 @@
 const { randomBytes } = require('node:crypto');
 
 exports.INSERT_BATCH = 500;
-exports.PLAIN_TABLE_DDL = 'CREATE TABLE public.bench_rows (id bigserial PRIMARY KEY, log_id text, idx bigint, payload bytea)';
+exports.PLAIN_TABLE_DDL =
+  'CREATE TABLE public.bench_rows (id bigserial PRIMARY KEY, log_id text, idx bigint, payload bytea)';
 
 /** The statements (text + values) that insert `n` rows of `payloadSize` random bytes, built before timing. */
 exports.plainInsertStatements = (n, payloadSize) => {
@@ -17,7 +18,10 @@ exports.plainInsertStatements = (n, payloadSize) => {
       values.push(`bench-${(at + k) % 3}`, at + k, randomBytes(payloadSize));
       tuples.push(`($${values.length - 2}, $${values.length - 1}, $${values.length})`);
     }
-    statements.push({ text: `INSERT INTO public.bench_rows (log_id, idx, payload) VALUES ${tuples.join(', ')}`, values });
+    statements.push({
+      text: `INSERT INTO public.bench_rows (log_id, idx, payload) VALUES ${tuples.join(', ')}`,
+      values,
+    });
   }
   return statements;
 };

@@ -18,10 +18,22 @@ const { generateToken } = await import(path.join(root, 'packages/token-core/dist
 const home = path.join(root, '.tokenledger', 'chaos');
 rmSync(home, { recursive: true, force: true });
 mkdirSync(home, { recursive: true });
-const brokerOptions = { dataDir: path.join(home, 'kafka'), port: 19792, controllerPort: 19793, log: say };
+const brokerOptions = {
+  dataDir: path.join(home, 'kafka'),
+  port: 19792,
+  controllerPort: 19793,
+  log: say,
+};
 let broker = await ensureLocalBroker(brokerOptions);
 const pgHome = path.join(home, 'postgres');
-const postgres = await resolvePostgres({ dataDir: pgHome, database: 'tokenledger', env: {}, localUrl: 'postgres://postgres@127.0.0.1:1/postgres', privatePort: 54398, log: say });
+const postgres = await resolvePostgres({
+  dataDir: pgHome,
+  database: 'tokenledger',
+  env: {},
+  localUrl: 'postgres://postgres@127.0.0.1:1/postgres',
+  privatePort: 54398,
+  log: say,
+});
 
 const rootToken = generateToken();
 const ports = { issuance: 16001, revocation: 16002, anomaly: 16003, ledger: 16004 };
@@ -40,20 +52,31 @@ const env = {
 };
 const apps = {};
 const start = (name) => {
-  apps[name] = spawn(process.execPath, [path.join(root, 'apps', name, 'dist', 'main.js')], { env: { ...env, PORT: String(ports[name]) }, stdio: 'ignore' });
+  apps[name] = spawn(process.execPath, [path.join(root, 'apps', name, 'dist', 'main.js')], {
+    env: { ...env, PORT: String(ports[name]) },
+    stdio: 'ignore',
+  });
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const headers = { authorization: `Bearer ${rootToken}`, 'content-type': 'application/json' };
 const ready = async (name, timeoutMs = 120_000) => {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await fetch(`http://127.0.0.1:${ports[name]}/health/ready`).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(`http://127.0.0.1:${ports[name]}/health/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await sleep(200);
   }
   throw new Error(`${name} not ready`);
 };
 const rssMb = (pid) => {
-  const out = spawnSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim();
+  const out = spawnSync('ps', ['-o', 'rss=', '-p', String(pid)], {
+    encoding: 'utf8',
+  }).stdout.trim();
   return out ? Math.round(Number(out) / 1024) : 0;
 };
 
@@ -66,14 +89,48 @@ let loading = true;
 async function load() {
   while (loading) {
     try {
-      const res = await fetch(`http://127.0.0.1:${ports.issuance}/v1/tokens`, { method: 'POST', headers, body: JSON.stringify({ owner: { type: 'service', id: 'chaos' }, name: 'chaos', scopes: ['chaos:x'], ttlSeconds: 3600 }), signal: AbortSignal.timeout(5000) });
+      const res = await fetch(`http://127.0.0.1:${ports.issuance}/v1/tokens`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          owner: { type: 'service', id: 'chaos' },
+          name: 'chaos',
+          scopes: ['chaos:x'],
+          ttlSeconds: 3600,
+        }),
+        signal: AbortSignal.timeout(5000),
+      });
       if (res.status === 201) {
         const t = await res.json();
         acked.issued.push(t);
-        const u = await fetch(`http://127.0.0.1:${ports.anomaly}/v1/usage`, { method: 'POST', headers, body: JSON.stringify({ events: [{ tokenId: t.tokenId, service: 'chaos', operation: 'GET /x', ip: '10.0.0.1', scopesRequested: [], outcome: 'accepted' }] }), signal: AbortSignal.timeout(5000) });
+        const u = await fetch(`http://127.0.0.1:${ports.anomaly}/v1/usage`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({
+            events: [
+              {
+                tokenId: t.tokenId,
+                service: 'chaos',
+                operation: 'GET /x',
+                ip: '10.0.0.1',
+                scopesRequested: [],
+                outcome: 'accepted',
+              },
+            ],
+          }),
+          signal: AbortSignal.timeout(5000),
+        });
         if (u.status === 202) acked.usage += 1;
         else errors.usage += 1;
-        const answer = await fetch(`http://127.0.0.1:${ports.revocation}/v1/introspect`, { method: 'POST', headers: { authorization: headers.authorization, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: t.token }).toString(), signal: AbortSignal.timeout(5000) })
+        const answer = await fetch(`http://127.0.0.1:${ports.revocation}/v1/introspect`, {
+          method: 'POST',
+          headers: {
+            authorization: headers.authorization,
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body: new URLSearchParams({ token: t.token }).toString(),
+          signal: AbortSignal.timeout(5000),
+        })
           .then((r) => r.json())
           .catch(() => {
             errors.introspect += 1;
@@ -81,7 +138,10 @@ async function load() {
           });
         // Revoke every third token once the status authority knows it.
         if (answer.active && acked.issued.length % 3 === 0) {
-          const r = await fetch(`http://127.0.0.1:${ports.revocation}/v1/tokens/${t.tokenId}/revoke`, { method: 'POST', headers, body: '{}', signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+          const r = await fetch(
+            `http://127.0.0.1:${ports.revocation}/v1/tokens/${t.tokenId}/revoke`,
+            { method: 'POST', headers, body: '{}', signal: AbortSignal.timeout(5000) },
+          ).catch(() => undefined);
           if (r?.status === 200) acked.revoked.push(t);
           else errors.revoke += 1;
         }
@@ -90,7 +150,9 @@ async function load() {
       errors.issue += 1;
       await sleep(200);
     }
-    for (const [name, child] of Object.entries(apps)) if (child.pid && isProcessAlive(child.pid)) peakRss[name] = Math.max(peakRss[name] ?? 0, rssMb(child.pid));
+    for (const [name, child] of Object.entries(apps))
+      if (child.pid && isProcessAlive(child.pid))
+        peakRss[name] = Math.max(peakRss[name] ?? 0, rssMb(child.pid));
   }
 }
 
@@ -115,35 +177,82 @@ try {
   const loaders = [load(), load()];
   await sleep(5000);
   for (const name of Object.keys(ports)) {
-    await fault(`SIGKILL ${name}`, async () => apps[name].kill('SIGKILL'), async () => {
-      start(name);
-      await ready(name);
-    });
+    await fault(
+      `SIGKILL ${name}`,
+      async () => apps[name].kill('SIGKILL'),
+      async () => {
+        start(name);
+        await ready(name);
+      },
+    );
   }
-  await fault('SIGKILL kafka broker', async () => process.kill(broker.pid, 'SIGKILL'), async () => {
-    broker = await ensureLocalBroker(brokerOptions);
-  });
-  await fault('restart PostgreSQL (immediate)', async () => {
-    execFileSync(process.getuid?.() === 0 ? 'runuser' : 'sh', process.getuid?.() === 0 ? ['-u', 'postgres', '--', 'pg_ctl', '-D', pgHome, '-m', 'immediate', '-w', 'restart', '-o', `-p 54398 -c listen_addresses=127.0.0.1 -k ${pgHome}`, '-l', path.join(pgHome, 'server.log')] : ['-c', `pg_ctl -D ${pgHome} -m immediate -w restart -o "-p 54398 -c listen_addresses=127.0.0.1 -k ${pgHome}" -l ${path.join(pgHome, 'server.log')}`], { stdio: 'ignore' });
-  }, async () => {
-    for (const name of Object.keys(ports)) await ready(name);
-  });
+  await fault(
+    'SIGKILL kafka broker',
+    async () => process.kill(broker.pid, 'SIGKILL'),
+    async () => {
+      broker = await ensureLocalBroker(brokerOptions);
+    },
+  );
+  await fault(
+    'restart PostgreSQL (immediate)',
+    async () => {
+      execFileSync(
+        process.getuid?.() === 0 ? 'runuser' : 'sh',
+        process.getuid?.() === 0
+          ? [
+              '-u',
+              'postgres',
+              '--',
+              'pg_ctl',
+              '-D',
+              pgHome,
+              '-m',
+              'immediate',
+              '-w',
+              'restart',
+              '-o',
+              `-p 54398 -c listen_addresses=127.0.0.1 -k ${pgHome}`,
+              '-l',
+              path.join(pgHome, 'server.log'),
+            ]
+          : [
+              '-c',
+              `pg_ctl -D ${pgHome} -m immediate -w restart -o "-p 54398 -c listen_addresses=127.0.0.1 -k ${pgHome}" -l ${path.join(pgHome, 'server.log')}`,
+            ],
+        { stdio: 'ignore' },
+      );
+    },
+    async () => {
+      for (const name of Object.keys(ports)) await ready(name);
+    },
+  );
   loading = false;
   await Promise.all(loaders);
-  say(`load stopped: ${acked.issued.length} issued, ${acked.revoked.length} revoked, ${acked.usage} usage reports acknowledged`);
+  say(
+    `load stopped: ${acked.issued.length} issued, ${acked.revoked.length} revoked, ${acked.usage} usage reports acknowledged`,
+  );
 
   // Invariants.
   const db = new pg.Client({ connectionString: postgres.url });
   await db.connect();
-  const admin = (await import(path.join(root, 'packages/messaging/dist/index.js'))).createKafka({ brokers: broker.brokers, clientId: 'chaos-check' }).admin();
+  const admin = (await import(path.join(root, 'packages/messaging/dist/index.js')))
+    .createKafka({ brokers: broker.brokers, clientId: 'chaos-check' })
+    .admin();
   await admin.connect();
   const audited = ['tokens.lifecycle', 'tokens.usage', 'tokens.commands', 'anomalies', 'ops.audit'];
   const deadline = Date.now() + 180_000;
   let caughtUp = false;
   while (!caughtUp && Date.now() < deadline) {
     const highs = new Map();
-    for (const topic of audited) for (const o of await admin.fetchTopicOffsets(topic)) highs.set(`${topic}-${o.partition}`, Number(o.high));
-    const heads = new Map((await db.query('SELECT log_id, next_offset FROM ledger.logs')).rows.map((r) => [r.log_id, Number(r.next_offset)]));
+    for (const topic of audited)
+      for (const o of await admin.fetchTopicOffsets(topic))
+        highs.set(`${topic}-${o.partition}`, Number(o.high));
+    const heads = new Map(
+      (await db.query('SELECT log_id, next_offset FROM ledger.logs')).rows.map((r) => [
+        r.log_id,
+        Number(r.next_offset),
+      ]),
+    );
     caughtUp = [...highs].every(([id, high]) => high === 0 || heads.get(id) === high);
     if (!caughtUp) await sleep(1000);
   }
@@ -151,27 +260,77 @@ try {
   rows.push(['ledger caught up with every audited partition', caughtUp]);
 
   const issuedIds = acked.issued.map((t) => t.tokenId);
-  const issuedLeaves = (await db.query(`SELECT subject, count(*)::int AS n FROM ledger.leaves WHERE kind = 'event' AND event_type = 'tokenledger.token.issued.v1' AND subject = ANY($1::text[]) GROUP BY subject`, [issuedIds])).rows;
-  rows.push([`every acknowledged issuance is in the ledger exactly once (${issuedIds.length})`, issuedLeaves.length === issuedIds.length && issuedLeaves.every((r) => r.n === 1)]);
+  const issuedLeaves = (
+    await db.query(
+      `SELECT subject, count(*)::int AS n FROM ledger.leaves WHERE kind = 'event' AND event_type = 'tokenledger.token.issued.v1' AND subject = ANY($1::text[]) GROUP BY subject`,
+      [issuedIds],
+    )
+  ).rows;
+  rows.push([
+    `every acknowledged issuance is in the ledger exactly once (${issuedIds.length})`,
+    issuedLeaves.length === issuedIds.length && issuedLeaves.every((r) => r.n === 1),
+  ]);
   const revokedIds = acked.revoked.map((t) => t.tokenId);
-  const revokedLeaves = (await db.query(`SELECT subject, count(*)::int AS n FROM ledger.leaves WHERE kind = 'event' AND event_type = 'tokenledger.token.revoked.v1' AND subject = ANY($1::text[]) GROUP BY subject`, [revokedIds])).rows;
-  rows.push([`every acknowledged revocation is in the ledger exactly once (${revokedIds.length})`, revokedLeaves.length === revokedIds.length && revokedLeaves.every((r) => r.n === 1)]);
-  const usage = (await db.query(`SELECT count(*)::int AS n FROM ledger.leaves WHERE kind = 'event' AND event_type = 'tokenledger.token.used.v1' AND convert_from(leaf, 'UTF8') LIKE '%"service":"chaos"%'`)).rows[0].n;
-  rows.push([`every acknowledged usage report is in the ledger (${acked.usage} acknowledged, ${usage} recorded)`, usage === acked.usage]);
-  const dupEvents = (await db.query(`SELECT count(*)::int AS n FROM (SELECT event_id FROM ledger.leaves WHERE kind = 'event' GROUP BY event_id HAVING count(*) > 1) d`)).rows[0].n;
+  const revokedLeaves = (
+    await db.query(
+      `SELECT subject, count(*)::int AS n FROM ledger.leaves WHERE kind = 'event' AND event_type = 'tokenledger.token.revoked.v1' AND subject = ANY($1::text[]) GROUP BY subject`,
+      [revokedIds],
+    )
+  ).rows;
+  rows.push([
+    `every acknowledged revocation is in the ledger exactly once (${revokedIds.length})`,
+    revokedLeaves.length === revokedIds.length && revokedLeaves.every((r) => r.n === 1),
+  ]);
+  const usage = (
+    await db.query(
+      `SELECT count(*)::int AS n FROM ledger.leaves WHERE kind = 'event' AND event_type = 'tokenledger.token.used.v1' AND convert_from(leaf, 'UTF8') LIKE '%"service":"chaos"%'`,
+    )
+  ).rows[0].n;
+  rows.push([
+    `every acknowledged usage report is in the ledger (${acked.usage} acknowledged, ${usage} recorded)`,
+    usage === acked.usage,
+  ]);
+  const dupEvents = (
+    await db.query(
+      `SELECT count(*)::int AS n FROM (SELECT event_id FROM ledger.leaves WHERE kind = 'event' GROUP BY event_id HAVING count(*) > 1) d`,
+    )
+  ).rows[0].n;
   rows.push(['no event id recorded twice as an event', dupEvents === 0]);
   await db.end();
 
-  const verify = await (await fetch(`http://127.0.0.1:${ports.ledger}/v1/ledger/verify`, { method: 'POST', headers, body: '{}' })).json();
-  rows.push([`every log verifies against its checkpoints (${verify.logs.length} logs)`, verify.ok === true]);
+  const verify = await (
+    await fetch(`http://127.0.0.1:${ports.ledger}/v1/ledger/verify`, {
+      method: 'POST',
+      headers,
+      body: '{}',
+    })
+  ).json();
+  rows.push([
+    `every log verifies against its checkpoints (${verify.logs.length} logs)`,
+    verify.ok === true,
+  ]);
   let active = 0;
   for (const t of acked.revoked) {
-    const a = await (await fetch(`http://127.0.0.1:${ports.revocation}/v1/introspect`, { method: 'POST', headers: { authorization: headers.authorization, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: t.token }).toString() })).json();
+    const a = await (
+      await fetch(`http://127.0.0.1:${ports.revocation}/v1/introspect`, {
+        method: 'POST',
+        headers: {
+          authorization: headers.authorization,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ token: t.token }).toString(),
+      })
+    ).json();
     if (a.active) active += 1;
   }
   rows.push([`no revoked token is active (${acked.revoked.length} checked)`, active === 0]);
   const maxRss = Math.max(...Object.values(peakRss));
-  rows.push([`memory of each app stayed under 1 GiB (peak RSS MB: ${Object.entries(peakRss).map(([n, v]) => `${n} ${v}`).join(', ')})`, maxRss < 1024]);
+  rows.push([
+    `memory of each app stayed under 1 GiB (peak RSS MB: ${Object.entries(peakRss)
+      .map(([n, v]) => `${n} ${v}`)
+      .join(', ')})`,
+    maxRss < 1024,
+  ]);
 } catch (error) {
   console.error(`chaos run failed: ${error.stack ?? error}`);
   exitCode = 1;
@@ -191,7 +350,13 @@ for (const f of faults) console.log(`| ${f.fault} | ${f.downMs} | ${f.issuedDuri
 console.log('\n| invariant | holds |');
 console.log('|---|---|');
 for (const [name, ok] of rows) console.log(`| ${name} | ${ok ? 'yes' : 'NO'} |`);
-console.log(`\nload errors while faults were injected (expected, not acknowledged): ${JSON.stringify(errors)}`);
+console.log(
+  `\nload errors while faults were injected (expected, not acknowledged): ${JSON.stringify(errors)}`,
+);
 const failed = rows.filter(([, ok]) => !ok).length;
-console.log(failed === 0 && exitCode === 0 ? '\nchaos: all invariants hold' : `\nchaos: ${failed} invariant(s) violated`);
+console.log(
+  failed === 0 && exitCode === 0
+    ? '\nchaos: all invariants hold'
+    : `\nchaos: ${failed} invariant(s) violated`,
+);
 process.exit(failed === 0 ? exitCode : 1);

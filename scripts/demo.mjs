@@ -19,14 +19,19 @@ const url = {
   ledger: process.env.LEDGER_URL ?? 'http://127.0.0.1:4004',
 };
 const rootFile = path.join(stateDirPath(), 'root-token');
-const ROOT = process.env.TOKENLEDGER_ROOT_TOKEN ?? (existsSync(rootFile) ? readFileSync(rootFile, 'utf8').trim() : undefined);
+const ROOT =
+  process.env.TOKENLEDGER_ROOT_TOKEN ??
+  (existsSync(rootFile) ? readFileSync(rootFile, 'utf8').trim() : undefined);
 if (!ROOT) {
-  console.error(`no root token: start the system with \`npm start\` first (it writes ${rootFile}) or set TOKENLEDGER_ROOT_TOKEN`);
+  console.error(
+    `no root token: start the system with \`npm start\` first (it writes ${rootFile}) or set TOKENLEDGER_ROOT_TOKEN`,
+  );
   process.exit(2);
 }
 
 const step = (n, text) => console.log(`\n[${n}] ${text}`);
-const show = (label, value) => console.log(`    ${label}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+const show = (label, value) =>
+  console.log(`    ${label}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function call(base, method, p, body, form) {
   const headers = { authorization: `Bearer ${ROOT}` };
@@ -41,7 +46,9 @@ async function call(base, method, p, body, form) {
   const res = await fetch(`${base}${p}`, { method, headers, body: payload });
   const text = await res.text();
   if (res.status >= 400) throw new Error(`${method} ${p}: ${res.status} ${text}`);
-  return (res.headers.get('content-type') ?? '').startsWith('application/json') ? JSON.parse(text) : text;
+  return (res.headers.get('content-type') ?? '').startsWith('application/json')
+    ? JSON.parse(text)
+    : text;
 }
 async function until(what, fn, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
@@ -52,16 +59,27 @@ async function until(what, fn, timeoutMs = 20_000) {
     await sleep(100);
   }
 }
-const introspect = (token) => call(url.revocation, 'POST', '/v1/introspect', undefined, { token, service: 'demo-api' });
+const introspect = (token) =>
+  call(url.revocation, 'POST', '/v1/introspect', undefined, { token, service: 'demo-api' });
 
 try {
   for (const [name, base] of Object.entries(url)) {
     const res = await fetch(`${base}/health/ready`).catch(() => undefined);
-    if (res?.status !== 200) throw new Error(`${name} is not ready at ${base}: run \`npm start\` first`);
+    if (res?.status !== 200)
+      throw new Error(`${name} is not ready at ${base}: run \`npm start\` first`);
   }
 
-  step(1, 'Issue a token for the billing service (the plaintext is shown once; only its HMAC is stored)');
-  const token = await call(url.issuance, 'POST', '/v1/tokens', { owner: { type: 'service', id: 'billing' }, name: 'billing-api', scopes: ['billing:read'], ttlSeconds: 86400, labels: { env: 'demo' } });
+  step(
+    1,
+    'Issue a token for the billing service (the plaintext is shown once; only its HMAC is stored)',
+  );
+  const token = await call(url.issuance, 'POST', '/v1/tokens', {
+    owner: { type: 'service', id: 'billing' },
+    name: 'billing-api',
+    scopes: ['billing:read'],
+    ttlSeconds: 86400,
+    labels: { env: 'demo' },
+  });
   show('tokenId', token.tokenId);
   show('prefix', token.prefix);
 
@@ -76,12 +94,35 @@ try {
   await call(url.anomaly, 'PUT', '/v1/anomaly-rules/impossible-travel', { action: 'revoke' });
   show('rule', 'impossible-travel -> action revoke (recorded in ops.audit)');
 
-  step(4, 'Normal use from Germany for ten minutes, then 45 uses in one minute from Brazil (usage intake)');
-  const normal = Array.from({ length: 10 }, (_, m) => Array.from({ length: 4 }, (_, i) => ({ tokenId: token.tokenId, service: 'billing', operation: 'GET /invoices', ip: '10.20.30.40', country: 'DE', scopesRequested: ['billing:read'], outcome: 'accepted', at: new Date(Date.now() - (12 - m) * 60_000 + i * 1000).toISOString() }))).flat();
+  step(
+    4,
+    'Normal use from Germany for ten minutes, then 45 uses in one minute from Brazil (usage intake)',
+  );
+  const normal = Array.from({ length: 10 }, (_, m) =>
+    Array.from({ length: 4 }, (_, i) => ({
+      tokenId: token.tokenId,
+      service: 'billing',
+      operation: 'GET /invoices',
+      ip: '10.20.30.40',
+      country: 'DE',
+      scopesRequested: ['billing:read'],
+      outcome: 'accepted',
+      at: new Date(Date.now() - (12 - m) * 60_000 + i * 1000).toISOString(),
+    })),
+  ).flat();
   await call(url.anomaly, 'POST', '/v1/usage', { events: normal });
   const attackStart = Date.now();
   const minute = Math.floor(attackStart / 60_000) * 60_000 - 60_000;
-  const attack = Array.from({ length: 45 }, (_, i) => ({ tokenId: token.tokenId, service: 'billing', operation: 'GET /invoices', ip: '198.51.100.23', country: 'BR', scopesRequested: ['billing:read'], outcome: 'accepted', at: new Date(minute + i * 1000).toISOString() }));
+  const attack = Array.from({ length: 45 }, (_, i) => ({
+    tokenId: token.tokenId,
+    service: 'billing',
+    operation: 'GET /invoices',
+    ip: '198.51.100.23',
+    country: 'BR',
+    scopesRequested: ['billing:read'],
+    outcome: 'accepted',
+    at: new Date(minute + i * 1000).toISOString(),
+  }));
   show('accepted', await call(url.anomaly, 'POST', '/v1/usage', { events: attack }));
 
   step(5, 'The anomaly rules fire; the revoke action revokes the token');
@@ -91,46 +132,97 @@ try {
     const a = await call(url.anomaly, 'GET', `/v1/anomalies?tokenId=${token.tokenId}`);
     return a.anomalies.some((x) => x.rule === 'rate-spike') ? a : undefined;
   });
-  for (const a of anomalies) show('finding', `${a.rule} (${a.severity}, ${a.action}): ${a.summary}`);
+  for (const a of anomalies)
+    show('finding', `${a.rule} (${a.severity}, ${a.action}): ${a.summary}`);
   show('introspection now', await introspect(token.token));
 
-  step(6, "The token's timeline in the ledger, each entry with an inclusion proof against a signed checkpoint");
+  step(
+    6,
+    "The token's timeline in the ledger, each entry with an inclusion proof against a signed checkpoint",
+  );
   const { keys } = await call(url.ledger, 'GET', '/v1/ledger/keys');
-  const verifiers = keys.map((k) => core.parseVerifierKey(k.verifierKey)).filter((r) => r.ok).map((r) => r.verifier);
+  const verifiers = keys
+    .map((k) => core.parseVerifierKey(k.verifierKey))
+    .filter((r) => r.ok)
+    .map((r) => r.verifier);
   show('verifier key', keys.find((k) => k.active)?.verifierKey);
   const timeline = await until('the revocation in the ledger', async () => {
     const t = await call(url.ledger, 'GET', `/v1/ledger/tokens/${token.tokenId}/timeline`);
-    return t.entries.some((e) => e.record.event?.type === 'tokenledger.token.revoked.v1') ? t : undefined;
+    return t.entries.some((e) => e.record.event?.type === 'tokenledger.token.revoked.v1')
+      ? t
+      : undefined;
   });
   const firstBr = timeline.entries.find((e) => e.record.event?.data?.country === 'BR');
-  const interesting = timeline.entries.filter((e) => e === firstBr || e.record.event?.type !== 'tokenledger.token.used.v1');
+  const interesting = timeline.entries.filter(
+    (e) => e === firstBr || e.record.event?.type !== 'tokenledger.token.used.v1',
+  );
   let verified = 0;
   for (const e of timeline.entries) {
     const cp = await until(`a checkpoint covering ${e.logId}#${e.index}`, async () => {
-      const note = await call(url.ledger, 'GET', `/v1/ledger/logs/${e.logId}/checkpoint`).catch(() => undefined);
+      const note = await call(url.ledger, 'GET', `/v1/ledger/logs/${e.logId}/checkpoint`).catch(
+        () => undefined,
+      );
       const opened = note && core.openCheckpoint(note, verifiers);
       return opened?.ok && opened.checkpoint.size > e.index ? opened.checkpoint : undefined;
     });
-    const proof = await call(url.ledger, 'GET', `/v1/ledger/logs/${e.logId}/proofs/inclusion?index=${e.index}&treeSize=${cp.size}`);
-    const ok = core.verifyInclusion(Buffer.from(e.leafHash, 'base64'), e.index, cp.size, proof.hashes.map((h) => Buffer.from(h, 'base64')), cp.rootHash).ok;
+    const proof = await call(
+      url.ledger,
+      'GET',
+      `/v1/ledger/logs/${e.logId}/proofs/inclusion?index=${e.index}&treeSize=${cp.size}`,
+    );
+    const ok = core.verifyInclusion(
+      Buffer.from(e.leafHash, 'base64'),
+      e.index,
+      cp.size,
+      proof.hashes.map((h) => Buffer.from(h, 'base64')),
+      cp.rootHash,
+    ).ok;
     if (!ok) throw new Error(`inclusion proof failed for ${e.logId}#${e.index}`);
     verified += 1;
   }
   for (const e of interesting) {
     const ev = e.record.event;
-    const label = ev.type === 'tokenledger.anomaly.detected.v1' ? `${ev.type.replace('tokenledger.', '')} ${ev.data.rule}` : ev.type.replace('tokenledger.', '');
-    show(`${e.logId}#${e.index}`, `${label} by ${ev.actor} id=${ev.id.slice(0, 13)}...${ev.causationid ? ` caused by ${ev.causationid.slice(0, 13)}...` : ''}`);
+    const label =
+      ev.type === 'tokenledger.anomaly.detected.v1'
+        ? `${ev.type.replace('tokenledger.', '')} ${ev.data.rule}`
+        : ev.type.replace('tokenledger.', '');
+    show(
+      `${e.logId}#${e.index}`,
+      `${label} by ${ev.actor} id=${ev.id.slice(0, 13)}...${ev.causationid ? ` caused by ${ev.causationid.slice(0, 13)}...` : ''}`,
+    );
   }
-  show('inclusion proofs verified', `${verified} of ${timeline.entries.length} entries (${timeline.entries.length - interesting.length} other uses not listed)`);
+  show(
+    'inclusion proofs verified',
+    `${verified} of ${timeline.entries.length} entries (${timeline.entries.length - interesting.length} other uses not listed)`,
+  );
 
-  step(7, 'Export an evidence bundle of the log holding the revocation and verify it offline with the CLI');
-  const revokedEntry = timeline.entries.find((e) => e.record.event?.type === 'tokenledger.token.revoked.v1');
+  step(
+    7,
+    'Export an evidence bundle of the log holding the revocation and verify it offline with the CLI',
+  );
+  const revokedEntry = timeline.entries.find(
+    (e) => e.record.event?.type === 'tokenledger.token.revoked.v1',
+  );
   const cpNote = await call(url.ledger, 'GET', `/v1/ledger/logs/${revokedEntry.logId}/checkpoint`);
   const size = core.openCheckpoint(cpNote, verifiers).checkpoint.size;
-  const bundle = await call(url.ledger, 'GET', `/v1/ledger/export?logId=${revokedEntry.logId}&from=0&to=${size}`);
+  const bundle = await call(
+    url.ledger,
+    'GET',
+    `/v1/ledger/export?logId=${revokedEntry.logId}&from=0&to=${size}`,
+  );
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'tokenledger-demo-')), 'bundle.ndjson');
   writeFileSync(file, bundle);
-  const cli = spawnSync(process.execPath, [path.join(root, 'packages/cli/dist/main.js'), 'verify', file, '--key', keys.find((k) => k.active).verifierKey], { encoding: 'utf8' });
+  const cli = spawnSync(
+    process.execPath,
+    [
+      path.join(root, 'packages/cli/dist/main.js'),
+      'verify',
+      file,
+      '--key',
+      keys.find((k) => k.active).verifierKey,
+    ],
+    { encoding: 'utf8' },
+  );
   console.log(`    $ tokenledger verify ${path.basename(file)} --key <verifier key>`);
   for (const line of cli.stdout.trim().split('\n')) console.log(`    ${line}`);
   if (cli.status !== 0) throw new Error('offline verification failed');

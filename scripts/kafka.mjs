@@ -10,14 +10,20 @@ const port = Number(process.env.TOKENLEDGER_KAFKA_PORT ?? 9092);
 switch (process.argv[2]) {
   case 'start': {
     const broker = await ensureLocalBroker({ dataDir, port, log: say });
-    say(broker.startedHere ? `started on ${broker.brokers}` : `already answering on ${broker.brokers}`);
+    say(
+      broker.startedHere
+        ? `started on ${broker.brokers}`
+        : `already answering on ${broker.brokers}`,
+    );
     break;
   }
   case 'stop':
     say((await stopLocalBroker(dataDir)) ? 'stopped' : 'not running');
     break;
   case 'status':
-    say((await brokerAnswers('127.0.0.1', port)) ? `answering on 127.0.0.1:${port}` : 'not answering');
+    say(
+      (await brokerAnswers('127.0.0.1', port)) ? `answering on 127.0.0.1:${port}` : 'not answering',
+    );
     break;
   default:
     say('usage: npm run kafka -- start|stop|status');

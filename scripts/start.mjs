@@ -74,7 +74,8 @@ try {
 }
 
 const LEVELS = { 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
-for (const app of APPS) app.port = Number(process.env[`${app.name.toUpperCase()}_PORT`] ?? app.port);
+for (const app of APPS)
+  app.port = Number(process.env[`${app.name.toUpperCase()}_PORT`] ?? app.port);
 const portOf = (name) => APPS.find((a) => a.name === name).port;
 
 for (const app of APPS) {

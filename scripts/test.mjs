@@ -8,7 +8,14 @@ build();
 const stack = await infra().ensureInfrastructure({ database: 'tokenledger_test', log: say });
 let status;
 try {
-  const args = ['turbo', 'run', 'test', '--concurrency=1', '--output-logs=new-only', ...process.argv.slice(2)];
+  const args = [
+    'turbo',
+    'run',
+    'test',
+    '--concurrency=1',
+    '--output-logs=new-only',
+    ...process.argv.slice(2),
+  ];
   status = spawnSync('npx', args, { cwd: root, stdio: 'inherit' }).status ?? 1;
 } finally {
   if (stack.started.length > 0) say(`stopping ${stack.started.join(', ')}`);

@@ -13,12 +13,19 @@ if (isMonitoredApp()) {
   session.connect();
   const out = process.env.ALLOC_PROFILE ?? '/tmp/tl-alloc.heapprofile';
   when('.start', () => {
-    const options = { samplingInterval: 4096, includeObjectsCollectedByMinorGC: !process.env.MONITOR_LIVE, includeObjectsCollectedByMajorGC: true };
+    const options = {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMinorGC: !process.env.MONITOR_LIVE,
+      includeObjectsCollectedByMajorGC: true,
+    };
     session.post('HeapProfiler.startSampling', options, () =>
       when('.stop', () =>
         session.post('HeapProfiler.stopSampling', (error, result) => {
           if (!error) fs.writeFileSync(out, JSON.stringify(result.profile));
-          fs.writeFileSync(process.env.MONITOR_FILE, JSON.stringify({ allocationProfile: error ? String(error) : out }));
+          fs.writeFileSync(
+            process.env.MONITOR_FILE,
+            JSON.stringify({ allocationProfile: error ? String(error) : out }),
+          );
         }),
       ),
     );

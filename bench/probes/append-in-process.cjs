@@ -19,10 +19,17 @@ const { PLAIN_TABLE_DDL, plainInsertStatements } = require('../plain-insert.cjs'
 
 /** Busy and idle CPU time of the whole machine (all cores) from /proc/stat, in ms; since `from` if given. */
 function machineCpu(from) {
-  const [, ...fields] = require('node:fs').readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const [, ...fields] = require('node:fs')
+    .readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/);
   const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map(Number);
   const tick = 1000 / 100; // USER_HZ
-  const now = { busy: (user + nice + system + irq + softirq + steal) * tick, idle: (idle + iowait) * tick };
+  const now = {
+    busy: (user + nice + system + irq + softirq + steal) * tick,
+    idle: (idle + iowait) * tick,
+  };
   return from ? { busy: now.busy - from.busy, idle: now.idle - from.idle } : now;
 }
 
@@ -41,12 +48,25 @@ const adminUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.
   await boot.connect();
   await boot.query('CREATE SCHEMA ledger');
   await boot.end();
-  const ds = await new DataSource({ type: 'postgres', url: url.toString(), schema: 'ledger', migrations, migrationsRun: true }).initialize();
+  const ds = await new DataSource({
+    type: 'postgres',
+    url: url.toString(),
+    schema: 'ledger',
+    migrations,
+    migrationsRun: true,
+  }).initialize();
   try {
     const repository = new LedgerRepository(ds, { DB_SCHEMA: 'ledger' });
     const appender = new AppenderService(repository);
     const waited = {};
-    for (const name of ['lockHead', 'nodes', 'findEventIds', 'insertLeaves', 'insertEventIds', 'advanceHead']) {
+    for (const name of [
+      'lockHead',
+      'nodes',
+      'findEventIds',
+      'insertLeaves',
+      'insertEventIds',
+      'advanceHead',
+    ]) {
       const original = repository[name].bind(repository);
       repository[name] = async (...args) => {
         const t0 = performance.now();
@@ -64,7 +84,16 @@ const adminUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.
         type: 'tokenledger.token.used.v1',
         source: '/tokenledger/bench',
         actor: 'service:bench',
-        data: { tokenId: tokenIds[i % 1000], prefix: 'tlk_live_AbC1', service: 'bench', operation: 'GET /x', ip: '10.0.0.1', scopesRequested: [], outcome: 'accepted', at: new Date().toISOString() },
+        data: {
+          tokenId: tokenIds[i % 1000],
+          prefix: 'tlk_live_AbC1',
+          service: 'bench',
+          operation: 'GET /x',
+          ip: '10.0.0.1',
+          scopesRequested: [],
+          outcome: 'accepted',
+          at: new Date().toISOString(),
+        },
       });
       const p = partitions[i % 3];
       p.push({ offset: p.length, timestamp: Date.now(), value: encodeEvent(event) });
@@ -72,7 +101,10 @@ const adminUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.
     const inspector = require('node:inspector');
     const session = new inspector.Session();
     session.connect();
-    const post = (method, params) => new Promise((resolve, reject) => session.post(method, params ?? {}, (e, v) => (e ? reject(e) : resolve(v))));
+    const post = (method, params) =>
+      new Promise((resolve, reject) =>
+        session.post(method, params ?? {}, (e, v) => (e ? reject(e) : resolve(v))),
+      );
     if (process.env.PROF) {
       await post('Profiler.enable');
       await post('Profiler.start');
@@ -81,7 +113,8 @@ const adminUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const run = async (records, partition) => {
-      for (let at = 0; at < records.length; at += B) await appender.append('probe.usage', partition, records.slice(at, at + B));
+      for (let at = 0; at < records.length; at += B)
+        await appender.append('probe.usage', partition, records.slice(at, at + B));
     };
     if (process.env.C === '1') for (const [i, p] of partitions.entries()) await run(p, i);
     else await Promise.all(partitions.map(run));
@@ -92,11 +125,18 @@ const adminUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.
       const { profile } = await post('Profiler.stop');
       require('node:fs').writeFileSync('append.cpuprofile', JSON.stringify(profile));
     }
-    console.log(`appended ${N} events in ${seconds.toFixed(2)} s = ${Math.round(N / seconds)} events/s; Node CPU ${(cpu.user / 1000).toFixed(0)} ms user, ${(cpu.system / 1000).toFixed(0)} ms system; whole machine ${machine.busy} ms busy, ${machine.idle} ms idle (all cores)`);
-    console.log('awaited (ms):', Object.fromEntries(Object.entries(waited).map(([k, v]) => [k, Math.round(v)])));
+    console.log(
+      `appended ${N} events in ${seconds.toFixed(2)} s = ${Math.round(N / seconds)} events/s; Node CPU ${(cpu.user / 1000).toFixed(0)} ms user, ${(cpu.system / 1000).toFixed(0)} ms system; whole machine ${machine.busy} ms busy, ${machine.idle} ms idle (all cores)`,
+    );
+    console.log(
+      'awaited (ms):',
+      Object.fromEntries(Object.entries(waited).map(([k, v]) => [k, Math.round(v)])),
+    );
     const perEvent = (ms) => ((ms * 1000) / N).toFixed(1);
     const nodeMs = (cpu.user + cpu.system) / 1000;
-    console.log(`CPU per event (us): Node ${perEvent(nodeMs)}, rest of the machine (PostgreSQL) ${perEvent(machine.busy - nodeMs)}, all ${perEvent(machine.busy)}`);
+    console.log(
+      `CPU per event (us): Node ${perEvent(nodeMs)}, rest of the machine (PostgreSQL) ${perEvent(machine.busy - nodeMs)}, all ${perEvent(machine.busy)}`,
+    );
 
     // The benchmark's baseline (b), same run and database: N rows of the average leaf size.
     const [{ avg }] = await ds.query('SELECT avg(length(leaf))::int AS avg FROM ledger.leaves');
@@ -113,7 +153,9 @@ const adminUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.
     const bMachine = machineCpu(bMachine0);
     await plain.end();
     const bNode = (bCpu.user + bCpu.system) / 1000;
-    console.log(`baseline (b): ${N} rows of ${avg} bytes in ${bSeconds.toFixed(2)} s = ${Math.round(N / bSeconds)} rows/s; CPU per row (us): Node ${perEvent(bNode)}, rest of the machine ${perEvent(bMachine.busy - bNode)}, all ${perEvent(bMachine.busy)}`);
+    console.log(
+      `baseline (b): ${N} rows of ${avg} bytes in ${bSeconds.toFixed(2)} s = ${Math.round(N / bSeconds)} rows/s; CPU per row (us): Node ${perEvent(bNode)}, rest of the machine ${perEvent(bMachine.busy - bNode)}, all ${perEvent(bMachine.busy)}`,
+    );
   } finally {
     await ds.destroy();
     await admin.query(`DROP DATABASE ${db} WITH (FORCE)`);

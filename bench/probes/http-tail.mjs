@@ -18,25 +18,46 @@ const ports = { issuance: 14001, revocation: 14002 };
 process.env.BENCH_NODE_ARGS = `${process.env.BENCH_NODE_ARGS ?? ''} --require ${path.resolve(here, process.env.MONITOR_SCRIPT ?? 'loop-monitor.cjs')}`;
 const system = await startBenchSystem({
   apps: ports,
-  env: { BENCH_BASELINE_ROUTE: 'true', MONITOR_FILE: monitorFile, MONITOR_PORT: String(ports.revocation) },
+  env: {
+    BENCH_BASELINE_ROUTE: 'true',
+    MONITOR_FILE: monitorFile,
+    MONITOR_PORT: String(ports.revocation),
+  },
 });
 try {
   const auth = { authorization: `Bearer ${system.rootToken}` };
   const issued = await fetch(`${system.url('issuance')}/v1/tokens`, {
     method: 'POST',
     headers: { ...auth, 'content-type': 'application/json' },
-    body: JSON.stringify({ owner: { type: 'service', id: 'probe' }, name: 'probe', scopes: ['probe:read'], ttlSeconds: 3600 }),
+    body: JSON.stringify({
+      owner: { type: 'service', id: 'probe' },
+      name: 'probe',
+      scopes: ['probe:read'],
+      ttlSeconds: 3600,
+    }),
   }).then((r) => r.json());
   await sleep(500);
-  const load = { url: `${system.url('revocation')}${route}`, headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: issued.token }).toString(), rate };
+  const load = {
+    url: `${system.url('revocation')}${route}`,
+    headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: issued.token }).toString(),
+    rate,
+  };
   await openLoop({ ...load, seconds: 2 }); // warm-up
   writeFileSync(`${monitorFile}.start`, '');
   const result = await openLoop({ ...load, seconds });
   writeFileSync(`${monitorFile}.stop`, '');
   for (let i = 0; i < 40 && !existsSync(monitorFile); i++) await sleep(50);
-  console.log(`${route} at ${rate} req/s for ${seconds} s: p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, max ${result.max.toFixed(1)} ms, errors ${result.errors} ${JSON.stringify(result.failures)}, generator lag max ${result.maxLag.toFixed(1)} ms`);
-  console.log(existsSync(monitorFile) ? `revocation during the load: ${readFileSync(monitorFile, 'utf8')}` : '(no report from the loop monitor)');
+  console.log(
+    `${route} at ${rate} req/s for ${seconds} s: p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, max ${result.max.toFixed(1)} ms, errors ${result.errors} ${JSON.stringify(result.failures)}, generator lag max ${result.maxLag.toFixed(1)} ms`,
+  );
+  console.log(
+    existsSync(monitorFile)
+      ? `revocation during the load: ${readFileSync(monitorFile, 'utf8')}`
+      : '(no report from the loop monitor)',
+  );
 } finally {
   await system.stop();
-  for (const f of [monitorFile, `${monitorFile}.start`, `${monitorFile}.stop`]) rmSync(f, { force: true });
+  for (const f of [monitorFile, `${monitorFile}.start`, `${monitorFile}.stop`])
+    rmSync(f, { force: true });
 }

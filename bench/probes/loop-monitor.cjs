@@ -8,7 +8,13 @@ if (isMonitoredApp()) {
   const { monitorEventLoopDelay, PerformanceObserver } = require('node:perf_hooks');
   const gcs = [];
   new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) if (e.duration > 2) gcs.push({ at: Math.round(e.startTime), ms: +e.duration.toFixed(1), kind: e.detail?.kind === 1 ? 'minor' : 'major/incremental' });
+    for (const e of list.getEntries())
+      if (e.duration > 2)
+        gcs.push({
+          at: Math.round(e.startTime),
+          ms: +e.duration.toFixed(1),
+          kind: e.detail?.kind === 1 ? 'minor' : 'major/incremental',
+        });
   }).observe({ entryTypes: ['gc'] });
   const fs = require('node:fs');
   when('.start', () => {
@@ -26,7 +32,11 @@ if (isMonitoredApp()) {
       delay.disable();
       clearInterval(ticker);
       const ms = (ns) => +(ns / 1e6).toFixed(2);
-      const report = { delay: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) }, lateTicks: late, gcs: gcs.filter((g) => g.at >= from) };
+      const report = {
+        delay: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
+        lateTicks: late,
+        gcs: gcs.filter((g) => g.at >= from),
+      };
       fs.writeFileSync(process.env.MONITOR_FILE, JSON.stringify(report));
     });
   });

@@ -12,17 +12,40 @@ const seconds = Number(process.env.SECS ?? 8);
 const servers = [
   ['bare node:http', bareServerArgs, {}],
   ['minimal Nest + Express + guard', [path.join(here, 'minimal-nest-app.cjs')], {}],
-  ['the same + nestjs-pino request logger', [path.join(here, 'minimal-nest-app.cjs')], { PINO: '1' }],
+  [
+    'the same + nestjs-pino request logger',
+    [path.join(here, 'minimal-nest-app.cjs')],
+    { PINO: '1' },
+  ],
 ];
 for (const [name, args, env] of servers) {
-  const server = spawn(process.execPath, args, { env: { ...process.env, ...env, PORT: '14998' }, stdio: 'inherit' });
+  const server = spawn(process.execPath, args, {
+    env: { ...process.env, ...env, PORT: '14998' },
+    stdio: 'inherit',
+  });
   try {
-    while (!(await fetch('http://127.0.0.1:14998/').then(() => true, () => false))) await sleep(50);
-    const load = { url: 'http://127.0.0.1:14998/v1/introspect', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Bearer probe' }, body: 'token=probe', rate };
+    while (
+      !(await fetch('http://127.0.0.1:14998/').then(
+        () => true,
+        () => false,
+      ))
+    )
+      await sleep(50);
+    const load = {
+      url: 'http://127.0.0.1:14998/v1/introspect',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: 'Bearer probe',
+      },
+      body: 'token=probe',
+      rate,
+    };
     await openLoop({ ...load, seconds: 2 });
     for (let i = 0; i < 2; i++) {
       const r = await openLoop({ ...load, seconds });
-      console.log(`${name} at ${rate} req/s: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms, errors ${r.errors}, generator lag max ${r.maxLag.toFixed(1)} ms`);
+      console.log(
+        `${name} at ${rate} req/s: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms, errors ${r.errors}, generator lag max ${r.maxLag.toFixed(1)} ms`,
+      );
     }
   } finally {
     server.kill();

@@ -6,7 +6,9 @@ const fs = require('node:fs');
 // Worker threads inherit `--require`, so the monitor is loaded in the app's worker threads too
 // (the usage events' background producer): only the main thread, which serves HTTP, reports.
 exports.isMonitoredApp = () =>
-  Boolean(process.env.MONITOR_FILE) && process.env.PORT === process.env.MONITOR_PORT && require('node:worker_threads').isMainThread;
+  Boolean(process.env.MONITOR_FILE) &&
+  process.env.PORT === process.env.MONITOR_PORT &&
+  require('node:worker_threads').isMainThread;
 
 exports.whenMarker = (suffix, then) => {
   const poll = setInterval(() => {

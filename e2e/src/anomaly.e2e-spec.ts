@@ -1,6 +1,23 @@
-import { TOPICS, buildEvent, decodeEvent, encodeEvent, partitionKey, topicName, uuidv7, type EventEnvelope, type TokenUsedV1 } from '@tokenledger/contracts';
+import {
+  TOPICS,
+  buildEvent,
+  decodeEvent,
+  encodeEvent,
+  partitionKey,
+  topicName,
+  uuidv7,
+  type EventEnvelope,
+  type TokenUsedV1,
+} from '@tokenledger/contracts';
 import { createEventProducer, createKafka } from '@tokenledger/messaging';
-import { eventually, freshDatabase, freshTopicPrefix, kafkaBrokers, readTopic, type TestDatabase } from '@tokenledger/testing';
+import {
+  eventually,
+  freshDatabase,
+  freshTopicPrefix,
+  kafkaBrokers,
+  readTopic,
+  type TestDatabase,
+} from '@tokenledger/testing';
 import { Client } from 'pg';
 import { freePort, spawnApp, startSystem, type RunningSystem } from './system';
 
@@ -18,12 +35,17 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
   let db: TestDatabase;
   let system: RunningSystem;
   const prefix = freshTopicPrefix();
-  const auth = (): Record<string, string> => ({ authorization: `Bearer ${system.rootToken}`, 'content-type': 'application/json' });
+  const auth = (): Record<string, string> => ({
+    authorization: `Bearer ${system.rootToken}`,
+    'content-type': 'application/json',
+  });
   const anomalyUrl = (path: string): string => `${system.apps.anomaly.url}${path}`;
   const sent: Array<{ key: string; value: Buffer; topic: string }> = [];
 
   async function produce(topic: string, events: EventEnvelope[]): Promise<void> {
-    const producer = createEventProducer(createKafka({ brokers: kafkaBrokers(), clientId: 'anomaly-spec' }));
+    const producer = createEventProducer(
+      createKafka({ brokers: kafkaBrokers(), clientId: 'anomaly-spec' }),
+    );
     await producer.connect();
     const messages = events.map((e) => ({ key: partitionKey(e), value: encodeEvent(e) }));
     await producer.send({ topic: topicName(topic, prefix), acks: -1, messages });
@@ -39,13 +61,48 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
       type: 'tokenledger.token.used.v1',
       source: '/tokenledger/test',
       actor: 'service:gateway',
-      data: { tokenId, service: 'gateway', operation: 'GET /v1/things', ip: '10.1.2.3', scopesRequested: ['things:read'], outcome: 'accepted', at, ...extra },
+      data: {
+        tokenId,
+        service: 'gateway',
+        operation: 'GET /v1/things',
+        ip: '10.1.2.3',
+        scopesRequested: ['things:read'],
+        outcome: 'accepted',
+        at,
+        ...extra,
+      },
     });
   }
-  function lifecycle(type: 'issued' | 'revoked', tokenId: string, at: string, dpopJkt?: string, expiresAt = new Date(Date.now() + 86_400_000).toISOString()): EventEnvelope {
+  function lifecycle(
+    type: 'issued' | 'revoked',
+    tokenId: string,
+    at: string,
+    dpopJkt?: string,
+    expiresAt = new Date(Date.now() + 86_400_000).toISOString(),
+  ): EventEnvelope {
     return type === 'issued'
-      ? buildEvent({ type: 'tokenledger.token.issued.v1', source: '/tokenledger/test', actor: 'system', data: { tokenId, prefix: 'tlk_live_Test', owner: { type: 'service', id: 'spec' }, name: 'spec', scopes: ['things:read'], labels: {}, issuedAt: minutesAgo(600), expiresAt, ...(dpopJkt ? { dpopJkt } : {}) } })
-      : buildEvent({ type: 'tokenledger.token.revoked.v1', source: '/tokenledger/test', actor: 'system', data: { tokenId, reason: 'requested', revokedAt: at } });
+      ? buildEvent({
+          type: 'tokenledger.token.issued.v1',
+          source: '/tokenledger/test',
+          actor: 'system',
+          data: {
+            tokenId,
+            prefix: 'tlk_live_Test',
+            owner: { type: 'service', id: 'spec' },
+            name: 'spec',
+            scopes: ['things:read'],
+            labels: {},
+            issuedAt: minutesAgo(600),
+            expiresAt,
+            ...(dpopJkt ? { dpopJkt } : {}),
+          },
+        })
+      : buildEvent({
+          type: 'tokenledger.token.revoked.v1',
+          source: '/tokenledger/test',
+          actor: 'system',
+          data: { tokenId, reason: 'requested', revokedAt: at },
+        });
   }
 
   async function findings(tokenId: string, url = anomalyUrl): Promise<Anomaly[]> {
@@ -56,25 +113,48 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
 
   /** Waits until the detector processed everything sent (its last event id is in the inbox). */
   async function rulesFor(tokenId: string, lastEventId: string): Promise<string[]> {
-    await eventually(async () => {
-      const client = new Client({ connectionString: db.url });
-      await client.connect();
-      try {
-        const r = await client.query("SELECT 1 FROM anomaly.inbox WHERE consumer = 'detector' AND event_id = $1", [lastEventId]);
-        return r.rowCount ? true : undefined;
-      } finally {
-        await client.end();
-      }
-    }, 15_000, 'the detector to process the events');
+    await eventually(
+      async () => {
+        const client = new Client({ connectionString: db.url });
+        await client.connect();
+        try {
+          const r = await client.query(
+            "SELECT 1 FROM anomaly.inbox WHERE consumer = 'detector' AND event_id = $1",
+            [lastEventId],
+          );
+          return r.rowCount ? true : undefined;
+        } finally {
+          await client.end();
+        }
+      },
+      15_000,
+      'the detector to process the events',
+    );
     return (await findings(tokenId)).map((f) => f.rule).sort();
   }
 
   beforeAll(async () => {
     db = await freshDatabase();
-    system = await startSystem({ DATABASE_URL: db.url, KAFKA_BROKERS: kafkaBrokers(), TOPIC_PREFIX: prefix, SPRAWL_SWEEP_INTERVAL_MS: '300' });
-    await eventually(async () => ((await fetch(anomalyUrl('/v1/whoami'), { headers: auth() })).status === 200 ? true : undefined), 20_000, 'root token known');
+    system = await startSystem({
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: kafkaBrokers(),
+      TOPIC_PREFIX: prefix,
+      SPRAWL_SWEEP_INTERVAL_MS: '300',
+    });
+    await eventually(
+      async () =>
+        (await fetch(anomalyUrl('/v1/whoami'), { headers: auth() })).status === 200
+          ? true
+          : undefined,
+      20_000,
+      'root token known',
+    );
     // One rule configuration for the whole stream (the replay test starts with the same one).
-    const put = await fetch(anomalyUrl('/v1/anomaly-rules/impossible-travel'), { method: 'PUT', headers: auth(), body: JSON.stringify({ action: 'revoke' }) });
+    const put = await fetch(anomalyUrl('/v1/anomaly-rules/impossible-travel'), {
+      method: 'PUT',
+      headers: auth(),
+      body: JSON.stringify({ action: 'revoke' }),
+    });
     expect(put.status).toBe(200);
   }, 150_000);
 
@@ -84,60 +164,167 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
   }, 60_000);
 
   /** For each rule: records that must fire it, and a near miss that must not. */
-  const cases: Array<{ rule: string; fire: (t: string) => Array<[string, EventEnvelope]>; miss: (t: string) => Array<[string, EventEnvelope]> }> = [
+  const cases: Array<{
+    rule: string;
+    fire: (t: string) => Array<[string, EventEnvelope]>;
+    miss: (t: string) => Array<[string, EventEnvelope]>;
+  }> = [
     {
       rule: 'revoked-token-use',
-      fire: (t) => [[TOPICS.lifecycle, lifecycle('revoked', t, minutesAgo(10))], [TOPICS.usage, used(t, minutesAgo(5))]],
-      miss: (t) => [[TOPICS.lifecycle, lifecycle('revoked', t, minutesAgo(5))], [TOPICS.usage, used(t, minutesAgo(10))]],
+      fire: (t) => [
+        [TOPICS.lifecycle, lifecycle('revoked', t, minutesAgo(10))],
+        [TOPICS.usage, used(t, minutesAgo(5))],
+      ],
+      miss: (t) => [
+        [TOPICS.lifecycle, lifecycle('revoked', t, minutesAgo(5))],
+        [TOPICS.usage, used(t, minutesAgo(10))],
+      ],
     },
     {
       rule: 'expired-token-use',
-      fire: (t) => [[TOPICS.lifecycle, lifecycle('issued', t, '', undefined, minutesAgo(5))], [TOPICS.usage, used(t, minutesAgo(1), { outcome: 'rejected', rejection: 'expired' })]],
-      miss: (t) => [[TOPICS.lifecycle, lifecycle('issued', t, '', undefined, minutesAgo(5))], [TOPICS.usage, used(t, minutesAgo(10))]],
+      fire: (t) => [
+        [TOPICS.lifecycle, lifecycle('issued', t, '', undefined, minutesAgo(5))],
+        [TOPICS.usage, used(t, minutesAgo(1), { outcome: 'rejected', rejection: 'expired' })],
+      ],
+      miss: (t) => [
+        [TOPICS.lifecycle, lifecycle('issued', t, '', undefined, minutesAgo(5))],
+        [TOPICS.usage, used(t, minutesAgo(10))],
+      ],
     },
     {
       rule: 'new-network',
-      fire: (t) => [...Array.from({ length: 5 }, (_, i) => [TOPICS.usage, used(t, minutesAgo(20 - i))] as [string, EventEnvelope]), [TOPICS.usage, used(t, minutesAgo(1), { ip: '203.0.113.9' })]],
-      miss: (t) => [...Array.from({ length: 5 }, (_, i) => [TOPICS.usage, used(t, minutesAgo(20 - i))] as [string, EventEnvelope]), [TOPICS.usage, used(t, minutesAgo(1), { ip: '10.1.2.200' })]],
+      fire: (t) => [
+        ...Array.from(
+          { length: 5 },
+          (_, i) => [TOPICS.usage, used(t, minutesAgo(20 - i))] as [string, EventEnvelope],
+        ),
+        [TOPICS.usage, used(t, minutesAgo(1), { ip: '203.0.113.9' })],
+      ],
+      miss: (t) => [
+        ...Array.from(
+          { length: 5 },
+          (_, i) => [TOPICS.usage, used(t, minutesAgo(20 - i))] as [string, EventEnvelope],
+        ),
+        [TOPICS.usage, used(t, minutesAgo(1), { ip: '10.1.2.200' })],
+      ],
     },
     {
       rule: 'rate-spike',
-      fire: (t) => [...Array.from({ length: 10 }, (_, m) => Array.from({ length: 4 }, (_, i) => [TOPICS.usage, used(t, new Date(Date.now() - (12 - m) * 60_000 + i * 1000).toISOString())] as [string, EventEnvelope])).flat(), ...Array.from({ length: 45 }, (_, i) => [TOPICS.usage, used(t, new Date(previousMinute() + i * 1000).toISOString())] as [string, EventEnvelope])],
-      miss: (t) => Array.from({ length: 10 }, (_, m) => Array.from({ length: 4 }, (_, i) => [TOPICS.usage, used(t, new Date(Date.now() - (12 - m) * 60_000 + i * 1000).toISOString())] as [string, EventEnvelope])).flat(),
+      fire: (t) => [
+        ...Array.from({ length: 10 }, (_, m) =>
+          Array.from(
+            { length: 4 },
+            (_, i) =>
+              [
+                TOPICS.usage,
+                used(t, new Date(Date.now() - (12 - m) * 60_000 + i * 1000).toISOString()),
+              ] as [string, EventEnvelope],
+          ),
+        ).flat(),
+        ...Array.from(
+          { length: 45 },
+          (_, i) =>
+            [TOPICS.usage, used(t, new Date(previousMinute() + i * 1000).toISOString())] as [
+              string,
+              EventEnvelope,
+            ],
+        ),
+      ],
+      miss: (t) =>
+        Array.from({ length: 10 }, (_, m) =>
+          Array.from(
+            { length: 4 },
+            (_, i) =>
+              [
+                TOPICS.usage,
+                used(t, new Date(Date.now() - (12 - m) * 60_000 + i * 1000).toISOString()),
+              ] as [string, EventEnvelope],
+          ),
+        ).flat(),
     },
     {
       rule: 'scope-probing',
-      fire: (t) => Array.from({ length: 5 }, (_, i) => [TOPICS.usage, used(t, minutesAgo(5 - i / 2), { outcome: 'rejected', rejection: 'insufficient-scope' })] as [string, EventEnvelope]),
-      miss: (t) => Array.from({ length: 4 }, (_, i) => [TOPICS.usage, used(t, minutesAgo(5 - i / 2), { outcome: 'rejected', rejection: 'insufficient-scope' })] as [string, EventEnvelope]),
+      fire: (t) =>
+        Array.from(
+          { length: 5 },
+          (_, i) =>
+            [
+              TOPICS.usage,
+              used(t, minutesAgo(5 - i / 2), {
+                outcome: 'rejected',
+                rejection: 'insufficient-scope',
+              }),
+            ] as [string, EventEnvelope],
+        ),
+      miss: (t) =>
+        Array.from(
+          { length: 4 },
+          (_, i) =>
+            [
+              TOPICS.usage,
+              used(t, minutesAgo(5 - i / 2), {
+                outcome: 'rejected',
+                rejection: 'insufficient-scope',
+              }),
+            ] as [string, EventEnvelope],
+        ),
     },
     {
       rule: 'impossible-travel',
-      fire: (t) => [[TOPICS.usage, used(t, minutesAgo(30), { country: 'DE' })], [TOPICS.usage, used(t, minutesAgo(1), { country: 'BR' })]],
-      miss: (t) => [[TOPICS.usage, used(t, minutesAgo(180), { country: 'DE' })], [TOPICS.usage, used(t, minutesAgo(1), { country: 'BR' })]],
+      fire: (t) => [
+        [TOPICS.usage, used(t, minutesAgo(30), { country: 'DE' })],
+        [TOPICS.usage, used(t, minutesAgo(1), { country: 'BR' })],
+      ],
+      miss: (t) => [
+        [TOPICS.usage, used(t, minutesAgo(180), { country: 'DE' })],
+        [TOPICS.usage, used(t, minutesAgo(1), { country: 'BR' })],
+      ],
     },
     {
       rule: 'dpop-mismatch',
-      fire: (t) => [[TOPICS.lifecycle, lifecycle('issued', t, '', 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs')], [TOPICS.usage, used(t, minutesAgo(1), { dpopJkt: 'A'.repeat(43) })]],
-      miss: (t) => [[TOPICS.lifecycle, lifecycle('issued', t, '', 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs')], [TOPICS.usage, used(t, minutesAgo(1), { dpopJkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' })]],
+      fire: (t) => [
+        [
+          TOPICS.lifecycle,
+          lifecycle('issued', t, '', 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs'),
+        ],
+        [TOPICS.usage, used(t, minutesAgo(1), { dpopJkt: 'A'.repeat(43) })],
+      ],
+      miss: (t) => [
+        [
+          TOPICS.lifecycle,
+          lifecycle('issued', t, '', 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs'),
+        ],
+        [
+          TOPICS.usage,
+          used(t, minutesAgo(1), { dpopJkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' }),
+        ],
+      ],
     },
   ];
 
-  it.each(cases.map((c) => [c.rule, c] as const))('%s: fires on its records, not on the near miss', async (_name, c) => {
-    for (const [variant, build] of [['fire', c.fire], ['miss', c.miss]] as const) {
-      const tokenId = uuidv7();
-      const records = build(tokenId);
-      // Lifecycle first, then usage, each in order (one key -> one partition per topic).
-      for (const topic of [TOPICS.lifecycle, TOPICS.usage]) {
-        const events = records.filter(([t]) => t === topic).map(([, e]) => e);
-        if (events.length > 0) await produce(topic, events);
+  it.each(cases.map((c) => [c.rule, c] as const))(
+    '%s: fires on its records, not on the near miss',
+    async (_name, c) => {
+      for (const [variant, build] of [
+        ['fire', c.fire],
+        ['miss', c.miss],
+      ] as const) {
+        const tokenId = uuidv7();
+        const records = build(tokenId);
+        // Lifecycle first, then usage, each in order (one key -> one partition per topic).
+        for (const topic of [TOPICS.lifecycle, TOPICS.usage]) {
+          const events = records.filter(([t]) => t === topic).map(([, e]) => e);
+          if (events.length > 0) await produce(topic, events);
+        }
+        const last = records[records.length - 1]?.[1];
+        if (!last) throw new Error('no records');
+        const rules = await rulesFor(tokenId, last.id);
+        if (variant === 'fire')
+          expect([c.rule, rules]).toEqual([c.rule, expect.arrayContaining([c.rule])]);
+        else expect([c.rule, rules]).toEqual([c.rule, expect.not.arrayContaining([c.rule])]);
       }
-      const last = records[records.length - 1]?.[1];
-      if (!last) throw new Error('no records');
-      const rules = await rulesFor(tokenId, last.id);
-      if (variant === 'fire') expect([c.rule, rules]).toEqual([c.rule, expect.arrayContaining([c.rule])]);
-      else expect([c.rule, rules]).toEqual([c.rule, expect.not.arrayContaining([c.rule])]);
-    }
-  });
+    },
+  );
 
   it('dormant-reactivation and leaked: through real records too', async () => {
     // Raw Kafka records may carry any event time (the 24 h limit is the HTTP intake's).
@@ -151,20 +338,49 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
     expect(await rulesFor(near, soon.id)).not.toContain('dormant-reactivation');
 
     const leakedToken = uuidv7();
-    const leak = buildEvent({ type: 'tokenledger.token.leak-reported.v1', source: '/tokenledger/test', actor: 'system', data: { tokenId: leakedToken, prefix: 'tlk_live_Test', source: 'github', outcome: 'revoked' } });
+    const leak = buildEvent({
+      type: 'tokenledger.token.leak-reported.v1',
+      source: '/tokenledger/test',
+      actor: 'system',
+      data: { tokenId: leakedToken, prefix: 'tlk_live_Test', source: 'github', outcome: 'revoked' },
+    });
     await produce(TOPICS.lifecycle, [leak]);
     expect(await rulesFor(leakedToken, leak.id)).toEqual(['leaked']);
   });
 
   it('rules: invalid changes are refused with 400 and change nothing; valid ones are recorded in ops.audit', async () => {
-    const before = (await (await fetch(anomalyUrl('/v1/anomaly-rules'), { headers: auth() })).json()) as { rules: Array<{ rule: string; params: Record<string, unknown> }> };
-    const bad = await fetch(anomalyUrl('/v1/anomaly-rules/scope-probing'), { method: 'PUT', headers: auth(), body: JSON.stringify({ params: { threshold: -3 } }) });
+    const before = (await (
+      await fetch(anomalyUrl('/v1/anomaly-rules'), { headers: auth() })
+    ).json()) as { rules: Array<{ rule: string; params: Record<string, unknown> }> };
+    const bad = await fetch(anomalyUrl('/v1/anomaly-rules/scope-probing'), {
+      method: 'PUT',
+      headers: auth(),
+      body: JSON.stringify({ params: { threshold: -3 } }),
+    });
     expect(bad.status).toBe(400);
-    expect((await fetch(anomalyUrl('/v1/anomaly-rules/no-such-rule'), { method: 'PUT', headers: auth(), body: '{}' })).status).toBe(400);
-    const after = (await (await fetch(anomalyUrl('/v1/anomaly-rules'), { headers: auth() })).json()) as typeof before;
-    expect(after.rules.find((r) => r.rule === 'scope-probing')).toEqual(before.rules.find((r) => r.rule === 'scope-probing'));
-    const audit = await readTopic(topicName(TOPICS.opsAudit, prefix), (r) => r.some((x) => x.value?.includes('anomaly-rule.impossible-travel')), 10_000);
-    const change = audit.map((r) => decodeEvent(r.value ?? Buffer.alloc(0))).find((d) => d.ok && d.event.type === 'tokenledger.ops.policy-changed.v1');
+    expect(
+      (
+        await fetch(anomalyUrl('/v1/anomaly-rules/no-such-rule'), {
+          method: 'PUT',
+          headers: auth(),
+          body: '{}',
+        })
+      ).status,
+    ).toBe(400);
+    const after = (await (
+      await fetch(anomalyUrl('/v1/anomaly-rules'), { headers: auth() })
+    ).json()) as typeof before;
+    expect(after.rules.find((r) => r.rule === 'scope-probing')).toEqual(
+      before.rules.find((r) => r.rule === 'scope-probing'),
+    );
+    const audit = await readTopic(
+      topicName(TOPICS.opsAudit, prefix),
+      (r) => r.some((x) => x.value?.includes('anomaly-rule.impossible-travel')),
+      10_000,
+    );
+    const change = audit
+      .map((r) => decodeEvent(r.value ?? Buffer.alloc(0)))
+      .find((d) => d.ok && d.event.type === 'tokenledger.ops.policy-changed.v1');
     expect(change?.ok && change.event.actor).toMatch(/^operator:/);
   });
 
@@ -172,41 +388,122 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
     const latencies: number[] = [];
     let lastToken: { token: string; tokenId: string } | undefined;
     for (let run = 0; run < 3; run += 1) {
-      const issued = (await (await fetch(`${system.apps.issuance.url}/v1/tokens`, { method: 'POST', headers: auth(), body: JSON.stringify({ owner: { type: 'service', id: 'victim' }, name: `victim-${run}`, scopes: ['things:read'], ttlSeconds: 3600 }) })).json()) as { token: string; tokenId: string };
+      const issued = (await (
+        await fetch(`${system.apps.issuance.url}/v1/tokens`, {
+          method: 'POST',
+          headers: auth(),
+          body: JSON.stringify({
+            owner: { type: 'service', id: 'victim' },
+            name: `victim-${run}`,
+            scopes: ['things:read'],
+            ttlSeconds: 3600,
+          }),
+        })
+      ).json()) as { token: string; tokenId: string };
       lastToken = issued;
       const introspect = async (): Promise<boolean> =>
-        ((await (await fetch(`${system.apps.revocation.url}/v1/introspect`, { method: 'POST', headers: { authorization: `Bearer ${system.rootToken}`, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: issued.token }).toString() })).json()) as { active: boolean }).active;
+        (
+          (await (
+            await fetch(`${system.apps.revocation.url}/v1/introspect`, {
+              method: 'POST',
+              headers: {
+                authorization: `Bearer ${system.rootToken}`,
+                'content-type': 'application/x-www-form-urlencoded',
+              },
+              body: new URLSearchParams({ token: issued.token }).toString(),
+            })
+          ).json()) as { active: boolean }
+        ).active;
       await eventually(async () => ((await introspect()) ? true : undefined), 10_000, 'active');
-      const normal = Array.from({ length: 10 }, (_, m) => Array.from({ length: 4 }, (_, i) => ({ tokenId: issued.tokenId, service: 'gateway', operation: 'GET /v1/things', ip: '10.9.8.7', country: 'DE', scopesRequested: ['things:read'], outcome: 'accepted', at: new Date(Date.now() - (12 - m) * 60_000 + i * 1000).toISOString() }))).flat();
-      expect((await fetch(anomalyUrl('/v1/usage'), { method: 'POST', headers: auth(), body: JSON.stringify({ events: normal }) })).status).toBe(202);
+      const normal = Array.from({ length: 10 }, (_, m) =>
+        Array.from({ length: 4 }, (_, i) => ({
+          tokenId: issued.tokenId,
+          service: 'gateway',
+          operation: 'GET /v1/things',
+          ip: '10.9.8.7',
+          country: 'DE',
+          scopesRequested: ['things:read'],
+          outcome: 'accepted',
+          at: new Date(Date.now() - (12 - m) * 60_000 + i * 1000).toISOString(),
+        })),
+      ).flat();
+      expect(
+        (
+          await fetch(anomalyUrl('/v1/usage'), {
+            method: 'POST',
+            headers: auth(),
+            body: JSON.stringify({ events: normal }),
+          })
+        ).status,
+      ).toBe(202);
       const attackAt = Date.now();
       // 45 uses inside one (the previous, complete) minute: 10x the learned 4 per minute.
       const minute = Math.floor(attackAt / 60_000) * 60_000 - 60_000;
-      const attack = Array.from({ length: 45 }, (_, i) => ({ tokenId: issued.tokenId, service: 'gateway', operation: 'GET /v1/things', ip: '198.51.100.7', country: 'BR', scopesRequested: ['things:read'], outcome: 'accepted', at: new Date(minute + i * 1000).toISOString() }));
-      expect((await fetch(anomalyUrl('/v1/usage'), { method: 'POST', headers: auth(), body: JSON.stringify({ events: attack }) })).status).toBe(202);
-      await eventually(async () => ((await introspect()) ? undefined : true), 20_000, 'the attacked token to be revoked');
+      const attack = Array.from({ length: 45 }, (_, i) => ({
+        tokenId: issued.tokenId,
+        service: 'gateway',
+        operation: 'GET /v1/things',
+        ip: '198.51.100.7',
+        country: 'BR',
+        scopesRequested: ['things:read'],
+        outcome: 'accepted',
+        at: new Date(minute + i * 1000).toISOString(),
+      }));
+      expect(
+        (
+          await fetch(anomalyUrl('/v1/usage'), {
+            method: 'POST',
+            headers: auth(),
+            body: JSON.stringify({ events: attack }),
+          })
+        ).status,
+      ).toBe(202);
+      await eventually(
+        async () => ((await introspect()) ? undefined : true),
+        20_000,
+        'the attacked token to be revoked',
+      );
       latencies.push(Date.now() - attackAt);
-      const found = await eventually(async () => {
-        const f = (await findings(issued.tokenId)).map((x) => x.rule);
-        return f.includes('rate-spike') ? f : undefined;
-      }, 10_000, 'all findings');
-      expect(found).toEqual(expect.arrayContaining(['impossible-travel', 'rate-spike', 'new-network']));
+      const found = await eventually(
+        async () => {
+          const f = (await findings(issued.tokenId)).map((x) => x.rule);
+          return f.includes('rate-spike') ? f : undefined;
+        },
+        10_000,
+        'all findings',
+      );
+      expect(found).toEqual(
+        expect.arrayContaining(['impossible-travel', 'rate-spike', 'new-network']),
+      );
     }
-    process.stdout.write(`first bad use -> inactive (ms), ${latencies.length} runs: ${latencies.join(', ')}\n`);
+    process.stdout.write(
+      `first bad use -> inactive (ms), ${latencies.length} runs: ${latencies.join(', ')}\n`,
+    );
 
     const tokenId = lastToken?.tokenId ?? '';
-    const timeline = await eventually(async () => {
-      const res = await fetch(`${system.apps.ledger.url}/v1/ledger/tokens/${tokenId}/timeline`, { headers: auth() });
-      const body = (await res.json()) as { entries: Array<{ record: { event?: EventEnvelope } }> };
-      const events = body.entries.flatMap((e) => (e.record.event ? [e.record.event] : []));
-      return events.some((e) => e.type === 'tokenledger.token.revoked.v1') ? events : undefined;
-    }, 15_000, 'the revocation in the ledger timeline');
+    const timeline = await eventually(
+      async () => {
+        const res = await fetch(`${system.apps.ledger.url}/v1/ledger/tokens/${tokenId}/timeline`, {
+          headers: auth(),
+        });
+        const body = (await res.json()) as {
+          entries: Array<{ record: { event?: EventEnvelope } }>;
+        };
+        const events = body.entries.flatMap((e) => (e.record.event ? [e.record.event] : []));
+        return events.some((e) => e.type === 'tokenledger.token.revoked.v1') ? events : undefined;
+      },
+      15_000,
+      'the revocation in the ledger timeline',
+    );
     const revoked = timeline.find((e) => e.type === 'tokenledger.token.revoked.v1');
     expect(revoked?.data).toMatchObject({ reason: 'anomaly' });
     const command = timeline.find((e) => e.id === revoked?.causationid);
     expect(command?.type).toBe('tokenledger.token.revoke-requested.v1');
     const anomaly = timeline.find((e) => e.id === command?.causationid);
-    expect(anomaly).toMatchObject({ type: 'tokenledger.anomaly.detected.v1', data: { rule: 'impossible-travel', action: 'revoke' } });
+    expect(anomaly).toMatchObject({
+      type: 'tokenledger.anomaly.detected.v1',
+      data: { rule: 'impossible-travel', action: 'revoke' },
+    });
     const use = timeline.find((e) => e.id === anomaly?.causationid);
     expect(use).toMatchObject({ type: 'tokenledger.token.used.v1', data: { country: 'BR' } });
   });
@@ -216,21 +513,34 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
     const port = await freePort();
     // The rule changes made through the API in this suite, given to the replay up front.
     const rules = JSON.stringify({ 'impossible-travel': { action: 'revoke' } });
-    const replay = spawnApp('anomaly', { ...system.env, DATABASE_URL: replayDb.url, PORT: String(port), KAFKA_GROUP_PREFIX: `replay-${prefix}`, ANOMALY_RULES: rules });
+    const replay = spawnApp('anomaly', {
+      ...system.env,
+      DATABASE_URL: replayDb.url,
+      PORT: String(port),
+      KAFKA_GROUP_PREFIX: `replay-${prefix}`,
+      ANOMALY_RULES: rules,
+    });
     const replayUrl = (path: string): string => `http://127.0.0.1:${port}${path}`;
     try {
       const all = async (url: (p: string) => string): Promise<string[]> => {
         const res = await fetch(url('/v1/anomalies?limit=1000'), { headers: auth() });
         if (res.status !== 200) return [];
         // stale-token findings come from the wall-clock sprawl sweep, not from the streams.
-        return ((await res.json()) as { anomalies: Anomaly[] }).anomalies.filter((a) => a.rule !== 'stale-token').map((a) => `${a.id} ${a.rule} ${a.tokenId} ${a.evidence.join(',')}`).sort();
+        return ((await res.json()) as { anomalies: Anomaly[] }).anomalies
+          .filter((a) => a.rule !== 'stale-token')
+          .map((a) => `${a.id} ${a.rule} ${a.tokenId} ${a.evidence.join(',')}`)
+          .sort();
       };
       const original = await all(anomalyUrl);
       expect(original.length).toBeGreaterThan(10);
-      const replayed = await eventually(async () => {
-        const r = await all(replayUrl);
-        return r.length >= original.length ? r : undefined;
-      }, 60_000, 'the replay to catch up');
+      const replayed = await eventually(
+        async () => {
+          const r = await all(replayUrl);
+          return r.length >= original.length ? r : undefined;
+        },
+        60_000,
+        'the replay to catch up',
+      );
       const missing = original.filter((x) => !replayed.includes(x));
       const extra = replayed.filter((x) => !original.includes(x));
       expect({ missing, extra }).toEqual({ missing: [], extra: [] });
@@ -244,37 +554,78 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
   it('rebuild: state and findings rebuilt from the topics equal the ones replaced, and no action is taken again', async () => {
     const snapshot = async (): Promise<string[]> => {
       const res = await fetch(anomalyUrl('/v1/anomalies?limit=1000'), { headers: auth() });
-      return ((await res.json()) as { anomalies: Anomaly[] }).anomalies.map((a) => `${a.id} ${a.rule} ${a.severity} ${a.tokenId} ${a.evidence.join(',')} ${a.detectedAt}`).sort();
+      return ((await res.json()) as { anomalies: Anomaly[] }).anomalies
+        .map(
+          (a) =>
+            `${a.id} ${a.rule} ${a.severity} ${a.tokenId} ${a.evidence.join(',')} ${a.detectedAt}`,
+        )
+        .sort();
     };
     await new Promise((r) => setTimeout(r, 1000));
     const before = await snapshot();
-    const commandsBefore = (await readTopic(topicName(TOPICS.commands, prefix), () => false, 3000)).length;
+    const commandsBefore = (await readTopic(topicName(TOPICS.commands, prefix), () => false, 3000))
+      .length;
     const res = await fetch(anomalyUrl('/v1/admin/rebuild'), { method: 'POST', headers: auth() });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { findings: number }).findings).toBeGreaterThan(10);
     expect(await snapshot()).toEqual(before);
     await new Promise((r) => setTimeout(r, 1000));
-    expect((await readTopic(topicName(TOPICS.commands, prefix), () => false, 3000)).length).toBe(commandsBefore);
+    expect((await readTopic(topicName(TOPICS.commands, prefix), () => false, 3000)).length).toBe(
+      commandsBefore,
+    );
   });
 
   it('token sprawl: JSON and CSV report of the inventory; the sweep raises one low-severity finding per stale token', async () => {
-    const issued = (await (await fetch(`${system.apps.issuance.url}/v1/tokens`, { method: 'POST', headers: auth(), body: JSON.stringify({ owner: { type: 'team', id: 'sprawl' }, name: 'forgotten', scopes: ['x:y'], ttlSeconds: 3600 }) })).json()) as { tokenId: string };
-    const row = await eventually(async () => {
-      const report = (await (await fetch(anomalyUrl('/v1/reports/sprawl'), { headers: auth() })).json()) as { tokens: Array<{ tokenId: string; owner: string; neverUsed: boolean; stale: boolean }> };
-      return report.tokens.find((t) => t.tokenId === issued.tokenId);
-    }, 10_000, 'the token in the sprawl report');
+    const issued = (await (
+      await fetch(`${system.apps.issuance.url}/v1/tokens`, {
+        method: 'POST',
+        headers: auth(),
+        body: JSON.stringify({
+          owner: { type: 'team', id: 'sprawl' },
+          name: 'forgotten',
+          scopes: ['x:y'],
+          ttlSeconds: 3600,
+        }),
+      })
+    ).json()) as { tokenId: string };
+    const row = await eventually(
+      async () => {
+        const report = (await (
+          await fetch(anomalyUrl('/v1/reports/sprawl'), { headers: auth() })
+        ).json()) as {
+          tokens: Array<{ tokenId: string; owner: string; neverUsed: boolean; stale: boolean }>;
+        };
+        return report.tokens.find((t) => t.tokenId === issued.tokenId);
+      },
+      10_000,
+      'the token in the sprawl report',
+    );
     expect(row).toMatchObject({ owner: 'team:sprawl', neverUsed: true, stale: false });
     const csv = await fetch(anomalyUrl('/v1/reports/sprawl?format=csv'), { headers: auth() });
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = (await csv.text()).trim().split('\r\n');
-    expect(lines[0]).toBe('tokenId,prefix,owner,name,issuedAt,expiresAt,ageDays,lastUsedAt,neverUsed,pastMaxAge,unrotated,stale');
+    expect(lines[0]).toBe(
+      'tokenId,prefix,owner,name,issuedAt,expiresAt,ageDays,lastUsedAt,neverUsed,pastMaxAge,unrotated,stale',
+    );
     expect(lines.some((l) => l.startsWith(`${issued.tokenId},`))).toBe(true);
 
-    expect((await fetch(anomalyUrl('/v1/anomaly-rules/stale-token'), { method: 'PUT', headers: auth(), body: JSON.stringify({ params: { staleAfterDays: 0.00001 } }) })).status).toBe(200);
-    const stale = await eventually(async () => {
-      const f = (await findings(issued.tokenId)).filter((a) => a.rule === 'stale-token');
-      return f.length > 0 ? f : undefined;
-    }, 10_000, 'a stale-token finding');
+    expect(
+      (
+        await fetch(anomalyUrl('/v1/anomaly-rules/stale-token'), {
+          method: 'PUT',
+          headers: auth(),
+          body: JSON.stringify({ params: { staleAfterDays: 0.00001 } }),
+        })
+      ).status,
+    ).toBe(200);
+    const stale = await eventually(
+      async () => {
+        const f = (await findings(issued.tokenId)).filter((a) => a.rule === 'stale-token');
+        return f.length > 0 ? f : undefined;
+      },
+      10_000,
+      'a stale-token finding',
+    );
     await new Promise((r) => setTimeout(r, 1000)); // more sweeps run: still one finding
     expect((await findings(issued.tokenId)).filter((a) => a.rule === 'stale-token')).toEqual(stale);
     expect(stale[0]).toMatchObject({ severity: 'low', action: 'alert' });

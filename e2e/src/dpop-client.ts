@@ -11,7 +11,9 @@ export class DpopClient {
   ) {}
 
   static async start(): Promise<DpopClient> {
-    const child = spawn(process.execPath, [path.join(__dirname, '..', 'dpop-client.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(__dirname, '..', 'dpop-client.mjs')], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     if (!child.stdout) throw new Error('no stdout');
     const lines = createInterface({ input: child.stdout });
     const first = await new Promise<string>((resolve) => lines.once('line', resolve));

@@ -1,5 +1,11 @@
 import { AUDITED_TOPICS, TOPICS, topicName } from '@tokenledger/contracts';
-import { freshDatabase, freshTopicPrefix, kafkaBrokers, testKafka, type TestDatabase } from '@tokenledger/testing';
+import {
+  freshDatabase,
+  freshTopicPrefix,
+  kafkaBrokers,
+  testKafka,
+  type TestDatabase,
+} from '@tokenledger/testing';
 import { Client } from 'pg';
 import { APP_NAMES, spawnApp, startSystem, type RunningSystem } from './system';
 
@@ -10,7 +16,11 @@ describe('foundation: the four apps as real processes against real Kafka and Pos
 
   beforeAll(async () => {
     db = await freshDatabase();
-    system = await startSystem({ DATABASE_URL: db.url, KAFKA_BROKERS: kafkaBrokers(), TOPIC_PREFIX: prefix });
+    system = await startSystem({
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: kafkaBrokers(),
+      TOPIC_PREFIX: prefix,
+    });
   }, 150_000);
 
   afterAll(async () => {
@@ -18,52 +28,91 @@ describe('foundation: the four apps as real processes against real Kafka and Pos
     await db?.drop();
   }, 60_000);
 
-  it.each(APP_NAMES)('%s: live, ready (PostgreSQL and Kafka up), metrics, OpenAPI', async (name) => {
-    const { url } = system.apps[name];
-    expect((await fetch(`${url}/health/live`)).status).toBe(200);
-    expect((await fetch(`${url}/health/live/`)).status).toBe(200); // a trailing slash is the same route
+  it.each(APP_NAMES)(
+    '%s: live, ready (PostgreSQL and Kafka up), metrics, OpenAPI',
+    async (name) => {
+      const { url } = system.apps[name];
+      expect((await fetch(`${url}/health/live`)).status).toBe(200);
+      expect((await fetch(`${url}/health/live/`)).status).toBe(200); // a trailing slash is the same route
 
-    const ready = await fetch(`${url}/health/ready`);
-    expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ok', checks: { postgres: 'up', kafka: 'up' } });
+      const ready = await fetch(`${url}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'ok', checks: { postgres: 'up', kafka: 'up' } });
 
-    const metrics = await (await fetch(`${url}/metrics`)).text();
-    expect(metrics).toMatch(/^process_cpu_user_seconds_total /m);
-    expect(metrics).toMatch(/^http_request_duration_seconds_bucket\{.*route="\/health\/ready"/m);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/^process_cpu_user_seconds_total /m);
+      expect(metrics).toMatch(/^http_request_duration_seconds_bucket\{.*route="\/health\/ready"/m);
 
-    const openapi = (await (await fetch(`${url}/openapi.json`)).json()) as { info: { title: string }; paths: Record<string, unknown> };
-    expect(openapi.info.title).toBe(`Tokenledger ${name}`);
-    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/health/live', '/health/ready']));
-    const docs = await fetch(`${url}/docs`);
-    expect(docs.status).toBe(200);
-    expect(await docs.text()).toContain('swagger');
-  });
+      const openapi = (await (await fetch(`${url}/openapi.json`)).json()) as {
+        info: { title: string };
+        paths: Record<string, unknown>;
+      };
+      expect(openapi.info.title).toBe(`Tokenledger ${name}`);
+      expect(Object.keys(openapi.paths)).toEqual(
+        expect.arrayContaining(['/health/live', '/health/ready']),
+      );
+      const docs = await fetch(`${url}/docs`);
+      expect(docs.status).toBe(200);
+      expect(await docs.text()).toContain('swagger');
+    },
+  );
 
   // A POST route of each app: bodies are parsed (and refused) before authentication.
-  const postRoute = { issuance: '/v1/tokens', revocation: '/v1/tokens/x/revoke', anomaly: '/v1/usage', ledger: '/v1/ledger/verify' } as const;
+  const postRoute = {
+    issuance: '/v1/tokens',
+    revocation: '/v1/tokens/x/revoke',
+    anomaly: '/v1/usage',
+    ledger: '/v1/ledger/verify',
+  } as const;
 
   it.each(APP_NAMES)('%s: errors have the documented shape', async (name) => {
     const { url } = system.apps[name];
-    const missing = await fetch(`${url}/v1/no-such-resource`, { headers: { 'x-request-id': 'req-123' } });
+    const missing = await fetch(`${url}/v1/no-such-resource`, {
+      headers: { 'x-request-id': 'req-123' },
+    });
     expect(missing.status).toBe(404);
-    expect(await missing.json()).toEqual({ error: { code: 'not_found', message: expect.any(String), requestId: 'req-123' } });
+    expect(await missing.json()).toEqual({
+      error: { code: 'not_found', message: expect.any(String), requestId: 'req-123' },
+    });
     expect(missing.headers.get('x-request-id')).toBe('req-123');
 
-    const malformed = await fetch(`${url}${postRoute[name]}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
+    const malformed = await fetch(`${url}${postRoute[name]}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":',
+    });
     expect(malformed.status).toBe(400);
-    const malformedBody = (await malformed.json()) as { error: { message: string; requestId: string } };
+    const malformedBody = (await malformed.json()) as {
+      error: { message: string; requestId: string };
+    };
     expect(malformedBody.error.message).toMatch(/JSON/);
     // The id is fixed before body parsing, so even a parse error carries it.
     expect(malformedBody.error.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(malformed.headers.get('x-request-id')).toBe(malformedBody.error.requestId);
 
-    const huge = await fetch(`${url}${postRoute[name]}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 'x'.repeat(200_000) }) });
+    const huge = await fetch(`${url}${postRoute[name]}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ a: 'x'.repeat(200_000) }),
+    });
     expect(huge.status).toBe(413);
-    expect(await huge.json()).toEqual({ error: { code: 'payload_too_large', message: expect.stringMatching(/too large/i), requestId: expect.any(String) } });
+    expect(await huge.json()).toEqual({
+      error: {
+        code: 'payload_too_large',
+        message: expect.stringMatching(/too large/i),
+        requestId: expect.any(String),
+      },
+    });
 
-    const unsupported = await fetch(`${url}${postRoute[name]}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    const unsupported = await fetch(`${url}${postRoute[name]}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'hello',
+    });
     expect(unsupported.status).toBe(415);
-    expect(((await unsupported.json()) as { error: { code: string } }).error.code).toBe('unsupported_media_type');
+    expect(((await unsupported.json()) as { error: { code: string } }).error.code).toBe(
+      'unsupported_media_type',
+    );
   });
 
   it('provisioned every topic; audited ones keep LogAppendTime and unlimited retention', async () => {
@@ -76,10 +125,16 @@ describe('foundation: the four apps as real processes against real Kafka and Pos
       for (const t of metadata.topics) expect(t.partitions).toHaveLength(3);
       const configs = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: AUDITED_TOPICS.map((t) => ({ type: 2, name: topicName(t, prefix), configNames: ['message.timestamp.type', 'retention.ms'] })),
+        resources: AUDITED_TOPICS.map((t) => ({
+          type: 2,
+          name: topicName(t, prefix),
+          configNames: ['message.timestamp.type', 'retention.ms'],
+        })),
       });
       for (const resource of configs.resources) {
-        const entries = Object.fromEntries(resource.configEntries.map((e) => [e.configName, e.configValue]));
+        const entries = Object.fromEntries(
+          resource.configEntries.map((e) => [e.configName, e.configValue]),
+        );
         expect({ topic: resource.resourceName, ...entries }).toEqual({
           topic: resource.resourceName,
           'message.timestamp.type': 'LogAppendTime',
@@ -100,8 +155,12 @@ describe('foundation: the four apps as real processes against real Kafka and Pos
           'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
           [name],
         );
-        expect(tables.rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(['inbox', 'migrations', 'outbox']));
-        const migrations = await client.query<{ name: string }>(`SELECT name FROM "${name}".migrations`);
+        expect(tables.rows.map((r) => r.table_name)).toEqual(
+          expect.arrayContaining(['inbox', 'migrations', 'outbox']),
+        );
+        const migrations = await client.query<{ name: string }>(
+          `SELECT name FROM "${name}".migrations`,
+        );
         expect(migrations.rows.map((r) => r.name)).toContain('CreateSchemaAndOutbox1795800000000');
       }
     } finally {
@@ -110,7 +169,11 @@ describe('foundation: the four apps as real processes against real Kafka and Pos
   });
 
   it('refuses to boot with invalid configuration and names the variable', async () => {
-    const { process: child, output } = spawnApp('issuance', { PORT: 'not-a-port', KAFKA_BROKERS: 'nohostport', DATABASE_URL: db.url });
+    const { process: child, output } = spawnApp('issuance', {
+      PORT: 'not-a-port',
+      KAFKA_BROKERS: 'nohostport',
+      DATABASE_URL: db.url,
+    });
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(1);
     const text = output.join('');

@@ -1,8 +1,23 @@
 import { randomBytes } from 'node:crypto';
-import { AUDITED_TOPICS, TOPICS, buildEvent, encodeEvent, partitionKey, topicName, uuidv7 } from '@tokenledger/contracts';
+import {
+  AUDITED_TOPICS,
+  TOPICS,
+  buildEvent,
+  encodeEvent,
+  partitionKey,
+  topicName,
+  uuidv7,
+} from '@tokenledger/contracts';
 import { CHAIN_SEED, chainNext, leafHash, rootHash } from '@tokenledger/ledger-core';
 import { createEventProducer, createKafka, provisionTopics } from '@tokenledger/messaging';
-import { eventually, freshDatabase, freshTopicPrefix, kafkaBrokers, testKafka, type TestDatabase } from '@tokenledger/testing';
+import {
+  eventually,
+  freshDatabase,
+  freshTopicPrefix,
+  kafkaBrokers,
+  testKafka,
+  type TestDatabase,
+} from '@tokenledger/testing';
 import { Client } from 'pg';
 import { freePort, spawnApp } from './system';
 
@@ -17,8 +32,17 @@ async function query<T>(url: string, text: string, params: unknown[] = []): Prom
 }
 
 /** Recomputes every log of a ledger database from its stored leaf bytes; returns logId -> root. */
-async function recompute(url: string): Promise<Map<string, { size: number; root: Buffer; offsets: number[] }>> {
-  const rows = await query<{ log_id: string; idx: string; kafka_offset: string; leaf: Buffer; leaf_hash: Buffer; chain_hash: Buffer }>(
+async function recompute(
+  url: string,
+): Promise<Map<string, { size: number; root: Buffer; offsets: number[] }>> {
+  const rows = await query<{
+    log_id: string;
+    idx: string;
+    kafka_offset: string;
+    leaf: Buffer;
+    leaf_hash: Buffer;
+    chain_hash: Buffer;
+  }>(
     url,
     'SELECT log_id, idx, kafka_offset, leaf, leaf_hash, chain_hash FROM ledger.leaves ORDER BY log_id, idx',
   );
@@ -34,7 +58,12 @@ async function recompute(url: string): Promise<Map<string, { size: number; root:
     log.offsets.push(Number(r.kafka_offset));
     logs.set(r.log_id, log);
   }
-  return new Map([...logs].map(([id, l]) => [id, { size: l.hashes.length, root: rootHash(l.hashes), offsets: l.offsets }]));
+  return new Map(
+    [...logs].map(([id, l]) => [
+      id,
+      { size: l.hashes.length, root: rootHash(l.hashes), offsets: l.offsets },
+    ]),
+  );
 }
 
 describe('ledger under SIGKILL, and rebuilt from Kafka', () => {
@@ -71,7 +100,9 @@ describe('ledger under SIGKILL, and rebuilt from Kafka', () => {
   it('killed with SIGKILL three times while events flow: every record is exactly one leaf, in offset order; a rebuild has the same roots', async () => {
     const env = await ledgerEnv(db.url);
     let ledger = spawnApp('ledger', env);
-    const producer = createEventProducer(createKafka({ brokers: kafkaBrokers(), clientId: 'crash-producer' }));
+    const producer = createEventProducer(
+      createKafka({ brokers: kafkaBrokers(), clientId: 'crash-producer' }),
+    );
     await producer.connect();
     const tokens = Array.from({ length: 12 }, () => uuidv7());
     let sent = 0;
@@ -79,10 +110,19 @@ describe('ledger under SIGKILL, and rebuilt from Kafka', () => {
       for (let b = 0; b < batches; b += 1) {
         const messages = Array.from({ length: 20 }, (_, i) => {
           const tokenId = tokens[(b + i) % tokens.length] as string;
-          const event = buildEvent({ type: 'tokenledger.token.expired.v1', source: '/tokenledger/test', actor: 'system', data: { tokenId, expiredAt: new Date().toISOString() } });
+          const event = buildEvent({
+            type: 'tokenledger.token.expired.v1',
+            source: '/tokenledger/test',
+            actor: 'system',
+            data: { tokenId, expiredAt: new Date().toISOString() },
+          });
           return { key: partitionKey(event), value: encodeEvent(event) };
         });
-        await producer.send({ topic: topicName(b % 2 === 0 ? TOPICS.lifecycle : TOPICS.commands, prefix), acks: -1, messages });
+        await producer.send({
+          topic: topicName(b % 2 === 0 ? TOPICS.lifecycle : TOPICS.commands, prefix),
+          acks: -1,
+          messages,
+        });
         sent += messages.length;
         await new Promise((r) => setTimeout(r, 40));
       }
@@ -104,14 +144,18 @@ describe('ledger under SIGKILL, and rebuilt from Kafka', () => {
     await admin.connect();
     const high = new Map<string, number>();
     for (const base of AUDITED_TOPICS) {
-      for (const o of await admin.fetchTopicOffsets(topicName(base, prefix))) high.set(`${topicName(base, prefix)}-${o.partition}`, Number(o.high));
+      for (const o of await admin.fetchTopicOffsets(topicName(base, prefix)))
+        high.set(`${topicName(base, prefix)}-${o.partition}`, Number(o.high));
     }
     await admin.disconnect();
     const expectedTotal = [...high.values()].reduce((a, b) => a + b, 0);
     expect(expectedTotal).toBe(sent);
 
     const caughtUp = async (url: string): Promise<boolean | undefined> => {
-      const heads = await query<{ log_id: string; size: string }>(url, 'SELECT log_id, size FROM ledger.logs');
+      const heads = await query<{ log_id: string; size: string }>(
+        url,
+        'SELECT log_id, size FROM ledger.logs',
+      );
       const sizes = new Map(heads.map((h) => [h.log_id, Number(h.size)]));
       return [...high].every(([id, n]) => n === 0 || sizes.get(id) === n) ? true : undefined;
     };
@@ -128,8 +172,12 @@ describe('ledger under SIGKILL, and rebuilt from Kafka', () => {
       const log = logs.get(id);
       expect([id, log?.offsets]).toEqual([id, Array.from({ length: n }, (_, i) => i)]);
     }
-    const heads = await query<{ log_id: string; root_hash: Buffer }>(db.url, 'SELECT log_id, root_hash FROM ledger.logs');
-    for (const h of heads) expect([h.log_id, logs.get(h.log_id)?.root.equals(h.root_hash)]).toEqual([h.log_id, true]);
+    const heads = await query<{ log_id: string; root_hash: Buffer }>(
+      db.url,
+      'SELECT log_id, root_hash FROM ledger.logs',
+    );
+    for (const h of heads)
+      expect([h.log_id, logs.get(h.log_id)?.root.equals(h.root_hash)]).toEqual([h.log_id, true]);
 
     // Rebuild: a second ledger with an empty database replays the same partitions.
     const rebuilt = spawnApp('ledger', await ledgerEnv(rebuiltDb.url));
@@ -141,7 +189,11 @@ describe('ledger under SIGKILL, and rebuilt from Kafka', () => {
     }
     const again = await recompute(rebuiltDb.url);
     for (const [id, log] of logs) {
-      expect([id, again.get(id)?.size, again.get(id)?.root.toString('base64')]).toEqual([id, log.size, log.root.toString('base64')]);
+      expect([id, again.get(id)?.size, again.get(id)?.root.toString('base64')]).toEqual([
+        id,
+        log.size,
+        log.root.toString('base64'),
+      ]);
     }
   }, 300_000);
 });

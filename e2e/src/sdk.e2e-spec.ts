@@ -1,6 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { TokenledgerClient, UsageReporter, requireToken } from '@tokenledger/sdk';
-import { eventually, freshDatabase, freshTopicPrefix, kafkaBrokers, type TestDatabase } from '@tokenledger/testing';
+import {
+  eventually,
+  freshDatabase,
+  freshTopicPrefix,
+  kafkaBrokers,
+  type TestDatabase,
+} from '@tokenledger/testing';
 import express from 'express';
 import type { Server } from 'node:http';
 import { startSystem, type RunningSystem } from './system';
@@ -12,26 +18,76 @@ describe('SDK: a service protects its routes with Tokenledger', () => {
   let reporter: UsageReporter;
   let base: string;
   const prefix = freshTopicPrefix();
-  const admin = (): Record<string, string> => ({ authorization: `Bearer ${system.rootToken}`, 'content-type': 'application/json' });
+  const admin = (): Record<string, string> => ({
+    authorization: `Bearer ${system.rootToken}`,
+    'content-type': 'application/json',
+  });
 
   beforeAll(async () => {
     db = await freshDatabase();
-    system = await startSystem({ DATABASE_URL: db.url, KAFKA_BROKERS: kafkaBrokers(), TOPIC_PREFIX: prefix });
-    await eventually(async () => ((await fetch(`${system.apps.revocation.url}/v1/whoami`, { headers: admin() })).status === 200 ? true : undefined), 20_000, 'root token known');
+    system = await startSystem({
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: kafkaBrokers(),
+      TOPIC_PREFIX: prefix,
+    });
+    await eventually(
+      async () =>
+        (await fetch(`${system.apps.revocation.url}/v1/whoami`, { headers: admin() })).status ===
+        200
+          ? true
+          : undefined,
+      20_000,
+      'root token known',
+    );
     // The service's own operator token, allowed to introspect.
-    const svc = (await (await fetch(`${system.apps.issuance.url}/v1/tokens`, { method: 'POST', headers: admin(), body: JSON.stringify({ owner: { type: 'service', id: 'orders' }, name: 'orders-introspect', scopes: ['tokens:introspect'], ttlSeconds: 3600 }) })).json()) as { token: string };
-    await eventually(async () => ((await fetch(`${system.apps.revocation.url}/v1/whoami`, { headers: { authorization: `Bearer ${svc.token}` } })).status === 200 ? true : undefined), 15_000, 'service token known');
+    const svc = (await (
+      await fetch(`${system.apps.issuance.url}/v1/tokens`, {
+        method: 'POST',
+        headers: admin(),
+        body: JSON.stringify({
+          owner: { type: 'service', id: 'orders' },
+          name: 'orders-introspect',
+          scopes: ['tokens:introspect'],
+          ttlSeconds: 3600,
+        }),
+      })
+    ).json()) as { token: string };
+    await eventually(
+      async () =>
+        (
+          await fetch(`${system.apps.revocation.url}/v1/whoami`, {
+            headers: { authorization: `Bearer ${svc.token}` },
+          })
+        ).status === 200
+          ? true
+          : undefined,
+      15_000,
+      'service token known',
+    );
 
-    const client = new TokenledgerClient({ revocationUrl: system.apps.revocation.url, operatorToken: svc.token, service: 'orders' });
-    reporter = new UsageReporter({ brokers: kafkaBrokers(), service: 'orders', topicPrefix: prefix, flushIntervalMs: 50 });
+    const client = new TokenledgerClient({
+      revocationUrl: system.apps.revocation.url,
+      operatorToken: svc.token,
+      service: 'orders',
+    });
+    reporter = new UsageReporter({
+      brokers: kafkaBrokers(),
+      service: 'orders',
+      topicPrefix: prefix,
+      flushIntervalMs: 50,
+    });
     reporter.start();
     const app = express();
     app.get('/orders', requireToken({ client, scopes: ['orders:read'], reporter }), (_req, res) => {
       res.json({ ok: true, sub: (res.locals.tokenledger as { sub: string }).sub });
     });
-    app.post('/orders', requireToken({ client, scopes: ['orders:write'], reporter }), (_req, res) => {
-      res.status(201).json({ ok: true });
-    });
+    app.post(
+      '/orders',
+      requireToken({ client, scopes: ['orders:write'], reporter }),
+      (_req, res) => {
+        res.status(201).json({ ok: true });
+      },
+    );
     server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -45,18 +101,45 @@ describe('SDK: a service protects its routes with Tokenledger', () => {
   }, 60_000);
 
   it('lets a token with the scope in, refuses a missing scope with 403, and the reported refusals raise scope-probing', async () => {
-    const user = (await (await fetch(`${system.apps.issuance.url}/v1/tokens`, { method: 'POST', headers: admin(), body: JSON.stringify({ owner: { type: 'user', id: 'mallory' }, name: 'reader', scopes: ['orders:read'], ttlSeconds: 3600 }) })).json()) as { token: string; tokenId: string };
-    const call = (method: string): Promise<Response> => fetch(`${base}/orders`, { method, headers: { authorization: `Bearer ${user.token}` } });
-    await eventually(async () => ((await call('GET')).status === 200 ? true : undefined), 10_000, 'the token to be accepted');
+    const user = (await (
+      await fetch(`${system.apps.issuance.url}/v1/tokens`, {
+        method: 'POST',
+        headers: admin(),
+        body: JSON.stringify({
+          owner: { type: 'user', id: 'mallory' },
+          name: 'reader',
+          scopes: ['orders:read'],
+          ttlSeconds: 3600,
+        }),
+      })
+    ).json()) as { token: string; tokenId: string };
+    const call = (method: string): Promise<Response> =>
+      fetch(`${base}/orders`, { method, headers: { authorization: `Bearer ${user.token}` } });
+    await eventually(
+      async () => ((await call('GET')).status === 200 ? true : undefined),
+      10_000,
+      'the token to be accepted',
+    );
     expect((await fetch(`${base}/orders`)).status).toBe(401);
-    expect((await fetch(`${base}/orders`, { headers: { authorization: 'Bearer tlk_live_nope' } })).status).toBe(401);
+    expect(
+      (await fetch(`${base}/orders`, { headers: { authorization: 'Bearer tlk_live_nope' } }))
+        .status,
+    ).toBe(401);
     for (let i = 0; i < 5; i += 1) expect((await call('POST')).status).toBe(403);
     await reporter.flush();
-    const finding = await eventually(async () => {
-      const res = await fetch(`${system.apps.anomaly.url}/v1/anomalies?tokenId=${user.tokenId}`, { headers: admin() });
-      const { anomalies } = (await res.json()) as { anomalies: Array<{ rule: string; evidence: string[] }> };
-      return anomalies.find((a) => a.rule === 'scope-probing');
-    }, 15_000, 'scope-probing from the reported refusals');
+    const finding = await eventually(
+      async () => {
+        const res = await fetch(`${system.apps.anomaly.url}/v1/anomalies?tokenId=${user.tokenId}`, {
+          headers: admin(),
+        });
+        const { anomalies } = (await res.json()) as {
+          anomalies: Array<{ rule: string; evidence: string[] }>;
+        };
+        return anomalies.find((a) => a.rule === 'scope-probing');
+      },
+      15_000,
+      'scope-probing from the reported refusals',
+    );
     expect(finding.evidence).toHaveLength(5);
   });
 });

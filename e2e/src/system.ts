@@ -25,7 +25,11 @@ export interface RunningSystem {
 }
 
 export function appEntry(name: AppName): string {
-  return path.join(path.dirname(require.resolve(`@tokenledger/app-${name}/package.json`)), 'dist', 'main.js');
+  return path.join(
+    path.dirname(require.resolve(`@tokenledger/app-${name}/package.json`)),
+    'dist',
+    'main.js',
+  );
 }
 
 export async function freePort(): Promise<number> {
@@ -40,8 +44,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export function spawnApp(name: AppName, env: NodeJS.ProcessEnv): { process: ChildProcess; output: string[] } {
-  const child = spawn(process.execPath, [appEntry(name)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnApp(
+  name: AppName,
+  env: NodeJS.ProcessEnv,
+): { process: ChildProcess; output: string[] } {
+  const child = spawn(process.execPath, [appEntry(name)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
   child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
@@ -52,7 +62,9 @@ async function waitReady(app: RunningApp, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (app.process.exitCode !== null) {
-      throw new Error(`${app.name} exited with ${app.process.exitCode}:\n${app.output.join('').slice(-3000)}`);
+      throw new Error(
+        `${app.name} exited with ${app.process.exitCode}:\n${app.output.join('').slice(-3000)}`,
+      );
     }
     try {
       const res = await fetch(`${app.url}/health/ready`);
@@ -62,11 +74,18 @@ async function waitReady(app: RunningApp, timeoutMs: number): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`${app.name} not ready after ${timeoutMs} ms:\n${app.output.join('').slice(-3000)}`);
+  throw new Error(
+    `${app.name} not ready after ${timeoutMs} ms:\n${app.output.join('').slice(-3000)}`,
+  );
 }
 
 /** Starts the four apps as real processes on free ports and waits until each is ready. */
-export async function startSystem(env: { DATABASE_URL: string; KAFKA_BROKERS: string; TOPIC_PREFIX: string } & Record<string, string>): Promise<RunningSystem> {
+export async function startSystem(
+  env: { DATABASE_URL: string; KAFKA_BROKERS: string; TOPIC_PREFIX: string } & Record<
+    string,
+    string
+  >,
+): Promise<RunningSystem> {
   const apps = {} as Record<AppName, RunningApp>;
   const ports = {} as Record<AppName, number>;
   for (const name of APP_NAMES) ports[name] = await freePort();

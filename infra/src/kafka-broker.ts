@@ -37,8 +37,7 @@ export function resolveKafkaJars(log: (line: string) => void = () => undefined):
   const pom = path.join(KAFKA_INFRA_DIR, 'pom.xml');
   const depDir = path.join(KAFKA_INFRA_DIR, 'target', 'dependency');
   const stamp = path.join(depDir, '.resolved');
-  const fresh =
-    fs.existsSync(stamp) && fs.statSync(stamp).mtimeMs >= fs.statSync(pom).mtimeMs;
+  const fresh = fs.existsSync(stamp) && fs.statSync(stamp).mtimeMs >= fs.statSync(pom).mtimeMs;
   if (!fresh) {
     log('resolving Apache Kafka jars from Maven Central (mvn dependency:copy-dependencies)');
     fs.rmSync(depDir, { recursive: true, force: true });
@@ -143,13 +142,26 @@ function javaArgs(classpath: string, dataDir: string, heap: string): string[] {
 }
 
 /** Formats the KRaft storage once; a formatted data dir is left as it is. */
-function formatStorageOnce(classpath: string, dataDir: string, configFile: string, heap: string): void {
+function formatStorageOnce(
+  classpath: string,
+  dataDir: string,
+  configFile: string,
+  heap: string,
+): void {
   if (fs.existsSync(path.join(dataDir, 'data', 'meta.properties'))) return;
   // A Kafka cluster id is 16 random bytes in URL-safe base64 without padding.
   const clusterId = randomBytes(16).toString('base64url');
   const result = spawnSync(
     'java',
-    [...javaArgs(classpath, dataDir, heap), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile],
+    [
+      ...javaArgs(classpath, dataDir, heap),
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      clusterId,
+      '-c',
+      configFile,
+    ],
     { encoding: 'utf8' },
   );
   if (result.status !== 0) {
@@ -187,28 +199,41 @@ export async function ensureLocalBroker(options: BrokerOptions): Promise<LocalBr
   return withLock(path.join(dataDir, 'start.lock'), async () => {
     if (await brokerAnswers('127.0.0.1', port)) {
       // Someone else's broker (another run, or a real cluster): never ours to stop.
-      return { brokers, pid: readPid(dataDir) ?? -1, startedHere: false, stop: () => Promise.resolve() };
+      return {
+        brokers,
+        pid: readPid(dataDir) ?? -1,
+        startedHere: false,
+        stop: () => Promise.resolve(),
+      };
     }
     const classpath = resolveKafkaJars(log);
     const configFile = renderConfig(dataDir, port, controllerPort);
     formatStorageOnce(classpath, dataDir, configFile, heap);
     log(`starting Apache Kafka ${pinnedKafkaVersion()} (KRaft) on ${brokers}`);
     const out = fs.openSync(path.join(dataDir, 'logs', 'stdout.log'), 'a');
-    const child = spawn('java', [...javaArgs(classpath, dataDir, heap), 'kafka.Kafka', configFile], {
-      detached: true,
-      stdio: ['ignore', out, out],
-    });
+    const child = spawn(
+      'java',
+      [...javaArgs(classpath, dataDir, heap), 'kafka.Kafka', configFile],
+      {
+        detached: true,
+        stdio: ['ignore', out, out],
+      },
+    );
     fs.closeSync(out);
     const pid = child.pid;
     if (pid === undefined) throw new Error('could not start java for the Kafka broker');
     child.unref();
     fs.writeFileSync(pidFile(dataDir), String(pid));
     try {
-      await waitForBroker('127.0.0.1', port, options.startTimeoutMs ?? 90_000, () => isProcessAlive(pid));
+      await waitForBroker('127.0.0.1', port, options.startTimeoutMs ?? 90_000, () =>
+        isProcessAlive(pid),
+      );
     } catch (error) {
       await stopBrokerProcess(dataDir, pid);
       const tail = tailFile(path.join(dataDir, 'logs', 'stdout.log'), 30);
-      throw new Error(`${(error as Error).message}\n--- broker output ---\n${tail}`, { cause: error });
+      throw new Error(`${(error as Error).message}\n--- broker output ---\n${tail}`, {
+        cause: error,
+      });
     }
     log(`Kafka broker ready on ${brokers} (pid ${pid})`);
     return { brokers, pid, startedHere: true, stop: () => stopBrokerProcess(dataDir, pid) };

@@ -11,7 +11,11 @@ describe('PostgreSQL resolution', () => {
       database: 'ignored',
       env: { DATABASE_URL: 'postgres://someone@db.example:5432/x' },
     });
-    expect(pg).toMatchObject({ source: 'DATABASE_URL', url: 'postgres://someone@db.example:5432/x', startedHere: false });
+    expect(pg).toMatchObject({
+      source: 'DATABASE_URL',
+      url: 'postgres://someone@db.example:5432/x',
+      startedHere: false,
+    });
   });
 
   it('creates, starts and stops a private cluster with initdb/pg_ctl when no server answers', async () => {

@@ -77,7 +77,13 @@ export async function resolvePostgres(options: PostgresOptions): Promise<Resolve
   const log = options.log ?? (() => undefined);
   const noop = (): Promise<void> => Promise.resolve();
   if (env.DATABASE_URL) {
-    return { adminUrl: env.DATABASE_URL, url: env.DATABASE_URL, source: 'DATABASE_URL', startedHere: false, stop: noop };
+    return {
+      adminUrl: env.DATABASE_URL,
+      url: env.DATABASE_URL,
+      source: 'DATABASE_URL',
+      startedHere: false,
+      stop: noop,
+    };
   }
   const localUrl = options.localUrl ?? LOCAL_URL;
   if (await canConnect(localUrl)) {
@@ -93,7 +99,10 @@ export async function resolvePostgres(options: PostgresOptions): Promise<Resolve
   return startPrivateCluster(options, log);
 }
 
-async function startPrivateCluster(options: PostgresOptions, log: (line: string) => void): Promise<ResolvedPostgres> {
+async function startPrivateCluster(
+  options: PostgresOptions,
+  log: (line: string) => void,
+): Promise<ResolvedPostgres> {
   const dataDir = path.resolve(options.dataDir);
   const port = options.privatePort ?? PRIVATE_PORT;
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
@@ -101,10 +110,14 @@ async function startPrivateCluster(options: PostgresOptions, log: (line: string)
   // PostgreSQL refuses to run as root: run it as the `postgres` system user then.
   const asRoot = os.userInfo().uid === 0;
   const run = (cmd: string, args: string[], opts: SpawnSyncOptions = {}): void => {
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', path.join(pgBin, cmd), ...args]] : [path.join(pgBin, cmd), args];
+    const [file, argv] = asRoot
+      ? ['runuser', ['-u', 'postgres', '--', path.join(pgBin, cmd), ...args]]
+      : [path.join(pgBin, cmd), args];
     const result = spawnSync(file, argv, { encoding: 'utf8', ...opts });
     if (result.status !== 0) {
-      throw new Error(`${cmd} failed: ${String(result.stderr ?? '')}${String(result.stdout ?? '')}`);
+      throw new Error(
+        `${cmd} failed: ${String(result.stderr ?? '')}${String(result.stdout ?? '')}`,
+      );
     }
   };
   if (await canConnect(adminUrl)) {
@@ -118,8 +131,13 @@ async function startPrivateCluster(options: PostgresOptions, log: (line: string)
     }
     log(`starting the private PostgreSQL cluster on 127.0.0.1:${port}`);
     run('pg_ctl', [
-      '-D', dataDir, '-w', '-l', path.join(dataDir, 'server.log'),
-      '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dataDir}`,
+      '-D',
+      dataDir,
+      '-w',
+      '-l',
+      path.join(dataDir, 'server.log'),
+      '-o',
+      `-p ${port} -c listen_addresses=127.0.0.1 -k ${dataDir}`,
       'start',
     ]);
   }
@@ -140,7 +158,9 @@ function findPgBin(): string {
   const onPath = spawnSync('sh', ['-c', 'command -v pg_ctl'], { encoding: 'utf8' }).stdout.trim();
   if (onPath) return path.dirname(fs.realpathSync(onPath));
   const root = '/usr/lib/postgresql';
-  const versions = fs.existsSync(root) ? fs.readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = fs.existsSync(root)
+    ? fs.readdirSync(root).sort((a, b) => Number(b) - Number(a))
+    : [];
   for (const v of versions) {
     const bin = path.join(root, v, 'bin');
     if (fs.existsSync(path.join(bin, 'pg_ctl'))) return bin;

@@ -35,7 +35,11 @@ export async function stopProcess(pid: number, graceMs: number): Promise<void> {
  * Runs `fn` while holding a lock directory (mkdir is atomic). A lock older than `staleMs` is
  * taken over: its holder died without releasing it.
  */
-export async function withLock<T>(lockDir: string, fn: () => Promise<T>, staleMs = 180_000): Promise<T> {
+export async function withLock<T>(
+  lockDir: string,
+  fn: () => Promise<T>,
+  staleMs = 180_000,
+): Promise<T> {
   for (;;) {
     try {
       fs.mkdirSync(lockDir);
@@ -43,7 +47,8 @@ export async function withLock<T>(lockDir: string, fn: () => Promise<T>, staleMs
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       try {
-        if (Date.now() - fs.statSync(lockDir).mtimeMs > staleMs) fs.rmSync(lockDir, { recursive: true, force: true });
+        if (Date.now() - fs.statSync(lockDir).mtimeMs > staleMs)
+          fs.rmSync(lockDir, { recursive: true, force: true });
       } catch {
         // released meanwhile
       }

@@ -19,7 +19,10 @@ exports.config = (dir, options = {}) => {
   return {
     rootDir: dir,
     testEnvironment: 'node',
-    testMatch: suffixes.flatMap((s) => [`<rootDir>/src/**/*.${s}.ts`, `<rootDir>/test/**/*.${s}.ts`]),
+    testMatch: suffixes.flatMap((s) => [
+      `<rootDir>/src/**/*.${s}.ts`,
+      `<rootDir>/test/**/*.${s}.ts`,
+    ]),
     transform: {
       '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(dir, 'tsconfig.json') }],
     },

@@ -21,11 +21,21 @@ export class AppModule {
           name: 'anomaly',
           config,
           migrations,
-          auth: { internalSecret: config.TOKENLEDGER_INTERNAL_SECRET, authenticator: { revocationUrl: config.REVOCATION_URL } },
+          auth: {
+            internalSecret: config.TOKENLEDGER_INTERNAL_SECRET,
+            authenticator: { revocationUrl: config.REVOCATION_URL },
+          },
         }),
       ],
       controllers: [AnomaliesController, DetectorConsumer],
-      providers: [AnomalyRepository, InventoryRepository, DetectionService, AnomalyService, SprawlService, RebuildService],
+      providers: [
+        AnomalyRepository,
+        InventoryRepository,
+        DetectionService,
+        AnomalyService,
+        SprawlService,
+        RebuildService,
+      ],
     };
   }
 }

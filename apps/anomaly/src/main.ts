@@ -5,7 +5,8 @@ import { anomalyConfigSchema, type AnomalyConfig } from './config';
 
 serviceMain<AnomalyConfig>({
   name: 'anomaly',
-  description: 'Watches token usage and lifecycle events, raises findings and requests revocation where policy says so.',
+  description:
+    'Watches token usage and lifecycle events, raises findings and requests revocation where policy says so.',
   configSchema: anomalyConfigSchema,
   appModule: (config) => AppModule.forRoot(config),
   domainStatus: { bad_usage: 400, bad_cursor: 400, invalid_params: 400 },

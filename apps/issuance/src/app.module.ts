@@ -21,7 +21,10 @@ export class AppModule {
           name: 'issuance',
           config,
           migrations,
-          auth: { internalSecret: config.TOKENLEDGER_INTERNAL_SECRET, authenticator: { revocationUrl: config.REVOCATION_URL } },
+          auth: {
+            internalSecret: config.TOKENLEDGER_INTERNAL_SECRET,
+            authenticator: { revocationUrl: config.REVOCATION_URL },
+          },
         }),
       ],
       controllers: [TokensController, PoliciesController, InternalController, LifecycleConsumer],

@@ -5,8 +5,14 @@ export const issuanceConfigSchema = serviceConfigSchema(4001, 'issuance').extend
   /** Key of the HMAC-SHA256 under which tokens are stored: base64 of at least 32 random bytes. */
   TOKEN_PEPPER: z
     .string()
-    .refine((v) => Buffer.from(v, 'base64').length >= 32, 'must be base64 of at least 32 bytes (npm start generates one)'),
-  TOKEN_PREFIX: z.string().regex(/^[a-z][a-z0-9]*(_[a-z0-9]+)*$/, 'must look like tlk_live').default('tlk_live'),
+    .refine(
+      (v) => Buffer.from(v, 'base64').length >= 32,
+      'must be base64 of at least 32 bytes (npm start generates one)',
+    ),
+  TOKEN_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9]*(_[a-z0-9]+)*$/, 'must look like tlk_live')
+    .default('tlk_live'),
   /** Root operator token to register at first start; generated (and printed once) when unset. */
   TOKENLEDGER_ROOT_TOKEN: z.string().optional(),
   /** Where a generated root token is written (mode 0600). */

@@ -5,8 +5,16 @@ import { issuanceConfigSchema, type IssuanceConfig } from './config';
 
 serviceMain<IssuanceConfig>({
   name: 'issuance',
-  description: 'Issues API tokens (only their HMAC is stored), applies issuance policy, rotates tokens.',
+  description:
+    'Issues API tokens (only their HMAC is stored), applies issuance policy, rotates tokens.',
   configSchema: issuanceConfigSchema,
   appModule: (config) => AppModule.forRoot(config),
-  domainStatus: { token_not_found: 404, token_inactive: 409, token_already_rotated: 409, policy_violation: 422, invalid_expiry: 400, token_exists: 409 },
+  domainStatus: {
+    token_not_found: 404,
+    token_inactive: 409,
+    token_already_rotated: 409,
+    policy_violation: 422,
+    invalid_expiry: 400,
+    token_exists: 409,
+  },
 });

@@ -24,11 +24,24 @@ export class AppModule {
           name: 'ledger',
           config,
           migrations,
-          auth: { internalSecret: config.TOKENLEDGER_INTERNAL_SECRET, authenticator: { revocationUrl: config.REVOCATION_URL } },
+          auth: {
+            internalSecret: config.TOKENLEDGER_INTERNAL_SECRET,
+            authenticator: { revocationUrl: config.REVOCATION_URL },
+          },
         }),
       ],
       controllers: [LedgerController, ReplaysController, IngestConsumer],
-      providers: [LedgerRepository, ReplayRepository, AppenderService, ProofService, SigningKeyService, CheckpointerService, VerifierService, ReplayService, IngestSettings],
+      providers: [
+        LedgerRepository,
+        ReplayRepository,
+        AppenderService,
+        ProofService,
+        SigningKeyService,
+        CheckpointerService,
+        VerifierService,
+        ReplayService,
+        IngestSettings,
+      ],
     };
   }
 }

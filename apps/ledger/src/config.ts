@@ -3,7 +3,10 @@ import { z } from 'zod';
 
 export const ledgerConfigSchema = serviceConfigSchema(4004, 'ledger').extend({
   /** Checkpoint origins are `<LEDGER_ORIGIN>/<logId>`; also the signing key's name. */
-  LEDGER_ORIGIN: z.string().regex(/^[a-z0-9.-]+(\/[A-Za-z0-9._-]+)*$/, 'must look like tokenledger.example.com/ledger').default('tokenledger.local/ledger'),
+  LEDGER_ORIGIN: z
+    .string()
+    .regex(/^[a-z0-9.-]+(\/[A-Za-z0-9._-]+)*$/, 'must look like tokenledger.example.com/ledger')
+    .default('tokenledger.local/ledger'),
   /** Ed25519 seed (base64, 32 bytes) of the checkpoint signing key. */
   LEDGER_SIGNING_KEY: z.string().optional(),
   /** Or a file holding it; created (mode 0600) when neither is set. */

@@ -5,8 +5,17 @@ import { ledgerConfigSchema, type LedgerConfig } from './config';
 
 serviceMain<LedgerConfig>({
   name: 'ledger',
-  description: 'The verifiable audit ledger: hash-chained Merkle logs per partition, signed checkpoints, proofs and exports.',
+  description:
+    'The verifiable audit ledger: hash-chained Merkle logs per partition, signed checkpoints, proofs and exports.',
   configSchema: ledgerConfigSchema,
   appModule: (config) => AppModule.forRoot(config),
-  domainStatus: { log_not_found: 404, bad_tree_size: 400, bad_index: 400, bad_range: 400, bad_cursor: 400, ledger_inconsistent: 500, bad_target: 400 },
+  domainStatus: {
+    log_not_found: 404,
+    bad_tree_size: 400,
+    bad_index: 400,
+    bad_range: 400,
+    bad_cursor: 400,
+    ledger_inconsistent: 500,
+    bad_target: 400,
+  },
 });

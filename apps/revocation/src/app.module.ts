@@ -38,7 +38,14 @@ export class AppModule {
           quietRoutes: ['v1/introspect', 'v1/bench/baseline'],
         }),
       ],
-      controllers: [RevocationController, IntrospectionController, AdminController, LifecycleConsumer, CommandsConsumer, ...(config.BENCH_BASELINE_ROUTE ? [BaselineController] : [])],
+      controllers: [
+        RevocationController,
+        IntrospectionController,
+        AdminController,
+        LifecycleConsumer,
+        CommandsConsumer,
+        ...(config.BENCH_BASELINE_ROUTE ? [BaselineController] : []),
+      ],
       providers: [
         StatusRepository,
         DpopJtiRepository,

@@ -5,7 +5,8 @@ import { revocationConfigSchema, type RevocationConfig } from './config';
 
 serviceMain<RevocationConfig>({
   name: 'revocation',
-  description: 'The token status authority: revocation (RFC 7009, bulk, leak reports) and introspection (RFC 7662).',
+  description:
+    'The token status authority: revocation (RFC 7009, bulk, leak reports) and introspection (RFC 7662).',
   configSchema: revocationConfigSchema,
   appModule: (config) => AppModule.forRoot(config),
   domainStatus: { token_not_found: 404 },

@@ -34,8 +34,16 @@ export class AuthModule {
     return {
       module: AuthModule,
       global: true,
-      providers: [...remote, { provide: INTERNAL_SECRET, useValue: options.internalSecret }, InternalSecretGuard],
-      exports: [INTERNAL_SECRET, InternalSecretGuard, ...(remote.length > 0 ? [TokenAuthenticator] : [])],
+      providers: [
+        ...remote,
+        { provide: INTERNAL_SECRET, useValue: options.internalSecret },
+        InternalSecretGuard,
+      ],
+      exports: [
+        INTERNAL_SECRET,
+        InternalSecretGuard,
+        ...(remote.length > 0 ? [TokenAuthenticator] : []),
+      ],
     };
   }
 }

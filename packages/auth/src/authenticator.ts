@@ -7,8 +7,7 @@ export interface Principal {
 }
 
 export type AuthenticationResult =
-  | { ok: true; principal: Principal }
-  | { ok: false; reason: 'malformed' | 'unknown' | 'inactive' };
+  { ok: true; principal: Principal } | { ok: false; reason: 'malformed' | 'unknown' | 'inactive' };
 
 /**
  * Turns a presented bearer token into a principal. The revocation app answers from its own

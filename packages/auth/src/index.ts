@@ -1,5 +1,15 @@
-export { TokenAuthenticator, operatorActor, type AuthenticationResult, type Principal } from './authenticator';
+export {
+  TokenAuthenticator,
+  operatorActor,
+  type AuthenticationResult,
+  type Principal,
+} from './authenticator';
 export { AuthModule, type AuthModuleOptions } from './auth.module';
-export { INTERNAL_SECRET, INTERNAL_SECRET_HEADER, InternalSecretGuard, secretsEqual } from './internal-secret';
+export {
+  INTERNAL_SECRET,
+  INTERNAL_SECRET_HEADER,
+  InternalSecretGuard,
+  secretsEqual,
+} from './internal-secret';
 export { CurrentPrincipal, OperatorAuthGuard, Public, RequireScopes } from './operator-auth.guard';
 export { RemoteAuthenticator, type RemoteAuthenticatorOptions } from './remote-authenticator';

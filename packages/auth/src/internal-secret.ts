@@ -1,5 +1,11 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 
 export const INTERNAL_SECRET_HEADER = 'x-tokenledger-internal';

@@ -30,8 +30,18 @@ describe('RemoteAuthenticator cache', () => {
   beforeEach(() => app.asked.splice(0));
 
   it('when full, forgets the least recently used answer, not all of them', async () => {
-    const auth = new RemoteAuthenticator({ revocationUrl: app.url, internalSecret: 's', cacheEntries: 2, cacheMs: 60_000, now: () => 0 });
-    const [a, b, c] = [generateToken(), generateToken(), generateToken()] as [string, string, string];
+    const auth = new RemoteAuthenticator({
+      revocationUrl: app.url,
+      internalSecret: 's',
+      cacheEntries: 2,
+      cacheMs: 60_000,
+      now: () => 0,
+    });
+    const [a, b, c] = [generateToken(), generateToken(), generateToken()] as [
+      string,
+      string,
+      string,
+    ];
     await auth.authenticate(a);
     await auth.authenticate(b);
     await auth.authenticate(a); // a is now the most recently used
@@ -46,7 +56,12 @@ describe('RemoteAuthenticator cache', () => {
 
   it('asks again once cacheMs has passed on its clock', async () => {
     let now = 1_000;
-    const auth = new RemoteAuthenticator({ revocationUrl: app.url, internalSecret: 's', cacheMs: 250, now: () => now });
+    const auth = new RemoteAuthenticator({
+      revocationUrl: app.url,
+      internalSecret: 's',
+      cacheMs: 250,
+      now: () => now,
+    });
     const token = generateToken();
     await auth.authenticate(token);
     now += 249;

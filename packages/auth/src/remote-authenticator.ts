@@ -53,11 +53,15 @@ export class RemoteAuthenticator extends TokenAuthenticator {
   private async ask(token: string): Promise<AuthenticationResult> {
     const res = await fetch(`${this.options.revocationUrl}/internal/v1/authenticate`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', [INTERNAL_SECRET_HEADER]: this.options.internalSecret },
+      headers: {
+        'content-type': 'application/json',
+        [INTERNAL_SECRET_HEADER]: this.options.internalSecret,
+      },
       body: JSON.stringify({ token }),
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 2000),
     });
-    if (!res.ok) throw new Error(`revocation app answered ${res.status} to an authentication request`);
+    if (!res.ok)
+      throw new Error(`revocation app answered ${res.status} to an authentication request`);
     return (await res.json()) as AuthenticationResult;
   }
 }

@@ -12,16 +12,23 @@ function errorOf(run: () => unknown): CanonicalJsonError {
 
 describe('canonicalize', () => {
   it('writes no whitespace and sorts nested keys', () => {
-    expect(canonicalize({ b: [1, { d: true, c: null }], a: 'x' })).toBe('{"a":"x","b":[1,{"c":null,"d":true}]}');
+    expect(canonicalize({ b: [1, { d: true, c: null }], a: 'x' })).toBe(
+      '{"a":"x","b":[1,{"c":null,"d":true}]}',
+    );
   });
 
   it('sorts integer-like keys as strings, not as numbers (JS enumerates them numerically)', () => {
-    expect(canonicalize({ 10: 'ten', 9: 'nine', a: 'a', 1: 'one' })).toBe('{"1":"one","10":"ten","9":"nine","a":"a"}');
+    expect(canonicalize({ 10: 'ten', 9: 'nine', a: 'a', 1: 'one' })).toBe(
+      '{"1":"one","10":"ten","9":"nine","a":"a"}',
+    );
   });
 
   it('plain data (fast path) and the same data behind toJSON, boxes or a class (full path) give the same text', () => {
     class Point {
-      constructor(readonly y: number, readonly x: number) {}
+      constructor(
+        readonly y: number,
+        readonly x: number,
+      ) {}
     }
     const nullProto = Object.assign(Object.create(null) as object, { b: 2, a: 1 });
     const plain = { p: { y: 2, x: 1 }, n: { b: 2, a: 1 }, s: 'é\u2028', list: [1.5, -0, 1e21] };
@@ -55,7 +62,9 @@ describe('canonicalize', () => {
 
   it('accepts shared (non-cyclic) references', () => {
     const shared = { x: 1 };
-    expect(canonicalize({ a: shared, b: [shared, shared] })).toBe('{"a":{"x":1},"b":[{"x":1},{"x":1}]}');
+    expect(canonicalize({ a: shared, b: [shared, shared] })).toBe(
+      '{"a":{"x":1},"b":[{"x":1},{"x":1}]}',
+    );
   });
 
   it('escapes controls in lowercase hex, keeps surrogate pairs verbatim', () => {
@@ -63,12 +72,19 @@ describe('canonicalize', () => {
   });
 
   it('canonicalBytes is the UTF-8 encoding of the text', () => {
-    expect(canonicalBytes({ e: '€' })).toEqual(Buffer.from([0x7b, 0x22, 0x65, 0x22, 0x3a, 0x22, 0xe2, 0x82, 0xac, 0x22, 0x7d]));
+    expect(canonicalBytes({ e: '€' })).toEqual(
+      Buffer.from([0x7b, 0x22, 0x65, 0x22, 0x3a, 0x22, 0xe2, 0x82, 0xac, 0x22, 0x7d]),
+    );
   });
 
   describe('errors name the failing path', () => {
     it.each<[string, () => unknown, string, string]>([
-      ['NaN', () => canonicalize({ data: { items: [1, 2, NaN] } }), 'non-finite-number', '$.data.items[2]'],
+      [
+        'NaN',
+        () => canonicalize({ data: { items: [1, 2, NaN] } }),
+        'non-finite-number',
+        '$.data.items[2]',
+      ],
       ['Infinity', () => canonicalize([Infinity]), 'non-finite-number', '$[0]'],
       ['bigint', () => canonicalize({ n: 1n }), 'bigint', '$.n'],
       ['function', () => canonicalize({ f: () => 1 }), 'function', '$.f'],
@@ -81,11 +97,31 @@ describe('canonicalize', () => {
       ['typed array', () => canonicalize({ b: new Uint8Array(2) }), 'unsupported-object', '$.b'],
       // RFC 8785 §3.2.2.2: lone surrogates MUST be rejected, in values and in keys, on both paths.
       ['lone high surrogate', () => canonicalize({ a: '\ud800' }), 'lone-surrogate', '$.a'],
-      ['lone low surrogate in an array', () => canonicalize({ a: ['ok', 'x\udfff'] }), 'lone-surrogate', '$.a[1]'],
+      [
+        'lone low surrogate in an array',
+        () => canonicalize({ a: ['ok', 'x\udfff'] }),
+        'lone-surrogate',
+        '$.a[1]',
+      ],
       ['reversed pair', () => canonicalize('\ude00\ud83d'), 'lone-surrogate', '$'],
-      ['lone surrogate in a key', () => canonicalize({ b: 1, ['k\udc00']: 2 }), 'lone-surrogate', '$["k\\udc00"]'],
-      ['lone surrogate in a nested key', () => canonicalize({ a: { ['\ud800']: 1 } }), 'lone-surrogate', '$.a["\\ud800"]'],
-      ['lone surrogate behind toJSON (slow path)', () => canonicalize({ d: { toJSON: () => '\ud800' } }), 'lone-surrogate', '$.d'],
+      [
+        'lone surrogate in a key',
+        () => canonicalize({ b: 1, ['k\udc00']: 2 }),
+        'lone-surrogate',
+        '$["k\\udc00"]',
+      ],
+      [
+        'lone surrogate in a nested key',
+        () => canonicalize({ a: { ['\ud800']: 1 } }),
+        'lone-surrogate',
+        '$.a["\\ud800"]',
+      ],
+      [
+        'lone surrogate behind toJSON (slow path)',
+        () => canonicalize({ d: { toJSON: () => '\ud800' } }),
+        'lone-surrogate',
+        '$.d',
+      ],
     ])('%s', (_name, run, code, path) => {
       const error = errorOf(run);
       expect(error.code).toBe(code);

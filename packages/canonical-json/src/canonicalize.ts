@@ -47,18 +47,23 @@ class Canonicalizer {
 
     switch (typeof value) {
       case 'string':
-        if (!isWellFormed(value)) this.fail('lone-surrogate', 'string holds a lone surrogate (RFC 8785 §3.2.2.2)');
+        if (!isWellFormed(value))
+          this.fail('lone-surrogate', 'string holds a lone surrogate (RFC 8785 §3.2.2.2)');
         return serializeString(value);
       case 'number':
         // RFC 8785 §3.2.2.3: ECMAScript Number::toString; String(-0) is already "0".
-        if (!Number.isFinite(value)) this.fail('non-finite-number', `${String(value)} is not a JSON number`);
+        if (!Number.isFinite(value))
+          this.fail('non-finite-number', `${String(value)} is not a JSON number`);
         return String(value);
       case 'boolean':
         return value ? 'true' : 'false';
       case 'undefined':
         return undefined;
       case 'bigint':
-        return this.fail('bigint', 'bigint is not a JSON number (I-JSON allows IEEE 754 doubles only)');
+        return this.fail(
+          'bigint',
+          'bigint is not a JSON number (I-JSON allows IEEE 754 doubles only)',
+        );
       case 'function':
         return this.fail('function', 'functions cannot be serialized');
       case 'symbol':
@@ -71,7 +76,8 @@ class Canonicalizer {
 
   private serializeContainer(value: object): string {
     if (this.ancestors.includes(value)) this.fail('cycle', 'cyclic structure');
-    if (isLossyContainer(value)) this.fail('unsupported-object', `${value.constructor.name} has no JSON form`);
+    if (isLossyContainer(value))
+      this.fail('unsupported-object', `${value.constructor.name} has no JSON form`);
     this.ancestors.push(value);
     const text = Array.isArray(value) ? this.serializeArray(value) : this.serializeObject(value);
     this.ancestors.pop();
@@ -98,10 +104,12 @@ class Canonicalizer {
       this.keys.push(key);
       const member = this.serialize(record[key], key);
       // The key of an omitted member is not written, so it cannot make the text ill-formed.
-      if (member !== undefined && !isWellFormed(key)) this.fail('lone-surrogate', 'key holds a lone surrogate (RFC 8785 §3.2.2.2)');
+      if (member !== undefined && !isWellFormed(key))
+        this.fail('lone-surrogate', 'key holds a lone surrogate (RFC 8785 §3.2.2.2)');
       this.keys.pop();
       // An undefined member is omitted, as JSON.stringify omits it.
-      if (member !== undefined) text += `${text.length === 1 ? '' : ','}${serializeString(key)}:${member}`;
+      if (member !== undefined)
+        text += `${text.length === 1 ? '' : ','}${serializeString(key)}:${member}`;
     }
     return `${text}}`;
   }
@@ -114,7 +122,8 @@ const FAST_DEPTH = 64;
 
 /** True when `keys` is already in UTF-16 code unit order (RFC 8785 §3.2.3). */
 function isSorted(keys: readonly string[]): boolean {
-  for (let i = 1; i < keys.length; i++) if ((keys[i - 1] as string) > (keys[i] as string)) return false;
+  for (let i = 1; i < keys.length; i++)
+    if ((keys[i - 1] as string) > (keys[i] as string)) return false;
   return true;
 }
 
@@ -170,7 +179,8 @@ function sortedPlain(value: unknown, depth: number): unknown {
       }
       if (!changed) return value;
       const copy: Record<string, unknown> = {};
-      for (let i = 0; i < keys.length; i++) if (members[i] !== undefined) copy[keys[i] as string] = members[i];
+      for (let i = 0; i < keys.length; i++)
+        if (members[i] !== undefined) copy[keys[i] as string] = members[i];
       return copy;
     }
     default:

@@ -2,10 +2,24 @@ import { CanonicalJsonError, canonicalize } from './index';
 import { Prng } from './test-support/prng';
 import { referenceCanonicalize, referenceNumber } from './test-support/reference-jcs';
 
-const SPECIAL_NUMBERS = [0, -0, 1, -1, 0.1, 1e21, 1e-7, 1e-6, 1e20, 5e-324, Number.MAX_VALUE, 2 ** 53, -(2 ** 53) + 1];
+const SPECIAL_NUMBERS = [
+  0,
+  -0,
+  1,
+  -1,
+  0.1,
+  1e21,
+  1e-7,
+  1e-6,
+  1e20,
+  5e-324,
+  Number.MAX_VALUE,
+  2 ** 53,
+  -(2 ** 53) + 1,
+];
 const CODE_UNITS = [
-  0x00, 0x08, 0x09, 0x0a, 0x0c, 0x0d, 0x1f, 0x20, 0x22, 0x2f, 0x5c, 0x7f, 0x80, 0xe9, 0x20ac, 0xfb33, 0xfeff, 0xffff,
-  0xd800, 0xdbff, 0xdc00, 0xdfff, 0x30, 0x31, 0x39, 0x41, 0x61, 0x7a,
+  0x00, 0x08, 0x09, 0x0a, 0x0c, 0x0d, 0x1f, 0x20, 0x22, 0x2f, 0x5c, 0x7f, 0x80, 0xe9, 0x20ac,
+  0xfb33, 0xfeff, 0xffff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0x30, 0x31, 0x39, 0x41, 0x61, 0x7a,
 ];
 
 function randomString(rng: Prng): string {
@@ -90,7 +104,8 @@ function outcome(run: () => string): string {
     return run();
   } catch (error) {
     if (error instanceof CanonicalJsonError) return error.code;
-    if (error instanceof Error && error.message === 'reference: lone surrogate') return 'lone-surrogate';
+    if (error instanceof Error && error.message === 'reference: lone surrogate')
+      return 'lone-surrogate';
     throw error;
   }
 }
@@ -98,9 +113,13 @@ function outcome(run: () => string): string {
 describe('canonicalize against a naive reference implementation (seeded random inputs)', () => {
   it('the reference number serializer itself reproduces RFC 8785 Appendix B rows', () => {
     // Oracle sanity check: ties-to-even and decade-shift rows from Appendix B.
-    expect(referenceNumber(Buffer.from('43143ff3c1cb0959', 'hex').readDoubleBE(0))).toBe('1424953923781206.2');
+    expect(referenceNumber(Buffer.from('43143ff3c1cb0959', 'hex').readDoubleBE(0))).toBe(
+      '1424953923781206.2',
+    );
     expect(referenceNumber(Buffer.from('44b52d02c7e14af6', 'hex').readDoubleBE(0))).toBe('1e+23');
-    expect(referenceNumber(Buffer.from('becbf647612f3696', 'hex').readDoubleBE(0))).toBe('-0.0000033333333333333333');
+    expect(referenceNumber(Buffer.from('becbf647612f3696', 'hex').readDoubleBE(0))).toBe(
+      '-0.0000033333333333333333',
+    );
     expect(referenceNumber(5e-324)).toBe('5e-324');
     expect(referenceNumber(1e21)).toBe('1e+21');
   });

@@ -52,7 +52,9 @@ describe('RFC 8785 examples', () => {
   });
 
   it('Appendix E: a parsed object keeps its string values as they are', () => {
-    const input: unknown = JSON.parse('{ "time": "2019-01-28T07:45:10Z", "big": "055", "val": 3.5 }');
+    const input: unknown = JSON.parse(
+      '{ "time": "2019-01-28T07:45:10Z", "big": "055", "val": 3.5 }',
+    );
     expect(canonicalize(input)).toBe('{"big":"055","time":"2019-01-28T07:45:10Z","val":3.5}');
   });
 

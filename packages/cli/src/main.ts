@@ -39,25 +39,34 @@ function parse<O extends Options>(args: string[], options: O, positionals: numbe
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   if (parsed.positionals.length !== positionals) {
-    throw new UsageError(`expected ${positionals} argument${positionals === 1 ? '' : 's'}, got ${parsed.positionals.length}`);
+    throw new UsageError(
+      `expected ${positionals} argument${positionals === 1 ? '' : 's'}, got ${parsed.positionals.length}`,
+    );
   }
   return parsed;
 }
 
 function required(values: Record<string, unknown>, ...names: string[]): void {
   const missing = names.filter((n) => values[n] === undefined);
-  if (missing.length > 0) throw new UsageError(`missing ${missing.map((n) => `--${n}`).join(', ')}`);
+  if (missing.length > 0)
+    throw new UsageError(`missing ${missing.map((n) => `--${n}`).join(', ')}`);
 }
 
 function count(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a non-negative number, got ${JSON.stringify(value)}`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new UsageError(`--${name} must be a non-negative number, got ${JSON.stringify(value)}`);
   return n;
 }
 
 function describe(error: BundleError): string {
-  const where = error.index !== undefined ? ` at entry ${error.index}` : error.line !== undefined ? ` at line ${error.line}` : '';
+  const where =
+    error.index !== undefined
+      ? ` at entry ${error.index}`
+      : error.line !== undefined
+        ? ` at line ${error.line}`
+        : '';
   return `FAILED${where}: ${error.code}: ${error.message}`;
 }
 
@@ -69,7 +78,10 @@ function verify(args: string[]): number {
   const result = verifyBundle(lines, {
     ...(keys.length > 0 ? { trustedKeys: keys } : {}),
     onProgress: (done, all) => {
-      if (showProgress && done % 1000 === 0) process.stderr.write(`\r  verifying ${done}/${all} entries (${Math.floor((done / all) * 100)}%)`);
+      if (showProgress && done % 1000 === 0)
+        process.stderr.write(
+          `\r  verifying ${done}/${all} entries (${Math.floor((done / all) * 100)}%)`,
+        );
     },
   });
   if (showProgress) process.stderr.write('\n');
@@ -81,7 +93,9 @@ function verify(args: string[]): number {
   process.stdout.write(
     `OK ${s.logId}: entries [${s.from}, ${s.to}) are in the tree of size ${s.treeSize} signed for ${s.origin}\n` +
       `   ${s.entries} inclusion proofs and the chain verified; key${s.keys.length > 1 ? 's' : ''}: ${s.keys.join(', ')}\n` +
-      (keys.length === 0 ? '   note: the keys came from the bundle itself; pass --key to pin the key you trust\n' : ''),
+      (keys.length === 0
+        ? '   note: the keys came from the bundle itself; pass --key to pin the key you trust\n'
+        : ''),
   );
   return 0;
 }
@@ -103,21 +117,35 @@ async function checkpointCheck(args: string[]): Promise<number> {
 }
 
 async function checkpointWatch(args: string[]): Promise<number> {
-  const { values } = parse(args, { url: one, token: one, dir: one, interval: one, once: flag, key: many }, 1);
+  const { values } = parse(
+    args,
+    { url: one, token: one, dir: one, interval: one, once: flag, key: many },
+    1,
+  );
   required(values, 'url', 'token');
   const interval = (count('interval', values.interval) ?? 5) * 1000;
   const { watchOnce } = await import('./watch.js');
   const keys = values.key ?? [];
   for (;;) {
-    const results = await watchOnce({ url: values.url as string, token: values.token as string, dir: values.dir ?? '.tokenledger/monitor', ...(keys.length > 0 ? { trustedKeys: keys } : {}) });
-    for (const r of results) process.stdout.write(`${new Date().toISOString()} ${r.ok ? 'OK' : 'ALERT'} ${r.message}\n`);
+    const results = await watchOnce({
+      url: values.url as string,
+      token: values.token as string,
+      dir: values.dir ?? '.tokenledger/monitor',
+      ...(keys.length > 0 ? { trustedKeys: keys } : {}),
+    });
+    for (const r of results)
+      process.stdout.write(`${new Date().toISOString()} ${r.ok ? 'OK' : 'ALERT'} ${r.message}\n`);
     if (values.once) return results.every((r) => r.ok) ? 0 : 1;
     await new Promise((r) => setTimeout(r, interval));
   }
 }
 
 async function tailCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { brokers: one, 'from-beginning': flag, type: one, subject: one, actor: one }, 1);
+  const { values, positionals } = parse(
+    args,
+    { brokers: one, 'from-beginning': flag, type: one, subject: one, actor: one },
+    1,
+  );
   const { tail } = await import('./tail.js');
   const stop = await tail({
     brokers: values.brokers ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
@@ -137,7 +165,11 @@ async function tailCommand(args: string[]): Promise<number> {
 }
 
 async function replayCommand(args: string[]): Promise<number> {
-  const { values } = parse(args, { url: one, token: one, target: one, log: one, topic: one, from: one, to: one, rate: one }, 0);
+  const { values } = parse(
+    args,
+    { url: one, token: one, target: one, log: one, topic: one, from: one, to: one, rate: one },
+    0,
+  );
   required(values, 'url', 'token', 'target');
   if (!values.log && !values.topic) throw new UsageError('one of --log, --topic is required');
   const from = count('from', values.from);
@@ -175,7 +207,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`tokenledger: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `tokenledger: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exit(2);
   },
 );

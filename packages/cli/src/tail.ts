@@ -17,19 +17,31 @@ export interface TailOptions {
  * or why it does not decode. Filters by type, subject (tokenId) and actor. Runs until stopped.
  */
 export async function tail(options: TailOptions): Promise<() => Promise<void>> {
-  const consumer = createKafka({ brokers: options.brokers, clientId: 'tokenledger-cli' }).consumer({ groupId: `tokenledger-cli-tail-${randomBytes(6).toString('hex')}` });
+  const consumer = createKafka({ brokers: options.brokers, clientId: 'tokenledger-cli' }).consumer({
+    groupId: `tokenledger-cli-tail-${randomBytes(6).toString('hex')}`,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning });
   await consumer.run({
     eachMessage: ({ partition, message }) => {
       const decoded = decodeEvent(message.value ?? Buffer.alloc(0));
       if (!decoded.ok) {
-        if (!options.type && !options.subject && !options.actor) options.write(`${partition}:${message.offset} UNDECODABLE ${decoded.error.code}: ${decoded.error.message}`);
+        if (!options.type && !options.subject && !options.actor)
+          options.write(
+            `${partition}:${message.offset} UNDECODABLE ${decoded.error.code}: ${decoded.error.message}`,
+          );
         return Promise.resolve();
       }
       const e = decoded.event;
-      if ((options.type && !e.type.includes(options.type)) || (options.subject && e.subject !== options.subject) || (options.actor && e.actor !== options.actor)) return Promise.resolve();
-      options.write(`${partition}:${message.offset} ${e.time} ${e.type} subject=${e.subject} actor=${e.actor} ${JSON.stringify(e.data)}`);
+      if (
+        (options.type && !e.type.includes(options.type)) ||
+        (options.subject && e.subject !== options.subject) ||
+        (options.actor && e.actor !== options.actor)
+      )
+        return Promise.resolve();
+      options.write(
+        `${partition}:${message.offset} ${e.time} ${e.type} subject=${e.subject} actor=${e.actor} ${JSON.stringify(e.data)}`,
+      );
       return Promise.resolve();
     },
   });

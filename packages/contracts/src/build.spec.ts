@@ -52,12 +52,20 @@ describe('buildEvent', () => {
       },
       FIXED,
     );
-    expect(event).toMatchObject({ id: sampleId(101), time: '2024-05-01T12:00:00.123456Z', correlationid: 'req-42', causationid: cause });
+    expect(event).toMatchObject({
+      id: sampleId(101),
+      time: '2024-05-01T12:00:00.123456Z',
+      correlationid: 'req-42',
+      causationid: cause,
+    });
   });
 
   it('gives increasing ids without injected randomness, even within one millisecond', () => {
     const now = () => 1_714_564_800_000;
-    const ids = Array.from({ length: 50 }, () => buildEvent(sampleInput(EVENT_TYPES.tokenExpired), { now }).id);
+    const ids = Array.from(
+      { length: 50 },
+      () => buildEvent(sampleInput(EVENT_TYPES.tokenExpired), { now }).id,
+    );
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(50);
   });
@@ -79,7 +87,11 @@ describe('buildEvent', () => {
         type: EVENT_TYPES.tokenRevokeRequested,
         source: '/tokenledger/revocation',
         actor: `operator:${OPERATOR}`,
-        data: { selector: { ownerId: 'billing', scope: 'admin' }, reason: 'bulk', requester: `operator:${OPERATOR}` },
+        data: {
+          selector: { ownerId: 'billing', scope: 'admin' },
+          reason: 'bulk',
+          requester: `operator:${OPERATOR}`,
+        },
       },
       FIXED,
     );
@@ -89,7 +101,10 @@ describe('buildEvent', () => {
   it('uses the prefix as subject for the usage of an unknown token', () => {
     const input = sampleInput(EVENT_TYPES.tokenUsed);
     const { tokenId: _unknown, ...data } = input.data;
-    const event = buildEvent({ ...input, data: { ...data, prefix: 'tlk_live_ZZZZ', rejection: 'unknown' } }, FIXED);
+    const event = buildEvent(
+      { ...input, data: { ...data, prefix: 'tlk_live_ZZZZ', rejection: 'unknown' } },
+      FIXED,
+    );
     expect(event.subject).toBe('tlk_live_ZZZZ');
   });
 
@@ -101,19 +116,31 @@ describe('buildEvent', () => {
 
   it('reports invalid data with its path before deriving anything from it', () => {
     const input = sampleInput(EVENT_TYPES.tokenIssuanceDenied);
-    const error = buildFailure({ ...input, data: { ...input.data, requested: undefined } } as unknown as typeof input);
+    const error = buildFailure({
+      ...input,
+      data: { ...input.data, requested: undefined },
+    } as unknown as typeof input);
     expect(error.code).toBe('invalid-data');
     expect(error.path).toBe('data.requested');
   });
 
   it('reports invalid envelope attributes', () => {
-    expect(buildFailure({ ...sampleInput(EVENT_TYPES.tokenExpired), actor: 'root' }).path).toBe('actor');
-    expect(buildFailure({ ...sampleInput(EVENT_TYPES.tokenExpired), causationid: 'nope' }).path).toBe('causationid');
-    expect(buildFailure({ ...sampleInput(EVENT_TYPES.tokenExpired), time: '2024-05-01 12:00:00' }).path).toBe('time');
+    expect(buildFailure({ ...sampleInput(EVENT_TYPES.tokenExpired), actor: 'root' }).path).toBe(
+      'actor',
+    );
+    expect(
+      buildFailure({ ...sampleInput(EVENT_TYPES.tokenExpired), causationid: 'nope' }).path,
+    ).toBe('causationid');
+    expect(
+      buildFailure({ ...sampleInput(EVENT_TYPES.tokenExpired), time: '2024-05-01 12:00:00' }).path,
+    ).toBe('time');
   });
 
   it('reports an unknown type', () => {
-    const input = { ...sampleInput(EVENT_TYPES.tokenExpired), type: 'tokenledger.token.expired.v9' };
+    const input = {
+      ...sampleInput(EVENT_TYPES.tokenExpired),
+      type: 'tokenledger.token.expired.v9',
+    };
     const error = buildFailure(input as unknown as BuildEventInput<EventType>);
     expect(error.code).toBe('unknown-type');
     expect(error.path).toBe('type');

@@ -44,13 +44,19 @@ export function buildEvent<T extends EventType>(
 ): EventEnvelopeOf<T> {
   const { type } = input;
   if (!isEventType(type)) {
-    throw new EventValidationError('unknown-type', 'type', `unknown event type ${JSON.stringify(type)}`);
+    throw new EventValidationError(
+      'unknown-type',
+      'type',
+      `unknown event type ${JSON.stringify(type)}`,
+    );
   }
   // Check data before deriving anything from it.
   const schema: z.ZodType = EVENT_DATA_SCHEMAS[type];
   const data = schema.safeParse(input.data);
   if (!data.success) {
-    throw EventValidationError.from(errorFromIssues('invalid-data', issuesFrom(data.error, ['data'])));
+    throw EventValidationError.from(
+      errorFromIssues('invalid-data', issuesFrom(data.error, ['data'])),
+    );
   }
   const now = (options.now ?? Date.now)();
   const id = input.id ?? (options.random ? uuidv7(now, options.random) : nextId(now));

@@ -1,6 +1,12 @@
 import { canonicalBytes, canonicalize } from '@tokenledger/canonical-json';
 import { buildEvent } from './build';
-import { DEFAULT_MAX_EVENT_BYTES, buildEncodedEvent, decodeEvent, encodeEvent, partitionKey } from './codec';
+import {
+  DEFAULT_MAX_EVENT_BYTES,
+  buildEncodedEvent,
+  decodeEvent,
+  encodeEvent,
+  partitionKey,
+} from './codec';
 import type { EventEnvelope } from './envelope';
 import { EventDecodeError, EventValidationError } from './errors';
 import { ALL_EVENT_TYPES, EVENT_TYPES } from './events/registry';
@@ -9,8 +15,12 @@ import { FIXED, REPLAY, TOKEN, sampleInput } from './test-support/samples';
 const issued = () => buildEvent(sampleInput(EVENT_TYPES.tokenIssued), FIXED);
 
 /** The encoded sample as a mutable plain object, to break on purpose. */
-function plain(event: EventEnvelope = issued()): Record<string, unknown> & { data: Record<string, unknown> } {
-  return JSON.parse(encodeEvent(event).toString('utf8')) as Record<string, unknown> & { data: Record<string, unknown> };
+function plain(
+  event: EventEnvelope = issued(),
+): Record<string, unknown> & { data: Record<string, unknown> } {
+  return JSON.parse(encodeEvent(event).toString('utf8')) as Record<string, unknown> & {
+    data: Record<string, unknown>;
+  };
 }
 
 function decodeFailure(input: Buffer | string, maxBytes?: number): EventDecodeError {
@@ -44,15 +54,28 @@ describe('encodeEvent / decodeEvent', () => {
     expect(decodeEvent(bytes.toString('utf8'))).toEqual({ ok: true, event, value: event });
   });
 
-  it.each(ALL_EVENT_TYPES)('buildEncodedEvent(%s) gives the event buildEvent gives and the bytes encodeEvent gives', (type) => {
-    const { event, bytes } = buildEncodedEvent(sampleInput(type), FIXED);
-    expect(event).toEqual(buildEvent(sampleInput(type), FIXED));
-    expect(bytes.equals(encodeEvent(event))).toBe(true);
-  });
+  it.each(ALL_EVENT_TYPES)(
+    'buildEncodedEvent(%s) gives the event buildEvent gives and the bytes encodeEvent gives',
+    (type) => {
+      const { event, bytes } = buildEncodedEvent(sampleInput(type), FIXED);
+      expect(event).toEqual(buildEvent(sampleInput(type), FIXED));
+      expect(bytes.equals(encodeEvent(event))).toBe(true);
+    },
+  );
 
   it('buildEncodedEvent refuses invalid input and oversized events like buildEvent and encodeEvent', () => {
-    expect(() => buildEncodedEvent({ ...sampleInput('tokenledger.token.expired.v1'), data: { tokenId: 'nope', expiredAt: 'x' } }, FIXED)).toThrow(EventValidationError);
-    expect(() => buildEncodedEvent(sampleInput('tokenledger.token.expired.v1'), { ...FIXED, maxBytes: 50 })).toThrow(/exceeds the limit of 50/);
+    expect(() =>
+      buildEncodedEvent(
+        {
+          ...sampleInput('tokenledger.token.expired.v1'),
+          data: { tokenId: 'nope', expiredAt: 'x' },
+        },
+        FIXED,
+      ),
+    ).toThrow(EventValidationError);
+    expect(() =>
+      buildEncodedEvent(sampleInput('tokenledger.token.expired.v1'), { ...FIXED, maxBytes: 50 }),
+    ).toThrow(/exceeds the limit of 50/);
   });
 
   it('writes RFC 8785 canonical JSON, independent of key order', () => {
@@ -96,7 +119,10 @@ describe('encodeEvent / decodeEvent', () => {
   it('rejects an unknown envelope attribute, including __proto__', () => {
     const broken = plain();
     broken.traceparent = '00-abc';
-    expect(decodeFailure(JSON.stringify(broken))).toMatchObject({ code: 'invalid-envelope', path: 'traceparent' });
+    expect(decodeFailure(JSON.stringify(broken))).toMatchObject({
+      code: 'invalid-envelope',
+      path: 'traceparent',
+    });
     const text = encodeEvent(issued()).toString('utf8').replace(/^\{/, '{"__proto__":{"x":1},');
     expect(decodeFailure(text)).toMatchObject({ code: 'invalid-envelope', path: '__proto__' });
   });
@@ -142,15 +168,20 @@ describe('encodeEvent / decodeEvent', () => {
   });
 
   it('refuses a lone surrogate (escaped, so valid UTF-8) as not I-JSON, naming the field; a surrogate pair is fine', () => {
-    const text = (name: string): string => JSON.stringify({ ...plain(), data: { ...plain().data, name } });
+    const text = (name: string): string =>
+      JSON.stringify({ ...plain(), data: { ...plain().data, name } });
     expect(decodeFailure(text('x\ud800'))).toMatchObject({ code: 'not-json', path: 'data.name' });
     expect(decodeFailure(Buffer.from(text('\udfff'))).message).toContain('lone surrogate');
     expect(decodeEvent(text('x\ud83d\ude00')).ok).toBe(true);
     // A backslash before "ud800" is no escape of a surrogate: the slow check runs and accepts it.
     expect(decodeEvent(text('\\ud800')).ok).toBe(true);
     const event = issued();
-    expect(() => encodeEvent({ ...event, data: { ...event.data, name: 'x\ud800' } })).toThrow(EventValidationError);
-    expect(() => encodeEvent({ ...event, data: { ...event.data, name: 'x\ud800' } })).toThrow('data.name: ');
+    expect(() => encodeEvent({ ...event, data: { ...event.data, name: 'x\ud800' } })).toThrow(
+      EventValidationError,
+    );
+    expect(() => encodeEvent({ ...event, data: { ...event.data, name: 'x\ud800' } })).toThrow(
+      'data.name: ',
+    );
   });
 
   it('refuses records over maxBytes (default 1 MiB) before parsing them', () => {
@@ -181,7 +212,11 @@ describe('encodeEvent / decodeEvent', () => {
 
 describe('partitionKey', () => {
   it('is the tokenId for token events, so one token stays in one partition', () => {
-    for (const type of [EVENT_TYPES.tokenIssued, EVENT_TYPES.tokenUsed, EVENT_TYPES.anomalyDetected]) {
+    for (const type of [
+      EVENT_TYPES.tokenIssued,
+      EVENT_TYPES.tokenUsed,
+      EVENT_TYPES.anomalyDetected,
+    ]) {
       expect(partitionKey(buildEvent(sampleInput(type), FIXED))).toBe(TOKEN);
     }
   });

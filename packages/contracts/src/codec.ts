@@ -53,12 +53,17 @@ function encodeValidated(event: EventEnvelope, options: CodecOptions): Buffer {
     bytes = canonicalBytes(event);
   } catch (error) {
     // A string with a lone surrogate passes the schemas but has no RFC 8785 form.
-    if (error instanceof CanonicalJsonError) throw new EventValidationError('invalid-data', fieldPath(error), error.message);
+    if (error instanceof CanonicalJsonError)
+      throw new EventValidationError('invalid-data', fieldPath(error), error.message);
     throw error;
   }
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_EVENT_BYTES;
   if (bytes.length > maxBytes) {
-    throw new EventValidationError('too-large', '', `${bytes.length} bytes exceeds the limit of ${maxBytes}`);
+    throw new EventValidationError(
+      'too-large',
+      '',
+      `${bytes.length} bytes exceeds the limit of ${maxBytes}`,
+    );
   }
   return bytes;
 }
@@ -71,7 +76,14 @@ export function decodeEvent(bytes: Uint8Array | string, options: CodecOptions = 
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_EVENT_BYTES;
   const size = typeof bytes === 'string' ? Buffer.byteLength(bytes, 'utf8') : bytes.byteLength;
   if (size > maxBytes) {
-    return { ok: false, error: new EventDecodeError('too-large', '', `${size} bytes exceeds the limit of ${maxBytes}`) };
+    return {
+      ok: false,
+      error: new EventDecodeError(
+        'too-large',
+        '',
+        `${size} bytes exceeds the limit of ${maxBytes}`,
+      ),
+    };
   }
   let text: string;
   try {
@@ -92,7 +104,11 @@ export function decodeEvent(bytes: Uint8Array | string, options: CodecOptions = 
     try {
       canonicalize(value);
     } catch (error) {
-      if (error instanceof CanonicalJsonError) return { ok: false, error: new EventDecodeError('not-json', fieldPath(error), error.message) };
+      if (error instanceof CanonicalJsonError)
+        return {
+          ok: false,
+          error: new EventDecodeError('not-json', fieldPath(error), error.message),
+        };
       throw error;
     }
   }

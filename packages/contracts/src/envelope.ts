@@ -3,7 +3,9 @@ import { actorSchema, eventIdSchema, timestampSchema } from './events/common';
 import type { EventData, EventType } from './events/registry';
 
 const printable = (max: number) =>
-  z.string().regex(new RegExp(`^[\\x21-\\x7e]{1,${max}}$`), `expected 1-${max} printable ASCII characters`);
+  z
+    .string()
+    .regex(new RegExp(`^[\\x21-\\x7e]{1,${max}}$`), `expected 1-${max} printable ASCII characters`);
 
 /**
  * CloudEvents 1.0 structured-mode JSON envelope, one per Kafka record. Strict: an unknown

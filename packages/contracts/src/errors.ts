@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 
-export type EventErrorCode = 'not-json' | 'invalid-envelope' | 'unknown-type' | 'invalid-data' | 'too-large';
+export type EventErrorCode =
+  'not-json' | 'invalid-envelope' | 'unknown-type' | 'invalid-data' | 'too-large';
 
 /** One problem, at a field path such as `data.scopes[0]` ('' = the whole event). */
 export interface EventIssue {
@@ -48,7 +49,8 @@ export function formatPath(segments: readonly PropertyKey[]): string {
   let path = '';
   for (const segment of segments) {
     if (typeof segment === 'number') path += `[${segment}]`;
-    else if (typeof segment === 'string' && IDENTIFIER.test(segment)) path += path === '' ? segment : `.${segment}`;
+    else if (typeof segment === 'string' && IDENTIFIER.test(segment))
+      path += path === '' ? segment : `.${segment}`;
     else path += `[${JSON.stringify(String(segment))}]`;
   }
   return path;
@@ -59,9 +61,14 @@ export function issuesFrom(error: z.ZodError, prefix: readonly PropertyKey[] = [
   return error.issues.flatMap((issue): EventIssue[] => {
     const at = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ path: formatPath([...at, key]), message: 'unknown field' }));
+      return issue.keys.map((key) => ({
+        path: formatPath([...at, key]),
+        message: 'unknown field',
+      }));
     }
-    return [{ path: formatPath(at), message: issue.message.replace(/^Invalid (?:input|option): /, '') }];
+    return [
+      { path: formatPath(at), message: issue.message.replace(/^Invalid (?:input|option): /, '') },
+    ];
   });
 }
 

@@ -1,4 +1,12 @@
-export { TOPICS, AUDITED_TOPICS, isAuditedTopic, topicName, type TopicKey, type TopicName, type AuditedTopic } from './topics';
+export {
+  TOPICS,
+  AUDITED_TOPICS,
+  isAuditedTopic,
+  topicName,
+  type TopicKey,
+  type TopicName,
+  type AuditedTopic,
+} from './topics';
 export {
   uuidv7,
   createUuidV7Generator,
@@ -48,5 +56,12 @@ export {
   type RevocationReason,
 } from './events/common';
 export { buildEvent, type BuildEventInput, type BuildEventOptions } from './build';
-export { encodeEvent, buildEncodedEvent, decodeEvent, partitionKey, DEFAULT_MAX_EVENT_BYTES, type CodecOptions } from './codec';
+export {
+  encodeEvent,
+  buildEncodedEvent,
+  decodeEvent,
+  partitionKey,
+  DEFAULT_MAX_EVENT_BYTES,
+  type CodecOptions,
+} from './codec';
 export { validateEvent, type DecodeResult } from './validate';

@@ -17,13 +17,26 @@ export class ReplayAudit {
   }
 
   started(): { type: 'tokenledger.ops.replay-started.v1'; data: OpsReplayStartedV1 } {
-    return { type: 'tokenledger.ops.replay-started.v1', data: { replayId: this.replayId, ...this.what, startedAt: this.at() } };
+    return {
+      type: 'tokenledger.ops.replay-started.v1',
+      data: { replayId: this.replayId, ...this.what, startedAt: this.at() },
+    };
   }
 
-  finished(outcome: OpsReplayFinishedV1['outcome'], recordsReplayed: number, error?: string): { type: 'tokenledger.ops.replay-finished.v1'; data: OpsReplayFinishedV1 } {
+  finished(
+    outcome: OpsReplayFinishedV1['outcome'],
+    recordsReplayed: number,
+    error?: string,
+  ): { type: 'tokenledger.ops.replay-finished.v1'; data: OpsReplayFinishedV1 } {
     return {
       type: 'tokenledger.ops.replay-finished.v1',
-      data: { replayId: this.replayId, outcome, recordsReplayed, finishedAt: this.at(), ...(error ? { error } : {}) },
+      data: {
+        replayId: this.replayId,
+        outcome,
+        recordsReplayed,
+        finishedAt: this.at(),
+        ...(error ? { error } : {}),
+      },
     };
   }
 

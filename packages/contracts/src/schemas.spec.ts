@@ -1,12 +1,22 @@
 import { z } from 'zod';
 import { parseActor, operatorActor, serviceActor } from './actor';
 import { isRfc3339Utc } from './events/common';
-import { ALL_EVENT_TYPES, EVENT_DATA_SCHEMAS, EVENT_TOPIC, EVENT_TYPES, type EventType } from './events/registry';
+import {
+  ALL_EVENT_TYPES,
+  EVENT_DATA_SCHEMAS,
+  EVENT_TOPIC,
+  EVENT_TYPES,
+  type EventType,
+} from './events/registry';
 import { AUDITED_TOPICS } from './topics';
 import { NEW_TOKEN, OPERATOR, SAMPLES, TOKEN } from './test-support/samples';
 
 /** Paths of the issues when `data` (the sample's data with `patch` applied) is checked. */
-function issuePaths(type: EventType, patch: Record<string, unknown>, remove: string[] = []): string[] {
+function issuePaths(
+  type: EventType,
+  patch: Record<string, unknown>,
+  remove: string[] = [],
+): string[] {
   const data: Record<string, unknown> = { ...SAMPLES[type].data, ...patch };
   for (const key of remove) delete data[key];
   const schema: z.ZodType = EVENT_DATA_SCHEMAS[type];
@@ -51,7 +61,10 @@ describe('event registry', () => {
     for (const type of ALL_EVENT_TYPES) {
       const names = fieldNames(EVENT_DATA_SCHEMAS[type]);
       expect(names.length).toBeGreaterThan(0);
-      expect({ type, offending: names.filter((name) => forbidden.test(name)) }).toEqual({ type, offending: [] });
+      expect({ type, offending: names.filter((name) => forbidden.test(name)) }).toEqual({
+        type,
+        offending: [],
+      });
     }
   });
 
@@ -62,11 +75,15 @@ describe('event registry', () => {
 
 describe('cross-field rules', () => {
   it('token.issued: expiresAt after issuedAt, rotatedFrom not itself', () => {
-    expect(issuePaths(EVENT_TYPES.tokenIssued, { expiresAt: '2024-05-01T12:00:00Z' })).toEqual(['expiresAt']);
+    expect(issuePaths(EVENT_TYPES.tokenIssued, { expiresAt: '2024-05-01T12:00:00Z' })).toEqual([
+      'expiresAt',
+    ]);
     expect(issuePaths(EVENT_TYPES.tokenIssued, { rotatedFrom: TOKEN })).toEqual(['rotatedFrom']);
     expect(issuePaths(EVENT_TYPES.tokenIssued, { rotatedFrom: NEW_TOKEN })).toEqual([]);
     expect(issuePaths(EVENT_TYPES.tokenIssued, { scopes: [] })).toEqual(['scopes']);
-    expect(issuePaths(EVENT_TYPES.tokenIssued, { prefix: 'tlk_live_' + 'A'.repeat(38) })).toEqual(['prefix']);
+    expect(issuePaths(EVENT_TYPES.tokenIssued, { prefix: 'tlk_live_' + 'A'.repeat(38) })).toEqual([
+      'prefix',
+    ]);
   });
 
   it('token.rotated: the new token differs from the old one', () => {
@@ -81,37 +98,53 @@ describe('cross-field rules', () => {
     expect(issuePaths(EVENT_TYPES.tokenUsed, {}, ['tokenId'])).toEqual(['tokenId']);
     expect(issuePaths(EVENT_TYPES.tokenUsed, { rejection: 'unknown' }, ['tokenId'])).toEqual([]);
     expect(issuePaths(EVENT_TYPES.tokenUsed, { ip: '300.1.1.1' })).toEqual(['ip']);
-    expect(issuePaths(EVENT_TYPES.tokenUsed, { ip: '192.0.2.10', country: 'fr' })).toEqual(['country']);
+    expect(issuePaths(EVENT_TYPES.tokenUsed, { ip: '192.0.2.10', country: 'fr' })).toEqual([
+      'country',
+    ]);
   });
 
   it('token.revoke-requested: exactly one of tokenId and selector; anomaly needs anomalyId', () => {
     const type = EVENT_TYPES.tokenRevokeRequested;
     expect(issuePaths(type, { selector: { ownerId: 'billing' } })).toEqual(['tokenId']);
     expect(issuePaths(type, {}, ['tokenId'])).toEqual(['tokenId']);
-    expect(issuePaths(type, { selector: { label: { key: 'env', value: 'prod' } } }, ['tokenId'])).toEqual([]);
+    expect(
+      issuePaths(type, { selector: { label: { key: 'env', value: 'prod' } } }, ['tokenId']),
+    ).toEqual([]);
     expect(issuePaths(type, { selector: {} }, ['tokenId'])).toEqual(['selector']);
     expect(issuePaths(type, {}, ['anomalyId'])).toEqual(['anomalyId']);
-    expect(issuePaths(type, { reason: 'requested', requester: `operator:${OPERATOR}` }, ['anomalyId'])).toEqual([]);
+    expect(
+      issuePaths(type, { reason: 'requested', requester: `operator:${OPERATOR}` }, ['anomalyId']),
+    ).toEqual([]);
     expect(issuePaths(type, { requester: 'alice' })).toEqual(['requester']);
   });
 
   it('token.leak-reported: a resolved outcome needs the tokenId', () => {
     expect(issuePaths(EVENT_TYPES.tokenLeakReported, {}, ['tokenId'])).toEqual(['tokenId']);
-    expect(issuePaths(EVENT_TYPES.tokenLeakReported, { outcome: 'unknown' }, ['tokenId'])).toEqual([]);
-    expect(issuePaths(EVENT_TYPES.tokenLeakReported, { url: 'javascript:alert(1)' })).toEqual(['url']);
+    expect(issuePaths(EVENT_TYPES.tokenLeakReported, { outcome: 'unknown' }, ['tokenId'])).toEqual(
+      [],
+    );
+    expect(issuePaths(EVENT_TYPES.tokenLeakReported, { url: 'javascript:alert(1)' })).toEqual([
+      'url',
+    ]);
   });
 
   it('anomaly.detected: at least one evidence event id', () => {
     expect(issuePaths(EVENT_TYPES.anomalyDetected, { evidence: [] })).toEqual(['evidence']);
-    expect(issuePaths(EVENT_TYPES.anomalyDetected, { evidence: ['not-an-id'] })).toEqual(['evidence.0']);
+    expect(issuePaths(EVENT_TYPES.anomalyDetected, { evidence: ['not-an-id'] })).toEqual([
+      'evidence.0',
+    ]);
     expect(issuePaths(EVENT_TYPES.anomalyDetected, { severity: 'urgent' })).toEqual(['severity']);
   });
 
   it('ops events: offsets as decimal strings, error only on failure', () => {
     expect(issuePaths(EVENT_TYPES.opsReplayStarted, { fromOffset: 12 })).toEqual(['fromOffset']);
     expect(issuePaths(EVENT_TYPES.opsReplayFinished, { error: 'boom' })).toEqual(['error']);
-    expect(issuePaths(EVENT_TYPES.opsReplayFinished, { error: 'boom', outcome: 'failed' })).toEqual([]);
-    expect(issuePaths(EVENT_TYPES.opsKeyRotated, { verifierKey: 'not a key' })).toEqual(['verifierKey']);
+    expect(issuePaths(EVENT_TYPES.opsReplayFinished, { error: 'boom', outcome: 'failed' })).toEqual(
+      [],
+    );
+    expect(issuePaths(EVENT_TYPES.opsKeyRotated, { verifierKey: 'not a key' })).toEqual([
+      'verifierKey',
+    ]);
   });
 });
 

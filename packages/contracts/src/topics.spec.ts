@@ -14,7 +14,13 @@ describe('topics', () => {
   });
 
   it('audits every event topic but not the ledger own outputs', () => {
-    expect([...AUDITED_TOPICS].sort()).toEqual(['anomalies', 'ops.audit', 'tokens.commands', 'tokens.lifecycle', 'tokens.usage']);
+    expect([...AUDITED_TOPICS].sort()).toEqual([
+      'anomalies',
+      'ops.audit',
+      'tokens.commands',
+      'tokens.lifecycle',
+      'tokens.usage',
+    ]);
     expect(isAuditedTopic(TOPICS.checkpoints)).toBe(false);
     expect(isAuditedTopic(TOPICS.dlq)).toBe(false);
     expect(isAuditedTopic('tokens.usage')).toBe(true);

@@ -40,7 +40,13 @@ export function topicName(base: string, prefix = ''): string {
     throw new RangeError(`topic prefix ${JSON.stringify(prefix)} may only contain [A-Za-z0-9._-]`);
   }
   const name = `${prefix}${base}`;
-  if (base === '' || !LEGAL_CHARS.test(base) || name === '.' || name === '..' || name.length > MAX_TOPIC_LENGTH) {
+  if (
+    base === '' ||
+    !LEGAL_CHARS.test(base) ||
+    name === '.' ||
+    name === '..' ||
+    name.length > MAX_TOPIC_LENGTH
+  ) {
     throw new RangeError(`${JSON.stringify(name)} is not a legal Kafka topic name`);
   }
   return name;

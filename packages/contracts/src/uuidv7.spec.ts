@@ -27,7 +27,9 @@ describe('uuidv7', () => {
   it('reproduces the RFC 9562 Appendix A.6 example (017F22E2-79B0-7CC3-98C4-DC0C0C07398F)', () => {
     // RFC 9562 A.6: unix_ts_ms 0x017F22E279B0, rand_a 0xCC3, rand_b 0x18C4DC0C0C07398F.
     const random = (0xcc3n << 62n) | 0x18c4dc0c0c07398fn;
-    expect(uuidv7(0x017f22e279b0, () => bytesOf(random, 10))).toBe('017f22e2-79b0-7cc3-98c4-dc0c0c07398f');
+    expect(uuidv7(0x017f22e279b0, () => bytesOf(random, 10))).toBe(
+      '017f22e2-79b0-7cc3-98c4-dc0c0c07398f',
+    );
   });
 
   it('sets the version and variant bits whatever the random bytes are', () => {

@@ -4,7 +4,8 @@ import { randomFillSync } from 'node:crypto';
 export type RandomBytes = (n: number) => Uint8Array;
 
 /** Canonical (lowercase) UUIDv7 text: version 7, RFC 9562 variant (10xx). */
-export const UUIDV7_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+export const UUIDV7_PATTERN =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 const MAX_UNIX_MS = 2 ** 48 - 1;
 const RAND_BITS = 74n; // rand_a (12) + rand_b (62)
@@ -33,7 +34,8 @@ function checkedTimestamp(now: number): number {
 
 function randomBits(random: RandomBytes, bytes: number, bits: bigint): bigint {
   const source = random(bytes);
-  if (source.length < bytes) throw new RangeError(`uuidv7: random source returned ${source.length} < ${bytes} bytes`);
+  if (source.length < bytes)
+    throw new RangeError(`uuidv7: random source returned ${source.length} < ${bytes} bytes`);
   let value = 0n;
   for (let i = 0; i < bytes; i++) value = (value << 8n) | BigInt(source[i] ?? 0);
   return value & ((1n << bits) - 1n);
@@ -61,7 +63,9 @@ export function uuidv7(now: number = Date.now(), random: RandomBytes = cryptoRan
  * random"): within one millisecond, or when the clock steps back, the previous random part is
  * incremented by a random 32-bit step instead of drawing a fresh one.
  */
-export function createUuidV7Generator(random: RandomBytes = cryptoRandom): (now?: number) => string {
+export function createUuidV7Generator(
+  random: RandomBytes = cryptoRandom,
+): (now?: number) => string {
   let lastMs = -1;
   let lastRand = 0n;
   return (now = Date.now()) => {

@@ -34,7 +34,10 @@ export function validateEnvelopeOfValidData(value: unknown, validData: unknown):
   return checkEnvelope(value, () => ({ success: true, data: validData }));
 }
 
-type DataCheck = (schema: z.ZodType, data: unknown) => { success: true; data: unknown } | { success: false; error: z.ZodError };
+type DataCheck = (
+  schema: z.ZodType,
+  data: unknown,
+) => { success: true; data: unknown } | { success: false; error: z.ZodError };
 
 function checkEnvelope(value: unknown, checkData: DataCheck): DecodeResult {
   const header = envelopeHeaderSchema.safeParse(value);
@@ -45,7 +48,11 @@ function checkEnvelope(value: unknown, checkData: DataCheck): DecodeResult {
   if (!isEventType(type)) {
     return {
       ok: false,
-      error: new EventDecodeError('unknown-type', 'type', `unknown event type ${JSON.stringify(type)}`),
+      error: new EventDecodeError(
+        'unknown-type',
+        'type',
+        `unknown event type ${JSON.stringify(type)}`,
+      ),
     };
   }
   const data = checkData(EVENT_DATA_SCHEMAS[type], header.data.data);
@@ -56,9 +63,17 @@ function checkEnvelope(value: unknown, checkData: DataCheck): DecodeResult {
   if (tokenId !== undefined && header.data.subject !== tokenId) {
     return {
       ok: false,
-      error: new EventDecodeError('invalid-envelope', 'subject', `expected the subject to equal data.tokenId ${tokenId}`),
+      error: new EventDecodeError(
+        'invalid-envelope',
+        'subject',
+        `expected the subject to equal data.tokenId ${tokenId}`,
+      ),
     };
   }
   // Safe: `type` is a known type and `data` passed that type's schema.
-  return { ok: true, event: { ...header.data, type, data: data.data } as EventEnvelope, value: value as EventEnvelope };
+  return {
+    ok: true,
+    event: { ...header.data, type, data: data.data } as EventEnvelope,
+    value: value as EventEnvelope,
+  };
 }

@@ -12,7 +12,9 @@ const origin = 'example.test/ledger/tokens.lifecycle-0';
 
 /** A bundle built with ledger-core directly (no server): entries [from, to) of a tree of `size`. */
 function bundleLines(size: number, from: number, to: number): BundleLine[] {
-  const leaves = Array.from({ length: size }, (_, i) => Buffer.from(`{"v":1,"i":${i},"r":"${randomBytes(4).toString('hex')}"}`));
+  const leaves = Array.from({ length: size }, (_, i) =>
+    Buffer.from(`{"v":1,"i":${i},"r":"${randomBytes(4).toString('hex')}"}`),
+  );
   const hashes = leaves.map(leafHash);
   const chains: Buffer[] = [];
   hashes.reduce((prev, h) => {
@@ -22,43 +24,104 @@ function bundleLines(size: number, from: number, to: number): BundleLine[] {
   }, CHAIN_SEED);
   const note = signNote(formatCheckpoint({ origin, size, rootHash: rootHash(hashes) }), signer);
   return [
-    { type: 'bundle', version: 1, logId: 'tokens.lifecycle-0', origin, from, to, treeSize: size, chainStart: from === 0 ? CHAIN_SEED : (chains[from - 1] as Buffer) },
+    {
+      type: 'bundle',
+      version: 1,
+      logId: 'tokens.lifecycle-0',
+      origin,
+      from,
+      to,
+      treeSize: size,
+      chainStart: from === 0 ? CHAIN_SEED : (chains[from - 1] as Buffer),
+    },
     { type: 'keys', keys: [{ name: signer.name, verifierKey: key, active: true }] },
     { type: 'checkpoint', size, note },
     ...Array.from({ length: to - from }, (_, k): BundleLine => {
       const i = from + k;
-      return { type: 'entry', index: i, leaf: leaves[i] as Buffer, chainHash: chains[i] as Buffer, proof: inclusionProof(i, size, hashes) };
+      return {
+        type: 'entry',
+        index: i,
+        leaf: leaves[i] as Buffer,
+        chainHash: chains[i] as Buffer,
+        proof: inclusionProof(i, size, hashes),
+      };
     }),
   ];
 }
-const bundle = (size: number, from: number, to: number): string[] => bundleLines(size, from, to).map(formatBundleLine);
+const bundle = (size: number, from: number, to: number): string[] =>
+  bundleLines(size, from, to).map(formatBundleLine);
 
 describe('formatBundleLine / parseBundleLine', () => {
   it('writes the bytes the export has always written (member order is part of the format)', () => {
     const h = Buffer.alloc(32, 1).toString('base64');
-    expect(formatBundleLine({ type: 'bundle', version: 1, logId: 'l-0', origin: 'o/l-0', from: 0, to: 2, treeSize: 3, chainStart: Buffer.alloc(32) })).toBe(
+    expect(
+      formatBundleLine({
+        type: 'bundle',
+        version: 1,
+        logId: 'l-0',
+        origin: 'o/l-0',
+        from: 0,
+        to: 2,
+        treeSize: 3,
+        chainStart: Buffer.alloc(32),
+      }),
+    ).toBe(
       `{"type":"bundle","version":1,"logId":"l-0","origin":"o/l-0","from":0,"to":2,"treeSize":3,"chainStart":"${Buffer.alloc(32).toString('base64')}"}\n`,
     );
-    expect(formatBundleLine({ type: 'keys', keys: [{ name: 'n', verifierKey: 'n+1+a', active: false }] })).toBe('{"type":"keys","keys":[{"name":"n","verifierKey":"n+1+a","active":false}]}\n');
-    expect(formatBundleLine({ type: 'checkpoint', size: 3, note: 'x\n' })).toBe('{"type":"checkpoint","size":3,"note":"x\\n"}\n');
-    expect(formatBundleLine({ type: 'entry', index: 1, leaf: Buffer.from('{}'), chainHash: Buffer.alloc(32, 1), proof: [Buffer.alloc(32, 1)] })).toBe(
-      `{"type":"entry","index":1,"leaf":"e30=","chainHash":"${h}","proof":["${h}"]}\n`,
+    expect(
+      formatBundleLine({
+        type: 'keys',
+        keys: [{ name: 'n', verifierKey: 'n+1+a', active: false }],
+      }),
+    ).toBe('{"type":"keys","keys":[{"name":"n","verifierKey":"n+1+a","active":false}]}\n');
+    expect(formatBundleLine({ type: 'checkpoint', size: 3, note: 'x\n' })).toBe(
+      '{"type":"checkpoint","size":3,"note":"x\\n"}\n',
     );
+    expect(
+      formatBundleLine({
+        type: 'entry',
+        index: 1,
+        leaf: Buffer.from('{}'),
+        chainHash: Buffer.alloc(32, 1),
+        proof: [Buffer.alloc(32, 1)],
+      }),
+    ).toBe(`{"type":"entry","index":1,"leaf":"e30=","chainHash":"${h}","proof":["${h}"]}\n`);
   });
 
   it('reads back what it writes', () => {
-    for (const line of bundleLines(5, 1, 4)) expect(parseBundleLine(formatBundleLine(line))).toEqual({ ok: true, line });
+    for (const line of bundleLines(5, 1, 4))
+      expect(parseBundleLine(formatBundleLine(line))).toEqual({ ok: true, line });
   });
 
   it.each<[string, string, string]>([
     ['not JSON', '{"type":', 'malformed-line'],
     ['an unknown type', '{"type":"note"}', 'unknown-line-type'],
     ['a header of another version', '{"type":"bundle","version":2}', 'malformed-line'],
-    ['a short chainStart', `{"type":"bundle","version":1,"logId":"l-0","origin":"o","from":0,"to":1,"treeSize":1,"chainStart":"AAAA"}`, 'malformed-line'],
-    ['an entry with a string index', '{"type":"entry","index":"1","leaf":"","chainHash":"","proof":[]}', 'malformed-line'],
-    ['an entry with non-canonical base64', `{"type":"entry","index":1,"leaf":"e30","chainHash":"${Buffer.alloc(32).toString('base64')}","proof":[]}`, 'malformed-line'],
-    ['a proof hash of 31 bytes', `{"type":"entry","index":1,"leaf":"e30=","chainHash":"${Buffer.alloc(32).toString('base64')}","proof":["${Buffer.alloc(31).toString('base64')}"]}`, 'malformed-line'],
-    ['keys without active', '{"type":"keys","keys":[{"name":"n","verifierKey":"k"}]}', 'malformed-line'],
+    [
+      'a short chainStart',
+      `{"type":"bundle","version":1,"logId":"l-0","origin":"o","from":0,"to":1,"treeSize":1,"chainStart":"AAAA"}`,
+      'malformed-line',
+    ],
+    [
+      'an entry with a string index',
+      '{"type":"entry","index":"1","leaf":"","chainHash":"","proof":[]}',
+      'malformed-line',
+    ],
+    [
+      'an entry with non-canonical base64',
+      `{"type":"entry","index":1,"leaf":"e30","chainHash":"${Buffer.alloc(32).toString('base64')}","proof":[]}`,
+      'malformed-line',
+    ],
+    [
+      'a proof hash of 31 bytes',
+      `{"type":"entry","index":1,"leaf":"e30=","chainHash":"${Buffer.alloc(32).toString('base64')}","proof":["${Buffer.alloc(31).toString('base64')}"]}`,
+      'malformed-line',
+    ],
+    [
+      'keys without active',
+      '{"type":"keys","keys":[{"name":"n","verifierKey":"k"}]}',
+      'malformed-line',
+    ],
   ])('refuses %s', (_name, text, code) => {
     expect(parseBundleLine(text)).toMatchObject({ ok: false, error: { code } });
   });
@@ -66,8 +129,14 @@ describe('formatBundleLine / parseBundleLine', () => {
 
 describe('verifyBundle (offline)', () => {
   it('accepts a correct bundle, also a middle range', () => {
-    expect(verifyBundle(bundle(13, 0, 13), { trustedKeys: [key] })).toMatchObject({ ok: true, summary: { entries: 13, treeSize: 13, keys: [key] } });
-    expect(verifyBundle(bundle(13, 5, 9))).toMatchObject({ ok: true, summary: { from: 5, to: 9, entries: 4 } });
+    expect(verifyBundle(bundle(13, 0, 13), { trustedKeys: [key] })).toMatchObject({
+      ok: true,
+      summary: { entries: 13, treeSize: 13, keys: [key] },
+    });
+    expect(verifyBundle(bundle(13, 5, 9))).toMatchObject({
+      ok: true,
+      summary: { from: 5, to: 9, entries: 4 },
+    });
     expect(verifyBundle(bundle(13, 5, 9).join('').split('\n'))).toMatchObject({ ok: true });
   });
 
@@ -79,39 +148,81 @@ describe('verifyBundle (offline)', () => {
     lines[3 + 6] = { ...entry, leaf: bytes };
     expect(verifyBundle(lines.map(formatBundleLine))).toEqual({
       ok: false,
-      error: { code: 'inclusion-failed', index: 6, line: 10, message: expect.stringContaining('entry 6 is not in the signed tree') },
+      error: {
+        code: 'inclusion-failed',
+        index: 6,
+        line: 10,
+        message: expect.stringContaining('entry 6 is not in the signed tree'),
+      },
     });
   });
 
   it('catches a missing entry, a truncated bundle, an extra entry and a foreign key', () => {
     const lines = bundle(8, 0, 8);
-    expect(verifyBundle([...lines.slice(0, 5), ...lines.slice(6)])).toMatchObject({ ok: false, error: { code: 'entry-out-of-order', index: 2 } });
-    expect(verifyBundle(lines.slice(0, -1))).toMatchObject({ ok: false, error: { code: 'truncated', index: 7, message: expect.stringContaining('ends at entry 7') } });
+    expect(verifyBundle([...lines.slice(0, 5), ...lines.slice(6)])).toMatchObject({
+      ok: false,
+      error: { code: 'entry-out-of-order', index: 2 },
+    });
+    expect(verifyBundle(lines.slice(0, -1))).toMatchObject({
+      ok: false,
+      error: { code: 'truncated', index: 7, message: expect.stringContaining('ends at entry 7') },
+    });
     const short = bundleLines(8, 0, 8);
     short[0] = { ...(short[0] as BundleLine & { type: 'bundle' }), to: 7 };
-    expect(verifyBundle(short.map(formatBundleLine))).toMatchObject({ ok: false, error: { code: 'entry-out-of-range', index: 7 } });
+    expect(verifyBundle(short.map(formatBundleLine))).toMatchObject({
+      ok: false,
+      error: { code: 'entry-out-of-range', index: 7 },
+    });
     const other = signerFromSeed('example.test/ledger', Buffer.alloc(32, 9));
-    expect(verifyBundle(lines, { trustedKeys: [verifierKey(other.name, other.publicKey)] })).toMatchObject({ ok: false, error: { code: 'checkpoint-failed', line: 3 } });
-    expect(verifyBundle(lines, { trustedKeys: ['not a key'] })).toMatchObject({ ok: false, error: { code: 'bad-key' } });
+    expect(
+      verifyBundle(lines, { trustedKeys: [verifierKey(other.name, other.publicKey)] }),
+    ).toMatchObject({ ok: false, error: { code: 'checkpoint-failed', line: 3 } });
+    expect(verifyBundle(lines, { trustedKeys: ['not a key'] })).toMatchObject({
+      ok: false,
+      error: { code: 'bad-key' },
+    });
   });
 
   it('catches a chain that does not follow', () => {
     const lines = bundleLines(6, 0, 6);
-    lines[3 + 4] = { ...(lines[3 + 4] as BundleLine & { type: 'entry' }), chainHash: Buffer.alloc(32, 1) };
-    expect(verifyBundle(lines.map(formatBundleLine))).toMatchObject({ ok: false, error: { code: 'chain-mismatch', index: 4 } });
+    lines[3 + 4] = {
+      ...(lines[3 + 4] as BundleLine & { type: 'entry' }),
+      chainHash: Buffer.alloc(32, 1),
+    };
+    expect(verifyBundle(lines.map(formatBundleLine))).toMatchObject({
+      ok: false,
+      error: { code: 'chain-mismatch', index: 4 },
+    });
   });
 
   it('refuses lines out of place, a bad range, a checkpoint of another size and a bundle without a checkpoint', () => {
     const lines = bundle(4, 0, 4);
-    expect(verifyBundle([lines[2] as string, ...lines])).toMatchObject({ ok: false, error: { code: 'out-of-place', line: 1 } });
-    expect(verifyBundle([lines[0] as string, ...lines])).toMatchObject({ ok: false, error: { code: 'out-of-place', line: 2 } });
-    expect(verifyBundle([lines[0] as string, lines[1] as string, lines[3] as string])).toMatchObject({ ok: false, error: { code: 'out-of-place', line: 3 } });
-    expect(verifyBundle(lines.slice(0, 2))).toMatchObject({ ok: false, error: { code: 'incomplete' } });
+    expect(verifyBundle([lines[2] as string, ...lines])).toMatchObject({
+      ok: false,
+      error: { code: 'out-of-place', line: 1 },
+    });
+    expect(verifyBundle([lines[0] as string, ...lines])).toMatchObject({
+      ok: false,
+      error: { code: 'out-of-place', line: 2 },
+    });
+    expect(
+      verifyBundle([lines[0] as string, lines[1] as string, lines[3] as string]),
+    ).toMatchObject({ ok: false, error: { code: 'out-of-place', line: 3 } });
+    expect(verifyBundle(lines.slice(0, 2))).toMatchObject({
+      ok: false,
+      error: { code: 'incomplete' },
+    });
     const wide = bundleLines(4, 0, 4);
     wide[0] = { ...(wide[0] as BundleLine & { type: 'bundle' }), to: 5 };
-    expect(verifyBundle(wide.map(formatBundleLine))).toMatchObject({ ok: false, error: { code: 'bad-range' } });
+    expect(verifyBundle(wide.map(formatBundleLine))).toMatchObject({
+      ok: false,
+      error: { code: 'bad-range' },
+    });
     const bigger = bundleLines(4, 0, 4);
     bigger[0] = { ...(bigger[0] as BundleLine & { type: 'bundle' }), treeSize: 5 };
-    expect(verifyBundle(bigger.map(formatBundleLine))).toMatchObject({ ok: false, error: { code: 'size-mismatch' } });
+    expect(verifyBundle(bigger.map(formatBundleLine))).toMatchObject({
+      ok: false,
+      error: { code: 'size-mismatch' },
+    });
   });
 });

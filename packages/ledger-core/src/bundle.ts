@@ -54,7 +54,8 @@ export interface BundleEntry {
 
 export type BundleLine = BundleHeader | BundleKeys | BundleCheckpoint | BundleEntry;
 
-const b64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+const b64 = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 /**
  * One NDJSON line (with its `\n`). Members are written in a fixed order: the bytes of an export
@@ -101,10 +102,18 @@ export interface BundleError {
 
 export type ParseBundleLineResult =
   | { readonly ok: true; readonly line: BundleLine }
-  | { readonly ok: false; readonly error: { readonly code: 'malformed-line' | 'unknown-line-type'; readonly message: string } };
+  | {
+      readonly ok: false;
+      readonly error: {
+        readonly code: 'malformed-line' | 'unknown-line-type';
+        readonly message: string;
+      };
+    };
 
-const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isCount = (x: unknown): x is number =>
+  typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+const isRecord = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
 const hash = (x: unknown): Buffer | undefined => {
   const bytes = typeof x === 'string' ? decodeBase64(x) : undefined;
   return bytes?.length === HASH_SIZE ? bytes : undefined;
@@ -112,7 +121,10 @@ const hash = (x: unknown): Buffer | undefined => {
 
 /** Reads one line of a bundle; trusts no shape, never throws. */
 export function parseBundleLine(text: string): ParseBundleLineResult {
-  const malformed = (message: string): ParseBundleLineResult => ({ ok: false, error: { code: 'malformed-line', message } });
+  const malformed = (message: string): ParseBundleLineResult => ({
+    ok: false,
+    error: { code: 'malformed-line', message },
+  });
   let item: unknown;
   try {
     item = JSON.parse(text);
@@ -123,18 +135,30 @@ export function parseBundleLine(text: string): ParseBundleLineResult {
   switch (item.type) {
     case 'bundle': {
       const { version, logId, origin, from, to, treeSize } = item;
-      if (version !== BUNDLE_VERSION) return malformed(`bundle version ${JSON.stringify(version)} is not ${BUNDLE_VERSION}`);
-      if (typeof logId !== 'string' || typeof origin !== 'string') return malformed('bundle header: logId and origin must be strings');
-      if (!isCount(from) || !isCount(to) || !isCount(treeSize)) return malformed('bundle header: from, to and treeSize must be non-negative integers');
+      if (version !== BUNDLE_VERSION)
+        return malformed(`bundle version ${JSON.stringify(version)} is not ${BUNDLE_VERSION}`);
+      if (typeof logId !== 'string' || typeof origin !== 'string')
+        return malformed('bundle header: logId and origin must be strings');
+      if (!isCount(from) || !isCount(to) || !isCount(treeSize))
+        return malformed('bundle header: from, to and treeSize must be non-negative integers');
       const chainStart = hash(item.chainStart);
-      if (!chainStart) return malformed(`bundle header: chainStart is not the base64 of ${HASH_SIZE} bytes`);
-      return { ok: true, line: { type: 'bundle', version, logId, origin, from, to, treeSize, chainStart } };
+      if (!chainStart)
+        return malformed(`bundle header: chainStart is not the base64 of ${HASH_SIZE} bytes`);
+      return {
+        ok: true,
+        line: { type: 'bundle', version, logId, origin, from, to, treeSize, chainStart },
+      };
     }
     case 'keys': {
       if (!Array.isArray(item.keys)) return malformed('keys: not a list');
       const keys: BundleKey[] = [];
       for (const k of item.keys as unknown[]) {
-        if (!isRecord(k) || typeof k.name !== 'string' || typeof k.verifierKey !== 'string' || typeof k.active !== 'boolean') {
+        if (
+          !isRecord(k) ||
+          typeof k.name !== 'string' ||
+          typeof k.verifierKey !== 'string' ||
+          typeof k.active !== 'boolean'
+        ) {
           return malformed('keys: each key has a name, a verifierKey and active');
         }
         keys.push({ name: k.name, verifierKey: k.verifierKey, active: k.active });
@@ -142,7 +166,8 @@ export function parseBundleLine(text: string): ParseBundleLineResult {
       return { ok: true, line: { type: 'keys', keys } };
     }
     case 'checkpoint':
-      if (!isCount(item.size) || typeof item.note !== 'string') return malformed('checkpoint: size and note required');
+      if (!isCount(item.size) || typeof item.note !== 'string')
+        return malformed('checkpoint: size and note required');
       return { ok: true, line: { type: 'checkpoint', size: item.size, note: item.note } };
     case 'entry': {
       const { index } = item;
@@ -150,18 +175,26 @@ export function parseBundleLine(text: string): ParseBundleLineResult {
       const leaf = typeof item.leaf === 'string' ? decodeBase64(item.leaf) : undefined;
       if (!leaf) return malformed(`entry ${index}: leaf is not base64`);
       const chainHash = hash(item.chainHash);
-      if (!chainHash) return malformed(`entry ${index}: chainHash is not the base64 of ${HASH_SIZE} bytes`);
+      if (!chainHash)
+        return malformed(`entry ${index}: chainHash is not the base64 of ${HASH_SIZE} bytes`);
       if (!Array.isArray(item.proof)) return malformed(`entry ${index}: proof is not a list`);
       const proof: Buffer[] = [];
       for (const p of item.proof as unknown[]) {
         const h = hash(p);
-        if (!h) return malformed(`entry ${index}: proof hash is not the base64 of ${HASH_SIZE} bytes`);
+        if (!h)
+          return malformed(`entry ${index}: proof hash is not the base64 of ${HASH_SIZE} bytes`);
         proof.push(h);
       }
       return { ok: true, line: { type: 'entry', index, leaf, chainHash, proof } };
     }
     default:
-      return { ok: false, error: { code: 'unknown-line-type', message: `unknown line type ${JSON.stringify(item.type)}` } };
+      return {
+        ok: false,
+        error: {
+          code: 'unknown-line-type',
+          message: `unknown line type ${JSON.stringify(item.type)}`,
+        },
+      };
   }
 }
 
@@ -193,7 +226,10 @@ export interface VerifyBundleOptions {
  * exactly [from, to). Blank lines are skipped. Stops at the first failure, with its code, the
  * entry index when there is one, and the line. Never throws.
  */
-export function verifyBundle(lines: Iterable<string>, options: VerifyBundleOptions = {}): BundleVerification {
+export function verifyBundle(
+  lines: Iterable<string>,
+  options: VerifyBundleOptions = {},
+): BundleVerification {
   let header: BundleHeader | undefined;
   let keyStrings: readonly string[] = [];
   let verifiers: NoteVerifier[] | undefined;
@@ -202,7 +238,12 @@ export function verifyBundle(lines: Iterable<string>, options: VerifyBundleOptio
   let lineNo = 0;
   const fail = (code: BundleErrorCode, message: string, index?: number): BundleVerification => ({
     ok: false,
-    error: { code, message, ...(index !== undefined ? { index } : {}), ...(lineNo > 0 ? { line: lineNo } : {}) },
+    error: {
+      code,
+      message,
+      ...(index !== undefined ? { index } : {}),
+      ...(lineNo > 0 ? { line: lineNo } : {}),
+    },
   });
   const useKeys = (keys: readonly string[]): BundleVerification | undefined => {
     keyStrings = keys;
@@ -229,7 +270,10 @@ export function verifyBundle(lines: Iterable<string>, options: VerifyBundleOptio
       case 'bundle':
         if (header) return fail('out-of-place', 'a second bundle header');
         if (line.from > line.to || line.to > line.treeSize) {
-          return fail('bad-range', `entries [${line.from}, ${line.to}) are not within the tree of size ${line.treeSize}`);
+          return fail(
+            'bad-range',
+            `entries [${line.from}, ${line.to}) are not within the tree of size ${line.treeSize}`,
+          );
         }
         header = line;
         chain = new ChainVerifier(line.chainStart, line.from);
@@ -241,34 +285,77 @@ export function verifyBundle(lines: Iterable<string>, options: VerifyBundleOptio
         break;
       }
       case 'checkpoint': {
-        if (!header || checkpoint) return fail('out-of-place', 'a checkpoint must follow the bundle header, once');
+        if (!header || checkpoint)
+          return fail('out-of-place', 'a checkpoint must follow the bundle header, once');
         const opened = openCheckpoint(line.note, verifiers ?? [], header.origin);
-        if (!opened.ok) return fail('checkpoint-failed', `checkpoint: ${opened.error.code}: ${opened.error.message}`);
+        if (!opened.ok)
+          return fail(
+            'checkpoint-failed',
+            `checkpoint: ${opened.error.code}: ${opened.error.message}`,
+          );
         if (opened.checkpoint.size !== header.treeSize || line.size !== header.treeSize) {
-          return fail('size-mismatch', `checkpoint size ${opened.checkpoint.size} differs from the bundle's tree size ${header.treeSize}`);
+          return fail(
+            'size-mismatch',
+            `checkpoint size ${opened.checkpoint.size} differs from the bundle's tree size ${header.treeSize}`,
+          );
         }
         checkpoint = opened.checkpoint;
         break;
       }
       case 'entry': {
-        if (!header || !checkpoint) return fail('out-of-place', 'entry before the bundle header and checkpoint');
+        if (!header || !checkpoint)
+          return fail('out-of-place', 'entry before the bundle header and checkpoint');
         const expected = chain.next;
         if (line.index !== expected) {
-          return fail('entry-out-of-order', `expected entry ${expected}, found ${line.index} (missing or reordered entries)`, expected);
+          return fail(
+            'entry-out-of-order',
+            `expected entry ${expected}, found ${line.index} (missing or reordered entries)`,
+            expected,
+          );
         }
-        if (line.index >= header.to) return fail('entry-out-of-range', `entry ${line.index} is past the bundle's range [${header.from}, ${header.to})`, line.index);
+        if (line.index >= header.to)
+          return fail(
+            'entry-out-of-range',
+            `entry ${line.index} is past the bundle's range [${header.from}, ${header.to})`,
+            line.index,
+          );
         const h = leafHash(line.leaf);
-        const included = verifyInclusion(h, line.index, checkpoint.size, line.proof, checkpoint.rootHash);
-        if (!included.ok) return fail('inclusion-failed', `entry ${line.index} is not in the signed tree: ${included.error.message}`, line.index);
+        const included = verifyInclusion(
+          h,
+          line.index,
+          checkpoint.size,
+          line.proof,
+          checkpoint.rootHash,
+        );
+        if (!included.ok)
+          return fail(
+            'inclusion-failed',
+            `entry ${line.index} is not in the signed tree: ${included.error.message}`,
+            line.index,
+          );
         const broken = chain.check(h, line.chainHash);
-        if (broken) return fail('chain-mismatch', `entry ${line.index}: chain hash does not follow from the previous entries`, broken.index);
+        if (broken)
+          return fail(
+            'chain-mismatch',
+            `entry ${line.index}: chain hash does not follow from the previous entries`,
+            broken.index,
+          );
         options.onProgress?.(chain.next - header.from, header.to - header.from);
         break;
       }
     }
   }
-  if (!header || !checkpoint) return fail('incomplete', 'incomplete bundle: no header or no checkpoint');
-  if (chain.next !== header.to) return fail('truncated', `bundle ends at entry ${chain.next}, but says it holds entries up to ${header.to}`, chain.next);
+  if (!header || !checkpoint)
+    return fail('incomplete', 'incomplete bundle: no header or no checkpoint');
+  if (chain.next !== header.to)
+    return fail(
+      'truncated',
+      `bundle ends at entry ${chain.next}, but says it holds entries up to ${header.to}`,
+      chain.next,
+    );
   const { logId, origin, treeSize, from, to } = header;
-  return { ok: true, summary: { logId, origin, treeSize, from, to, entries: to - from, keys: keyStrings } };
+  return {
+    ok: true,
+    summary: { logId, origin, treeSize, from, to, entries: to - from, keys: keyStrings },
+  };
 }

@@ -34,8 +34,7 @@ export interface ChainError {
 }
 
 export type ChainVerification =
-  | { readonly ok: true; readonly head: Buffer }
-  | { readonly ok: false; readonly error: ChainError };
+  { readonly ok: true; readonly head: Buffer } | { readonly ok: false; readonly error: ChainError };
 
 /**
  * The chain check, one entry at a time, for callers that stream (the log verifier, the bundle
@@ -61,12 +60,23 @@ export class ChainVerifier {
   }
 
   /** chain[index] MUST equal SHA-256(chain[index - 1] || leafHash). */
-  check(leafHash: Uint8Array, stored: Uint8Array): (ChainError & { readonly code: 'bad-hash-length' | 'chain-mismatch' }) | undefined {
+  check(
+    leafHash: Uint8Array,
+    stored: Uint8Array,
+  ): (ChainError & { readonly code: 'bad-hash-length' | 'chain-mismatch' }) | undefined {
     const index = this.index;
     if (this.current.length !== HASH_SIZE)
-      return { code: 'bad-hash-length', index: index - 1, message: `chain[${index - 1}] is not ${HASH_SIZE} bytes` };
+      return {
+        code: 'bad-hash-length',
+        index: index - 1,
+        message: `chain[${index - 1}] is not ${HASH_SIZE} bytes`,
+      };
     if (leafHash.length !== HASH_SIZE)
-      return { code: 'bad-hash-length', index, message: `leaf hash ${index} is not ${HASH_SIZE} bytes` };
+      return {
+        code: 'bad-hash-length',
+        index,
+        message: `leaf hash ${index} is not ${HASH_SIZE} bytes`,
+      };
     const c = chainNext(this.current, leafHash);
     if (!c.equals(stored)) {
       return {
@@ -93,7 +103,14 @@ export function verifyChain(
   start = 0,
 ): ChainVerification {
   if (prev.length !== HASH_SIZE)
-    return { ok: false, error: { code: 'bad-hash-length', index: start - 1, message: `chain[${start - 1}] is not ${HASH_SIZE} bytes` } };
+    return {
+      ok: false,
+      error: {
+        code: 'bad-hash-length',
+        index: start - 1,
+        message: `chain[${start - 1}] is not ${HASH_SIZE} bytes`,
+      },
+    };
   const verifier = new ChainVerifier(prev, start);
   const n = Math.min(leafHashes.length, chain.length);
   for (let i = 0; i < n; i++) {

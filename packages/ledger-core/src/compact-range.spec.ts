@@ -21,18 +21,26 @@ describe('CompactRange', () => {
     const leaves = Array.from({ length: 70 }, () => leafHash(randomBytes(6)));
     leaves.forEach((h, i) => {
       const completed = range.append(h);
-      const expected = completedBy(i).map((n) => rootHash(leaves.slice(n.index * 2 ** n.level, (n.index + 1) * 2 ** n.level)));
-      expect([i, completed.map((c) => c.toString('hex'))]).toEqual([i, expected.map((c) => c.toString('hex'))]);
+      const expected = completedBy(i).map((n) =>
+        rootHash(leaves.slice(n.index * 2 ** n.level, (n.index + 1) * 2 ** n.level)),
+      );
+      expect([i, completed.map((c) => c.toString('hex'))]).toEqual([
+        i,
+        expected.map((c) => c.toString('hex')),
+      ]);
     });
   });
 
   it('resumes from the perfect subtrees of a stored tree and reaches the same roots', () => {
     const leaves = Array.from({ length: 45 }, () => leafHash(randomBytes(6)));
-    const subtree = (n: { level: number; index: number }): Buffer => rootHash(leaves.slice(n.index * 2 ** n.level, (n.index + 1) * 2 ** n.level));
+    const subtree = (n: { level: number; index: number }): Buffer =>
+      rootHash(leaves.slice(n.index * 2 ** n.level, (n.index + 1) * 2 ** n.level));
     const resumed = new CompactRange(29, decompose(0, 29).map(subtree));
     expect(resumed.root().equals(rangeHash([0, 29], subtree, nodeHash))).toBe(true);
     for (const h of leaves.slice(29)) resumed.append(h);
     expect(resumed.root().equals(rootHash(leaves))).toBe(true);
-    expect(() => new CompactRange(29, decompose(0, 32).map(subtree))).toThrow('a tree of 29 leaves has 4 perfect subtrees, got 1');
+    expect(() => new CompactRange(29, decompose(0, 32).map(subtree))).toThrow(
+      'a tree of 29 leaves has 4 perfect subtrees, got 1',
+    );
   });
 });

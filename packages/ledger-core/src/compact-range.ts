@@ -13,7 +13,10 @@ export class CompactRange {
   constructor(size = 0, subtrees: readonly Buffer[] = []) {
     let bits = 0;
     for (let n = size; n > 0; n = Math.floor(n / 2)) bits += n % 2;
-    if (subtrees.length !== bits) throw new Error(`a tree of ${size} leaves has ${bits} perfect subtrees, got ${subtrees.length}`);
+    if (subtrees.length !== bits)
+      throw new Error(
+        `a tree of ${size} leaves has ${bits} perfect subtrees, got ${subtrees.length}`,
+      );
     this.size = size;
     this.hashes = [...subtrees];
   }
@@ -45,7 +48,8 @@ export class CompactRange {
   root(): Buffer {
     let acc = this.hashes[this.hashes.length - 1];
     if (!acc) return emptyRoot();
-    for (let i = this.hashes.length - 2; i >= 0; i -= 1) acc = nodeHash(this.hashes[i] as Buffer, acc);
+    for (let i = this.hashes.length - 2; i >= 0; i -= 1)
+      acc = nodeHash(this.hashes[i] as Buffer, acc);
     return acc;
   }
 }

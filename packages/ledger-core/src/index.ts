@@ -64,7 +64,13 @@ export {
   type ParseBundleLineResult,
   type VerifyBundleOptions,
 } from './bundle';
-export { LogVerifier, type StoredLeaf, type LogError, type LogErrorCode, type LogVerification } from './log-verifier';
+export {
+  LogVerifier,
+  type StoredLeaf,
+  type LogError,
+  type LogErrorCode,
+  type LogVerification,
+} from './log-verifier';
 export {
   SIGNATURE_PREFIX,
   MAX_SIGNATURES,

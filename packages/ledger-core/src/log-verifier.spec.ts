@@ -9,7 +9,10 @@ const verifier = verifierFromPublicKey(signer.name, signer.publicKey);
 const origin = 'example.test/ledger/t-0';
 
 /** Rows stored the way the appender stores them, and checkpoints signed at `sizes`. */
-function log(n: number, sizes: number[]): { rows: StoredLeaf[]; checkpoints: Array<{ size: number; note: string }> } {
+function log(
+  n: number,
+  sizes: number[],
+): { rows: StoredLeaf[]; checkpoints: Array<{ size: number; note: string }> } {
   const leaves = Array.from({ length: n }, (_, i) => Buffer.from(`{"i":${i}}`));
   const hashes = leaves.map(leafHash);
   let chain = CHAIN_SEED;
@@ -17,11 +20,21 @@ function log(n: number, sizes: number[]): { rows: StoredLeaf[]; checkpoints: Arr
     chain = chainNext(chain, hashes[index] as Buffer);
     return { index, leaf, leafHash: hashes[index] as Buffer, chainHash: chain };
   });
-  const checkpoints = sizes.map((size) => ({ size, note: signNote(formatCheckpoint({ origin, size, rootHash: rootHash(hashes.slice(0, size)) }), signer) }));
+  const checkpoints = sizes.map((size) => ({
+    size,
+    note: signNote(
+      formatCheckpoint({ origin, size, rootHash: rootHash(hashes.slice(0, size)) }),
+      signer,
+    ),
+  }));
   return { rows, checkpoints };
 }
 
-function run(rows: StoredLeaf[], checkpoints: Array<{ size: number; note: string }>, head?: { size: number; rootHash: Buffer }) {
+function run(
+  rows: StoredLeaf[],
+  checkpoints: Array<{ size: number; note: string }>,
+  head?: { size: number; rootHash: Buffer },
+) {
   const v = new LogVerifier(checkpoints, [verifier], origin);
   for (const row of rows) if (v.push(row)) break;
   return v.finish(head);
@@ -38,10 +51,23 @@ describe('LogVerifier', () => {
 
   it('names the changed leaf, the changed chain value and the missing row at their index', () => {
     const changed = rows.map((r) => (r.index === 5 ? { ...r, leaf: Buffer.from('{"i":55}') } : r));
-    expect(run(changed, checkpoints, head)).toMatchObject({ ok: false, checkpointsChecked: 2, error: { code: 'leaf-hash-mismatch', index: 5 } });
+    expect(run(changed, checkpoints, head)).toMatchObject({
+      ok: false,
+      checkpointsChecked: 2,
+      error: { code: 'leaf-hash-mismatch', index: 5 },
+    });
     const chain = rows.map((r) => (r.index === 3 ? { ...r, chainHash: Buffer.alloc(32) } : r));
-    expect(run(chain, checkpoints, head)).toMatchObject({ ok: false, error: { code: 'chain-mismatch', index: 3 } });
-    expect(run(rows.filter((r) => r.index !== 2), checkpoints, head)).toMatchObject({ ok: false, error: { code: 'missing-leaf', index: 2 } });
+    expect(run(chain, checkpoints, head)).toMatchObject({
+      ok: false,
+      error: { code: 'chain-mismatch', index: 3 },
+    });
+    expect(
+      run(
+        rows.filter((r) => r.index !== 2),
+        checkpoints,
+        head,
+      ),
+    ).toMatchObject({ ok: false, error: { code: 'missing-leaf', index: 2 } });
   });
 
   it('pins a rewritten suffix (hashes and chain recomputed) to the last checkpoint that still verifies', () => {
@@ -53,14 +79,32 @@ describe('LogVerifier', () => {
       chain = chainNext(chain, hash);
       return { index: r.index, leaf, leafHash: hash, chainHash: chain };
     });
-    expect(run(rewritten, checkpoints, head)).toMatchObject({ ok: false, checkpointsChecked: 2, error: { code: 'checkpoint-root-mismatch', index: 4 } });
+    expect(run(rewritten, checkpoints, head)).toMatchObject({
+      ok: false,
+      checkpointsChecked: 2,
+      error: { code: 'checkpoint-root-mismatch', index: 4 },
+    });
   });
 
   it('catches a truncated log, a bad signature and a wrong head root', () => {
-    expect(run(rows.slice(0, 8), checkpoints, { size: 8, rootHash: head.rootHash })).toMatchObject({ ok: false, error: { code: 'truncated', index: 8 } });
-    expect(run(rows, checkpoints, { size: 11, rootHash: head.rootHash })).toMatchObject({ ok: false, error: { code: 'truncated', index: 10 } });
-    const forged = checkpoints.map((c) => (c.size === 7 ? { ...c, note: c.note.replace('\n7\n', '\n6\n') } : c));
-    expect(run(rows, forged, head)).toMatchObject({ ok: false, error: { code: 'checkpoint-failed', index: 4 } });
-    expect(run(rows, checkpoints, { size: 10, rootHash: Buffer.alloc(32) })).toMatchObject({ ok: false, error: { code: 'head-root-mismatch', index: 10 } });
+    expect(run(rows.slice(0, 8), checkpoints, { size: 8, rootHash: head.rootHash })).toMatchObject({
+      ok: false,
+      error: { code: 'truncated', index: 8 },
+    });
+    expect(run(rows, checkpoints, { size: 11, rootHash: head.rootHash })).toMatchObject({
+      ok: false,
+      error: { code: 'truncated', index: 10 },
+    });
+    const forged = checkpoints.map((c) =>
+      c.size === 7 ? { ...c, note: c.note.replace('\n7\n', '\n6\n') } : c,
+    );
+    expect(run(rows, forged, head)).toMatchObject({
+      ok: false,
+      error: { code: 'checkpoint-failed', index: 4 },
+    });
+    expect(run(rows, checkpoints, { size: 10, rootHash: Buffer.alloc(32) })).toMatchObject({
+      ok: false,
+      error: { code: 'head-root-mismatch', index: 10 },
+    });
   });
 });

@@ -71,11 +71,22 @@ export class LogVerifier {
       const early = this.checkUpTo(0);
       if (early) return early;
     }
-    if (row.index !== next) return this.fail('missing-leaf', next, `leaf ${next} is missing (next stored index is ${row.index})`);
+    if (row.index !== next)
+      return this.fail(
+        'missing-leaf',
+        next,
+        `leaf ${next} is missing (next stored index is ${row.index})`,
+      );
     const hash = leafHash(row.leaf);
-    if (row.leafHash.length !== HASH_SIZE || !hash.equals(row.leafHash)) return this.fail('leaf-hash-mismatch', next, `leaf ${next}: stored leaf hash does not match its bytes`);
+    if (row.leafHash.length !== HASH_SIZE || !hash.equals(row.leafHash))
+      return this.fail(
+        'leaf-hash-mismatch',
+        next,
+        `leaf ${next}: stored leaf hash does not match its bytes`,
+      );
     const broken = this.chain.check(hash, row.chainHash);
-    if (broken) return this.fail(broken.code, broken.index, `leaf ${next}: chain hash does not match`);
+    if (broken)
+      return this.fail(broken.code, broken.index, `leaf ${next}: chain hash does not match`);
     this.range.append(hash);
     return this.checkUpTo(next + 1);
   }
@@ -83,14 +94,27 @@ export class LogVerifier {
   /** After the last stored row: `head` is the stored head (size and root), if any. */
   finish(head?: { readonly size: number; readonly rootHash: Uint8Array }): LogVerification {
     const done = (): LogVerification =>
-      this.failure ? { ok: false, checkpointsChecked: this.checked, error: this.failure } : { ok: true, size: this.range.length, checkpointsChecked: this.checked };
+      this.failure
+        ? { ok: false, checkpointsChecked: this.checked, error: this.failure }
+        : { ok: true, size: this.range.length, checkpointsChecked: this.checked };
     if (this.failure) return done();
     const stored = this.range.length;
     if (stored === 0 && this.checkUpTo(0)) return done();
     const size = head?.size ?? 0;
-    if (stored < size) this.fail('truncated', stored, `the head says ${size} leaves but only ${stored} are stored`);
-    else if (this.pending[0]) this.fail('truncated', stored, `a checkpoint was signed at size ${this.pending[0].size} but only ${stored} leaves are stored (truncated)`);
-    else if (head && !this.range.root().equals(head.rootHash)) this.fail('head-root-mismatch', this.lastGood, 'the stored head root differs from the recomputed root');
+    if (stored < size)
+      this.fail('truncated', stored, `the head says ${size} leaves but only ${stored} are stored`);
+    else if (this.pending[0])
+      this.fail(
+        'truncated',
+        stored,
+        `a checkpoint was signed at size ${this.pending[0].size} but only ${stored} leaves are stored (truncated)`,
+      );
+    else if (head && !this.range.root().equals(head.rootHash))
+      this.fail(
+        'head-root-mismatch',
+        this.lastGood,
+        'the stored head root differs from the recomputed root',
+      );
     return done();
   }
 
@@ -99,9 +123,22 @@ export class LogVerifier {
       const cp = this.pending.shift();
       if (!cp) break;
       const opened = openCheckpoint(cp.note, this.verifiers, this.origin);
-      if (!opened.ok) return this.fail('checkpoint-failed', this.lastGood, `checkpoint at size ${cp.size}: ${opened.error.code}: ${opened.error.message}`);
-      if (opened.checkpoint.size !== cp.size || cp.size !== size || !this.range.root().equals(opened.checkpoint.rootHash)) {
-        return this.fail('checkpoint-root-mismatch', this.lastGood, `root of the first ${cp.size} stored leaves differs from the signed checkpoint at size ${cp.size}`);
+      if (!opened.ok)
+        return this.fail(
+          'checkpoint-failed',
+          this.lastGood,
+          `checkpoint at size ${cp.size}: ${opened.error.code}: ${opened.error.message}`,
+        );
+      if (
+        opened.checkpoint.size !== cp.size ||
+        cp.size !== size ||
+        !this.range.root().equals(opened.checkpoint.rootHash)
+      ) {
+        return this.fail(
+          'checkpoint-root-mismatch',
+          this.lastGood,
+          `root of the first ${cp.size} stored leaves differs from the signed checkpoint at size ${cp.size}`,
+        );
       }
       this.checked += 1;
       this.lastGood = cp.size;

@@ -50,8 +50,7 @@ export interface OpenedNote {
 export type NoteErrorCode = 'malformed' | 'unknown-key' | 'bad-signature';
 
 export type OpenNoteResult =
-  | { readonly ok: true; readonly note: OpenedNote }
-  | Failure<NoteErrorCode>;
+  { readonly ok: true; readonly note: OpenedNote } | Failure<NoteErrorCode>;
 
 export type VerifierKeyErrorCode = 'malformed-key' | 'unknown-algorithm' | 'key-hash-mismatch';
 

@@ -123,7 +123,11 @@ function badProof(proof: unknown): string | undefined {
 }
 
 /** The argument checks both verifiers share: `hashes` and every proof entry are 32-byte hashes. */
-function badHashes(what: string, hashes: readonly unknown[], proof: unknown): ProofVerification | undefined {
+function badHashes(
+  what: string,
+  hashes: readonly unknown[],
+  proof: unknown,
+): ProofVerification | undefined {
   if (hashes.some(badHash)) return fail('bad-hash-length', `${what} must be ${HASH_SIZE} bytes`);
   const bad = badProof(proof);
   if (bad !== undefined)

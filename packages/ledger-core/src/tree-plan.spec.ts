@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { consistencyProof, inclusionProof, verifyConsistency, verifyInclusion } from './proof';
 import { leafHash, nodeHash, rootHash } from './rfc6962';
 import { CompactRange } from './compact-range';
-import { completingLeaf, consistencyRanges, inclusionRanges, nodeKey, nodesFor, rangeHash, type NodeRef } from './tree-plan';
+import {
+  completingLeaf,
+  consistencyRanges,
+  inclusionRanges,
+  nodeKey,
+  nodesFor,
+  rangeHash,
+  type NodeRef,
+} from './tree-plan';
 
 /** Builds storage the way the ledger does: one row per leaf, its hash and the subtrees it completes. */
 function store(leaves: Buffer[]): Array<{ leafHash: Buffer; subtrees: Buffer }> {
@@ -15,14 +23,17 @@ describe('tree plan against ledger-core (reference proofs on random trees)', () 
   const rows = store(leaves);
   const get = (n: NodeRef): Buffer => {
     const row = rows[completingLeaf(n)];
-    const h = n.level === 0 ? row?.leafHash : row?.subtrees.subarray((n.level - 1) * 32, n.level * 32);
+    const h =
+      n.level === 0 ? row?.leafHash : row?.subtrees.subarray((n.level - 1) * 32, n.level * 32);
     if (!h || h.length !== 32) throw new Error(`node ${nodeKey(n)} not stored`);
     return h;
   };
 
   it('range hashes equal the reference root for every prefix', () => {
     for (let size = 1; size <= leaves.length; size += 1) {
-      expect(rangeHash([0, size], get, nodeHash).equals(rootHash(leaves.slice(0, size)))).toBe(true);
+      expect(rangeHash([0, size], get, nodeHash).equals(rootHash(leaves.slice(0, size)))).toBe(
+        true,
+      );
     }
   });
 
@@ -33,7 +44,11 @@ describe('tree plan against ledger-core (reference proofs on random trees)', () 
         const ranges = inclusionRanges(index, size);
         for (const n of nodesFor(ranges)) get(n); // every needed node is stored
         const proof = ranges.map((r) => rangeHash(r, get, nodeHash));
-        expect(Buffer.concat(proof).equals(Buffer.concat(inclusionProof(index, size, leaves.slice(0, size))))).toBe(true);
+        expect(
+          Buffer.concat(proof).equals(
+            Buffer.concat(inclusionProof(index, size, leaves.slice(0, size))),
+          ),
+        ).toBe(true);
         expect(verifyInclusion(leaves[index] as Buffer, index, size, proof, root).ok).toBe(true);
       }
     }
@@ -43,8 +58,13 @@ describe('tree plan against ledger-core (reference proofs on random trees)', () 
     for (let n = 1; n <= leaves.length; n += 1) {
       for (let m = 1; m <= n; m += 1) {
         const proof = consistencyRanges(m, n).map((r) => rangeHash(r, get, nodeHash));
-        expect(Buffer.concat(proof).equals(Buffer.concat(consistencyProof(m, n, leaves.slice(0, n))))).toBe(true);
-        expect(verifyConsistency(m, n, proof, rootHash(leaves.slice(0, m)), rootHash(leaves.slice(0, n))).ok).toBe(true);
+        expect(
+          Buffer.concat(proof).equals(Buffer.concat(consistencyProof(m, n, leaves.slice(0, n)))),
+        ).toBe(true);
+        expect(
+          verifyConsistency(m, n, proof, rootHash(leaves.slice(0, m)), rootHash(leaves.slice(0, n)))
+            .ok,
+        ).toBe(true);
       }
     }
   });

@@ -2,7 +2,15 @@ import 'reflect-metadata';
 import { Controller, Global, Module, type INestMicroservice } from '@nestjs/common';
 import { ModuleRef, NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { TOPICS, buildEvent, encodeEvent, partitionKey, topicName, uuidv7, type EventEnvelope } from '@tokenledger/contracts';
+import {
+  TOPICS,
+  buildEvent,
+  encodeEvent,
+  partitionKey,
+  topicName,
+  uuidv7,
+  type EventEnvelope,
+} from '@tokenledger/contracts';
 import {
   CreateSchemaAndOutbox1795800000000,
   DLQ_HEADERS,
@@ -13,10 +21,25 @@ import {
   type ConsumedRecord,
   type RawBatchOutcome,
 } from '@tokenledger/messaging';
-import { eventually, freshDatabase, freshTopicPrefix, kafkaBrokers, migratedDataSource, readTopic, type TestDatabase } from '@tokenledger/testing';
+import {
+  eventually,
+  freshDatabase,
+  freshTopicPrefix,
+  kafkaBrokers,
+  migratedDataSource,
+  readTopic,
+  type TestDatabase,
+} from '@tokenledger/testing';
 import type { Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
-import { BatchContext, BatchTransport, KafkaConnection, MessagingModule, type BatchPatternExtras, type ConsumerGroupSettings } from './index';
+import {
+  BatchContext,
+  BatchTransport,
+  KafkaConnection,
+  MessagingModule,
+  type BatchPatternExtras,
+  type ConsumerGroupSettings,
+} from './index';
 
 const prefix = freshTopicPrefix();
 const LOGGER = Symbol('LOGGER');
@@ -50,7 +73,12 @@ class UsageSettings implements ConsumerGroupSettings {
 class ProbeConsumers {
   @EventPattern(TOPICS.lifecycle)
   lifecycle(@Payload() events: ConsumedEvent[], @Ctx() context: BatchContext): Promise<void> {
-    calls.push({ handler: 'lifecycle', topic: context.getTopic(), partition: context.getPartition(), offsets: events.map((e) => e.offset) });
+    calls.push({
+      handler: 'lifecycle',
+      topic: context.getTopic(),
+      partition: context.getPartition(),
+      offsets: events.map((e) => e.offset),
+    });
     if (failNextLifecycle) {
       failNextLifecycle = false;
       return Promise.reject(new Error('first delivery fails'));
@@ -58,10 +86,26 @@ class ProbeConsumers {
     return Promise.resolve();
   }
 
-  @EventPattern(TOPICS.usage, { group: 'usage', raw: true, settings: UsageSettings } satisfies BatchPatternExtras)
-  usage(@Payload() records: ConsumedRecord[], @Ctx() context: BatchContext): Promise<RawBatchOutcome> {
-    calls.push({ handler: 'usage', topic: context.getTopic(), partition: context.getPartition(), offsets: records.map((r) => r.offset) });
-    return Promise.resolve({ deadLetters: records.filter((r) => r.value?.toString() === 'reject me').map((r) => ({ offset: r.offset, code: 'probe', reason: 'probe: refused' })) });
+  @EventPattern(TOPICS.usage, {
+    group: 'usage',
+    raw: true,
+    settings: UsageSettings,
+  } satisfies BatchPatternExtras)
+  usage(
+    @Payload() records: ConsumedRecord[],
+    @Ctx() context: BatchContext,
+  ): Promise<RawBatchOutcome> {
+    calls.push({
+      handler: 'usage',
+      topic: context.getTopic(),
+      partition: context.getPartition(),
+      offsets: records.map((r) => r.offset),
+    });
+    return Promise.resolve({
+      deadLetters: records
+        .filter((r) => r.value?.toString() === 'reject me')
+        .map((r) => ({ offset: r.offset, code: 'probe', reason: 'probe: refused' })),
+    });
   }
 }
 
@@ -85,18 +129,35 @@ describe('BatchTransport: @EventPattern handlers over the batch consumer', () =>
     await producer.send({
       topic: topicName(TOPICS.usage, prefix),
       acks: -1,
-      messages: [{ value: Buffer.from('skipped by the seek') }, { value: Buffer.from('reject me') }, { value: Buffer.from('kept') }],
+      messages: [
+        { value: Buffer.from('skipped by the seek') },
+        { value: Buffer.from('reject me') },
+        { value: Buffer.from('kept') },
+      ],
     });
 
     @Global()
-    @Module({ providers: [{ provide: DataSource, useValue: dataSource }, { provide: LOGGER, useValue: quiet }], exports: [DataSource, LOGGER] })
+    @Module({
+      providers: [
+        { provide: DataSource, useValue: dataSource },
+        { provide: LOGGER, useValue: quiet },
+      ],
+      exports: [DataSource, LOGGER],
+    })
     class Infrastructure {}
 
     @Module({
       imports: [
         Infrastructure,
         MessagingModule.forRootAsync(
-          { service: 'probe', brokers: kafkaBrokers(), clientId: 'probe', schema: 'app', topicPrefix: prefix, partitions: 1 },
+          {
+            service: 'probe',
+            brokers: kafkaBrokers(),
+            clientId: 'probe',
+            schema: 'app',
+            topicPrefix: prefix,
+            partitions: 1,
+          },
           DataSource,
           LOGGER,
         ),
@@ -110,11 +171,25 @@ describe('BatchTransport: @EventPattern handlers over the batch consumer', () =>
       logger: false,
       inject: [KafkaConnection, ModuleRef],
       useFactory: (connection: KafkaConnection, moduleRef: ModuleRef) => ({
-        strategy: new BatchTransport({ connection, resolve: (token) => moduleRef.get(token, { strict: false }) }),
+        strategy: new BatchTransport({
+          connection,
+          resolve: (token) => moduleRef.get(token, { strict: false }),
+        }),
       }),
     });
     await app.listen();
-    await eventually(async () => ((await app.get(KafkaConnection).ping().then(() => true).catch(() => undefined)) ? true : undefined), 30_000, 'Kafka connected');
+    await eventually(
+      async () =>
+        (await app
+          .get(KafkaConnection)
+          .ping()
+          .then(() => true)
+          .catch(() => undefined))
+          ? true
+          : undefined,
+      30_000,
+      'Kafka connected',
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -124,7 +199,7 @@ describe('BatchTransport: @EventPattern handlers over the batch consumer', () =>
     await db?.drop();
   }, 60_000);
 
-  it('hands each handler its topic\'s decoded batch, dead-letters poison before it, and redelivers a batch whose handler threw', async () => {
+  it("hands each handler its topic's decoded batch, dead-letters poison before it, and redelivers a batch whose handler threw", async () => {
     const first = expired();
     const last = expired();
     const topic = topicName(TOPICS.lifecycle, prefix);
@@ -137,14 +212,23 @@ describe('BatchTransport: @EventPattern handlers over the batch consumer', () =>
         { key: partitionKey(last), value: encodeEvent(last) },
       ],
     });
-    await eventually(() => Promise.resolve(calls.filter((c) => c.handler === 'lifecycle').length >= 2 ? true : undefined), 40_000, 'two lifecycle calls');
+    await eventually(
+      () =>
+        Promise.resolve(
+          calls.filter((c) => c.handler === 'lifecycle').length >= 2 ? true : undefined,
+        ),
+      40_000,
+      'two lifecycle calls',
+    );
     const lifecycle = calls.filter((c) => c.handler === 'lifecycle');
     // The first call threw: nothing committed, the same batch came again.
     expect(lifecycle.slice(0, 2)).toEqual([
       { handler: 'lifecycle', topic, partition: 0, offsets: ['0', '2'] },
       { handler: 'lifecycle', topic, partition: 0, offsets: ['0', '2'] },
     ]);
-    const dead = await readTopic(topicName(TOPICS.dlq, prefix), (r) => r.some((x) => x.headers[DLQ_HEADERS.topic] === topic));
+    const dead = await readTopic(topicName(TOPICS.dlq, prefix), (r) =>
+      r.some((x) => x.headers[DLQ_HEADERS.topic] === topic),
+    );
     const letter = dead.find((x) => x.headers[DLQ_HEADERS.topic] === topic);
     expect(letter?.headers[DLQ_HEADERS.code]).toBe('not-json');
     expect(letter?.headers[DLQ_HEADERS.offset]).toBe('1');
@@ -153,10 +237,17 @@ describe('BatchTransport: @EventPattern handlers over the batch consumer', () =>
     const admin = createKafka({ brokers: kafkaBrokers(), clientId: 'probe-admin' }).admin();
     await admin.connect();
     try {
-      await eventually(async () => {
-        const [offsets] = await admin.fetchOffsets({ groupId: `${prefix}tokenledger-probe`, topics: [topic] });
-        return offsets?.partitions[0]?.offset === '3' ? true : undefined;
-      }, 20_000, 'offset 3 committed for tokenledger-probe');
+      await eventually(
+        async () => {
+          const [offsets] = await admin.fetchOffsets({
+            groupId: `${prefix}tokenledger-probe`,
+            topics: [topic],
+          });
+          return offsets?.partitions[0]?.offset === '3' ? true : undefined;
+        },
+        20_000,
+        'offset 3 committed for tokenledger-probe',
+      );
     } finally {
       await admin.disconnect();
     }
@@ -164,21 +255,43 @@ describe('BatchTransport: @EventPattern handlers over the batch consumer', () =>
 
   it('runs a raw group as its own member: seeks on assignment, and dead-letters what the handler names', async () => {
     const topic = topicName(TOPICS.usage, prefix);
-    await eventually(() => Promise.resolve(calls.some((c) => c.handler === 'usage') ? true : undefined), 40_000, 'a usage call');
+    await eventually(
+      () => Promise.resolve(calls.some((c) => c.handler === 'usage') ? true : undefined),
+      40_000,
+      'a usage call',
+    );
     // seekOnAssign said 1: the record at offset 0 never reaches the handler.
-    expect(calls.find((c) => c.handler === 'usage')).toEqual({ handler: 'usage', topic, partition: 0, offsets: ['1', '2'] });
+    expect(calls.find((c) => c.handler === 'usage')).toEqual({
+      handler: 'usage',
+      topic,
+      partition: 0,
+      offsets: ['1', '2'],
+    });
     expect(seeks).toContain(`${topic}/0`);
-    const dead = await readTopic(topicName(TOPICS.dlq, prefix), (r) => r.some((x) => x.headers[DLQ_HEADERS.topic] === topic));
+    const dead = await readTopic(topicName(TOPICS.dlq, prefix), (r) =>
+      r.some((x) => x.headers[DLQ_HEADERS.topic] === topic),
+    );
     const letter = dead.find((x) => x.headers[DLQ_HEADERS.topic] === topic);
-    expect([letter?.headers[DLQ_HEADERS.code], letter?.headers[DLQ_HEADERS.offset], letter?.value?.toString()]).toEqual(['probe', '1', 'reject me']);
+    expect([
+      letter?.headers[DLQ_HEADERS.code],
+      letter?.headers[DLQ_HEADERS.offset],
+      letter?.value?.toString(),
+    ]).toEqual(['probe', '1', 'reject me']);
 
     const admin = createKafka({ brokers: kafkaBrokers(), clientId: 'probe-admin' }).admin();
     await admin.connect();
     try {
-      await eventually(async () => {
-        const [offsets] = await admin.fetchOffsets({ groupId: `${prefix}tokenledger-probe-usage`, topics: [topic] });
-        return offsets?.partitions[0]?.offset === '3' ? true : undefined;
-      }, 20_000, 'offset 3 committed for tokenledger-probe-usage');
+      await eventually(
+        async () => {
+          const [offsets] = await admin.fetchOffsets({
+            groupId: `${prefix}tokenledger-probe-usage`,
+            topics: [topic],
+          });
+          return offsets?.partitions[0]?.offset === '3' ? true : undefined;
+        },
+        20_000,
+        'offset 3 committed for tokenledger-probe-usage',
+      );
     } finally {
       await admin.disconnect();
     }

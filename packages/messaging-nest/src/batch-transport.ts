@@ -1,6 +1,17 @@
 import type { Type } from '@nestjs/common';
-import { BaseRpcContext, Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
-import type { BatchConsumer, ConsumedEvent, ConsumedRecord, DeadLetter, RawBatchOutcome } from '@tokenledger/messaging';
+import {
+  BaseRpcContext,
+  Server,
+  type CustomTransportStrategy,
+  type MessageHandler,
+} from '@nestjs/microservices';
+import type {
+  BatchConsumer,
+  ConsumedEvent,
+  ConsumedRecord,
+  DeadLetter,
+  RawBatchOutcome,
+} from '@tokenledger/messaging';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { KafkaConnection } from './kafka-connection';
 
@@ -99,14 +110,22 @@ export class BatchTransport extends Server implements CustomTransportStrategy {
   private groups(): Group[] {
     const groups = new Map<string, Group>();
     for (const [pattern, handler] of this.getHandlers()) {
-      if (!handler.isEventHandler) throw new Error(`"${pattern}": only @EventPattern handlers are supported on Kafka`);
+      if (!handler.isEventHandler)
+        throw new Error(`"${pattern}": only @EventPattern handlers are supported on Kafka`);
       // Nest chains the event handlers of one pattern and calls them all with each message.
-      if (handler.next) throw new Error(`topic "${pattern}" has two handlers; one handler per topic`);
+      if (handler.next)
+        throw new Error(`topic "${pattern}" has two handlers; one handler per topic`);
       const extras = (handler.extras ?? {}) as BatchPatternExtras;
       const key = extras.group ?? '';
-      const group = groups.get(key) ?? { name: extras.group, raw: extras.raw ?? false, settings: extras.settings, handlers: new Map() };
+      const group = groups.get(key) ?? {
+        name: extras.group,
+        raw: extras.raw ?? false,
+        settings: extras.settings,
+        handlers: new Map(),
+      };
       groups.set(key, group);
-      if (group.raw !== (extras.raw ?? false)) throw new Error(`consumer group "${key}": raw and decoded handlers mixed`);
+      if (group.raw !== (extras.raw ?? false))
+        throw new Error(`consumer group "${key}": raw and decoded handlers mixed`);
       if (extras.settings && group.settings && extras.settings !== group.settings) {
         throw new Error(`consumer group "${key}": two settings providers`);
       }
@@ -119,12 +138,16 @@ export class BatchTransport extends Server implements CustomTransportStrategy {
   private start(group: Group): BatchConsumer {
     const { connection, onLag, onDeadLetter } = this.options;
     const settings = group.settings ? this.options.resolve(group.settings) : {};
-    const byTopic = new Map([...group.handlers].map(([base, handler]) => [connection.topic(base), handler]));
+    const byTopic = new Map(
+      [...group.handlers].map(([base, handler]) => [connection.topic(base), handler]),
+    );
     const common = {
       ...(group.name ? { name: group.name } : {}),
       topics: [...group.handlers.keys()],
       ...(settings.sessionTimeoutMs ? { sessionTimeoutMs: settings.sessionTimeoutMs } : {}),
-      ...(settings.partitionsConsumedConcurrently ? { partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently } : {}),
+      ...(settings.partitionsConsumedConcurrently
+        ? { partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently }
+        : {}),
       ...(settings.seekOnAssign ? { seekOnAssign: settings.seekOnAssign.bind(settings) } : {}),
       ...(onLag ? { onLag } : {}),
       ...(onDeadLetter ? { onDeadLetter } : {}),
@@ -133,7 +156,8 @@ export class BatchTransport extends Server implements CustomTransportStrategy {
       return connection.startConsumer({
         ...common,
         raw: true,
-        handle: async (records: ConsumedRecord[]) => (await this.invoke<RawBatchOutcome>(byTopic, records[0], records)) ?? {},
+        handle: async (records: ConsumedRecord[]) =>
+          (await this.invoke<RawBatchOutcome>(byTopic, records[0], records)) ?? {},
       });
     }
     return connection.startConsumer({
@@ -156,9 +180,15 @@ export class BatchTransport extends Server implements CustomTransportStrategy {
     // through the exception filters (which log it); either way a failure rejects here.
     const result: unknown = await handler(batch, new BatchContext([first.topic, first.partition]));
     try {
-      return (isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result) as T | undefined;
+      return (
+        isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result
+      ) as T | undefined;
     } catch (error) {
-      throw error instanceof Error ? error : new Error(`handler for ${first.topic}[${first.partition}] failed: ${JSON.stringify(error)}`);
+      throw error instanceof Error
+        ? error
+        : new Error(
+            `handler for ${first.topic}[${first.partition}] failed: ${JSON.stringify(error)}`,
+          );
     }
   }
 }

@@ -1,5 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EVENT_TOPIC, buildEvent, topicName, type EventData, type EventEnvelope, type EventType } from '@tokenledger/contracts';
+import {
+  EVENT_TOPIC,
+  buildEvent,
+  topicName,
+  type EventData,
+  type EventEnvelope,
+  type EventType,
+} from '@tokenledger/contracts';
 import type { EntityManager } from 'typeorm';
 import { enqueueEvents } from '@tokenledger/messaging';
 import { KafkaConnection, MESSAGING_OPTIONS, type MessagingOptions } from './kafka-connection';
@@ -30,7 +37,11 @@ export class EventOutbox {
   ) {}
 
   /** MUST be called with the EntityManager of the transaction that makes the state change. */
-  async append(manager: EntityManager, drafts: readonly EventDraft[], meta: EventMeta): Promise<EventEnvelope[]> {
+  async append(
+    manager: EntityManager,
+    drafts: readonly EventDraft[],
+    meta: EventMeta,
+  ): Promise<EventEnvelope[]> {
     const events = drafts.map((draft): EventEnvelope =>
       buildEvent({
         type: draft.type,

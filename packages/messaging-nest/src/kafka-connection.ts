@@ -46,7 +46,9 @@ export const MESSAGING_DATA_SOURCE = Symbol('MESSAGING_DATA_SOURCE');
  * BatchTransport starts. Why not `@nestjs/microservices`' Kafka transport: docs/design/messaging.md.
  */
 @Injectable()
-export class KafkaConnection implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class KafkaConnection
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   readonly kafka: Kafka;
   readonly producer: Producer;
   readonly relay: OutboxRelay;
@@ -76,7 +78,8 @@ export class KafkaConnection implements OnApplicationBootstrap, BeforeApplicatio
       dataSource,
       schema: options.schema,
       producer: this.producer,
-      onError: (error) => log?.('warn', 'outbox relay pass failed; will retry', { err: String(error) }),
+      onError: (error) =>
+        log?.('warn', 'outbox relay pass failed; will retry', { err: String(error) }),
     });
   }
 
@@ -98,7 +101,10 @@ export class KafkaConnection implements OnApplicationBootstrap, BeforeApplicatio
    * until it runs. Stopped at shutdown. The handler MUST be idempotent (see markProcessed).
    */
   startConsumer(
-    options: { name?: string; topics: string[] } & DistributiveOmit<BatchConsumerOptions, 'kafka' | 'groupId' | 'topics' | 'producer' | 'dlqTopic' | 'log'>,
+    options: { name?: string; topics: string[] } & DistributiveOmit<
+      BatchConsumerOptions,
+      'kafka' | 'groupId' | 'topics' | 'producer' | 'dlqTopic' | 'log'
+    >,
   ): BatchConsumer {
     const log = this.options.log;
     const { name, topics, ...rest } = options;
@@ -125,7 +131,9 @@ export class KafkaConnection implements OnApplicationBootstrap, BeforeApplicatio
    * A producer on its own thread and Kafka connection for this app's telemetry events (see
    * BackgroundEventProducer: at most once). The caller MUST close it at shutdown.
    */
-  backgroundProducer(options: Pick<BackgroundProducerOptions, 'flushMs' | 'maxPending' | 'closeTimeoutMs'> = {}): BackgroundEventProducer {
+  backgroundProducer(
+    options: Pick<BackgroundProducerOptions, 'flushMs' | 'maxPending' | 'closeTimeoutMs'> = {},
+  ): BackgroundEventProducer {
     return new BackgroundEventProducer({
       ...options,
       brokers: this.options.brokers,
@@ -169,7 +177,8 @@ export class KafkaConnection implements OnApplicationBootstrap, BeforeApplicatio
           prefix: this.options.topicPrefix,
           partitions: this.options.partitions,
         });
-        if (created.length > 0) this.options.log?.('info', 'created Kafka topics', { topics: created });
+        if (created.length > 0)
+          this.options.log?.('info', 'created Kafka topics', { topics: created });
         await this.producer.connect();
         this.relay.start();
         this.connected = true;
@@ -196,4 +205,3 @@ export class KafkaConnection implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 }
-

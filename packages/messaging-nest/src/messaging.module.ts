@@ -1,6 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { EventOutbox } from './event-outbox';
-import { KafkaConnection, MESSAGING_DATA_SOURCE, MESSAGING_OPTIONS, type MessagingOptions } from './kafka-connection';
+import {
+  KafkaConnection,
+  MESSAGING_DATA_SOURCE,
+  MESSAGING_OPTIONS,
+  type MessagingOptions,
+} from './kafka-connection';
 
 interface LevelLogger {
   info(obj: object, msg: string): void;
@@ -15,7 +20,11 @@ export class MessagingModule {
    *   the `DataSource` class itself).
    * @param loggerToken provider token of a pino-style logger (`info/warn/error(obj, msg)`).
    */
-  static forRootAsync(options: Omit<MessagingOptions, 'log'>, dataSourceToken: unknown, loggerToken: unknown): DynamicModule {
+  static forRootAsync(
+    options: Omit<MessagingOptions, 'log'>,
+    dataSourceToken: unknown,
+    loggerToken: unknown,
+  ): DynamicModule {
     return {
       module: MessagingModule,
       global: true,

@@ -1,17 +1,43 @@
-import { TOPICS, decodeEvent, topicName, uuidv7, type BuildEventInput, type TokenUsedV1 } from '@tokenledger/contracts';
-import { eventually, freshTopicPrefix, kafkaBrokers, readTopic, testKafka } from '@tokenledger/testing';
+import {
+  TOPICS,
+  decodeEvent,
+  topicName,
+  uuidv7,
+  type BuildEventInput,
+  type TokenUsedV1,
+} from '@tokenledger/contracts';
+import {
+  eventually,
+  freshTopicPrefix,
+  kafkaBrokers,
+  readTopic,
+  testKafka,
+} from '@tokenledger/testing';
 import { BackgroundEventProducer, type BackgroundProducerOptions } from './background-producer';
 import type { Worker } from 'node:worker_threads';
 import { provisionTopics } from './topics';
 
 type LogLine = { level: string; message: string; extra?: Record<string, unknown> };
 
-function usage(tokenId: string, operation: string, overrides: Partial<TokenUsedV1> = {}): BuildEventInput<'tokenledger.token.used.v1'> {
+function usage(
+  tokenId: string,
+  operation: string,
+  overrides: Partial<TokenUsedV1> = {},
+): BuildEventInput<'tokenledger.token.used.v1'> {
   return {
     type: 'tokenledger.token.used.v1',
     source: '/tokenledger/test',
     actor: 'service:spec',
-    data: { tokenId, service: 'spec', operation, ip: '192.0.2.1', scopesRequested: [], outcome: 'accepted', at: '2026-11-28T00:00:00.000Z', ...overrides },
+    data: {
+      tokenId,
+      service: 'spec',
+      operation,
+      ip: '192.0.2.1',
+      scopesRequested: [],
+      outcome: 'accepted',
+      at: '2026-11-28T00:00:00.000Z',
+      ...overrides,
+    },
   };
 }
 
@@ -28,13 +54,17 @@ describe('BackgroundEventProducer (real Kafka, worker thread)', () => {
     await admin.disconnect();
   });
 
-  function producer(extra: Partial<BackgroundProducerOptions> = {}): { producer: BackgroundEventProducer; logs: LogLine[] } {
+  function producer(extra: Partial<BackgroundProducerOptions> = {}): {
+    producer: BackgroundEventProducer;
+    logs: LogLine[];
+  } {
     const logs: LogLine[] = [];
     const p = new BackgroundEventProducer({
       brokers: kafkaBrokers(),
       clientId: 'background-spec',
       topicPrefix: prefix,
-      log: (level, message, more) => logs.push({ level, message, ...(more ? { extra: more } : {}) }),
+      log: (level, message, more) =>
+        logs.push({ level, message, ...(more ? { extra: more } : {}) }),
       ...extra,
     });
     return { producer: p, logs };
@@ -47,8 +77,13 @@ describe('BackgroundEventProducer (real Kafka, worker thread)', () => {
     // The invalid event (an IP that is not one) goes first: sent, it would come before the others.
     expect(p.emit(usage(tokens[0] ?? '', 'bad', { ip: 'not-an-ip' }), now)).toBe(true);
     // 2500 in one hand-over: the worker sends them in several requests (MAX_SEND).
-    for (let i = 0; i < 2500; i++) expect(p.emit(usage(tokens[i % 5] ?? '', `op-${i}`), now + i)).toBe(true);
-    await eventually(() => Promise.resolve(p.unsettled === 0 ? true : undefined), 20_000, 'every event acknowledged');
+    for (let i = 0; i < 2500; i++)
+      expect(p.emit(usage(tokens[i % 5] ?? '', `op-${i}`), now + i)).toBe(true);
+    await eventually(
+      () => Promise.resolve(p.unsettled === 0 ? true : undefined),
+      20_000,
+      'every event acknowledged',
+    );
     await p.close();
 
     const records = await readTopic(topic, (r) => r.length > 2500, 5000);
@@ -68,7 +103,13 @@ describe('BackgroundEventProducer (real Kafka, worker thread)', () => {
     }
     expect([...seen.keys()].sort()).toEqual([...tokens].sort());
     const invalid = logs.filter((l) => l.message === 'invalid event not sent');
-    expect(invalid).toEqual([{ level: 'warn', message: 'invalid event not sent', extra: { type: 'tokenledger.token.used.v1', code: 'invalid-data', path: 'data.ip' } }]);
+    expect(invalid).toEqual([
+      {
+        level: 'warn',
+        message: 'invalid event not sent',
+        extra: { type: 'tokenledger.token.used.v1', code: 'invalid-data', path: 'data.ip' },
+      },
+    ]);
     expect(JSON.stringify(logs)).not.toContain('not-an-ip');
   });
 
@@ -78,11 +119,19 @@ describe('BackgroundEventProducer (real Kafka, worker thread)', () => {
     const accepted = Array.from({ length: 25 }, (_, i) => p.emit(usage(token, `op-${i}`)));
     expect(accepted.filter(Boolean)).toHaveLength(10);
     expect(accepted.slice(0, 10).every(Boolean)).toBe(true);
-    await eventually(() => Promise.resolve(p.unsettled === 0 ? true : undefined), 20_000, 'the accepted events acknowledged');
+    await eventually(
+      () => Promise.resolve(p.unsettled === 0 ? true : undefined),
+      20_000,
+      'the accepted events acknowledged',
+    );
     expect(p.emit(usage(token, 'after'))).toBe(true);
     await p.close();
     expect(p.unsettled).toBe(0);
-    expect(logs).toContainEqual({ level: 'warn', message: 'background producer full or closing: events dropped', extra: { dropped: 15, unsettled: 10 } });
+    expect(logs).toContainEqual({
+      level: 'warn',
+      message: 'background producer full or closing: events dropped',
+      extra: { dropped: 15, unsettled: 10 },
+    });
     expect(p.emit(usage(token, 'closed'))).toBe(false);
   });
 
@@ -91,9 +140,18 @@ describe('BackgroundEventProducer (real Kafka, worker thread)', () => {
     const token = uuidv7();
     // Test-only reach into the private thread, to kill it as a crash would.
     await (p as unknown as { worker: Worker }).worker.terminate();
-    expect(logs).toContainEqual(expect.objectContaining({ level: 'error', message: 'background producer thread exited; starting a new one' }));
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        message: 'background producer thread exited; starting a new one',
+      }),
+    );
     expect(p.emit(usage(token, 'after-crash'))).toBe(true);
-    await eventually(() => Promise.resolve(p.unsettled === 0 ? true : undefined), 20_000, 'the event sent by the new thread');
+    await eventually(
+      () => Promise.resolve(p.unsettled === 0 ? true : undefined),
+      20_000,
+      'the event sent by the new thread',
+    );
     await p.close();
     const records = await readTopic(topic, (r) => r.some((x) => x.key === token), 10_000);
     expect(records.filter((r) => r.key === token)).toHaveLength(1);
@@ -103,6 +161,10 @@ describe('BackgroundEventProducer (real Kafka, worker thread)', () => {
     const { producer: p, logs } = producer({ brokers: '127.0.0.1:1', closeTimeoutMs: 2000 });
     for (let i = 0; i < 3; i++) p.emit(usage(uuidv7(), `op-${i}`));
     await p.close();
-    expect(logs).toContainEqual({ level: 'warn', message: 'background producer closed with events not delivered', extra: { lost: 3 } });
+    expect(logs).toContainEqual({
+      level: 'warn',
+      message: 'background producer closed with events not delivered',
+      extra: { lost: 3 },
+    });
   });
 });

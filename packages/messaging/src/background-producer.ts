@@ -1,7 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import type { BuildEventInput, EventType } from '@tokenledger/contracts';
 
-export type ProducerLog = (level: 'info' | 'warn' | 'error', message: string, extra?: Record<string, unknown>) => void;
+export type ProducerLog = (
+  level: 'info' | 'warn' | 'error',
+  message: string,
+  extra?: Record<string, unknown>,
+) => void;
 
 export interface BackgroundProducerOptions {
   brokers: string;
@@ -20,7 +24,10 @@ export interface BackgroundProducerOptions {
 }
 
 /** What the sending thread needs to start (worker_threads `workerData`). */
-export type BackgroundWorkerData = Pick<BackgroundProducerOptions, 'brokers' | 'clientId' | 'topicPrefix'>;
+export type BackgroundWorkerData = Pick<
+  BackgroundProducerOptions,
+  'brokers' | 'clientId' | 'topicPrefix'
+>;
 
 /** One event to build in the sending thread; `now` is the emitter's clock (id and time). */
 export interface BackgroundDraft {
@@ -31,7 +38,12 @@ export interface BackgroundDraft {
 export type ToWorker = { kind: 'events'; drafts: BackgroundDraft[] } | { kind: 'close' };
 export type FromWorker =
   | { kind: 'settled'; sent: number; invalid: number }
-  | { kind: 'log'; level: Parameters<ProducerLog>[0]; message: string; extra?: Record<string, unknown> }
+  | {
+      kind: 'log';
+      level: Parameters<ProducerLog>[0];
+      message: string;
+      extra?: Record<string, unknown>;
+    }
   | { kind: 'closed' };
 
 /** The compiled worker, resolved through this package's own `exports` (also from ts-jest). */
@@ -120,12 +132,18 @@ export class BackgroundEventProducer {
 
   /** Logs what close() could not deliver; `timedOut`: also when the count is 0 (unconfirmed). */
   private reportLoss(timedOut = false): void {
-    if (timedOut || this.pending > 0) this.options.log?.('warn', 'background producer closed with events not delivered', { lost: this.pending });
+    if (timedOut || this.pending > 0)
+      this.options.log?.('warn', 'background producer closed with events not delivered', {
+        lost: this.pending,
+      });
   }
 
   private handOver(): void {
     if (this.dropped > 0) {
-      this.options.log?.('warn', 'background producer full or closing: events dropped', { dropped: this.dropped, unsettled: this.pending });
+      this.options.log?.('warn', 'background producer full or closing: events dropped', {
+        dropped: this.dropped,
+        unsettled: this.pending,
+      });
       this.dropped = 0;
     }
     if (this.queued.length === 0 || !this.worker) return;
@@ -135,18 +153,28 @@ export class BackgroundEventProducer {
   }
 
   private spawn(): Worker {
-    const data: BackgroundWorkerData = { brokers: this.options.brokers, clientId: this.options.clientId, topicPrefix: this.options.topicPrefix };
+    const data: BackgroundWorkerData = {
+      brokers: this.options.brokers,
+      clientId: this.options.clientId,
+      topicPrefix: this.options.topicPrefix,
+    };
     const worker = new Worker(require.resolve(WORKER_ENTRY), { workerData: data });
     worker.unref();
     worker.on('message', (message: FromWorker) => {
       if (message.kind === 'settled') this.pending -= message.sent + message.invalid;
-      else if (message.kind === 'log') this.options.log?.(message.level, message.message, message.extra);
+      else if (message.kind === 'log')
+        this.options.log?.(message.level, message.message, message.extra);
     });
-    worker.on('error', (error) => this.options.log?.('error', 'background producer thread failed', { err: String(error) }));
+    worker.on('error', (error) =>
+      this.options.log?.('error', 'background producer thread failed', { err: String(error) }),
+    );
     worker.on('exit', (code) => {
       if (this.closing || this.worker !== worker) return;
       // Whatever it held is gone; a new thread takes the next events.
-      this.options.log?.('error', 'background producer thread exited; starting a new one', { code, lost: this.pending - this.queued.length });
+      this.options.log?.('error', 'background producer thread exited; starting a new one', {
+        code,
+        lost: this.pending - this.queued.length,
+      });
       this.pending = this.queued.length;
       this.worker = undefined;
       setTimeout(() => {

@@ -3,8 +3,20 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { EVENT_TOPIC, EventValidationError, buildEncodedEvent, partitionKey, topicName } from '@tokenledger/contracts';
-import type { BackgroundDraft, BackgroundWorkerData, FromWorker, ProducerLog, ToWorker } from './background-producer';
+import {
+  EVENT_TOPIC,
+  EventValidationError,
+  buildEncodedEvent,
+  partitionKey,
+  topicName,
+} from '@tokenledger/contracts';
+import type {
+  BackgroundDraft,
+  BackgroundWorkerData,
+  FromWorker,
+  ProducerLog,
+  ToWorker,
+} from './background-producer';
 import { createEventProducer, createKafka } from './kafka-client';
 
 const RETRY_MS = 1000;
@@ -13,11 +25,16 @@ if (!parentPort) throw new Error('background-producer.worker must run as a worke
 const port = parentPort;
 const config = workerData as BackgroundWorkerData;
 const post = (message: FromWorker): void => port.postMessage(message);
-const log: ProducerLog = (level, message, extra) => post({ kind: 'log', level, message, ...(extra ? { extra } : {}) });
+const log: ProducerLog = (level, message, extra) =>
+  post({ kind: 'log', level, message, ...(extra ? { extra } : {}) });
 
 lowerPriority();
 
-const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId, log: (level, message, extra) => log(level, `kafka: ${message}`, extra) });
+const kafka = createKafka({
+  brokers: config.brokers,
+  clientId: config.clientId,
+  log: (level, message, extra) => log(level, `kafka: ${message}`, extra),
+});
 const producer = createEventProducer(kafka);
 
 /**
@@ -38,12 +55,20 @@ function build(drafts: BackgroundDraft[]): void {
   for (const { input, now } of drafts) {
     try {
       const { event, bytes } = buildEncodedEvent(input, { now: () => now });
-      unsent.push({ topic: topicName(EVENT_TOPIC[event.type], config.topicPrefix), key: partitionKey(event), value: bytes });
+      unsent.push({
+        topic: topicName(EVENT_TOPIC[event.type], config.topicPrefix),
+        key: partitionKey(event),
+        value: bytes,
+      });
     } catch (error) {
       if (!(error instanceof EventValidationError)) throw error;
       invalid += 1;
       // Code, path and type only: the field's value may be anything the emitter was given.
-      log('warn', 'invalid event not sent', { type: input.type, code: error.code, path: error.path });
+      log('warn', 'invalid event not sent', {
+        type: input.type,
+        code: error.code,
+        path: error.path,
+      });
     }
   }
   if (invalid > 0) post({ kind: 'settled', sent: 0, invalid });
@@ -63,11 +88,17 @@ async function drain(): Promise<void> {
         messages.push({ key, value });
       }
       try {
-        await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+        await producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
         unsent = unsent.slice(batch.length);
         post({ kind: 'settled', sent: batch.length, invalid: 0 });
       } catch (error) {
-        log('warn', 'events not sent yet; will retry', { err: String(error), events: batch.length });
+        log('warn', 'events not sent yet; will retry', {
+          err: String(error),
+          events: batch.length,
+        });
         await sleep(RETRY_MS);
       }
     }

@@ -4,10 +4,25 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { TOPICS, encodeEvent, partitionKey, topicName } from '@tokenledger/contracts';
 import { ensureLocalBroker, type LocalBroker } from '@tokenledger/infra';
-import { eventually, freshDatabase, freshTopicPrefix, kafkaBrokers, readTopic, type TestDatabase } from '@tokenledger/testing';
+import {
+  eventually,
+  freshDatabase,
+  freshTopicPrefix,
+  kafkaBrokers,
+  readTopic,
+  type TestDatabase,
+} from '@tokenledger/testing';
 import type { Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import { BatchConsumer, DLQ_HEADERS, createEventProducer, createKafka, markProcessed, provisionTopics, type ConsumedEvent } from '../src';
+import {
+  BatchConsumer,
+  DLQ_HEADERS,
+  createEventProducer,
+  createKafka,
+  markProcessed,
+  provisionTopics,
+  type ConsumedEvent,
+} from '../src';
 import { SCHEMA, migratedDataSource, sampleEvent } from '../test/fixtures';
 
 async function provision(brokers: string, prefix: string): Promise<void> {
@@ -25,7 +40,9 @@ describe('batch consumer: poison records go to the DLQ and the partition goes on
 
   beforeAll(async () => {
     await provision(kafkaBrokers(), prefix);
-    producer = createEventProducer(createKafka({ brokers: kafkaBrokers(), clientId: 'poison-spec' }));
+    producer = createEventProducer(
+      createKafka({ brokers: kafkaBrokers(), clientId: 'poison-spec' }),
+    );
     await producer.connect();
   });
   afterAll(() => producer.disconnect());
@@ -33,7 +50,9 @@ describe('batch consumer: poison records go to the DLQ and the partition goes on
   it('dead-letters not-JSON, schema-invalid and oversized records with a reason, then handles the next record', async () => {
     const first = sampleEvent();
     const last = sampleEvent();
-    const invalid = JSON.parse(encodeEvent(sampleEvent()).toString()) as { data: { expiredAt: unknown } };
+    const invalid = JSON.parse(encodeEvent(sampleEvent()).toString()) as {
+      data: { expiredAt: unknown };
+    };
     invalid.data.expiredAt = 42;
     // Valid JSON of a valid event, made large by trailing whitespace: only its size is wrong.
     const oversized = Buffer.concat([encodeEvent(sampleEvent()), Buffer.alloc(8000, 0x20)]);
@@ -64,7 +83,11 @@ describe('batch consumer: poison records go to the DLQ and the partition goes on
     });
     await consumer.start();
     try {
-      await eventually(() => Promise.resolve(handled.length >= 2 ? true : undefined), 20_000, 'both valid events');
+      await eventually(
+        () => Promise.resolve(handled.length >= 2 ? true : undefined),
+        20_000,
+        'both valid events',
+      );
     } finally {
       await consumer.stop();
     }
@@ -85,7 +108,10 @@ describe('batch consumer: poison records go to the DLQ and the partition goes on
 });
 
 /** A consumer-child.js process: its batches as [first, last] offsets, in order. */
-function crashingMember(env: Record<string, string>, crashAt: number): { next: () => Promise<[number, number]>; exited: Promise<void>; child: ChildProcess } {
+function crashingMember(
+  env: Record<string, string>,
+  crashAt: number,
+): { next: () => Promise<[number, number]>; exited: Promise<void>; child: ChildProcess } {
   const child = spawn(process.execPath, [path.join(__dirname, '..', 'test', 'consumer-child.js')], {
     env: { ...process.env, ...env, CRASH_AT: String(crashAt) },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -111,7 +137,10 @@ function crashingMember(env: Record<string, string>, crashAt: number): { next: (
     const ready = lines.shift();
     if (ready) return Promise.resolve(ready);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no batch from the child within 40 s')), 40_000);
+      const timer = setTimeout(
+        () => reject(new Error('no batch from the child within 40 s')),
+        40_000,
+      );
       waiting.push((batch) => {
         clearTimeout(timer);
         resolve(batch);
@@ -129,7 +158,9 @@ describe('batch consumer: a crash before the commit redelivers the batch in flig
 
   beforeAll(async () => {
     await provision(kafkaBrokers(), prefix);
-    producer = createEventProducer(createKafka({ brokers: kafkaBrokers(), clientId: 'crash-spec' }));
+    producer = createEventProducer(
+      createKafka({ brokers: kafkaBrokers(), clientId: 'crash-spec' }),
+    );
     await producer.connect();
   });
   afterAll(async () => {
@@ -142,9 +173,18 @@ describe('batch consumer: a crash before the commit redelivers the batch in flig
     // so every batch is exactly one slice (one record batch in the log).
     const slices = Array.from({ length: 6 }, () => Array.from({ length: 10 }, () => sampleEvent()));
     const send = async (i: number): Promise<void> => {
-      await producer.send({ topic, acks: -1, messages: (slices[i] ?? []).map((e) => ({ key: partitionKey(e), value: encodeEvent(e) })) });
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: (slices[i] ?? []).map((e) => ({ key: partitionKey(e), value: encodeEvent(e) })),
+      });
     };
-    const env = { CHILD_BROKERS: kafkaBrokers(), CHILD_GROUP: `crash-${prefix}`, CHILD_TOPIC: topic, CHILD_DLQ: topicName(TOPICS.dlq, prefix) };
+    const env = {
+      CHILD_BROKERS: kafkaBrokers(),
+      CHILD_GROUP: `crash-${prefix}`,
+      CHILD_TOPIC: topic,
+      CHILD_DLQ: topicName(TOPICS.dlq, prefix),
+    };
 
     // Killed in its 2nd batch: batch 1 was committed, batch 2 was not.
     const first = crashingMember(env, 2);
@@ -180,10 +220,18 @@ describe('batch consumer: a crash before the commit redelivers the batch in flig
     });
     await consumer.start();
     try {
-      await eventually(() => Promise.resolve(seen.length >= 10 ? true : undefined), 40_000, 'the killed batch again');
+      await eventually(
+        () => Promise.resolve(seen.length >= 10 ? true : undefined),
+        40_000,
+        'the killed batch again',
+      );
       await send(4);
       await send(5);
-      await eventually(() => Promise.resolve(seen.includes(59) ? true : undefined), 20_000, 'the last record');
+      await eventually(
+        () => Promise.resolve(seen.includes(59) ? true : undefined),
+        20_000,
+        'the last record',
+      );
     } finally {
       await consumer.stop();
     }
@@ -222,19 +270,25 @@ describe('batch consumer across a broker restart', () => {
     let batchCount = 0;
 
     const send = async (slice: typeof events): Promise<void> => {
-      const producer = createEventProducer(createKafka({ brokers: broker.brokers, clientId: 'restart-producer' }));
+      const producer = createEventProducer(
+        createKafka({ brokers: broker.brokers, clientId: 'restart-producer' }),
+      );
       await producer.connect();
       for (let i = 0; i < slice.length; i += 20) {
         await producer.send({
           topic,
           acks: -1,
-          messages: slice.slice(i, i + 20).map((e) => ({ key: partitionKey(e), value: encodeEvent(e) })),
+          messages: slice
+            .slice(i, i + 20)
+            .map((e) => ({ key: partitionKey(e), value: encodeEvent(e) })),
         });
       }
       await producer.disconnect();
     };
     const applied = async (): Promise<number> => {
-      const [row] = await dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${SCHEMA}.effects`);
+      const [row] = await dataSource.query<Array<{ n: number }>>(
+        `SELECT count(*)::int AS n FROM ${SCHEMA}.effects`,
+      );
       return row?.n ?? 0;
     };
 
@@ -249,12 +303,16 @@ describe('batch consumer across a broker restart', () => {
       dlqTopic: topicName(TOPICS.dlq, prefix),
       handle: async (batch) => {
         batchCount += 1;
-        for (const { event } of batch) if (!firstBatch.has(event.id)) firstBatch.set(event.id, batchCount);
+        for (const { event } of batch)
+          if (!firstBatch.has(event.id)) firstBatch.set(event.id, batchCount);
         await dataSource.transaction(async (manager) => {
           for (const { event } of batch) {
             deliveries.set(event.id, (deliveries.get(event.id) ?? 0) + 1);
             if (await markProcessed(manager, SCHEMA, 'effects', event.id)) {
-              await manager.query(`INSERT INTO ${SCHEMA}.effects (event_id, token_id) VALUES ($1, $2)`, [event.id, event.subject]);
+              await manager.query(
+                `INSERT INTO ${SCHEMA}.effects (event_id, token_id) VALUES ($1, $2)`,
+                [event.id, event.subject],
+              );
             }
           }
         });
@@ -263,20 +321,30 @@ describe('batch consumer across a broker restart', () => {
     await consumer.start();
     try {
       await send(events.slice(0, 100));
-      await eventually(async () => ((await applied()) === 100 ? true : undefined), 30_000, 'first half applied');
+      await eventually(
+        async () => ((await applied()) === 100 ? true : undefined),
+        30_000,
+        'first half applied',
+      );
 
       await broker.stop();
       await new Promise((r) => setTimeout(r, 3000));
       broker = await ensureLocalBroker({ dataDir, port, controllerPort: port + 1000 });
 
       await send(events.slice(100));
-      await eventually(async () => ((await applied()) === 200 ? true : undefined), 90_000, 'all 200 applied after the restart');
+      await eventually(
+        async () => ((await applied()) === 200 ? true : undefined),
+        90_000,
+        'all 200 applied after the restart',
+      );
     } finally {
       await consumer.stop();
       await dlqProducer.disconnect();
     }
 
-    const rows = await dataSource.query<Array<{ event_id: string }>>(`SELECT event_id FROM ${SCHEMA}.effects`);
+    const rows = await dataSource.query<Array<{ event_id: string }>>(
+      `SELECT event_id FROM ${SCHEMA}.effects`,
+    );
     expect(new Set(rows.map((r) => r.event_id))).toEqual(new Set(events.map((e) => e.id)));
     expect(rows).toHaveLength(200);
     // Every event reached the handler; a redelivery (the restart interrupted a commit) is at most

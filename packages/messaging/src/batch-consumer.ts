@@ -111,7 +111,10 @@ export class BatchConsumer {
         await this.start();
         return;
       } catch (error) {
-        this.options.log?.('consumer could not start; retrying', { groupId: this.options.groupId, err: String(error) });
+        this.options.log?.('consumer could not start; retrying', {
+          groupId: this.options.groupId,
+          err: String(error),
+        });
         await this.disconnect();
         await new Promise((r) => setTimeout(r, RETRY_MS));
       }
@@ -133,7 +136,10 @@ export class BatchConsumer {
     if (seekOnAssign) {
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         this.seek(consumer, payload.memberAssignment, seekOnAssign).catch((error: unknown) =>
-          this.options.log?.('could not seek to the stored offsets', { groupId, err: String(error) }),
+          this.options.log?.('could not seek to the stored offsets', {
+            groupId,
+            err: String(error),
+          }),
         );
       });
     }
@@ -157,7 +163,11 @@ export class BatchConsumer {
   private async disconnect(): Promise<void> {
     const consumer = this.consumer;
     this.consumer = undefined;
-    await consumer?.disconnect().catch((error: unknown) => this.options.log?.('consumer did not disconnect cleanly', { err: String(error) }));
+    await consumer
+      ?.disconnect()
+      .catch((error: unknown) =>
+        this.options.log?.('consumer did not disconnect cleanly', { err: String(error) }),
+      );
   }
 
   private async seek(
@@ -183,8 +193,13 @@ export class BatchConsumer {
       const byOffset = new Map(records.map((r) => [r.offset, r]));
       for (const { offset, code, reason } of outcome.deadLetters ?? []) {
         const record = byOffset.get(String(offset));
-        if (!record) throw new Error(`dead letter for offset ${offset}, which is not in the batch of ${batch.topic}[${batch.partition}]`);
-        await this.deadLetter(deadLetterOf({ ...record, value: record.value ?? Buffer.alloc(0) }, code, reason));
+        if (!record)
+          throw new Error(
+            `dead letter for offset ${offset}, which is not in the batch of ${batch.topic}[${batch.partition}]`,
+          );
+        await this.deadLetter(
+          deadLetterOf({ ...record, value: record.value ?? Buffer.alloc(0) }, code, reason),
+        );
       }
       last = records[records.length - 1]?.offset;
       if (outcome.nextOffset !== undefined) next = String(outcome.nextOffset);
@@ -207,7 +222,13 @@ export class BatchConsumer {
             raw,
           });
         } else {
-          const source = { topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key, value: raw };
+          const source = {
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: message.offset,
+            key: message.key,
+            value: raw,
+          };
           await this.deadLetter(deadLetterOf(source, decoded.error.code, decoded.error.message));
         }
         last = message.offset;
@@ -219,13 +240,21 @@ export class BatchConsumer {
     next ??= (BigInt(last) + 1n).toString();
     // Resolving tells kafkajs where to fetch from next; committing makes it survive a restart.
     payload.resolveOffset(last);
-    const commit = consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    const commit = consumer.commitOffsets([
+      { topic: batch.topic, partition: batch.partition, offset: next },
+    ]);
     if (this.options.seekOnAssign) {
-      await commit.catch((error: unknown) => this.options.log?.('offset commit failed (a hint only here)', { err: String(error) }));
+      await commit.catch((error: unknown) =>
+        this.options.log?.('offset commit failed (a hint only here)', { err: String(error) }),
+      );
     } else {
       await commit;
     }
-    this.options.onLag?.(batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))));
+    this.options.onLag?.(
+      batch.topic,
+      batch.partition,
+      Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))),
+    );
     await payload.heartbeat();
   }
 
@@ -243,9 +272,20 @@ export class BatchConsumer {
 }
 
 function recordOf(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
-  return { topic, partition, offset: message.offset, timestamp: message.timestamp, key: message.key, value: message.value };
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    timestamp: message.timestamp,
+    key: message.key,
+    value: message.value,
+  };
 }
 
 function tooLarge(size: number, limit: number): EventDecodeError {
-  return new EventDecodeError('too-large', '', `record is ${size} bytes, over the ${limit}-byte limit`);
+  return new EventDecodeError(
+    'too-large',
+    '',
+    `record is ${size} bytes, over the ${limit}-byte limit`,
+  );
 }

@@ -27,11 +27,22 @@ export interface DeadLetter {
 }
 
 export function deadLetterOf(
-  source: { topic: string; partition: number; offset: string; key: Buffer | string | null; value: Buffer },
+  source: {
+    topic: string;
+    partition: number;
+    offset: string;
+    key: Buffer | string | null;
+    value: Buffer;
+  },
   code: string,
   reason: string,
 ): DeadLetter {
-  return { ...source, code, reason, sha256: createHash('sha256').update(source.value).digest('hex') };
+  return {
+    ...source,
+    code,
+    reason,
+    sha256: createHash('sha256').update(source.value).digest('hex'),
+  };
 }
 
 /**

@@ -1,4 +1,9 @@
-export { createEventProducer, createKafka, parseBrokers, type KafkaClientConfig } from './kafka-client';
+export {
+  createEventProducer,
+  createKafka,
+  parseBrokers,
+  type KafkaClientConfig,
+} from './kafka-client';
 export { provisionTopics, topicPlan, type TopicProvisioning } from './topics';
 export {
   OutboxRelay,
@@ -19,4 +24,8 @@ export {
 export { DLQ_HEADERS, DeadLetterWriter, deadLetterOf, type DeadLetter } from './dead-letter';
 export { CreateSchemaAndOutbox1795800000000 } from './outbox-migration';
 export { readTopicToEnd } from './read-to-end';
-export { BackgroundEventProducer, type BackgroundProducerOptions, type ProducerLog } from './background-producer';
+export {
+  BackgroundEventProducer,
+  type BackgroundProducerOptions,
+  type ProducerLog,
+} from './background-producer';

@@ -14,7 +14,8 @@ export function parseBrokers(brokers: string): string[] {
     .map((b) => b.trim())
     .filter((b) => b.length > 0);
   for (const b of list) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(b)) throw new Error(`invalid Kafka broker address "${b}": expected host:port`);
+    if (!/^[^\s:]+:\d{1,5}$/.test(b))
+      throw new Error(`invalid Kafka broker address "${b}": expected host:port`);
   }
   if (list.length === 0) throw new Error('no Kafka broker address given');
   return list;
@@ -41,7 +42,11 @@ export function createKafka(config: KafkaClientConfig): Kafka {
         // fails throws at its call site, which logs it. So they are not passed on.
         if (!log || namespace === 'Connection') return;
         const { message, ...extra } = entry;
-        log(level === logLevel.ERROR || level === logLevel.NOTHING ? 'error' : 'warn', String(message), extra);
+        log(
+          level === logLevel.ERROR || level === logLevel.NOTHING ? 'error' : 'warn',
+          String(message),
+          extra,
+        );
       },
   });
 }

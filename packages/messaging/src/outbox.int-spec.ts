@@ -1,10 +1,25 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { TOPICS, decodeEvent, topicName } from '@tokenledger/contracts';
-import { freshDatabase, freshTopicPrefix, kafkaBrokers, readTopic, testKafka, type TestDatabase } from '@tokenledger/testing';
+import {
+  freshDatabase,
+  freshTopicPrefix,
+  kafkaBrokers,
+  readTopic,
+  testKafka,
+  type TestDatabase,
+} from '@tokenledger/testing';
 import type { Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import { BatchConsumer, OutboxRelay, createEventProducer, createKafka, enqueueEvents, markProcessed, provisionTopics } from '../src';
+import {
+  BatchConsumer,
+  OutboxRelay,
+  createEventProducer,
+  createKafka,
+  enqueueEvents,
+  markProcessed,
+  provisionTopics,
+} from '../src';
 import { SCHEMA, migratedDataSource, sampleEvent } from '../test/fixtures';
 
 describe('transactional outbox (real PostgreSQL + Kafka)', () => {
@@ -23,7 +38,9 @@ describe('transactional outbox (real PostgreSQL + Kafka)', () => {
     await admin.connect();
     await provisionTopics(admin, { prefix, partitions: 1 });
     await admin.disconnect();
-    producer = createEventProducer(createKafka({ brokers: kafkaBrokers(), clientId: 'outbox-spec' }));
+    producer = createEventProducer(
+      createKafka({ brokers: kafkaBrokers(), clientId: 'outbox-spec' }),
+    );
     await producer.connect();
   });
 
@@ -42,7 +59,9 @@ describe('transactional outbox (real PostgreSQL + Kafka)', () => {
         throw new Error('state change failed');
       }),
     ).rejects.toThrow('state change failed');
-    await dataSource.transaction((manager) => enqueueEvents(manager, SCHEMA, [{ event: committed, topic }]));
+    await dataSource.transaction((manager) =>
+      enqueueEvents(manager, SCHEMA, [{ event: committed, topic }]),
+    );
 
     const relay = new OutboxRelay({ dataSource, schema: SCHEMA, producer });
     expect(await relay.publishOnce()).toBe(1);
@@ -56,12 +75,17 @@ describe('transactional outbox (real PostgreSQL + Kafka)', () => {
     expect(ids).toContain(committed.id);
     expect(ids).not.toContain(rolledBack.id);
     expect(records.find((r) => r.value?.includes(committed.id))?.key).toBe(committed.subject);
-    const [row] = await dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${SCHEMA}.outbox WHERE event_id = $1`, [rolledBack.id]);
+    const [row] = await dataSource.query<Array<{ n: number }>>(
+      `SELECT count(*)::int AS n FROM ${SCHEMA}.outbox WHERE event_id = $1`,
+      [rolledBack.id],
+    );
     expect(row?.n).toBe(0);
   });
 
   it('refuses to enqueue outside a transaction', async () => {
-    await expect(enqueueEvents(dataSource.manager, SCHEMA, [{ event: sampleEvent(), topic }])).rejects.toThrow(/inside a transaction/);
+    await expect(
+      enqueueEvents(dataSource.manager, SCHEMA, [{ event: sampleEvent(), topic }]),
+    ).rejects.toThrow(/inside a transaction/);
   });
 
   it('redelivers after a relay killed between publishing and marking; the consumer drops the copy by event id', async () => {
@@ -70,7 +94,12 @@ describe('transactional outbox (real PostgreSQL + Kafka)', () => {
 
     // A relay in its own process, SIGKILLed right after Kafka acknowledged the batch.
     const child = spawn(process.execPath, [path.join(__dirname, '..', 'test', 'relay-child.js')], {
-      env: { ...process.env, RELAY_DATABASE_URL: db.url, RELAY_SCHEMA: SCHEMA, RELAY_BROKERS: kafkaBrokers() },
+      env: {
+        ...process.env,
+        RELAY_DATABASE_URL: db.url,
+        RELAY_SCHEMA: SCHEMA,
+        RELAY_BROKERS: kafkaBrokers(),
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     await new Promise<void>((resolve, reject) => {
@@ -93,7 +122,10 @@ describe('transactional outbox (real PostgreSQL + Kafka)', () => {
     // The next relay pass publishes the same event again.
     const relay = new OutboxRelay({ dataSource, schema: SCHEMA, producer });
     expect(await relay.publishOnce()).toBe(1);
-    const copies = await readTopic(topic, (r) => r.filter((x) => x.value?.includes(event.id)).length >= 2);
+    const copies = await readTopic(
+      topic,
+      (r) => r.filter((x) => x.value?.includes(event.id)).length >= 2,
+    );
     expect(copies.filter((r) => r.value?.includes(event.id))).toHaveLength(2);
 
     // An idempotent consumer applies it once.
@@ -109,7 +141,10 @@ describe('transactional outbox (real PostgreSQL + Kafka)', () => {
           for (const { event: e } of events) {
             deliveries.push(e.id);
             if (await markProcessed(manager, SCHEMA, 'effects', e.id)) {
-              await manager.query(`INSERT INTO ${SCHEMA}.effects (event_id, token_id) VALUES ($1, $2)`, [e.id, e.subject]);
+              await manager.query(
+                `INSERT INTO ${SCHEMA}.effects (event_id, token_id) VALUES ($1, $2)`,
+                [e.id, e.subject],
+              );
             }
           }
         });
@@ -125,7 +160,10 @@ describe('transactional outbox (real PostgreSQL + Kafka)', () => {
       await consumer.stop();
     }
     expect(deliveries.filter((id) => id === event.id)).toHaveLength(2);
-    const [effects] = await dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${SCHEMA}.effects WHERE event_id = $1`, [event.id]);
+    const [effects] = await dataSource.query<Array<{ n: number }>>(
+      `SELECT count(*)::int AS n FROM ${SCHEMA}.effects WHERE event_id = $1`,
+      [event.id],
+    );
     expect(effects?.n).toBe(1);
   });
 });

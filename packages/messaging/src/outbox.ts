@@ -46,7 +46,11 @@ export interface OutboxMessage {
  * MUST be called with the EntityManager of the transaction that makes the state change, so that
  * both commit or neither does.
  */
-export async function enqueueEvents(manager: EntityManager, schema: string, messages: OutboxMessage[]): Promise<void> {
+export async function enqueueEvents(
+  manager: EntityManager,
+  schema: string,
+  messages: OutboxMessage[],
+): Promise<void> {
   if (messages.length === 0) return;
   if (!manager.queryRunner?.isTransactionActive) {
     throw new Error('enqueueEvents must run inside a transaction');
@@ -118,18 +122,30 @@ export class OutboxRelay {
     const { dataSource, schema, producer } = this.options;
     const s = quoteIdent(schema);
     return dataSource.transaction(async (manager) => {
-      const [lock] = await manager.query<Array<{ ok: boolean }>>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', [this.lockKey]);
+      const [lock] = await manager.query<Array<{ ok: boolean }>>(
+        'SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok',
+        [this.lockKey],
+      );
       if (!lock?.ok) return 0;
-      const rows = await manager.query<Array<{ seq: string; event_id: string; topic: string; key: string; payload: Buffer }>>(
+      const rows = await manager.query<
+        Array<{ seq: string; event_id: string; topic: string; key: string; payload: Buffer }>
+      >(
         `SELECT seq, event_id, topic, key, payload FROM ${s}.outbox
           WHERE published_at IS NULL ORDER BY seq LIMIT $1`,
         [this.options.batchSize ?? 500],
       );
       if (rows.length === 0) return 0;
-      const byTopic = new Map<string, Array<{ key: string; value: Buffer; headers: Record<string, string> }>>();
+      const byTopic = new Map<
+        string,
+        Array<{ key: string; value: Buffer; headers: Record<string, string> }>
+      >();
       for (const row of rows) {
         const list = byTopic.get(row.topic) ?? [];
-        list.push({ key: row.key, value: row.payload, headers: { 'content-type': 'application/cloudevents+json' } });
+        list.push({
+          key: row.key,
+          value: row.payload,
+          headers: { 'content-type': 'application/cloudevents+json' },
+        });
         byTopic.set(row.topic, list);
       }
       await producer.sendBatch({
@@ -138,9 +154,10 @@ export class OutboxRelay {
       });
       const ids = rows.map((r) => r.event_id);
       await this.options.afterPublish?.(ids);
-      await manager.query(`UPDATE ${s}.outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [
-        rows.map((r) => r.seq),
-      ]);
+      await manager.query(
+        `UPDATE ${s}.outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`,
+        [rows.map((r) => r.seq)],
+      );
       return rows.length;
     });
   }

@@ -7,15 +7,24 @@ import type { Kafka } from 'kafkajs';
  * order per partition, with a throwaway consumer group that commits nothing. For rebuilding a
  * projection; records that do not decode are skipped (the ledger has recorded them as rejected).
  */
-export async function readTopicToEnd(kafka: Kafka, topic: string, onEvent: (event: EventEnvelope, partition: number) => void): Promise<number> {
+export async function readTopicToEnd(
+  kafka: Kafka,
+  topic: string,
+  onEvent: (event: EventEnvelope, partition: number) => void,
+): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   const offsets = await admin.fetchTopicOffsets(topic);
   await admin.disconnect();
-  const remaining = new Map(offsets.filter((o) => Number(o.high) > Number(o.low)).map((o) => [o.partition, Number(o.high)]));
+  const remaining = new Map(
+    offsets.filter((o) => Number(o.high) > Number(o.low)).map((o) => [o.partition, Number(o.high)]),
+  );
   if (remaining.size === 0) return 0;
   let count = 0;
-  const consumer = kafka.consumer({ groupId: `tokenledger-rebuild-${randomBytes(6).toString('hex')}`, allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({
+    groupId: `tokenledger-rebuild-${randomBytes(6).toString('hex')}`,
+    allowAutoTopicCreation: false,
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });

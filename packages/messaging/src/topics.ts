@@ -32,7 +32,10 @@ export function topicPlan(options: TopicProvisioning = {}): ITopicConfig[] {
  * Creates every Tokenledger topic that does not exist yet. Idempotent: existing topics are left as
  * they are (their partition count is never shrunk). Returns the names it created.
  */
-export async function provisionTopics(admin: Admin, options: TopicProvisioning = {}): Promise<string[]> {
+export async function provisionTopics(
+  admin: Admin,
+  options: TopicProvisioning = {},
+): Promise<string[]> {
   const plan = topicPlan(options);
   const existing = new Set(await admin.listTopics());
   const missing = plan.filter((t) => !existing.has(t.topic));

@@ -9,7 +9,9 @@ export async function migratedDataSource(url: string): Promise<DataSource> {
   const bootstrap = new DataSource({ type: 'postgres', url });
   await bootstrap.initialize();
   await bootstrap.query(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
-  await bootstrap.query(`CREATE TABLE ${SCHEMA}.effects (event_id uuid PRIMARY KEY, token_id text NOT NULL)`);
+  await bootstrap.query(
+    `CREATE TABLE ${SCHEMA}.effects (event_id uuid PRIMARY KEY, token_id text NOT NULL)`,
+  );
   await bootstrap.destroy();
   const dataSource = new DataSource({
     type: 'postgres',

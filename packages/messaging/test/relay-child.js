@@ -7,7 +7,9 @@ const { OutboxRelay, createEventProducer, createKafka } = require('@tokenledger/
 (async () => {
   const dataSource = new DataSource({ type: 'postgres', url: process.env.RELAY_DATABASE_URL });
   await dataSource.initialize();
-  const producer = createEventProducer(createKafka({ brokers: process.env.RELAY_BROKERS, clientId: 'relay-child' }));
+  const producer = createEventProducer(
+    createKafka({ brokers: process.env.RELAY_BROKERS, clientId: 'relay-child' }),
+  );
   await producer.connect();
   const relay = new OutboxRelay({
     dataSource,

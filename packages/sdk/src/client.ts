@@ -1,7 +1,16 @@
 /** RFC 7662 answer as the revocation app gives it. */
 export type Introspection =
   | { active: false }
-  | { active: true; scope: string; client_id: string; sub: string; exp: number; iat: number; token_type: 'Bearer' | 'DPoP'; cnf?: { jkt: string } };
+  | {
+      active: true;
+      scope: string;
+      client_id: string;
+      sub: string;
+      exp: number;
+      iat: number;
+      token_type: 'Bearer' | 'DPoP';
+      cnf?: { jkt: string };
+    };
 
 export interface IntrospectOptions {
   /** The client's DPoP proof (its `DPoP` request header), for DPoP-bound tokens. */
@@ -58,7 +67,10 @@ export class TokenledgerClient {
     });
     if (!res.ok) {
       const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
-      throw new TokenledgerError(res.status, `introspection failed (${res.status}): ${body.error?.message ?? 'no detail'}`);
+      throw new TokenledgerError(
+        res.status,
+        `introspection failed (${res.status}): ${body.error?.message ?? 'no detail'}`,
+      );
     }
     return (await res.json()) as Introspection;
   }

@@ -27,7 +27,9 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
         return;
       }
       const token = match[2];
-      const htu = options.publicUrl?.(req) ?? `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`;
+      const htu =
+        options.publicUrl?.(req) ??
+        `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`;
       const dpop = req.headers.dpop;
       const answer = await options.client.introspect(token, {
         htm: req.method,
@@ -38,7 +40,10 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
         scopesRequested: options.scopes,
       });
       if (!answer.active) {
-        res.status(401).set('WWW-Authenticate', 'Bearer error="invalid_token"').json({ error: 'invalid token' });
+        res
+          .status(401)
+          .set('WWW-Authenticate', 'Bearer error="invalid_token"')
+          .json({ error: 'invalid token' });
         return;
       }
       const granted = answer.scope.split(' ');
@@ -52,7 +57,13 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
           outcome: 'rejected',
           rejection: 'insufficient-scope',
         });
-        res.status(403).set('WWW-Authenticate', `Bearer error="insufficient_scope", scope="${options.scopes.join(' ')}"`).json({ error: `missing scope: ${missing.join(', ')}` });
+        res
+          .status(403)
+          .set(
+            'WWW-Authenticate',
+            `Bearer error="insufficient_scope", scope="${options.scopes.join(' ')}"`,
+          )
+          .json({ error: `missing scope: ${missing.join(', ')}` });
         return;
       }
       res.locals.tokenledger = answer;

@@ -10,10 +10,18 @@ new UsageReporter({ brokers: '127.0.0.1:9', service: 'module-load-probe' });
 process.stdout.write(JSON.stringify(Object.keys(require.cache)));
 `;
 
-const FORBIDDEN = ['/node_modules/@nestjs/', '/node_modules/typeorm/', '/node_modules/kafkajs/', '/node_modules/rxjs/'];
+const FORBIDDEN = [
+  '/node_modules/@nestjs/',
+  '/node_modules/typeorm/',
+  '/node_modules/kafkajs/',
+  '/node_modules/rxjs/',
+];
 
 function loadedModules(): string[] {
-  const out = execFileSync(process.execPath, ['-e', PROBE], { cwd: path.join(__dirname, '..'), encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['-e', PROBE], {
+    cwd: path.join(__dirname, '..'),
+    encoding: 'utf8',
+  });
   return JSON.parse(out) as string[];
 }
 

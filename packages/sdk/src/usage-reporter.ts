@@ -1,7 +1,16 @@
-import { EVENT_TOPIC, buildEncodedEvent, partitionKey, topicName, type TokenUsedV1 } from '@tokenledger/contracts';
+import {
+  EVENT_TOPIC,
+  buildEncodedEvent,
+  partitionKey,
+  topicName,
+  type TokenUsedV1,
+} from '@tokenledger/contracts';
 import type { Producer } from 'kafkajs';
 
-type KafkaLayer = Pick<typeof import('@tokenledger/messaging'), 'createEventProducer' | 'createKafka'>;
+type KafkaLayer = Pick<
+  typeof import('@tokenledger/messaging'),
+  'createEventProducer' | 'createKafka'
+>;
 
 /**
  * The Kafka layer (and with it the Kafka client, a few hundred modules) is loaded when a reporter
@@ -97,7 +106,12 @@ export class UsageReporter {
   private connection(): Promise<Producer> {
     if (!this.producer) {
       const { createEventProducer, createKafka } = loadKafkaLayer();
-      this.producer = createEventProducer(createKafka({ brokers: this.options.brokers, clientId: `tokenledger-sdk-${this.options.service}` }));
+      this.producer = createEventProducer(
+        createKafka({
+          brokers: this.options.brokers,
+          clientId: `tokenledger-sdk-${this.options.service}`,
+        }),
+      );
     }
     const producer = this.producer;
     return (this.connected ??= producer.connect().then(() => producer));

@@ -63,7 +63,11 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
       return id;
     },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(options.appModule as never, adapter, { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    options.appModule as never,
+    adapter,
+    { bufferLogs: true, bodyParser: false },
+  );
   const logger = app.get(Logger);
   app.useLogger(logger);
   const fastify = app.getHttpAdapter().getInstance();
@@ -72,11 +76,16 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
   // Any other media type is refused with 415.
   const json = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (req, body, done) =>
-    body.length === 0 ? done(null, undefined) : json(req, body as string, done),
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit },
+    (req, body, done) =>
+      body.length === 0 ? done(null, undefined) : json(req, body as string, done),
   );
-  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit }, (_req, body, done) =>
-    done(null, parseForm(body as string)),
+  fastify.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit },
+    (_req, body, done) => done(null, parseForm(body as string)),
   );
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
@@ -90,7 +99,8 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
     strategy: new BatchTransport({
       connection: app.get(KafkaConnection),
       resolve: (token) => app.get(token),
-      onLag: (topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
+      onLag: (topic, partition, lag) =>
+        metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
       onDeadLetter: ({ topic, code }) => metrics.deadLetters.inc({ topic, code }),
     }),
   });
@@ -107,10 +117,17 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
       .setTitle(`Tokenledger ${options.name}`)
       .setDescription(options.description)
       .setVersion(options.version ?? '0.1.0')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An operator token issued by Tokenledger' })
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        description: 'An operator token issued by Tokenledger',
+      })
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'openapi.json',
+    yamlDocumentUrl: 'openapi.yaml',
+  });
   return app;
 }
 
@@ -127,16 +144,27 @@ export async function runService(options: RunServiceOptions): Promise<INestAppli
   // outbox republishes, consumers resume from their stored offsets.
   const deadline = options.config.SHUTDOWN_TIMEOUT_MS;
   armShutdownDeadline(process, deadline, (signal) => {
-    app.get(Logger).error(`${options.name}: shutdown did not finish within ${deadline} ms after ${signal}; exiting`);
+    app
+      .get(Logger)
+      .error(
+        `${options.name}: shutdown did not finish within ${deadline} ms after ${signal}; exiting`,
+      );
     process.exit(1);
   });
-  app.get(Logger).log(`${options.name} listening on http://${host}:${options.config.PORT} (docs at /docs)`);
+  app
+    .get(Logger)
+    .log(`${options.name} listening on http://${host}:${options.config.PORT} (docs at /docs)`);
   return app;
 }
 
 /** For `main().catch(exitOnBootError)`: a clear one-paragraph message, then exit code 1. */
 export function exitOnBootError(error: unknown): never {
-  const message = error instanceof Error ? (error.name === 'ConfigError' ? error.message : error.stack ?? error.message) : String(error);
+  const message =
+    error instanceof Error
+      ? error.name === 'ConfigError'
+        ? error.message
+        : (error.stack ?? error.message)
+      : String(error);
   process.stderr.write(`${message}\n`);
   process.exit(1);
 }

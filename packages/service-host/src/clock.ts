@@ -15,5 +15,9 @@ export const ID_SOURCE = Symbol('ID_SOURCE');
 export const HOST_PROVIDERS: Provider[] = [
   { provide: CLOCK, useValue: systemClock },
   { provide: ID_SOURCE, useFactory: (clock: Clock): IdSource => uuidv7Ids(clock), inject: [CLOCK] },
-  { provide: UnitOfWork, useFactory: (dataSource: DataSource) => new UnitOfWork(dataSource), inject: [DataSource] },
+  {
+    provide: UnitOfWork,
+    useFactory: (dataSource: DataSource) => new UnitOfWork(dataSource),
+    inject: [DataSource],
+  },
 ];

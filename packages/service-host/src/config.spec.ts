@@ -10,7 +10,8 @@ describe('HTTP_BODY_LIMIT', () => {
   });
 
   it('refuses anything else', () => {
-    for (const bad of ['64', '64KB', '1.5mb', '-1kb', '']) expect(() => limit.parse(bad)).toThrow(/64kb or 1mb/);
+    for (const bad of ['64', '64KB', '1.5mb', '-1kb', ''])
+      expect(() => limit.parse(bad)).toThrow(/64kb or 1mb/);
   });
 });
 

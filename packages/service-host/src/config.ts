@@ -19,7 +19,10 @@ export const baseConfigSchema = z.object({
   KAFKA_BROKERS: z
     .string()
     .default('127.0.0.1:9092')
-    .refine((v) => v.split(',').every((b) => /^[^\s:]+:\d{1,5}$/.test(b.trim())), 'must be host:port[,host:port...]'),
+    .refine(
+      (v) => v.split(',').every((b) => /^[^\s:]+:\d{1,5}$/.test(b.trim())),
+      'must be host:port[,host:port...]',
+    ),
   HOST: z.string().min(1).default('127.0.0.1'),
   TOPIC_PREFIX: z
     .string()
@@ -33,11 +36,17 @@ export const baseConfigSchema = z.object({
   TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Shared secret of the apps' internal service-to-service routes (at least 32 characters). */
-  TOKENLEDGER_INTERNAL_SECRET: z.string().min(32, 'must be at least 32 characters (npm start generates one)'),
+  TOKENLEDGER_INTERNAL_SECRET: z
+    .string()
+    .min(32, 'must be at least 32 characters (npm start generates one)'),
   /** The status authority that every other app asks about operator tokens. */
   REVOCATION_URL: z.url().default('http://127.0.0.1:4002'),
   /** Requests larger than this are refused with 413. `64kb` / `1mb` in the environment, bytes once parsed. */
-  HTTP_BODY_LIMIT: z.string().regex(BYTE_SIZE, 'must look like 64kb or 1mb').default('64kb').transform(byteSize),
+  HTTP_BODY_LIMIT: z
+    .string()
+    .regex(BYTE_SIZE, 'must look like 64kb or 1mb')
+    .default('64kb')
+    .transform(byteSize),
   /** After SIGTERM or SIGINT, the longest a graceful shutdown may take before the process exits anyway (code 1). */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(25_000),
 });
@@ -58,7 +67,11 @@ export class ConfigError extends Error {
  * Parses the environment once, at boot, into a typed config. Every problem is reported at once,
  * each naming the variable, e.g. `PORT: expected number, received "abc"`.
  */
-export function loadConfig<S extends z.ZodType>(service: string, schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+export function loadConfig<S extends z.ZodType>(
+  service: string,
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {

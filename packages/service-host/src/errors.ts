@@ -56,7 +56,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
-      const detail = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+      const detail =
+        typeof response === 'string' ? response : (response as { message?: unknown }).message;
       const message = Array.isArray(detail)
         ? detail.map(String).join('; ')
         : typeof detail === 'string'
@@ -67,7 +68,11 @@ export class HttpErrorFilter implements ExceptionFilter {
     // Fastify's own errors (malformed JSON, body too large, unsupported media type) are plain
     // errors with a `statusCode` and a message that names the problem without quoting the body.
     const fastifyError = exception as { statusCode?: unknown; message?: string };
-    if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    if (
+      typeof fastifyError.statusCode === 'number' &&
+      fastifyError.statusCode >= 400 &&
+      fastifyError.statusCode < 500
+    ) {
       const status = fastifyError.statusCode;
       return [status, statusCodes[status] ?? `http_${status}`, String(fastifyError.message)];
     }

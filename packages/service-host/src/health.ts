@@ -35,7 +35,9 @@ export class HealthController {
   /** Ready only when PostgreSQL answers a query and the Kafka cluster answers a metadata request. */
   @Get('ready')
   @ApiOkResponse({ description: 'PostgreSQL and Kafka answer.' })
-  @ApiServiceUnavailableResponse({ description: 'A dependency does not answer; the body says which.' })
+  @ApiServiceUnavailableResponse({
+    description: 'A dependency does not answer; the body says which.',
+  })
   async ready(): Promise<{ status: 'ok'; checks: Record<string, Check> }> {
     const [[postgres, pgError], [kafka, kafkaError]] = await Promise.all([
       probe(() => this.dataSource.query('SELECT 1')),
@@ -43,7 +45,10 @@ export class HealthController {
     ]);
     const checks = { postgres, kafka };
     if (postgres === 'down' || kafka === 'down') {
-      const reasons = [pgError && `postgres: ${pgError}`, kafkaError && `kafka: ${kafkaError}`].filter(Boolean);
+      const reasons = [
+        pgError && `postgres: ${pgError}`,
+        kafkaError && `kafka: ${kafkaError}`,
+      ].filter(Boolean);
       throw new ServiceUnavailableException(`not ready (${reasons.join('; ')})`);
     }
     return { status: 'ok', checks };

@@ -1,4 +1,10 @@
-export { createService, exitOnBootError, runService, serviceMain, type RunServiceOptions } from './bootstrap';
+export {
+  createService,
+  exitOnBootError,
+  runService,
+  serviceMain,
+  type RunServiceOptions,
+} from './bootstrap';
 export {
   ConfigError,
   baseConfigSchema,

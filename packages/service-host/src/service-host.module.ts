@@ -50,13 +50,17 @@ export class ServiceHostModule {
       global: true,
       imports: [
         LoggerModule.forRoot({
-          ...(options.quietRoutes?.length ? { exclude: options.quietRoutes.map((path) => ({ path, method: RequestMethod.ALL })) } : {}),
+          ...(options.quietRoutes?.length
+            ? { exclude: options.quietRoutes.map((path) => ({ path, method: RequestMethod.ALL })) }
+            : {}),
           pinoHttp: {
             level: config.LOG_LEVEL,
             name: options.name,
             redact: { paths: REDACT_PATHS, censor: '[redacted]' },
             genReqId: requestIdOf,
-            autoLogging: { ignore: (req) => req.url === '/metrics' || req.url?.startsWith('/health') === true },
+            autoLogging: {
+              ignore: (req) => req.url === '/metrics' || req.url?.startsWith('/health') === true,
+            },
           },
         }),
         TypeOrmModule.forRoot({

@@ -9,7 +9,11 @@ import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/au
 export class WhoAmIController {
   @Get()
   @RequireScopes()
-  whoami(@CurrentPrincipal() principal: Principal): { tokenId: string; scopes: string[]; actor: string } {
+  whoami(@CurrentPrincipal() principal: Principal): {
+    tokenId: string;
+    scopes: string[];
+    actor: string;
+  } {
     return { tokenId: principal.tokenId, scopes: principal.scopes, actor: principal.actor };
   }
 }

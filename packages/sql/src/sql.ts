@@ -39,7 +39,8 @@ export class WhereBuilder {
 /** The schema a migration runs in: the DataSource's `schema`. Every app owns one. */
 export function migrationSchemaName(queryRunner: { connection: { options: object } }): string {
   const schema = (queryRunner.connection.options as { schema?: string }).schema;
-  if (!schema) throw new Error('the DataSource must set `schema`: every app owns one PostgreSQL schema');
+  if (!schema)
+    throw new Error('the DataSource must set `schema`: every app owns one PostgreSQL schema');
   return schema;
 }
 

@@ -18,7 +18,8 @@ describe('UnitOfWork (real PostgreSQL)', () => {
     await db.drop();
   });
 
-  const values = async () => (await ds.query<Array<{ v: number }>>('SELECT v FROM t ORDER BY v')).map((r) => r.v);
+  const values = async () =>
+    (await ds.query<Array<{ v: number }>>('SELECT v FROM t ORDER BY v')).map((r) => r.v);
 
   it('commits every statement of the unit when it resolves, and returns its result', async () => {
     const out = await uow.run(async (tx) => {

@@ -6,7 +6,10 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 
 function required(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run this test through jest with the @tokenledger/testing global setup`);
+  if (!value)
+    throw new Error(
+      `${name} is not set: run this test through jest with the @tokenledger/testing global setup`,
+    );
   return value;
 }
 
@@ -113,7 +116,11 @@ function toRecord(partition: number, message: KafkaMessage): ReadRecord {
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -125,14 +132,20 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+  );
 }
 
 /**
  * A DataSource on `url` whose `schema` exists (created when missing) and holds `migrations`, run
  * in order: the database state of one app, as the app would leave it at boot.
  */
-export async function migratedDataSource(url: string, schema: string, migrations: NonNullable<DataSourceOptions['migrations']>): Promise<DataSource> {
+export async function migratedDataSource(
+  url: string,
+  schema: string,
+  migrations: NonNullable<DataSourceOptions['migrations']>,
+): Promise<DataSource> {
   const ds = await new DataSource({ type: 'postgres', url, schema, migrations }).initialize();
   const runner = ds.createQueryRunner();
   try {

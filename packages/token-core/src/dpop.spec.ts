@@ -1,12 +1,18 @@
 import { createHash } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, type JWK, type KeyLike } from 'jose';
-import { InMemoryReplayCache, accessTokenHash, jwkThumbprint, normalizeHtu, verifyDpopProof, type DpopContext } from './dpop';
+import {
+  InMemoryReplayCache,
+  accessTokenHash,
+  jwkThumbprint,
+  normalizeHtu,
+  verifyDpopProof,
+  type DpopContext,
+} from './dpop';
 
 // RFC 7638 §3.1 example RSA key and its SHA-256 thumbprint.
 const RFC7638_KEY = {
   kty: 'RSA',
-  n:
-    '0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw',
+  n: '0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw',
   e: 'AQAB',
   alg: 'RS256',
   kid: '2011-04-29',
@@ -25,8 +31,15 @@ interface Signer {
 }
 
 async function signer(alg: 'ES256' | 'EdDSA'): Promise<Signer> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { crv: alg === 'EdDSA' ? 'Ed25519' : undefined });
-  return { alg, privateKey, publicJwk: await exportJWK(publicKey), privateJwk: await exportJWK(privateKey) };
+  const { privateKey, publicKey } = await generateKeyPair(alg, {
+    crv: alg === 'EdDSA' ? 'Ed25519' : undefined,
+  });
+  return {
+    alg,
+    privateKey,
+    publicJwk: await exportJWK(publicKey),
+    privateJwk: await exportJWK(privateKey),
+  };
 }
 
 let n = 0;
@@ -42,18 +55,31 @@ async function proof(
 
 function ctx(over: Partial<DpopContext> = {}): DpopContext {
   const cache = new InMemoryReplayCache();
-  return { htm: 'POST', htu: URL_, now: NOW, isReplay: (jti, exp) => cache.isReplay(jti, exp, NOW), ...over };
+  return {
+    htm: 'POST',
+    htu: URL_,
+    now: NOW,
+    isReplay: (jti, exp) => cache.isReplay(jti, exp, NOW),
+    ...over,
+  };
 }
 
 describe('jwkThumbprint', () => {
   it('matches the RFC 7638 §3.1 example', async () => {
-    await expect(jwkThumbprint(RFC7638_KEY)).resolves.toBe('NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs');
+    await expect(jwkThumbprint(RFC7638_KEY)).resolves.toBe(
+      'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs',
+    );
   });
 });
 
 describe('accessTokenHash', () => {
   it('is base64url(SHA-256(token)) without padding', () => {
-    const expected = createHash('sha256').update('abc').digest('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const expected = createHash('sha256')
+      .update('abc')
+      .digest('base64')
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '');
     expect(accessTokenHash('abc')).toBe(expected);
     // SHA-256("abc") from FIPS 180-2 appendix B.1, in base64url.
     expect(accessTokenHash('abc')).toBe('ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0');
@@ -62,7 +88,9 @@ describe('accessTokenHash', () => {
 
 describe('normalizeHtu', () => {
   it('lower-cases scheme and host, drops default ports, query and fragment', () => {
-    expect(normalizeHtu('HTTPS://API.Example.COM:443/v1/Tokens?x=1#f')).toBe('https://api.example.com/v1/Tokens');
+    expect(normalizeHtu('HTTPS://API.Example.COM:443/v1/Tokens?x=1#f')).toBe(
+      'https://api.example.com/v1/Tokens',
+    );
     expect(normalizeHtu('http://a.example:80/p')).toBe('http://a.example/p');
     expect(normalizeHtu('https://a.example:8443/p')).toBe('https://a.example:8443/p');
     expect(normalizeHtu('https://a.example')).toBe('https://a.example/');
@@ -85,7 +113,9 @@ describe.each(['ES256', 'EdDSA'] as const)('verifyDpopProof with %s', (alg) => {
   it('accepts a valid proof and returns the key thumbprint', async () => {
     const jkt = await jwkThumbprint(s.publicJwk);
     const p = await proof(s, { ath: accessTokenHash(ACCESS_TOKEN), jti: 'unique-1' });
-    await expect(verifyDpopProof(p, ctx({ accessToken: ACCESS_TOKEN, expectedJkt: jkt }))).resolves.toEqual({
+    await expect(
+      verifyDpopProof(p, ctx({ accessToken: ACCESS_TOKEN, expectedJkt: jkt })),
+    ).resolves.toEqual({
       ok: true,
       jkt,
       jti: 'unique-1',
@@ -95,7 +125,9 @@ describe.each(['ES256', 'EdDSA'] as const)('verifyDpopProof with %s', (alg) => {
 
   it('ignores query and fragment and normalizes the URL', async () => {
     const p = await proof(s, { htu: 'https://API.example.com:443/v1/tokens' });
-    await expect(verifyDpopProof(p, ctx({ htu: `${URL_}?page=2#x` }))).resolves.toMatchObject({ ok: true });
+    await expect(verifyDpopProof(p, ctx({ htu: `${URL_}?page=2#x` }))).resolves.toMatchObject({
+      ok: true,
+    });
   });
 
   it.each<[string, Record<string, unknown>, Partial<DpopContext>, string]>([
@@ -120,8 +152,12 @@ describe.each(['ES256', 'EdDSA'] as const)('verifyDpopProof with %s', (alg) => {
   });
 
   it('accepts iat at the edges of the window', async () => {
-    await expect(verifyDpopProof(await proof(s, { iat: NOW_S - 330 }), ctx())).resolves.toMatchObject({ ok: true });
-    await expect(verifyDpopProof(await proof(s, { iat: NOW_S + 30 }), ctx())).resolves.toMatchObject({ ok: true });
+    await expect(
+      verifyDpopProof(await proof(s, { iat: NOW_S - 330 }), ctx()),
+    ).resolves.toMatchObject({ ok: true });
+    await expect(
+      verifyDpopProof(await proof(s, { iat: NOW_S + 30 }), ctx()),
+    ).resolves.toMatchObject({ ok: true });
   });
 
   it('refuses a replayed jti, and remembers it for the whole window', async () => {
@@ -137,7 +173,9 @@ describe.each(['ES256', 'EdDSA'] as const)('verifyDpopProof with %s', (alg) => {
     await expect(verifyDpopProof(p, c)).resolves.toMatchObject({ ok: true });
     await expect(verifyDpopProof(p, c)).resolves.toMatchObject({ ok: false, reason: 'replay' });
     // A different proof with the same jti is a replay too.
-    await expect(verifyDpopProof(await proof(s, { jti: 'once', iat: NOW_S - 1 }), c)).resolves.toMatchObject({ ok: false, reason: 'replay' });
+    await expect(
+      verifyDpopProof(await proof(s, { jti: 'once', iat: NOW_S - 1 }), c),
+    ).resolves.toMatchObject({ ok: false, reason: 'replay' });
     expect(seen[0]).toEqual(['once', (NOW_S + 300 + 30) * 1000]);
   });
 
@@ -150,10 +188,19 @@ describe.each(['ES256', 'EdDSA'] as const)('verifyDpopProof with %s', (alg) => {
       return false;
     };
     const p = await proof(s, { jti: 'shared' });
-    await expect(verifyDpopProof(p, ctx({ isReplay: shared }))).resolves.toMatchObject({ ok: true });
-    await expect(verifyDpopProof(p, ctx({ isReplay: shared }))).resolves.toMatchObject({ ok: false, reason: 'replay' });
+    await expect(verifyDpopProof(p, ctx({ isReplay: shared }))).resolves.toMatchObject({
+      ok: true,
+    });
+    await expect(verifyDpopProof(p, ctx({ isReplay: shared }))).resolves.toMatchObject({
+      ok: false,
+      reason: 'replay',
+    });
     const down = (): Promise<boolean> => Promise.reject(new Error('database unavailable'));
-    await expect(verifyDpopProof(await proof(s), ctx({ isReplay: down }))).resolves.toMatchObject({ ok: false, reason: 'replay', message: expect.stringContaining('database unavailable') });
+    await expect(verifyDpopProof(await proof(s), ctx({ isReplay: down }))).resolves.toMatchObject({
+      ok: false,
+      reason: 'replay',
+      message: expect.stringContaining('database unavailable'),
+    });
   });
 
   it('does not record the jti of a refused proof', async () => {
@@ -165,18 +212,29 @@ describe.each(['ES256', 'EdDSA'] as const)('verifyDpopProof with %s', (alg) => {
   it('refuses a proof signed by another key than expectedJkt', async () => {
     const p = await proof(other);
     const expectedJkt = await jwkThumbprint(s.publicJwk);
-    await expect(verifyDpopProof(p, ctx({ expectedJkt }))).resolves.toMatchObject({ ok: false, reason: 'key-mismatch' });
+    await expect(verifyDpopProof(p, ctx({ expectedJkt }))).resolves.toMatchObject({
+      ok: false,
+      reason: 'key-mismatch',
+    });
   });
 
   it('refuses a jwk header that does not match the signing key', async () => {
     const p = await proof(other, {}, { jwk: s.publicJwk });
-    await expect(verifyDpopProof(p, ctx())).resolves.toMatchObject({ ok: false, reason: 'signature' });
+    await expect(verifyDpopProof(p, ctx())).resolves.toMatchObject({
+      ok: false,
+      reason: 'signature',
+    });
   });
 
   it('refuses a tampered payload', async () => {
     const [h, , sig] = (await proof(s)).split('.');
-    const body = Buffer.from(JSON.stringify({ jti: 'x', htm: 'POST', htu: URL_, iat: NOW_S })).toString('base64url');
-    await expect(verifyDpopProof(`${h}.${body}.${sig}`, ctx())).resolves.toMatchObject({ ok: false, reason: 'signature' });
+    const body = Buffer.from(
+      JSON.stringify({ jti: 'x', htm: 'POST', htu: URL_, iat: NOW_S }),
+    ).toString('base64url');
+    await expect(verifyDpopProof(`${h}.${body}.${sig}`, ctx())).resolves.toMatchObject({
+      ok: false,
+      reason: 'signature',
+    });
   });
 
   it.each([['JWT'], ['at+jwt'], ['DPOP+JWT'], [undefined]])('refuses typ %s', async (typ) => {
@@ -204,7 +262,12 @@ describe.each(['ES256', 'EdDSA'] as const)('verifyDpopProof with %s', (alg) => {
 describe('verifyDpopProof with RS256', () => {
   it('accepts a valid proof from a 2048-bit RSA key', async () => {
     const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048 });
-    const s: Signer = { alg: 'RS256', privateKey, publicJwk: await exportJWK(publicKey), privateJwk: await exportJWK(privateKey) };
+    const s: Signer = {
+      alg: 'RS256',
+      privateKey,
+      publicJwk: await exportJWK(publicKey),
+      privateJwk: await exportJWK(privateKey),
+    };
     const result = await verifyDpopProof(await proof(s), ctx());
     expect(result).toMatchObject({ ok: true, jkt: await jwkThumbprint(s.publicJwk) });
   });
@@ -214,31 +277,64 @@ describe('verifyDpopProof refusals independent of the key', () => {
   it('refuses HS256 even with a symmetric jwk', async () => {
     const secret = Buffer.alloc(32, 7);
     const p = await new SignJWT({ jti: 'h', htm: 'POST', htu: URL_, iat: NOW_S })
-      .setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: { kty: 'oct', k: secret.toString('base64url') } as JWK })
+      .setProtectedHeader({
+        alg: 'HS256',
+        typ: 'dpop+jwt',
+        jwk: { kty: 'oct', k: secret.toString('base64url') } as JWK,
+      })
       .sign(secret);
     await expect(verifyDpopProof(p, ctx())).resolves.toMatchObject({ ok: false, reason: 'alg' });
   });
 
   it('refuses alg none', async () => {
     const s = await signer('ES256');
-    const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'dpop+jwt', jwk: s.publicJwk })).toString('base64url');
-    const body = Buffer.from(JSON.stringify({ jti: 'n', htm: 'POST', htu: URL_, iat: NOW_S })).toString('base64url');
-    await expect(verifyDpopProof(`${header}.${body}.`, ctx())).resolves.toMatchObject({ ok: false, reason: 'malformed' });
-    await expect(verifyDpopProof(`${header}.${body}.AA`, ctx())).resolves.toMatchObject({ ok: false, reason: 'alg' });
+    const header = Buffer.from(
+      JSON.stringify({ alg: 'none', typ: 'dpop+jwt', jwk: s.publicJwk }),
+    ).toString('base64url');
+    const body = Buffer.from(
+      JSON.stringify({ jti: 'n', htm: 'POST', htu: URL_, iat: NOW_S }),
+    ).toString('base64url');
+    await expect(verifyDpopProof(`${header}.${body}.`, ctx())).resolves.toMatchObject({
+      ok: false,
+      reason: 'malformed',
+    });
+    await expect(verifyDpopProof(`${header}.${body}.AA`, ctx())).resolves.toMatchObject({
+      ok: false,
+      reason: 'alg',
+    });
   });
 
-  it.each([[''], ['garbage'], ['a.b'], ['a.b.c'], ['a.b.c.d.e'], ['!!!.@@@.###'], ['x'.repeat(10_000)]])('refuses garbage %#', async (p) => {
-    await expect(verifyDpopProof(p, ctx())).resolves.toMatchObject({ ok: false, reason: 'malformed' });
+  it.each([
+    [''],
+    ['garbage'],
+    ['a.b'],
+    ['a.b.c'],
+    ['a.b.c.d.e'],
+    ['!!!.@@@.###'],
+    ['x'.repeat(10_000)],
+  ])('refuses garbage %#', async (p) => {
+    await expect(verifyDpopProof(p, ctx())).resolves.toMatchObject({
+      ok: false,
+      reason: 'malformed',
+    });
   });
 
   it('never throws, even on non-string input or a throwing replay cache', async () => {
-    await expect(verifyDpopProof(undefined as unknown as string, ctx())).resolves.toMatchObject({ ok: false, reason: 'malformed' });
+    await expect(verifyDpopProof(undefined as unknown as string, ctx())).resolves.toMatchObject({
+      ok: false,
+      reason: 'malformed',
+    });
     const s = await signer('ES256');
     const isReplay = (): boolean => {
       throw new Error('cache down');
     };
-    await expect(verifyDpopProof(await proof(s), ctx({ isReplay }))).resolves.toMatchObject({ ok: false, reason: 'replay' });
-    await expect(verifyDpopProof(await proof(s), ctx({ htu: 'not a url' }))).resolves.toMatchObject({ ok: false, reason: 'htu' });
+    await expect(verifyDpopProof(await proof(s), ctx({ isReplay }))).resolves.toMatchObject({
+      ok: false,
+      reason: 'replay',
+    });
+    await expect(verifyDpopProof(await proof(s), ctx({ htu: 'not a url' }))).resolves.toMatchObject(
+      { ok: false, reason: 'htu' },
+    );
   });
 });
 

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, errors, importJWK, type JWK } from 'jose';
+import {
+  calculateJwkThumbprint,
+  compactVerify,
+  decodeProtectedHeader,
+  errors,
+  importJWK,
+  type JWK,
+} from 'jose';
 
 /** Why a DPoP proof was refused; one value per check of RFC 9449 §4.3. */
 export type DpopFailure =
@@ -104,9 +111,13 @@ function checkJwk(jwk: unknown, alg: string): string | undefined {
   const want = ALGORITHMS[alg];
   if (!want) return `unsupported alg ${alg}`;
   if (jwk.kty !== want.kty) return `alg ${alg} needs a ${want.kty} key, got kty ${String(jwk.kty)}`;
-  if (want.crv !== undefined && jwk.crv !== want.crv) return `alg ${alg} needs curve ${want.crv}, got ${String(jwk.crv)}`;
+  if (want.crv !== undefined && jwk.crv !== want.crv)
+    return `alg ${alg} needs curve ${want.crv}, got ${String(jwk.crv)}`;
   if (want.kty === 'RSA') {
-    if (typeof jwk.n !== 'string' || Buffer.from(jwk.n, 'base64url').length < MIN_RSA_MODULUS_BYTES) {
+    if (
+      typeof jwk.n !== 'string' ||
+      Buffer.from(jwk.n, 'base64url').length < MIN_RSA_MODULUS_BYTES
+    ) {
       return 'RSA keys must have a modulus of at least 2048 bits';
     }
   }
@@ -122,7 +133,10 @@ export async function verifyDpopProof(proof: string, ctx: DpopContext): Promise<
   try {
     return await verify(proof, ctx);
   } catch (e) {
-    return fail('malformed', `proof could not be checked: ${e instanceof Error ? e.message : String(e)}`);
+    return fail(
+      'malformed',
+      `proof could not be checked: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
 }
 
@@ -139,10 +153,14 @@ async function verify(proof: string, ctx: DpopContext): Promise<DpopResult> {
   } catch {
     return fail('malformed', 'the protected header is not base64url-encoded JSON');
   }
-  if (header.typ !== 'dpop+jwt') return fail('typ', `typ must be dpop+jwt, got ${String(header.typ)}`);
+  if (header.typ !== 'dpop+jwt')
+    return fail('typ', `typ must be dpop+jwt, got ${String(header.typ)}`);
   const alg = header.alg;
   if (typeof alg !== 'string' || !Object.hasOwn(ALGORITHMS, alg)) {
-    return fail('alg', `alg ${String(alg)} is not an accepted asymmetric algorithm (${Object.keys(ALGORITHMS).join(', ')})`);
+    return fail(
+      'alg',
+      `alg ${String(alg)} is not an accepted asymmetric algorithm (${Object.keys(ALGORITHMS).join(', ')})`,
+    );
   }
   if (header.crit !== undefined || header.b64 !== undefined) {
     return fail('malformed', 'crit and b64 header parameters are not accepted in proofs');
@@ -155,14 +173,21 @@ async function verify(proof: string, ctx: DpopContext): Promise<DpopResult> {
   try {
     key = await importJWK(jwk, alg);
   } catch (e) {
-    return fail('jwk', `the jwk header is not a usable public key: ${e instanceof Error ? e.message : String(e)}`);
+    return fail(
+      'jwk',
+      `the jwk header is not a usable public key: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   let payloadBytes: Uint8Array;
   try {
     ({ payload: payloadBytes } = await compactVerify(proof, key, { algorithms: [alg] }));
   } catch (e) {
-    if (e instanceof errors.JWSSignatureVerificationFailed) return fail('signature', 'the signature does not verify with the jwk header');
-    return fail('malformed', `the proof is not a valid JWS: ${e instanceof Error ? e.message : String(e)}`);
+    if (e instanceof errors.JWSSignatureVerificationFailed)
+      return fail('signature', 'the signature does not verify with the jwk header');
+    return fail(
+      'malformed',
+      `the proof is not a valid JWS: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   let claims: unknown;
   try {
@@ -176,7 +201,8 @@ async function verify(proof: string, ctx: DpopContext): Promise<DpopResult> {
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) {
     return fail('jti', `jti must be a non-empty string of at most ${MAX_JTI_LENGTH} chars`);
   }
-  if (htm !== ctx.htm) return fail('htm', `htm ${JSON.stringify(htm)} does not match the request method ${ctx.htm}`);
+  if (htm !== ctx.htm)
+    return fail('htm', `htm ${JSON.stringify(htm)} does not match the request method ${ctx.htm}`);
   if (typeof htu !== 'string') return fail('htu', 'htu is missing');
   let expectedHtu: string;
   let actualHtu: string;
@@ -186,23 +212,30 @@ async function verify(proof: string, ctx: DpopContext): Promise<DpopResult> {
   } catch (e) {
     return fail('htu', `htu is not a usable URL: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (actualHtu !== expectedHtu) return fail('htu', `htu ${actualHtu} does not match the request URL ${expectedHtu}`);
+  if (actualHtu !== expectedHtu)
+    return fail('htu', `htu ${actualHtu} does not match the request URL ${expectedHtu}`);
   if (typeof iat !== 'number' || !Number.isFinite(iat)) return fail('iat', 'iat must be a number');
   const iatMs = iat * 1000;
   // Written so that NaN bounds (a bad maxAge or skew) refuse the proof.
-  if (!(iatMs >= ctx.now - (maxAge + skew) * 1000)) return fail('iat', `the proof is older than ${maxAge} s`);
+  if (!(iatMs >= ctx.now - (maxAge + skew) * 1000))
+    return fail('iat', `the proof is older than ${maxAge} s`);
   if (!(iatMs <= ctx.now + skew * 1000)) return fail('iat', 'the proof is issued in the future');
   if (ctx.accessToken !== undefined) {
     if (typeof ath !== 'string') return fail('ath', 'ath is required with an access token');
-    if (ath !== accessTokenHash(ctx.accessToken)) return fail('ath', 'ath does not match the access token');
+    if (ath !== accessTokenHash(ctx.accessToken))
+      return fail('ath', 'ath does not match the access token');
   }
   const jkt = await jwkThumbprint(jwk);
   if (ctx.expectedJkt !== undefined && jkt !== ctx.expectedJkt) {
-    return fail('key-mismatch', 'the proof is signed by another key than the one the token is bound to');
+    return fail(
+      'key-mismatch',
+      'the proof is signed by another key than the one the token is bound to',
+    );
   }
   // Accepted until iat + maxAge + skew (the window above), so the jti MUST be remembered that long.
   try {
-    if (await ctx.isReplay(jti, iatMs + (maxAge + skew) * 1000)) return fail('replay', 'this jti was used before');
+    if (await ctx.isReplay(jti, iatMs + (maxAge + skew) * 1000))
+      return fail('replay', 'this jti was used before');
   } catch (e) {
     return fail('replay', `the replay check failed: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -219,7 +252,8 @@ export class InMemoryReplayCache {
   readonly #maxEntries: number;
 
   constructor(maxEntries = 100_000) {
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1)
+      throw new RangeError('maxEntries must be a positive integer');
     this.#maxEntries = maxEntries;
   }
 

@@ -1,13 +1,39 @@
-import { InvalidScopeError, KNOWN_SCOPES, hasScope, isValidScope, missingScopes, normalizeScopes } from './scopes';
+import {
+  InvalidScopeError,
+  KNOWN_SCOPES,
+  hasScope,
+  isValidScope,
+  missingScopes,
+  normalizeScopes,
+} from './scopes';
 
 describe('isValidScope', () => {
   it('accepts the known scopes and custom resource:action scopes', () => {
     for (const s of KNOWN_SCOPES) expect(isValidScope(s)).toBe(true);
-    for (const s of ['billing:read', 'billing-v2:read-all', 'a:b:c', 'x1:y2']) expect(isValidScope(s)).toBe(true);
+    for (const s of ['billing:read', 'billing-v2:read-all', 'a:b:c', 'x1:y2'])
+      expect(isValidScope(s)).toBe(true);
   });
 
   it('refuses anything else', () => {
-    for (const s of ['', 'billing', 'Billing:read', 'billing:', ':read', 'billing:Read', '1billing:read', 'billing read', 'billing::read', 'tokens:*', '*', 'root', ` admin`, `b:${'x'.repeat(200)}`, 42, null, undefined]) {
+    for (const s of [
+      '',
+      'billing',
+      'Billing:read',
+      'billing:',
+      ':read',
+      'billing:Read',
+      '1billing:read',
+      'billing read',
+      'billing::read',
+      'tokens:*',
+      '*',
+      'root',
+      ` admin`,
+      `b:${'x'.repeat(200)}`,
+      42,
+      null,
+      undefined,
+    ]) {
       expect(isValidScope(s)).toBe(false);
     }
   });
@@ -34,7 +60,9 @@ describe('hasScope', () => {
 describe('missingScopes', () => {
   it('lists what the caller asks to grant but does not hold, deduplicated and sorted', () => {
     expect(missingScopes(['tokens:issue', 'ledger:read'], ['ledger:read'])).toEqual([]);
-    expect(missingScopes(['tokens:issue'], ['replay:run', 'ledger:read', 'replay:run', 'tokens:issue'])).toEqual(['ledger:read', 'replay:run']);
+    expect(
+      missingScopes(['tokens:issue'], ['replay:run', 'ledger:read', 'replay:run', 'tokens:issue']),
+    ).toEqual(['ledger:read', 'replay:run']);
     expect(missingScopes(['tokens:issue'], ['admin'])).toEqual(['admin']);
     expect(missingScopes([], [])).toEqual([]);
   });
@@ -46,7 +74,11 @@ describe('missingScopes', () => {
 
 describe('normalizeScopes', () => {
   it('deduplicates and sorts', () => {
-    expect(normalizeScopes(['tokens:read', 'admin', 'tokens:read', 'billing:read'])).toEqual(['admin', 'billing:read', 'tokens:read']);
+    expect(normalizeScopes(['tokens:read', 'admin', 'tokens:read', 'billing:read'])).toEqual([
+      'admin',
+      'billing:read',
+      'tokens:read',
+    ]);
     expect(normalizeScopes([])).toEqual([]);
   });
 

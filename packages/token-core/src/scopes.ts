@@ -31,7 +31,10 @@ export class InvalidScopeError extends RangeError {
 
 /** A known scope, or a custom one for internal services such as `billing:read` (at most 128 chars). */
 export function isValidScope(s: unknown): s is string {
-  return typeof s === 'string' && (KNOWN.has(s) || (s.length <= MAX_SCOPE_LENGTH && CUSTOM_SCOPE_RE.test(s)));
+  return (
+    typeof s === 'string' &&
+    (KNOWN.has(s) || (s.length <= MAX_SCOPE_LENGTH && CUSTOM_SCOPE_RE.test(s)))
+  );
 }
 
 /** `admin` implies every valid scope; otherwise an exact match. An invalid `required` is never held. */

@@ -87,7 +87,11 @@ describe('generateToken', () => {
       expect(TOKEN_REGEX.test(token)).toBe(true);
       expect(isWellFormed(token)).toBe(true);
       const parsed = parseToken(token);
-      expect(parsed).toEqual({ prefix: DEFAULT_TOKEN_PREFIX, random: body.slice(0, 32), checksum: body.slice(32) });
+      expect(parsed).toEqual({
+        prefix: DEFAULT_TOKEN_PREFIX,
+        random: body.slice(0, 32),
+        checksum: body.slice(32),
+      });
       expect(parsed?.checksum).toBe(toBase62(crc32(Buffer.from(`tlk_live_${parsed?.random}`)), 6));
     }
   });
@@ -99,7 +103,17 @@ describe('generateToken', () => {
       expect(isWellFormed(token)).toBe(true);
     }
     expect(TOKEN_REGEX.test(generateToken({ prefix: 'tlk_test' }))).toBe(true);
-    for (const prefix of ['', 'TLK', '1tlk', 'tlk_', '_tlk', 'tlk__live', 'tlk-live', 'tlk live', 'a'.repeat(65)]) {
+    for (const prefix of [
+      '',
+      'TLK',
+      '1tlk',
+      'tlk_',
+      '_tlk',
+      'tlk__live',
+      'tlk-live',
+      'tlk live',
+      'a'.repeat(65),
+    ]) {
       expect(() => generateToken({ prefix })).toThrow(TokenFormatError);
     }
   });
@@ -113,7 +127,8 @@ describe('generateToken', () => {
     // 248..255 are rejected, 247 % 62 = 61 -> 'z', 62 -> '0', 63 -> '1'.
     const bytes = [255, 248, 250, 247, 62, 63];
     let i = 0;
-    const source = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => bytes[i++ % bytes.length]!));
+    const source = (n: number): Buffer =>
+      Buffer.from(Array.from({ length: n }, () => bytes[i++ % bytes.length]!));
     expect(generateToken({ randomBytes: source }).slice(9, 41)).toBe('z01'.repeat(11).slice(0, 32));
   });
 
@@ -145,7 +160,8 @@ describe('generateToken', () => {
     const source = cyclingBytes();
     const counts = new Map<string, number>();
     for (let t = 0; t < 31; t++) {
-      for (const c of parseToken(generateToken({ randomBytes: source }))!.random) counts.set(c, (counts.get(c) ?? 0) + 1);
+      for (const c of parseToken(generateToken({ randomBytes: source }))!.random)
+        counts.set(c, (counts.get(c) ?? 0) + 1);
     }
     expect(counts.size).toBe(62);
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
@@ -163,7 +179,9 @@ describe('generateToken', () => {
 
   it('refuses a random source that returns the wrong length or only rejected bytes', () => {
     expect(() => generateToken({ randomBytes: () => Buffer.alloc(0) })).toThrow(TokenFormatError);
-    expect(() => generateToken({ randomBytes: (n) => Buffer.alloc(n, 255) })).toThrow(TokenFormatError);
+    expect(() => generateToken({ randomBytes: (n) => Buffer.alloc(n, 255) })).toThrow(
+      TokenFormatError,
+    );
   });
 });
 
@@ -202,9 +220,13 @@ describe('isWellFormed and parseToken', () => {
 
 describe('displayPrefix', () => {
   it('is the prefix plus the first 4 random characters', () => {
-    const token = generateToken({ randomBytes: (n) => Buffer.from(Array.from({ length: n }, (_, i) => [10, 12, 37, 1][i % 4]!)) });
+    const token = generateToken({
+      randomBytes: (n) => Buffer.from(Array.from({ length: n }, (_, i) => [10, 12, 37, 1][i % 4]!)),
+    });
     expect(displayPrefix(token)).toBe('tlk_live_ACb1');
-    expect(displayPrefix(generateToken({ prefix: 'tlk_test' }))).toMatch(/^tlk_test_[0-9A-Za-z]{4}$/);
+    expect(displayPrefix(generateToken({ prefix: 'tlk_test' }))).toMatch(
+      /^tlk_test_[0-9A-Za-z]{4}$/,
+    );
   });
 
   it('throws on strings that are not tokens', () => {

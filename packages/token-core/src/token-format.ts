@@ -60,10 +60,16 @@ export function crc32(bytes: Uint8Array): number {
 /** `n` (a non-negative safe integer) in base62, left-padded with '0' to `width`; throws if it does not fit. */
 export function toBase62(n: number, width: number): string {
   if (!Number.isSafeInteger(n) || n < 0) {
-    throw new TokenFormatError('invalid-argument', `toBase62 needs a non-negative safe integer, got ${n}`);
+    throw new TokenFormatError(
+      'invalid-argument',
+      `toBase62 needs a non-negative safe integer, got ${n}`,
+    );
   }
   if (!Number.isSafeInteger(width) || width < 0) {
-    throw new TokenFormatError('invalid-argument', `toBase62 needs a non-negative integer width, got ${width}`);
+    throw new TokenFormatError(
+      'invalid-argument',
+      `toBase62 needs a non-negative integer width, got ${width}`,
+    );
   }
   let out = '';
   let rest = n;
@@ -72,7 +78,10 @@ export function toBase62(n: number, width: number): string {
     rest = Math.floor(rest / 62);
   } while (rest > 0);
   if (out.length > width) {
-    throw new TokenFormatError('invalid-argument', `${n} needs ${out.length} base62 digits, more than ${width}`);
+    throw new TokenFormatError(
+      'invalid-argument',
+      `${n} needs ${out.length} base62 digits, more than ${width}`,
+    );
   }
   return out.padStart(width, '0');
 }
@@ -92,12 +101,16 @@ function isValidPrefix(prefix: string): boolean {
 function randomBase62(length: number, randomBytes: (n: number) => Buffer): string {
   let out = '';
   for (let round = 0; out.length < length; round++) {
-    if (round >= 64) throw new TokenFormatError('random-source', 'random source keeps returning rejected bytes');
+    if (round >= 64)
+      throw new TokenFormatError('random-source', 'random source keeps returning rejected bytes');
     const want = length - out.length;
     // Ask for a few more bytes than needed: 8 of 256 byte values are rejected (3.1 %).
     const bytes = randomBytes(want + 8);
     if (!(bytes instanceof Uint8Array) || bytes.length !== want + 8) {
-      throw new TokenFormatError('random-source', `random source returned the wrong number of bytes`);
+      throw new TokenFormatError(
+        'random-source',
+        `random source returned the wrong number of bytes`,
+      );
     }
     for (const b of bytes) {
       if (b >= 248) continue;
@@ -123,7 +136,8 @@ export function generateToken(options: GenerateTokenOptions = {}): string {
 
 /** Splits a token by shape only (no checksum check). */
 function splitToken(token: unknown): ParsedToken | undefined {
-  if (typeof token !== 'string' || token.length > MAX_PREFIX_LENGTH + 1 + BODY_LENGTH) return undefined;
+  if (typeof token !== 'string' || token.length > MAX_PREFIX_LENGTH + 1 + BODY_LENGTH)
+    return undefined;
   const m = TOKEN_SHAPE_RE.exec(token);
   if (!m) return undefined;
   const prefix = m[1]!;
@@ -152,6 +166,10 @@ export function isWellFormed(token: string): boolean {
  */
 export function displayPrefix(token: string): string {
   const parts = splitToken(token);
-  if (!parts) throw new TokenFormatError('malformed-token', 'not a token of the form <prefix>_<38 base62 chars>');
+  if (!parts)
+    throw new TokenFormatError(
+      'malformed-token',
+      'not a token of the form <prefix>_<38 base62 chars>',
+    );
   return `${parts.prefix}_${parts.random.slice(0, DISPLAY_RANDOM_CHARS)}`;
 }

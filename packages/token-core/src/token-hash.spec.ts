@@ -13,7 +13,9 @@ describe('tokenHash', () => {
 
   it('hashes the UTF-8 bytes of the token', () => {
     const pepper = randomBytes(32);
-    expect(tokenHash(pepper, 'tlk_é')).toEqual(createHmac('sha256', pepper).update(Buffer.from('tlk_é', 'utf8')).digest());
+    expect(tokenHash(pepper, 'tlk_é')).toEqual(
+      createHmac('sha256', pepper).update(Buffer.from('tlk_é', 'utf8')).digest(),
+    );
   });
 });
 

@@ -25,6 +25,6 @@ export class DetectorConsumer implements OnApplicationBootstrap {
 
   @EventPattern([TOPICS.usage, TOPICS.lifecycle])
   async handle(@Payload() events: ConsumedEvent[]): Promise<void> {
-        await this.detection.handle(events);
+    await this.detection.handle(events);
   }
 }

@@ -1,4 +1,15 @@
-import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Put, Query, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Put,
+  Query,
+  Res,
+} from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
@@ -26,12 +37,20 @@ const usageEvent = z.strictObject({
   service: z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'expected 1-63 characters of [A-Za-z0-9._-]'),
   operation: z.string().min(1).max(256),
   ip: z.union([z.ipv4(), z.ipv6()]),
-  country: z.string().regex(/^[A-Z]{2}$/, 'expected an ISO 3166-1 alpha-2 code').optional(),
+  country: z
+    .string()
+    .regex(/^[A-Z]{2}$/, 'expected an ISO 3166-1 alpha-2 code')
+    .optional(),
   userAgent: z.string().max(512).optional(),
   scopesRequested: z.array(z.string().min(1).max(128)).max(100),
   outcome: z.enum(['accepted', 'rejected']),
-  rejection: z.enum(['revoked', 'expired', 'unknown', 'insufficient-scope', 'dpop-invalid']).optional(),
-  dpopJkt: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
+  rejection: z
+    .enum(['revoked', 'expired', 'unknown', 'insufficient-scope', 'dpop-invalid'])
+    .optional(),
+  dpopJkt: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/)
+    .optional(),
   at: z.iso.datetime({ offset: true }).optional(),
 });
 export const usageBatchSchema = z.strictObject({ events: z.array(usageEvent).min(1).max(1000) });
@@ -48,7 +67,9 @@ export class AnomaliesController {
 
   @Get('anomalies')
   @RequireScopes('anomalies:read')
-  async list(@Query() query: unknown): Promise<{ anomalies: AnomalyView[]; cursor: string | null }> {
+  async list(
+    @Query() query: unknown,
+  ): Promise<{ anomalies: AnomalyView[]; cursor: string | null }> {
     const q = parseInput(listQuery, query, 'query');
     return this.anomalies.list(q);
   }
@@ -70,23 +91,43 @@ export class AnomaliesController {
   @Put('anomaly-rules/:rule')
   @RequireScopes('policies:write')
   @ApiBody({ schema: openApiSchema(ruleUpdateSchema) })
-  @ApiOperation({ summary: 'Change a rule (enabled, severity, action, params); recorded in ops.audit.' })
-  async updateRule(@Param('rule') rule: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<RuleConfig> {
+  @ApiOperation({
+    summary: 'Change a rule (enabled, severity, action, params); recorded in ops.audit.',
+  })
+  async updateRule(
+    @Param('rule') rule: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<RuleConfig> {
     const name: RuleName = parseInput(z.enum(RULE_NAMES), rule, 'rule');
     const update = parseInput(ruleUpdateSchema, body);
     try {
       return await this.anomalies.updateRule(name, update, principal);
     } catch (error) {
-      if (error instanceof z.ZodError) throw new DomainError('invalid_params', `invalid params for ${name}: ${error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      if (error instanceof z.ZodError)
+        throw new DomainError(
+          'invalid_params',
+          `invalid params for ${name}: ${error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        );
       throw error;
     }
   }
 
   @Get('reports/sprawl')
   @RequireScopes('anomalies:read')
-  @ApiOperation({ summary: 'Token sprawl: owner, age, last use, never used, past the maximum age, unrotated (format=json|csv).' })
-  async sprawl(@Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<{ tokens: SprawlRow[] } | string> {
-    const { format } = parseInput(z.strictObject({ format: z.enum(['json', 'csv']).default('json') }), query, 'query');
+  @ApiOperation({
+    summary:
+      'Token sprawl: owner, age, last use, never used, past the maximum age, unrotated (format=json|csv).',
+  })
+  async sprawl(
+    @Query() query: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ tokens: SprawlRow[] } | string> {
+    const { format } = parseInput(
+      z.strictObject({ format: z.enum(['json', 'csv']).default('json') }),
+      query,
+      'query',
+    );
     const rows = await this.sprawlService.report();
     if (format === 'json') return { tokens: rows };
     void reply.header('content-type', 'text/csv; charset=utf-8');
@@ -96,8 +137,13 @@ export class AnomaliesController {
   @Post('admin/rebuild')
   @HttpCode(200)
   @RequireScopes('admin')
-  @ApiOperation({ summary: 'Drop and rebuild detector state, findings and inventory from the topics (no events re-emitted).' })
-  rebuild(@CurrentPrincipal() principal: Principal): Promise<{ replayId: string; events: number; findings: number }> {
+  @ApiOperation({
+    summary:
+      'Drop and rebuild detector state, findings and inventory from the topics (no events re-emitted).',
+  })
+  rebuild(
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<{ replayId: string; events: number; findings: number }> {
     return this.rebuilder.rebuild(principal);
   }
 
@@ -105,8 +151,13 @@ export class AnomaliesController {
   @HttpCode(202)
   @RequireScopes('usage:report')
   @ApiBody({ schema: openApiSchema(usageBatchSchema) })
-  @ApiOperation({ summary: 'Usage intake for services that do not speak Kafka: published as token.used events.' })
-  async usage(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<{ accepted: number }> {
+  @ApiOperation({
+    summary: 'Usage intake for services that do not speak Kafka: published as token.used events.',
+  })
+  async usage(
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<{ accepted: number }> {
     const { events } = parseInput(usageBatchSchema, body);
     return { accepted: await this.anomalies.reportUsage(events, principal) };
   }

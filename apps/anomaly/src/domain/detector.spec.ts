@@ -1,5 +1,13 @@
 import type { TokenUsedV1 } from '@tokenledger/contracts';
-import { anomalyIdOf, detect, emptyState, networkOf, type DetectorEvent, type DetectorState, type Finding } from './detector';
+import {
+  anomalyIdOf,
+  detect,
+  emptyState,
+  networkOf,
+  type DetectorEvent,
+  type DetectorState,
+  type Finding,
+} from './detector';
 import { defaultRules, updateRule, type RuleSet } from './rules';
 
 const tokenId = '01900000-0000-7000-8000-0000000000aa';
@@ -12,12 +20,25 @@ function use(seconds: number, extra: Partial<TokenUsedV1> = {}): DetectorEvent {
   return {
     kind: 'used',
     id: id(),
-    data: { tokenId, service: 'api', operation: 'GET /x', ip: '10.0.0.1', scopesRequested: [], outcome: 'accepted', at: at(seconds), ...extra },
+    data: {
+      tokenId,
+      service: 'api',
+      operation: 'GET /x',
+      ip: '10.0.0.1',
+      scopesRequested: [],
+      outcome: 'accepted',
+      at: at(seconds),
+      ...extra,
+    },
   };
 }
 
 /** Runs events through the detector; returns the findings of the last `when` events only. */
-function run(given: DetectorEvent[], when: DetectorEvent[], rules: RuleSet = defaultRules()): Finding[] {
+function run(
+  given: DetectorEvent[],
+  when: DetectorEvent[],
+  rules: RuleSet = defaultRules(),
+): Finding[] {
   let state: DetectorState = emptyState(tokenId);
   for (const e of given) state = detect(state, e, rules).state;
   const out: Finding[] = [];
@@ -30,8 +51,20 @@ function run(given: DetectorEvent[], when: DetectorEvent[], rules: RuleSet = def
 }
 
 const rulesOf = (findings: Finding[]): string[] => findings.map((f) => f.rule);
-const issued = (dpopJkt?: string): DetectorEvent => ({ kind: 'issued', id: id(), tokenId, issuedAt: at(0), expiresAt: at(86_400), ...(dpopJkt ? { dpopJkt } : {}) });
-const normal = (from: number, count: number, every = 10, extra: Partial<TokenUsedV1> = {}): DetectorEvent[] => Array.from({ length: count }, (_, i) => use(from + i * every, extra));
+const issued = (dpopJkt?: string): DetectorEvent => ({
+  kind: 'issued',
+  id: id(),
+  tokenId,
+  issuedAt: at(0),
+  expiresAt: at(86_400),
+  ...(dpopJkt ? { dpopJkt } : {}),
+});
+const normal = (
+  from: number,
+  count: number,
+  every = 10,
+  extra: Partial<TokenUsedV1> = {},
+): DetectorEvent[] => Array.from({ length: count }, (_, i) => use(from + i * every, extra));
 
 describe('anomaly rules (given events, when an event, then findings)', () => {
   it('revoked-token-use: a use after the revocation time fires once; a use before it does not', () => {
@@ -46,7 +79,11 @@ describe('anomaly rules (given events, when an event, then findings)', () => {
     const revokedAt: DetectorEvent = { kind: 'revoked', id: id(), tokenId, revokedAt: at(100) };
     const u1 = use(101);
     const u2 = use(102, { outcome: 'rejected', rejection: 'revoked' });
-    const orders = [[u1, u2, revokedAt], [u1, revokedAt, u2], [revokedAt, u1, u2]];
+    const orders = [
+      [u1, u2, revokedAt],
+      [u1, revokedAt, u2],
+      [revokedAt, u1, u2],
+    ];
     const results = orders.map((o) => run([issued()], o).map((f) => f.anomalyId));
     expect(new Set(results.map((r) => r.join()))).toEqual(new Set([results[0]?.join()]));
     const u = use(101);
@@ -71,7 +108,9 @@ describe('anomaly rules (given events, when an event, then findings)', () => {
     const warm = normal(0, 5);
     expect(rulesOf(run(warm, [use(100, { ip: '10.0.0.99' })]))).toEqual([]);
     expect(rulesOf(run(normal(0, 3), [use(100, { ip: '192.168.7.1' })]))).toEqual([]);
-    expect(run(warm, [use(100, { ip: '192.168.7.1' })])).toMatchObject([{ rule: 'new-network', summary: expect.stringContaining('192.168.7.0/24') }]);
+    expect(run(warm, [use(100, { ip: '192.168.7.1' })])).toMatchObject([
+      { rule: 'new-network', summary: expect.stringContaining('192.168.7.0/24') },
+    ]);
     expect(networkOf('2001:db8:abcd:12::1')).toBe('2001:db8:abcd::/48');
   });
 
@@ -90,7 +129,8 @@ describe('anomaly rules (given events, when an event, then findings)', () => {
   });
 
   it('scope-probing: 5 insufficient-scope rejections in 5 minutes fire; 4, or 5 spread over an hour, do not', () => {
-    const probe = (s: number): DetectorEvent => use(s, { outcome: 'rejected', rejection: 'insufficient-scope' });
+    const probe = (s: number): DetectorEvent =>
+      use(s, { outcome: 'rejected', rejection: 'insufficient-scope' });
     expect(rulesOf(run([], [0, 10, 20, 30, 40].map(probe)))).toEqual(['scope-probing']);
     expect(rulesOf(run([], [0, 10, 20, 30].map(probe)))).toEqual([]);
     expect(rulesOf(run([], [0, 900, 1800, 2700, 3600].map(probe)))).toEqual([]);
@@ -102,38 +142,60 @@ describe('anomaly rules (given events, when an event, then findings)', () => {
   });
 
   it('impossible-travel: two countries within 60 minutes fire; 2 hours apart do not', () => {
-    expect(run([use(0, { country: 'DE' })], [use(1800, { country: 'BR' })])).toMatchObject([{ rule: 'impossible-travel', evidence: [expect.any(String), expect.any(String)] }]);
+    expect(run([use(0, { country: 'DE' })], [use(1800, { country: 'BR' })])).toMatchObject([
+      { rule: 'impossible-travel', evidence: [expect.any(String), expect.any(String)] },
+    ]);
     expect(rulesOf(run([use(0, { country: 'DE' })], [use(7200, { country: 'BR' })]))).toEqual([]);
   });
 
   it('dpop-mismatch: a bound token used with another key or without a proof fires (revoke by default); the right key does not', () => {
     const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
     expect(rulesOf(run([issued(jkt)], [use(10, { dpopJkt: jkt })]))).toEqual([]);
-    expect(run([issued(jkt)], [use(10, { dpopJkt: 'x'.repeat(43) })])).toMatchObject([{ rule: 'dpop-mismatch', action: 'revoke', severity: 'critical' }]);
-    expect(rulesOf(run([issued(jkt)], [use(10, { outcome: 'rejected', rejection: 'dpop-invalid' })]))).toEqual(['dpop-mismatch']);
+    expect(run([issued(jkt)], [use(10, { dpopJkt: 'x'.repeat(43) })])).toMatchObject([
+      { rule: 'dpop-mismatch', action: 'revoke', severity: 'critical' },
+    ]);
+    expect(
+      rulesOf(run([issued(jkt)], [use(10, { outcome: 'rejected', rejection: 'dpop-invalid' })])),
+    ).toEqual(['dpop-mismatch']);
     // A rejection reason alone (no known binding) is not a finding: the fact decides.
-    expect(rulesOf(run([issued()], [use(10, { outcome: 'rejected', rejection: 'dpop-invalid' })]))).toEqual([]);
+    expect(
+      rulesOf(run([issued()], [use(10, { outcome: 'rejected', rejection: 'dpop-invalid' })])),
+    ).toEqual([]);
   });
 
   it('leaked: a leak report fires with action revoke', () => {
-    expect(run([issued()], [{ kind: 'leaked', id: id(), tokenId, at: at(5) }])).toMatchObject([{ rule: 'leaked', action: 'revoke' }]);
+    expect(run([issued()], [{ kind: 'leaked', id: id(), tokenId, at: at(5) }])).toMatchObject([
+      { rule: 'leaked', action: 'revoke' },
+    ]);
   });
 
   it('disabled rules stay silent; actions and thresholds follow the configuration', () => {
     const rules = defaultRules();
     rules['impossible-travel'] = updateRule(rules['impossible-travel'], { enabled: false });
-    expect(rulesOf(run([use(0, { country: 'DE' })], [use(60, { country: 'BR' })], rules))).toEqual([]);
-    rules['dormant-reactivation'] = updateRule(rules['dormant-reactivation'], { action: 'revoke', params: { days: 1 } });
-    expect(run([use(0)], [use(2 * 86_400)], rules)).toMatchObject([{ rule: 'dormant-reactivation', action: 'revoke' }]);
+    expect(rulesOf(run([use(0, { country: 'DE' })], [use(60, { country: 'BR' })], rules))).toEqual(
+      [],
+    );
+    rules['dormant-reactivation'] = updateRule(rules['dormant-reactivation'], {
+      action: 'revoke',
+      params: { days: 1 },
+    });
+    expect(run([use(0)], [use(2 * 86_400)], rules)).toMatchObject([
+      { rule: 'dormant-reactivation', action: 'revoke' },
+    ]);
     expect(() => updateRule(rules['scope-probing'], { params: { threshold: -1 } })).toThrow();
   });
 
   it('is deterministic: the same stream gives the same anomaly ids; ids are UUIDv7 from the evidence', () => {
     const stream = [use(0, { country: 'DE' }), use(10, { country: 'FR' })];
-    const a = run([], stream.map((e) => ({ ...e })));
+    const a = run(
+      [],
+      stream.map((e) => ({ ...e })),
+    );
     const b = run([], stream);
     expect(a.map((f) => f.anomalyId)).toEqual(b.map((f) => f.anomalyId));
-    expect(anomalyIdOf('x', ['a'], T0)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(anomalyIdOf('x', ['a'], T0)).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
     expect(anomalyIdOf('x', ['a'], T0)).not.toBe(anomalyIdOf('x', ['b'], T0));
   });
 });

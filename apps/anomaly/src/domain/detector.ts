@@ -14,7 +14,12 @@ export interface DetectorState {
   networks: string[];
   lastCountry?: { country: string; at: string; eventId: string };
   probes: Array<{ at: string; eventId: string }>;
-  rate?: { first: number; counts: Record<string, number>; ids: Record<string, string[]>; fired: number[] };
+  rate?: {
+    first: number;
+    counts: Record<string, number>;
+    ids: Record<string, string[]>;
+    fired: number[];
+  };
   /** Once-per-token findings already raised (rule or rule:key). */
   fired: string[];
   /**
@@ -26,7 +31,14 @@ export interface DetectorState {
 
 export type DetectorEvent =
   | { kind: 'used'; id: string; data: TokenUsedV1 & { tokenId: string } }
-  | { kind: 'issued'; id: string; tokenId: string; issuedAt: string; expiresAt: string; dpopJkt?: string }
+  | {
+      kind: 'issued';
+      id: string;
+      tokenId: string;
+      issuedAt: string;
+      expiresAt: string;
+      dpopJkt?: string;
+    }
   | { kind: 'revoked'; id: string; tokenId: string; revokedAt: string }
   | { kind: 'expired'; id: string; tokenId: string; expiredAt: string }
   | { kind: 'leaked'; id: string; tokenId: string; at: string };
@@ -57,7 +69,10 @@ export function emptyState(tokenId: string): DetectorState {
  * processing a stream twice raises the same findings and no duplicate actions.
  */
 export function anomalyIdOf(rule: string, evidence: readonly string[], atMs: number): string {
-  const bytes = createHash('sha256').update(`${rule}|${evidence.join(',')}`).digest().subarray(0, 16);
+  const bytes = createHash('sha256')
+    .update(`${rule}|${evidence.join(',')}`)
+    .digest()
+    .subarray(0, 16);
   bytes.writeUIntBE(Math.max(0, Math.min(atMs, 2 ** 48 - 1)), 0, 6);
   bytes[6] = 0x70 | ((bytes[6] as number) & 0x0f);
   bytes[8] = 0x80 | ((bytes[8] as number) & 0x3f);
@@ -71,8 +86,14 @@ export function networkOf(ip: string): string {
     const [head = '', tail] = ip.split('::');
     const left = head ? head.split(':') : [];
     const right = tail !== undefined && tail !== '' ? tail.split(':') : [];
-    const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-    return `${groups.slice(0, 3).map((g) => (g || '0').toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/48`;
+    const groups =
+      tail === undefined
+        ? left
+        : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+    return `${groups
+      .slice(0, 3)
+      .map((g) => (g || '0').toLowerCase().replace(/^0+(?=.)/, ''))
+      .join(':')}::/48`;
   }
   return `${ip.split('.').slice(0, 3).join('.')}.0/24`;
 }
@@ -81,10 +102,20 @@ export function networkOf(ip: string): string {
  * Applies one event to a token's state and returns the findings it raises. Pure and
  * deterministic: rules look at event time (`at`, `revokedAt`, ...), never at the wall clock.
  */
-export function detect(state: DetectorState, event: DetectorEvent, rules: RuleSet): { state: DetectorState; findings: Finding[] } {
+export function detect(
+  state: DetectorState,
+  event: DetectorEvent,
+  rules: RuleSet,
+): { state: DetectorState; findings: Finding[] } {
   const s: DetectorState = structuredClone(state);
   const findings: Finding[] = [];
-  const raise = (rule: RuleName, evidence: string[], at: string, summary: string, onceKey?: string): void => {
+  const raise = (
+    rule: RuleName,
+    evidence: string[],
+    at: string,
+    summary: string,
+    onceKey?: string,
+  ): void => {
     const config = rules[rule];
     if (!config.enabled) return;
     if (onceKey !== undefined) {
@@ -92,7 +123,16 @@ export function detect(state: DetectorState, event: DetectorEvent, rules: RuleSe
       s.fired.push(onceKey);
     }
     const ids = evidence.slice(-MAX_EVIDENCE);
-    findings.push({ anomalyId: anomalyIdOf(rule, ids, Date.parse(at)), rule, severity: config.severity, action: config.action, tokenId: s.tokenId, evidence: ids, detectedAt: at, summary });
+    findings.push({
+      anomalyId: anomalyIdOf(rule, ids, Date.parse(at)),
+      rule,
+      severity: config.severity,
+      action: config.action,
+      tokenId: s.tokenId,
+      evidence: ids,
+      detectedAt: at,
+      summary,
+    });
   };
 
   switch (event.kind) {
@@ -120,17 +160,50 @@ export function detect(state: DetectorState, event: DetectorEvent, rules: RuleSe
   return { state: s, findings };
 }
 
-type Raise = (rule: RuleName, evidence: string[], at: string, summary: string, onceKey?: string) => void;
+type Raise = (
+  rule: RuleName,
+  evidence: string[],
+  at: string,
+  summary: string,
+  onceKey?: string,
+) => void;
 
 /** Lifecycle-dependent rules over uses seen before the lifecycle event (earliest use first). */
 function judgeRecent(s: DetectorState, raise: Raise): void {
-  const uses = [...(s.recent ?? [])].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : 1));
-  const afterRevocation = s.revokedAt ? uses.find((u) => u.at > (s.revokedAt as string)) : undefined;
-  if (afterRevocation) raise('revoked-token-use', [afterRevocation.id], afterRevocation.at, `used at ${afterRevocation.at} after its revocation at ${s.revokedAt ?? ''}`, 'revoked-token-use');
+  const uses = [...(s.recent ?? [])].sort((a, b) =>
+    a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : 1,
+  );
+  const afterRevocation = s.revokedAt
+    ? uses.find((u) => u.at > (s.revokedAt as string))
+    : undefined;
+  if (afterRevocation)
+    raise(
+      'revoked-token-use',
+      [afterRevocation.id],
+      afterRevocation.at,
+      `used at ${afterRevocation.at} after its revocation at ${s.revokedAt ?? ''}`,
+      'revoked-token-use',
+    );
   const afterExpiry = s.expiresAt ? uses.find((u) => u.at >= (s.expiresAt as string)) : undefined;
-  if (afterExpiry) raise('expired-token-use', [afterExpiry.id], afterExpiry.at, `used at ${afterExpiry.at} after its expiry at ${s.expiresAt ?? ''}`, 'expired-token-use');
+  if (afterExpiry)
+    raise(
+      'expired-token-use',
+      [afterExpiry.id],
+      afterExpiry.at,
+      `used at ${afterExpiry.at} after its expiry at ${s.expiresAt ?? ''}`,
+      'expired-token-use',
+    );
   const wrongKey = s.dpopJkt ? uses.find((u) => u.dpopJkt !== s.dpopJkt) : undefined;
-  if (wrongKey) raise('dpop-mismatch', [wrongKey.id], wrongKey.at, wrongKey.dpopJkt ? `DPoP proof by key ${wrongKey.dpopJkt}, bound to ${s.dpopJkt ?? '?'}` : 'bound token used without a valid DPoP proof', 'dpop-mismatch');
+  if (wrongKey)
+    raise(
+      'dpop-mismatch',
+      [wrongKey.id],
+      wrongKey.at,
+      wrongKey.dpopJkt
+        ? `DPoP proof by key ${wrongKey.dpopJkt}, bound to ${s.dpopJkt ?? '?'}`
+        : 'bound token used without a valid DPoP proof',
+      'dpop-mismatch',
+    );
 }
 
 function onUse(s: DetectorState, id: string, u: TokenUsedV1, rules: RuleSet, raise: Raise): void {
@@ -140,31 +213,59 @@ function onUse(s: DetectorState, id: string, u: TokenUsedV1, rules: RuleSet, rai
   // Lifecycle-dependent rules judge uses against lifecycle facts only (revocation time, expiry,
   // DPoP binding), never against a rejection reason alone: facts may arrive before or after the
   // use (two topics), and judgeRecent() then picks the same earliest use either way.
-  s.recent = [...(s.recent ?? []), { id, at, ...(u.dpopJkt ? { dpopJkt: u.dpopJkt } : {}) }].slice(-MAX_RECENT);
+  s.recent = [...(s.recent ?? []), { id, at, ...(u.dpopJkt ? { dpopJkt: u.dpopJkt } : {}) }].slice(
+    -MAX_RECENT,
+  );
   judgeRecent(s, raise);
 
   if (u.rejection === 'insufficient-scope') {
     const window = rules['scope-probing'].params.windowSeconds * 1000;
     s.probes = [...s.probes.filter((p) => t - Date.parse(p.at) < window), { at, eventId: id }];
     if (s.probes.length >= rules['scope-probing'].params.threshold) {
-      raise('scope-probing', s.probes.map((p) => p.eventId), at, `${s.probes.length} uses refused for insufficient scope within ${window / 1000} s`);
+      raise(
+        'scope-probing',
+        s.probes.map((p) => p.eventId),
+        at,
+        `${s.probes.length} uses refused for insufficient scope within ${window / 1000} s`,
+      );
       s.probes = [];
     }
   }
 
-  if (s.lastUseAt && t - Date.parse(s.lastUseAt) >= rules['dormant-reactivation'].params.days * 86_400_000) {
+  if (
+    s.lastUseAt &&
+    t - Date.parse(s.lastUseAt) >= rules['dormant-reactivation'].params.days * 86_400_000
+  ) {
     raise('dormant-reactivation', [id], at, `first use since ${s.lastUseAt}`);
   }
 
-  if (u.country && s.lastCountry && s.lastCountry.country !== u.country && t - Date.parse(s.lastCountry.at) <= rules['impossible-travel'].params.minutes * 60_000 && t >= Date.parse(s.lastCountry.at)) {
+  if (
+    u.country &&
+    s.lastCountry &&
+    s.lastCountry.country !== u.country &&
+    t - Date.parse(s.lastCountry.at) <= rules['impossible-travel'].params.minutes * 60_000 &&
+    t >= Date.parse(s.lastCountry.at)
+  ) {
     const pair = [s.lastCountry.country, u.country].sort().join('-');
-    raise('impossible-travel', [s.lastCountry.eventId, id], at, `used from ${s.lastCountry.country} at ${s.lastCountry.at} and from ${u.country} at ${at}`, `impossible-travel:${pair}`);
+    raise(
+      'impossible-travel',
+      [s.lastCountry.eventId, id],
+      at,
+      `used from ${s.lastCountry.country} at ${s.lastCountry.at} and from ${u.country} at ${at}`,
+      `impossible-travel:${pair}`,
+    );
   }
 
   const network = networkOf(u.ip);
   if (!s.networks.includes(network)) {
     if (s.uses >= rules['new-network'].params.warmupUses) {
-      raise('new-network', [id], at, `first use from ${network} after ${s.uses} uses`, `new-network:${network}`);
+      raise(
+        'new-network',
+        [id],
+        at,
+        `first use from ${network} after ${s.uses} uses`,
+        `new-network:${network}`,
+      );
     }
     s.networks = [...s.networks, network].slice(-MAX_NETWORKS);
   }
@@ -173,7 +274,8 @@ function onUse(s: DetectorState, id: string, u: TokenUsedV1, rules: RuleSet, rai
 
   s.uses += 1;
   if (!s.lastUseAt || at > s.lastUseAt) s.lastUseAt = at;
-  if (u.country && (!s.lastCountry || at >= s.lastCountry.at)) s.lastCountry = { country: u.country, at, eventId: id };
+  if (u.country && (!s.lastCountry || at >= s.lastCountry.at))
+    s.lastCountry = { country: u.country, at, eventId: id };
 }
 
 /**
@@ -181,7 +283,14 @@ function onUse(s: DetectorState, id: string, u: TokenUsedV1, rules: RuleSet, rai
  * over the buckets before the use's own bucket. Counts are kept per bucket, so a late use lands
  * in its own bucket instead of being lost; results depend only on the events, in order.
  */
-function rateSpike(s: DetectorState, id: string, t: number, at: string, rules: RuleSet, raise: Raise): void {
+function rateSpike(
+  s: DetectorState,
+  id: string,
+  t: number,
+  at: string,
+  rules: RuleSet,
+  raise: Raise,
+): void {
   const p = rules['rate-spike'].params;
   const bucket = Math.floor(t / (p.bucketSeconds * 1000));
   const r = (s.rate ??= { first: bucket, counts: {}, ids: {}, fired: [] });
@@ -217,6 +326,11 @@ function rateSpike(s: DetectorState, id: string, t: number, at: string, rules: R
   const limit = mean + p.deviations * Math.sqrt(variance);
   if (!r.fired.includes(bucket) && count >= p.floor && count > limit) {
     r.fired.push(bucket);
-    raise('rate-spike', r.ids[key] ?? [id], at, `${count} uses in ${p.bucketSeconds} s against a baseline of ${mean.toFixed(1)} (limit ${limit.toFixed(1)})`);
+    raise(
+      'rate-spike',
+      r.ids[key] ?? [id],
+      at,
+      `${count} uses in ${p.bucketSeconds} s against a baseline of ${mean.toFixed(1)} (limit ${limit.toFixed(1)})`,
+    );
   }
 }

@@ -35,7 +35,10 @@ export const ruleParamSchemas = {
     /** How many buckets before the current one the baseline looks at. */
     historyBuckets: z.int().min(1).max(1440).default(60),
   }),
-  'scope-probing': z.strictObject({ threshold: z.int().min(1).max(10_000).default(5), windowSeconds: z.int().min(1).max(86_400).default(300) }),
+  'scope-probing': z.strictObject({
+    threshold: z.int().min(1).max(10_000).default(5),
+    windowSeconds: z.int().min(1).max(86_400).default(300),
+  }),
   'dormant-reactivation': z.strictObject({ days: positive.default(30) }),
   'impossible-travel': z.strictObject({ minutes: positive.default(60) }),
   'dpop-mismatch': z.strictObject({}),
@@ -90,8 +93,16 @@ export const ruleUpdateSchema = z.strictObject({
 });
 
 /** Applies an update to a rule; params are validated against the rule's own schema. */
-export function updateRule<R extends RuleName>(current: RuleConfig<R>, update: z.infer<typeof ruleUpdateSchema>): RuleConfig<R> {
-  const params = update.params ? (ruleParamSchemas[current.rule].parse({ ...current.params, ...update.params }) as RuleParams[R]) : current.params;
+export function updateRule<R extends RuleName>(
+  current: RuleConfig<R>,
+  update: z.infer<typeof ruleUpdateSchema>,
+): RuleConfig<R> {
+  const params = update.params
+    ? (ruleParamSchemas[current.rule].parse({
+        ...current.params,
+        ...update.params,
+      }) as RuleParams[R])
+    : current.params;
   return {
     ...current,
     ...(update.enabled !== undefined ? { enabled: update.enabled } : {}),

@@ -23,13 +23,27 @@ export interface SprawlPolicy {
   staleAfterDays: number;
 }
 
-export const DEFAULT_SPRAWL_POLICY: SprawlPolicy = { maxAgeDays: 90, rotateAfterDays: 90, staleAfterDays: 30 };
+export const DEFAULT_SPRAWL_POLICY: SprawlPolicy = {
+  maxAgeDays: 90,
+  rotateAfterDays: 90,
+  staleAfterDays: 30,
+};
 
 const DAY = 86_400_000;
 
 /** Classifies an active token at `now` (pure). */
 export function classify(
-  t: { tokenId: string; prefix: string; ownerType: string; ownerId: string; name: string; issuedAt: Date; expiresAt: Date; rotatedAt: Date | null; lastUsedAt: Date | null },
+  t: {
+    tokenId: string;
+    prefix: string;
+    ownerType: string;
+    ownerId: string;
+    name: string;
+    issuedAt: Date;
+    expiresAt: Date;
+    rotatedAt: Date | null;
+    lastUsedAt: Date | null;
+  },
   now: number,
   policy: SprawlPolicy,
 ): SprawlRow {
@@ -51,7 +65,20 @@ export function classify(
   };
 }
 
-const COLUMNS: Array<keyof SprawlRow> = ['tokenId', 'prefix', 'owner', 'name', 'issuedAt', 'expiresAt', 'ageDays', 'lastUsedAt', 'neverUsed', 'pastMaxAge', 'unrotated', 'stale'];
+const COLUMNS: Array<keyof SprawlRow> = [
+  'tokenId',
+  'prefix',
+  'owner',
+  'name',
+  'issuedAt',
+  'expiresAt',
+  'ageDays',
+  'lastUsedAt',
+  'neverUsed',
+  'pastMaxAge',
+  'unrotated',
+  'stale',
+];
 
 /** RFC 4180 CSV with a header line. */
 export function toCsv(rows: SprawlRow[]): string {
@@ -59,5 +86,8 @@ export function toCsv(rows: SprawlRow[]): string {
     const text = v === null ? '' : String(v);
     return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
-  return [COLUMNS.join(','), ...rows.map((r) => COLUMNS.map((c) => cell(r[c])).join(','))].join('\r\n') + '\r\n';
+  return (
+    [COLUMNS.join(','), ...rows.map((r) => COLUMNS.map((c) => cell(r[c])).join(','))].join('\r\n') +
+    '\r\n'
+  );
 }

@@ -7,7 +7,9 @@ export class Anomaly1795800000400 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     const s = migrationSchema(q);
-    await q.query(`CREATE TABLE ${s}.token_state (token_id uuid PRIMARY KEY, state jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
+    await q.query(
+      `CREATE TABLE ${s}.token_state (token_id uuid PRIMARY KEY, state jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`,
+    );
     await q.query(`
       CREATE TABLE ${s}.anomalies (
         anomaly_id uuid PRIMARY KEY,
@@ -21,7 +23,9 @@ export class Anomaly1795800000400 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX anomalies_token ON ${s}.anomalies (token_id, detected_at)`);
     await q.query(`CREATE INDEX anomalies_time ON ${s}.anomalies (detected_at, anomaly_id)`);
-    await q.query(`CREATE TABLE ${s}.rules (rule text PRIMARY KEY, config jsonb NOT NULL, updated_by text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
+    await q.query(
+      `CREATE TABLE ${s}.rules (rule text PRIMARY KEY, config jsonb NOT NULL, updated_by text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -3,4 +3,8 @@ import { Anomaly1795800000400 } from './1795800000400-anomaly';
 import { Inventory1795800000401 } from './1795800000401-inventory';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
-export const migrations = [CreateSchemaAndOutbox1795800000000, Anomaly1795800000400, Inventory1795800000401];
+export const migrations = [
+  CreateSchemaAndOutbox1795800000000,
+  Anomaly1795800000400,
+  Inventory1795800000401,
+];

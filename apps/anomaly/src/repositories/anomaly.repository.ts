@@ -4,7 +4,14 @@ import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DataSource } from 'typeorm';
 import type { AnomalyConfig } from '../config';
 import { emptyState, type DetectorState, type Finding } from '../domain/detector';
-import { RULE_NAMES, defaultRules, ruleParamSchemas, type RuleConfig, type RuleName, type RuleSet } from '../domain/rules';
+import {
+  RULE_NAMES,
+  defaultRules,
+  ruleParamSchemas,
+  type RuleConfig,
+  type RuleName,
+  type RuleSet,
+} from '../domain/rules';
 
 export interface AnomalyView {
   id: string;
@@ -77,24 +84,43 @@ export class AnomalyRepository extends SchemaRepository {
   }
 
   async find(id: string): Promise<AnomalyView | undefined> {
-    const [row] = await this.dataSource.query<AnomalyRow[]>(`SELECT * FROM ${this.s}.anomalies WHERE anomaly_id = $1`, [id]);
+    const [row] = await this.dataSource.query<AnomalyRow[]>(
+      `SELECT * FROM ${this.s}.anomalies WHERE anomaly_id = $1`,
+      [id],
+    );
     return row && toView(row);
   }
 
-  async list(filter: { tokenId?: string; rule?: string; severity?: string; since?: string; after?: { at: string; id: string }; limit: number }): Promise<AnomalyView[]> {
+  async list(filter: {
+    tokenId?: string;
+    rule?: string;
+    severity?: string;
+    since?: string;
+    after?: { at: string; id: string };
+    limit: number;
+  }): Promise<AnomalyView[]> {
     const where = new WhereBuilder();
     if (filter.tokenId) where.add('token_id = ?', filter.tokenId);
     if (filter.rule) where.add('rule = ?', filter.rule);
     if (filter.severity) where.add('severity = ?', filter.severity);
     if (filter.since) where.add('detected_at >= ?', filter.since);
-    if (filter.after) where.add('(detected_at, anomaly_id) > (?, ?)', filter.after.at, filter.after.id);
-    const rows = await this.page<AnomalyRow>({ columns: '*', table: 'anomalies', where, orderBy: 'detected_at, anomaly_id', limit: filter.limit });
+    if (filter.after)
+      where.add('(detected_at, anomaly_id) > (?, ?)', filter.after.at, filter.after.id);
+    const rows = await this.page<AnomalyRow>({
+      columns: '*',
+      table: 'anomalies',
+      where,
+      orderBy: 'detected_at, anomaly_id',
+      limit: filter.limit,
+    });
     return rows.map(toView);
   }
 
   async rules(m: Tx = this.dataSource.manager): Promise<RuleSet> {
     const set = defaultRules();
-    const rows = await m.query<Array<{ rule: string; config: RuleConfig }>>(`SELECT rule, config FROM ${this.s}.rules`);
+    const rows = await m.query<Array<{ rule: string; config: RuleConfig }>>(
+      `SELECT rule, config FROM ${this.s}.rules`,
+    );
     for (const row of rows) {
       if (!(RULE_NAMES as readonly string[]).includes(row.rule)) continue;
       const name = row.rule as RuleName;

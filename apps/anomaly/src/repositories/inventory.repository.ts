@@ -37,20 +37,37 @@ export class InventoryRepository extends SchemaRepository {
         await m.query(
           `INSERT INTO ${this.s}.inventory (token_id, issued_event_id, prefix, owner_type, owner_id, name, issued_at, expires_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-          [d.tokenId, event.id, d.prefix, d.owner.type, d.owner.id, d.name, d.issuedAt, d.expiresAt],
+          [
+            d.tokenId,
+            event.id,
+            d.prefix,
+            d.owner.type,
+            d.owner.id,
+            d.name,
+            d.issuedAt,
+            d.expiresAt,
+          ],
         );
         return;
       }
       case 'tokenledger.token.revoked.v1':
       case 'tokenledger.token.expired.v1':
-        await m.query(`UPDATE ${this.s}.inventory SET status = 'inactive' WHERE token_id = $1`, [event.data.tokenId]);
+        await m.query(`UPDATE ${this.s}.inventory SET status = 'inactive' WHERE token_id = $1`, [
+          event.data.tokenId,
+        ]);
         return;
       case 'tokenledger.token.rotated.v1':
-        await m.query(`UPDATE ${this.s}.inventory SET rotated_at = $2 WHERE token_id = $1`, [event.data.tokenId, event.time]);
+        await m.query(`UPDATE ${this.s}.inventory SET rotated_at = $2 WHERE token_id = $1`, [
+          event.data.tokenId,
+          event.time,
+        ]);
         return;
       case 'tokenledger.token.used.v1':
         if (event.data.tokenId) {
-          await m.query(`UPDATE ${this.s}.inventory SET last_used_at = GREATEST(coalesce(last_used_at, $2), $2) WHERE token_id = $1`, [event.data.tokenId, event.data.at]);
+          await m.query(
+            `UPDATE ${this.s}.inventory SET last_used_at = GREATEST(coalesce(last_used_at, $2), $2) WHERE token_id = $1`,
+            [event.data.tokenId, event.data.at],
+          );
         }
         return;
       default:
@@ -59,7 +76,20 @@ export class InventoryRepository extends SchemaRepository {
   }
 
   async active(): Promise<InventoryRow[]> {
-    const rows = await this.dataSource.query<Array<{ token_id: string; issued_event_id: string; prefix: string; owner_type: string; owner_id: string; name: string; issued_at: Date; expires_at: Date; rotated_at: Date | null; last_used_at: Date | null }>>(
+    const rows = await this.dataSource.query<
+      Array<{
+        token_id: string;
+        issued_event_id: string;
+        prefix: string;
+        owner_type: string;
+        owner_id: string;
+        name: string;
+        issued_at: Date;
+        expires_at: Date;
+        rotated_at: Date | null;
+        last_used_at: Date | null;
+      }>
+    >(
       `SELECT * FROM ${this.s}.inventory WHERE status = 'active' AND expires_at > now() ORDER BY owner_id, token_id`,
     );
     return rows.map((r) => ({

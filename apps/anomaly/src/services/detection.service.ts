@@ -15,15 +15,36 @@ export const DETECTOR_ACTOR = 'service:anomaly';
 export function toDetectorEvent(event: EventEnvelope): DetectorEvent | undefined {
   switch (event.type) {
     case 'tokenledger.token.used.v1':
-      return event.data.tokenId ? { kind: 'used', id: event.id, data: { ...event.data, tokenId: event.data.tokenId } } : undefined;
+      return event.data.tokenId
+        ? { kind: 'used', id: event.id, data: { ...event.data, tokenId: event.data.tokenId } }
+        : undefined;
     case 'tokenledger.token.issued.v1':
-      return { kind: 'issued', id: event.id, tokenId: event.data.tokenId, issuedAt: event.data.issuedAt, expiresAt: event.data.expiresAt, ...(event.data.dpopJkt ? { dpopJkt: event.data.dpopJkt } : {}) };
+      return {
+        kind: 'issued',
+        id: event.id,
+        tokenId: event.data.tokenId,
+        issuedAt: event.data.issuedAt,
+        expiresAt: event.data.expiresAt,
+        ...(event.data.dpopJkt ? { dpopJkt: event.data.dpopJkt } : {}),
+      };
     case 'tokenledger.token.revoked.v1':
-      return { kind: 'revoked', id: event.id, tokenId: event.data.tokenId, revokedAt: event.data.revokedAt };
+      return {
+        kind: 'revoked',
+        id: event.id,
+        tokenId: event.data.tokenId,
+        revokedAt: event.data.revokedAt,
+      };
     case 'tokenledger.token.expired.v1':
-      return { kind: 'expired', id: event.id, tokenId: event.data.tokenId, expiredAt: event.data.expiredAt };
+      return {
+        kind: 'expired',
+        id: event.id,
+        tokenId: event.data.tokenId,
+        expiredAt: event.data.expiredAt,
+      };
     case 'tokenledger.token.leak-reported.v1':
-      return event.data.tokenId ? { kind: 'leaked', id: event.id, tokenId: event.data.tokenId, at: event.time } : undefined;
+      return event.data.tokenId
+        ? { kind: 'leaked', id: event.id, tokenId: event.data.tokenId, at: event.time }
+        : undefined;
     default:
       return undefined;
   }
@@ -50,7 +71,13 @@ export class DetectionService {
   ) {}
 
   async handle(batch: ConsumedEvent[]): Promise<Finding[]> {
-    const raised = await this.uow.run((m) => this.process(m, batch.map((b) => b.event), true));
+    const raised = await this.uow.run((m) =>
+      this.process(
+        m,
+        batch.map((b) => b.event),
+        true,
+      ),
+    );
     if (raised.length > 0) this.outbox.publishSoon();
     return raised;
   }
@@ -69,7 +96,10 @@ export class DetectionService {
     }
     if (fresh.length === 0) return [];
     const rules = await this.repository.rules(m);
-    const states = await this.repository.lockStates(m, fresh.map(({ event }) => tokenIdOf(event)));
+    const states = await this.repository.lockStates(
+      m,
+      fresh.map(({ event }) => tokenIdOf(event)),
+    );
     const findings: Finding[] = [];
     for (const { envelope, event } of fresh) {
       const tokenId = tokenIdOf(event);
@@ -107,12 +137,25 @@ export class DetectionService {
           },
         },
       ],
-      { actor: DETECTOR_ACTOR, ...(cause ? { correlationid: cause.correlationid, causationid: cause.id } : {}) },
+      {
+        actor: DETECTOR_ACTOR,
+        ...(cause ? { correlationid: cause.correlationid, causationid: cause.id } : {}),
+      },
     );
     if (finding.action !== 'revoke' || !detected) return;
     await this.outbox.append(
       m,
-      [{ type: 'tokenledger.token.revoke-requested.v1', data: { tokenId: finding.tokenId, reason: 'anomaly', requester: DETECTOR_ACTOR, anomalyId: finding.anomalyId } }],
+      [
+        {
+          type: 'tokenledger.token.revoke-requested.v1',
+          data: {
+            tokenId: finding.tokenId,
+            reason: 'anomaly',
+            requester: DETECTOR_ACTOR,
+            anomalyId: finding.anomalyId,
+          },
+        },
+      ],
       { actor: DETECTOR_ACTOR, correlationid: detected.correlationid, causationid: detected.id },
     );
   }

@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
-import { ReplayAudit, TOPICS, topicName, type Clock, type EventEnvelope, type IdSource } from '@tokenledger/contracts';
+import {
+  ReplayAudit,
+  TOPICS,
+  topicName,
+  type Clock,
+  type EventEnvelope,
+  type IdSource,
+} from '@tokenledger/contracts';
 import { readTopicToEnd } from '@tokenledger/messaging';
 import { EventOutbox, KafkaConnection } from '@tokenledger/messaging-nest';
 import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
@@ -30,18 +37,28 @@ export class RebuildService {
     @Inject(SERVICE_CONFIG) private readonly config: AnomalyConfig,
   ) {}
 
-  async rebuild(principal: Principal): Promise<{ replayId: string; events: number; findings: number }> {
-    const audit = new ReplayAudit(this.ids, this.clock, { topic: topicName(TOPICS.usage, this.config.TOPIC_PREFIX), target: 'projection:anomaly', reason: 'rebuild' });
+  async rebuild(
+    principal: Principal,
+  ): Promise<{ replayId: string; events: number; findings: number }> {
+    const audit = new ReplayAudit(this.ids, this.clock, {
+      topic: topicName(TOPICS.usage, this.config.TOPIC_PREFIX),
+      target: 'projection:anomaly',
+      reason: 'rebuild',
+    });
     const events: EventEnvelope[] = [];
     for (const base of [TOPICS.lifecycle, TOPICS.usage]) {
-      await readTopicToEnd(this.kafka.kafka, topicName(base, this.config.TOPIC_PREFIX), (event) => events.push(event));
+      await readTopicToEnd(this.kafka.kafka, topicName(base, this.config.TOPIC_PREFIX), (event) =>
+        events.push(event),
+      );
     }
     const findings = await this.uow.run(async (tx) => {
       await this.outbox.append(tx, [audit.started()], { actor: principal.actor });
       await this.repository.resetDetector(tx);
       await this.inventory.deleteAll(tx);
       const found = await this.detection.process(tx, events, false);
-      await this.outbox.append(tx, [audit.finished('completed', events.length)], { actor: principal.actor });
+      await this.outbox.append(tx, [audit.finished('completed', events.length)], {
+        actor: principal.actor,
+      });
       return found.length;
     });
     this.outbox.publishSoon();

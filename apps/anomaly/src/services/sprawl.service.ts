@@ -1,4 +1,9 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { Clock } from '@tokenledger/contracts';
 import { CLOCK, PeriodicTask, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { UnitOfWork } from '@tokenledger/sql';
@@ -30,7 +35,11 @@ export class SprawlService implements OnApplicationBootstrap, OnApplicationShutd
     logger: PinoLogger,
     @Inject(SERVICE_CONFIG) config: AnomalyConfig,
   ) {
-    this.task = new PeriodicTask(config.SPRAWL_SWEEP_INTERVAL_MS, () => this.sweep(), (error) => logger.warn({ err: String(error) }, 'sprawl sweep failed; will retry'));
+    this.task = new PeriodicTask(
+      config.SPRAWL_SWEEP_INTERVAL_MS,
+      () => this.sweep(),
+      (error) => logger.warn({ err: String(error) }, 'sprawl sweep failed; will retry'),
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -51,7 +60,9 @@ export class SprawlService implements OnApplicationBootstrap, OnApplicationShutd
     const rules = await this.anomalies.rules();
     const rule = rules['stale-token'];
     if (!rule.enabled) return [];
-    const stale = (await this.inventory.active()).filter((t) => classify(t, now, rule.params).stale);
+    const stale = (await this.inventory.active()).filter(
+      (t) => classify(t, now, rule.params).stale,
+    );
     const raised: Finding[] = [];
     await this.uow.run(async (m) => {
       for (const t of stale) {
@@ -66,7 +77,9 @@ export class SprawlService implements OnApplicationBootstrap, OnApplicationShutd
           tokenId: t.tokenId,
           evidence: [t.issuedEventId],
           detectedAt: at,
-          summary: t.lastUsedAt ? `unused since ${t.lastUsedAt.toISOString()}` : `never used since it was issued at ${t.issuedAt.toISOString()}`,
+          summary: t.lastUsedAt
+            ? `unused since ${t.lastUsedAt.toISOString()}`
+            : `never used since it was issued at ${t.issuedAt.toISOString()}`,
         };
         if (await this.anomalies.insertFinding(m, finding)) {
           await this.detection.act(m, finding);

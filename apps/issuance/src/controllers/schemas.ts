@@ -10,24 +10,46 @@ export const issueTokenSchema = z
     owner: ownerSchema,
     name: z.string().min(1).max(128),
     scopes: z.array(z.string()).min(1).max(100),
-    ttlSeconds: z.int().positive().max(10 * 365 * 86400).optional(),
+    ttlSeconds: z
+      .int()
+      .positive()
+      .max(10 * 365 * 86400)
+      .optional(),
     expiresAt: z.iso.datetime({ offset: true }).optional(),
     labels: z
-      .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, 'expected a label key of [A-Za-z0-9._/-]'), z.string().max(256))
+      .record(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, 'expected a label key of [A-Za-z0-9._/-]'),
+        z.string().max(256),
+      )
       .refine((l) => Object.keys(l).length <= 50, 'at most 50 labels')
       .optional(),
-    dpopJkt: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'expected a base64url SHA-256 JWK thumbprint (RFC 7638)').optional(),
+    dpopJkt: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/, 'expected a base64url SHA-256 JWK thumbprint (RFC 7638)')
+      .optional(),
   })
-  .refine((b) => !(b.ttlSeconds !== undefined && b.expiresAt !== undefined), { message: 'give ttlSeconds or expiresAt, not both', path: ['expiresAt'] });
+  .refine((b) => !(b.ttlSeconds !== undefined && b.expiresAt !== undefined), {
+    message: 'give ttlSeconds or expiresAt, not both',
+    path: ['expiresAt'],
+  });
 
 export const rotateSchema = z.strictObject({
-  graceSeconds: z.int().min(0).max(30 * 86400).default(0),
+  graceSeconds: z
+    .int()
+    .min(0)
+    .max(30 * 86400)
+    .default(0),
 });
 
 export const listQuerySchema = z.strictObject({
   ownerId: z.string().min(1).max(128).optional(),
   /** `key=value` */
-  label: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}=.{0,256}$/, 'expected key=value').optional(),
+  label: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}=.{0,256}$/, 'expected key=value')
+    .optional(),
   status: z.enum(['active', 'revoked', 'expired']).optional(),
   cursor: z.uuid().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),

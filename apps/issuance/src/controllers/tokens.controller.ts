@@ -1,4 +1,13 @@
-import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
 import { openApiSchema, parseInput } from '@tokenledger/service-host';
@@ -15,7 +24,10 @@ export class TokensController {
   @Post()
   @HttpCode(201)
   @RequireScopes('tokens:issue')
-  @ApiOperation({ summary: 'Issue a token. The plaintext is in this response only; it is never stored or shown again.' })
+  @ApiOperation({
+    summary:
+      'Issue a token. The plaintext is in this response only; it is never stored or shown again.',
+  })
   @ApiBody({ schema: openApiSchema(issueTokenSchema) })
   issue(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<IssuedToken> {
     return this.issuance.issue(parseInput(issueTokenSchema, body), principal);
@@ -23,7 +35,9 @@ export class TokensController {
 
   @Get()
   @RequireScopes('tokens:read')
-  @ApiOperation({ summary: 'List token metadata (never secrets or hashes), ordered by tokenId, paged by cursor.' })
+  @ApiOperation({
+    summary: 'List token metadata (never secrets or hashes), ordered by tokenId, paged by cursor.',
+  })
   async list(@Query() query: unknown): Promise<{ tokens: TokenView[]; cursor: string | null }> {
     const q = parseInput(listQuerySchema, query, 'query');
     const [key = '', ...rest] = q.label?.split('=') ?? [];
@@ -49,10 +63,21 @@ export class TokensController {
   @Post(':tokenId/rotate')
   @HttpCode(201)
   @RequireScopes('tokens:issue')
-  @ApiOperation({ summary: 'Issue a replacement; the old token stays active for graceSeconds, then is revoked (reason rotated).' })
+  @ApiOperation({
+    summary:
+      'Issue a replacement; the old token stays active for graceSeconds, then is revoked (reason rotated).',
+  })
   @ApiBody({ schema: openApiSchema(rotateSchema) })
-  rotate(@Param('tokenId') tokenId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<IssuedToken & { rotatedFrom: string; graceEndsAt: string }> {
+  rotate(
+    @Param('tokenId') tokenId: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<IssuedToken & { rotatedFrom: string; graceEndsAt: string }> {
     const { graceSeconds } = parseInput(rotateSchema, body ?? {});
-    return this.issuance.rotate(parseInput(tokenIdParam, tokenId, 'tokenId'), graceSeconds, principal);
+    return this.issuance.rotate(
+      parseInput(tokenIdParam, tokenId, 'tokenId'),
+      graceSeconds,
+      principal,
+    );
   }
 }

@@ -1,4 +1,10 @@
-import type { TokenExpiredV1, TokenIssuedV1, TokenRevokedV1, TokenRotatedV1, RevocationReason } from '@tokenledger/contracts';
+import type {
+  TokenExpiredV1,
+  TokenIssuedV1,
+  TokenRevokedV1,
+  TokenRotatedV1,
+  RevocationReason,
+} from '@tokenledger/contracts';
 import { DomainError } from '@tokenledger/errors';
 
 /** What issuance knows of one token, rebuilt from its lifecycle events by `evolve`. */
@@ -36,12 +42,23 @@ export function decide(command: TokenCommand, state: TokenState | undefined): Li
     case 'rotate': {
       const current = requireState(state);
       if (current.status !== 'active') {
-        throw new DomainError('token_inactive', `token ${current.tokenId} is ${current.status} and cannot be rotated`);
+        throw new DomainError(
+          'token_inactive',
+          `token ${current.tokenId} is ${current.status} and cannot be rotated`,
+        );
       }
       if (current.rotatedTo) {
-        throw new DomainError('token_already_rotated', `token ${current.tokenId} was already rotated to ${current.rotatedTo}`);
+        throw new DomainError(
+          'token_already_rotated',
+          `token ${current.tokenId} was already rotated to ${current.rotatedTo}`,
+        );
       }
-      const graceEndsAt = new Date(Math.min(command.now.getTime() + command.graceSeconds * 1000, Date.parse(current.expiresAt)));
+      const graceEndsAt = new Date(
+        Math.min(
+          command.now.getTime() + command.graceSeconds * 1000,
+          Date.parse(current.expiresAt),
+        ),
+      );
       return [
         {
           type: 'tokenledger.token.rotated.v1',
@@ -71,19 +88,30 @@ export function decide(command: TokenCommand, state: TokenState | undefined): Li
     }
     case 'expire': {
       const current = requireState(state);
-      if (current.status !== 'active' || command.now.getTime() < Date.parse(current.expiresAt)) return [];
-      return [{ type: 'tokenledger.token.expired.v1', data: { tokenId: current.tokenId, expiredAt: current.expiresAt } }];
+      if (current.status !== 'active' || command.now.getTime() < Date.parse(current.expiresAt))
+        return [];
+      return [
+        {
+          type: 'tokenledger.token.expired.v1',
+          data: { tokenId: current.tokenId, expiredAt: current.expiresAt },
+        },
+      ];
     }
   }
 }
 
 /** Applies one lifecycle event to the state it belongs to. */
-export function evolve(state: TokenState | undefined, event: LifecycleEvent): TokenState | undefined {
+export function evolve(
+  state: TokenState | undefined,
+  event: LifecycleEvent,
+): TokenState | undefined {
   switch (event.type) {
     case 'tokenledger.token.issued.v1':
       return { tokenId: event.data.tokenId, status: 'active', expiresAt: event.data.expiresAt };
     case 'tokenledger.token.rotated.v1':
-      return state && { ...state, rotatedTo: event.data.newTokenId, graceEndsAt: event.data.graceEndsAt };
+      return (
+        state && { ...state, rotatedTo: event.data.newTokenId, graceEndsAt: event.data.graceEndsAt }
+      );
     case 'tokenledger.token.revoked.v1':
       return state && { ...state, status: 'revoked' };
     case 'tokenledger.token.expired.v1':

@@ -31,10 +31,18 @@ export class Tokens1795800000100 implements MigrationInterface {
       )`);
     await queryRunner.query(`CREATE INDEX tokens_owner ON ${s}.tokens (owner_id, token_id)`);
     await queryRunner.query(`CREATE INDEX tokens_labels ON ${s}.tokens USING gin (labels)`);
-    await queryRunner.query(`CREATE INDEX tokens_due ON ${s}.tokens (expires_at) WHERE status = 'active'`);
-    await queryRunner.query(`CREATE INDEX tokens_grace ON ${s}.tokens (grace_ends_at) WHERE status = 'active' AND grace_ends_at IS NOT NULL`);
-    await queryRunner.query(`CREATE UNIQUE INDEX tokens_one_root ON ${s}.tokens (is_root) WHERE is_root`);
-    await queryRunner.query(`CREATE TABLE ${s}.policies (id text PRIMARY KEY, body jsonb NOT NULL, version int NOT NULL DEFAULT 1, updated_at timestamptz NOT NULL DEFAULT now(), updated_by text NOT NULL)`);
+    await queryRunner.query(
+      `CREATE INDEX tokens_due ON ${s}.tokens (expires_at) WHERE status = 'active'`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX tokens_grace ON ${s}.tokens (grace_ends_at) WHERE status = 'active' AND grace_ends_at IS NOT NULL`,
+    );
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX tokens_one_root ON ${s}.tokens (is_root) WHERE is_root`,
+    );
+    await queryRunner.query(
+      `CREATE TABLE ${s}.policies (id text PRIMARY KEY, body jsonb NOT NULL, version int NOT NULL DEFAULT 1, updated_at timestamptz NOT NULL DEFAULT now(), updated_by text NOT NULL)`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -98,15 +98,29 @@ export class TokensRepository extends SchemaRepository {
          issued_at, expires_at, dpop_jkt, rotated_from, issued_by, is_root)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
       [
-        row.tokenId, row.tokenHash, row.prefix, row.owner.type, row.owner.id, row.name, row.scopes,
-        JSON.stringify(row.labels), row.issuedAt, row.expiresAt, row.dpopJkt ?? null, row.rotatedFrom ?? null,
-        row.issuedBy, row.isRoot ?? false,
+        row.tokenId,
+        row.tokenHash,
+        row.prefix,
+        row.owner.type,
+        row.owner.id,
+        row.name,
+        row.scopes,
+        JSON.stringify(row.labels),
+        row.issuedAt,
+        row.expiresAt,
+        row.dpopJkt ?? null,
+        row.rotatedFrom ?? null,
+        row.issuedBy,
+        row.isRoot ?? false,
       ],
     );
   }
 
   async find(tokenId: string): Promise<TokenView | undefined> {
-    const [row] = await this.dataSource.query<Row[]>(`SELECT ${VIEW_COLUMNS} FROM ${this.s}.tokens WHERE token_id = $1`, [tokenId]);
+    const [row] = await this.dataSource.query<Row[]>(
+      `SELECT ${VIEW_COLUMNS} FROM ${this.s}.tokens WHERE token_id = $1`,
+      [tokenId],
+    );
     return row && toView(row);
   }
 
@@ -120,7 +134,15 @@ export class TokensRepository extends SchemaRepository {
 
   /** The decider's state of one token, locked for the rest of the transaction. */
   async lockState(manager: Tx, tokenId: string): Promise<TokenState | undefined> {
-    const [row] = await manager.query<Array<{ token_id: string; status: TokenState['status']; expires_at: Date; rotated_to: string | null; grace_ends_at: Date | null }>>(
+    const [row] = await manager.query<
+      Array<{
+        token_id: string;
+        status: TokenState['status'];
+        expires_at: Date;
+        rotated_to: string | null;
+        grace_ends_at: Date | null;
+      }>
+    >(
       `SELECT token_id, status, expires_at, rotated_to, grace_ends_at FROM ${this.s}.tokens WHERE token_id = $1 FOR UPDATE`,
       [tokenId],
     );
@@ -134,14 +156,25 @@ export class TokensRepository extends SchemaRepository {
     };
   }
 
-  async markRotated(manager: Tx, tokenId: string, newTokenId: string, graceEndsAt: string): Promise<void> {
-    await manager.query(`UPDATE ${this.s}.tokens SET rotated_to = $2, grace_ends_at = $3 WHERE token_id = $1 AND rotated_to IS NULL`, [
-      tokenId, newTokenId, graceEndsAt,
-    ]);
+  async markRotated(
+    manager: Tx,
+    tokenId: string,
+    newTokenId: string,
+    graceEndsAt: string,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE ${this.s}.tokens SET rotated_to = $2, grace_ends_at = $3 WHERE token_id = $1 AND rotated_to IS NULL`,
+      [tokenId, newTokenId, graceEndsAt],
+    );
   }
 
   /** Idempotent: only an active token changes. */
-  async markRevoked(manager: Tx, tokenId: string, reason: string, revokedAt: string): Promise<void> {
+  async markRevoked(
+    manager: Tx,
+    tokenId: string,
+    reason: string,
+    revokedAt: string,
+  ): Promise<void> {
     await manager.query(
       `UPDATE ${this.s}.tokens SET status = 'revoked', revoked_at = $3, revoked_reason = $2 WHERE token_id = $1 AND status = 'active'`,
       [tokenId, reason, revokedAt],
@@ -149,21 +182,35 @@ export class TokensRepository extends SchemaRepository {
   }
 
   async markExpired(manager: Tx, tokenId: string): Promise<void> {
-    await manager.query(`UPDATE ${this.s}.tokens SET status = 'expired' WHERE token_id = $1 AND status = 'active'`, [tokenId]);
+    await manager.query(
+      `UPDATE ${this.s}.tokens SET status = 'expired' WHERE token_id = $1 AND status = 'active'`,
+      [tokenId],
+    );
   }
 
   async list(filter: TokenFilter): Promise<TokenView[]> {
     const where = new WhereBuilder();
     if (filter.ownerId) where.add('owner_id = ?', filter.ownerId);
-    if (filter.label) where.add('labels @> ?::jsonb', JSON.stringify({ [filter.label.key]: filter.label.value }));
+    if (filter.label)
+      where.add('labels @> ?::jsonb', JSON.stringify({ [filter.label.key]: filter.label.value }));
     if (filter.status) where.add('status = ?', filter.status);
     if (filter.after) where.add('token_id > ?', filter.after);
-    const rows = await this.page<Row>({ columns: VIEW_COLUMNS, table: 'tokens', where, orderBy: 'token_id', limit: filter.limit });
+    const rows = await this.page<Row>({
+      columns: VIEW_COLUMNS,
+      table: 'tokens',
+      where,
+      orderBy: 'token_id',
+      limit: filter.limit,
+    });
     return rows.map(toView);
   }
 
   /** Tokens whose rotation grace or expiry has passed, locked and skipped by other instances. */
-  async lockDue(manager: Tx, now: Date, limit: number): Promise<Array<{ tokenId: string; kind: 'grace' | 'expiry' }>> {
+  async lockDue(
+    manager: Tx,
+    now: Date,
+    limit: number,
+  ): Promise<Array<{ tokenId: string; kind: 'grace' | 'expiry' }>> {
     const rows = await manager.query<Array<{ token_id: string; kind: 'grace' | 'expiry' }>>(
       `SELECT token_id, CASE WHEN expires_at <= $1 THEN 'expiry' ELSE 'grace' END AS kind
          FROM ${this.s}.tokens
@@ -175,12 +222,16 @@ export class TokensRepository extends SchemaRepository {
   }
 
   async hasRoot(): Promise<boolean> {
-    const [row] = await this.dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${this.s}.tokens WHERE is_root`);
+    const [row] = await this.dataSource.query<Array<{ n: number }>>(
+      `SELECT count(*)::int AS n FROM ${this.s}.tokens WHERE is_root`,
+    );
     return (row?.n ?? 0) > 0;
   }
 
   async policy(manager: Tx = this.dataSource.manager): Promise<Policy> {
-    const [row] = await manager.query<Array<{ body: unknown }>>(`SELECT body FROM ${this.s}.policies WHERE id = 'default' FOR UPDATE`);
+    const [row] = await manager.query<Array<{ body: unknown }>>(
+      `SELECT body FROM ${this.s}.policies WHERE id = 'default' FOR UPDATE`,
+    );
     return row ? policySchema.parse(row.body) : DEFAULT_POLICY;
   }
 

@@ -7,11 +7,20 @@ import { EventOutbox, type EventMeta } from '@tokenledger/messaging-nest';
 import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
 import { UnitOfWork, type Tx } from '@tokenledger/sql';
-import { TokenHasher, displayPrefix, generateToken, normalizeScopes } from '@tokenledger/token-core';
+import {
+  TokenHasher,
+  displayPrefix,
+  generateToken,
+  normalizeScopes,
+} from '@tokenledger/token-core';
 import type { IssuanceConfig } from '../config';
 import { checkPolicy, type Policy } from '../domain/policy';
 import { decide, type LifecycleEvent, type TokenCommand } from '../domain/token-decider';
-import { TokensRepository, type TokenFilter, type TokenView } from '../repositories/tokens.repository';
+import {
+  TokensRepository,
+  type TokenFilter,
+  type TokenView,
+} from '../repositories/tokens.repository';
 
 const LIFECYCLE_TYPES = new Set<string>([
   'tokenledger.token.issued.v1',
@@ -64,12 +73,27 @@ export class IssuanceService {
    * Issues a token after checking the policy. A refusal is recorded as `token.issuance-denied`
    * (who tried what) and thrown as `policy_violation` naming the rule.
    */
-  async issue(input: IssueInput, caller: Caller, options: { rotatedFrom?: string; isRoot?: boolean; presetToken?: string } = {}): Promise<IssuedToken> {
+  async issue(
+    input: IssueInput,
+    caller: Caller,
+    options: { rotatedFrom?: string; isRoot?: boolean; presetToken?: string } = {},
+  ): Promise<IssuedToken> {
     const scopes = normalizeScopes(input.scopes);
     const now = new Date(this.clock.now());
     const policy = await this.tokens.policy();
     const ttlSeconds = this.ttlOf(input, policy, now);
-    const decision = options.isRoot ? ({ ok: true } as const) : checkPolicy(policy, { owner: input.owner, scopes, ttlSeconds, ...(input.dpopJkt ? { dpopJkt: input.dpopJkt } : {}) }, caller.scopes);
+    const decision = options.isRoot
+      ? ({ ok: true } as const)
+      : checkPolicy(
+          policy,
+          {
+            owner: input.owner,
+            scopes,
+            ttlSeconds,
+            ...(input.dpopJkt ? { dpopJkt: input.dpopJkt } : {}),
+          },
+          caller.scopes,
+        );
     if (!decision.ok) {
       await this.uow.run((manager) =>
         this.outbox.append(
@@ -77,14 +101,23 @@ export class IssuanceService {
           [
             {
               type: 'tokenledger.token.issuance-denied.v1',
-              data: { rule: decision.rule, requested: { owner: input.owner, scopes, ttlSeconds }, message: decision.message },
+              data: {
+                rule: decision.rule,
+                requested: { owner: input.owner, scopes, ttlSeconds },
+                message: decision.message,
+              },
             },
           ],
           this.meta(caller),
         ),
       );
       this.outbox.publishSoon();
-      throw new DomainError('policy_violation', `policy rule ${decision.rule}: ${decision.message}`, false, { rule: decision.rule });
+      throw new DomainError(
+        'policy_violation',
+        `policy rule ${decision.rule}: ${decision.message}`,
+        false,
+        { rule: decision.rule },
+      );
     }
 
     const token = options.presetToken ?? generateToken({ prefix: this.config.TOKEN_PREFIX });
@@ -111,18 +144,35 @@ export class IssuanceService {
       await this.record(manager, events, caller);
     });
     this.outbox.publishSoon();
-    return { token, tokenId: issued.tokenId, prefix: issued.prefix, scopes, expiresAt: issued.expiresAt };
+    return {
+      token,
+      tokenId: issued.tokenId,
+      prefix: issued.prefix,
+      scopes,
+      expiresAt: issued.expiresAt,
+    };
   }
 
   /**
    * Issues a replacement with the same owner, name, scopes, labels and binding; the old token
    * keeps working until the grace period ends, then the sweeper revokes it (reason `rotated`).
    */
-  async rotate(tokenId: string, graceSeconds: number, caller: Caller): Promise<IssuedToken & { rotatedFrom: string; graceEndsAt: string }> {
+  async rotate(
+    tokenId: string,
+    graceSeconds: number,
+    caller: Caller,
+  ): Promise<IssuedToken & { rotatedFrom: string; graceEndsAt: string }> {
     const old = await this.tokens.find(tokenId);
     if (!old) throw new DomainError('token_not_found', `no token ${tokenId}`);
-    if (old.status !== 'active') throw new DomainError('token_inactive', `token ${tokenId} is ${old.status} and cannot be rotated`);
-    const ttlSeconds = Math.max(1, Math.round((Date.parse(old.expiresAt) - Date.parse(old.issuedAt)) / 1000));
+    if (old.status !== 'active')
+      throw new DomainError(
+        'token_inactive',
+        `token ${tokenId} is ${old.status} and cannot be rotated`,
+      );
+    const ttlSeconds = Math.max(
+      1,
+      Math.round((Date.parse(old.expiresAt) - Date.parse(old.issuedAt)) / 1000),
+    );
     const replacement = await this.issue(
       {
         owner: old.owner as IssueInput['owner'],
@@ -136,10 +186,24 @@ export class IssuanceService {
       { rotatedFrom: tokenId },
     );
     const graceEndsAt = await this.uow.run(async (manager) => {
-      const events = decide({ type: 'rotate', newTokenId: replacement.tokenId, graceSeconds, now: new Date(this.clock.now()) }, await this.tokens.lockState(manager, tokenId));
+      const events = decide(
+        {
+          type: 'rotate',
+          newTokenId: replacement.tokenId,
+          graceSeconds,
+          now: new Date(this.clock.now()),
+        },
+        await this.tokens.lockState(manager, tokenId),
+      );
       const rotated = events[0];
-      if (rotated?.type !== 'tokenledger.token.rotated.v1') throw new Error('rotate decided no rotation');
-      await this.tokens.markRotated(manager, tokenId, replacement.tokenId, rotated.data.graceEndsAt);
+      if (rotated?.type !== 'tokenledger.token.rotated.v1')
+        throw new Error('rotate decided no rotation');
+      await this.tokens.markRotated(
+        manager,
+        tokenId,
+        replacement.tokenId,
+        rotated.data.graceEndsAt,
+      );
       await this.record(manager, events, caller);
       return rotated.data.graceEndsAt;
     });
@@ -203,7 +267,8 @@ export class IssuanceService {
       const due = await this.tokens.lockDue(manager, now, 200);
       for (const { tokenId, kind } of due) {
         const state = await this.tokens.lockState(manager, tokenId);
-        const command: TokenCommand = kind === 'expiry' ? { type: 'expire', now } : { type: 'revoke', reason: 'rotated', now };
+        const command: TokenCommand =
+          kind === 'expiry' ? { type: 'expire', now } : { type: 'revoke', reason: 'rotated', now };
         const events = decide(command, state);
         await this.record(manager, events, { actor: 'system', scopes: [] });
       }
@@ -231,11 +296,21 @@ export class IssuanceService {
   async apply(manager: Tx, event: LifecycleEvent): Promise<void> {
     switch (event.type) {
       case 'tokenledger.token.revoked.v1':
-        return this.tokens.markRevoked(manager, event.data.tokenId, event.data.reason, event.data.revokedAt);
+        return this.tokens.markRevoked(
+          manager,
+          event.data.tokenId,
+          event.data.reason,
+          event.data.revokedAt,
+        );
       case 'tokenledger.token.expired.v1':
         return this.tokens.markExpired(manager, event.data.tokenId);
       case 'tokenledger.token.rotated.v1':
-        return this.tokens.markRotated(manager, event.data.tokenId, event.data.newTokenId, event.data.graceEndsAt);
+        return this.tokens.markRotated(
+          manager,
+          event.data.tokenId,
+          event.data.newTokenId,
+          event.data.graceEndsAt,
+        );
       case 'tokenledger.token.issued.v1':
         return; // written by issue() itself
     }
@@ -244,7 +319,11 @@ export class IssuanceService {
   /** Writes the decided events to the outbox and their effect to the tokens table. */
   private async record(manager: Tx, events: LifecycleEvent[], caller: Caller): Promise<void> {
     for (const event of events) {
-      if (event.type !== 'tokenledger.token.issued.v1' && event.type !== 'tokenledger.token.rotated.v1') await this.apply(manager, event);
+      if (
+        event.type !== 'tokenledger.token.issued.v1' &&
+        event.type !== 'tokenledger.token.rotated.v1'
+      )
+        await this.apply(manager, event);
     }
     await this.outbox.append(manager, events, this.meta(caller));
   }
@@ -256,7 +335,8 @@ export class IssuanceService {
   private ttlOf(input: IssueInput, policy: Policy, now: Date): number {
     if (input.expiresAt !== undefined) {
       const seconds = Math.round((Date.parse(input.expiresAt) - now.getTime()) / 1000);
-      if (!(seconds > 0)) throw new DomainError('invalid_expiry', 'expiresAt must be in the future');
+      if (!(seconds > 0))
+        throw new DomainError('invalid_expiry', 'expiresAt must be in the future');
       return seconds;
     }
     return input.ttlSeconds ?? policy.defaultTtlSeconds;

@@ -29,12 +29,19 @@ export class RootTokenService implements OnApplicationBootstrap {
     if (await this.tokens.hasRoot()) return;
     const preset = this.config.TOKENLEDGER_ROOT_TOKEN;
     if (preset !== undefined && !isWellFormed(preset)) {
-      throw new Error('TOKENLEDGER_ROOT_TOKEN is not a well-formed Tokenledger token (format or checksum)');
+      throw new Error(
+        'TOKENLEDGER_ROOT_TOKEN is not a well-formed Tokenledger token (format or checksum)',
+      );
     }
     let issued;
     try {
       issued = await this.issuance.issue(
-        { owner: { type: 'user', id: 'root' }, name: 'root', scopes: ['admin'], ttlSeconds: ROOT_TTL_SECONDS },
+        {
+          owner: { type: 'user', id: 'root' },
+          name: 'root',
+          scopes: ['admin'],
+          ttlSeconds: ROOT_TTL_SECONDS,
+        },
         { actor: 'system', scopes: ['admin'] },
         { isRoot: true, ...(preset ? { presetToken: preset } : {}) },
       );
@@ -43,13 +50,18 @@ export class RootTokenService implements OnApplicationBootstrap {
       if (await this.tokens.hasRoot()) return;
       throw error;
     }
-    this.logger.info({ tokenId: issued.tokenId, prefix: issued.prefix }, 'registered the root operator token');
+    this.logger.info(
+      { tokenId: issued.tokenId, prefix: issued.prefix },
+      'registered the root operator token',
+    );
     if (!preset) {
       const file = path.resolve(this.config.ROOT_TOKEN_FILE);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, `${issued.token}\n`, { mode: 0o600 });
       fs.chmodSync(file, 0o600);
-      process.stdout.write(`\nTokenledger root operator token (shown once, also in ${file}):\n  ${issued.token}\n\n`);
+      process.stdout.write(
+        `\nTokenledger root operator token (shown once, also in ${file}):\n  ${issued.token}\n\n`,
+      );
     }
   }
 }

@@ -1,4 +1,9 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { PeriodicTask, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { PinoLogger } from 'nestjs-pino';
 import type { IssuanceConfig } from '../config';
@@ -9,8 +14,16 @@ import { IssuanceService } from './issuance.service';
 export class SweeperService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly task: PeriodicTask;
 
-  constructor(issuance: IssuanceService, logger: PinoLogger, @Inject(SERVICE_CONFIG) config: IssuanceConfig) {
-    this.task = new PeriodicTask(config.SWEEP_INTERVAL_MS, () => issuance.sweep(), (error) => logger.warn({ err: String(error) }, 'sweep failed; will retry'));
+  constructor(
+    issuance: IssuanceService,
+    logger: PinoLogger,
+    @Inject(SERVICE_CONFIG) config: IssuanceConfig,
+  ) {
+    this.task = new PeriodicTask(
+      config.SWEEP_INTERVAL_MS,
+      () => issuance.sweep(),
+      (error) => logger.warn({ err: String(error) }, 'sweep failed; will retry'),
+    );
   }
 
   onApplicationBootstrap(): void {

@@ -2,7 +2,11 @@ import { Controller, Inject, Injectable } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { AUDITED_TOPICS } from '@tokenledger/contracts';
 import type { ConsumedRecord, RawBatchOutcome } from '@tokenledger/messaging';
-import { BatchContext, type BatchPatternExtras, type ConsumerGroupSettings } from '@tokenledger/messaging-nest';
+import {
+  BatchContext,
+  type BatchPatternExtras,
+  type ConsumerGroupSettings,
+} from '@tokenledger/messaging-nest';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { logIdOf } from '@tokenledger/ledger-core';
 import type { LedgerConfig } from '../config';
@@ -45,13 +49,27 @@ export class IngestSettings implements ConsumerGroupSettings {
 export class IngestConsumer {
   constructor(private readonly appender: AppenderService) {}
 
-  @EventPattern([...AUDITED_TOPICS], { raw: true, settings: IngestSettings } satisfies BatchPatternExtras)
-  async ingest(@Payload() batch: ConsumedRecord[], @Ctx() context: BatchContext): Promise<RawBatchOutcome> {
-    const records = batch.map((m) => ({ offset: Number(m.offset), timestamp: Number(m.timestamp), value: m.value }));
+  @EventPattern([...AUDITED_TOPICS], {
+    raw: true,
+    settings: IngestSettings,
+  } satisfies BatchPatternExtras)
+  async ingest(
+    @Payload() batch: ConsumedRecord[],
+    @Ctx() context: BatchContext,
+  ): Promise<RawBatchOutcome> {
+    const records = batch.map((m) => ({
+      offset: Number(m.offset),
+      timestamp: Number(m.timestamp),
+      value: m.value,
+    }));
     const result = await this.appender.append(context.getTopic(), context.getPartition(), records);
     return {
       nextOffset: result.nextOffset,
-      deadLetters: result.rejected.map((r) => ({ offset: r.offset, code: r.reason.split(':')[0] ?? 'rejected', reason: r.reason })),
+      deadLetters: result.rejected.map((r) => ({
+        offset: r.offset,
+        code: r.reason.split(':')[0] ?? 'rejected',
+        reason: r.reason,
+      })),
     };
   }
 }

@@ -1,9 +1,27 @@
-import { Body, Controller, Get, Header, HttpCode, NotFoundException, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScopes } from '@tokenledger/auth';
 import { decodeCursor, encodeCursor, parseInput } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
-import { BUNDLE_VERSION, CHAIN_SEED, formatBundleLine, isLogId, parseLeaf, type BundleLine } from '@tokenledger/ledger-core';
+import {
+  BUNDLE_VERSION,
+  CHAIN_SEED,
+  formatBundleLine,
+  isLogId,
+  parseLeaf,
+  type BundleLine,
+} from '@tokenledger/ledger-core';
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -52,10 +70,20 @@ export class LedgerController {
 
   @Get('keys')
   @RequireScopes('ledger:read')
-  @ApiOperation({ summary: 'Checkpoint verifier keys (C2SP name+hash+base64); earlier keys stay listed as inactive.' })
+  @ApiOperation({
+    summary:
+      'Checkpoint verifier keys (C2SP name+hash+base64); earlier keys stay listed as inactive.',
+  })
   async keys() {
     const keys = await this.repository.keys();
-    return { keys: keys.map((k) => ({ name: k.name, verifierKey: k.verifierKey, algorithm: 'ed25519', active: k.active })) };
+    return {
+      keys: keys.map((k) => ({
+        name: k.name,
+        verifierKey: k.verifierKey,
+        algorithm: 'ed25519',
+        active: k.active,
+      })),
+    };
   }
 
   @Get('logs')
@@ -63,7 +91,14 @@ export class LedgerController {
   async logs() {
     const heads = await this.repository.heads();
     return {
-      logs: heads.map((h) => ({ logId: h.logId, origin: this.checkpointer.origin(h.logId), topic: h.topic, partition: h.partition, size: h.size, rootHash: b64(h.rootHash) })),
+      logs: heads.map((h) => ({
+        logId: h.logId,
+        origin: this.checkpointer.origin(h.logId),
+        topic: h.topic,
+        partition: h.partition,
+        size: h.size,
+        rootHash: b64(h.rootHash),
+      })),
     };
   }
 
@@ -80,26 +115,59 @@ export class LedgerController {
   @Get('logs/:logId/entries/:index')
   @RequireScopes('ledger:read')
   async entry(@Param('logId') logId: string, @Param('index') index: string) {
-    const [row] = await this.repository.leaves(parseInput(logIdParam, logId, 'logId'), parseInput(int(), index, 'index'), 1);
-    if (!row || row.index !== Number(index)) throw new NotFoundException(`no entry ${index} in ${logId}`);
+    const [row] = await this.repository.leaves(
+      parseInput(logIdParam, logId, 'logId'),
+      parseInput(int(), index, 'index'),
+      1,
+    );
+    if (!row || row.index !== Number(index))
+      throw new NotFoundException(`no entry ${index} in ${logId}`);
     return entryView(row);
   }
 
   @Get('logs/:logId/entries')
   @RequireScopes('ledger:read')
   async entries(@Param('logId') logId: string, @Query() query: unknown) {
-    const q = parseInput(z.strictObject({ from: int().default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }), query, 'query');
-    const rows = await this.repository.leaves(parseInput(logIdParam, logId, 'logId'), q.from, q.limit);
+    const q = parseInput(
+      z.strictObject({
+        from: int().default(0),
+        limit: z.coerce.number().int().min(1).max(1000).default(100),
+      }),
+      query,
+      'query',
+    );
+    const rows = await this.repository.leaves(
+      parseInput(logIdParam, logId, 'logId'),
+      q.from,
+      q.limit,
+    );
     return { entries: rows.map(entryView) };
   }
 
   @Get('logs/:logId/proofs/inclusion')
   @RequireScopes('ledger:read')
-  @ApiOperation({ summary: 'RFC 9162 audit path (leaf to root) for any treeSize up to the current size.' })
+  @ApiOperation({
+    summary: 'RFC 9162 audit path (leaf to root) for any treeSize up to the current size.',
+  })
   async inclusion(@Param('logId') logId: string, @Query() query: unknown) {
-    const q = parseInput(z.strictObject({ index: int(), treeSize: int().optional() }), query, 'query');
-    const p = await this.proofs.inclusion(parseInput(logIdParam, logId, 'logId'), q.index, q.treeSize);
-    return { logId: p.logId, index: p.index, treeSize: p.treeSize, leafHash: b64(p.leafHash), rootHash: b64(p.rootHash), hashes: p.hashes.map(b64) };
+    const q = parseInput(
+      z.strictObject({ index: int(), treeSize: int().optional() }),
+      query,
+      'query',
+    );
+    const p = await this.proofs.inclusion(
+      parseInput(logIdParam, logId, 'logId'),
+      q.index,
+      q.treeSize,
+    );
+    return {
+      logId: p.logId,
+      index: p.index,
+      treeSize: p.treeSize,
+      leafHash: b64(p.leafHash),
+      rootHash: b64(p.rootHash),
+      hashes: p.hashes.map(b64),
+    };
   }
 
   @Get('logs/:logId/proofs/consistency')
@@ -112,7 +180,9 @@ export class LedgerController {
 
   @Get('events')
   @RequireScopes('ledger:read')
-  @ApiOperation({ summary: 'Recorded events by token, type, actor and time, each with its logId and index.' })
+  @ApiOperation({
+    summary: 'Recorded events by token, type, actor and time, each with its logId and index.',
+  })
   async events(@Query() query: unknown) {
     const q = parseInput(eventsQuery, query, 'query');
     let after: { time: string; logId: string; index: number } | undefined;
@@ -138,16 +208,23 @@ export class LedgerController {
 
   @Get('tokens/:tokenId/timeline')
   @RequireScopes('ledger:read')
-  @ApiOperation({ summary: "Every recorded event of one token, in event-time order, with logId and index." })
+  @ApiOperation({
+    summary: 'Every recorded event of one token, in event-time order, with logId and index.',
+  })
   async timeline(@Param('tokenId') tokenId: string) {
-    const rows = await this.repository.findEvents({ subject: parseInput(z.uuid(), tokenId, 'tokenId'), limit: 10_000 });
+    const rows = await this.repository.findEvents({
+      subject: parseInput(z.uuid(), tokenId, 'tokenId'),
+      limit: 10_000,
+    });
     return { tokenId, entries: rows.map(entryView) };
   }
 
   @Post('verify')
   @HttpCode(200)
   @RequireScopes('ledger:read')
-  @ApiOperation({ summary: 'Recompute leaf hashes, chains and roots; check them against the signed checkpoints.' })
+  @ApiOperation({
+    summary: 'Recompute leaf hashes, chains and roots; check them against the signed checkpoints.',
+  })
   async verify(@Body() body: unknown): Promise<{ ok: boolean; logs: LogVerification[] }> {
     const { logId } = parseInput(z.strictObject({ logId: logIdParam.optional() }), body ?? {});
     const logs = logId ? [await this.verifier.verify(logId)] : await this.verifier.verifyAll();
@@ -156,19 +233,39 @@ export class LedgerController {
 
   @Get('export')
   @RequireScopes('ledger:export')
-  @ApiOperation({ summary: 'NDJSON evidence bundle: verifier keys, a signed checkpoint, entries [from, to) and their inclusion proofs.' })
+  @ApiOperation({
+    summary:
+      'NDJSON evidence bundle: verifier keys, a signed checkpoint, entries [from, to) and their inclusion proofs.',
+  })
   async export(@Query() query: unknown, @Res() reply: FastifyReply): Promise<void> {
-    const q = parseInput(z.strictObject({ logId: logIdParam, from: int().default(0), to: int().optional() }), query, 'query');
+    const q = parseInput(
+      z.strictObject({ logId: logIdParam, from: int().default(0), to: int().optional() }),
+      query,
+      'query',
+    );
     const cp = await this.repository.latestCheckpoint(q.logId);
     if (!cp) throw new DomainError('log_not_found', `no checkpoint for ${q.logId} yet`);
     const to = Math.min(q.to ?? cp.size, cp.size);
     if (q.from >= to) throw new DomainError('bad_range', `from must be below ${to}`);
-    if (to - q.from > 100_000) throw new DomainError('bad_range', 'at most 100000 entries per bundle');
+    if (to - q.from > 100_000)
+      throw new DomainError('bad_range', 'at most 100000 entries per bundle');
     const keys = await this.repository.keys();
     const [before] = q.from > 0 ? await this.repository.leaves(q.logId, q.from - 1, 1) : [];
     const header: BundleLine[] = [
-      { type: 'bundle', version: BUNDLE_VERSION, logId: q.logId, origin: this.checkpointer.origin(q.logId), from: q.from, to, treeSize: cp.size, chainStart: before?.chainHash ?? CHAIN_SEED },
-      { type: 'keys', keys: keys.map((k) => ({ name: k.name, verifierKey: k.verifierKey, active: k.active })) },
+      {
+        type: 'bundle',
+        version: BUNDLE_VERSION,
+        logId: q.logId,
+        origin: this.checkpointer.origin(q.logId),
+        from: q.from,
+        to,
+        treeSize: cp.size,
+        chainStart: before?.chainHash ?? CHAIN_SEED,
+      },
+      {
+        type: 'keys',
+        keys: keys.map((k) => ({ name: k.name, verifierKey: k.verifierKey, active: k.active })),
+      },
       { type: 'checkpoint', size: cp.size, note: cp.note },
     ];
     const { repository, proofs } = this;
@@ -179,7 +276,13 @@ export class LedgerController {
       for (let at = q.from; at < to; at += 1000) {
         for (const row of await repository.leaves(q.logId, at, Math.min(1000, to - at))) {
           const proof = await proofs.inclusion(q.logId, row.index, treeSize);
-          yield formatBundleLine({ type: 'entry', index: row.index, leaf: row.leaf, chainHash: row.chainHash, proof: proof.hashes });
+          yield formatBundleLine({
+            type: 'entry',
+            index: row.index,
+            leaf: row.leaf,
+            chainHash: row.chainHash,
+            proof: proof.hashes,
+          });
         }
       }
     }

@@ -8,7 +8,10 @@ import { ReplayService, type ReplayStatus } from '../services/replay.service';
 const topic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name');
 export const replaySchema = z
   .strictObject({
-    logId: z.string().regex(/^[A-Za-z0-9._-]+-\d+$/, 'expected <topic>-<partition>').optional(),
+    logId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+-\d+$/, 'expected <topic>-<partition>')
+      .optional(),
     topic: topic.optional(),
     fromIndex: z.int().min(0).optional(),
     toIndex: z.int().min(0).optional(),
@@ -18,8 +21,14 @@ export const replaySchema = z
     targetTopic: topic,
     ratePerSecond: z.number().positive().max(1_000_000).optional(),
   })
-  .refine((r) => (r.logId === undefined) !== (r.topic === undefined), { message: 'give exactly one of logId and topic', path: ['logId'] })
-  .refine((r) => r.fromIndex === undefined || r.toIndex === undefined || r.fromIndex < r.toIndex, { message: 'fromIndex must be below toIndex', path: ['toIndex'] });
+  .refine((r) => (r.logId === undefined) !== (r.topic === undefined), {
+    message: 'give exactly one of logId and topic',
+    path: ['logId'],
+  })
+  .refine((r) => r.fromIndex === undefined || r.toIndex === undefined || r.fromIndex < r.toIndex, {
+    message: 'fromIndex must be below toIndex',
+    path: ['toIndex'],
+  });
 
 @ApiTags('replays')
 @ApiBearerAuth()
@@ -31,7 +40,10 @@ export class ReplaysController {
   @HttpCode(202)
   @RequireScopes('replay:run')
   @ApiBody({ schema: openApiSchema(replaySchema) })
-  @ApiOperation({ summary: 'Republish recorded events (original bytes) to a target topic; progress at GET /v1/replays/{id}.' })
+  @ApiOperation({
+    summary:
+      'Republish recorded events (original bytes) to a target topic; progress at GET /v1/replays/{id}.',
+  })
   start(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<ReplayStatus> {
     return this.replays.start(parseInput(replaySchema, body), principal);
   }

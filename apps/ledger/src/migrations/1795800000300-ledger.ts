@@ -83,14 +83,19 @@ export class Ledger1795800000300 implements MigrationInterface {
           USING ERRCODE = 'insufficient_privilege';
       END $$`);
     for (const table of ['leaves', 'nodes', 'checkpoints', 'event_ids']) {
-      await q.query(`CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${s}.${table} FOR EACH ROW EXECUTE FUNCTION ${s}.reject_change()`);
-      await q.query(`CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${s}.${table} FOR EACH STATEMENT EXECUTE FUNCTION ${s}.reject_change()`);
+      await q.query(
+        `CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${s}.${table} FOR EACH ROW EXECUTE FUNCTION ${s}.reject_change()`,
+      );
+      await q.query(
+        `CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${s}.${table} FOR EACH STATEMENT EXECUTE FUNCTION ${s}.reject_change()`,
+      );
     }
   }
 
   async down(q: QueryRunner): Promise<void> {
     const s = migrationSchema(q);
-    for (const table of ['signing_keys', 'checkpoints', 'nodes', 'event_ids', 'leaves', 'logs']) await q.query(`DROP TABLE ${s}.${table}`);
+    for (const table of ['signing_keys', 'checkpoints', 'nodes', 'event_ids', 'leaves', 'logs'])
+      await q.query(`DROP TABLE ${s}.${table}`);
     await q.query(`DROP FUNCTION ${s}.reject_change()`);
   }
 }

@@ -35,13 +35,19 @@ export class Subtrees1795800000302 implements MigrationInterface {
         hash bytea NOT NULL,
         PRIMARY KEY (log_id, level, idx)
       )`);
-    await q.query(`INSERT INTO ${s}.nodes (log_id, level, idx, hash) SELECT log_id, 0, idx, leaf_hash FROM ${s}.leaves`);
+    await q.query(
+      `INSERT INTO ${s}.nodes (log_id, level, idx, hash) SELECT log_id, 0, idx, leaf_hash FROM ${s}.leaves`,
+    );
     await q.query(`
       INSERT INTO ${s}.nodes (log_id, level, idx, hash)
       SELECT log_id, g.level, ((idx + 1) >> g.level) - 1, substring(subtrees FROM (g.level - 1) * 32 + 1 FOR 32)
         FROM ${s}.leaves, generate_series(1, length(subtrees) / 32) AS g(level)`);
-    await q.query(`CREATE TRIGGER nodes_append_only BEFORE UPDATE OR DELETE ON ${s}.nodes FOR EACH ROW EXECUTE FUNCTION ${s}.reject_change()`);
-    await q.query(`CREATE TRIGGER nodes_no_truncate BEFORE TRUNCATE ON ${s}.nodes FOR EACH STATEMENT EXECUTE FUNCTION ${s}.reject_change()`);
+    await q.query(
+      `CREATE TRIGGER nodes_append_only BEFORE UPDATE OR DELETE ON ${s}.nodes FOR EACH ROW EXECUTE FUNCTION ${s}.reject_change()`,
+    );
+    await q.query(
+      `CREATE TRIGGER nodes_no_truncate BEFORE TRUNCATE ON ${s}.nodes FOR EACH STATEMENT EXECUTE FUNCTION ${s}.reject_change()`,
+    );
     await q.query(`ALTER TABLE ${s}.leaves DROP COLUMN subtrees`);
   }
 }

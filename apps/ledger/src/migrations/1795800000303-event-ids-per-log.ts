@@ -11,11 +11,15 @@ export class EventIdsPerLog1795800000303 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     const s = migrationSchema(q);
-    await q.query(`ALTER TABLE ${s}.event_ids DROP CONSTRAINT event_ids_pkey, ADD PRIMARY KEY (log_id, event_id)`);
+    await q.query(
+      `ALTER TABLE ${s}.event_ids DROP CONSTRAINT event_ids_pkey, ADD PRIMARY KEY (log_id, event_id)`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
     const s = migrationSchema(q);
-    await q.query(`ALTER TABLE ${s}.event_ids DROP CONSTRAINT event_ids_pkey, ADD PRIMARY KEY (event_id)`);
+    await q.query(
+      `ALTER TABLE ${s}.event_ids DROP CONSTRAINT event_ids_pkey, ADD PRIMARY KEY (event_id)`,
+    );
   }
 }

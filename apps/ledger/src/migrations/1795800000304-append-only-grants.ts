@@ -23,6 +23,7 @@ export class AppendOnlyGrants1795800000304 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     const s = migrationSchema(q);
-    for (const table of APPEND_ONLY) await q.query(`GRANT UPDATE, DELETE, TRUNCATE ON ${s}.${table} TO CURRENT_USER`);
+    for (const table of APPEND_ONLY)
+      await q.query(`GRANT UPDATE, DELETE, TRUNCATE ON ${s}.${table} TO CURRENT_USER`);
   }
 }

@@ -6,4 +6,11 @@ import { EventIdsPerLog1795800000303 } from './1795800000303-event-ids-per-log';
 import { AppendOnlyGrants1795800000304 } from './1795800000304-append-only-grants';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
-export const migrations = [CreateSchemaAndOutbox1795800000000, Ledger1795800000300, Replays1795800000301, Subtrees1795800000302, EventIdsPerLog1795800000303, AppendOnlyGrants1795800000304];
+export const migrations = [
+  CreateSchemaAndOutbox1795800000000,
+  Ledger1795800000300,
+  Replays1795800000301,
+  Subtrees1795800000302,
+  EventIdsPerLog1795800000303,
+  AppendOnlyGrants1795800000304,
+];

@@ -113,12 +113,22 @@ export class LedgerRepository {
   }
 
   /** The head of a log, created empty when missing, locked for the rest of the transaction. */
-  async lockHead(m: EntityManager, logId: string, topic: string, partition: number, emptyRoot: Buffer, chainSeed: Buffer): Promise<LogHead> {
+  async lockHead(
+    m: EntityManager,
+    logId: string,
+    topic: string,
+    partition: number,
+    emptyRoot: Buffer,
+    chainSeed: Buffer,
+  ): Promise<LogHead> {
     await m.query(
       `INSERT INTO ${this.s}.logs (log_id, topic, partition, root_hash, chain_head) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
       [logId, topic, partition, emptyRoot, chainSeed],
     );
-    const [row] = await m.query<HeadRow[]>(`SELECT * FROM ${this.s}.logs WHERE log_id = $1 FOR UPDATE`, [logId]);
+    const [row] = await m.query<HeadRow[]>(
+      `SELECT * FROM ${this.s}.logs WHERE log_id = $1 FOR UPDATE`,
+      [logId],
+    );
     if (!row) throw new Error(`log ${logId} vanished`);
     return toHead(row);
   }
@@ -127,11 +137,23 @@ export class LedgerRepository {
    * Moves the head. MUST be conditional on the offset the appender started from: a stale
    * consumer (a zombie after a rebalance) then updates nothing and its transaction is rolled back.
    */
-  async advanceHead(m: EntityManager, head: LogHead, next: { size: number; rootHash: Buffer; chainHead: Buffer; nextOffset: number }): Promise<boolean> {
+  async advanceHead(
+    m: EntityManager,
+    head: LogHead,
+    next: { size: number; rootHash: Buffer; chainHead: Buffer; nextOffset: number },
+  ): Promise<boolean> {
     const result = await m.query<[unknown[], number]>(
       `UPDATE ${this.s}.logs SET size = $2, root_hash = $3, chain_head = $4, next_offset = $5, updated_at = now()
         WHERE log_id = $1 AND next_offset = $6 AND size = $7`,
-      [head.logId, next.size, next.rootHash, next.chainHead, next.nextOffset, head.nextOffset, head.size],
+      [
+        head.logId,
+        next.size,
+        next.rootHash,
+        next.chainHead,
+        next.nextOffset,
+        head.nextOffset,
+        head.size,
+      ],
     );
     return result[1] === 1;
   }
@@ -141,7 +163,11 @@ export class LedgerRepository {
    * offset and length), the rest as arrays expanded by unnest: a bytea[] parameter would be sent
    * as hex text, which costs more CPU on both sides than the insert itself.
    */
-  async insertLeaves(m: EntityManager, logId: string, rows: Array<LeafRow & { subtrees: Buffer }>): Promise<void> {
+  async insertLeaves(
+    m: EntityManager,
+    logId: string,
+    rows: Array<LeafRow & { subtrees: Buffer }>,
+  ): Promise<void> {
     if (rows.length === 0) return;
     const leaves = packed(rows.map((r) => r.leaf));
     const subtrees = packed(rows.map((r) => r.subtrees));
@@ -179,30 +205,49 @@ export class LedgerRepository {
     );
   }
 
-  async insertEventIds(m: EntityManager, logId: string, rows: Array<{ eventId: string; index: number; sha256: Buffer }>): Promise<void> {
+  async insertEventIds(
+    m: EntityManager,
+    logId: string,
+    rows: Array<{ eventId: string; index: number; sha256: Buffer }>,
+  ): Promise<void> {
     if (rows.length === 0) return;
     await m.query(
       `INSERT INTO ${this.s}.event_ids (event_id, log_id, idx, payload_sha256)
        SELECT u.event_id, $1, u.idx, substring($2::bytea FROM (u.n - 1)::int * 32 + 1 FOR 32)
          FROM unnest($3::uuid[], $4::bigint[]) WITH ORDINALITY AS u(event_id, idx, n)`,
-      [logId, Buffer.concat(rows.map((r) => r.sha256)), arrayLiteral(rows.map((r) => r.eventId)), arrayLiteral(rows.map((r) => r.index))],
+      [
+        logId,
+        Buffer.concat(rows.map((r) => r.sha256)),
+        arrayLiteral(rows.map((r) => r.eventId)),
+        arrayLiteral(rows.map((r) => r.index)),
+      ],
     );
   }
 
-  async findEventIds(m: EntityManager, logId: string, eventIds: string[]): Promise<Map<string, { index: number; sha256: Buffer }>> {
+  async findEventIds(
+    m: EntityManager,
+    logId: string,
+    eventIds: string[],
+  ): Promise<Map<string, { index: number; sha256: Buffer }>> {
     if (eventIds.length === 0) return new Map();
     const rows = await m.query<Array<{ event_id: string; idx: string; payload_sha256: Buffer }>>(
       `SELECT event_id, idx, payload_sha256 FROM ${this.s}.event_ids WHERE log_id = $1 AND event_id = ANY($2::uuid[])`,
       [logId, eventIds],
     );
-    return new Map(rows.map((r) => [r.event_id, { index: Number(r.idx), sha256: r.payload_sha256 }]));
+    return new Map(
+      rows.map((r) => [r.event_id, { index: Number(r.idx), sha256: r.payload_sha256 }]),
+    );
   }
 
   /**
    * Stored perfect-subtree hashes, in one read: each lives in the row of the leaf that completes
    * it (tree-plan's completingLeaf). Nodes not stored (beyond the tree) are absent from the map.
    */
-  async nodes(logId: string, refs: NodeRef[], m: EntityManager = this.dataSource.manager): Promise<Map<string, Buffer>> {
+  async nodes(
+    logId: string,
+    refs: NodeRef[],
+    m: EntityManager = this.dataSource.manager,
+  ): Promise<Map<string, Buffer>> {
     if (refs.length === 0) return new Map();
     const rows = await m.query<Array<{ idx: string; leaf_hash: Buffer; subtrees: Buffer }>>(
       `SELECT idx, leaf_hash, subtrees FROM ${this.s}.leaves WHERE log_id = $1 AND idx = ANY($2::bigint[])`,
@@ -213,19 +258,27 @@ export class LedgerRepository {
     for (const ref of refs) {
       const row = byIndex.get(completingLeaf(ref));
       if (!row) continue;
-      const hash = ref.level === 0 ? row.leaf_hash : row.subtrees.subarray((ref.level - 1) * 32, ref.level * 32);
+      const hash =
+        ref.level === 0
+          ? row.leaf_hash
+          : row.subtrees.subarray((ref.level - 1) * 32, ref.level * 32);
       if (hash.length === 32) found.set(nodeKey(ref), hash);
     }
     return found;
   }
 
   async heads(): Promise<LogHead[]> {
-    const rows = await this.dataSource.query<HeadRow[]>(`SELECT * FROM ${this.s}.logs ORDER BY topic, partition`);
+    const rows = await this.dataSource.query<HeadRow[]>(
+      `SELECT * FROM ${this.s}.logs ORDER BY topic, partition`,
+    );
     return rows.map(toHead);
   }
 
   async head(logId: string): Promise<LogHead | undefined> {
-    const [row] = await this.dataSource.query<HeadRow[]>(`SELECT * FROM ${this.s}.logs WHERE log_id = $1`, [logId]);
+    const [row] = await this.dataSource.query<HeadRow[]>(
+      `SELECT * FROM ${this.s}.logs WHERE log_id = $1`,
+      [logId],
+    );
     return row && toHead(row);
   }
 
@@ -239,14 +292,28 @@ export class LedgerRepository {
   }
 
   /** Entries matching event filters, across logs, ordered by event time then position. */
-  async findEvents(filter: { subject?: string; type?: string; actor?: string; since?: string; until?: string; after?: { time: string; logId: string; index: number }; limit: number }): Promise<Array<LeafRow & { eventTime: string }>> {
+  async findEvents(filter: {
+    subject?: string;
+    type?: string;
+    actor?: string;
+    since?: string;
+    until?: string;
+    after?: { time: string; logId: string; index: number };
+    limit: number;
+  }): Promise<Array<LeafRow & { eventTime: string }>> {
     const where = new WhereBuilder(['event_time IS NOT NULL', "kind = 'event'"]);
     if (filter.subject) where.add('subject = ?', filter.subject);
     if (filter.type) where.add('event_type = ?', filter.type);
     if (filter.actor) where.add('actor = ?', filter.actor);
     if (filter.since) where.add('event_time >= ?', filter.since);
     if (filter.until) where.add('event_time < ?', filter.until);
-    if (filter.after) where.add('(event_time, log_id, idx) > (?, ?, ?)', filter.after.time, filter.after.logId, filter.after.index);
+    if (filter.after)
+      where.add(
+        '(event_time, log_id, idx) > (?, ?, ?)',
+        filter.after.time,
+        filter.after.logId,
+        filter.after.index,
+      );
     const limit = where.param(filter.limit);
     const rows = await this.dataSource.query<Array<LeafDbRow & { event_time: Date }>>(
       `SELECT log_id, idx, kafka_offset, kind, leaf, leaf_hash, chain_hash, event_time FROM ${this.s}.leaves
@@ -257,38 +324,73 @@ export class LedgerRepository {
   }
 
   async insertCheckpoint(m: EntityManager, c: Omit<CheckpointRow, 'signedAt'>): Promise<void> {
-    await m.query(`INSERT INTO ${this.s}.checkpoints (log_id, size, root_hash, note, key_name) VALUES ($1, $2, $3, $4, $5)`, [
-      c.logId, c.size, c.rootHash, c.note, c.keyName,
-    ]);
+    await m.query(
+      `INSERT INTO ${this.s}.checkpoints (log_id, size, root_hash, note, key_name) VALUES ($1, $2, $3, $4, $5)`,
+      [c.logId, c.size, c.rootHash, c.note, c.keyName],
+    );
   }
 
-  async latestCheckpoint(logId: string, m: EntityManager = this.dataSource.manager): Promise<CheckpointRow | undefined> {
-    const [row] = await m.query<Array<{ log_id: string; size: string; root_hash: Buffer; note: string; key_name: string; signed_at: Date }>>(
-      `SELECT * FROM ${this.s}.checkpoints WHERE log_id = $1 ORDER BY size DESC LIMIT 1`,
-      [logId],
+  async latestCheckpoint(
+    logId: string,
+    m: EntityManager = this.dataSource.manager,
+  ): Promise<CheckpointRow | undefined> {
+    const [row] = await m.query<
+      Array<{
+        log_id: string;
+        size: string;
+        root_hash: Buffer;
+        note: string;
+        key_name: string;
+        signed_at: Date;
+      }>
+    >(`SELECT * FROM ${this.s}.checkpoints WHERE log_id = $1 ORDER BY size DESC LIMIT 1`, [logId]);
+    return (
+      row && {
+        logId: row.log_id,
+        size: Number(row.size),
+        rootHash: row.root_hash,
+        note: row.note,
+        keyName: row.key_name,
+        signedAt: row.signed_at,
+      }
     );
-    return row && { logId: row.log_id, size: Number(row.size), rootHash: row.root_hash, note: row.note, keyName: row.key_name, signedAt: row.signed_at };
   }
 
   async checkpoints(logId: string): Promise<CheckpointRow[]> {
-    const rows = await this.dataSource.query<Array<{ log_id: string; size: string; root_hash: Buffer; note: string; key_name: string; signed_at: Date }>>(
-      `SELECT * FROM ${this.s}.checkpoints WHERE log_id = $1 ORDER BY size`,
-      [logId],
-    );
-    return rows.map((row) => ({ logId: row.log_id, size: Number(row.size), rootHash: row.root_hash, note: row.note, keyName: row.key_name, signedAt: row.signed_at }));
+    const rows = await this.dataSource.query<
+      Array<{
+        log_id: string;
+        size: string;
+        root_hash: Buffer;
+        note: string;
+        key_name: string;
+        signed_at: Date;
+      }>
+    >(`SELECT * FROM ${this.s}.checkpoints WHERE log_id = $1 ORDER BY size`, [logId]);
+    return rows.map((row) => ({
+      logId: row.log_id,
+      size: Number(row.size),
+      rootHash: row.root_hash,
+      note: row.note,
+      keyName: row.key_name,
+      signedAt: row.signed_at,
+    }));
   }
 
   async keys(): Promise<Array<{ name: string; verifierKey: string; active: boolean }>> {
-    const rows = await this.dataSource.query<Array<{ key_name: string; verifier_key: string; active: boolean }>>(
-      `SELECT key_name, verifier_key, active FROM ${this.s}.signing_keys ORDER BY added_at`,
-    );
+    const rows = await this.dataSource.query<
+      Array<{ key_name: string; verifier_key: string; active: boolean }>
+    >(`SELECT key_name, verifier_key, active FROM ${this.s}.signing_keys ORDER BY added_at`);
     return rows.map((r) => ({ name: r.key_name, verifierKey: r.verifier_key, active: r.active }));
   }
 
   /** Registers the configured key as the only active one; earlier keys stay listed (inactive). */
   async activateKey(name: string, verifierKey: string): Promise<void> {
     await this.dataSource.transaction(async (m) => {
-      await m.query(`UPDATE ${this.s}.signing_keys SET active = false WHERE verifier_key <> $1 AND active`, [verifierKey]);
+      await m.query(
+        `UPDATE ${this.s}.signing_keys SET active = false WHERE verifier_key <> $1 AND active`,
+        [verifierKey],
+      );
       await m.query(
         `INSERT INTO ${this.s}.signing_keys (key_name, verifier_key, active) VALUES ($1, $2, true)
          ON CONFLICT (verifier_key) DO UPDATE SET active = true`,

@@ -35,9 +35,13 @@ export class ReplayRepository extends SchemaRepository {
   }
 
   /** How many event leaves the selection holds, and their first and last Kafka offsets. */
-  async measure(selection: LeafSelection): Promise<{ n: string; first: string | null; last: string | null } | undefined> {
+  async measure(
+    selection: LeafSelection,
+  ): Promise<{ n: string; first: string | null; last: string | null } | undefined> {
     const where = this.where(selection);
-    const [count] = await this.dataSource.query<Array<{ n: string; first: string | null; last: string | null }>>(
+    const [count] = await this.dataSource.query<
+      Array<{ n: string; first: string | null; last: string | null }>
+    >(
       `SELECT count(*) AS n, min(kafka_offset)::text AS first, max(kafka_offset)::text AS last FROM ${this.s}.leaves ${where.sql()}`,
       where.params,
     );
@@ -45,34 +49,67 @@ export class ReplayRepository extends SchemaRepository {
   }
 
   /** The next `limit` event leaves of the selection after `after`, in (log_id, idx) order. */
-  leafPage(selection: LeafSelection, after: { logId: string; index: number } | undefined, limit: number): Promise<Array<{ log_id: string; idx: string; leaf: Buffer }>> {
+  leafPage(
+    selection: LeafSelection,
+    after: { logId: string; index: number } | undefined,
+    limit: number,
+  ): Promise<Array<{ log_id: string; idx: string; leaf: Buffer }>> {
     const where = this.where(selection, after);
-    return this.page({ columns: 'log_id, idx, leaf', table: 'leaves', where, orderBy: 'log_id, idx', limit });
+    return this.page({
+      columns: 'log_id, idx, leaf',
+      table: 'leaves',
+      where,
+      orderBy: 'log_id, idx',
+      limit,
+    });
   }
 
-  async insert(tx: Tx, replayId: string, request: unknown, requestedBy: string, total: number): Promise<void> {
-    await tx.query(`INSERT INTO ${this.s}.replays (replay_id, request, requested_by, status, total) VALUES ($1, $2, $3, 'running', $4)`, [
-      replayId, JSON.stringify(request), requestedBy, total,
-    ]);
+  async insert(
+    tx: Tx,
+    replayId: string,
+    request: unknown,
+    requestedBy: string,
+    total: number,
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO ${this.s}.replays (replay_id, request, requested_by, status, total) VALUES ($1, $2, $3, 'running', $4)`,
+      [replayId, JSON.stringify(request), requestedBy, total],
+    );
   }
 
   async find(replayId: string): Promise<ReplayRow | undefined> {
-    const [row] = await this.dataSource.query<ReplayRow[]>(`SELECT * FROM ${this.s}.replays WHERE replay_id = $1`, [replayId]);
+    const [row] = await this.dataSource.query<ReplayRow[]>(
+      `SELECT * FROM ${this.s}.replays WHERE replay_id = $1`,
+      [replayId],
+    );
     return row;
   }
 
   async progress(replayId: string, done: number): Promise<void> {
-    await this.dataSource.query(`UPDATE ${this.s}.replays SET done = $2 WHERE replay_id = $1`, [replayId, done]);
+    await this.dataSource.query(`UPDATE ${this.s}.replays SET done = $2 WHERE replay_id = $1`, [
+      replayId,
+      done,
+    ]);
   }
 
-  async finish(tx: Tx, replayId: string, outcome: 'completed' | 'failed', done: number, error: string | null): Promise<void> {
-    await tx.query(`UPDATE ${this.s}.replays SET status = $2, done = $3, error = $4, finished_at = now() WHERE replay_id = $1`, [replayId, outcome, done, error]);
+  async finish(
+    tx: Tx,
+    replayId: string,
+    outcome: 'completed' | 'failed',
+    done: number,
+    error: string | null,
+  ): Promise<void> {
+    await tx.query(
+      `UPDATE ${this.s}.replays SET status = $2, done = $3, error = $4, finished_at = now() WHERE replay_id = $1`,
+      [replayId, outcome, done, error],
+    );
   }
 
   private where(selection: LeafSelection, after?: { logId: string; index: number }): WhereBuilder {
     const where = new WhereBuilder(["kind = 'event'"]);
     if (selection.logId) where.add('log_id = ?', selection.logId);
-    else if (selection.topic) where.add('log_id LIKE ?', `${selection.topic.replace(/[\\%_]/g, (c) => `\\${c}`)}-%`);
+    else if (selection.topic)
+      where.add('log_id LIKE ?', `${selection.topic.replace(/[\\%_]/g, (c) => `\\${c}`)}-%`);
     if (selection.fromIndex !== undefined) where.add('idx >= ?', selection.fromIndex);
     if (selection.toIndex !== undefined) where.add('idx < ?', selection.toIndex);
     if (selection.since) where.add('event_time >= ?', selection.since);

@@ -16,8 +16,17 @@ function ledgerDb(db: TestDatabase): Promise<DataSource> {
 function records(n: number, start = 0): RawRecord[] {
   return Array.from({ length: n }, (_, i) => {
     const tokenId = uuidv7();
-    const event = buildEvent({ type: 'tokenledger.token.expired.v1', source: '/tokenledger/test', actor: 'system', data: { tokenId, expiredAt: '2026-11-27T00:00:00.000Z' } });
-    return { offset: start + i, timestamp: 1_800_000_000_000 + start + i, value: encodeEvent(event) };
+    const event = buildEvent({
+      type: 'tokenledger.token.expired.v1',
+      source: '/tokenledger/test',
+      actor: 'system',
+      data: { tokenId, expiredAt: '2026-11-27T00:00:00.000Z' },
+    });
+    return {
+      offset: start + i,
+      timestamp: 1_800_000_000_000 + start + i,
+      value: encodeEvent(event),
+    };
   });
 }
 
@@ -46,9 +55,14 @@ describe('appender (real PostgreSQL): exactly once, fenced, deterministic', () =
     const stale = await appender.append('t.topic', 0, all.slice(10, 15)); // A wakes up (zombie)
     expect(stale).toMatchObject({ appended: 0, size: 25, nextOffset: 25 });
 
-    const results = await Promise.all([appender.append('t.topic', 0, all.slice(20, 40)), appender.append('t.topic', 0, all.slice(25, 40))]);
+    const results = await Promise.all([
+      appender.append('t.topic', 0, all.slice(20, 40)),
+      appender.append('t.topic', 0, all.slice(25, 40)),
+    ]);
     expect(results.reduce((n, r) => n + r.appended, 0)).toBe(15);
-    const rows = await ds.query<Array<{ kafka_offset: string }>>("SELECT kafka_offset FROM ledger.leaves WHERE log_id = 't.topic-0' ORDER BY idx");
+    const rows = await ds.query<Array<{ kafka_offset: string }>>(
+      "SELECT kafka_offset FROM ledger.leaves WHERE log_id = 't.topic-0' ORDER BY idx",
+    );
     expect(rows.map((r) => Number(r.kafka_offset))).toEqual(all.map((r) => r.offset));
     expect((await new VerifierService(repository).verify('t.topic-0')).ok).toBe(true);
   });
@@ -60,23 +74,36 @@ describe('appender (real PostgreSQL): exactly once, fenced, deterministic', () =
     const all = records(30);
     await appender.append('f.topic', 0, all.slice(0, 10));
     // Both appenders start from the head at size 10 (the zombie reads it, then stalls).
-    const stale = await ds.transaction((m) => repository.lockHead(m, 'f.topic-0', 'f.topic', 0, emptyRoot(), CHAIN_SEED));
+    const stale = await ds.transaction((m) =>
+      repository.lockHead(m, 'f.topic-0', 'f.topic', 0, emptyRoot(), CHAIN_SEED),
+    );
     expect(stale).toMatchObject({ size: 10, nextOffset: 10 });
     // The new owner appends 10..29 from that same head.
     const owner = await appender.append('f.topic', 0, all.slice(10, 30));
     expect(owner).toMatchObject({ appended: 20, size: 30, nextOffset: 30 });
     // The zombie moves the head from what it read: refused, and its transaction is rolled back.
-    const zombie = { size: 15, rootHash: Buffer.alloc(32, 1), chainHead: Buffer.alloc(32, 2), nextOffset: 15 };
+    const zombie = {
+      size: 15,
+      rootHash: Buffer.alloc(32, 1),
+      chainHead: Buffer.alloc(32, 2),
+      nextOffset: 15,
+    };
     const moved = await ds.transaction((m) => repository.advanceHead(m, stale, zombie));
     expect(moved).toBe(false);
     const head = await repository.head('f.topic-0');
     expect(head).toMatchObject({ size: 30, nextOffset: 30 });
     expect(head?.rootHash.equals(owner.rootHash)).toBe(true);
     // Each half of the condition fences on its own: a head that matches on size only, or on offset only, moves nothing.
-    expect(await ds.transaction((m) => repository.advanceHead(m, { ...stale, nextOffset: 30 }, zombie))).toBe(false);
-    expect(await ds.transaction((m) => repository.advanceHead(m, { ...stale, size: 30 }, zombie))).toBe(false);
+    expect(
+      await ds.transaction((m) => repository.advanceHead(m, { ...stale, nextOffset: 30 }, zombie)),
+    ).toBe(false);
+    expect(
+      await ds.transaction((m) => repository.advanceHead(m, { ...stale, size: 30 }, zombie)),
+    ).toBe(false);
     expect(await repository.head('f.topic-0')).toMatchObject({ size: 30, nextOffset: 30 });
-    const rows = await ds.query<Array<{ kafka_offset: string }>>("SELECT kafka_offset FROM ledger.leaves WHERE log_id = 'f.topic-0' ORDER BY idx");
+    const rows = await ds.query<Array<{ kafka_offset: string }>>(
+      "SELECT kafka_offset FROM ledger.leaves WHERE log_id = 'f.topic-0' ORDER BY idx",
+    );
     expect(rows.map((r) => Number(r.kafka_offset))).toEqual(all.map((r) => r.offset));
     expect((await new VerifierService(repository).verify('f.topic-0')).ok).toBe(true);
     // The appender still extends the log from the real head.
@@ -89,9 +116,15 @@ describe('appender (real PostgreSQL): exactly once, fenced, deterministic', () =
     if (!first?.value) throw new Error('no record');
     const event = JSON.parse(first.value.toString()) as Record<string, unknown>;
     const conflicting = encodeEvent({ ...event, time: '2026-11-27T00:00:01.000Z' } as never);
-    const result = await appender.append('d.topic', 0, [first, { ...first, offset: 1 }, { offset: 2, timestamp: first.timestamp, value: conflicting }]);
+    const result = await appender.append('d.topic', 0, [
+      first,
+      { ...first, offset: 1 },
+      { offset: 2, timestamp: first.timestamp, value: conflicting },
+    ]);
     expect(result.rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/^conflict/)]);
-    const kinds = await ds.query<Array<{ kind: string }>>("SELECT kind FROM ledger.leaves WHERE log_id = 'd.topic-0' ORDER BY idx");
+    const kinds = await ds.query<Array<{ kind: string }>>(
+      "SELECT kind FROM ledger.leaves WHERE log_id = 'd.topic-0' ORDER BY idx",
+    );
     expect(kinds.map((k) => k.kind)).toEqual(['event', 'duplicate', 'rejected']);
   });
 
@@ -100,19 +133,29 @@ describe('appender (real PostgreSQL): exactly once, fenced, deterministic', () =
     const a = await appender.append('t.twice', 0, [record as RawRecord]);
     const b = await appender.append('t.twice', 1, [record as RawRecord]);
     expect([a.appended, b.appended, a.rejected.length + b.rejected.length]).toEqual([1, 1, 0]);
-    const kinds = await ds.query<Array<{ log_id: string; kind: string }>>("SELECT log_id, kind FROM ledger.leaves WHERE log_id LIKE 't.twice-%' ORDER BY log_id");
-    expect(kinds).toEqual([{ log_id: 't.twice-0', kind: 'event' }, { log_id: 't.twice-1', kind: 'event' }]);
+    const kinds = await ds.query<Array<{ log_id: string; kind: string }>>(
+      "SELECT log_id, kind FROM ledger.leaves WHERE log_id LIKE 't.twice-%' ORDER BY log_id",
+    );
+    expect(kinds).toEqual([
+      { log_id: 't.twice-0', kind: 'event' },
+      { log_id: 't.twice-1', kind: 'event' },
+    ]);
   });
 
   it('a log rebuilt from the same records into an empty database, in other batch sizes, has the same root', async () => {
-    const all = [...records(37), { offset: 37, timestamp: 1, value: randomBytes(20) }, ...records(20, 38)];
+    const all = [
+      ...records(37),
+      { offset: 37, timestamp: 1, value: randomBytes(20) },
+      ...records(20, 38),
+    ];
     const first = await appender.append('r.topic', 1, all);
     const other = await freshDatabase();
     const ds2 = await ledgerDb(other);
     try {
       const rebuilt = new AppenderService(new LedgerRepository(ds2, config));
       let last;
-      for (let i = 0; i < all.length; i += 7) last = await rebuilt.append('r.topic', 1, all.slice(i, i + 7));
+      for (let i = 0; i < all.length; i += 7)
+        last = await rebuilt.append('r.topic', 1, all.slice(i, i + 7));
       expect(last?.size).toBe(first.size);
       expect(last?.rootHash.equals(first.rootHash)).toBe(true);
     } finally {

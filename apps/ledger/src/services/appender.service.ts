@@ -1,7 +1,19 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { decodeEvent } from '@tokenledger/contracts';
-import { CHAIN_SEED, CompactRange, chainNext, decompose, emptyRoot, leafBytes, leafHash, logIdOf, nodeKey, type LeafContent, type RecordPosition } from '@tokenledger/ledger-core';
+import {
+  CHAIN_SEED,
+  CompactRange,
+  chainNext,
+  decompose,
+  emptyRoot,
+  leafBytes,
+  leafHash,
+  logIdOf,
+  nodeKey,
+  type LeafContent,
+  type RecordPosition,
+} from '@tokenledger/ledger-core';
 import { LedgerRepository, type LeafRow } from '../repositories/ledger.repository';
 
 export interface RawRecord {
@@ -55,14 +67,30 @@ interface Prepared extends RecordPosition {
 
 function prepare(topic: string, partition: number, record: RawRecord): Prepared {
   const value = record.value ?? Buffer.alloc(0);
-  const position: RecordPosition = { topic, partition, offset: record.offset, timestamp: record.timestamp };
+  const position: RecordPosition = {
+    topic,
+    partition,
+    offset: record.offset,
+    timestamp: record.timestamp,
+  };
   const sha256 = createHash('sha256').update(value).digest();
   // Records over the size limit are not even parsed.
   if (value.length > MAX_RECORD_BYTES) {
-    return { ...position, value, sha256, rejection: `too-large: ${value.length} bytes, over the ${MAX_RECORD_BYTES}-byte limit` };
+    return {
+      ...position,
+      value,
+      sha256,
+      rejection: `too-large: ${value.length} bytes, over the ${MAX_RECORD_BYTES}-byte limit`,
+    };
   }
   const decoded = decodeEvent(value);
-  if (!decoded.ok) return { ...position, value, sha256, rejection: `${decoded.error.code}: ${decoded.error.message}` };
+  if (!decoded.ok)
+    return {
+      ...position,
+      value,
+      sha256,
+      rejection: `${decoded.error.code}: ${decoded.error.message}`,
+    };
   const e = decoded.event;
   // The parsed record rather than the schema's output: same content, but already in canonical key
   // order when the producer wrote canonical JSON, so encoding the leaf copies nothing.
@@ -73,7 +101,13 @@ function prepare(topic: string, partition: number, record: RawRecord): Prepared 
     sha256,
     event: {
       eventId: e.id,
-      columns: { eventId: e.id, eventType: e.type, subject: e.subject, actor: e.actor, eventTime: e.time },
+      columns: {
+        eventId: e.id,
+        eventType: e.type,
+        subject: e.subject,
+        actor: e.actor,
+        eventTime: e.time,
+      },
       leaf,
     },
   };
@@ -97,23 +131,46 @@ export class AppenderService {
   async append(topic: string, partition: number, records: RawRecord[]): Promise<AppendResult> {
     const logId = logIdOf(topic, partition);
     // CPU work that does not depend on the log's state happens before the head is locked.
-    const prepared = records.map((r) => prepare(topic, partition, r)).sort((a, b) => a.offset - b.offset);
+    const prepared = records
+      .map((r) => prepare(topic, partition, r))
+      .sort((a, b) => a.offset - b.offset);
     return this.repository.transaction(async (m) => {
-      const head = await this.repository.lockHead(m, logId, topic, partition, emptyRoot(), CHAIN_SEED);
+      const head = await this.repository.lockHead(
+        m,
+        logId,
+        topic,
+        partition,
+        emptyRoot(),
+        CHAIN_SEED,
+      );
       const fresh = prepared.filter((r) => r.offset >= head.nextOffset);
       if (fresh.length === 0) {
-        return { logId, appended: 0, size: head.size, rootHash: head.rootHash, nextOffset: head.nextOffset, rejected: [] };
+        return {
+          logId,
+          appended: 0,
+          size: head.size,
+          rootHash: head.rootHash,
+          nextOffset: head.nextOffset,
+          rejected: [],
+        };
       }
 
       // The right edge of the current tree (its perfect subtrees), to extend and to take the root of.
       const frontier = decompose(0, head.size);
       const stored = await this.repository.nodes(logId, frontier, m);
-      const tree = new CompactRange(head.size, frontier.map((n) => {
-        const hash = stored.get(nodeKey(n));
-        if (!hash) throw new Error(`log ${logId}: stored node ${nodeKey(n)} is missing`);
-        return hash;
-      }));
-      const known = await this.repository.findEventIds(m, logId, fresh.flatMap((r) => (r.event ? [r.event.eventId] : [])));
+      const tree = new CompactRange(
+        head.size,
+        frontier.map((n) => {
+          const hash = stored.get(nodeKey(n));
+          if (!hash) throw new Error(`log ${logId}: stored node ${nodeKey(n)} is missing`);
+          return hash;
+        }),
+      );
+      const known = await this.repository.findEventIds(
+        m,
+        logId,
+        fresh.flatMap((r) => (r.event ? [r.event.eventId] : [])),
+      );
 
       const leaves: Array<LeafRow & { subtrees: Buffer }> = [];
       const newIds: Array<{ eventId: string; index: number; sha256: Buffer }> = [];
@@ -135,9 +192,17 @@ export class AppenderService {
         if (record.rejection !== undefined) {
           leaf = reject(record, record.rejection);
         } else if (record.event && first?.sha256.equals(record.sha256)) {
-          leaf = buildLeaf(record, { kind: 'duplicate', eventId: record.event.eventId, sha256: record.sha256.toString('hex'), firstIndex: first.index });
+          leaf = buildLeaf(record, {
+            kind: 'duplicate',
+            eventId: record.event.eventId,
+            sha256: record.sha256.toString('hex'),
+            firstIndex: first.index,
+          });
         } else if (record.event && first) {
-          leaf = reject(record, `conflict: event id ${record.event.eventId} was recorded at index ${first.index} with other bytes`);
+          leaf = reject(
+            record,
+            `conflict: event id ${record.event.eventId} was recorded at index ${first.index} with other bytes`,
+          );
         } else if (record.event) {
           leaf = record.event.leaf;
           meta = record.event.columns;
@@ -148,7 +213,17 @@ export class AppenderService {
         }
         chain = chainNext(chain, leaf.hash);
         const subtrees = Buffer.concat(tree.append(leaf.hash));
-        leaves.push({ logId, index, offset: record.offset, kind: leaf.kind, leaf: leaf.bytes, leafHash: leaf.hash, chainHash: chain, subtrees, ...meta });
+        leaves.push({
+          logId,
+          index,
+          offset: record.offset,
+          kind: leaf.kind,
+          leaf: leaf.bytes,
+          leafHash: leaf.hash,
+          chainHash: chain,
+          subtrees,
+          ...meta,
+        });
       }
 
       const size = tree.length;
@@ -156,7 +231,14 @@ export class AppenderService {
       await this.repository.insertLeaves(m, logId, leaves);
       await this.repository.insertEventIds(m, logId, newIds);
       const nextOffset = (fresh[fresh.length - 1] as Prepared).offset + 1;
-      if (!(await this.repository.advanceHead(m, head, { size, rootHash, chainHead: chain, nextOffset }))) {
+      if (
+        !(await this.repository.advanceHead(m, head, {
+          size,
+          rootHash,
+          chainHead: chain,
+          nextOffset,
+        }))
+      ) {
         throw new Error(`log ${logId}: head moved under this append (stale consumer); rolled back`);
       }
       return { logId, appended: leaves.length, size, rootHash, nextOffset, rejected };

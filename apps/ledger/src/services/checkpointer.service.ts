@@ -1,4 +1,9 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { TOPICS, topicName } from '@tokenledger/contracts';
 import { formatCheckpoint, signNote, verifyConsistency } from '@tokenledger/ledger-core';
 import { KafkaConnection } from '@tokenledger/messaging-nest';
@@ -27,7 +32,11 @@ export class CheckpointerService implements OnApplicationBootstrap, OnApplicatio
     private readonly logger: PinoLogger,
     @Inject(SERVICE_CONFIG) private readonly config: LedgerConfig,
   ) {
-    this.task = new PeriodicTask(config.CHECKPOINT_INTERVAL_MS, () => this.signDue(), (error) => logger.warn({ err: String(error) }, 'checkpointing failed; will retry'));
+    this.task = new PeriodicTask(
+      config.CHECKPOINT_INTERVAL_MS,
+      () => this.signDue(),
+      (error) => logger.warn({ err: String(error) }, 'checkpointing failed; will retry'),
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -58,19 +67,50 @@ export class CheckpointerService implements OnApplicationBootstrap, OnApplicatio
     if (last && last.size >= head.size) return undefined;
     if (last) {
       const proof = await this.proofs.consistency(head.logId, last.size, head.size);
-      const check = verifyConsistency(last.size, head.size, proof.hashes, last.rootHash, head.rootHash);
+      const check = verifyConsistency(
+        last.size,
+        head.size,
+        proof.hashes,
+        last.rootHash,
+        head.rootHash,
+      );
       if (!check.ok) {
-        this.logger.error({ logId: head.logId, from: last.size, to: head.size, reason: check.error.message }, 'REFUSING to sign: the log does not extend its last checkpoint');
+        this.logger.error(
+          { logId: head.logId, from: last.size, to: head.size, reason: check.error.message },
+          'REFUSING to sign: the log does not extend its last checkpoint',
+        );
         return undefined;
       }
     }
-    const note = signNote(formatCheckpoint({ origin: this.origin(head.logId), size: head.size, rootHash: head.rootHash }), this.keys.signer);
+    const note = signNote(
+      formatCheckpoint({
+        origin: this.origin(head.logId),
+        size: head.size,
+        rootHash: head.rootHash,
+      }),
+      this.keys.signer,
+    );
     await this.repository.transaction((m) =>
-      this.repository.insertCheckpoint(m, { logId: head.logId, size: head.size, rootHash: head.rootHash, note, keyName: this.keys.signer.name }),
+      this.repository.insertCheckpoint(m, {
+        logId: head.logId,
+        size: head.size,
+        rootHash: head.rootHash,
+        note,
+        keyName: this.keys.signer.name,
+      }),
     );
     await this.kafka.producer
-      .send({ topic: topicName(TOPICS.checkpoints, this.config.TOPIC_PREFIX), acks: -1, messages: [{ key: head.logId, value: note }] })
-      .catch((error: unknown) => this.logger.warn({ err: String(error), logId: head.logId }, 'checkpoint stored but not yet published'));
+      .send({
+        topic: topicName(TOPICS.checkpoints, this.config.TOPIC_PREFIX),
+        acks: -1,
+        messages: [{ key: head.logId, value: note }],
+      })
+      .catch((error: unknown) =>
+        this.logger.warn(
+          { err: String(error), logId: head.logId },
+          'checkpoint stored but not yet published',
+        ),
+      );
     return note;
   }
 }

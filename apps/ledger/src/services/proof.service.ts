@@ -1,5 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { consistencyRanges, emptyRoot, inclusionRanges, nodeHash, nodeKey, nodesFor, rangeHash, type NodeRef, type Range } from '@tokenledger/ledger-core';
+import {
+  consistencyRanges,
+  emptyRoot,
+  inclusionRanges,
+  nodeHash,
+  nodeKey,
+  nodesFor,
+  rangeHash,
+  type NodeRef,
+  type Range,
+} from '@tokenledger/ledger-core';
 import { DomainError } from '@tokenledger/errors';
 import { LedgerRepository, type LogHead } from '../repositories/ledger.repository';
 
@@ -35,19 +45,29 @@ export class ProofService {
   async inclusion(logId: string, index: number, treeSize?: number): Promise<InclusionProof> {
     const head = await this.requireHead(logId);
     const size = treeSize ?? head.size;
-    if (size < 1 || size > head.size) throw new DomainError('bad_tree_size', `treeSize must be between 1 and ${head.size}`);
-    if (index < 0 || index >= size) throw new DomainError('bad_index', `index must be between 0 and ${size - 1}`);
+    if (size < 1 || size > head.size)
+      throw new DomainError('bad_tree_size', `treeSize must be between 1 and ${head.size}`);
+    if (index < 0 || index >= size)
+      throw new DomainError('bad_index', `index must be between 0 and ${size - 1}`);
     const ranges = inclusionRanges(index, size);
     const hashes = await this.hashes(logId, [[index, index + 1], [0, size], ...ranges]);
     const [leafHash, rootHash, ...path] = hashes;
-    return { logId, index, treeSize: size, leafHash: leafHash as Buffer, rootHash: rootHash as Buffer, hashes: path };
+    return {
+      logId,
+      index,
+      treeSize: size,
+      leafHash: leafHash as Buffer,
+      rootHash: rootHash as Buffer,
+      hashes: path,
+    };
   }
 
   async consistency(logId: string, from: number, to?: number): Promise<ConsistencyProof> {
     const head = await this.requireHead(logId);
     const end = to ?? head.size;
     if (end > head.size) throw new DomainError('bad_tree_size', `to must be at most ${head.size}`);
-    if (from < 0 || from > end) throw new DomainError('bad_tree_size', `from must be between 0 and ${end}`);
+    if (from < 0 || from > end)
+      throw new DomainError('bad_tree_size', `from must be between 0 and ${end}`);
     const ranges = consistencyRanges(from, end);
     const roots: Range[] = [from > 0 ? [0, from] : [0, 0], end > 0 ? [0, end] : [0, 0]];
     const hashes = await this.hashes(logId, [...roots.filter(([, e]) => e > 0), ...ranges]);
@@ -66,12 +86,20 @@ export class ProofService {
     const needed: NodeRef[] = nodesFor(ranges);
     const stored = await this.repository.nodes(logId, needed);
     return ranges.map((range) =>
-      rangeHash(range, (n) => {
-        const hash = stored.get(nodeKey(n));
-        if (!hash) throw new DomainError('ledger_inconsistent', `log ${logId}: stored node ${nodeKey(n)} is missing`, false);
-        return hash;
-      }, nodeHash),
+      rangeHash(
+        range,
+        (n) => {
+          const hash = stored.get(nodeKey(n));
+          if (!hash)
+            throw new DomainError(
+              'ledger_inconsistent',
+              `log ${logId}: stored node ${nodeKey(n)} is missing`,
+              false,
+            );
+          return hash;
+        },
+        nodeHash,
+      ),
     );
   }
-
 }

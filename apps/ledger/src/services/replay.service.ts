@@ -1,7 +1,13 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
 import { canonicalBytes } from '@tokenledger/canonical-json';
-import { AUDITED_TOPICS, ReplayAudit, topicName, type Clock, type IdSource } from '@tokenledger/contracts';
+import {
+  AUDITED_TOPICS,
+  ReplayAudit,
+  topicName,
+  type Clock,
+  type IdSource,
+} from '@tokenledger/contracts';
 import { EventOutbox, KafkaConnection } from '@tokenledger/messaging-nest';
 import { UnitOfWork } from '@tokenledger/sql';
 import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
@@ -29,7 +35,11 @@ export interface ReplayStatus {
 }
 
 /** Headers on every replayed record. */
-export const REPLAY_HEADERS = { replay: 'tl-replay-id', log: 'tl-source-log', index: 'tl-source-index' } as const;
+export const REPLAY_HEADERS = {
+  replay: 'tl-replay-id',
+  log: 'tl-source-log',
+  index: 'tl-source-index',
+} as const;
 
 const PAGE = 500;
 
@@ -58,7 +68,10 @@ export class ReplayService implements OnApplicationShutdown {
   async start(request: ReplayRequest, principal: Principal): Promise<ReplayStatus> {
     const audited = new Set(AUDITED_TOPICS.map((t) => topicName(t, this.config.TOPIC_PREFIX)));
     if (audited.has(request.targetTopic) || request.targetTopic.startsWith('__')) {
-      throw new DomainError('bad_target', `targetTopic ${request.targetTopic} is an audited or internal topic`);
+      throw new DomainError(
+        'bad_target',
+        `targetTopic ${request.targetTopic} is an audited or internal topic`,
+      );
     }
     const count = await this.replays.measure(request);
     const total = Number(count?.n ?? 0);
@@ -103,7 +116,11 @@ export class ReplayService implements OnApplicationShutdown {
     await Promise.allSettled([...this.running]);
   }
 
-  private async run(audit: ReplayAudit, request: ReplayRequest, principal: Principal): Promise<void> {
+  private async run(
+    audit: ReplayAudit,
+    request: ReplayRequest,
+    principal: Principal,
+  ): Promise<void> {
     const { replayId } = audit;
     let done = 0;
     let outcome: 'completed' | 'failed' = 'completed';
@@ -113,7 +130,10 @@ export class ReplayService implements OnApplicationShutdown {
       await admin.connect();
       try {
         if (!(await admin.listTopics()).includes(request.targetTopic)) {
-          await admin.createTopics({ topics: [{ topic: request.targetTopic, numPartitions: this.config.TOPIC_PARTITIONS }], waitForLeaders: true });
+          await admin.createTopics({
+            topics: [{ topic: request.targetTopic, numPartitions: this.config.TOPIC_PARTITIONS }],
+            waitForLeaders: true,
+          });
         }
       } finally {
         await admin.disconnect();
@@ -125,12 +145,19 @@ export class ReplayService implements OnApplicationShutdown {
         if (rows.length === 0) break;
         const messages = rows.map((r) => {
           const parsed = parseLeaf(r.leaf);
-          if (!parsed.ok || parsed.leaf.kind !== 'event') throw new Error(`leaf ${r.log_id}#${r.idx} is not an event leaf: ${parsed.ok ? parsed.leaf.kind : parsed.error.message}`);
+          if (!parsed.ok || parsed.leaf.kind !== 'event')
+            throw new Error(
+              `leaf ${r.log_id}#${r.idx} is not an event leaf: ${parsed.ok ? parsed.leaf.kind : parsed.error.message}`,
+            );
           const { event } = parsed.leaf;
           return {
             key: event.subject,
             value: canonicalBytes(event),
-            headers: { [REPLAY_HEADERS.replay]: replayId, [REPLAY_HEADERS.log]: r.log_id, [REPLAY_HEADERS.index]: r.idx },
+            headers: {
+              [REPLAY_HEADERS.replay]: replayId,
+              [REPLAY_HEADERS.log]: r.log_id,
+              [REPLAY_HEADERS.index]: r.idx,
+            },
           };
         });
         for (let i = 0; i < messages.length; i += 100) {
@@ -155,7 +182,9 @@ export class ReplayService implements OnApplicationShutdown {
     }
     await this.uow.run(async (m) => {
       await this.replays.finish(m, replayId, outcome, done, error ?? null);
-      await this.outbox.append(m, [audit.finished(outcome, done, error)], { actor: principal.actor });
+      await this.outbox.append(m, [audit.finished(outcome, done, error)], {
+        actor: principal.actor,
+      });
     });
     this.outbox.publishSoon();
   }

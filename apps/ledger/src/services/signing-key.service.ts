@@ -34,14 +34,18 @@ export class SigningKeyService implements OnApplicationBootstrap {
   private static loadSeed(config: LedgerConfig): Buffer {
     const parse = (text: string, where: string): Buffer => {
       const seed = Buffer.from(text.trim(), 'base64');
-      if (seed.length !== 32) throw new Error(`${where} must hold a base64 Ed25519 seed of 32 bytes`);
+      if (seed.length !== 32)
+        throw new Error(`${where} must hold a base64 Ed25519 seed of 32 bytes`);
       return seed;
     };
     if (config.LEDGER_SIGNING_KEY) return parse(config.LEDGER_SIGNING_KEY, 'LEDGER_SIGNING_KEY');
     const file = path.resolve(config.LEDGER_SIGNING_KEY_FILE);
     if (!fs.existsSync(file)) {
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+      fs.writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, {
+        mode: 0o600,
+        flag: 'wx',
+      });
     }
     return parse(fs.readFileSync(file, 'utf8'), `LEDGER_SIGNING_KEY_FILE (${file})`);
   }

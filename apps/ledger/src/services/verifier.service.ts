@@ -1,5 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { LogVerifier, parseVerifierKey, type LogError, type NoteVerifier } from '@tokenledger/ledger-core';
+import {
+  LogVerifier,
+  parseVerifierKey,
+  type LogError,
+  type NoteVerifier,
+} from '@tokenledger/ledger-core';
 import { LedgerRepository } from '../repositories/ledger.repository';
 
 export interface LogVerification {
@@ -40,7 +45,15 @@ export class VerifierService {
       if (page.length < PAGE) break;
     }
     const result = log.finish(head);
-    return result.ok ? { logId, ok: true, size, checkpointsChecked: result.checkpointsChecked } : { logId, ok: false, size, checkpointsChecked: result.checkpointsChecked, error: result.error };
+    return result.ok
+      ? { logId, ok: true, size, checkpointsChecked: result.checkpointsChecked }
+      : {
+          logId,
+          ok: false,
+          size,
+          checkpointsChecked: result.checkpointsChecked,
+          error: result.error,
+        };
   }
 
   private async verifiers(): Promise<NoteVerifier[]> {

@@ -1,6 +1,14 @@
 import { buildEvent, encodeEvent, partitionKey, uuidv7 } from '@tokenledger/contracts';
 import { createEventProducer, createKafka } from '@tokenledger/messaging';
-import { eventually, freshDatabase, freshTopicPrefix, kafkaBrokers, migratedDataSource, testKafka, type TestDatabase } from '@tokenledger/testing';
+import {
+  eventually,
+  freshDatabase,
+  freshTopicPrefix,
+  kafkaBrokers,
+  migratedDataSource,
+  testKafka,
+  type TestDatabase,
+} from '@tokenledger/testing';
 import type { Consumer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import type { LedgerConfig } from '../config';
@@ -35,20 +43,39 @@ describe('zombie consumer (real Kafka rebalance, real PostgreSQL)', () => {
   });
 
   it('stalls past its session, loses the partition, then cannot append its stale batch', async () => {
-    const appender = new AppenderService(new LedgerRepository(ds, { DB_SCHEMA: 'ledger' } as LedgerConfig));
-    const producer = createEventProducer(createKafka({ brokers: kafkaBrokers(), clientId: 'zombie-producer' }));
+    const appender = new AppenderService(
+      new LedgerRepository(ds, { DB_SCHEMA: 'ledger' } as LedgerConfig),
+    );
+    const producer = createEventProducer(
+      createKafka({ brokers: kafkaBrokers(), clientId: 'zombie-producer' }),
+    );
     await producer.connect();
     const send = async (n: number): Promise<void> => {
       const messages = Array.from({ length: n }, () => {
         const tokenId = uuidv7();
-        const event = buildEvent({ type: 'tokenledger.token.expired.v1', source: '/tokenledger/test', actor: 'system', data: { tokenId, expiredAt: '2026-11-27T00:00:00.000Z' } });
+        const event = buildEvent({
+          type: 'tokenledger.token.expired.v1',
+          source: '/tokenledger/test',
+          actor: 'system',
+          data: { tokenId, expiredAt: '2026-11-27T00:00:00.000Z' },
+        });
         return { key: partitionKey(event), value: encodeEvent(event) };
       });
       await producer.send({ topic, acks: -1, messages });
     };
     const groupId = `zombie-${topic}`;
-    const member = (name: string, onBatch: (records: Array<{ offset: number; timestamp: number; value: Buffer | null }>) => Promise<void>): Consumer => {
-      const consumer = createKafka({ brokers: kafkaBrokers(), clientId: name }).consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 1000, rebalanceTimeout: 6000 });
+    const member = (
+      name: string,
+      onBatch: (
+        records: Array<{ offset: number; timestamp: number; value: Buffer | null }>,
+      ) => Promise<void>,
+    ): Consumer => {
+      const consumer = createKafka({ brokers: kafkaBrokers(), clientId: name }).consumer({
+        groupId,
+        sessionTimeout: 6000,
+        heartbeatInterval: 1000,
+        rebalanceTimeout: 6000,
+      });
       void (async () => {
         await consumer.connect();
         await consumer.subscribe({ topic, fromBeginning: true });
@@ -56,7 +83,13 @@ describe('zombie consumer (real Kafka rebalance, real PostgreSQL)', () => {
           autoCommit: false,
           eachBatchAutoResolve: false,
           eachBatch: async ({ batch }) => {
-            await onBatch(batch.messages.map((m) => ({ offset: Number(m.offset), timestamp: Number(m.timestamp), value: m.value })));
+            await onBatch(
+              batch.messages.map((m) => ({
+                offset: Number(m.offset),
+                timestamp: Number(m.timestamp),
+                value: m.value,
+              })),
+            );
           },
         });
       })();
@@ -76,7 +109,11 @@ describe('zombie consumer (real Kafka rebalance, real PostgreSQL)', () => {
       await stalled;
       zombieResult = await appender.append(topic, 0, records);
     });
-    await eventually(() => Promise.resolve(zombieBatch > 0 ? true : undefined), 20_000, 'A to fetch a batch');
+    await eventually(
+      () => Promise.resolve(zombieBatch > 0 ? true : undefined),
+      20_000,
+      'A to fetch a batch',
+    );
 
     // B joins; A misses its session and B gets the partition, appends everything.
     const appendedByB: number[] = [];
@@ -85,10 +122,17 @@ describe('zombie consumer (real Kafka rebalance, real PostgreSQL)', () => {
       appendedByB.push(result.appended);
     });
     await send(5);
-    const head = await eventually(async () => {
-      const [row] = await ds.query<Array<{ size: string }>>(`SELECT size FROM ledger.logs WHERE log_id = $1`, [`${topic}-0`]);
-      return row && Number(row.size) === 15 ? row : undefined;
-    }, 40_000, 'B to append all 15 records');
+    const head = await eventually(
+      async () => {
+        const [row] = await ds.query<Array<{ size: string }>>(
+          `SELECT size FROM ledger.logs WHERE log_id = $1`,
+          [`${topic}-0`],
+        );
+        return row && Number(row.size) === 15 ? row : undefined;
+      },
+      40_000,
+      'B to append all 15 records',
+    );
     expect(Number(head.size)).toBe(15);
 
     // A wakes up and tries to append what it fetched before the rebalance.
@@ -96,8 +140,13 @@ describe('zombie consumer (real Kafka rebalance, real PostgreSQL)', () => {
     await eventually(() => Promise.resolve(zombieResult), 10_000, 'the zombie append to finish');
     expect(zombieResult).toMatchObject({ appended: 0, size: 15 });
 
-    const rows = await ds.query<Array<{ kafka_offset: string }>>(`SELECT kafka_offset FROM ledger.leaves WHERE log_id = $1 ORDER BY idx`, [`${topic}-0`]);
-    expect(rows.map((r) => Number(r.kafka_offset))).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    const rows = await ds.query<Array<{ kafka_offset: string }>>(
+      `SELECT kafka_offset FROM ledger.leaves WHERE log_id = $1 ORDER BY idx`,
+      [`${topic}-0`],
+    );
+    expect(rows.map((r) => Number(r.kafka_offset))).toEqual(
+      Array.from({ length: 15 }, (_, i) => i),
+    );
     await Promise.all([a.disconnect(), b.disconnect(), producer.disconnect()]);
   }, 90_000);
 });

@@ -21,25 +21,35 @@ export class CommandsConsumer {
 
   @EventPattern(TOPICS.commands, { group: 'commands' } satisfies BatchPatternExtras)
   async handle(@Payload() events: ConsumedEvent[]): Promise<void> {
-        for (const { event } of events) {
-          if (event.type !== 'tokenledger.token.revoke-requested.v1') continue;
-          const meta = { actor: event.data.requester, correlationid: event.correlationid, causationid: event.id, requestId: event.id };
-          try {
-            if (event.data.tokenId) {
-              await this.revocation.revoke(event.data.tokenId, event.data.reason, meta);
-            } else if (event.data.selector) {
-              const { ownerId, label, scope, issuedBefore } = event.data.selector;
-              await this.revocation.revokeMatching(
-                { ...(ownerId ? { ownerId } : {}), ...(label ? { label } : {}), ...(scope ? { scope } : {}), ...(issuedBefore ? { issuedBefore } : {}) },
-                event.data.reason,
-                false,
-                meta,
-              );
-            }
-          } catch (error) {
-            if (!(error instanceof DomainError) || error.code !== 'token_not_found') throw error;
-            this.logger.warn({ commandId: event.id }, 'revoke-requested for an unknown token; ignored');
-          }
+    for (const { event } of events) {
+      if (event.type !== 'tokenledger.token.revoke-requested.v1') continue;
+      const meta = {
+        actor: event.data.requester,
+        correlationid: event.correlationid,
+        causationid: event.id,
+        requestId: event.id,
+      };
+      try {
+        if (event.data.tokenId) {
+          await this.revocation.revoke(event.data.tokenId, event.data.reason, meta);
+        } else if (event.data.selector) {
+          const { ownerId, label, scope, issuedBefore } = event.data.selector;
+          await this.revocation.revokeMatching(
+            {
+              ...(ownerId ? { ownerId } : {}),
+              ...(label ? { label } : {}),
+              ...(scope ? { scope } : {}),
+              ...(issuedBefore ? { issuedBefore } : {}),
+            },
+            event.data.reason,
+            false,
+            meta,
+          );
         }
+      } catch (error) {
+        if (!(error instanceof DomainError) || error.code !== 'token_not_found') throw error;
+        this.logger.warn({ commandId: event.id }, 'revoke-requested for an unknown token; ignored');
+      }
+    }
   }
 }

@@ -12,8 +12,13 @@ export class AdminController {
   @Post('rebuild')
   @HttpCode(200)
   @RequireScopes('admin')
-  @ApiOperation({ summary: 'Drop the token status projection and rebuild it from tokens.lifecycle (recorded in ops.audit).' })
-  rebuild(@CurrentPrincipal() principal: Principal): Promise<{ replayId: string; events: number; tokens: number }> {
+  @ApiOperation({
+    summary:
+      'Drop the token status projection and rebuild it from tokens.lifecycle (recorded in ops.audit).',
+  })
+  rebuild(
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<{ replayId: string; events: number; tokens: number }> {
     return this.rebuilder.rebuild(principal);
   }
 }

@@ -1,9 +1,26 @@
 import { Body, Controller, Headers, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiConsumes, ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, InternalSecretGuard, Public, RequireScopes, type AuthenticationResult, type Principal } from '@tokenledger/auth';
+import {
+  ApiBearerAuth,
+  ApiConsumes,
+  ApiExcludeEndpoint,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
+  CurrentPrincipal,
+  InternalSecretGuard,
+  Public,
+  RequireScopes,
+  type AuthenticationResult,
+  type Principal,
+} from '@tokenledger/auth';
 import { parseInput } from '@tokenledger/service-host';
 import type { FastifyRequest } from 'fastify';
-import { IntrospectionService, type IntrospectionAnswer, type IntrospectionRequest } from '../services/introspection.service';
+import {
+  IntrospectionService,
+  type IntrospectionAnswer,
+  type IntrospectionRequest,
+} from '../services/introspection.service';
 import { LocalAuthenticator } from '../services/local-authenticator';
 import { authenticateSchema, introspectSchema } from './schemas';
 
@@ -20,15 +37,25 @@ export class IntrospectionController {
   @ApiBearerAuth()
   @RequireScopes('tokens:introspect')
   @ApiConsumes('application/x-www-form-urlencoded')
-  @ApiOperation({ summary: 'RFC 7662 introspection; DPoP-bound tokens need the client proof (DPoP header) and htm/htu.' })
-  introspect(@Body() body: unknown, @Headers('dpop') dpop: string | undefined, @CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest): Promise<IntrospectionAnswer> {
+  @ApiOperation({
+    summary:
+      'RFC 7662 introspection; DPoP-bound tokens need the client proof (DPoP header) and htm/htu.',
+  })
+  introspect(
+    @Body() body: unknown,
+    @Headers('dpop') dpop: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
+  ): Promise<IntrospectionAnswer> {
     const form = parseInput(introspectSchema, body);
     // Assignments rather than conditional spreads: this runs for every introspection.
     const request: IntrospectionRequest = {
       token: form.token,
       actor: principal.actor,
       service: form.service ?? 'introspection',
-      operation: form.operation ?? (form.htm && form.htu ? `${form.htm} ${new URL(form.htu).pathname}` : 'introspect'),
+      operation:
+        form.operation ??
+        (form.htm && form.htu ? `${form.htm} ${new URL(form.htu).pathname}` : 'introspect'),
       ip: form.ip ?? req.ip ?? '0.0.0.0',
       scopesRequested: form.scope ? form.scope.split(' ').filter(Boolean) : [],
     };

@@ -7,7 +7,6 @@ import type { FastifyRequest } from 'fastify';
 import { RevocationService, type LeakResult } from '../services/revocation.service';
 import { bulkSchema, leaksSchema, revokeOneSchema, rfc7009Schema, tokenIdParam } from './schemas';
 
-
 @ApiTags('revocation')
 @ApiBearerAuth()
 @Controller('v1')
@@ -19,12 +18,21 @@ export class RevocationController {
   @RequireScopes('tokens:revoke')
   @ApiOperation({ summary: 'Revoke one token by its tokenId (idempotent).' })
   @ApiBody({ schema: openApiSchema(revokeOneSchema) })
-  revoke(@Param('tokenId') tokenId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest) {
+  revoke(
+    @Param('tokenId') tokenId: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
+  ) {
     const { reason } = parseInput(revokeOneSchema, body ?? {});
-    return this.revocation.revoke(parseInput(tokenIdParam, tokenId, 'tokenId'), reason as RevocationReason, {
-      actor: principal.actor,
-      ...(req.id ? { requestId: req.id } : {}),
-    });
+    return this.revocation.revoke(
+      parseInput(tokenIdParam, tokenId, 'tokenId'),
+      reason as RevocationReason,
+      {
+        actor: principal.actor,
+        ...(req.id ? { requestId: req.id } : {}),
+      },
+    );
   }
 
   @Post('revoke')
@@ -32,7 +40,10 @@ export class RevocationController {
   @RequireScopes('tokens:revoke')
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiOperation({ summary: 'RFC 7009 token revocation: 200 whether or not the token was known.' })
-  async revokePresented(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<Record<string, never>> {
+  async revokePresented(
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<Record<string, never>> {
     const { token } = parseInput(rfc7009Schema, body);
     await this.revocation.revokePresented(token, { actor: principal.actor });
     return {};
@@ -41,7 +52,9 @@ export class RevocationController {
   @Post('revocations')
   @HttpCode(200)
   @RequireScopes('tokens:revoke')
-  @ApiOperation({ summary: 'Bulk revocation by selector (kill switch); dryRun counts without revoking.' })
+  @ApiOperation({
+    summary: 'Bulk revocation by selector (kill switch); dryRun counts without revoking.',
+  })
   @ApiBody({ schema: openApiSchema(bulkSchema) })
   bulk(@Body() body: unknown, @CurrentPrincipal() principal: Principal) {
     const { selector, reason, dryRun } = parseInput(bulkSchema, body);
@@ -62,9 +75,15 @@ export class RevocationController {
   @Post('leaks')
   @HttpCode(200)
   @RequireScopes('leaks:report')
-  @ApiOperation({ summary: 'Leak reports in the GitHub secret-scanning partner format; live tokens are revoked (reason leaked).' })
+  @ApiOperation({
+    summary:
+      'Leak reports in the GitHub secret-scanning partner format; live tokens are revoked (reason leaked).',
+  })
   @ApiBody({ schema: openApiSchema(leaksSchema) })
-  async leaks(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<{ results: LeakResult[] }> {
+  async leaks(
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<{ results: LeakResult[] }> {
     const items = parseInput(leaksSchema, body);
     return { results: await this.revocation.reportLeaks(items, { actor: principal.actor }) };
   }

@@ -4,7 +4,10 @@ import { z } from 'zod';
 export const tokenIdParam = z.uuid({ message: 'tokenId must be a UUID' });
 
 /** Reasons an operator may give; `rotated` and `anomaly` are set by the system only. */
-const operatorReasons = REVOCATION_REASONS.filter((r) => r !== 'rotated' && r !== 'anomaly') as [string, ...string[]];
+const operatorReasons = REVOCATION_REASONS.filter((r) => r !== 'rotated' && r !== 'anomaly') as [
+  string,
+  ...string[],
+];
 
 export const revokeOneSchema = z.strictObject({
   reason: z.enum(operatorReasons).default('requested'),
@@ -20,11 +23,17 @@ export const bulkSchema = z.strictObject({
   selector: z
     .strictObject({
       ownerId: z.string().min(1).max(128).optional(),
-      label: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}=.{0,256}$/, 'expected key=value').optional(),
+      label: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}=.{0,256}$/, 'expected key=value')
+        .optional(),
       scope: z.string().min(1).max(128).optional(),
       issuedBefore: z.iso.datetime({ offset: true }).optional(),
     })
-    .refine((s) => Object.keys(s).length > 0, 'give at least one of ownerId, label, scope, issuedBefore'),
+    .refine(
+      (s) => Object.keys(s).length > 0,
+      'give at least one of ownerId, label, scope, issuedBefore',
+    ),
   reason: z.enum(operatorReasons).default('bulk'),
   dryRun: z.boolean().default(false),
 });
@@ -46,9 +55,15 @@ export const leaksSchema = z
 export const introspectSchema = z.strictObject({
   token: z.string().min(1).max(512),
   token_type_hint: z.string().max(64).optional(),
-  htm: z.string().regex(/^[A-Z]{1,16}$/, 'expected an HTTP method').optional(),
+  htm: z
+    .string()
+    .regex(/^[A-Z]{1,16}$/, 'expected an HTTP method')
+    .optional(),
   htu: z.url().max(2048).optional(),
-  service: z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'expected 1-63 characters of [A-Za-z0-9._-]').optional(),
+  service: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,63}$/, 'expected 1-63 characters of [A-Za-z0-9._-]')
+    .optional(),
   operation: z.string().min(1).max(256).optional(),
   ip: z.union([z.ipv4(), z.ipv6()]).optional(),
   scope: z.string().max(2048).optional(),

@@ -24,7 +24,9 @@ export class TokenStatus1795800000200 implements MigrationInterface {
         grace_ends_at timestamptz
       )`);
     await queryRunner.query(`CREATE INDEX token_status_owner ON ${s}.token_status (owner_id)`);
-    await queryRunner.query(`CREATE INDEX token_status_labels ON ${s}.token_status USING gin (labels)`);
+    await queryRunner.query(
+      `CREATE INDEX token_status_labels ON ${s}.token_status USING gin (labels)`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -3,4 +3,8 @@ import { TokenStatus1795800000200 } from './1795800000200-token-status';
 import { DpopJtis1795800000201 } from './1795800000201-dpop-jtis';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
-export const migrations = [CreateSchemaAndOutbox1795800000000, TokenStatus1795800000200, DpopJtis1795800000201];
+export const migrations = [
+  CreateSchemaAndOutbox1795800000000,
+  TokenStatus1795800000200,
+  DpopJtis1795800000201,
+];

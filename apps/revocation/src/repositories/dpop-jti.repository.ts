@@ -23,7 +23,10 @@ export class DpopJtiRepository extends SchemaRepository {
 
   /** Deletes the jtis whose window ended before `now`; returns how many. */
   async deleteExpired(now: Date): Promise<number> {
-    const [, deleted] = await this.dataSource.query<[unknown[], number]>(`DELETE FROM ${this.s}.dpop_jtis WHERE expires_at < $1`, [now]);
+    const [, deleted] = await this.dataSource.query<[unknown[], number]>(
+      `DELETE FROM ${this.s}.dpop_jtis WHERE expires_at < $1`,
+      [now],
+    );
     return deleted;
   }
 }

@@ -37,7 +37,8 @@ interface Row {
   revoked_at: Date | null;
 }
 
-const COLUMNS = 'token_id, prefix, owner_type, owner_id, scopes, issued_at, expires_at, dpop_jkt, status, revoked_at';
+const COLUMNS =
+  'token_id, prefix, owner_type, owner_id, scopes, issued_at, expires_at, dpop_jkt, status, revoked_at';
 
 function toStatus(r: Row): TokenStatus {
   return {
@@ -59,7 +60,11 @@ export class StatusRepository extends SchemaRepository {
     super(dataSource, config.DB_SCHEMA);
   }
 
-  async find(tokenId: string, manager: Tx = this.dataSource.manager, forUpdate = false): Promise<TokenStatus | undefined> {
+  async find(
+    tokenId: string,
+    manager: Tx = this.dataSource.manager,
+    forUpdate = false,
+  ): Promise<TokenStatus | undefined> {
     const [row] = await manager.query<Row[]>(
       `SELECT ${COLUMNS} FROM ${this.s}.token_status WHERE token_id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
       [tokenId],
@@ -71,10 +76,24 @@ export class StatusRepository extends SchemaRepository {
   async lockMatching(manager: Tx, selector: RevokeSelector, limit: number): Promise<string[]> {
     const where = new WhereBuilder([`status = 'active'`]);
     if (selector.ownerId) where.add('owner_id = ?', selector.ownerId);
-    if (selector.label) where.add('labels @> ?::jsonb', JSON.stringify({ [selector.label.key]: selector.label.value }));
+    if (selector.label)
+      where.add(
+        'labels @> ?::jsonb',
+        JSON.stringify({ [selector.label.key]: selector.label.value }),
+      );
     if (selector.scope) where.add('? = ANY(scopes)', selector.scope);
     if (selector.issuedBefore) where.add('issued_at < ?', selector.issuedBefore);
-    const rows = await this.page<{ token_id: string }>({ columns: 'token_id', table: 'token_status', where, orderBy: 'token_id', limit, forUpdate: true }, manager);
+    const rows = await this.page<{ token_id: string }>(
+      {
+        columns: 'token_id',
+        table: 'token_status',
+        where,
+        orderBy: 'token_id',
+        limit,
+        forUpdate: true,
+      },
+      manager,
+    );
     return rows.map((r) => r.token_id);
   }
 
@@ -82,12 +101,27 @@ export class StatusRepository extends SchemaRepository {
     await manager.query(
       `INSERT INTO ${this.s}.token_status (token_id, prefix, owner_type, owner_id, scopes, labels, issued_at, expires_at, dpop_jkt)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (token_id) DO NOTHING`,
-      [data.tokenId, data.prefix, data.owner.type, data.owner.id, data.scopes, JSON.stringify(data.labels), data.issuedAt, data.expiresAt, data.dpopJkt ?? null],
+      [
+        data.tokenId,
+        data.prefix,
+        data.owner.type,
+        data.owner.id,
+        data.scopes,
+        JSON.stringify(data.labels),
+        data.issuedAt,
+        data.expiresAt,
+        data.dpopJkt ?? null,
+      ],
     );
   }
 
   /** Idempotent: only an active token changes. Returns whether it did. */
-  async markRevoked(manager: Tx, tokenId: string, reason: string, revokedAt: string): Promise<boolean> {
+  async markRevoked(
+    manager: Tx,
+    tokenId: string,
+    reason: string,
+    revokedAt: string,
+  ): Promise<boolean> {
     const rows = await manager.query<unknown[]>(
       `UPDATE ${this.s}.token_status SET status = 'revoked', revoked_at = $3, revoked_reason = $2
         WHERE token_id = $1 AND status = 'active' RETURNING token_id`,
@@ -99,11 +133,17 @@ export class StatusRepository extends SchemaRepository {
   }
 
   async markExpired(manager: Tx, tokenId: string): Promise<void> {
-    await manager.query(`UPDATE ${this.s}.token_status SET status = 'expired' WHERE token_id = $1 AND status = 'active'`, [tokenId]);
+    await manager.query(
+      `UPDATE ${this.s}.token_status SET status = 'expired' WHERE token_id = $1 AND status = 'active'`,
+      [tokenId],
+    );
   }
 
   async markRotated(manager: Tx, tokenId: string, graceEndsAt: string): Promise<void> {
-    await manager.query(`UPDATE ${this.s}.token_status SET grace_ends_at = $2 WHERE token_id = $1`, [tokenId, graceEndsAt]);
+    await manager.query(
+      `UPDATE ${this.s}.token_status SET grace_ends_at = $2 WHERE token_id = $1`,
+      [tokenId, graceEndsAt],
+    );
   }
 
   /** Empties the projection (a rebuild refills it in the same transaction). */
@@ -112,7 +152,9 @@ export class StatusRepository extends SchemaRepository {
   }
 
   async count(tx: Tx): Promise<number> {
-    const [row] = await tx.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${this.s}.token_status`);
+    const [row] = await tx.query<Array<{ n: number }>>(
+      `SELECT count(*)::int AS n FROM ${this.s}.token_status`,
+    );
     return row?.n ?? 0;
   }
 }

@@ -36,7 +36,10 @@ export class CredentialResolver {
 
     const res = await fetch(`${this.config.ISSUANCE_URL}/internal/v1/credentials/resolve`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', [INTERNAL_SECRET_HEADER]: this.config.TOKENLEDGER_INTERNAL_SECRET },
+      headers: {
+        'content-type': 'application/json',
+        [INTERNAL_SECRET_HEADER]: this.config.TOKENLEDGER_INTERNAL_SECRET,
+      },
       body: JSON.stringify({ token }),
       signal: AbortSignal.timeout(2000),
     });

@@ -35,7 +35,11 @@ describe('DpopReplayStore (real PostgreSQL)', () => {
     expect(await instanceB.isReplay(token, 'j1', until)).toBe(true);
     expect(await instanceA.isReplay(token, 'j1', until)).toBe(true);
     expect(await instanceB.isReplay(other, 'j1', until)).toBe(false); // another token's proof may reuse the id
-    const race = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? instanceA : instanceB).isReplay(token, 'j2', until)));
+    const race = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        (i % 2 ? instanceA : instanceB).isReplay(token, 'j2', until),
+      ),
+    );
     expect(race.filter((replay) => !replay)).toHaveLength(1);
   });
 
@@ -44,7 +48,9 @@ describe('DpopReplayStore (real PostgreSQL)', () => {
     await instanceA.isReplay(token, 'old', now - 1000);
     await instanceA.isReplay(token, 'fresh', now + 60_000);
     expect(await instanceA.sweep(new Date(now))).toBe(1);
-    const left = await ds.query<Array<{ jti: string }>>("SELECT jti FROM revocation.dpop_jtis WHERE jti IN ('old', 'fresh')");
+    const left = await ds.query<Array<{ jti: string }>>(
+      "SELECT jti FROM revocation.dpop_jtis WHERE jti IN ('old', 'fresh')",
+    );
     expect(left).toEqual([{ jti: 'fresh' }]);
   });
 });

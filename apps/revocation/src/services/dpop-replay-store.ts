@@ -1,4 +1,9 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { Clock } from '@tokenledger/contracts';
 import { CLOCK, PeriodicTask } from '@tokenledger/service-host';
 import { PinoLogger } from 'nestjs-pino';
@@ -21,7 +26,11 @@ export class DpopReplayStore implements OnApplicationBootstrap, OnApplicationShu
     logger: PinoLogger,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
-    this.sweeper = new PeriodicTask(SWEEP_INTERVAL_MS, () => this.sweep(), (error) => logger.warn({ err: String(error) }, 'DPoP jti sweep failed; will retry'));
+    this.sweeper = new PeriodicTask(
+      SWEEP_INTERVAL_MS,
+      () => this.sweep(),
+      (error) => logger.warn({ err: String(error) }, 'DPoP jti sweep failed; will retry'),
+    );
   }
 
   onApplicationBootstrap(): void {

@@ -41,7 +41,9 @@ export interface IntrospectionRequest {
   scopesRequested: string[];
 }
 
-export type Evaluation = { active: true; status: TokenStatus; jkt?: string } | { active: false; rejection: Rejection; status?: TokenStatus };
+export type Evaluation =
+  | { active: true; status: TokenStatus; jkt?: string }
+  | { active: false; rejection: Rejection; status?: TokenStatus };
 
 @Injectable()
 export class IntrospectionService {
@@ -61,7 +63,8 @@ export class IntrospectionService {
     const status = tokenId ? await this.statuses.get(tokenId) : undefined;
     if (!status) return { active: false, rejection: 'unknown' };
     if (status.status === 'revoked') return { active: false, rejection: 'revoked', status };
-    if (status.status === 'expired' || status.expiresAt.getTime() <= now) return { active: false, rejection: 'expired', status };
+    if (status.status === 'expired' || status.expiresAt.getTime() <= now)
+      return { active: false, rejection: 'expired', status };
     return { active: true, status };
   }
 
@@ -88,8 +91,13 @@ export class IntrospectionService {
   }
 
   /** A DPoP-bound token is active only with a valid proof by its key for this request. */
-  private async checkDpop(request: IntrospectionRequest, status: TokenStatus, now: number): Promise<Evaluation> {
-    if (!request.dpop || !request.htm || !request.htu) return { active: false, rejection: 'dpop-invalid', status };
+  private async checkDpop(
+    request: IntrospectionRequest,
+    status: TokenStatus,
+    now: number,
+  ): Promise<Evaluation> {
+    if (!request.dpop || !request.htm || !request.htu)
+      return { active: false, rejection: 'dpop-invalid', status };
     const proof = await verifyDpopProof(request.dpop, {
       htm: request.htm,
       htu: request.htu,
@@ -99,7 +107,9 @@ export class IntrospectionService {
       maxAgeSeconds: this.config.DPOP_MAX_AGE_SECONDS,
       isReplay: (jti, expiresAtMs) => this.replay.isReplay(status.tokenId, jti, expiresAtMs),
     });
-    return proof.ok ? { active: true, status, jkt: proof.jkt } : { active: false, rejection: 'dpop-invalid', status };
+    return proof.ok
+      ? { active: true, status, jkt: proof.jkt }
+      : { active: false, rejection: 'dpop-invalid', status };
   }
 
   // Built with assignments, not conditional spreads: on this path (every introspection) a spread

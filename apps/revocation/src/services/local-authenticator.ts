@@ -13,7 +13,8 @@ export class LocalAuthenticator extends TokenAuthenticator {
   async authenticate(token: string): Promise<AuthenticationResult> {
     if (!isWellFormed(token)) return { ok: false, reason: 'malformed' };
     const result = await this.introspection.evaluate(token);
-    if (!result.active) return { ok: false, reason: result.rejection === 'unknown' ? 'unknown' : 'inactive' };
+    if (!result.active)
+      return { ok: false, reason: result.rejection === 'unknown' ? 'unknown' : 'inactive' };
     const { tokenId, scopes } = result.status;
     return { ok: true, principal: { tokenId, scopes, actor: operatorActor(tokenId) } };
   }

@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
-import { ReplayAudit, TOPICS, topicName, type Clock, type EventEnvelope, type IdSource } from '@tokenledger/contracts';
+import {
+  ReplayAudit,
+  TOPICS,
+  topicName,
+  type Clock,
+  type EventEnvelope,
+  type IdSource,
+} from '@tokenledger/contracts';
 import { readTopicToEnd } from '@tokenledger/messaging';
 import { EventOutbox, KafkaConnection } from '@tokenledger/messaging-nest';
 import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
@@ -28,9 +35,15 @@ export class RebuildService {
     @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
   ) {}
 
-  async rebuild(principal: Principal): Promise<{ replayId: string; events: number; tokens: number }> {
+  async rebuild(
+    principal: Principal,
+  ): Promise<{ replayId: string; events: number; tokens: number }> {
     const topic = topicName(TOPICS.lifecycle, this.config.TOPIC_PREFIX);
-    const audit = new ReplayAudit(this.ids, this.clock, { topic, target: 'projection:revocation.token_status', reason: 'rebuild' });
+    const audit = new ReplayAudit(this.ids, this.clock, {
+      topic,
+      target: 'projection:revocation.token_status',
+      reason: 'rebuild',
+    });
     const events: EventEnvelope[] = [];
     await readTopicToEnd(this.kafka.kafka, topic, (event) => events.push(event));
     const tokens = await this.uow.run(async (tx) => {
@@ -38,7 +51,9 @@ export class RebuildService {
       await this.statuses.deleteAll(tx);
       for (const event of events) await this.projection.apply(tx, event);
       const count = await this.statuses.count(tx);
-      await this.outbox.append(tx, [audit.finished('completed', events.length)], { actor: principal.actor });
+      await this.outbox.append(tx, [audit.finished('completed', events.length)], {
+        actor: principal.actor,
+      });
       return count;
     });
     this.cache.clear();

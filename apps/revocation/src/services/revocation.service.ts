@@ -38,7 +38,11 @@ export class RevocationService {
   ) {}
 
   /** Revokes one token; idempotent. Visible to this instance's next introspection at once. */
-  async revoke(tokenId: string, reason: RevocationReason, meta: EventMeta & { requestId?: string }): Promise<{ tokenId: string; revoked: boolean; alreadyInactive: boolean }> {
+  async revoke(
+    tokenId: string,
+    reason: RevocationReason,
+    meta: EventMeta & { requestId?: string },
+  ): Promise<{ tokenId: string; revoked: boolean; alreadyInactive: boolean }> {
     const changed = await this.uow.run(async (manager) => {
       const status = await this.statuses.find(tokenId, manager, true);
       if (!status) throw new DomainError('token_not_found', `no token ${tokenId}`);
@@ -52,12 +56,19 @@ export class RevocationService {
   async revokePresented(token: string, meta: EventMeta): Promise<void> {
     const tokenId = await this.resolver.resolve(token);
     if (!tokenId) return;
-    const changed = await this.uow.run((manager) => this.revokeLocked(manager, tokenId, 'requested', meta));
+    const changed = await this.uow.run((manager) =>
+      this.revokeLocked(manager, tokenId, 'requested', meta),
+    );
     this.after([tokenId], changed);
   }
 
   /** The kill switch: every active token matching the selector, one `token.revoked` each. */
-  async revokeMatching(selector: RevokeSelector, reason: RevocationReason, dryRun: boolean, meta: EventMeta): Promise<{ matched: number; revoked: number; tokenIds: string[] }> {
+  async revokeMatching(
+    selector: RevokeSelector,
+    reason: RevocationReason,
+    dryRun: boolean,
+    meta: EventMeta,
+  ): Promise<{ matched: number; revoked: number; tokenIds: string[] }> {
     const result = await this.uow.run(async (manager) => {
       const ids = await this.statuses.lockMatching(manager, selector, BULK_LIMIT);
       if (dryRun) return { ids, revoked: 0 };
@@ -81,8 +92,14 @@ export class RevocationService {
       const tokenId = await this.resolver.resolve(item.token);
       const outcome = await this.uow.run(async (manager) => {
         const status = tokenId ? await this.statuses.find(tokenId, manager, true) : undefined;
-        const revoked = status ? await this.revokeLocked(manager, status.tokenId, 'leaked', meta) : false;
-        const result: TokenLeakReportedV1['outcome'] = !status ? 'unknown' : revoked ? 'revoked' : 'already-inactive';
+        const revoked = status
+          ? await this.revokeLocked(manager, status.tokenId, 'leaked', meta)
+          : false;
+        const result: TokenLeakReportedV1['outcome'] = !status
+          ? 'unknown'
+          : revoked
+            ? 'revoked'
+            : 'already-inactive';
         const source = item.source.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63) || 'unknown';
         const url = /^https?:\/\//.test(item.url) && item.url.length <= 2048 ? item.url : undefined;
         await this.outbox.append(
@@ -111,13 +128,28 @@ export class RevocationService {
     return results;
   }
 
-  private async revokeLocked(manager: Tx, tokenId: string, reason: RevocationReason, meta: EventMeta & { requestId?: string }): Promise<boolean> {
+  private async revokeLocked(
+    manager: Tx,
+    tokenId: string,
+    reason: RevocationReason,
+    meta: EventMeta & { requestId?: string },
+  ): Promise<boolean> {
     const revokedAt = new Date(this.clock.now()).toISOString();
     const changed = await this.statuses.markRevoked(manager, tokenId, reason, revokedAt);
     if (changed) {
       await this.outbox.append(
         manager,
-        [{ type: 'tokenledger.token.revoked.v1', data: { tokenId, reason, revokedAt, ...(meta.requestId ? { requestId: meta.requestId } : {}) } }],
+        [
+          {
+            type: 'tokenledger.token.revoked.v1',
+            data: {
+              tokenId,
+              reason,
+              revokedAt,
+              ...(meta.requestId ? { requestId: meta.requestId } : {}),
+            },
+          },
+        ],
         meta,
       );
     }

@@ -23,7 +23,9 @@ const MAX_ENTRIES = 100_000;
  */
 @Injectable()
 export class StatusCache {
-  private readonly entries = new LRUCache<string, { at: number; status: TokenStatus | undefined }>({ max: MAX_ENTRIES });
+  private readonly entries = new LRUCache<string, { at: number; status: TokenStatus | undefined }>({
+    max: MAX_ENTRIES,
+  });
   private readonly loading = new Map<string, Promise<TokenStatus | undefined>>();
   /** Bumped by invalidate/clear: a read started before MUST NOT fill the cache after. */
   private generation = 0;
@@ -38,7 +40,8 @@ export class StatusCache {
     const now = this.clock.now();
     const hit = this.entries.get(tokenId);
     // A miss is never cached: a just-issued token must show up as soon as its event arrives.
-    if (hit?.status && now - hit.at < this.config.STATUS_CACHE_MS) return Promise.resolve(hit.status);
+    if (hit?.status && now - hit.at < this.config.STATUS_CACHE_MS)
+      return Promise.resolve(hit.status);
     let pending = this.loading.get(tokenId);
     if (!pending) {
       pending = this.load(tokenId, now).finally(() => {

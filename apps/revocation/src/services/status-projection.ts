@@ -30,7 +30,8 @@ export class StatusProjection {
     const touched = await this.uow.run(async (tx) => {
       const ids: string[] = [];
       for (const event of events) {
-        if (await markProcessed(tx, this.config.DB_SCHEMA, 'lifecycle', event.id)) ids.push(...(await this.apply(tx, event)));
+        if (await markProcessed(tx, this.config.DB_SCHEMA, 'lifecycle', event.id))
+          ids.push(...(await this.apply(tx, event)));
       }
       return ids;
     });
@@ -43,7 +44,12 @@ export class StatusProjection {
         await this.statuses.insertIssued(m, event.data);
         return [];
       case 'tokenledger.token.revoked.v1':
-        await this.statuses.markRevoked(m, event.data.tokenId, event.data.reason, event.data.revokedAt);
+        await this.statuses.markRevoked(
+          m,
+          event.data.tokenId,
+          event.data.reason,
+          event.data.revokedAt,
+        );
         return [event.data.tokenId];
       case 'tokenledger.token.expired.v1':
         await this.statuses.markExpired(m, event.data.tokenId);

@@ -20,7 +20,10 @@ export class UsageReporter implements OnApplicationShutdown {
 
   /** `now` is when the answer was given: the event's time and the time in its id. */
   report(data: TokenUsedV1, actor: string, now: number): void {
-    this.producer.emit({ type: 'tokenledger.token.used.v1', source: '/tokenledger/revocation', actor, data }, now);
+    this.producer.emit(
+      { type: 'tokenledger.token.used.v1', source: '/tokenledger/revocation', actor, data },
+      now,
+    );
   }
 
   onApplicationShutdown(): Promise<void> {

@@ -9,7 +9,8 @@ export function referenceCanonicalize(value: unknown): string {
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value === 'number') return referenceNumber(value);
   if (typeof value === 'string') return referenceString(value);
-  if (Array.isArray(value)) return `[${value.map((item) => referenceCanonicalize(item)).join(',')}]`;
+  if (Array.isArray(value))
+    return `[${value.map((item) => referenceCanonicalize(item)).join(',')}]`;
   if (typeof value === 'object') {
     const record = value as Record<string, unknown>;
     const members = Object.keys(record)
@@ -83,7 +84,11 @@ function exactFraction(x: number): { num: bigint; den: bigint } {
 }
 
 /** |s * 10^q - x| as a fraction, for exact comparisons. */
-function distance(s: bigint, q: number, x: { num: bigint; den: bigint }): { num: bigint; den: bigint } {
+function distance(
+  s: bigint,
+  q: number,
+  x: { num: bigint; den: bigint },
+): { num: bigint; den: bigint } {
   const c = q >= 0 ? { num: s * 10n ** BigInt(q), den: 1n } : { num: s, den: 10n ** BigInt(-q) };
   const diff = c.num * x.den - x.num * c.den;
   return { num: diff < 0n ? -diff : diff, den: c.den * x.den };

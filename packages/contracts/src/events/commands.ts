@@ -41,10 +41,18 @@ export const tokenRevokeRequestedV1Schema = z
   })
   .superRefine((data, ctx) => {
     if ((data.tokenId === undefined) === (data.selector === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['tokenId'], message: 'expected exactly one of tokenId and selector' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tokenId'],
+        message: 'expected exactly one of tokenId and selector',
+      });
     }
     if (data.reason === 'anomaly' && data.anomalyId === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['anomalyId'], message: 'expected an anomalyId when reason is anomaly' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['anomalyId'],
+        message: 'expected an anomalyId when reason is anomaly',
+      });
     }
   });
 

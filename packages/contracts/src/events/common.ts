@@ -46,7 +46,9 @@ const UUID_ANY_VERSION = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 /** Service names (`billing-api`), rule ids, key ids: 1-63 chars of [A-Za-z0-9._-]. */
 export const nameSchema = z.string().regex(NAME, 'expected 1-63 characters of [A-Za-z0-9._-]');
 
-export const ACTOR_PATTERN = new RegExp(`^(?:operator:${UUID_ANY_VERSION}|service:${NAME_SOURCE}|system)$`);
+export const ACTOR_PATTERN = new RegExp(
+  `^(?:operator:${UUID_ANY_VERSION}|service:${NAME_SOURCE}|system)$`,
+);
 
 /** Who caused an event: `operator:<operator tokenId>`, `service:<name>` or `system`. */
 export const actorSchema = z
@@ -54,7 +56,9 @@ export const actorSchema = z
   .regex(ACTOR_PATTERN, 'expected operator:<tokenId>, service:<name> or system');
 
 /** Opaque ids from other systems (owner ids, request ids): 1-128 printable ASCII characters. */
-export const externalIdSchema = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters');
+export const externalIdSchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters');
 
 export const ownerSchema = z.strictObject({
   type: z.enum(['user', 'team', 'service']),
@@ -64,32 +68,53 @@ export const ownerSchema = z.strictObject({
 /** Scopes such as `tokens:issue`, `ledger:read`, `billing:*`, `admin`. */
 export const scopeSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9:._*/-]{0,127}$/, 'expected a scope of [A-Za-z0-9:._*/-], at most 128 characters');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9:._*/-]{0,127}$/,
+    'expected a scope of [A-Za-z0-9:._*/-], at most 128 characters',
+  );
 
 /**
  * What humans see of a token, e.g. `tlk_live_AbC1`. Capped well below the length of a full
  * token (prefix + 38 characters) so a secret cannot travel in this field.
  */
-export const displayPrefixSchema = z.string().regex(/^[A-Za-z0-9_]{1,32}$/, 'expected 1-32 characters of [A-Za-z0-9_]');
+export const displayPrefixSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_]{1,32}$/, 'expected 1-32 characters of [A-Za-z0-9_]');
 
 /** RFC 7638 JWK SHA-256 thumbprint, base64url (`cnf.jkt` of RFC 9449). */
-export const jwkThumbprintSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'expected a base64url SHA-256 JWK thumbprint');
+export const jwkThumbprintSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{43}$/, 'expected a base64url SHA-256 JWK thumbprint');
 
 export const labelKeySchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, 'expected a label key of [A-Za-z0-9._/-], at most 63 characters');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/,
+    'expected a label key of [A-Za-z0-9._/-], at most 63 characters',
+  );
 export const labelValueSchema = z.string().max(256);
 
 export const labelsSchema = z
   .record(labelKeySchema, labelValueSchema)
   .refine((labels) => Object.keys(labels).length <= 64, 'expected at most 64 labels');
 
-export const ipAddressSchema = z.string().refine((value) => isIP(value) !== 0, 'expected an IPv4 or IPv6 address');
+export const ipAddressSchema = z
+  .string()
+  .refine((value) => isIP(value) !== 0, 'expected an IPv4 or IPv6 address');
 
 /** ISO 3166-1 alpha-2. */
-export const countrySchema = z.string().regex(/^[A-Z]{2}$/, 'expected an ISO 3166-1 alpha-2 country code');
+export const countrySchema = z
+  .string()
+  .regex(/^[A-Z]{2}$/, 'expected an ISO 3166-1 alpha-2 country code');
 
-export const REVOCATION_REASONS = ['requested', 'rotated', 'leaked', 'anomaly', 'bulk', 'policy'] as const;
+export const REVOCATION_REASONS = [
+  'requested',
+  'rotated',
+  'leaked',
+  'anomaly',
+  'bulk',
+  'policy',
+] as const;
 export const revocationReasonSchema = z.enum(REVOCATION_REASONS);
 export type RevocationReason = z.infer<typeof revocationReasonSchema>;
 

@@ -33,10 +33,18 @@ export const tokenIssuedV1Schema = z
   })
   .superRefine((data, ctx) => {
     if (Date.parse(data.expiresAt) <= Date.parse(data.issuedAt)) {
-      ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'expected expiresAt after issuedAt' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['expiresAt'],
+        message: 'expected expiresAt after issuedAt',
+      });
     }
     if (data.rotatedFrom === data.tokenId) {
-      ctx.addIssue({ code: 'custom', path: ['rotatedFrom'], message: 'a token cannot replace itself' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rotatedFrom'],
+        message: 'a token cannot replace itself',
+      });
     }
   });
 
@@ -50,7 +58,11 @@ export const tokenRotatedV1Schema = z
   })
   .superRefine((data, ctx) => {
     if (data.newTokenId === data.tokenId) {
-      ctx.addIssue({ code: 'custom', path: ['newTokenId'], message: 'expected a token other than tokenId' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['newTokenId'],
+        message: 'expected a token other than tokenId',
+      });
     }
   });
 
@@ -93,14 +105,21 @@ export const tokenLeakReportedV1Schema = z
     /** Who reported it, e.g. `github-secret-scanning`. */
     source: nameSchema,
     /** Where it was found. */
-    url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
     /** The reporter's classification, e.g. `tokenledger_live_token`. */
     type: nameSchema.optional(),
     outcome: z.enum(LEAK_OUTCOMES),
   })
   .superRefine((data, ctx) => {
     if (data.outcome !== 'unknown' && data.tokenId === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['tokenId'], message: `expected a tokenId when outcome is ${data.outcome}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tokenId'],
+        message: `expected a tokenId when outcome is ${data.outcome}`,
+      });
     }
   });
 

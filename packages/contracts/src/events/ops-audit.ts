@@ -6,7 +6,9 @@ import { nameSchema, timestampSchema, uuidV7Schema } from './common';
 
 const topicSchema = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name');
 /** Kafka offsets are int64: decimal strings, so they survive JSON. */
-const offsetSchema = z.string().regex(/^(?:0|[1-9][0-9]{0,18})$/, 'expected a decimal Kafka offset');
+const offsetSchema = z
+  .string()
+  .regex(/^(?:0|[1-9][0-9]{0,18})$/, 'expected a decimal Kafka offset');
 
 export const opsReplayStartedV1Schema = z.strictObject({
   replayId: uuidV7Schema,
@@ -31,7 +33,11 @@ export const opsReplayFinishedV1Schema = z
   })
   .superRefine((data, ctx) => {
     if (data.error !== undefined && data.outcome !== 'failed') {
-      ctx.addIssue({ code: 'custom', path: ['error'], message: 'unexpected error unless outcome is failed' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['error'],
+        message: 'unexpected error unless outcome is failed',
+      });
     }
   });
 
@@ -41,7 +47,10 @@ export const opsPolicyChangedV1Schema = z.strictObject({
   /** Names of the policy settings that changed, e.g. `maxTtlSeconds`. */
   changedFields: z.array(z.string().min(1).max(128)).min(1).max(100),
   /** SHA-256 (hex) of the RFC 8785 canonical JSON of the new policy document. */
-  policyDigest: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters').optional(),
+  policyDigest: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters')
+    .optional(),
   changedAt: timestampSchema,
 });
 
@@ -57,7 +66,10 @@ export const opsKeyRotatedV1Schema = z.strictObject({
   previousKeyId: nameSchema.optional(),
   verifierKey: z
     .string()
-    .regex(/^[^\s+]{1,256}\+[0-9a-f]{8}\+[A-Za-z0-9+/]+={0,2}$/, 'expected a note verifier key name+hash+base64')
+    .regex(
+      /^[^\s+]{1,256}\+[0-9a-f]{8}\+[A-Za-z0-9+/]+={0,2}$/,
+      'expected a note verifier key name+hash+base64',
+    )
     .optional(),
   rotatedAt: timestampSchema,
 });

@@ -12,7 +12,13 @@ import {
 
 // Topic tokens.usage.
 
-export const USAGE_REJECTIONS = ['revoked', 'expired', 'unknown', 'insufficient-scope', 'dpop-invalid'] as const;
+export const USAGE_REJECTIONS = [
+  'revoked',
+  'expired',
+  'unknown',
+  'insufficient-scope',
+  'dpop-invalid',
+] as const;
 
 /**
  * A token was presented to a service. `rejection` is present exactly when outcome is
@@ -38,13 +44,25 @@ export const tokenUsedV1Schema = z
   })
   .superRefine((data, ctx) => {
     if (data.outcome === 'rejected' && data.rejection === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['rejection'], message: 'expected a rejection reason when outcome is rejected' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rejection'],
+        message: 'expected a rejection reason when outcome is rejected',
+      });
     }
     if (data.outcome === 'accepted' && data.rejection !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['rejection'], message: 'unexpected rejection when outcome is accepted' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rejection'],
+        message: 'unexpected rejection when outcome is accepted',
+      });
     }
     if (data.tokenId === undefined && data.rejection !== 'unknown') {
-      ctx.addIssue({ code: 'custom', path: ['tokenId'], message: 'expected a tokenId unless the token is unknown' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tokenId'],
+        message: 'expected a tokenId unless the token is unknown',
+      });
     }
   });
 

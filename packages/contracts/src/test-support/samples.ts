@@ -38,12 +38,22 @@ export const SAMPLES: { [T in EventType]: Sample<T> } = {
   [EVENT_TYPES.tokenRotated]: {
     source: '/tokenledger/issuance',
     actor: `operator:${OPERATOR}`,
-    data: { tokenId: TOKEN, newTokenId: NEW_TOKEN, graceSeconds: 3600, graceEndsAt: '2024-05-01T13:00:00.000Z' },
+    data: {
+      tokenId: TOKEN,
+      newTokenId: NEW_TOKEN,
+      graceSeconds: 3600,
+      graceEndsAt: '2024-05-01T13:00:00.000Z',
+    },
   },
   [EVENT_TYPES.tokenRevoked]: {
     source: '/tokenledger/revocation',
     actor: 'service:revocation',
-    data: { tokenId: TOKEN, reason: 'leaked', revokedAt: '2024-05-01T12:00:01.250Z', requestId: 'req-7f3a' },
+    data: {
+      tokenId: TOKEN,
+      reason: 'leaked',
+      revokedAt: '2024-05-01T12:00:01.250Z',
+      requestId: 'req-7f3a',
+    },
   },
   [EVENT_TYPES.tokenExpired]: {
     source: '/tokenledger/revocation',
@@ -55,7 +65,11 @@ export const SAMPLES: { [T in EventType]: Sample<T> } = {
     actor: `operator:${OPERATOR}`,
     data: {
       rule: 'max-ttl',
-      requested: { owner: { type: 'user', id: 'alice@example.com' }, scopes: ['admin'], ttlSeconds: 31_536_000 },
+      requested: {
+        owner: { type: 'user', id: 'alice@example.com' },
+        scopes: ['admin'],
+        ttlSeconds: 31_536_000,
+      },
       message: 'ttl 31536000 s exceeds the policy maximum of 7776000 s',
     },
   },
@@ -123,7 +137,12 @@ export const SAMPLES: { [T in EventType]: Sample<T> } = {
   [EVENT_TYPES.opsReplayFinished]: {
     source: '/tokenledger/ledger',
     actor: `operator:${OPERATOR}`,
-    data: { replayId: REPLAY, outcome: 'completed', recordsReplayed: 1234, finishedAt: '2024-05-01T12:05:00Z' },
+    data: {
+      replayId: REPLAY,
+      outcome: 'completed',
+      recordsReplayed: 1234,
+      finishedAt: '2024-05-01T12:05:00Z',
+    },
   },
   [EVENT_TYPES.opsPolicyChanged]: {
     source: '/tokenledger/issuance',
@@ -143,7 +162,8 @@ export const SAMPLES: { [T in EventType]: Sample<T> } = {
       keyId: 'checkpoint-2024-05',
       purpose: 'checkpoint-signing',
       previousKeyId: 'checkpoint-2024-04',
-      verifierKey: 'tokenledger.example/ledger+0a1b2c3d+AeXnKs7zvYdxWNMoGlf3I8Ylsq6xM3MhHbyTfwALvWAo',
+      verifierKey:
+        'tokenledger.example/ledger+0a1b2c3d+AeXnKs7zvYdxWNMoGlf3I8Ylsq6xM3MhHbyTfwALvWAo',
       rotatedAt: '2024-05-01T00:00:00Z',
     },
   },
