@@ -3,10 +3,12 @@
 // is `u64 timestamp || ed25519_signature[64]`.
 import { createHash } from 'node:crypto';
 import { decodeBase64 } from './base64';
+import { fail } from './result';
 import {
   SIGNATURE_PREFIX,
   isValidKeyName,
   signerFromSeed,
+  splitVerifierKey,
   verifierFromPublicKey,
   type VerifierKeyErrorCode,
 } from './note';
@@ -185,35 +187,13 @@ export function cosignerFromSeed(name: string, seed: Uint8Array): Cosigner {
 
 /** Parses `<name>+<hex key ID>+<base64(0x04 || publicKey)>`; never throws. */
 export function parseCosignerVerifierKey(vkey: string): ParseCosignerKeyResult {
-  const bad = (code: VerifierKeyErrorCode, message: string): ParseCosignerKeyResult => ({
-    ok: false,
-    error: { code, message },
-  });
-  // The base64 key may itself contain '+': only the first two are separators.
-  const first = vkey.indexOf('+');
-  const second = first < 0 ? -1 : vkey.indexOf('+', first + 1);
-  if (second < 0) return bad('malformed-key', 'verifier key must be name+hash+key');
-  const name = vkey.slice(0, first);
-  const hash = vkey.slice(first + 1, second);
-  const typed = decodeBase64(vkey.slice(second + 1));
-  if (!isValidKeyName(name))
-    return bad('malformed-key', `invalid key name ${JSON.stringify(name)}`);
-  if (!/^[0-9a-f]{8}$/.test(hash))
-    return bad('malformed-key', 'key hash must be 8 lowercase hex digits');
-  if (typed === undefined || typed.length < 1)
-    return bad('malformed-key', 'key is not standard base64');
-  if (typed[0] !== COSIGNATURE_ED25519_TYPE)
-    return bad(
-      'unknown-algorithm',
-      `signature type 0x${(typed[0] ?? 0).toString(16).padStart(2, '0')} is not an Ed25519 cosignature key (0x04)`,
-    );
-  if (typed.length !== 33)
-    return bad('malformed-key', `Ed25519 public key must be 32 bytes, got ${typed.length - 1}`);
-  const verifier = cosignatureVerifier(name, typed.subarray(1));
-  if (hex8(verifier.keyHash) !== hash)
-    return bad(
+  const parts = splitVerifierKey(vkey, COSIGNATURE_ED25519_TYPE, 'an Ed25519 cosignature key');
+  if (!parts.ok) return parts;
+  const verifier = cosignatureVerifier(parts.name, parts.publicKey);
+  if (hex8(verifier.keyHash) !== parts.hash)
+    return fail(
       'key-hash-mismatch',
-      `key hash ${hash} does not match the key (${hex8(verifier.keyHash)})`,
+      `key hash ${parts.hash} does not match the key (${hex8(verifier.keyHash)})`,
     );
   return { ok: true, verifier };
 }

@@ -8,7 +8,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { decodeBase64 } from './base64';
-import type { Failure } from './result';
+import { fail, type Failure } from './result';
 
 const ED25519_TYPE = 0x01;
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -158,38 +158,54 @@ export function verifierKey(name: string, publicKey: Uint8Array): string {
   return `${name}+${hex8(keyHash(name, publicKey))}+${typed.toString('base64')}`;
 }
 
-/** Parses `<name>+<hex key ID>+<base64(0x01 || publicKey)>`; never throws. */
-export function parseVerifierKey(vkey: string): ParseVerifierKeyResult {
-  const bad = (code: VerifierKeyErrorCode, message: string): ParseVerifierKeyResult => ({
-    ok: false,
-    error: { code, message },
-  });
+export type SplitVerifierKeyResult =
+  | { readonly ok: true; readonly name: string; readonly hash: string; readonly publicKey: Buffer }
+  | Failure<VerifierKeyErrorCode>;
+
+/**
+ * The form of every `<name>+<hex key ID>+<base64(type || publicKey)>` verifier key: a valid key
+ * name, 8 lowercase hex digits, standard base64 whose first byte is `type` (`typeName` names it
+ * in the error) followed by a 32-byte Ed25519 public key. The caller checks the key ID, whose
+ * derivation depends on the key type. Never throws.
+ */
+export function splitVerifierKey(
+  vkey: string,
+  type: number,
+  typeName: string,
+): SplitVerifierKeyResult {
+  const bad = fail<VerifierKeyErrorCode>;
   // The base64 key may itself contain '+': only the first two are separators.
   const first = vkey.indexOf('+');
   const second = first < 0 ? -1 : vkey.indexOf('+', first + 1);
   if (second < 0) return bad('malformed-key', 'verifier key must be name+hash+key');
   const name = vkey.slice(0, first);
   const hash = vkey.slice(first + 1, second);
-  const b64 = vkey.slice(second + 1);
   if (!isValidKeyName(name))
     return bad('malformed-key', `invalid key name ${JSON.stringify(name)}`);
   if (!/^[0-9a-f]{8}$/.test(hash))
     return bad('malformed-key', 'key hash must be 8 lowercase hex digits');
-  const typed = decodeBase64(b64);
+  const typed = decodeBase64(vkey.slice(second + 1));
   if (typed === undefined || typed.length < 1)
     return bad('malformed-key', 'key is not standard base64');
-  if (typed[0] !== ED25519_TYPE)
+  if (typed[0] !== type)
     return bad(
       'unknown-algorithm',
-      `signature type 0x${(typed[0] ?? 0).toString(16)} is not Ed25519 (0x01)`,
+      `signature type 0x${(typed[0] ?? 0).toString(16).padStart(2, '0')} is not ${typeName} (0x${type.toString(16).padStart(2, '0')})`,
     );
   if (typed.length !== 33)
     return bad('malformed-key', `Ed25519 public key must be 32 bytes, got ${typed.length - 1}`);
-  const verifier = verifierFromPublicKey(name, typed.subarray(1));
-  if (hex8(verifier.keyHash) !== hash) {
-    return bad(
+  return { ok: true, name, hash, publicKey: Buffer.from(typed.subarray(1)) };
+}
+
+/** Parses `<name>+<hex key ID>+<base64(0x01 || publicKey)>`; never throws. */
+export function parseVerifierKey(vkey: string): ParseVerifierKeyResult {
+  const parts = splitVerifierKey(vkey, ED25519_TYPE, 'Ed25519');
+  if (!parts.ok) return parts;
+  const verifier = verifierFromPublicKey(parts.name, parts.publicKey);
+  if (hex8(verifier.keyHash) !== parts.hash) {
+    return fail(
       'key-hash-mismatch',
-      `key hash ${hash} does not match the key (${hex8(verifier.keyHash)})`,
+      `key hash ${parts.hash} does not match the key (${hex8(verifier.keyHash)})`,
     );
   }
   return { ok: true, verifier };

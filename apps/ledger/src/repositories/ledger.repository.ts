@@ -39,6 +39,26 @@ export interface CheckpointRow {
   signedAt: Date;
 }
 
+interface CheckpointDbRow {
+  log_id: string;
+  size: string;
+  root_hash: Buffer;
+  note: string;
+  key_name: string;
+  signed_at: Date;
+}
+
+function toCheckpoint(row: CheckpointDbRow): CheckpointRow {
+  return {
+    logId: row.log_id,
+    size: Number(row.size),
+    rootHash: row.root_hash,
+    note: row.note,
+    keyName: row.key_name,
+    signedAt: row.signed_at,
+  };
+}
+
 interface HeadRow {
   log_id: string;
   topic: string;
@@ -334,47 +354,19 @@ export class LedgerRepository {
     logId: string,
     m: EntityManager = this.dataSource.manager,
   ): Promise<CheckpointRow | undefined> {
-    const [row] = await m.query<
-      Array<{
-        log_id: string;
-        size: string;
-        root_hash: Buffer;
-        note: string;
-        key_name: string;
-        signed_at: Date;
-      }>
-    >(`SELECT * FROM ${this.s}.checkpoints WHERE log_id = $1 ORDER BY size DESC LIMIT 1`, [logId]);
-    return (
-      row && {
-        logId: row.log_id,
-        size: Number(row.size),
-        rootHash: row.root_hash,
-        note: row.note,
-        keyName: row.key_name,
-        signedAt: row.signed_at,
-      }
+    const [row] = await m.query<CheckpointDbRow[]>(
+      `SELECT * FROM ${this.s}.checkpoints WHERE log_id = $1 ORDER BY size DESC LIMIT 1`,
+      [logId],
     );
+    return row && toCheckpoint(row);
   }
 
   async checkpoints(logId: string): Promise<CheckpointRow[]> {
-    const rows = await this.dataSource.query<
-      Array<{
-        log_id: string;
-        size: string;
-        root_hash: Buffer;
-        note: string;
-        key_name: string;
-        signed_at: Date;
-      }>
-    >(`SELECT * FROM ${this.s}.checkpoints WHERE log_id = $1 ORDER BY size`, [logId]);
-    return rows.map((row) => ({
-      logId: row.log_id,
-      size: Number(row.size),
-      rootHash: row.root_hash,
-      note: row.note,
-      keyName: row.key_name,
-      signedAt: row.signed_at,
-    }));
+    const rows = await this.dataSource.query<CheckpointDbRow[]>(
+      `SELECT * FROM ${this.s}.checkpoints WHERE log_id = $1 ORDER BY size`,
+      [logId],
+    );
+    return rows.map(toCheckpoint);
   }
 
   async keys(): Promise<Array<{ name: string; verifierKey: string; active: boolean }>> {
