@@ -70,9 +70,25 @@ module.exports = {
     {
       name: 'cli-verify-no-framework',
       comment:
-        "The CLI's offline verification (bundle.ts, checkpoint.ts and all they reach) runs without NestJS, TypeORM or kafkajs.",
+        "The CLI's entry point loads no NestJS, TypeORM or kafkajs at load time: `verify` runs on what main.ts imports statically (ledger-core); the other commands' modules are dynamic imports inside their branch.",
       severity: 'error',
-      from: { path: '^packages/cli/src/(bundle|checkpoint)\\.ts$' },
+      from: { path: '^packages/cli/src/main\\.ts$' },
+      to: { path: NEST_TYPEORM_KAFKA, dependencyTypesNot: LAZY_OR_TYPES },
+    },
+    {
+      name: 'cli-verify-static-imports-pure',
+      comment:
+        'What the CLI entry point imports at load time is a pure core (itself checked by pure-core-no-framework) or Node; anything else only through a dynamic import.',
+      severity: 'error',
+      from: { path: '^packages/cli/src/main\\.ts$' },
+      to: { path: '^(packages|apps)/', pathNot: PURE_CORES, dependencyTypesNot: LAZY_OR_TYPES },
+    },
+    {
+      name: 'cli-checkpoint-no-framework',
+      comment:
+        '`checkpoint check` and `checkpoint watch` (checkpoint.ts and all it reaches) use fetch and ledger-core only.',
+      severity: 'error',
+      from: { path: '^packages/cli/src/checkpoint\\.ts$' },
       to: { path: NEST_TYPEORM_KAFKA, reachable: true },
     },
     {
