@@ -31,22 +31,21 @@ export const DEFAULT_SPRAWL_POLICY: SprawlPolicy = {
 
 const DAY = 86_400_000;
 
+/** What the inventory knows of a token, as far as sprawl is concerned. */
+export interface InventoryToken {
+  tokenId: string;
+  prefix: string;
+  ownerType: string;
+  ownerId: string;
+  name: string;
+  issuedAt: Date;
+  expiresAt: Date;
+  rotatedAt: Date | null;
+  lastUsedAt: Date | null;
+}
+
 /** Classifies an active token at `now` (pure). */
-export function classify(
-  t: {
-    tokenId: string;
-    prefix: string;
-    ownerType: string;
-    ownerId: string;
-    name: string;
-    issuedAt: Date;
-    expiresAt: Date;
-    rotatedAt: Date | null;
-    lastUsedAt: Date | null;
-  },
-  now: number,
-  policy: SprawlPolicy,
-): SprawlRow {
+export function classify(t: InventoryToken, now: number, policy: SprawlPolicy): SprawlRow {
   const age = (now - t.issuedAt.getTime()) / DAY;
   const idle = (now - (t.lastUsedAt ?? t.issuedAt).getTime()) / DAY;
   return {

@@ -4,18 +4,10 @@ import { SchemaRepository, type Tx } from '@tokenledger/sql';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DataSource } from 'typeorm';
 import type { AnomalyConfig } from '../config';
+import type { InventoryToken } from '../domain/sprawl';
 
-export interface InventoryRow {
-  tokenId: string;
+export interface InventoryRow extends InventoryToken {
   issuedEventId: string;
-  prefix: string;
-  ownerType: string;
-  ownerId: string;
-  name: string;
-  issuedAt: Date;
-  expiresAt: Date;
-  rotatedAt: Date | null;
-  lastUsedAt: Date | null;
 }
 
 /** Which tokens exist and when they were last used, from tokens.lifecycle and tokens.usage. */
