@@ -450,6 +450,20 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
       const used = entries.filter((e) => e.record.event?.type === 'tokenledger.token.used.v1');
       return used.length >= uses ? used[0]?.logId : undefined;
     };
+    // A use is attributed to the token (and lands in its timeline) once the revocation app has
+    // projected the issuance; until then the token is unknown there.
+    await eventually(
+      async () => {
+        const res = await fetch(`${system.apps.revocation.url}/v1/introspect`, {
+          method: 'POST',
+          headers: { ...auth(), 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ token: issued.token }).toString(),
+        });
+        return ((await res.json()) as { active: boolean }).active ? true : undefined;
+      },
+      20_000,
+      'the tamper token to be active at the revocation app',
+    );
     await use(3);
     const logId = await eventually(
       () => usageLog(3),
