@@ -2,10 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   EVENT_TOPIC,
   buildEvent,
+  systemClock,
   topicName,
+  uuidv7Ids,
+  type Clock,
   type EventData,
   type EventEnvelope,
   type EventType,
+  type IdSource,
 } from '@tokenledger/contracts';
 import type { EntityManager } from 'typeorm';
 import { enqueueEvents } from '@tokenledger/messaging';
@@ -31,10 +35,16 @@ export interface EventMeta {
  */
 @Injectable()
 export class EventOutbox {
+  private readonly clock: Clock;
+  private readonly ids: IdSource;
+
   constructor(
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
     private readonly kafka: KafkaConnection,
-  ) {}
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.ids = options.ids ?? uuidv7Ids(this.clock);
+  }
 
   /** MUST be called with the EntityManager of the transaction that makes the state change. */
   async append(
@@ -42,16 +52,21 @@ export class EventOutbox {
     drafts: readonly EventDraft[],
     meta: EventMeta,
   ): Promise<EventEnvelope[]> {
+    const now = (): number => this.clock.now();
     const events = drafts.map((draft): EventEnvelope =>
-      buildEvent({
-        type: draft.type,
-        data: draft.data,
-        source: `/tokenledger/${this.options.service}`,
-        actor: meta.actor,
-        ...(draft.subject ? { subject: draft.subject } : {}),
-        ...(meta.correlationid ? { correlationid: meta.correlationid } : {}),
-        ...(meta.causationid ? { causationid: meta.causationid } : {}),
-      }),
+      buildEvent(
+        {
+          type: draft.type,
+          data: draft.data,
+          source: `/tokenledger/${this.options.service}`,
+          actor: meta.actor,
+          id: this.ids.next(),
+          ...(draft.subject ? { subject: draft.subject } : {}),
+          ...(meta.correlationid ? { correlationid: meta.correlationid } : {}),
+          ...(meta.causationid ? { causationid: meta.causationid } : {}),
+        },
+        { now },
+      ),
     );
     await enqueueEvents(
       manager,

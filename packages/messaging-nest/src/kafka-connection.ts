@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import { topicName } from '@tokenledger/contracts';
+import { topicName, type Clock, type IdSource } from '@tokenledger/contracts';
 import {
   BackgroundEventProducer,
   BatchConsumer,
@@ -32,6 +32,9 @@ export interface MessagingOptions {
   groupPrefix?: string;
   partitions: number;
   log?: ProducerLog;
+  /** Time and ids of the events the outbox builds (default: the system clock, UUIDv7 by it). */
+  clock?: Clock;
+  ids?: IdSource;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

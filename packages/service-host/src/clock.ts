@@ -12,9 +12,17 @@ export const ID_SOURCE = Symbol('ID_SOURCE');
  * What ServiceHostModule provides to every app from outside the process: the time, new ids
  * (UUIDv7 stamped by that clock) and transactions on the app's DataSource.
  */
+/**
+ * The process's clock and id source: the providers below and the event outbox (given them in
+ * its options) share these instances, so every id made in the process comes from one UUIDv7
+ * sequence, increasing even within a millisecond.
+ */
+export const hostClock: Clock = systemClock;
+export const hostIds: IdSource = uuidv7Ids(hostClock);
+
 export const HOST_PROVIDERS: Provider[] = [
-  { provide: CLOCK, useValue: systemClock },
-  { provide: ID_SOURCE, useFactory: (clock: Clock): IdSource => uuidv7Ids(clock), inject: [CLOCK] },
+  { provide: CLOCK, useValue: hostClock },
+  { provide: ID_SOURCE, useValue: hostIds },
   {
     provide: UnitOfWork,
     useFactory: (dataSource: DataSource) => new UnitOfWork(dataSource),

@@ -10,7 +10,7 @@ import { REDACT_PATHS } from './logging';
 import { requestIdOf } from './request-id';
 import { MetricsController, MetricsService } from './metrics';
 import { WhoAmIController } from './whoami';
-import { CLOCK, HOST_PROVIDERS, ID_SOURCE } from './clock';
+import { CLOCK, HOST_PROVIDERS, ID_SOURCE, hostClock, hostIds } from './clock';
 import { UnitOfWork } from '@tokenledger/sql';
 
 /** Injection token of the app's parsed config: `@Inject(SERVICE_CONFIG) config: MyAppConfig`. */
@@ -86,6 +86,8 @@ export class ServiceHostModule {
             topicPrefix: config.TOPIC_PREFIX,
             groupPrefix: config.KAFKA_GROUP_PREFIX ?? config.TOPIC_PREFIX,
             partitions: config.TOPIC_PARTITIONS,
+            clock: hostClock,
+            ids: hostIds,
           },
           DataSource,
           PinoLogger,
