@@ -65,3 +65,4 @@ export {
   type CodecOptions,
 } from './codec';
 export { validateEvent, type DecodeResult } from './validate';
+export type { IntrospectionAnswer } from './introspection';

@@ -1,16 +1,7 @@
+import type { IntrospectionAnswer } from '@tokenledger/contracts';
+
 /** RFC 7662 answer as the revocation app gives it. */
-export type Introspection =
-  | { active: false }
-  | {
-      active: true;
-      scope: string;
-      client_id: string;
-      sub: string;
-      exp: number;
-      iat: number;
-      token_type: 'Bearer' | 'DPoP';
-      cnf?: { jkt: string };
-    };
+export type Introspection = IntrospectionAnswer;
 
 export interface IntrospectOptions {
   /** The client's DPoP proof (its `DPoP` request header), for DPoP-bound tokens. */

@@ -16,11 +16,8 @@ import {
 } from '@tokenledger/auth';
 import { parseInput } from '@tokenledger/service-host';
 import type { FastifyRequest } from 'fastify';
-import {
-  IntrospectionService,
-  type IntrospectionAnswer,
-  type IntrospectionRequest,
-} from '../services/introspection.service';
+import type { IntrospectionAnswer } from '@tokenledger/contracts';
+import { IntrospectionService, type IntrospectionRequest } from '../services/introspection.service';
 import { LocalAuthenticator } from '../services/local-authenticator';
 import { authenticateSchema, introspectSchema } from './schemas';
 

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Clock, TokenUsedV1 } from '@tokenledger/contracts';
+import type { Clock, IntrospectionAnswer, TokenUsedV1 } from '@tokenledger/contracts';
 import { CLOCK, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { displayPrefix, isWellFormed, verifyDpopProof } from '@tokenledger/token-core';
 import type { RevocationConfig } from '../config';
@@ -11,20 +11,6 @@ import { StatusCache } from './status-cache';
 import { UsageReporter } from './usage-reporter';
 
 export type Rejection = NonNullable<TokenUsedV1['rejection']>;
-
-/** RFC 7662 answer: either every field, or exactly `{ "active": false }`. */
-export type IntrospectionAnswer =
-  | { active: false }
-  | {
-      active: true;
-      scope: string;
-      client_id: string;
-      sub: string;
-      exp: number;
-      iat: number;
-      token_type: 'Bearer' | 'DPoP';
-      cnf?: { jkt: string };
-    };
 
 export interface IntrospectionRequest {
   token: string;
