@@ -11,11 +11,13 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { build, ensureDependencies, infra, root, say } from '../scripts/lib.mjs';
+import { measureWitnessing, witnessingReport } from './witnessing.mjs';
 
 const N = Number(process.env.BENCH_EVENTS ?? 30000);
 const PROOF_LEAVES = Number(process.env.BENCH_PROOF_LEAVES ?? 1048576);
 const PROOF_SAMPLES = Number(process.env.BENCH_PROOF_SAMPLES ?? 2000);
 const VERIFY_ENTRIES = Number(process.env.BENCH_VERIFY_ENTRIES ?? 20000);
+const WITNESS_SECONDS = Number(process.env.BENCH_WITNESS_SECONDS ?? 60);
 const PRODUCE_BATCH = 500;
 const NODE_BATCH = 5000;
 
@@ -25,13 +27,12 @@ const require = createRequire(import.meta.url);
 const { INSERT_BATCH, PLAIN_TABLE_DDL, plainInsertStatements } = require('./plain-insert.cjs');
 const dist = (...p) => require(path.join(root, ...p));
 require(require.resolve('reflect-metadata', { paths: [path.join(root, 'apps', 'ledger')] }));
-const { ensureInfrastructure, createDatabaseIfMissing, withDatabase } = infra();
-const { TOPICS, buildEvent, encodeEvent, partitionKey, topicName, uuidv7 } = dist(
-  'packages/contracts/dist/index.js',
-);
-const { createKafka, createEventProducer, provisionTopics } = dist(
-  'packages/messaging/dist/index.js',
-);
+const infraModule = infra();
+const { ensureInfrastructure, createDatabaseIfMissing, withDatabase } = infraModule;
+const contracts = dist('packages/contracts/dist/index.js');
+const messaging = dist('packages/messaging/dist/index.js');
+const { TOPICS, buildEvent, encodeEvent, partitionKey, topicName, uuidv7 } = contracts;
+const { createKafka, createEventProducer, provisionTopics } = messaging;
 const core = dist('packages/ledger-core/dist/index.js');
 const {
   leafHash,
@@ -535,12 +536,29 @@ try {
     };
   }
 
-  // 8. Report.
+  // 8. Witnessing latency and CPU per checkpoint, baseline (no witness) and one local witness.
+  say(`witnessing: ${WITNESS_SECONDS} s unwitnessed, then ${WITNESS_SECONDS} s with one witness`);
+  results.witnessing = await measureWitnessing(
+    {
+      root,
+      stack,
+      infra: infraModule,
+      contracts,
+      messaging,
+      core,
+      createKafka,
+      Client,
+      cosignatureTable: 'cosignatures',
+    },
+    { seconds: WITNESS_SECONDS },
+  );
+
+  // 9. Report.
   const r = results;
   const smaller = Math.min(r.raw.rate, r.insert.rate);
   const v = r.verify;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const env = `BENCH_EVENTS=${N}, BENCH_PROOF_LEAVES=${PROOF_LEAVES}, BENCH_PROOF_SAMPLES=${PROOF_SAMPLES}, BENCH_VERIFY_ENTRIES=${VERIFY_ENTRIES}`;
+  const env = `BENCH_EVENTS=${N}, BENCH_PROOF_LEAVES=${PROOF_LEAVES}, BENCH_PROOF_SAMPLES=${PROOF_SAMPLES}, BENCH_VERIFY_ENTRIES=${VERIFY_ENTRIES}, BENCH_WITNESS_SECONDS=${WITNESS_SECONDS}`;
   const out = [
     `Command: \`npm run bench:ledger\` (${env}); ${new Date().toISOString()}`,
     `Machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; Kafka, PostgreSQL, the ledger and the bench client share the machine.`,
@@ -573,6 +591,8 @@ try {
     `| \`tokenledger verify <file>\` child process, exit 0 (incl. ~${f2(v.nodeStartup)} s Node startup) | ${f0(v.cli.rate)} | ${f2(v.cli.seconds)} |`,
     '',
     `tokenledger verify / plain SHA-256: ${(v.cli.rate / v.sha.rate).toFixed(3)} (verifyBundle in-process / SHA-256: ${(v.inproc.rate / v.sha.rate).toFixed(3)}).`,
+    '',
+    ...witnessingReport(r.witnessing, f2),
   ];
   process.stdout.write(`\n${out.join('\n')}\n`);
 } finally {
