@@ -21,6 +21,7 @@ export {
   APP_ROLES,
   OWNER_ROLE,
   provisionRoles,
+  roleNames,
   roleUrl,
   scramMatches,
   scramVerifier,

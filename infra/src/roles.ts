@@ -15,6 +15,16 @@ export const APP_ROLES: Readonly<Record<AppName, string>> = {
   ledger: 'tokenledger_ledger',
 };
 
+/** The role names of an installation: `<prefix>_owner`, `<prefix>_<app>`. */
+export function roleNames(prefix = 'tokenledger'): {
+  owner: string;
+  apps: Record<AppName, string>;
+} {
+  const apps = {} as Record<AppName, string>;
+  for (const app of APP_NAMES) apps[app] = `${prefix}_${app}`;
+  return { owner: `${prefix}_owner`, apps };
+}
+
 export interface ProvisionRolesOptions {
   /**
    * A superuser connection to the database the apps use (or, in production, a role with
@@ -29,6 +39,8 @@ export interface ProvisionRolesOptions {
    * the owner role.
    */
   adoptSchemas?: readonly string[];
+  /** Role names `<prefix>_owner`, `<prefix>_<app>` (default `tokenledger`: OWNER_ROLE, APP_ROLES). */
+  rolePrefix?: string;
 }
 
 export interface ProvisionedRoles {
@@ -108,59 +120,61 @@ async function ensureRole(client: Client, role: string, password?: string): Prom
   }
 }
 
-async function adopt(client: Client, schema: string): Promise<void> {
-  const owner = ident(OWNER_ROLE);
+async function adopt(client: Client, schema: string, ownerRole: string): Promise<void> {
+  const owner = ident(ownerRole);
   const { rows: found } = await client.query<{ owner: string }>(
     'SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = $1',
     [schema],
   );
   if (found.length === 0) return;
   const s = ident(schema);
-  if (found[0]?.owner !== OWNER_ROLE) await client.query(`ALTER SCHEMA ${s} OWNER TO ${owner}`);
+  if (found[0]?.owner !== ownerRole) await client.query(`ALTER SCHEMA ${s} OWNER TO ${owner}`);
   // Tables (their serial sequences follow them), then functions (trigger functions).
   const { rows: tables } = await client.query<{ name: string }>(
     `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND pg_get_userbyid(c.relowner) <> $2`,
-    [schema, OWNER_ROLE],
+    [schema, ownerRole],
   );
   for (const t of tables) await client.query(`ALTER TABLE ${s}.${ident(t.name)} OWNER TO ${owner}`);
   const { rows: functions } = await client.query<{ signature: string }>(
     `SELECT p.oid::regprocedure::text AS signature FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname = $1 AND pg_get_userbyid(p.proowner) <> $2`,
-    [schema, OWNER_ROLE],
+    [schema, ownerRole],
   );
   // regprocedure text is already qualified and quoted as needed.
   for (const f of functions) await client.query(`ALTER FUNCTION ${f.signature} OWNER TO ${owner}`);
 }
 
 async function provisionOnce(client: Client, options: ProvisionRolesOptions): Promise<void> {
+  const names = roleNames(options.rolePrefix);
+  const OWNER = names.owner;
   await client.query('BEGIN');
   try {
     // Serializes provisioning of this database; other databases' provisioning may still race on
     // the roles themselves, which the DO block and the retry absorb.
     await client.query("SELECT pg_advisory_xact_lock(hashtext('tokenledger:provision-roles'))");
-    await ensureRole(client, OWNER_ROLE, options.passwords?.owner);
+    await ensureRole(client, OWNER, options.passwords?.owner);
     for (const app of APP_NAMES) {
-      const role = APP_ROLES[app];
+      const role = names.apps[app];
       await ensureRole(client, role, options.passwords?.[app]);
       const { rows } = await client.query<{ member: boolean }>(
         `SELECT pg_has_role($1, $2, 'MEMBER') AS member`,
-        [role, OWNER_ROLE],
+        [role, OWNER],
       );
-      if (rows[0]?.member) await client.query(`REVOKE ${ident(OWNER_ROLE)} FROM ${ident(role)}`);
+      if (rows[0]?.member) await client.query(`REVOKE ${ident(OWNER)} FROM ${ident(role)}`);
     }
     const { rows: db } = await client.query<{ name: string; create: boolean; connect: boolean }>(
       `SELECT current_database() AS name,
               has_database_privilege($1, current_database(), 'CREATE') AS create,
               has_database_privilege($1, current_database(), 'CONNECT') AS connect`,
-      [OWNER_ROLE],
+      [OWNER],
     );
     const database = ident(db[0]?.name ?? '');
     // The owner creates the app schemas; the app roles only connect (no CREATE on the database).
     if (!db[0]?.create || !db[0]?.connect)
-      await client.query(`GRANT CONNECT, CREATE ON DATABASE ${database} TO ${ident(OWNER_ROLE)}`);
+      await client.query(`GRANT CONNECT, CREATE ON DATABASE ${database} TO ${ident(OWNER)}`);
     for (const app of APP_NAMES) {
-      const role = APP_ROLES[app];
+      const role = names.apps[app];
       const { rows } = await client.query<{ connect: boolean; create: boolean; public: boolean }>(
         `SELECT has_database_privilege($1, current_database(), 'CONNECT') AS connect,
                 has_database_privilege($1, current_database(), 'CREATE') AS create,
@@ -175,7 +189,7 @@ async function provisionOnce(client: Client, options: ProvisionRolesOptions): Pr
       // Before PostgreSQL 15 everyone may create tables in `public`.
       if (rows[0]?.public) await client.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
     }
-    for (const schema of options.adoptSchemas ?? []) await adopt(client, schema);
+    for (const schema of options.adoptSchemas ?? []) await adopt(client, schema, OWNER);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -206,8 +220,9 @@ export async function provisionRoles(options: ProvisionRolesOptions): Promise<Pr
       await client.end();
     }
   }
+  const names = roleNames(options.rolePrefix);
   const appUrls = {} as Record<AppName, string>;
   for (const app of APP_NAMES)
-    appUrls[app] = roleUrl(options.adminUrl, APP_ROLES[app], options.passwords?.[app]);
-  return { ownerUrl: roleUrl(options.adminUrl, OWNER_ROLE, options.passwords?.owner), appUrls };
+    appUrls[app] = roleUrl(options.adminUrl, names.apps[app], options.passwords?.[app]);
+  return { ownerUrl: roleUrl(options.adminUrl, names.owner, options.passwords?.owner), appUrls };
 }
