@@ -21,10 +21,13 @@ export const baseConfigSchema = z.object({
    * DATABASE_URL what the app needs. Unset: DATABASE_URL does all of it (logged as a warning:
    * the app then owns its tables, which is not least privilege).
    */
-  DATABASE_OWNER_URL: z
-    .string()
-    .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL')
-    .optional(),
+  DATABASE_OWNER_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL')
+      .optional(),
+  ),
   /**
    * `boot`: migrate and grant at boot, then serve. `only`: migrate and grant, then exit 0 (a
    * one-shot job, so the serving process needs no owner credentials). `off`: never migrate;
