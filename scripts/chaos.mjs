@@ -12,7 +12,7 @@ import { build, ensureDependencies, infra, root, say } from './lib.mjs';
 
 ensureDependencies();
 build();
-const { ensureLocalBroker, resolvePostgres, isProcessAlive } = infra();
+const { ensureLocalBroker, resolvePostgres, isProcessAlive, provisionRoles } = infra();
 const { generateToken } = await import(path.join(root, 'packages/token-core/dist/index.js'));
 
 const home = path.join(root, '.tokenledger', 'chaos');
@@ -35,11 +35,23 @@ const postgres = await resolvePostgres({
   log: say,
 });
 
+// The apps run as in production: each as its own login role (with a password), migrations and
+// grants as the owner. The invariant checks below read as the cluster's superuser.
+const roles = await provisionRoles({
+  adminUrl: postgres.url,
+  passwords: Object.fromEntries(
+    ['owner', 'issuance', 'revocation', 'anomaly', 'ledger'].map((who) => [
+      who,
+      randomBytes(18).toString('base64url'),
+    ]),
+  ),
+});
+
 const rootToken = generateToken();
 const ports = { issuance: 16001, revocation: 16002, anomaly: 16003, ledger: 16004 };
 const env = {
   ...process.env,
-  DATABASE_URL: postgres.url,
+  DATABASE_OWNER_URL: roles.ownerUrl,
   KAFKA_BROKERS: broker.brokers,
   TOPIC_PREFIX: '',
   TOKENLEDGER_INTERNAL_SECRET: randomBytes(32).toString('base64url'),
@@ -53,7 +65,7 @@ const env = {
 const apps = {};
 const start = (name) => {
   apps[name] = spawn(process.execPath, [path.join(root, 'apps', name, 'dist', 'main.js')], {
-    env: { ...env, PORT: String(ports[name]) },
+    env: { ...env, DATABASE_URL: roles.appUrls[name], PORT: String(ports[name]) },
     stdio: 'ignore',
   });
 };

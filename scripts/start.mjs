@@ -32,6 +32,19 @@ if (!existsSync(secretsFile)) {
   writeFileSync(secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 });
 }
 const secrets = JSON.parse(readFileSync(secretsFile, 'utf8'));
+// Passwords of the database roles (the owner, one login role per app), made once, kept apart
+// from secrets.json: each app gets only its own, in its DATABASE_URL.
+const rolesFile = path.join(stateDir(), 'database-roles.json');
+if (!existsSync(rolesFile)) {
+  const passwords = Object.fromEntries(
+    ['owner', ...APPS.map((a) => a.name)].map((who) => [
+      who,
+      randomBytes(24).toString('base64url'),
+    ]),
+  );
+  writeFileSync(rolesFile, JSON.stringify(passwords, null, 2), { mode: 0o600 });
+}
+const rolePasswords = JSON.parse(readFileSync(rolesFile, 'utf8'));
 
 const children = new Map();
 let stack;
@@ -67,7 +80,11 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
 try {
-  stack = await ensureInfrastructure({ database: 'tokenledger', log: say });
+  stack = await ensureInfrastructure({
+    database: 'tokenledger',
+    log: say,
+    roles: { passwords: rolePasswords },
+  });
 } catch (error) {
   say(`infrastructure failed: ${error.message}`);
   await shutdown(1);
@@ -78,12 +95,21 @@ for (const app of APPS)
   app.port = Number(process.env[`${app.name.toUpperCase()}_PORT`] ?? app.port);
 const portOf = (name) => APPS.find((a) => a.name === name).port;
 
+// Each app as its own login role; migrations and grants as the owner (docs/design/operations.md).
+// A DATABASE_URL of yours is used as is, with your DATABASE_OWNER_URL if you set one.
+const databaseEnv = (name) =>
+  stack.roles
+    ? { DATABASE_URL: stack.roles.appUrls[name], DATABASE_OWNER_URL: stack.roles.ownerUrl }
+    : { DATABASE_URL: stack.databaseUrl };
+if (stack.roles)
+  say('database: each app connects as tokenledger_<app>; tokenledger_owner migrates');
+
 for (const app of APPS) {
   const env = {
     ...secrets,
     ...process.env,
     PORT: String(app.port),
-    DATABASE_URL: stack.databaseUrl,
+    ...databaseEnv(app.name),
     KAFKA_BROKERS: stack.kafkaBrokers,
     ISSUANCE_URL: `http://127.0.0.1:${portOf('issuance')}`,
     REVOCATION_URL: `http://127.0.0.1:${portOf('revocation')}`,

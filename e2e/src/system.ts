@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { generateToken } from '@tokenledger/token-core';
+import { APP_ROLES, OWNER_ROLE } from '@tokenledger/testing';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
@@ -44,12 +45,37 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The database settings of `name` as in production, on a database that freshDatabase made (and
+ * provisioned the roles for): DATABASE_URL as the app's login role, DATABASE_OWNER_URL as the
+ * owner of the schemas, which migrates and grants.
+ */
+export function roleEnv(
+  name: AppName,
+  databaseUrl: string,
+): { DATABASE_URL: string; DATABASE_OWNER_URL: string } {
+  const as = (role: string): string => {
+    const u = new URL(databaseUrl);
+    u.username = role;
+    u.password = '';
+    return u.toString();
+  };
+  return { DATABASE_URL: as(APP_ROLES[name]), DATABASE_OWNER_URL: as(OWNER_ROLE) };
+}
+
+/**
+ * Starts one app process. A DATABASE_URL without DATABASE_OWNER_URL is taken as the test
+ * database's superuser URL: the app gets {@link roleEnv} instead, so every app of every e2e test
+ * runs as its least-privilege role.
+ */
 export function spawnApp(
   name: AppName,
   env: NodeJS.ProcessEnv,
 ): { process: ChildProcess; output: string[] } {
+  const database =
+    env.DATABASE_URL && !env.DATABASE_OWNER_URL ? roleEnv(name, env.DATABASE_URL) : {};
   const child = spawn(process.execPath, [appEntry(name)], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, ...database },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

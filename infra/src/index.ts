@@ -16,5 +16,18 @@ export {
   withDatabase,
   type ResolvedPostgres,
 } from './postgres';
+export {
+  APP_NAMES,
+  APP_ROLES,
+  OWNER_ROLE,
+  provisionRoles,
+  roleNames,
+  roleUrl,
+  scramMatches,
+  scramVerifier,
+  type AppName,
+  type ProvisionRolesOptions,
+  type ProvisionedRoles,
+} from './roles';
 export { isProcessAlive, sleep, stopProcess, withLock } from './process';
 export { ensureInfrastructure, stateDir, type Infrastructure } from './stack';

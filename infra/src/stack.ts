@@ -1,6 +1,12 @@
 import * as path from 'node:path';
 import { ensureLocalBroker } from './kafka-broker';
 import { resolvePostgres } from './postgres';
+import {
+  APP_NAMES,
+  provisionRoles,
+  type ProvisionedRoles,
+  type ProvisionRolesOptions,
+} from './roles';
 
 /** `.tokenledger/` at the repository root (git-ignored), or `TOKENLEDGER_HOME`. */
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -13,6 +19,11 @@ export interface Infrastructure {
   databaseUrl: string;
   /** URL of a database on the same server from which other databases can be created. */
   adminDatabaseUrl: string;
+  /**
+   * With `roles`, on a server found or started here (not a DATABASE_URL given): the database
+   * roles, provisioned, and the URL each app gets. Undefined otherwise.
+   */
+  roles?: ProvisionedRoles;
   /** What this call started and must stop, e.g. `['kafka']`. */
   started: string[];
   stop: () => Promise<void>;
@@ -27,6 +38,8 @@ export async function ensureInfrastructure(options: {
   database: string;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /** Provision the owner and app roles on the apps' database (passwords as given). */
+  roles?: Pick<ProvisionRolesOptions, 'passwords'>;
 }): Promise<Infrastructure> {
   const env = options.env ?? process.env;
   const home = stateDir(env);
@@ -56,10 +69,25 @@ export async function ensureInfrastructure(options: {
     started.push('postgres');
     stops.push(pg.stop);
   }
+  // A DATABASE_URL given is used as is: its owner manages the roles (docs/design/operations.md).
+  let roles: ProvisionedRoles | undefined;
+  if (options.roles && pg.source !== 'DATABASE_URL') {
+    try {
+      roles = await provisionRoles({
+        adminUrl: pg.url,
+        passwords: options.roles.passwords,
+        adoptSchemas: APP_NAMES,
+      });
+    } catch (error) {
+      for (const stop of stops.reverse()) await stop();
+      throw error;
+    }
+  }
   return {
     kafkaBrokers,
     databaseUrl: pg.url,
     adminDatabaseUrl: pg.adminUrl,
+    roles,
     started,
     stop: async () => {
       for (const stop of stops.reverse()) await stop();

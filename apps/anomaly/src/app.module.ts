@@ -3,7 +3,6 @@ import { ServiceHostModule } from '@tokenledger/service-host';
 import type { AnomalyConfig } from './config';
 import { DetectorConsumer } from './consumers/detector.consumer';
 import { AnomaliesController } from './controllers/anomalies.controller';
-import { migrations } from './migrations';
 import { AnomalyRepository } from './repositories/anomaly.repository';
 import { InventoryRepository } from './repositories/inventory.repository';
 import { AnomalyService } from './services/anomaly.service';
@@ -20,7 +19,6 @@ export class AppModule {
         ServiceHostModule.forRoot({
           name: 'anomaly',
           config,
-          migrations,
           auth: {
             internalSecret: config.TOKENLEDGER_INTERNAL_SECRET,
             authenticator: { revocationUrl: config.REVOCATION_URL },

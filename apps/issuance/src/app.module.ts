@@ -5,7 +5,6 @@ import { LifecycleConsumer } from './consumers/lifecycle.consumer';
 import { InternalController } from './controllers/internal.controller';
 import { PoliciesController } from './controllers/policies.controller';
 import { TokensController } from './controllers/tokens.controller';
-import { migrations } from './migrations';
 import { TokensRepository } from './repositories/tokens.repository';
 import { IssuanceService } from './services/issuance.service';
 import { RootTokenService } from './services/root-token.service';
@@ -20,7 +19,6 @@ export class AppModule {
         ServiceHostModule.forRoot({
           name: 'issuance',
           config,
-          migrations,
           auth: {
             internalSecret: config.TOKENLEDGER_INTERNAL_SECRET,
             authenticator: { revocationUrl: config.REVOCATION_URL },

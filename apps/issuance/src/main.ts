@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { serviceMain } from '@tokenledger/service-host';
 import { AppModule } from './app.module';
+import { migrations } from './migrations';
+import { grants } from './migrations/grants';
 import { issuanceConfigSchema, type IssuanceConfig } from './config';
 
 serviceMain<IssuanceConfig>({
@@ -8,6 +10,7 @@ serviceMain<IssuanceConfig>({
   description:
     'Issues API tokens (only their HMAC is stored), applies issuance policy, rotates tokens.',
   configSchema: issuanceConfigSchema,
+  database: { migrations, grants },
   appModule: (config) => AppModule.forRoot(config),
   domainStatus: {
     token_not_found: 404,

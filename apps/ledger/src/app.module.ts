@@ -4,7 +4,6 @@ import type { LedgerConfig } from './config';
 import { IngestConsumer, IngestSettings } from './consumers/ingest.consumer';
 import { LedgerController } from './controllers/ledger.controller';
 import { ReplaysController } from './controllers/replays.controller';
-import { migrations } from './migrations';
 import { LedgerRepository } from './repositories/ledger.repository';
 import { ReplayRepository } from './repositories/replay.repository';
 import { AppenderService } from './services/appender.service';
@@ -23,7 +22,6 @@ export class AppModule {
         ServiceHostModule.forRoot({
           name: 'ledger',
           config,
-          migrations,
           auth: {
             internalSecret: config.TOKENLEDGER_INTERNAL_SECRET,
             authenticator: { revocationUrl: config.REVOCATION_URL },

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { serviceMain } from '@tokenledger/service-host';
 import { AppModule } from './app.module';
+import { migrations } from './migrations';
+import { grants } from './migrations/grants';
 import { ledgerConfigSchema, type LedgerConfig } from './config';
 
 serviceMain<LedgerConfig>({
@@ -8,6 +10,7 @@ serviceMain<LedgerConfig>({
   description:
     'The verifiable audit ledger: hash-chained Merkle logs per partition, signed checkpoints, proofs and exports.',
   configSchema: ledgerConfigSchema,
+  database: { migrations, grants },
   appModule: (config) => AppModule.forRoot(config),
   domainStatus: {
     log_not_found: 404,

@@ -9,7 +9,6 @@ import { AdminController } from './controllers/admin.controller';
 import { BaselineController } from './controllers/baseline.controller';
 import { IntrospectionController } from './controllers/introspection.controller';
 import { RevocationController } from './controllers/revocation.controller';
-import { migrations } from './migrations';
 import { DpopJtiRepository } from './repositories/dpop-jti.repository';
 import { StatusRepository } from './repositories/status.repository';
 import { CredentialResolver } from './services/credential-resolver';
@@ -31,7 +30,6 @@ export class AppModule {
         ServiceHostModule.forRoot({
           name: 'revocation',
           config,
-          migrations,
           auth: { internalSecret: config.TOKENLEDGER_INTERNAL_SECRET, authenticator: 'local' },
           // Every introspection answer is a token.used event; the benchmark's baseline route
           // takes the same pipeline.

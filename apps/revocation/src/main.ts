@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { serviceMain } from '@tokenledger/service-host';
 import { AppModule } from './app.module';
+import { migrations } from './migrations';
+import { grants } from './migrations/grants';
 import { revocationConfigSchema, type RevocationConfig } from './config';
 
 serviceMain<RevocationConfig>({
@@ -8,6 +10,7 @@ serviceMain<RevocationConfig>({
   description:
     'The token status authority: revocation (RFC 7009, bulk, leak reports) and introspection (RFC 7662).',
   configSchema: revocationConfigSchema,
+  database: { migrations, grants },
   appModule: (config) => AppModule.forRoot(config),
   domainStatus: { token_not_found: 404 },
 });

@@ -9,6 +9,7 @@ export {
   OutboxRelay,
   dropOutboxTablesDdl,
   enqueueEvents,
+  outboxTableGrants,
   outboxTablesDdl,
   type OutboxMessage,
   type OutboxRelayOptions,

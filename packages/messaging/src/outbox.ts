@@ -1,7 +1,7 @@
 import { encodeEvent, partitionKey, type EventEnvelope } from '@tokenledger/contracts';
 import type { Producer } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
-import { quoteIdent } from '@tokenledger/sql';
+import { quoteIdent, type TablePrivilege } from '@tokenledger/sql';
 
 /**
  * DDL of the outbox and inbox tables in `schema`, for an app's migration.
@@ -29,6 +29,16 @@ export function outboxTablesDdl(schema: string): string[] {
      )`,
   ];
 }
+
+/**
+ * What an app's login role needs on the outbox and inbox (its SchemaGrants spread them in): it
+ * enqueues and the relay marks rows published, nothing more; a redelivery is recorded in the inbox.
+ * An app that forgets processed events (a rebuild) adds DELETE on `inbox` itself.
+ */
+export const outboxTableGrants: Readonly<Record<'outbox' | 'inbox', readonly TablePrivilege[]>> = {
+  outbox: ['SELECT', 'INSERT', 'UPDATE (published_at)'],
+  inbox: ['SELECT', 'INSERT'],
+};
 
 export function dropOutboxTablesDdl(schema: string): string[] {
   const s = quoteIdent(schema);

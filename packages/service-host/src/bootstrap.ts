@@ -6,11 +6,11 @@ import type { MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { BatchTransport, KafkaConnection } from '@tokenledger/messaging-nest';
-import { quoteIdent } from '@tokenledger/sql';
 import { Logger } from 'nestjs-pino';
-import { Client } from 'pg';
+import pino from 'pino';
 import type { z } from 'zod';
 import { loadConfig, type ServiceConfig } from './config';
+import { prepareDatabase, type AppDatabase } from './database';
 import { HttpErrorFilter } from './errors';
 import { MetricsService } from './metrics';
 import { requestIdOf } from './request-id';
@@ -21,20 +21,24 @@ export interface RunServiceOptions {
   description: string;
   version?: string;
   config: ServiceConfig;
+  /** The app's migrations and its login role's grants (see {@link prepareDatabase}). */
+  database: AppDatabase;
   appModule: unknown;
   /** Domain error code -> HTTP status, for the error filter. */
   domainStatus?: Record<string, number>;
 }
 
-/** TypeORM keeps its migrations table in the app's schema, so the schema must exist before it starts. */
-async function ensureSchema(url: string, schema: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-  } finally {
-    await client.end();
-  }
+/** The database step of the boot, logged as JSON lines like the app's own (Nest is not up yet). */
+function migrate(options: {
+  name: string;
+  config: ServiceConfig;
+  database: AppDatabase;
+}): Promise<void> {
+  const log = pino({ name: options.name, level: options.config.LOG_LEVEL });
+  return prepareDatabase(options.config, options.database, {
+    info: (message) => log.info(message),
+    warn: (message) => log.warn(message),
+  });
 }
 
 /**
@@ -44,7 +48,7 @@ async function ensureSchema(url: string, schema: string): Promise<void> {
  */
 export async function createService(options: RunServiceOptions): Promise<NestFastifyApplication> {
   const { config } = options;
-  await ensureSchema(config.DATABASE_URL, config.DB_SCHEMA);
+  await migrate(options);
   const bodyLimit = config.HTTP_BODY_LIMIT;
   const adapter = new FastifyAdapter({
     bodyLimit,
@@ -177,11 +181,16 @@ export function serviceMain<C extends ServiceConfig>(options: {
   name: string;
   description: string;
   configSchema: z.ZodType<C>;
+  database: AppDatabase;
   appModule: (config: C) => unknown;
   domainStatus?: Record<string, number>;
 }): void {
   const start = async (): Promise<void> => {
     const config = loadConfig(options.name, options.configSchema);
+    if (config.DB_MIGRATE === 'only') {
+      await migrate({ ...options, config });
+      return;
+    }
     await runService({ ...options, config, appModule: options.appModule(config) });
   };
   start().catch(exitOnBootError);

@@ -27,3 +27,22 @@ describe('SHUTDOWN_TIMEOUT_MS', () => {
     for (const bad of ['abc', '999', '600001', '1.5']) expect(() => timeout.parse(bad)).toThrow();
   });
 });
+
+describe('DATABASE_OWNER_URL and DB_MIGRATE', () => {
+  const { DATABASE_OWNER_URL: owner, DB_MIGRATE: migrate } = baseConfigSchema.shape;
+
+  it('the owner URL is optional and must be a postgres:// URL', () => {
+    expect(owner.parse(undefined)).toBeUndefined();
+    expect(owner.parse('')).toBeUndefined(); // `DATABASE_OWNER_URL=` unsets it
+    expect(owner.parse('postgres://tokenledger_owner:pw@db/tokenledger')).toBe(
+      'postgres://tokenledger_owner:pw@db/tokenledger',
+    );
+    expect(() => owner.parse('mysql://x@db/y')).toThrow(/postgres:\/\//);
+  });
+
+  it('migrates at boot by default; only boot, only and off', () => {
+    expect(migrate.parse(undefined)).toBe('boot');
+    for (const mode of ['boot', 'only', 'off']) expect(migrate.parse(mode)).toBe(mode);
+    expect(() => migrate.parse('yes')).toThrow();
+  });
+});

@@ -16,6 +16,24 @@ export const baseConfigSchema = z.object({
     .string()
     .default('postgres://postgres@127.0.0.1:5432/tokenledger')
     .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL'),
+  /**
+   * The owner of the app's schema: creates it, runs the migrations and grants the login role of
+   * DATABASE_URL what the app needs. Unset: DATABASE_URL does all of it (logged as a warning:
+   * the app then owns its tables, which is not least privilege).
+   */
+  DATABASE_OWNER_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL')
+      .optional(),
+  ),
+  /**
+   * `boot`: migrate and grant at boot, then serve. `only`: migrate and grant, then exit 0 (a
+   * one-shot job, so the serving process needs no owner credentials). `off`: never migrate;
+   * refuse to boot when a migration is pending.
+   */
+  DB_MIGRATE: z.enum(['boot', 'only', 'off']).default('boot'),
   KAFKA_BROKERS: z
     .string()
     .default('127.0.0.1:9092')

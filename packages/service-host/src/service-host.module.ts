@@ -22,8 +22,6 @@ export interface ServiceHostOptions {
   config: ServiceConfig;
   // TypeORM's own option types.
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-  migrations: MixedList<Function>;
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   entities?: MixedList<Function>;
   /** How this app authenticates operator tokens (see @tokenledger/auth). */
   auth: AuthModuleOptions;
@@ -38,7 +36,7 @@ export interface ServiceHostOptions {
 
 /**
  * What every Tokenledger app has: JSON logs with token material redacted, its own PostgreSQL
- * schema migrated by TypeORM migrations (never `synchronize`), Kafka with the outbox relay,
+ * schema (migrated before boot by its owner, never `synchronize`) reached as its login role, Kafka with the outbox relay,
  * `/health/live`, `/health/ready` and `/metrics`.
  */
 @Module({})
@@ -67,9 +65,9 @@ export class ServiceHostModule {
           type: 'postgres',
           url: config.DATABASE_URL,
           schema: config.DB_SCHEMA,
-          migrations: options.migrations,
-          migrationsRun: true,
-          migrationsTableName: 'migrations',
+          // Migrated before the app starts, by the schema's owner (createService, database.ts):
+          // this connection is the app's login role, which may not change the schema.
+          migrationsRun: false,
           synchronize: false,
           entities: options.entities ?? [],
           extra: { max: 10, application_name: `tokenledger-${options.name}` },

@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createDatabaseIfMissing, withDatabase } from '@tokenledger/infra';
+import {
+  createDatabaseIfMissing,
+  provisionRoles,
+  withDatabase,
+  type AppName,
+} from '@tokenledger/infra';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { Client } from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
@@ -29,18 +34,30 @@ export function freshTopicPrefix(): string {
 
 export interface TestDatabase {
   name: string;
+  /** As the server's superuser (the test's own view: setup, assertions, an insider's tampering). */
   url: string;
+  /** As `tokenledger_owner`, the owner of the app schemas (DATABASE_OWNER_URL). */
+  ownerUrl: string;
+  /** As the app's login role (its DATABASE_URL). */
+  appUrls: Record<AppName, string>;
   drop(): Promise<void>;
 }
 
-/** Creates an empty database for one spec file; `drop()` removes it (and ends its sessions). */
+/**
+ * Creates an empty database for one spec file, with the database roles provisioned for it as
+ * `npm start` does (infra's provisionRoles); `drop()` removes it (and ends its sessions).
+ */
 export async function freshDatabase(): Promise<TestDatabase> {
   const admin = adminDatabaseUrl();
   const name = `tl_test_${randomBytes(5).toString('hex')}`;
   await createDatabaseIfMissing(admin, name);
+  const url = withDatabase(admin, name);
+  const roles = await provisionRoles({ adminUrl: url });
   return {
     name,
-    url: withDatabase(admin, name),
+    url,
+    ownerUrl: roles.ownerUrl,
+    appUrls: roles.appUrls,
     drop: async () => {
       const client = new Client({ connectionString: admin });
       await client.connect();

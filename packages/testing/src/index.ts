@@ -10,3 +10,5 @@ export {
   type ReadRecord,
   type TestDatabase,
 } from './harness';
+/** The database roles freshDatabase provisions (from @tokenledger/infra). */
+export { APP_ROLES, OWNER_ROLE } from '@tokenledger/infra';

@@ -4,6 +4,7 @@ import { Replays1795800000301 } from './1795800000301-replays';
 import { Subtrees1795800000302 } from './1795800000302-subtrees';
 import { EventIdsPerLog1795800000303 } from './1795800000303-event-ids-per-log';
 import { AppendOnlyGrants1795800000304 } from './1795800000304-append-only-grants';
+import { LogHeadGuard1795800000310 } from './1795800000310-log-head-guard';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   Subtrees1795800000302,
   EventIdsPerLog1795800000303,
   AppendOnlyGrants1795800000304,
+  LogHeadGuard1795800000310,
 ];

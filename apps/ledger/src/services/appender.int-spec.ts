@@ -1,16 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { buildEvent, encodeEvent, uuidv7 } from '@tokenledger/contracts';
 import { CHAIN_SEED, emptyRoot } from '@tokenledger/ledger-core';
-import { freshDatabase, migratedDataSource, type TestDatabase } from '@tokenledger/testing';
-import type { DataSource } from 'typeorm';
+import { migrateSchema } from '@tokenledger/sql';
+import { APP_ROLES, freshDatabase, type TestDatabase } from '@tokenledger/testing';
+import { DataSource } from 'typeorm';
 import type { LedgerConfig } from '../config';
 import { migrations } from '../migrations';
+import { grants } from '../migrations/grants';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { AppenderService, type RawRecord } from './appender.service';
 import { VerifierService } from './verifier.service';
 
-function ledgerDb(db: TestDatabase): Promise<DataSource> {
-  return migratedDataSource(db.url, 'ledger', migrations);
+/** Migrated by the owner, reached as the ledger's login role: as the app runs. */
+async function ledgerDb(db: TestDatabase): Promise<DataSource> {
+  const loginRole = APP_ROLES.ledger;
+  await migrateSchema({ ownerUrl: db.ownerUrl, schema: 'ledger', migrations, grants, loginRole });
+  return new DataSource({
+    type: 'postgres',
+    url: db.appUrls.ledger,
+    schema: 'ledger',
+  }).initialize();
 }
 
 function records(n: number, start = 0): RawRecord[] {

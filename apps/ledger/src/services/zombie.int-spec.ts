@@ -1,18 +1,20 @@
 import { buildEvent, encodeEvent, partitionKey, uuidv7 } from '@tokenledger/contracts';
 import { createEventProducer, createKafka } from '@tokenledger/messaging';
+import { migrateSchema } from '@tokenledger/sql';
 import {
+  APP_ROLES,
   eventually,
   freshDatabase,
   freshTopicPrefix,
   kafkaBrokers,
-  migratedDataSource,
   testKafka,
   type TestDatabase,
 } from '@tokenledger/testing';
 import type { Consumer } from 'kafkajs';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { LedgerConfig } from '../config';
 import { migrations } from '../migrations';
+import { grants } from '../migrations/grants';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { AppenderService, type AppendResult } from './appender.service';
 
@@ -30,7 +32,14 @@ describe('zombie consumer (real Kafka rebalance, real PostgreSQL)', () => {
 
   beforeAll(async () => {
     db = await freshDatabase();
-    ds = await migratedDataSource(db.url, 'ledger', migrations);
+    // Migrated by the owner, reached as the ledger's login role: as the app runs.
+    const loginRole = APP_ROLES.ledger;
+    await migrateSchema({ ownerUrl: db.ownerUrl, schema: 'ledger', migrations, grants, loginRole });
+    ds = await new DataSource({
+      type: 'postgres',
+      url: db.appUrls.ledger,
+      schema: 'ledger',
+    }).initialize();
     const admin = testKafka().admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });

@@ -1,9 +1,11 @@
-import { freshDatabase, migratedDataSource, type TestDatabase } from '@tokenledger/testing';
+import { migrateSchema } from '@tokenledger/sql';
+import { APP_ROLES, freshDatabase, type TestDatabase } from '@tokenledger/testing';
 import type { PinoLogger } from 'nestjs-pino';
 import { systemClock } from '@tokenledger/contracts';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { RevocationConfig } from '../config';
 import { migrations } from '../migrations';
+import { grants } from '../migrations/grants';
 import { DpopJtiRepository } from '../repositories/dpop-jti.repository';
 import { DpopReplayStore } from './dpop-replay-store';
 
@@ -15,7 +17,20 @@ describe('DpopReplayStore (real PostgreSQL)', () => {
 
   beforeAll(async () => {
     db = await freshDatabase();
-    ds = await migratedDataSource(db.url, 'revocation', migrations);
+    // Migrated by the owner, reached as revocation's login role: as the app runs.
+    const loginRole = APP_ROLES.revocation;
+    await migrateSchema({
+      ownerUrl: db.ownerUrl,
+      schema: 'revocation',
+      migrations,
+      grants,
+      loginRole,
+    });
+    ds = await new DataSource({
+      type: 'postgres',
+      url: db.appUrls.revocation,
+      schema: 'revocation',
+    }).initialize();
     const logger = { warn: () => undefined } as unknown as PinoLogger;
     const config = { DB_SCHEMA: 'revocation' } as RevocationConfig;
     instanceA = new DpopReplayStore(new DpopJtiRepository(ds, config), logger, systemClock);
