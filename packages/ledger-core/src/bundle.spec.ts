@@ -228,7 +228,7 @@ describe('verifyBundle (offline)', () => {
     });
     // Header consistent with the claimed log, checkpoint signed for another one.
     renamed[0] = {
-      ...(renamed[0] as BundleLine & { type: 'bundle' }),
+      ...renamed[0],
       origin: 'example.test/ledger/tokens.usage-0',
     };
     expect(verifyBundle(renamed.map(formatBundleLine), { trust })).toMatchObject({

@@ -235,7 +235,7 @@ export function parseTrustFile(text: string): TrustPolicyResult {
     originPrefix: json.originPrefix,
     logKeys,
     witnesses: witnesses as string[],
-    ...(json.quorum !== undefined ? { quorum: json.quorum as number } : {}),
+    ...(json.quorum !== undefined ? { quorum: json.quorum } : {}),
   });
 }
 
