@@ -32,9 +32,7 @@ export type LogVerification =
   | { readonly ok: false; readonly checkpointsChecked: number; readonly error: LogError };
 
 /** Checks a stored checkpoint note (signature, origin); what LogVerifier needs of its answer. */
-export type CheckpointNoteCheck = (
-  note: string,
-) =>
+export type CheckpointNoteCheck = (note: string) =>
   | {
       readonly ok: true;
       readonly checkpoint: { readonly size: number; readonly rootHash: Uint8Array };
@@ -112,7 +110,9 @@ export class LogVerifier {
   }
 
   private enqueue(items: PendingCheckpoint[]): void {
-    this.pending = [...this.pending, ...items].sort((a, b) => a.size - b.size);
+    // At one size, the stored checkpoint is checked before a witness's: its failure says more.
+    const rank = (c: PendingCheckpoint): number => (c.rootHash === undefined ? 0 : 1);
+    this.pending = [...this.pending, ...items].sort((a, b) => a.size - b.size || rank(a) - rank(b));
   }
 
   get checkpointsChecked(): number {

@@ -48,8 +48,6 @@ export interface VerifyAnswer {
   unreachableWitnesses: string[];
 }
 
-const LEAF_PAGE = 5000;
-const CHECKPOINT_PAGE = 1000;
 const WITNESS_TIMEOUT_MS = 5000;
 
 /**
@@ -67,6 +65,8 @@ export class VerifierService {
   private readonly trust: VerifierTrust;
   /** Replaceable in tests; the witnesses are plain HTTP (c2sp.org/tlog-witness). */
   fetch: typeof globalThis.fetch = globalThis.fetch;
+  /** Rows read per query: what one log's verification holds in memory at once. */
+  pageSizes = { leaves: 5000, checkpoints: 1000 };
 
   constructor(
     private readonly repository: LedgerRepository,
@@ -103,6 +103,7 @@ export class VerifierService {
     const witnessed = await this.askWitnesses(logId, unreachable);
     for (const w of witnessed.anchors) log.expectRoot(w.size, w.rootHash, `witness ${w.witness}`);
 
+    const { leaves: LEAF_PAGE, checkpoints: CHECKPOINT_PAGE } = this.pageSizes;
     let loadedUpTo = -1;
     let allLoaded = false;
     const loadCheckpointsUpTo = async (size: number): Promise<void> => {
