@@ -16,7 +16,7 @@ import {
 // polling) are loaded inside their branch, so the offline verifier loads no framework, no
 // database driver and no Kafka client (module-load.int-spec.ts checks it).
 
-const TRUST = `--trust <trust.json> | --log-key <vkey>... [--witness-key <vkey>]... [--quorum <k>] [--origin-prefix <prefix>]`;
+const TRUST = `(--trust <trust.json> | --log-key <vkey>... [--witness-key <vkey>]... [--quorum <k>] [--origin-prefix <prefix>])`;
 
 const USAGE = `usage:
   tokenledger verify <bundle.ndjson> ${TRUST}
