@@ -495,7 +495,9 @@ try {
 
     say('verify: in-process verifyBundle');
     const t1 = performance.now();
-    const inproc = verifyBundle(fileLines, { trustedKeys: [key] });
+    const pinned = core.trustPolicy({ originPrefix: 'bench.test/ledger', logKeys: [key] });
+    if (!pinned.ok) throw new Error(pinned.error.message);
+    const inproc = verifyBundle(fileLines, { trust: pinned.policy });
     const inprocSeconds = (performance.now() - t1) / 1000;
     if (!inproc.ok)
       throw new Error(
@@ -509,7 +511,15 @@ try {
     const t2 = performance.now();
     const cli = spawnSync(
       process.execPath,
-      [path.join(root, 'packages/cli/dist/main.js'), 'verify', bundleFile, '--key', key],
+      [
+        path.join(root, 'packages/cli/dist/main.js'),
+        'verify',
+        bundleFile,
+        '--log-key',
+        key,
+        '--origin-prefix',
+        'bench.test/ledger',
+      ],
       { encoding: 'utf8' },
     );
     const cliSeconds = (performance.now() - t2) / 1000;

@@ -218,12 +218,12 @@ try {
       path.join(root, 'packages/cli/dist/main.js'),
       'verify',
       file,
-      '--key',
+      '--log-key',
       keys.find((k) => k.active).verifierKey,
     ],
     { encoding: 'utf8' },
   );
-  console.log(`    $ tokenledger verify ${path.basename(file)} --key <verifier key>`);
+  console.log(`    $ tokenledger verify ${path.basename(file)} --log-key <verifier key>`);
   for (const line of cli.stdout.trim().split('\n')) console.log(`    ${line}`);
   if (cli.status !== 0) throw new Error('offline verification failed');
 

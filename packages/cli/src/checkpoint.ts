@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import {
-  openCheckpoint,
-  parseVerifierKey,
   verifyConsistency,
-  type NoteVerifier,
+  verifyTrustedCheckpoint,
+  type TrustPolicy,
 } from '@tokenledger/ledger-core';
 
 export interface CheckpointCheck {
@@ -12,70 +11,76 @@ export interface CheckpointCheck {
 }
 
 /**
- * A transparency-log monitor's step: fetch the latest checkpoint of a log, check its signature
- * (with pinned keys, or the ledger's published ones), and when a checkpoint was saved before,
- * check that the new one extends it (consistency proof); a smaller size is a rollback, a failing
- * proof a fork. The latest is then saved.
+ * A transparency-log monitor's step: fetch the latest checkpoint of a log and check it against the
+ * pinned policy (pinned log key, origin `<prefix>/<logId>`, quorum of pinned witnesses; nothing is
+ * taken from the ledger), and when a checkpoint was saved before, check that the new one extends
+ * it (consistency proof): a smaller size is a rollback, a failing proof a fork, a log that is gone
+ * (404) while a checkpoint of it was saved is DISAPPEARED. Only a good latest one is saved.
  */
 export async function checkCheckpoint(options: {
   url: string;
   logId: string;
   token: string;
   savedFile?: string;
-  trustedKeys?: string[];
+  trust: TrustPolicy;
 }): Promise<CheckpointCheck> {
+  const { logId, trust } = options;
   const headers = { authorization: `Bearer ${options.token}` };
   const get = async (path: string): Promise<Response> => {
     const res = await fetch(`${options.url}${path}`, { headers });
     if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
     return res;
   };
-  const keyStrings =
-    options.trustedKeys ??
-    (
-      (await (await get('/v1/ledger/keys')).json()) as { keys: Array<{ verifierKey: string }> }
-    ).keys.map((k) => k.verifierKey);
-  const verifiers: NoteVerifier[] = keyStrings.flatMap((k) => {
-    const parsed = parseVerifierKey(k);
-    return parsed.ok ? [parsed.verifier] : [];
+  const savedNote =
+    options.savedFile && fs.existsSync(options.savedFile)
+      ? fs.readFileSync(options.savedFile, 'utf8')
+      : undefined;
+  const saved =
+    savedNote === undefined
+      ? undefined
+      : verifyTrustedCheckpoint(savedNote, trust, logId, { requireQuorum: false });
+  if (saved && !saved.ok)
+    return {
+      ok: false,
+      message: `${logId}: saved checkpoint does not verify: ${saved.error.code}: ${saved.error.message}`,
+    };
+  const old = saved?.trusted.checkpoint;
+
+  const res = await fetch(`${options.url}/v1/ledger/logs/${encodeURIComponent(logId)}/checkpoint`, {
+    headers,
   });
-  const note = await (
-    await get(`/v1/ledger/logs/${encodeURIComponent(options.logId)}/checkpoint`)
-  ).text();
-  const latest = openCheckpoint(note, verifiers);
+  if (res.status === 404 && old)
+    return {
+      ok: false,
+      message: `DISAPPEARED: ${logId} has no checkpoint any more (HTTP 404), but one of size ${old.size} was saved`,
+    };
+  if (!res.ok) throw new Error(`/v1/ledger/logs/${logId}/checkpoint: HTTP ${res.status}`);
+  const note = await res.text();
+  const latest = verifyTrustedCheckpoint(note, trust, logId);
   if (!latest.ok)
     return {
       ok: false,
-      message: `latest checkpoint of ${options.logId} does not verify: ${latest.error.message}`,
+      message: `latest checkpoint of ${logId} does not verify: ${latest.error.code}: ${latest.error.message}`,
     };
-  if (!latest.checkpoint.origin.endsWith(`/${options.logId}`))
-    return {
-      ok: false,
-      message: `checkpoint origin ${latest.checkpoint.origin} is not for ${options.logId}`,
-    };
-  const size = latest.checkpoint.size;
+  const checkpoint = latest.trusted.checkpoint;
+  const size = checkpoint.size;
 
-  if (options.savedFile && fs.existsSync(options.savedFile)) {
-    const saved = openCheckpoint(
-      fs.readFileSync(options.savedFile, 'utf8'),
-      verifiers,
-      latest.checkpoint.origin,
-    );
-    if (!saved.ok)
-      return { ok: false, message: `saved checkpoint does not verify: ${saved.error.message}` };
-    const old = saved.checkpoint;
+  if (old) {
     if (size < old.size)
       return {
         ok: false,
-        message: `ROLLBACK: latest size ${size} is below the saved size ${old.size}`,
+        message: `ROLLBACK: ${logId}: latest size ${size} is below the saved size ${old.size}`,
       };
     if (size === old.size) {
-      if (!Buffer.from(old.rootHash).equals(Buffer.from(latest.checkpoint.rootHash)))
-        return { ok: false, message: `FORK: two different roots signed for size ${size}` };
+      if (!old.rootHash.equals(checkpoint.rootHash))
+        return {
+          ok: false,
+          message: `FORK: ${logId}: two different roots signed for size ${size}`,
+        };
     } else {
       const proof = (await (
         await get(
-          `/v1/ledger/logs/${encodeURIComponent(options.logId)}/proofs/consistency?from=${old.size}&to=${size}`,
+          `/v1/ledger/logs/${encodeURIComponent(logId)}/proofs/consistency?from=${old.size}&to=${size}`,
         )
       ).json()) as { hashes: string[] };
       const check = verifyConsistency(
@@ -83,18 +88,22 @@ export async function checkCheckpoint(options: {
         size,
         proof.hashes.map((h) => Buffer.from(h, 'base64')),
         old.rootHash,
-        latest.checkpoint.rootHash,
+        checkpoint.rootHash,
       );
       if (!check.ok)
         return {
           ok: false,
-          message: `FORK: the checkpoint of size ${size} does not extend the saved one of size ${old.size} (${check.error.message})`,
+          message: `FORK: ${logId}: the checkpoint of size ${size} does not extend the saved one of size ${old.size} (${check.error.message})`,
         };
     }
   }
   if (options.savedFile) fs.writeFileSync(options.savedFile, note);
+  const witnessed =
+    trust.quorum > 0
+      ? `, ${latest.trusted.cosignatures.length} of quorum ${trust.quorum} witnesses`
+      : '';
   return {
     ok: true,
-    message: `${options.logId}: size ${size} verified${options.savedFile ? ' and consistent with the saved checkpoint; saved' : ''}`,
+    message: `${logId}: size ${size} verified${witnessed}${options.savedFile ? (old ? ' and consistent with the saved checkpoint; saved' : '; saved') : ''}`,
   };
 }

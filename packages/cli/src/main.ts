@@ -1,32 +1,122 @@
 #!/usr/bin/env node
 import * as fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { verifyBundle, type BundleError } from '@tokenledger/ledger-core';
+import {
+  parseLogKeyEntry,
+  parseTrustFile,
+  trustPolicy,
+  verifyBundle,
+  type BundleError,
+  type LogKeyInput,
+  type TrustPolicy,
+  type TrustPolicyResult,
+} from '@tokenledger/ledger-core';
 
 // Only what `verify` needs is imported here: the modules of the other commands (Kafka, HTTP
 // polling) are loaded inside their branch, so the offline verifier loads no framework, no
 // database driver and no Kafka client (module-load.int-spec.ts checks it).
 
+const TRUST = `(--trust <trust.json> | --log-key <vkey>... [--witness-key <vkey>]... [--quorum <k>] [--origin-prefix <prefix>])`;
+
 const USAGE = `usage:
-  tokenledger verify <bundle.ndjson> [--key <verifier key>]...
-      Check an evidence bundle offline: signatures, inclusion proofs, chain. Exit 1 on the first failure.
-  tokenledger checkpoint check --url <ledger URL> --log <logId> --token <operator token> [--saved <file>] [--key <verifier key>]...
-      Fetch the latest checkpoint, check its signature and, against a saved one, a consistency proof;
-      then save the latest to --saved.
-  tokenledger checkpoint watch --url <ledger URL> --token <operator token> [--dir <dir>] [--interval <s>] [--once] [--key <verifier key>]...
+  tokenledger verify <bundle.ndjson> ${TRUST}
+      Check an evidence bundle offline against the keys you pin (never the keys in the bundle):
+      checkpoint signature, origin <prefix>/<logId>, witness quorum, inclusion proofs, chain.
+      Exit 1 on the first failure.
+  tokenledger checkpoint check --url <ledger URL> --log <logId> --token <operator token> [--saved <file>] ${TRUST}
+      Fetch the latest checkpoint, check it against the pinned keys and quorum and, against a saved
+      one, a consistency proof; then save the latest to --saved.
+  tokenledger checkpoint watch --url <ledger URL> --token <operator token> [--dir <dir>] [--interval <s>] [--once] ${TRUST}
       Monitor every log: each new checkpoint must verify and extend the last one seen (kept in --dir);
-      prints an ALERT line on a fork, a rollback or a bad signature (exit 1 with --once).
+      prints an ALERT line on a fork, a rollback, a shrunk or vanished log or a bad signature
+      (exit 1 with --once).
   tokenledger tail <topic> [--brokers host:port] [--from-beginning] [--type <type>] [--subject <tokenId>] [--actor <actor>]
       Follow a topic, one decoded event per line.
   tokenledger replay --url <ledger URL> --token <token> (--log <logId> | --topic <topic>) --target <topic> [--from <index>] [--to <index>] [--rate <per s>]
-      Start a replay on the ledger and show its progress until it ends.`;
+      Start a replay on the ledger and show its progress until it ends.
+
+  Trust is pinned by you: --log-key takes <vkey> or <vkey>;retired=<RFC 3339 time> (--key is an
+  alias); --witness-key takes a cosigner vkey (type 0x04); --quorum defaults to 1 when a witness is
+  pinned; --origin-prefix defaults to tokenledger.local/ledger. --trust reads the same from a file
+  (docs/design/trust.md) and excludes the other trust flags.`;
 
 /** A command line that does not fit the usage: exit 2. */
 class UsageError extends Error {}
 
+const TRUST_FLAGS = {
+  trust: { type: 'string' },
+  'log-key': { type: 'string', multiple: true },
+  key: { type: 'string', multiple: true },
+  'witness-key': { type: 'string', multiple: true },
+  quorum: { type: 'string' },
+  'origin-prefix': { type: 'string' },
+} as const;
+
+interface TrustValues {
+  trust?: string | undefined;
+  'log-key'?: string[] | undefined;
+  key?: string[] | undefined;
+  'witness-key'?: string[] | undefined;
+  quorum?: string | undefined;
+  'origin-prefix'?: string | undefined;
+}
+
+/**
+ * The pinned policy from --trust or the trust flags; a usage error (exit 2) saying why when no log
+ * key is pinned or a key, the quorum or the file is bad. Nothing is ever taken from the server or
+ * the bundle.
+ */
+function pinnedTrust(values: TrustValues): TrustPolicy {
+  const flagKeys = [...(values['log-key'] ?? []), ...(values.key ?? [])];
+  const witnessKeys = values['witness-key'] ?? [];
+  let result: TrustPolicyResult;
+  let where: string;
+  if (values.trust !== undefined) {
+    const others = (['log-key', 'key', 'witness-key', 'quorum', 'origin-prefix'] as const).filter(
+      (f) => values[f] !== undefined,
+    );
+    if (others.length > 0)
+      throw new UsageError(
+        `--trust excludes ${others.map((f) => `--${f}`).join(', ')}: put them in the trust file`,
+      );
+    let text: string;
+    try {
+      text = fs.readFileSync(values.trust, 'utf8');
+    } catch (error) {
+      throw new UsageError(
+        `--trust ${values.trust}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    result = parseTrustFile(text);
+    where = `trust file ${values.trust}`;
+  } else {
+    if (flagKeys.length === 0)
+      throw new UsageError(
+        'no log key pinned: pass --log-key <verifier key> (or --trust <trust.json>). The keys a bundle or a ledger carries are never trusted: anyone can re-sign with a key of their own under the real key name.',
+      );
+    const logKeys: LogKeyInput[] = [];
+    for (const entry of flagKeys) {
+      const parsed = parseLogKeyEntry(entry);
+      if (!parsed.ok) throw new UsageError(`--log-key ${entry}: ${parsed.error.message}`);
+      logKeys.push(parsed.key);
+    }
+    const quorum = count('quorum', values.quorum);
+    if (quorum !== undefined && !Number.isInteger(quorum))
+      throw new UsageError(`--quorum must be an integer, got ${values.quorum}`);
+    result = trustPolicy({
+      logKeys,
+      witnesses: witnessKeys,
+      ...(quorum !== undefined ? { quorum } : {}),
+      ...(values['origin-prefix'] !== undefined ? { originPrefix: values['origin-prefix'] } : {}),
+    });
+    where = 'flags';
+  }
+  if (!result.ok) throw new UsageError(`${where}: ${result.error.message}`);
+  return result.policy;
+}
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-const many = { type: 'string', multiple: true } as const;
 const one = { type: 'string' } as const;
 const flag = { type: 'boolean' } as const;
 
@@ -71,12 +161,12 @@ function describe(error: BundleError): string {
 }
 
 function verify(args: string[]): number {
-  const { values, positionals } = parse(args, { key: many }, 1);
-  const keys = values.key ?? [];
+  const { values, positionals } = parse(args, TRUST_FLAGS, 1);
+  const trust = pinnedTrust(values);
   const lines = fs.readFileSync(positionals[0] as string, 'utf8').split('\n');
   const showProgress = lines.length > 10_000 && process.stderr.isTTY;
   const result = verifyBundle(lines, {
-    ...(keys.length > 0 ? { trustedKeys: keys } : {}),
+    trust,
     onProgress: (done, all) => {
       if (showProgress && done % 1000 === 0)
         process.stderr.write(
@@ -92,25 +182,25 @@ function verify(args: string[]): number {
   const s = result.summary;
   process.stdout.write(
     `OK ${s.logId}: entries [${s.from}, ${s.to}) are in the tree of size ${s.treeSize} signed for ${s.origin}\n` +
-      `   ${s.entries} inclusion proofs and the chain verified; key${s.keys.length > 1 ? 's' : ''}: ${s.keys.join(', ')}\n` +
-      (keys.length === 0
-        ? '   note: the keys came from the bundle itself; pass --key to pin the key you trust\n'
-        : ''),
+      `   ${s.entries} inclusion proofs and the chain verified; pinned key${s.keys.length > 1 ? 's' : ''}: ${s.keys.join(', ')}\n` +
+      (s.quorum > 0
+        ? `   witnessed: ${s.witnesses.length} pinned witness cosignature(s), quorum ${s.quorum}: ${s.witnesses.join(', ')}\n`
+        : '   not witnessed: no witness pinned (quorum 0); pin --witness-key to rule out a split view\n'),
   );
   return 0;
 }
 
 async function checkpointCheck(args: string[]): Promise<number> {
-  const { values } = parse(args, { url: one, log: one, token: one, saved: one, key: many }, 1);
+  const { values } = parse(args, { url: one, log: one, token: one, saved: one, ...TRUST_FLAGS }, 1);
   required(values, 'url', 'log', 'token');
+  const trust = pinnedTrust(values);
   const { checkCheckpoint } = await import('./checkpoint.js');
-  const keys = values.key ?? [];
   const result = await checkCheckpoint({
     url: values.url as string,
     logId: values.log as string,
     token: values.token as string,
     ...(values.saved ? { savedFile: values.saved } : {}),
-    ...(keys.length > 0 ? { trustedKeys: keys } : {}),
+    trust,
   });
   process.stdout.write(`${result.ok ? 'OK' : 'ALERT'} ${result.message}\n`);
   return result.ok ? 0 : 1;
@@ -119,19 +209,19 @@ async function checkpointCheck(args: string[]): Promise<number> {
 async function checkpointWatch(args: string[]): Promise<number> {
   const { values } = parse(
     args,
-    { url: one, token: one, dir: one, interval: one, once: flag, key: many },
+    { url: one, token: one, dir: one, interval: one, once: flag, ...TRUST_FLAGS },
     1,
   );
   required(values, 'url', 'token');
+  const trust = pinnedTrust(values);
   const interval = (count('interval', values.interval) ?? 5) * 1000;
   const { watchOnce } = await import('./watch.js');
-  const keys = values.key ?? [];
   for (;;) {
     const results = await watchOnce({
       url: values.url as string,
       token: values.token as string,
       dir: values.dir ?? '.tokenledger/monitor',
-      ...(keys.length > 0 ? { trustedKeys: keys } : {}),
+      trust,
     });
     for (const r of results)
       process.stdout.write(`${new Date().toISOString()} ${r.ok ? 'OK' : 'ALERT'} ${r.message}\n`);

@@ -79,7 +79,14 @@ describe('tokenledger verify (a fresh process)', () => {
   };
 
   it('loads no NestJS, TypeORM or kafkajs module', () => {
-    const result = run(['verify', bundleFile, '--key', key]);
+    const result = run([
+      'verify',
+      bundleFile,
+      '--log-key',
+      key,
+      '--origin-prefix',
+      'example.test/ledger',
+    ]);
     expect([result.status, result.stdout]).toEqual([
       0,
       expect.stringMatching(/^OK t-0: entries \[0, 5\)/),
@@ -91,10 +98,10 @@ describe('tokenledger verify (a fresh process)', () => {
     expect(result.modules.filter((m) => FORBIDDEN.some((f) => m.includes(f)))).toEqual([]);
   });
 
-  it('refuses an unknown flag instead of ignoring it (a mistyped --key must not fall back to the bundle keys)', () => {
-    const result = run(['verify', bundleFile, '--kye', key]);
+  it('refuses an unknown flag instead of ignoring it (a mistyped --log-key is never silently dropped)', () => {
+    const result = run(['verify', bundleFile, '--log-kye', key]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain("Unknown option '--kye'");
+    expect(result.stderr).toContain("Unknown option '--log-kye'");
     expect(result.stdout).toBe('');
   });
 
@@ -104,7 +111,14 @@ describe('tokenledger verify (a fresh process)', () => {
     lines[5] = JSON.stringify({ ...entry, chainHash: Buffer.alloc(32, 1).toString('base64') });
     const doctored = path.join(dir, 'doctored.ndjson');
     fs.writeFileSync(doctored, lines.join('\n'));
-    const result = run(['verify', doctored, '--key', key]);
+    const result = run([
+      'verify',
+      doctored,
+      '--log-key',
+      key,
+      '--origin-prefix',
+      'example.test/ledger',
+    ]);
     expect([result.status, result.stdout]).toEqual([
       1,
       'FAILED at entry 2: chain-mismatch: entry 2: chain hash does not follow from the previous entries\n',

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -5,13 +6,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   consistencyProof,
+  cosignerFromSeed,
   formatCheckpoint,
   leafHash,
   rootHash,
   signNote,
   signerFromSeed,
+  trustPolicy,
   verifierKey,
+  type Cosigner,
   type NoteSigner,
+  type TrustPolicy,
 } from '@tokenledger/ledger-core';
 import { watchOnce } from './watch';
 
@@ -25,6 +30,10 @@ class FakeLedger {
   readonly key = verifierKey(this.signer.name, this.signer.publicKey);
   /** Overrides what /checkpoint serves (forgery, rollback). */
   note: string | undefined;
+  /** Overrides what /logs lists (a vanished or shrunk log); `undefined`: the honest listing. */
+  listing: Array<{ logId: string; size: number }> | undefined;
+  /** Witnesses whose cosignature lines follow the log's signature on every served checkpoint. */
+  cosigners: Cosigner[] = [];
   server: Server;
   url = '';
 
@@ -38,9 +47,16 @@ class FakeLedger {
       if (u.pathname === '/v1/ledger/keys')
         return json({ keys: [{ name: this.signer.name, verifierKey: this.key, active: true }] });
       if (u.pathname === '/v1/ledger/logs')
-        return json({ logs: [{ logId: 'tokens.lifecycle-0', size: this.leaves.length }] });
-      if (u.pathname.endsWith('/checkpoint'))
+        return json({
+          logs: this.listing ?? [{ logId: 'tokens.lifecycle-0', size: this.leaves.length }],
+        });
+      if (u.pathname === '/v1/ledger/logs/tokens.lifecycle-0/checkpoint') {
+        if (this.listing?.length === 0) {
+          res.statusCode = 404;
+          return res.end('no checkpoint');
+        }
         return res.end(this.note ?? this.sign(this.leaves.length, this.signer));
+      }
       if (u.pathname.endsWith('/proofs/consistency')) {
         const from = Number(u.searchParams.get('from'));
         const to = Number(u.searchParams.get('to'));
@@ -56,13 +72,13 @@ class FakeLedger {
   }
 
   sign(size: number, signer: NoteSigner, leaves = this.leaves): string {
-    return signNote(
-      formatCheckpoint({
-        origin: 'example.test/ledger/tokens.lifecycle-0',
-        size,
-        rootHash: rootHash(leaves.slice(0, size)),
-      }),
-      signer,
+    const body = formatCheckpoint({
+      origin: 'example.test/ledger/tokens.lifecycle-0',
+      size,
+      rootHash: rootHash(leaves.slice(0, size)),
+    });
+    return (
+      signNote(body, signer) + this.cosigners.map((w) => w.cosign(body, 1_800_000_000)).join('')
     );
   }
 
@@ -77,11 +93,38 @@ class FakeLedger {
   }
 }
 
+const w1 = cosignerFromSeed('witness.test/w1', Buffer.alloc(32, 21));
+const w2 = cosignerFromSeed('witness.test/w2', Buffer.alloc(32, 22));
+const policy = (ledger: FakeLedger, witnesses: string[] = [], quorum?: number): TrustPolicy => {
+  const built = trustPolicy({
+    originPrefix: 'example.test/ledger',
+    logKeys: [ledger.key],
+    witnesses,
+    ...(quorum !== undefined ? { quorum } : {}),
+  });
+  if (!built.ok) throw new Error(built.error.message);
+  return built.policy;
+};
+
+/** The built command (`npm run build` first), asynchronously: the fake ledger runs in this process. */
+function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const main = path.join(__dirname, '..', 'dist', 'main.js');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 describe('tokenledger checkpoint watch (monitor)', () => {
   const ledger = new FakeLedger();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-monitor-'));
   const round = () =>
-    watchOnce({ url: ledger.url, token: 'tlk_live_x', dir, trustedKeys: [ledger.key] });
+    watchOnce({ url: ledger.url, token: 'tlk_live_x', dir, trust: policy(ledger) });
 
   beforeAll(() => ledger.start());
   afterAll(() => new Promise((r) => ledger.server.close(r)));
@@ -124,5 +167,115 @@ describe('tokenledger checkpoint watch (monitor)', () => {
     expect(result).toMatchObject({ ok: false, message: expect.stringContaining('FORK') });
     ledger.leaves = honest;
     ledger.note = undefined;
+  });
+
+  it('flags a saved log the ledger lists with fewer leaves (SHRUNK), and keeps the saved checkpoint', async () => {
+    expect(await round()).toMatchObject([{ ok: true }]);
+    ledger.listing = [{ logId: 'tokens.lifecycle-0', size: 4 }];
+    expect(await round()).toEqual([
+      {
+        ok: false,
+        logId: 'tokens.lifecycle-0',
+        message: expect.stringMatching(
+          /^SHRUNK: tokens.lifecycle-0 is listed with 4 leaves, below the saved checkpoint of size 12/,
+        ),
+      },
+    ]);
+    // Listed with size 0 is a shrink too, not a log to skip.
+    ledger.listing = [{ logId: 'tokens.lifecycle-0', size: 0 }];
+    expect(await round()).toMatchObject([{ ok: false, message: expect.stringMatching(/^SHRUNK/) }]);
+    ledger.listing = undefined;
+    expect(await round()).toMatchObject([{ ok: true }]);
+  });
+
+  it('flags a saved log the ledger no longer lists (DISAPPEARED)', async () => {
+    ledger.listing = [];
+    expect(await round()).toEqual([
+      {
+        ok: false,
+        logId: 'tokens.lifecycle-0',
+        message: expect.stringMatching(/^DISAPPEARED: tokens.lifecycle-0 is no longer listed/),
+      },
+    ]);
+    ledger.listing = undefined;
+  });
+
+  it('the command exits 1 with an ALERT line for a shrunk and for a vanished log, 0 when all is well', async () => {
+    const args = [
+      'checkpoint',
+      'watch',
+      '--url',
+      ledger.url,
+      '--token',
+      'tlk_live_x',
+      '--dir',
+      dir,
+    ];
+    const pin = ['--log-key', ledger.key, '--origin-prefix', 'example.test/ledger', '--once'];
+    const good = await cli([...args, ...pin]);
+    expect([good.status, good.stdout]).toEqual([
+      0,
+      expect.stringMatching(/ OK tokens.lifecycle-0: size 12 verified/),
+    ]);
+    ledger.listing = [{ logId: 'tokens.lifecycle-0', size: 3 }];
+    const shrunk = await cli([...args, ...pin]);
+    expect([shrunk.status, shrunk.stdout]).toEqual([
+      1,
+      expect.stringMatching(/^\S+ ALERT SHRUNK: tokens.lifecycle-0/),
+    ]);
+    ledger.listing = [];
+    const gone = await cli([...args, ...pin]);
+    expect([gone.status, gone.stdout]).toEqual([
+      1,
+      expect.stringMatching(/^\S+ ALERT DISAPPEARED: tokens.lifecycle-0/),
+    ]);
+    ledger.listing = undefined;
+  });
+
+  it('checkpoint check reports a vanished log with a saved checkpoint (DISAPPEARED, exit 1)', async () => {
+    const saved = path.join(dir, 'tokens.lifecycle-0.checkpoint');
+    ledger.listing = [];
+    const r = await cli([
+      'checkpoint',
+      'check',
+      '--url',
+      ledger.url,
+      '--token',
+      'tlk_live_x',
+      '--log',
+      'tokens.lifecycle-0',
+      '--saved',
+      saved,
+      '--log-key',
+      ledger.key,
+      '--origin-prefix',
+      'example.test/ledger',
+    ]);
+    expect([r.status, r.stdout]).toEqual([
+      1,
+      expect.stringMatching(/^ALERT DISAPPEARED: tokens.lifecycle-0 has no checkpoint any more/),
+    ]);
+    ledger.listing = undefined;
+  });
+
+  it('requires the pinned quorum of witness cosignatures on the served checkpoint', async () => {
+    const two = policy(ledger, [w1.verifierKey, w2.verifierKey], 2);
+    const witnessed = () => watchOnce({ url: ledger.url, token: 'tlk_live_x', dir, trust: two });
+    ledger.cosigners = [w1];
+    expect(await witnessed()).toMatchObject([
+      { ok: false, message: expect.stringContaining('quorum-not-met') },
+    ]);
+    ledger.cosigners = [w1, w2];
+    expect(await witnessed()).toMatchObject([
+      { ok: true, message: expect.stringContaining('2 of quorum 2 witnesses') },
+    ]);
+    ledger.cosigners = [];
+  });
+
+  it('refuses to run without a pinned log key, saying why (exit 2)', async () => {
+    const r = await cli(['checkpoint', 'watch', '--url', ledger.url, '--token', 't', '--once']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('no log key pinned');
+    expect(r.stdout).toBe('');
   });
 });

@@ -5,10 +5,17 @@ import { formatCheckpoint } from './checkpoint';
 import { signNote, signerFromSeed, verifierKey } from './note';
 import { inclusionProof } from './proof';
 import { leafHash, rootHash } from './rfc6962';
+import { trustPolicy, type TrustPolicy } from './trust';
 
 const signer = signerFromSeed('example.test/ledger', Buffer.alloc(32, 7));
 const key = verifierKey(signer.name, signer.publicKey);
 const origin = 'example.test/ledger/tokens.lifecycle-0';
+const policyOf = (logKeys: string[]): TrustPolicy => {
+  const built = trustPolicy({ originPrefix: 'example.test/ledger', logKeys });
+  if (!built.ok) throw new Error(built.error.message);
+  return built.policy;
+};
+const trust = policyOf([key]);
 
 /** A bundle built with ledger-core directly (no server): entries [from, to) of a tree of `size`. */
 function bundleLines(size: number, from: number, to: number): BundleLine[] {
@@ -129,15 +136,17 @@ describe('formatBundleLine / parseBundleLine', () => {
 
 describe('verifyBundle (offline)', () => {
   it('accepts a correct bundle, also a middle range', () => {
-    expect(verifyBundle(bundle(13, 0, 13), { trustedKeys: [key] })).toMatchObject({
+    expect(verifyBundle(bundle(13, 0, 13), { trust })).toMatchObject({
       ok: true,
       summary: { entries: 13, treeSize: 13, keys: [key] },
     });
-    expect(verifyBundle(bundle(13, 5, 9))).toMatchObject({
+    expect(verifyBundle(bundle(13, 5, 9), { trust })).toMatchObject({
       ok: true,
       summary: { from: 5, to: 9, entries: 4 },
     });
-    expect(verifyBundle(bundle(13, 5, 9).join('').split('\n'))).toMatchObject({ ok: true });
+    expect(verifyBundle(bundle(13, 5, 9).join('').split('\n'), { trust })).toMatchObject({
+      ok: true,
+    });
   });
 
   it('names the first entry whose leaf was changed', () => {
@@ -146,7 +155,7 @@ describe('verifyBundle (offline)', () => {
     const bytes = Buffer.from(entry.leaf);
     bytes.writeUInt8(bytes.readUInt8(2) ^ 1, 2);
     lines[3 + 6] = { ...entry, leaf: bytes };
-    expect(verifyBundle(lines.map(formatBundleLine))).toEqual({
+    expect(verifyBundle(lines.map(formatBundleLine), { trust })).toEqual({
       ok: false,
       error: {
         code: 'inclusion-failed',
@@ -159,27 +168,72 @@ describe('verifyBundle (offline)', () => {
 
   it('catches a missing entry, a truncated bundle, an extra entry and a foreign key', () => {
     const lines = bundle(8, 0, 8);
-    expect(verifyBundle([...lines.slice(0, 5), ...lines.slice(6)])).toMatchObject({
+    expect(verifyBundle([...lines.slice(0, 5), ...lines.slice(6)], { trust })).toMatchObject({
       ok: false,
       error: { code: 'entry-out-of-order', index: 2 },
     });
-    expect(verifyBundle(lines.slice(0, -1))).toMatchObject({
+    expect(verifyBundle(lines.slice(0, -1), { trust })).toMatchObject({
       ok: false,
       error: { code: 'truncated', index: 7, message: expect.stringContaining('ends at entry 7') },
     });
     const short = bundleLines(8, 0, 8);
     short[0] = { ...(short[0] as BundleLine & { type: 'bundle' }), to: 7 };
-    expect(verifyBundle(short.map(formatBundleLine))).toMatchObject({
+    expect(verifyBundle(short.map(formatBundleLine), { trust })).toMatchObject({
       ok: false,
       error: { code: 'entry-out-of-range', index: 7 },
     });
     const other = signerFromSeed('example.test/ledger', Buffer.alloc(32, 9));
     expect(
-      verifyBundle(lines, { trustedKeys: [verifierKey(other.name, other.publicKey)] }),
-    ).toMatchObject({ ok: false, error: { code: 'checkpoint-failed', line: 3 } });
-    expect(verifyBundle(lines, { trustedKeys: ['not a key'] })).toMatchObject({
+      verifyBundle(lines, { trust: policyOf([verifierKey(other.name, other.publicKey)]) }),
+    ).toMatchObject({
       ok: false,
-      error: { code: 'bad-key' },
+      error: { code: 'checkpoint-failed', line: 3, cause: 'key-mismatch' },
+    });
+  });
+
+  it('never trusts the keys line: a bundle re-signed with another key under the real name fails', () => {
+    const forger = signerFromSeed(signer.name, Buffer.alloc(32, 9));
+    const lines = bundleLines(5, 0, 5);
+    const cp = lines[2] as BundleLine & { type: 'checkpoint' };
+    const body = cp.note.slice(0, cp.note.indexOf('\n\n') + 1);
+    lines[1] = {
+      type: 'keys',
+      keys: [
+        {
+          name: forger.name,
+          verifierKey: verifierKey(forger.name, forger.publicKey),
+          active: true,
+        },
+      ],
+    };
+    lines[2] = { ...cp, note: signNote(body, forger) };
+    expect(verifyBundle(lines.map(formatBundleLine), { trust })).toMatchObject({
+      ok: false,
+      error: { code: 'checkpoint-failed', cause: 'key-mismatch' },
+    });
+    // The same bundle passes only for someone who pinned the forger's key.
+    expect(
+      verifyBundle(lines.map(formatBundleLine), {
+        trust: policyOf([verifierKey(forger.name, forger.publicKey)]),
+      }),
+    ).toMatchObject({ ok: true });
+  });
+
+  it('refuses a header whose log id is not the log of its origin, and a checkpoint of another log', () => {
+    const renamed = bundleLines(4, 0, 4);
+    renamed[0] = { ...(renamed[0] as BundleLine & { type: 'bundle' }), logId: 'tokens.usage-0' };
+    expect(verifyBundle(renamed.map(formatBundleLine), { trust })).toMatchObject({
+      ok: false,
+      error: { code: 'origin-mismatch', line: 1 },
+    });
+    // Header consistent with the claimed log, checkpoint signed for another one.
+    renamed[0] = {
+      ...renamed[0],
+      origin: 'example.test/ledger/tokens.usage-0',
+    };
+    expect(verifyBundle(renamed.map(formatBundleLine), { trust })).toMatchObject({
+      ok: false,
+      error: { code: 'checkpoint-failed', cause: 'origin-mismatch' },
     });
   });
 
@@ -189,7 +243,7 @@ describe('verifyBundle (offline)', () => {
       ...(lines[3 + 4] as BundleLine & { type: 'entry' }),
       chainHash: Buffer.alloc(32, 1),
     };
-    expect(verifyBundle(lines.map(formatBundleLine))).toMatchObject({
+    expect(verifyBundle(lines.map(formatBundleLine), { trust })).toMatchObject({
       ok: false,
       error: { code: 'chain-mismatch', index: 4 },
     });
@@ -197,30 +251,30 @@ describe('verifyBundle (offline)', () => {
 
   it('refuses lines out of place, a bad range, a checkpoint of another size and a bundle without a checkpoint', () => {
     const lines = bundle(4, 0, 4);
-    expect(verifyBundle([lines[2] as string, ...lines])).toMatchObject({
+    expect(verifyBundle([lines[2] as string, ...lines], { trust })).toMatchObject({
       ok: false,
       error: { code: 'out-of-place', line: 1 },
     });
-    expect(verifyBundle([lines[0] as string, ...lines])).toMatchObject({
+    expect(verifyBundle([lines[0] as string, ...lines], { trust })).toMatchObject({
       ok: false,
       error: { code: 'out-of-place', line: 2 },
     });
     expect(
-      verifyBundle([lines[0] as string, lines[1] as string, lines[3] as string]),
+      verifyBundle([lines[0] as string, lines[1] as string, lines[3] as string], { trust }),
     ).toMatchObject({ ok: false, error: { code: 'out-of-place', line: 3 } });
-    expect(verifyBundle(lines.slice(0, 2))).toMatchObject({
+    expect(verifyBundle(lines.slice(0, 2), { trust })).toMatchObject({
       ok: false,
       error: { code: 'incomplete' },
     });
     const wide = bundleLines(4, 0, 4);
     wide[0] = { ...(wide[0] as BundleLine & { type: 'bundle' }), to: 5 };
-    expect(verifyBundle(wide.map(formatBundleLine))).toMatchObject({
+    expect(verifyBundle(wide.map(formatBundleLine), { trust })).toMatchObject({
       ok: false,
       error: { code: 'bad-range' },
     });
     const bigger = bundleLines(4, 0, 4);
     bigger[0] = { ...(bigger[0] as BundleLine & { type: 'bundle' }), treeSize: 5 };
-    expect(verifyBundle(bigger.map(formatBundleLine))).toMatchObject({
+    expect(verifyBundle(bigger.map(formatBundleLine), { trust })).toMatchObject({
       ok: false,
       error: { code: 'size-mismatch' },
     });

@@ -1,13 +1,13 @@
 // The evidence bundle: NDJSON, one JSON object per line, in this order: a `bundle` header, the
-// `keys` the ledger publishes, one signed `checkpoint`, then one `entry` per leaf of [from, to),
+// `keys` the ledger publishes (informative only: never trusted), one signed `checkpoint` (with
+// the witnesses' cosignature lines when it was witnessed), then one `entry` per leaf of [from, to),
 // each with its leaf bytes, chain hash and inclusion proof against that checkpoint. The one writer
 // (formatBundleLine) and the one reader (parseBundleLine, verifyBundle) of that format.
 import { decodeBase64 } from './base64';
 import { ChainVerifier } from './chain';
-import { openCheckpoint } from './checkpoint';
-import { parseVerifierKey, type NoteVerifier } from './note';
 import { verifyInclusion } from './proof';
 import { HASH_SIZE, leafHash } from './rfc6962';
+import { verifyTrustedCheckpoint, type TrustPolicy } from './trust';
 
 export const BUNDLE_VERSION = 1;
 
@@ -81,7 +81,7 @@ export type BundleErrorCode =
   | 'unknown-line-type'
   | 'out-of-place'
   | 'bad-range'
-  | 'bad-key'
+  | 'origin-mismatch'
   | 'checkpoint-failed'
   | 'size-mismatch'
   | 'entry-out-of-order'
@@ -98,6 +98,8 @@ export interface BundleError {
   /** 1-based line number in the bundle, when the failure is on a line. */
   readonly line?: number;
   readonly message: string;
+  /** For 'checkpoint-failed': the trust check's code (key-mismatch, quorum-not-met, ...). */
+  readonly cause?: string;
 }
 
 export type ParseBundleLineResult =
@@ -205,8 +207,12 @@ export interface BundleSummary {
   readonly from: number;
   readonly to: number;
   readonly entries: number;
-  /** The verifier keys the checkpoint was checked with. */
+  /** The pinned log keys whose signature on the checkpoint verified. */
   readonly keys: readonly string[];
+  /** The pinned witnesses whose cosignature verified (verifier keys). */
+  readonly witnesses: readonly string[];
+  /** The quorum that was required. */
+  readonly quorum: number;
 }
 
 export type BundleVerification =
@@ -214,51 +220,45 @@ export type BundleVerification =
   | { readonly ok: false; readonly error: BundleError };
 
 export interface VerifyBundleOptions {
-  /** Verifier keys to trust; when absent, the keys in the bundle (integrity, not authorship). */
-  readonly trustedKeys?: readonly string[];
+  /** The verifier's pinned keys, witnesses and quorum. The bundle's `keys` line is never used. */
+  readonly trust: TrustPolicy;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
 /**
- * Checks a bundle offline, trusting nothing but the verifier keys it is given (or, when none are
- * given, the keys in the bundle): the checkpoint's signature and origin, each entry's inclusion
- * proof against that checkpoint, the linear chain across the entries, and that the entries are
- * exactly [from, to). Blank lines are skipped. Stops at the first failure, with its code, the
- * entry index when there is one, and the line. Never throws.
+ * Checks a bundle offline, trusting nothing but the pinned policy it is given: the header's origin
+ * and the checkpoint's MUST be `<originPrefix>/<logId>` of the log the header names; the
+ * checkpoint MUST pass verifyTrustedCheckpoint (pinned log key, quorum of pinned witnesses);
+ * then each entry's inclusion proof against that checkpoint, the linear chain across the entries,
+ * and that the entries are exactly [from, to). Blank lines are skipped. Stops at the first
+ * failure, with its code, the entry index when there is one, and the line. Never throws.
  */
 export function verifyBundle(
   lines: Iterable<string>,
-  options: VerifyBundleOptions = {},
+  options: VerifyBundleOptions,
 ): BundleVerification {
+  const policy = options.trust;
   let header: BundleHeader | undefined;
   let keyStrings: readonly string[] = [];
-  let verifiers: NoteVerifier[] | undefined;
+  let witnesses: readonly string[] = [];
   let checkpoint: { size: number; rootHash: Uint8Array } | undefined;
   let chain = new ChainVerifier();
   let lineNo = 0;
-  const fail = (code: BundleErrorCode, message: string, index?: number): BundleVerification => ({
+  const fail = (
+    code: BundleErrorCode,
+    message: string,
+    index?: number,
+    cause?: string,
+  ): BundleVerification => ({
     ok: false,
     error: {
       code,
       message,
       ...(index !== undefined ? { index } : {}),
       ...(lineNo > 0 ? { line: lineNo } : {}),
+      ...(cause !== undefined ? { cause } : {}),
     },
   });
-  const useKeys = (keys: readonly string[]): BundleVerification | undefined => {
-    keyStrings = keys;
-    verifiers = [];
-    for (const k of keys) {
-      const parsed = parseVerifierKey(k);
-      if (!parsed.ok) return fail('bad-key', `verifier key ${k}: ${parsed.error.message}`);
-      verifiers.push(parsed.verifier);
-    }
-    return undefined;
-  };
-  if (options.trustedKeys) {
-    const bad = useKeys(options.trustedKeys);
-    if (bad) return bad;
-  }
 
   for (const text of lines) {
     lineNo += 1;
@@ -275,31 +275,38 @@ export function verifyBundle(
             `entries [${line.from}, ${line.to}) are not within the tree of size ${line.treeSize}`,
           );
         }
+        if (line.origin !== `${policy.originPrefix}/${line.logId}`)
+          return fail(
+            'origin-mismatch',
+            `the bundle says log ${line.logId} with origin ${line.origin}, but that log's origin is ${policy.originPrefix}/${line.logId}`,
+          );
         header = line;
         chain = new ChainVerifier(line.chainStart, line.from);
         break;
-      case 'keys': {
-        if (options.trustedKeys) break;
-        const bad = useKeys(line.keys.map((k) => k.verifierKey));
-        if (bad) return bad;
+      case 'keys':
+        // Informative only: trust comes from the policy.
         break;
-      }
       case 'checkpoint': {
         if (!header || checkpoint)
           return fail('out-of-place', 'a checkpoint must follow the bundle header, once');
-        const opened = openCheckpoint(line.note, verifiers ?? [], header.origin);
+        const opened = verifyTrustedCheckpoint(line.note, policy, header.logId);
         if (!opened.ok)
           return fail(
             'checkpoint-failed',
             `checkpoint: ${opened.error.code}: ${opened.error.message}`,
+            undefined,
+            opened.error.code,
           );
-        if (opened.checkpoint.size !== header.treeSize || line.size !== header.treeSize) {
+        const signed = opened.trusted.checkpoint;
+        if (signed.size !== header.treeSize || line.size !== header.treeSize) {
           return fail(
             'size-mismatch',
-            `checkpoint size ${opened.checkpoint.size} differs from the bundle's tree size ${header.treeSize}`,
+            `checkpoint size ${signed.size} differs from the bundle's tree size ${header.treeSize}`,
           );
         }
-        checkpoint = opened.checkpoint;
+        checkpoint = signed;
+        keyStrings = opened.trusted.logKeys;
+        witnesses = opened.trusted.cosignatures.map((c) => c.witness);
         break;
       }
       case 'entry': {
@@ -356,6 +363,16 @@ export function verifyBundle(
   const { logId, origin, treeSize, from, to } = header;
   return {
     ok: true,
-    summary: { logId, origin, treeSize, from, to, entries: to - from, keys: keyStrings },
+    summary: {
+      logId,
+      origin,
+      treeSize,
+      from,
+      to,
+      entries: to - from,
+      keys: keyStrings,
+      witnesses,
+      quorum: policy.quorum,
+    },
   };
 }

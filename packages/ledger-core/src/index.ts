@@ -70,6 +70,7 @@ export {
   type LogError,
   type LogErrorCode,
   type LogVerification,
+  type CheckpointNoteCheck,
 } from './log-verifier';
 export {
   SIGNATURE_PREFIX,
@@ -127,3 +128,22 @@ export {
   type OpenedCosignatures,
   type OpenCosignaturesResult,
 } from './cosignature';
+export {
+  DEFAULT_ORIGIN_PREFIX,
+  TRUST_FILE_VERSION,
+  parseRfc3339Seconds,
+  parseLogKeyEntry,
+  trustPolicy,
+  parseTrustFile,
+  verifyTrustedCheckpoint,
+  type PinnedLogKey,
+  type PinnedWitness,
+  type TrustPolicy,
+  type TrustError,
+  type TrustPolicyResult,
+  type LogKeyInput,
+  type TrustPolicyInput,
+  type CheckpointTrustErrorCode,
+  type TrustedCheckpoint,
+  type TrustedCheckpointResult,
+} from './trust';

@@ -108,3 +108,47 @@ describe('LogVerifier', () => {
     });
   });
 });
+
+describe('LogVerifier: checkpoints in pages, and roots a witness vouches for', () => {
+  const run = (v: LogVerifier, rows: StoredLeaf[], head?: { size: number; rootHash: Buffer }) => {
+    for (const row of rows) v.push(row);
+    return v.finish(head);
+  };
+
+  it('checks checkpoints added page by page, as the rows reach them', () => {
+    const { rows, checkpoints } = log(9, [2, 4, 6, 9]);
+    const v = new LogVerifier(checkpoints.slice(0, 2), [verifier], origin);
+    for (const row of rows.slice(0, 4)) v.push(row);
+    v.addCheckpoints(checkpoints.slice(2));
+    for (const row of rows.slice(4)) v.push(row);
+    expect(v.finish()).toEqual({ ok: true, size: 9, checkpointsChecked: 4 });
+  });
+
+  it('a witnessed root past the stored rows is truncated at the first missing index', () => {
+    const { rows } = log(9, []);
+    const full = rootHash(rows.map((r) => Buffer.from(r.leafHash)));
+    const v = new LogVerifier([], [verifier], origin);
+    v.expectRoot(9, full, 'witness w1');
+    expect(run(v, rows.slice(0, 6))).toMatchObject({
+      ok: false,
+      error: {
+        code: 'truncated',
+        index: 6,
+        message: expect.stringContaining('witness w1 cosigned'),
+      },
+    });
+  });
+
+  it('a witnessed root that differs is a witnessed-root-mismatch at the last vouched size', () => {
+    const { rows, checkpoints } = log(9, [4]);
+    const v = new LogVerifier(checkpoints, [verifier], origin);
+    v.expectRoot(7, Buffer.alloc(32, 1), 'witness w1');
+    expect(run(v, rows)).toMatchObject({
+      ok: false,
+      error: { code: 'witnessed-root-mismatch', index: 4 },
+    });
+    const good = new LogVerifier([], [verifier], origin);
+    good.expectRoot(7, rootHash(rows.slice(0, 7).map((r) => Buffer.from(r.leafHash))), 'w');
+    expect(run(good, rows)).toMatchObject({ ok: true, size: 9 });
+  });
+});

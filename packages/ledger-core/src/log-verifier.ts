@@ -12,7 +12,8 @@ export type LogErrorCode =
   | 'checkpoint-failed'
   | 'checkpoint-root-mismatch'
   | 'truncated'
-  | 'head-root-mismatch';
+  | 'head-root-mismatch'
+  | 'witnessed-root-mismatch';
 
 export interface LogError {
   readonly code: LogErrorCode;
@@ -30,6 +31,23 @@ export type LogVerification =
   | { readonly ok: true; readonly size: number; readonly checkpointsChecked: number }
   | { readonly ok: false; readonly checkpointsChecked: number; readonly error: LogError };
 
+/** Checks a stored checkpoint note (signature, origin); what LogVerifier needs of its answer. */
+export type CheckpointNoteCheck = (note: string) =>
+  | {
+      readonly ok: true;
+      readonly checkpoint: { readonly size: number; readonly rootHash: Uint8Array };
+    }
+  | { readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
+
+interface PendingCheckpoint {
+  readonly size: number;
+  /** A stored note to check, or a root already checked elsewhere (a witness's checkpoint). */
+  readonly note?: string;
+  readonly rootHash?: Uint8Array;
+  /** Who vouches for `rootHash` (named in the error). */
+  readonly source?: string;
+}
+
 /** A stored leaf row as the verifier needs it. */
 export interface StoredLeaf {
   readonly index: number;
@@ -46,18 +64,55 @@ export interface StoredLeaf {
 export class LogVerifier {
   private readonly range = new CompactRange();
   private readonly chain = new ChainVerifier();
-  private readonly pending: Array<{ readonly size: number; readonly note: string }>;
+  private pending: PendingCheckpoint[] = [];
+  private readonly check: CheckpointNoteCheck;
   private checked = 0;
   private lastGood = 0;
   private failure: LogError | undefined;
 
-  /** `checkpoints`: every signed checkpoint of the log; `origin`, when given, MUST be theirs. */
+  /**
+   * `checkpoints`: signed checkpoints of the log (more may follow through addCheckpoints);
+   * `verify`: the keys to check them with (then `origin`, when given, MUST be theirs), or a check
+   * of its own (a pinned TrustPolicy's, see verifyTrustedCheckpoint).
+   */
   constructor(
     checkpoints: ReadonlyArray<{ readonly size: number; readonly note: string }>,
-    private readonly verifiers: readonly NoteVerifier[],
-    private readonly origin?: string,
+    verify: readonly NoteVerifier[] | CheckpointNoteCheck,
+    origin?: string,
   ) {
-    this.pending = [...checkpoints].sort((a, b) => a.size - b.size);
+    this.check =
+      typeof verify === 'function' ? verify : (note) => openCheckpoint(note, verify, origin);
+    this.addCheckpoints(checkpoints);
+  }
+
+  /** Rows pushed so far. */
+  get length(): number {
+    return this.chain.next;
+  }
+
+  /**
+   * More checkpoints (a page). A checkpoint MUST be added before the leaf that completes its size
+   * is pushed: one smaller than `length` fails as a root mismatch.
+   */
+  addCheckpoints(
+    checkpoints: ReadonlyArray<{ readonly size: number; readonly note: string }>,
+  ): void {
+    this.enqueue(checkpoints.map((c) => ({ size: c.size, note: c.note })));
+  }
+
+  /**
+   * A root at `size` checked elsewhere (the largest checkpoint a witness cosigned): the stored log
+   * MUST reach that size with that root, else 'truncated' or 'witnessed-root-mismatch'. Same
+   * ordering rule as addCheckpoints.
+   */
+  expectRoot(size: number, rootHash: Uint8Array, source: string): void {
+    this.enqueue([{ size, rootHash, source }]);
+  }
+
+  private enqueue(items: PendingCheckpoint[]): void {
+    // At one size, the stored checkpoint is checked before a witness's: its failure says more.
+    const rank = (c: PendingCheckpoint): number => (c.rootHash === undefined ? 0 : 1);
+    this.pending = [...this.pending, ...items].sort((a, b) => a.size - b.size || rank(a) - rank(b));
   }
 
   get checkpointsChecked(): number {
@@ -103,13 +158,16 @@ export class LogVerifier {
     const size = head?.size ?? 0;
     if (stored < size)
       this.fail('truncated', stored, `the head says ${size} leaves but only ${stored} are stored`);
-    else if (this.pending[0])
+    else if (this.pending.length > 0) {
+      const largest = this.pending[this.pending.length - 1] as PendingCheckpoint;
       this.fail(
         'truncated',
         stored,
-        `a checkpoint was signed at size ${this.pending[0].size} but only ${stored} leaves are stored (truncated)`,
+        largest.source
+          ? `${largest.source} cosigned a checkpoint at size ${largest.size} but only ${stored} leaves are stored (truncated)`
+          : `a checkpoint was signed at size ${largest.size} but only ${stored} leaves are stored (truncated)`,
       );
-    else if (head && !this.range.root().equals(head.rootHash))
+    } else if (head && !this.range.root().equals(head.rootHash))
       this.fail(
         'head-root-mismatch',
         this.lastGood,
@@ -122,7 +180,17 @@ export class LogVerifier {
     while (this.pending[0] && this.pending[0].size <= size) {
       const cp = this.pending.shift();
       if (!cp) break;
-      const opened = openCheckpoint(cp.note, this.verifiers, this.origin);
+      if (cp.rootHash !== undefined) {
+        if (cp.size !== size || !this.range.root().equals(Buffer.from(cp.rootHash)))
+          return this.fail(
+            'witnessed-root-mismatch',
+            this.lastGood,
+            `root of the first ${cp.size} stored leaves differs from the checkpoint ${cp.source ?? 'a witness'} cosigned at size ${cp.size}`,
+          );
+        this.lastGood = Math.max(this.lastGood, cp.size);
+        continue;
+      }
+      const opened = this.check(cp.note ?? '');
       if (!opened.ok)
         return this.fail(
           'checkpoint-failed',
@@ -132,7 +200,7 @@ export class LogVerifier {
       if (
         opened.checkpoint.size !== cp.size ||
         cp.size !== size ||
-        !this.range.root().equals(opened.checkpoint.rootHash)
+        !this.range.root().equals(Buffer.from(opened.checkpoint.rootHash))
       ) {
         return this.fail(
           'checkpoint-root-mismatch',

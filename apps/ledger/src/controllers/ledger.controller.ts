@@ -10,7 +10,13 @@ import {
   Query,
   Res,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  type SchemaObject,
+} from '@nestjs/swagger';
 import { RequireScopes } from '@tokenledger/auth';
 import { decodeCursor, encodeCursor, parseInput } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
@@ -28,7 +34,7 @@ import { z } from 'zod';
 import { LedgerRepository, type LeafRow } from '../repositories/ledger.repository';
 import { CheckpointerService } from '../services/checkpointer.service';
 import { ProofService } from '../services/proof.service';
-import { VerifierService, type LogVerification } from '../services/verifier.service';
+import { VerifierService, type VerifyAnswer } from '../services/verifier.service';
 
 const b64 = (b: Buffer): string => b.toString('base64');
 const int = (max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(0).max(max);
@@ -46,6 +52,75 @@ function entryView(row: LeafRow): Record<string, unknown> {
     record: parsed.ok ? parsed.leaf : null,
   };
 }
+
+/** OpenAPI schema of the `/v1/ledger/verify` answer (VerifyAnswer). */
+const VERIFY_ANSWER_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['ok', 'logs', 'unreachableWitnesses'],
+  properties: {
+    ok: { type: 'boolean', description: 'every log verified' },
+    unreachableWitnesses: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'witnesses that could not be asked, or answered something invalid, for some log',
+    },
+    logs: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['logId', 'ok', 'size', 'checkpointsChecked', 'witnesses'],
+        properties: {
+          logId: { type: 'string' },
+          ok: { type: 'boolean' },
+          size: { type: 'integer', description: 'the stored head size' },
+          checkpointsChecked: { type: 'integer' },
+          witnessedSize: {
+            type: 'integer',
+            description: 'largest checkpoint a configured witness cosigned (verified)',
+          },
+          error: {
+            type: 'object',
+            required: ['code', 'index', 'message'],
+            properties: {
+              code: {
+                type: 'string',
+                enum: [
+                  'missing-leaf',
+                  'leaf-hash-mismatch',
+                  'chain-mismatch',
+                  'bad-hash-length',
+                  'checkpoint-failed',
+                  'checkpoint-root-mismatch',
+                  'truncated',
+                  'head-root-mismatch',
+                  'witnessed-root-mismatch',
+                ],
+              },
+              index: {
+                type: 'integer',
+                description: 'first index the stored log cannot vouch for',
+              },
+              message: { type: 'string' },
+            },
+          },
+          witnesses: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['witness', 'status'],
+              properties: {
+                witness: { type: 'string' },
+                status: { type: 'string', enum: ['ok', 'none', 'unreachable', 'invalid'] },
+                size: { type: 'integer' },
+                message: { type: 'string' },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
 
 const eventsQuery = z.strictObject({
   tokenId: z.string().min(1).max(128).optional(),
@@ -223,12 +298,16 @@ export class LedgerController {
   @HttpCode(200)
   @RequireScopes('ledger:read')
   @ApiOperation({
-    summary: 'Recompute leaf hashes, chains and roots; check them against the signed checkpoints.',
+    summary:
+      "Recompute leaf hashes, chains and roots; check them against the stored checkpoints under the configured keys (LEDGER_TRUSTED_KEYS, never signing_keys) and against each witness's latest cosigned checkpoint.",
   })
-  async verify(@Body() body: unknown): Promise<{ ok: boolean; logs: LogVerification[] }> {
+  @ApiOkResponse({
+    description: 'One report per log, verified one at a time.',
+    schema: VERIFY_ANSWER_SCHEMA,
+  })
+  async verify(@Body() body: unknown): Promise<VerifyAnswer> {
     const { logId } = parseInput(z.strictObject({ logId: logIdParam.optional() }), body ?? {});
-    const logs = logId ? [await this.verifier.verify(logId)] : await this.verifier.verifyAll();
-    return { ok: logs.every((l) => l.ok), logs };
+    return logId ? this.verifier.verifyOne(logId) : this.verifier.verifyAll();
   }
 
   @Get('export')

@@ -369,6 +369,15 @@ export class LedgerRepository {
     return rows.map(toCheckpoint);
   }
 
+  /** At most `limit` checkpoints of a log with size > `afterSize`, by size (keyset paging). */
+  async checkpointPage(logId: string, afterSize: number, limit: number): Promise<CheckpointRow[]> {
+    const rows = await this.dataSource.query<CheckpointDbRow[]>(
+      `SELECT * FROM ${this.s}.checkpoints WHERE log_id = $1 AND size > $2 ORDER BY size LIMIT $3`,
+      [logId, afterSize, limit],
+    );
+    return rows.map(toCheckpoint);
+  }
+
   async keys(): Promise<Array<{ name: string; verifierKey: string; active: boolean }>> {
     const rows = await this.dataSource.query<
       Array<{ key_name: string; verifier_key: string; active: boolean }>

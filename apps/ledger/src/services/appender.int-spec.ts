@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { buildEvent, encodeEvent, uuidv7 } from '@tokenledger/contracts';
-import { CHAIN_SEED, emptyRoot } from '@tokenledger/ledger-core';
+import { CHAIN_SEED, emptyRoot, signerFromSeed, verifierKey } from '@tokenledger/ledger-core';
 import { migrateSchema } from '@tokenledger/sql';
 import { APP_ROLES, freshDatabase, type TestDatabase } from '@tokenledger/testing';
 import { DataSource } from 'typeorm';
@@ -9,6 +9,7 @@ import { migrations } from '../migrations';
 import { grants } from '../migrations/grants';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { AppenderService, type RawRecord } from './appender.service';
+import type { SigningKeyService } from './signing-key.service';
 import { VerifierService } from './verifier.service';
 
 /** Migrated by the owner, reached as the ledger's login role: as the app runs. */
@@ -44,7 +45,15 @@ describe('appender (real PostgreSQL): exactly once, fenced, deterministic', () =
   let ds: DataSource;
   let appender: AppenderService;
   let repository: LedgerRepository;
-  const config = { DB_SCHEMA: 'ledger' } as LedgerConfig;
+  const config = {
+    DB_SCHEMA: 'ledger',
+    LEDGER_ORIGIN: 'tokenledger.local/ledger',
+    LEDGER_TRUSTED_KEYS: [],
+    LEDGER_WITNESSES: [],
+    LEDGER_WITNESS_QUORUM: 0,
+  } as unknown as LedgerConfig;
+  const signer = signerFromSeed('tokenledger.local/ledger', Buffer.alloc(32, 1));
+  const ownKey = { verifierKey: verifierKey(signer.name, signer.publicKey) } as SigningKeyService;
 
   beforeAll(async () => {
     db = await freshDatabase();
@@ -73,7 +82,9 @@ describe('appender (real PostgreSQL): exactly once, fenced, deterministic', () =
       "SELECT kafka_offset FROM ledger.leaves WHERE log_id = 't.topic-0' ORDER BY idx",
     );
     expect(rows.map((r) => Number(r.kafka_offset))).toEqual(all.map((r) => r.offset));
-    expect((await new VerifierService(repository).verify('t.topic-0')).ok).toBe(true);
+    expect((await new VerifierService(repository, ownKey, config).verify('t.topic-0')).ok).toBe(
+      true,
+    );
   });
 
   it('fencing: of two appenders racing from the same head, the one that moves it second updates nothing, and the log stays consistent', async () => {
@@ -114,7 +125,9 @@ describe('appender (real PostgreSQL): exactly once, fenced, deterministic', () =
       "SELECT kafka_offset FROM ledger.leaves WHERE log_id = 'f.topic-0' ORDER BY idx",
     );
     expect(rows.map((r) => Number(r.kafka_offset))).toEqual(all.map((r) => r.offset));
-    expect((await new VerifierService(repository).verify('f.topic-0')).ok).toBe(true);
+    expect((await new VerifierService(repository, ownKey, config).verify('f.topic-0')).ok).toBe(
+      true,
+    );
     // The appender still extends the log from the real head.
     const next = await appender.append('f.topic', 0, records(1, 30));
     expect(next).toMatchObject({ appended: 1, size: 31, nextOffset: 31 });
