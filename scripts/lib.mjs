@@ -42,3 +42,9 @@ export function infra() {
 export function stateDirPath() {
   return path.resolve(process.env.TOKENLEDGER_HOME ?? path.join(root, '.tokenledger'));
 }
+
+/** The compiled @tokenledger/ledger-core package (available after build). */
+export function ledgerCore() {
+  const require = createRequire(import.meta.url);
+  return require(path.join(root, 'packages', 'ledger-core', 'dist', 'index.js'));
+}

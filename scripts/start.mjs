@@ -1,11 +1,12 @@
 // `npm start`: the whole system on this machine. Installs dependencies if missing, builds, starts
-// (or finds) Kafka and PostgreSQL, starts the four apps, prints one ready line. Ctrl-C or SIGTERM
-// stops everything it started, the broker included.
+// (or finds) Kafka and PostgreSQL, starts one local witness and the four apps, prints one ready
+// line. Ctrl-C or SIGTERM stops everything it started, the broker included.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { build, ensureDependencies, infra, root, say } from './lib.mjs';
+import { createInterface } from 'node:readline';
+import { build, ensureDependencies, infra, ledgerCore, root, say } from './lib.mjs';
 
 const APPS = [
   { name: 'issuance', port: 4001 },
@@ -90,6 +91,78 @@ try {
   await shutdown(1);
 }
 
+// The ledger's signing key, made here when missing (the ledger would make the same file), so the
+// witness can be configured with its verifier key before the ledger starts.
+const signingKeyFile = path.join(stateDir(), 'ledger-signing-key');
+if (!existsSync(signingKeyFile) && !process.env.LEDGER_SIGNING_KEY)
+  writeFileSync(signingKeyFile, `${randomBytes(32).toString('base64')}\n`, {
+    mode: 0o600,
+    flag: 'wx',
+  });
+const ledgerOrigin = process.env.LEDGER_ORIGIN ?? 'tokenledger.local/ledger';
+const { signerFromSeed, verifierKey } = ledgerCore();
+const ledgerKey = verifierKey(
+  ledgerOrigin,
+  signerFromSeed(
+    ledgerOrigin,
+    Buffer.from(
+      (process.env.LEDGER_SIGNING_KEY ?? readFileSync(signingKeyFile, 'utf8')).trim(),
+      'base64',
+    ),
+  ).publicKey,
+);
+
+// One local witness (packages/witness), its own state and key in .tokenledger/witness, witnessing
+// every log of the ledger (origin prefix). A witness run by someone else: see docs/design/witness.md.
+const witnessPort = Number(process.env.WITNESS_PORT ?? 4005);
+const witnessLog = path.join(logDir, 'witness.log');
+const witness = spawn(
+  process.execPath,
+  [path.join(root, 'packages', 'witness', 'dist', 'main.js')],
+  {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      WITNESS_NAME: process.env.WITNESS_NAME ?? 'witness.tokenledger.local/w1',
+      WITNESS_STATE_DIR: path.join(stateDir(), 'witness'),
+      WITNESS_PORT: String(witnessPort),
+      WITNESS_LOGS: JSON.stringify([{ originPrefix: `${ledgerOrigin}/`, keys: [ledgerKey] }]),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  },
+);
+children.set('witness', witness);
+let witnessKey;
+try {
+  witnessKey = await new Promise((resolve, reject) => {
+    const out = createWriteStream(witnessLog, { flags: 'a' });
+    createInterface({ input: witness.stdout }).on('line', (line) => {
+      out.write(`${line}\n`);
+      try {
+        const entry = JSON.parse(line);
+        if (entry.msg === 'witness listening') resolve(entry.verifierKey);
+        if (entry.level === 'warn' || entry.level === 'error')
+          say(`witness ${entry.level.toUpperCase()}: ${entry.msg}`);
+      } catch {
+        // not a log line
+      }
+    });
+    witness.stderr.on('data', (d) => out.write(d));
+    witness.once('exit', (code) =>
+      reject(new Error(`the witness exited (${code}); see ${witnessLog}`)),
+    );
+  });
+} catch (error) {
+  say(error.message);
+  await shutdown(1);
+}
+witness.on('exit', (code, signal) => {
+  if (stopping) return;
+  say(`witness exited (${signal ?? code}); see ${witnessLog}`);
+  void shutdown(1);
+});
+const witnessUrl = `http://127.0.0.1:${witnessPort}/`;
+
 const LEVELS = { 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 for (const app of APPS)
   app.port = Number(process.env[`${app.name.toUpperCase()}_PORT`] ?? app.port);
@@ -114,7 +187,8 @@ for (const app of APPS) {
     ISSUANCE_URL: `http://127.0.0.1:${portOf('issuance')}`,
     REVOCATION_URL: `http://127.0.0.1:${portOf('revocation')}`,
     ROOT_TOKEN_FILE: path.join(stateDir(), 'root-token'),
-    LEDGER_SIGNING_KEY_FILE: path.join(stateDir(), 'ledger-signing-key'),
+    LEDGER_SIGNING_KEY_FILE: signingKeyFile,
+    LEDGER_WITNESSES: process.env.LEDGER_WITNESSES ?? `${witnessKey}@${witnessUrl}`,
   };
   const logFile = path.join(logDir, `${app.name}.log`);
   const out = createWriteStream(logFile, { flags: 'a' });
@@ -174,5 +248,6 @@ try {
 }
 say(
   `ready: ${APPS.map((a) => `${a.name} http://127.0.0.1:${a.port}`).join('  ')}  ` +
+    `witness ${witnessUrl} (${witnessKey})  ` +
     `(kafka ${stack.kafkaBrokers}; API docs at /docs; Ctrl-C stops everything)`,
 );

@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { signerFromSeed, verifierKey } from '@tokenledger/ledger-core';
 import { generateToken } from '@tokenledger/token-core';
 import { APP_ROLES, OWNER_ROLE } from '@tokenledger/testing';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { createInterface } from 'node:readline';
 
 export const APP_NAMES = ['issuance', 'revocation', 'anomaly', 'ledger'] as const;
 export type AppName = (typeof APP_NAMES)[number];
@@ -16,8 +20,22 @@ export interface RunningApp {
   output: string[];
 }
 
+/** The local witness of the system (packages/witness), on a fixed port and state directory. */
+export interface RunningWitness {
+  url: string;
+  verifierKey: string;
+  /** JSON log lines of the current process. */
+  lines: Record<string, unknown>[];
+  /** Stops the witness process (its state stays). */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same port, state and key. */
+  start(): Promise<void>;
+}
+
 export interface RunningSystem {
   apps: Record<AppName, RunningApp>;
+  /** Undefined when started with `witness: false`. */
+  witness: RunningWitness | undefined;
   /** The root operator token (scope admin) registered at first start. */
   rootToken: string;
   /** The environment the apps share (for starting more instances). */
@@ -105,23 +123,111 @@ async function waitReady(app: RunningApp, timeoutMs: number): Promise<void> {
   );
 }
 
-/** Starts the four apps as real processes on free ports and waits until each is ready. */
+const WITNESS_MAIN = path.join(
+  path.dirname(require.resolve('@tokenledger/witness/package.json')),
+  'dist',
+  'main.js',
+);
+
+/**
+ * Starts the witness on `port` with its own state directory and key, witnessing every log under
+ * `<origin>/` signed by `logKey` (the ledger's verifier key).
+ */
+export async function startWitness(options: {
+  port: number;
+  stateDir: string;
+  origin: string;
+  logKey: string;
+}): Promise<RunningWitness> {
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  const witness: RunningWitness = {
+    url: `http://127.0.0.1:${options.port}/`,
+    verifierKey: '',
+    lines: [],
+    stop: async (signal = 'SIGTERM') => {
+      if (child && child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+    start: async () => {
+      const proc = spawn(process.execPath, [WITNESS_MAIN], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          WITNESS_NAME: 'witness.e2e.test/w1',
+          WITNESS_STATE_DIR: options.stateDir,
+          WITNESS_PORT: String(options.port),
+          WITNESS_LOGS: JSON.stringify([
+            { originPrefix: `${options.origin}/`, keys: [options.logKey] },
+          ]),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child = proc;
+      const lines: Record<string, unknown>[] = [];
+      witness.lines = lines;
+      const stderr: string[] = [];
+      proc.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
+      exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+      const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        createInterface({ input: proc.stdout }).on('line', (line) => {
+          try {
+            const json = JSON.parse(line) as Record<string, unknown>;
+            lines.push(json);
+            if (json.msg === 'witness listening') resolve(json);
+          } catch {
+            // not a log line
+          }
+        });
+        void exited.then(() =>
+          reject(new Error(`witness exited before listening: ${stderr.join('')}`)),
+        );
+      });
+      witness.verifierKey = String(listening.verifierKey);
+    },
+  };
+  await witness.start();
+  return witness;
+}
+
+/**
+ * Starts the four apps as real processes on free ports and waits until each is ready. Unless
+ * `options.witness` is false, one local witness runs too and the ledger submits to it
+ * (LEDGER_WITNESSES), as under `npm start`.
+ */
 export async function startSystem(
   env: { DATABASE_URL: string; KAFKA_BROKERS: string; TOPIC_PREFIX: string } & Record<
     string,
     string
   >,
+  options: { witness?: boolean } = {},
 ): Promise<RunningSystem> {
   const apps = {} as Record<AppName, RunningApp>;
   const ports = {} as Record<AppName, number>;
   for (const name of APP_NAMES) ports[name] = await freePort();
   const rootToken = generateToken();
+  const signingSeed = env.LEDGER_SIGNING_KEY ?? randomBytes(32).toString('base64');
+  const origin = env.LEDGER_ORIGIN ?? 'tokenledger.local/ledger';
+  let witness: RunningWitness | undefined;
+  let witnessDir: string | undefined;
+  if (options.witness !== false) {
+    witnessDir = mkdtempSync(path.join(os.tmpdir(), 'tokenledger-e2e-witness-'));
+    witness = await startWitness({
+      port: await freePort(),
+      stateDir: witnessDir,
+      origin,
+      logKey: verifierKey(
+        origin,
+        signerFromSeed(origin, Buffer.from(signingSeed, 'base64')).publicKey,
+      ),
+    });
+  }
   const shared = {
+    ...(witness ? { LEDGER_WITNESSES: `${witness.verifierKey}@${witness.url}` } : {}),
     ...env,
     LOG_LEVEL: 'info',
     TOKENLEDGER_INTERNAL_SECRET: randomBytes(32).toString('base64url'),
     TOKEN_PEPPER: randomBytes(32).toString('base64'),
-    LEDGER_SIGNING_KEY: randomBytes(32).toString('base64'),
+    LEDGER_SIGNING_KEY: signingSeed,
     TOKENLEDGER_ROOT_TOKEN: rootToken,
     REVOCATION_URL: `http://127.0.0.1:${ports.revocation}`,
     ISSUANCE_URL: `http://127.0.0.1:${ports.issuance}`,
@@ -145,6 +251,8 @@ export async function startSystem(
           }),
       ),
     );
+    await witness?.stop();
+    if (witnessDir) rmSync(witnessDir, { recursive: true, force: true });
   };
   try {
     await Promise.all(Object.values(apps).map((app) => waitReady(app, 90_000)));
@@ -152,5 +260,5 @@ export async function startSystem(
     await stop();
     throw error;
   }
-  return { apps, rootToken, env: shared, stop };
+  return { apps, witness, rootToken, env: shared, stop };
 }

@@ -5,13 +5,17 @@ import { IngestConsumer, IngestSettings } from './consumers/ingest.consumer';
 import { LedgerController } from './controllers/ledger.controller';
 import { ReplaysController } from './controllers/replays.controller';
 import { LedgerRepository } from './repositories/ledger.repository';
+import { CosignatureRepository } from './repositories/cosignature.repository';
 import { ReplayRepository } from './repositories/replay.repository';
+import { SigningKeyRepository } from './repositories/signing-key.repository';
 import { AppenderService } from './services/appender.service';
 import { CheckpointerService } from './services/checkpointer.service';
 import { ProofService } from './services/proof.service';
 import { ReplayService } from './services/replay.service';
+import { SigningGuard } from './services/signing-guard.service';
 import { SigningKeyService } from './services/signing-key.service';
 import { VerifierService } from './services/verifier.service';
+import { WitnessingService } from './services/witnessing.service';
 
 @Module({})
 export class AppModule {
@@ -32,9 +36,13 @@ export class AppModule {
       providers: [
         LedgerRepository,
         ReplayRepository,
+        CosignatureRepository,
+        SigningKeyRepository,
         AppenderService,
         ProofService,
         SigningKeyService,
+        SigningGuard,
+        WitnessingService,
         CheckpointerService,
         VerifierService,
         ReplayService,

@@ -101,8 +101,15 @@ export const ledgerConfigSchema = serviceConfigSchema(4004, 'ledger')
     /** Checkpoints are signed at most this often per log whose size changed. */
     CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1000),
     LEDGER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
+    /**
+     * Start with a signing key other than the active one although checkpoints signed under the
+     * active key exist: a deliberate rotation (ops.key-rotated). Without it such a start is refused.
+     */
+    LEDGER_ROTATE_KEY: z.stringbool().default(false),
     /** Witnesses every new checkpoint is submitted to. */
     LEDGER_WITNESSES: witnessList,
+    /** Per-request timeout of a submission to a witness (and of a read of its checkpoint). */
+    LEDGER_WITNESS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
     /** How many of LEDGER_WITNESSES must cosign for a checkpoint to count as witnessed (default: 1 if any). */
     LEDGER_WITNESS_QUORUM: z.coerce.number().int().min(0).optional(),
     /**

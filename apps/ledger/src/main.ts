@@ -14,6 +14,7 @@ serviceMain<LedgerConfig>({
   appModule: (config) => AppModule.forRoot(config),
   domainStatus: {
     log_not_found: 404,
+    no_checkpoint: 404,
     bad_tree_size: 400,
     bad_index: 400,
     bad_range: 400,

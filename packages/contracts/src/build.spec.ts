@@ -77,6 +77,7 @@ describe('buildEvent', () => {
     [EVENT_TYPES.opsReplayFinished, REPLAY],
     [EVENT_TYPES.opsPolicyChanged, 'default'],
     [EVENT_TYPES.opsKeyRotated, 'checkpoint-2024-05'],
+    [EVENT_TYPES.opsSigningHalted, 'tokens.lifecycle-0'],
   ])('derives the subject of %s', (type, expected) => {
     expect(buildEvent(sampleInput(type), FIXED).subject).toBe(expected);
   });

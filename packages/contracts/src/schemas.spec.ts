@@ -44,7 +44,7 @@ function fieldNames(schema: z.core.$ZodType, into: string[] = []): string[] {
 
 describe('event registry', () => {
   it('names every type tokenledger.<name>.v1 and maps it to its topic', () => {
-    expect(ALL_EVENT_TYPES).toHaveLength(13);
+    expect(ALL_EVENT_TYPES).toHaveLength(14);
     for (const type of ALL_EVENT_TYPES) {
       expect(type).toMatch(/^tokenledger\.(token|anomaly|ops)\.[a-z-]+\.v1$/);
       expect(AUDITED_TOPICS).toContain(EVENT_TOPIC[type]);
@@ -145,6 +145,10 @@ describe('cross-field rules', () => {
     expect(issuePaths(EVENT_TYPES.opsKeyRotated, { verifierKey: 'not a key' })).toEqual([
       'verifierKey',
     ]);
+    expect(
+      issuePaths(EVENT_TYPES.opsSigningHalted, { severity: 'warning', reason: 'other' }),
+    ).toEqual(['severity', 'reason']);
+    expect(issuePaths(EVENT_TYPES.opsSigningHalted, { logId: 'a b' })).toEqual(['logId']);
   });
 });
 

@@ -3,8 +3,16 @@ import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/s
 import { Public } from '@tokenledger/auth';
 import { KafkaConnection } from '@tokenledger/messaging-nest';
 import { DataSource } from 'typeorm';
+import { ReadinessChecks } from './readiness';
 
-type Check = 'up' | 'down';
+type Check = 'up' | 'down' | 'ok' | 'degraded';
+
+export interface ReadyBody {
+  status: 'ok' | 'degraded';
+  checks: Record<string, Check>;
+  /** Present when degraded: one line per degraded check, `<check>: <reason>`. */
+  reasons?: string[];
+}
 
 async function probe(check: () => Promise<unknown>): Promise<[Check, string | undefined]> {
   try {
@@ -22,6 +30,7 @@ export class HealthController {
   constructor(
     private readonly dataSource: DataSource,
     private readonly kafka: KafkaConnection,
+    private readonly extra: ReadinessChecks,
   ) {}
 
   /** The process is up and serving HTTP. */
@@ -32,18 +41,25 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Ready only when PostgreSQL answers a query and the Kafka cluster answers a metadata request. */
+  /**
+   * Ready only when PostgreSQL answers a query and the Kafka cluster answers a metadata request
+   * (503 otherwise). The app's own checks (ReadinessChecks) can only degrade it: still 200, with
+   * `status: "degraded"` and the reasons.
+   */
   @Get('ready')
-  @ApiOkResponse({ description: 'PostgreSQL and Kafka answer.' })
+  @ApiOkResponse({
+    description:
+      'PostgreSQL and Kafka answer; `status` is `degraded` (with `reasons`) when an app check is.',
+  })
   @ApiServiceUnavailableResponse({
     description: 'A dependency does not answer; the body says which.',
   })
-  async ready(): Promise<{ status: 'ok'; checks: Record<string, Check> }> {
+  async ready(): Promise<ReadyBody> {
     const [[postgres, pgError], [kafka, kafkaError]] = await Promise.all([
       probe(() => this.dataSource.query('SELECT 1')),
       probe(() => this.kafka.ping()),
     ]);
-    const checks = { postgres, kafka };
+    const checks: Record<string, Check> = { postgres, kafka };
     if (postgres === 'down' || kafka === 'down') {
       const reasons = [
         pgError && `postgres: ${pgError}`,
@@ -51,6 +67,11 @@ export class HealthController {
       ].filter(Boolean);
       throw new ServiceUnavailableException(`not ready (${reasons.join('; ')})`);
     }
-    return { status: 'ok', checks };
+    const reasons: string[] = [];
+    for (const [name, report] of this.extra.run()) {
+      checks[name] = report.status;
+      if (report.status === 'degraded') reasons.push(`${name}: ${report.reason ?? 'degraded'}`);
+    }
+    return reasons.length > 0 ? { status: 'degraded', checks, reasons } : { status: 'ok', checks };
   }
 }

@@ -14,7 +14,8 @@ export {
   type ServiceConfig,
 } from './config';
 export { HttpErrorFilter, type ErrorBody } from './errors';
-export { HealthController } from './health';
+export { HealthController, type ReadyBody } from './health';
+export { ReadinessChecks, type ReadinessReport } from './readiness';
 export { REDACT_PATHS } from './logging';
 export { MetricsService } from './metrics';
 export { SERVICE_CONFIG, ServiceHostModule, type ServiceHostOptions } from './service-host.module';

@@ -32,6 +32,16 @@ export class MetricsService {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  /** An app's own gauge in this registry (apps need no prom-client of their own). */
+  gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** An app's own counter in this registry. */
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
   /** Times every response of this server by method, route pattern (`unmatched` for a 404) and status. */
   observe(fastify: FastifyInstance): void {
     fastify.addHook('onResponse', (request, reply, done) => {

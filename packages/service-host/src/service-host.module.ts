@@ -6,6 +6,7 @@ import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import { DataSource, type MixedList } from 'typeorm';
 import type { ServiceConfig } from './config';
 import { HealthController } from './health';
+import { ReadinessChecks } from './readiness';
 import { REDACT_PATHS } from './logging';
 import { requestIdOf } from './request-id';
 import { MetricsController, MetricsService } from './metrics';
@@ -92,8 +93,13 @@ export class ServiceHostModule {
         ),
       ],
       controllers: [HealthController, MetricsController, WhoAmIController],
-      providers: [MetricsService, { provide: SERVICE_CONFIG, useValue: config }, ...HOST_PROVIDERS],
-      exports: [MetricsService, SERVICE_CONFIG, CLOCK, ID_SOURCE, UnitOfWork],
+      providers: [
+        MetricsService,
+        ReadinessChecks,
+        { provide: SERVICE_CONFIG, useValue: config },
+        ...HOST_PROVIDERS,
+      ],
+      exports: [MetricsService, ReadinessChecks, SERVICE_CONFIG, CLOCK, ID_SOURCE, UnitOfWork],
     };
   }
 }

@@ -59,8 +59,37 @@ describe('loadWitnessConfig', () => {
       'WITNESS_LOGS[1].origin: example.test/log is configured twice',
     ]);
     expect(problems({ ...good, WITNESS_LOGS: '[' })).toContain(
-      'WITNESS_LOGS: must be a JSON array of {"origin", "keys"}',
+      'WITNESS_LOGS: must be a JSON array of {"origin" or "originPrefix", "keys"}',
     );
+  });
+
+  it('takes an origin prefix (every origin <prefix><name> is a log), ending in "/"', () => {
+    const c = loadWitnessConfig({
+      ...good,
+      WITNESS_LOGS: JSON.stringify([
+        { origin: 'example.test/log', keys: [log.verifierKey] },
+        { originPrefix: 'example.test/ledger/', keys: [log.verifierKey] },
+      ]),
+    });
+    expect(c.logs.map((l) => [l.origin, l.prefix ?? false])).toEqual([
+      ['example.test/log', false],
+      ['example.test/ledger/', true],
+    ]);
+    const bad = [
+      { originPrefix: 'example.test/ledger', keys: [log.verifierKey] },
+      { origin: 'example.test/a', originPrefix: 'example.test/b/', keys: [log.verifierKey] },
+      { keys: [log.verifierKey] },
+      { originPrefix: 'example.test/ledger/', keys: [log.verifierKey] },
+      { originPrefix: 'example.test/ledger/', keys: [log.verifierKey] },
+    ];
+    expect(problems({ ...good, WITNESS_LOGS: JSON.stringify(bad) })).toEqual([
+      'WITNESS_LOGS[0].originPrefix: must end with "/"',
+      'WITNESS_LOGS[1]: needs exactly one of "origin" and "originPrefix"',
+      'WITNESS_LOGS[2]: needs exactly one of "origin" and "originPrefix"',
+    ]);
+    expect(problems({ ...good, WITNESS_LOGS: JSON.stringify(bad.slice(3)) })).toEqual([
+      'WITNESS_LOGS[1].originPrefix: example.test/ledger/ is configured twice',
+    ]);
   });
 
   it('never echoes the seed', () => {

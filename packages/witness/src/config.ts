@@ -30,13 +30,20 @@ export class ConfigError extends Error {
   }
 }
 
-const logSchema = z.object({
-  origin: z
-    .string()
-    .min(1)
-    .refine((o) => !o.includes('\n'), 'must be a single line'),
-  keys: z.array(z.string()).min(1, 'needs at least one verifier key'),
-});
+const singleLine = z
+  .string()
+  .min(1)
+  .refine((o) => !o.includes('\n'), 'must be a single line');
+const logSchema = z
+  .object({
+    origin: singleLine.optional(),
+    /** Every origin `<originPrefix><name>` is a log (name of [A-Za-z0-9._-]). */
+    originPrefix: singleLine.refine((o) => o.endsWith('/'), 'must end with "/"').optional(),
+    keys: z.array(z.string()).min(1, 'needs at least one verifier key'),
+  })
+  .refine((l) => (l.origin === undefined) !== (l.originPrefix === undefined), {
+    message: 'needs exactly one of "origin" and "originPrefix"',
+  });
 
 const schema = z.object({
   name: z.string().refine(isValidKeyName, 'must be a key name (no spaces, no "+")'),
@@ -89,7 +96,7 @@ function readSources(env: NodeJS.ProcessEnv, problems: string[]): Record<string,
     try {
       raw.logs = JSON.parse(value);
     } catch {
-      problems.push(`${variable}: must be a JSON array of {"origin", "keys"}`);
+      problems.push(`${variable}: must be a JSON array of {"origin" or "originPrefix", "keys"}`);
     }
   }
   return raw;
@@ -115,9 +122,11 @@ export function loadWitnessConfig(env: NodeJS.ProcessEnv = process.env): Witness
   const logs: LogConfig[] = [];
   const seen = new Set<string>();
   for (const [i, log] of c.logs.entries()) {
-    if (seen.has(log.origin))
-      problems.push(`WITNESS_LOGS[${i}].origin: ${log.origin} is configured twice`);
-    seen.add(log.origin);
+    const origin = log.origin ?? log.originPrefix ?? '';
+    const field = log.origin === undefined ? 'originPrefix' : 'origin';
+    if (seen.has(origin))
+      problems.push(`WITNESS_LOGS[${i}].${field}: ${origin} is configured twice`);
+    seen.add(origin);
     const verifiers: NoteVerifier[] = [];
     for (const [j, key] of log.keys.entries()) {
       const parsed = parseVerifierKey(key);
@@ -127,7 +136,9 @@ export function loadWitnessConfig(env: NodeJS.ProcessEnv = process.env): Witness
           `WITNESS_LOGS[${i}].keys[${j}]: ${parsed.error.code}: ${parsed.error.message}`,
         );
     }
-    logs.push({ origin: log.origin, verifiers });
+    logs.push(
+      log.originPrefix === undefined ? { origin, verifiers } : { origin, prefix: true, verifiers },
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {

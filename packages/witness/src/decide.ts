@@ -10,9 +10,33 @@ import {
 import type { AddCheckpointRequest } from './request';
 
 export interface LogConfig {
+  /**
+   * The log's origin; with `prefix`, the origin prefix (ending in "/"): every origin
+   * `<prefix><name>` (name of [A-Za-z0-9._-]) is a log of its own, with its own state.
+   */
   readonly origin: string;
+  readonly prefix?: boolean;
   /** The log's checkpoint keys; a checkpoint needs a valid signature by one of them. */
   readonly verifiers: readonly NoteVerifier[];
+}
+
+const LOG_NAME = /^[A-Za-z0-9._-]{1,255}$/;
+
+/**
+ * The configured log `origin` belongs to, as a log of exactly that origin: an exact entry first,
+ * else the entry whose prefix it extends by one name. Undefined if none.
+ */
+export function logFor(
+  origin: string,
+  exact: ReadonlyMap<string, LogConfig>,
+  prefixes: readonly LogConfig[],
+): LogConfig | undefined {
+  const found = exact.get(origin);
+  if (found !== undefined) return found;
+  const entry = prefixes.find(
+    (p) => origin.startsWith(p.origin) && LOG_NAME.test(origin.slice(p.origin.length)),
+  );
+  return entry === undefined ? undefined : { origin, verifiers: entry.verifiers };
 }
 
 /** What the witness last cosigned for one origin. */

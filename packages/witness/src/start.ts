@@ -49,7 +49,7 @@ export async function startWitness(config: WitnessConfig, log: Logger): Promise<
     host: config.host,
     port,
     verifierKey: cosigner.verifierKey,
-    origins: config.logs.map((l) => l.origin),
+    origins: config.logs.map((l) => (l.prefix === true ? `${l.origin}*` : l.origin)),
   });
   return {
     port,

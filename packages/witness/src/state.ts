@@ -10,6 +10,8 @@ export interface StateStore {
   read(origin: string): Promise<LogState | undefined>;
   /** MUST return only once `state` is durable (survives a crash or power loss). */
   write(state: LogState): Promise<void>;
+  /** The origin whose state is kept under `hash` (hex SHA-256 of the origin), if any. */
+  originOf?(hash: string): Promise<string | undefined>;
 }
 
 /** Thrown when a state file exists but cannot be read: the witness MUST NOT treat it as empty. */
@@ -136,6 +138,30 @@ export class FileStateStore implements StateStore {
     };
     this.cache.set(origin, state);
     return state;
+  }
+
+  async originOf(hash: string): Promise<string | undefined> {
+    if (!/^[0-9a-f]{64}$/.test(hash)) return undefined;
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, `${hash}.json`), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    const origin = (() => {
+      try {
+        return stateFileSchema.shape.origin.safeParse(
+          (JSON.parse(text) as { origin?: unknown }).origin,
+        );
+      } catch {
+        return undefined;
+      }
+    })();
+    if (!origin?.success || stateFileName(origin.data) !== `${hash}.json`)
+      throw new StateCorruptError(`state file ${hash}.json does not name its origin`);
+    // read() checks the rest of the file.
+    return (await this.read(origin.data)) === undefined ? undefined : origin.data;
   }
 
   async write(state: LogState): Promise<void> {

@@ -187,6 +187,38 @@ describe('witness process: add-checkpoint', () => {
     expect(logged).not.toContain(seed);
   });
 
+  it('witnesses every log under an origin prefix, and serves each after a restart', async () => {
+    const ledger = 'example.test/tokenledger';
+    const logs = ['t.tokens.lifecycle-0', 't.tokens.lifecycle-1'].map(
+      (id) => new TestLog(`${ledger}/${id}`, 30, { keyName: ledger }),
+    );
+    const prefixEnv = {
+      WITNESS_NAME: 'witness.test/int',
+      WITNESS_STATE_DIR: dir,
+      WITNESS_LOGS: JSON.stringify([{ originPrefix: `${ledger}/`, keys: [logs[0]?.verifierKey] }]),
+    };
+    const first = await startWitnessProcess(prefixEnv);
+    running.push(first);
+    expect(first.lines.find((l) => l.msg === 'witness listening')?.origins).toEqual([
+      `${ledger}/*`,
+    ]);
+    for (const [i, l] of logs.entries())
+      expect((await post(first.url, l.request(0, 10 + i))).status).toBe(200);
+    const other = new TestLog('example.test/other/x-0', 3, { keyName: ledger });
+    expect((await post(first.url, other.request(0, 3))).status).toBe(404);
+    expect(await first.stop('SIGTERM')).toBe(0);
+    const second = await startWitnessProcess(prefixEnv);
+    running.push(second);
+    for (const [i, l] of logs.entries()) {
+      const hash = createHash('sha256').update(l.origin).digest('hex');
+      const served = await (await fetch(new URL(`${hash}/checkpoint`, second.url))).text();
+      expect(served.startsWith(l.note(10 + i))).toBe(true);
+      expect(await post(second.url, l.request(0, 20))).toMatchObject({ body: `${10 + i}\n` });
+    }
+    const unknown = createHash('sha256').update(`${ledger}/never-0`).digest('hex');
+    expect((await fetch(new URL(`${unknown}/checkpoint`, second.url))).status).toBe(404);
+  });
+
   it('refuses a second witness on the same state directory, and takes over a killed one', async () => {
     const first = await start(dir);
     await expect(start(dir)).rejects.toThrow(

@@ -93,6 +93,42 @@ describe('Witness.addCheckpoint', () => {
     expect(results.filter((x) => x.r.status === 409)).toHaveLength(19);
   });
 
+  it('with an origin prefix, keeps one state per origin under it and refuses others', async () => {
+    const a = new TestLog('example.test/ledger/t.tokens-0', 20, { keyName: 'example.test/ledger' });
+    const b = new TestLog('example.test/ledger/t.tokens-1', 20, { keyName: 'example.test/ledger' });
+    const prefixKey = parseVerifierKey(a.verifierKey);
+    if (!prefixKey.ok) throw new Error(prefixKey.error.message);
+    const store = new SlowMemoryStore();
+    const w = new Witness({
+      cosigner,
+      logs: [{ origin: 'example.test/ledger/', prefix: true, verifiers: [prefixKey.verifier] }],
+      store,
+      now: () => 1_700_000_123,
+      log: silentLogger,
+    });
+    expect((await post(w, a.request(0, 5))).status).toBe(200);
+    expect((await post(w, b.request(0, 9))).status).toBe(200);
+    // Each origin has its own state: a's size is 5, b's 9.
+    expect([...store.states.values()].map((st) => [st.origin, st.size])).toEqual([
+      [a.origin, 5],
+      [b.origin, 9],
+    ]);
+    expect(await post(w, a.request(0, 7))).toMatchObject({ status: 409, body: '5\n' });
+    expect((await post(w, a.request(5, 7))).status).toBe(200);
+    // Not a name under the prefix: nested, empty, or another prefix.
+    for (const origin of [
+      'example.test/ledger/x/y',
+      'example.test/ledger/',
+      'example.test/ledgerx/t-0',
+    ]) {
+      const other = new TestLog(origin, 3, { keyName: 'example.test/ledger' });
+      expect((await post(w, other.request(0, 3))).status).toBe(404);
+    }
+    const served = await w.latestCheckpoint(createHash('sha256').update(b.origin).digest('hex'));
+    expect(served.status).toBe(200);
+    expect(served.body.startsWith(b.note(9))).toBe(true);
+  });
+
   it('serves the last cosigned checkpoint with the cosignature it returned, 404 before any', async () => {
     const w = make();
     const originHash = createHash('sha256').update(ORIGIN).digest('hex');

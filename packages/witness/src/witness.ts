@@ -1,7 +1,7 @@
 // The witness: add-checkpoint and the monitoring checkpoint, transport-neutral (status, type, body).
 import { createHash } from 'node:crypto';
 import type { Cosigner } from '@tokenledger/ledger-core';
-import { REJECT_STATUS, decideAddCheckpoint, noteOrigin, type LogConfig } from './decide';
+import { REJECT_STATUS, decideAddCheckpoint, logFor, noteOrigin, type LogConfig } from './decide';
 import type { Logger } from './log';
 import { parseAddCheckpointBody } from './request';
 import { KeyedSerializer, type StateStore } from './state';
@@ -31,16 +31,20 @@ const text = (status: number, body: string): WitnessResponse => ({
   body: body.endsWith('\n') ? body : `${body}\n`,
 });
 
+const originHash = (origin: string): string =>
+  createHash('sha256').update(origin, 'utf8').digest('hex');
+
 export class Witness {
   private readonly byOrigin: ReadonlyMap<string, LogConfig>;
-  private readonly byOriginHash: ReadonlyMap<string, LogConfig>;
+  private readonly prefixes: readonly LogConfig[];
+  /** Exact origins, and the origins under a prefix that were seen since start. */
+  private readonly byOriginHash = new Map<string, LogConfig>();
   private readonly serializer = new KeyedSerializer();
 
   constructor(private readonly deps: WitnessDeps) {
-    this.byOrigin = new Map(deps.logs.map((l) => [l.origin, l]));
-    this.byOriginHash = new Map(
-      deps.logs.map((l) => [createHash('sha256').update(l.origin, 'utf8').digest('hex'), l]),
-    );
+    this.byOrigin = new Map(deps.logs.filter((l) => l.prefix !== true).map((l) => [l.origin, l]));
+    this.prefixes = deps.logs.filter((l) => l.prefix === true);
+    for (const l of this.byOrigin.values()) this.byOriginHash.set(originHash(l.origin), l);
   }
 
   /**
@@ -52,11 +56,12 @@ export class Witness {
     const parsed = parseAddCheckpointBody(body);
     if (!parsed.ok) return text(400, parsed.error.message);
     const origin = noteOrigin(parsed.request.note);
-    const log = origin === undefined ? undefined : this.byOrigin.get(origin);
+    const log = origin === undefined ? undefined : logFor(origin, this.byOrigin, this.prefixes);
     if (log === undefined) {
       this.deps.log('info', 'unknown origin', { origin });
       return text(404, 'unknown log origin');
     }
+    if (this.prefixes.length > 0) this.byOriginHash.set(originHash(log.origin), log);
     return this.serializer.run(log.origin, async () => {
       const state = await this.deps.store.read(log.origin);
       const decision = decideAddCheckpoint(parsed.request, log, state);
@@ -93,8 +98,13 @@ export class Witness {
    * GET <origin hash>/checkpoint: the last cosigned checkpoint as the log signed it, with the
    * cosignature add-checkpoint returned for it.
    */
-  async latestCheckpoint(originHash: string): Promise<WitnessResponse> {
-    const log = this.byOriginHash.get(originHash);
+  async latestCheckpoint(hash: string): Promise<WitnessResponse> {
+    let log = this.byOriginHash.get(hash);
+    if (log === undefined && this.prefixes.length > 0 && this.deps.store.originOf) {
+      // An origin under a prefix not seen since start: its state file, if any, names it.
+      const origin = await this.deps.store.originOf(hash);
+      log = origin === undefined ? undefined : logFor(origin, this.byOrigin, this.prefixes);
+    }
     if (log === undefined) return text(404, 'unknown log origin');
     return this.serializer.run(log.origin, async () => {
       const state = await this.deps.store.read(log.origin);

@@ -2,7 +2,6 @@ import {
   Body,
   Controller,
   Get,
-  Header,
   HttpCode,
   NotFoundException,
   Param,
@@ -34,6 +33,8 @@ import { z } from 'zod';
 import { LedgerRepository, type LeafRow } from '../repositories/ledger.repository';
 import { CheckpointerService } from '../services/checkpointer.service';
 import { ProofService } from '../services/proof.service';
+import { SigningGuard } from '../services/signing-guard.service';
+import { WitnessingService } from '../services/witnessing.service';
 import { VerifierService, type VerifyAnswer } from '../services/verifier.service';
 
 const b64 = (b: Buffer): string => b.toString('base64');
@@ -141,6 +142,8 @@ export class LedgerController {
     private readonly proofs: ProofService,
     private readonly checkpointer: CheckpointerService,
     private readonly verifier: VerifierService,
+    private readonly witnessing: WitnessingService,
+    private readonly guard: SigningGuard,
   ) {}
 
   @Get('keys')
@@ -157,34 +160,61 @@ export class LedgerController {
         verifierKey: k.verifierKey,
         algorithm: 'ed25519',
         active: k.active,
+        retiredAt: k.retiredAt?.toISOString() ?? null,
       })),
     };
   }
 
   @Get('logs')
   @RequireScopes('ledger:read')
+  @ApiOperation({
+    summary:
+      'Every log with its head, its latest checkpoint size, the configured witnesses that cosigned it, and whether that meets LEDGER_WITNESS_QUORUM.',
+  })
   async logs() {
     const heads = await this.repository.heads();
-    return {
-      logs: heads.map((h) => ({
+    const logs = [];
+    for (const h of heads) {
+      const cp = await this.repository.latestCheckpoint(h.logId);
+      const cosigned = cp ? await this.witnessing.cosigned(cp) : undefined;
+      logs.push({
         logId: h.logId,
         origin: this.checkpointer.origin(h.logId),
         topic: h.topic,
         partition: h.partition,
         size: h.size,
         rootHash: b64(h.rootHash),
-      })),
-    };
+        checkpointSize: cp?.size ?? null,
+        cosigners: cosigned?.cosigners ?? 0,
+        witnessed: cosigned?.witnessed ?? false,
+        signingHalted: this.guard.isHalted(h.logId),
+      });
+    }
+    return { logs };
   }
 
   @Get('logs/:logId/checkpoint')
   @RequireScopes('ledger:read')
-  @Header('Content-Type', 'text/plain; charset=utf-8')
-  @ApiOperation({ summary: 'The latest signed checkpoint (C2SP signed note).' })
-  async checkpoint(@Param('logId') logId: string): Promise<string> {
-    const cp = await this.repository.latestCheckpoint(parseInput(logIdParam, logId, 'logId'));
-    if (!cp) throw new NotFoundException(`no checkpoint for ${logId} yet`);
-    return cp.note;
+  @ApiOperation({
+    summary:
+      'The latest signed checkpoint (C2SP signed note), with the cosignature lines collected from the configured witnesses appended.',
+  })
+  async checkpoint(
+    @Param('logId') logId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    const id = parseInput(logIdParam, logId, 'logId');
+    const cp = await this.repository.latestCheckpoint(id);
+    if (!cp) {
+      if (!(await this.repository.head(id))) throw new DomainError('log_not_found', `no log ${id}`);
+      throw new DomainError(
+        'no_checkpoint',
+        `log ${id} has no signed checkpoint yet (it is empty, or its first checkpoint is not signed yet)`,
+      );
+    }
+    // Set here, not with @Header: an error must still be answered as JSON.
+    void reply.header('content-type', 'text/plain; charset=utf-8');
+    return (await this.witnessing.cosigned(cp)).note;
   }
 
   @Get('logs/:logId/entries/:index')
@@ -345,7 +375,7 @@ export class LedgerController {
         type: 'keys',
         keys: keys.map((k) => ({ name: k.name, verifierKey: k.verifierKey, active: k.active })),
       },
-      { type: 'checkpoint', size: cp.size, note: cp.note },
+      { type: 'checkpoint', size: cp.size, note: (await this.witnessing.cosigned(cp)).note },
     ];
     const { repository, proofs } = this;
     const treeSize = cp.size;

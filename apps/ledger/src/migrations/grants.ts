@@ -17,9 +17,8 @@ export const grants: SchemaGrants = {
     leaves: APPEND_ONLY,
     event_ids: APPEND_ONLY,
     checkpoints: APPEND_ONLY,
-    // TRANSITIONAL: LedgerRepository.activateKey still flips `active` (UPDATE and ON CONFLICT DO
-    // UPDATE). Once key activation is INSERT-only (signing_key_events), make this APPEND_ONLY.
-    signing_keys: [...APPEND_ONLY, 'UPDATE (active)'],
+    // Key activation and retirement are rows of signing_key_events (migration 306): INSERT only.
+    signing_keys: APPEND_ONLY,
     replays: ['SELECT', 'INSERT', 'UPDATE'],
   },
   otherTables: APPEND_ONLY,

@@ -4,17 +4,13 @@ import { APP_ROLES, OWNER_ROLE, freshDatabase, type TestDatabase } from '@tokenl
 import { DataSource } from 'typeorm';
 import type { LedgerConfig } from '../config';
 import { LedgerRepository } from '../repositories/ledger.repository';
+import { SigningKeyRepository } from '../repositories/signing-key.repository';
 import { AppenderService } from '../services/appender.service';
 import { grants } from './grants';
 import { migrations } from '.';
 
 /** The ledger's tables whose rows its role may change (every other table is evidence). */
 const MUTABLE = ['logs', 'replays', 'outbox', 'inbox', 'migrations'];
-/**
- * TRANSITIONAL (grants.ts): activateKey still flips signing_keys.active. Remove this entry once
- * key activation is INSERT-only; the test then covers that column too.
- */
-const STILL_UPDATABLE = new Set(['signing_keys.active']);
 
 function records(n: number, start: number) {
   return Array.from({ length: n }, (_, i) => {
@@ -61,9 +57,9 @@ describe('the ledger as its login role (tokenledger_ledger), real PostgreSQL', (
     // Rows in every evidence table, written through the ledger's own code paths.
     const appender = new AppenderService(repository);
     expect((await appender.append('t.roles', 0, records(4, 0))).appended).toBe(4);
-    await repository.activateKey(
-      'tokenledger.local/ledger',
-      'tokenledger.local/ledger+00000000+AAAA',
+    const keys = new SigningKeyRepository(app, { DB_SCHEMA: 'ledger' } as LedgerConfig);
+    await app.transaction((m) =>
+      keys.activate(m, 'tokenledger.local/ledger', 'tokenledger.local/ledger+00000000+AAAA'),
     );
     await app.transaction((m) =>
       repository.insertCheckpoint(m, {
@@ -112,9 +108,22 @@ describe('the ledger as its login role (tokenledger_ledger), real PostgreSQL', (
       owns: 0,
     });
     expect(evidence).toEqual(
-      expect.arrayContaining(['checkpoints', 'event_ids', 'leaves', 'signing_keys']),
+      expect.arrayContaining([
+        'checkpoints',
+        'cosignatures',
+        'event_ids',
+        'leaves',
+        'signing_key_events',
+        'signing_keys',
+      ]),
     );
-    for (const table of ['leaves', 'event_ids', 'checkpoints', 'signing_keys'])
+    for (const table of [
+      'leaves',
+      'event_ids',
+      'checkpoints',
+      'signing_keys',
+      'signing_key_events',
+    ])
       expect(await count(table)).toBeGreaterThan(0);
     await expect(app.query('CREATE TABLE ledger.mine (x int)')).rejects.toThrow(
       /permission denied/,
@@ -131,7 +140,6 @@ describe('the ledger as its login role (tokenledger_ledger), real PostgreSQL', (
       );
       expect(columns.length).toBeGreaterThan(0);
       for (const { c } of columns) {
-        if (STILL_UPDATABLE.has(`${table}.${c}`)) continue;
         await expect(app.query(`UPDATE ledger.${table} SET "${c}" = "${c}"`)).rejects.toThrow(
           /permission denied/,
         );

@@ -378,25 +378,32 @@ export class LedgerRepository {
     return rows.map(toCheckpoint);
   }
 
-  async keys(): Promise<Array<{ name: string; verifierKey: string; active: boolean }>> {
+  /**
+   * Every key that ever signed, oldest first. Active: the key activated last (signing_key_events,
+   * migration 306); for a database from before that migration, the `active` column.
+   */
+  async keys(): Promise<
+    Array<{ name: string; verifierKey: string; active: boolean; retiredAt: Date | null }>
+  > {
     const rows = await this.dataSource.query<
-      Array<{ key_name: string; verifier_key: string; active: boolean }>
-    >(`SELECT key_name, verifier_key, active FROM ${this.s}.signing_keys ORDER BY added_at`);
-    return rows.map((r) => ({ name: r.key_name, verifierKey: r.verifier_key, active: r.active }));
-  }
-
-  /** Registers the configured key as the only active one; earlier keys stay listed (inactive). */
-  async activateKey(name: string, verifierKey: string): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
-      await m.query(
-        `UPDATE ${this.s}.signing_keys SET active = false WHERE verifier_key <> $1 AND active`,
-        [verifierKey],
-      );
-      await m.query(
-        `INSERT INTO ${this.s}.signing_keys (key_name, verifier_key, active) VALUES ($1, $2, true)
-         ON CONFLICT (verifier_key) DO UPDATE SET active = true`,
-        [name, verifierKey],
-      );
-    });
+      Array<{ key_name: string; verifier_key: string; active: boolean; retired_at: Date | null }>
+    >(
+      `WITH latest AS (
+         SELECT verifier_key FROM ${this.s}.signing_key_events WHERE event = 'activated' ORDER BY at DESC LIMIT 1)
+       SELECT k.key_name, k.verifier_key,
+              CASE WHEN EXISTS (SELECT 1 FROM latest) THEN k.verifier_key = (SELECT verifier_key FROM latest)
+                   ELSE k.active END AS active,
+              (SELECT max(e.at) FROM ${this.s}.signing_key_events e
+                WHERE e.verifier_key = k.verifier_key AND e.event = 'retired'
+                  AND e.at > coalesce((SELECT max(a.at) FROM ${this.s}.signing_key_events a
+                                        WHERE a.verifier_key = k.verifier_key AND a.event = 'activated'), '-infinity')) AS retired_at
+         FROM ${this.s}.signing_keys k ORDER BY k.added_at`,
+    );
+    return rows.map((r) => ({
+      name: r.key_name,
+      verifierKey: r.verifier_key,
+      active: r.active,
+      retiredAt: r.retired_at,
+    }));
   }
 }

@@ -12,13 +12,18 @@ import { PinoLogger } from 'nestjs-pino';
 import type { LedgerConfig } from '../config';
 import { LedgerRepository, type LogHead } from '../repositories/ledger.repository';
 import { ProofService } from './proof.service';
+import { SigningGuard, checkpointOrigin } from './signing-guard.service';
 import { SigningKeyService } from './signing-key.service';
+import { WitnessingService } from './witnessing.service';
 
 /**
  * Signs a C2SP checkpoint for every log whose size grew, at most every CHECKPOINT_INTERVAL_MS.
  * MUST NOT sign a tree that does not extend the last signed one: before signing, a consistency
- * proof from the last checkpoint to the new head is built from storage and verified. Checkpoints
- * are kept forever (append-only table) and published to `ledger.checkpoints` (key = logId).
+ * proof from the last stored checkpoint to the new head is built from storage and verified, and the
+ * signer guard checks the head against the largest checkpoint ever published (learned outside the
+ * database; a conflict halts the log). Nothing is signed before the guard has read the checkpoints
+ * topic. Checkpoints are kept forever (append-only table), published to `ledger.checkpoints`
+ * (key = logId), then submitted to the witnesses (beside this loop, never in it).
  */
 @Injectable()
 export class CheckpointerService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -28,6 +33,8 @@ export class CheckpointerService implements OnApplicationBootstrap, OnApplicatio
     private readonly repository: LedgerRepository,
     private readonly proofs: ProofService,
     private readonly keys: SigningKeyService,
+    private readonly guard: SigningGuard,
+    private readonly witnessing: WitnessingService,
     private readonly kafka: KafkaConnection,
     private readonly logger: PinoLogger,
     @Inject(SERVICE_CONFIG) private readonly config: LedgerConfig,
@@ -48,13 +55,20 @@ export class CheckpointerService implements OnApplicationBootstrap, OnApplicatio
   }
 
   origin(logId: string): string {
-    return `${this.config.LEDGER_ORIGIN}/${logId}`;
+    return checkpointOrigin(this.config, logId);
   }
 
   /** One pass over all logs; returns the notes signed. */
   async signDue(): Promise<string[]> {
+    await this.guard.ensureLoaded();
     const signed: string[] = [];
     for (const head of await this.repository.heads()) {
+      if (this.guard.isHalted(head.logId)) {
+        await this.guard.maySign(head); // records the halt in ops.audit if that failed before
+        continue;
+      }
+      await this.guard.checkWithoutProof(head);
+      if (this.guard.isHalted(head.logId)) continue;
       const note = await this.signIfGrown(head);
       if (note) signed.push(note);
     }
@@ -82,6 +96,7 @@ export class CheckpointerService implements OnApplicationBootstrap, OnApplicatio
         return undefined;
       }
     }
+    if (!(await this.guard.maySign(head))) return undefined;
     const note = signNote(
       formatCheckpoint({
         origin: this.origin(head.logId),
@@ -99,6 +114,7 @@ export class CheckpointerService implements OnApplicationBootstrap, OnApplicatio
         keyName: this.keys.signer.name,
       }),
     );
+    this.guard.signed(head.logId, head.size, head.rootHash);
     await this.kafka.producer
       .send({
         topic: topicName(TOPICS.checkpoints, this.config.TOPIC_PREFIX),
@@ -111,6 +127,7 @@ export class CheckpointerService implements OnApplicationBootstrap, OnApplicatio
           'checkpoint stored but not yet published',
         ),
       );
+    this.witnessing.kick();
     return note;
   }
 }

@@ -74,7 +74,32 @@ export const opsKeyRotatedV1Schema = z.strictObject({
   rotatedAt: timestampSchema,
 });
 
+/** Why the ledger stopped signing a log (docs/design/ledger.md, "The signer guard"). */
+export const SIGNING_HALT_REASONS = [
+  'smaller-than-published',
+  'inconsistent-with-published',
+] as const;
+
+/**
+ * Critical: the ledger refused to sign a log whose stored tree does not extend the largest
+ * checkpoint it ever published (learned outside its database: the checkpoints topic or a witness).
+ * The stored log was truncated or rewritten. Sizes only: no hashes, no keys.
+ */
+export const opsSigningHaltedV1Schema = z.strictObject({
+  logId: z.string().regex(/^[A-Za-z0-9._-]{1,260}$/, 'expected a log id <topic>-<partition>'),
+  severity: z.literal('critical'),
+  reason: z.enum(SIGNING_HALT_REASONS),
+  /** Size of the largest published checkpoint of the log. */
+  publishedSize: z.int().min(0),
+  /** Size of the stored tree the ledger refused to sign. */
+  headSize: z.int().min(0),
+  /** Where that checkpoint was learned: `ledger.checkpoints`, `witness:<name>` or `this-process`. */
+  source: z.string().min(1).max(300),
+  haltedAt: timestampSchema,
+});
+
 export type OpsReplayStartedV1 = z.infer<typeof opsReplayStartedV1Schema>;
 export type OpsReplayFinishedV1 = z.infer<typeof opsReplayFinishedV1Schema>;
 export type OpsPolicyChangedV1 = z.infer<typeof opsPolicyChangedV1Schema>;
 export type OpsKeyRotatedV1 = z.infer<typeof opsKeyRotatedV1Schema>;
+export type OpsSigningHaltedV1 = z.infer<typeof opsSigningHaltedV1Schema>;

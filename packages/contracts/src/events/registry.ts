@@ -15,6 +15,7 @@ import {
   opsPolicyChangedV1Schema,
   opsReplayFinishedV1Schema,
   opsReplayStartedV1Schema,
+  opsSigningHaltedV1Schema,
 } from './ops-audit';
 import { tokenUsedV1Schema } from './usage';
 
@@ -36,6 +37,7 @@ export const EVENT_TYPES = {
   opsReplayFinished: 'tokenledger.ops.replay-finished.v1',
   opsPolicyChanged: 'tokenledger.ops.policy-changed.v1',
   opsKeyRotated: 'tokenledger.ops.key-rotated.v1',
+  opsSigningHalted: 'tokenledger.ops.signing-halted.v1',
 } as const;
 
 /** The data schema of each event type (strict: unknown fields are rejected). */
@@ -53,6 +55,7 @@ export const EVENT_DATA_SCHEMAS = {
   [EVENT_TYPES.opsReplayFinished]: opsReplayFinishedV1Schema,
   [EVENT_TYPES.opsPolicyChanged]: opsPolicyChangedV1Schema,
   [EVENT_TYPES.opsKeyRotated]: opsKeyRotatedV1Schema,
+  [EVENT_TYPES.opsSigningHalted]: opsSigningHaltedV1Schema,
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA_SCHEMAS;
@@ -73,6 +76,7 @@ export const EVENT_TOPIC = {
   [EVENT_TYPES.opsReplayFinished]: TOPICS.opsAudit,
   [EVENT_TYPES.opsPolicyChanged]: TOPICS.opsAudit,
   [EVENT_TYPES.opsKeyRotated]: TOPICS.opsAudit,
+  [EVENT_TYPES.opsSigningHalted]: TOPICS.opsAudit,
 } as const satisfies Record<EventType, TopicName>;
 
 export const ALL_EVENT_TYPES = Object.keys(EVENT_DATA_SCHEMAS) as EventType[];

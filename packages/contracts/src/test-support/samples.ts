@@ -167,6 +167,19 @@ export const SAMPLES: { [T in EventType]: Sample<T> } = {
       rotatedAt: '2024-05-01T00:00:00Z',
     },
   },
+  [EVENT_TYPES.opsSigningHalted]: {
+    source: '/tokenledger/ledger',
+    actor: 'service:ledger',
+    data: {
+      logId: 'tokens.lifecycle-0',
+      severity: 'critical',
+      reason: 'smaller-than-published',
+      publishedSize: 120,
+      headSize: 115,
+      source: 'ledger.checkpoints',
+      haltedAt: '2024-05-01T00:00:00Z',
+    },
+  },
 };
 
 export function sampleInput<T extends EventType>(type: T): BuildEventInput<T> {

@@ -15,13 +15,19 @@ export class TestLog {
   readonly signer: NoteSigner;
   readonly leaves: Buffer[];
 
-  /** `fork` changes every leaf from that index on: the same log key showing another history. */
+  /**
+   * `fork` changes every leaf from that index on: the same log key showing another history.
+   * `keyName` (default: the origin) names the signing key, e.g. one key for the logs under a prefix.
+   */
   constructor(
     readonly origin: string,
     size: number,
-    options: { seedByte?: number; fork?: number } = {},
+    options: { seedByte?: number; fork?: number; keyName?: string } = {},
   ) {
-    this.signer = signerFromSeed(origin, Buffer.alloc(32, options.seedByte ?? 1));
+    this.signer = signerFromSeed(
+      options.keyName ?? origin,
+      Buffer.alloc(32, options.seedByte ?? 1),
+    );
     this.leaves = Array.from({ length: size }, (_, i) =>
       leafHash(Buffer.from(`${i >= (options.fork ?? Infinity) ? 'fork-' : ''}leaf ${i}`)),
     );
