@@ -25,6 +25,7 @@ import {
 } from '@tokenledger/ledger-core';
 import { HealthController, MetricsService } from '@tokenledger/service-host';
 import {
+  APP_ROLES,
   eventually,
   freshDatabase,
   freshTopicPrefix,
@@ -32,8 +33,11 @@ import {
   readTopic,
   type TestDatabase,
 } from '@tokenledger/testing';
+import { migrateSchema } from '@tokenledger/sql';
 import { Client } from 'pg';
 import { AppModule } from '../app.module';
+import { migrations } from '../migrations';
+import { grants } from '../migrations/grants';
 import { ledgerConfigSchema } from '../config';
 import { LedgerController } from '../controllers/ledger.controller';
 import { LedgerRepository } from '../repositories/ledger.repository';
@@ -68,7 +72,7 @@ describe('witnessing and key lifecycle (real PostgreSQL, Kafka and witness proce
 
   const boot = async (env: Record<string, string>): Promise<INestApplication> => {
     const config = ledgerConfigSchema.parse({
-      DATABASE_URL: db.url,
+      DATABASE_URL: db.appUrls.ledger,
       KAFKA_BROKERS: kafkaBrokers(),
       TOPIC_PREFIX: prefix,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -78,7 +82,14 @@ describe('witnessing and key lifecycle (real PostgreSQL, Kafka and witness proce
       TOKENLEDGER_INTERNAL_SECRET: 'x'.repeat(43),
       ...env,
     });
-    await sql('CREATE SCHEMA IF NOT EXISTS ledger');
+    // As the app runs: the owner migrates and grants, the app connects as its login role.
+    await migrateSchema({
+      ownerUrl: db.ownerUrl,
+      schema: 'ledger',
+      migrations,
+      grants,
+      loginRole: APP_ROLES.ledger,
+    });
     // The app's modules without HTTP: controllers are called directly (routes: the e2e suite).
     const created = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
       abortOnError: false,
