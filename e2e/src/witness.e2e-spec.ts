@@ -22,9 +22,24 @@ import {
   testKafka,
   type TestDatabase,
 } from '@tokenledger/testing';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Client } from 'pg';
 import { spawnApp, startSystem, type RunningSystem } from './system';
+
+/** The `tokenledger` command, as a user runs it. */
+function cli(args: string[]): { status: number | null; out: string } {
+  const bin = path.join(
+    path.dirname(require.resolve('@tokenledger/cli/package.json')),
+    'dist',
+    'main.js',
+  );
+  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  return { status: result.status, out: `${result.stdout}${result.stderr}` };
+}
 
 interface LogView {
   logId: string;
@@ -213,10 +228,47 @@ describe('witnessing and the signer guard (real processes, witness, broker, Post
   describe('a database tampered with as superuser', () => {
     let published0: number;
     let published1: number;
+    let pinned: string[];
+    const monitorDir = mkdtempSync(path.join(tmpdir(), 'tl-watch-'));
+    afterAll(() => rmSync(monitorDir, { recursive: true, force: true }));
+    const watchOnce = () =>
+      cli([
+        'checkpoint',
+        'watch',
+        '--url',
+        system.apps.ledger.url,
+        '--token',
+        system.rootToken,
+        '--dir',
+        monitorDir,
+        '--once',
+        ...pinned,
+      ]);
+    /** The log's evidence bundle as exported now, in a file, for `tokenledger verify`. */
+    const exported = async (logId: string): Promise<string> => {
+      const res = await fetch(url(`/v1/ledger/export?logId=${logId}`), { headers: auth() });
+      expect(res.status).toBe(200);
+      const file = path.join(monitorDir, `${logId}.ndjson`);
+      writeFileSync(file, await res.text());
+      return file;
+    };
 
     beforeAll(async () => {
       published0 = (await witnessedAt(log0, 11)).checkpointSize!;
       published1 = (await witnessedAt(log1, 8)).checkpointSize!;
+      // An outside monitor, with the keys pinned, saw both logs before the tampering.
+      const { keys } = await get<{ keys: Array<{ verifierKey: string }> }>('/v1/ledger/keys');
+      pinned = [
+        '--log-key',
+        keys[0]!.verifierKey,
+        '--witness-key',
+        system.witness!.verifierKey,
+        '--quorum',
+        '1',
+      ];
+      const watched = watchOnce();
+      expect(watched.status).toBe(0);
+      expect(watched.out).toContain(`OK ${log0}`);
       // The ledger is stopped, its tables changed, and it is started again: it learns what it
       // published from ledger.checkpoints (and the witness), not from its database.
       const old = system.apps.ledger.process;
@@ -238,6 +290,7 @@ describe('witnessing and the signer guard (real processes, witness, broker, Post
       await sql('ALTER TABLE ledger.leaves DISABLE TRIGGER USER');
       await sql('ALTER TABLE ledger.checkpoints DISABLE TRIGGER USER');
       await sql('ALTER TABLE ledger.event_ids DISABLE TRIGGER USER');
+      await sql('ALTER TABLE ledger.logs DISABLE TRIGGER USER'); // the owner's head guard (310)
 
       // (a) log 0: the last 5 leaves deleted, the head rolled back, later checkpoints deleted.
       const rows0 = await leaves(log0);
@@ -307,7 +360,7 @@ describe('witnessing and the signer guard (real processes, witness, broker, Post
           forger.name,
         ],
       );
-      for (const table of ['leaves', 'checkpoints', 'event_ids'])
+      for (const table of ['leaves', 'checkpoints', 'event_ids', 'logs'])
         await sql(`ALTER TABLE ledger.${table} ENABLE TRIGGER USER`);
 
       const restarted = spawnApp('ledger', {
@@ -413,16 +466,60 @@ describe('witnessing and the signer guard (real processes, witness, broker, Post
       expect((await view(log1))?.signingHalted).toBe(true);
     });
 
-    // The lead adds here: POST /v1/ledger/verify names both logs and their first bad index, and
-    // `tokenledger verify` / `checkpoint watch` with pinned keys and quorum fail on them.
     describe('verification of the tampered logs (POST /v1/ledger/verify, CLI)', () => {
-      it.todo(
-        'POST /v1/ledger/verify reports log 0 truncated and log 1 rewritten, with the first bad index',
-      );
-      it.todo(
-        'tokenledger verify with pinned log and witness keys and quorum fails on both bundles',
-      );
-      it.todo('tokenledger checkpoint watch reports the rollback of log 0');
+      it('POST /v1/ledger/verify reports log 0 truncated and log 1 rewritten, with the first bad index', async () => {
+        const res = await fetch(url('/v1/ledger/verify'), {
+          method: 'POST',
+          headers: { ...auth(), 'content-type': 'application/json' },
+          body: '{}',
+        });
+        expect(res.status).toBe(200);
+        const answer = (await res.json()) as {
+          ok: boolean;
+          logs: Array<{ logId: string; ok: boolean; error?: { code: string; index: number } }>;
+        };
+        expect(answer.ok).toBe(false);
+        const byId = new Map(answer.logs.map((l) => [l.logId, l]));
+        // Log 0 lost its last 5 leaves, then grew again with other events past the size the witness
+        // cosigned (test a): `truncated` while it is shorter, a root mismatch at the witnessed size
+        // once it is not; either way the first bad index is the first deleted leaf.
+        expect(byId.get(log0)).toMatchObject({ ok: false, error: { index: published0 - 5 } });
+        expect(['truncated', 'witnessed-root-mismatch']).toContain(byId.get(log0)?.error?.code);
+        // Log 1's last 3 leaves were rewritten and re-signed with the inserted key. A root only
+        // says "something below this size changed", so the first bad index is the size of the
+        // last stored checkpoint that still verifies (all below the rewrite are real ones).
+        const [lastGood] = await sql<{ size: string }>(
+          'SELECT coalesce(max(size), 0) AS size FROM ledger.checkpoints WHERE log_id = $1 AND size <= $2',
+          [log1, published1 - 3],
+        );
+        expect(byId.get(log1)).toMatchObject({
+          ok: false,
+          error: { index: Number(lastGood?.size) },
+        });
+        expect([
+          'checkpoint-failed',
+          'witnessed-root-mismatch',
+          'checkpoint-root-mismatch',
+        ]).toContain(byId.get(log1)?.error?.code);
+      });
+
+      it('tokenledger verify with pinned log and witness keys and quorum fails on the re-signed bundle', async () => {
+        const forged = cli(['verify', await exported(log1), ...pinned]);
+        expect(forged.status).toBe(1);
+        expect(forged.out).toMatch(/FAILED/);
+        expect(forged.out).toMatch(/key-mismatch|quorum-not-met/);
+        // Without a pinned key, nothing is verified at all.
+        const unpinned = cli(['verify', await exported(log1)]);
+        expect(unpinned.status).toBe(2);
+        expect(unpinned.out).toMatch(/log key/i);
+      });
+
+      it('tokenledger checkpoint watch reports the rollback of log 0', () => {
+        const watched = watchOnce();
+        expect(watched.status).toBe(1);
+        const alerts = watched.out.split('\n').filter((l) => l.includes(' ALERT '));
+        expect(alerts.some((l) => l.includes(log0) && /ROLLBACK|SHRUNK/.test(l))).toBe(true);
+      });
     });
   });
 });
