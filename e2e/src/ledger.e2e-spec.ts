@@ -368,6 +368,7 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
   });
 
   it('exports a bundle that the CLI verifies offline, and a doctored bundle that it refuses', async () => {
+    const witnessName = system.witness!.verifierKey.split('+')[0] ?? '';
     const { logs } = await get<{ logs: Array<{ logId: string; size: number }> }>('/v1/ledger/logs');
     const log = logs.filter((l) => l.size >= 2).sort((a, b) => b.size - a.size)[0];
     if (!log) throw new Error('no log to export');
@@ -378,8 +379,10 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
           headers: auth(),
         });
         const text = await res.text();
+        // The whole log, under a checkpoint the system's witness has cosigned.
         return res.status === 200 &&
-          text.split('\n').filter((l) => l.includes('"entry"')).length === log.size
+          text.split('\n').filter((l) => l.includes('"entry"')).length === log.size &&
+          text.includes(`— ${witnessName} `)
           ? text
           : undefined;
       },
@@ -389,7 +392,18 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-bundle-'));
     const file = path.join(dir, 'bundle.ndjson');
     fs.writeFileSync(file, bundle);
-    const ok = cli(['verify', file, '--key', keys[0]?.verifierKey ?? '']);
+    // Trust pinned by the user: the log key and the witness key, quorum 1.
+    const logKey = keys[0]?.verifierKey ?? '';
+    const ok = cli([
+      'verify',
+      file,
+      '--log-key',
+      logKey,
+      '--witness-key',
+      system.witness!.verifierKey,
+      '--quorum',
+      '1',
+    ]);
     expect(ok.status).toBe(0);
     expect(ok.stdout).toContain(`OK ${log.logId}: entries [0, ${log.size})`);
 
@@ -400,13 +414,16 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
     bytes.writeUInt8(bytes.readUInt8(10) ^ 1, 10);
     lines[at] = JSON.stringify({ ...entry, leaf: bytes.toString('base64') });
     fs.writeFileSync(file, lines.join('\n'));
-    const bad = cli(['verify', file]);
+    const bad = cli(['verify', file, '--log-key', logKey]);
     expect(bad.status).toBe(1);
     expect(bad.stdout).toMatch(
       /^FAILED at entry 1: inclusion-failed: entry 1 is not in the signed tree/,
     );
     // A mistyped flag is a usage error, not a silent fall-back to the keys in the bundle.
-    expect(cli(['verify', file, '--kye', keys[0]?.verifierKey ?? '']).status).toBe(2);
+    expect(cli(['verify', file, '--kye', logKey]).status).toBe(2);
+    // And without a pinned key nothing is verified: the keys in the bundle are never trusted.
+    const unpinned = cli(['verify', file]);
+    expect(unpinned.status).toBe(2);
   });
 
   it('ledger tables refuse UPDATE and DELETE; superuser tampering is caught by /v1/ledger/verify naming the first bad index', async () => {
@@ -561,7 +578,8 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
     ).text();
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tl-tampered-')), 'bundle.ndjson');
     fs.writeFileSync(file, exported);
-    const offline = cli(['verify', file]);
+    const { keys } = await get<{ keys: Array<{ verifierKey: string }> }>('/v1/ledger/keys');
+    const offline = cli(['verify', file, '--log-key', keys[0]?.verifierKey ?? '']);
     expect([offline.status, offline.stdout]).toEqual([
       1,
       expect.stringMatching(/^FAILED at entry 1: inclusion-failed: /),

@@ -85,6 +85,21 @@ export class CosignatureRepository {
     }));
   }
 
+  /**
+   * The stored cosignature lines of the checkpoints of `logId` with sizes in [`from`, `to`], by
+   * size, each size's lines in witness-key order (not checked here: the caller verifies them).
+   */
+  async linesBetween(logId: string, from: number, to: number): Promise<Map<number, string>> {
+    const rows = await this.dataSource.query<Array<{ size: string; line: string }>>(
+      `SELECT size, line FROM ${this.s}.cosignatures WHERE log_id = $1 AND size BETWEEN $2 AND $3
+        ORDER BY size, witness_key`,
+      [logId, from, to],
+    );
+    const lines = new Map<number, string>();
+    for (const r of rows) lines.set(Number(r.size), `${lines.get(Number(r.size)) ?? ''}${r.line}`);
+    return lines;
+  }
+
   /** The cosignatures stored for checkpoint `size` of `logId`. */
   async forCheckpoint(logId: string, size: number): Promise<CosignatureRow[]> {
     const rows = await this.dataSource.query<CosignatureDbRow[]>(

@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import type { LedgerConfig } from '../config';
 import { migrations } from '../migrations';
 import { grants } from '../migrations/grants';
+import { CosignatureRepository } from '../repositories/cosignature.repository';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { AppenderService, type RawRecord } from './appender.service';
 import type { SigningKeyService } from './signing-key.service';
@@ -82,9 +83,16 @@ describe('appender (real PostgreSQL): exactly once, fenced, deterministic', () =
       "SELECT kafka_offset FROM ledger.leaves WHERE log_id = 't.topic-0' ORDER BY idx",
     );
     expect(rows.map((r) => Number(r.kafka_offset))).toEqual(all.map((r) => r.offset));
-    expect((await new VerifierService(repository, ownKey, config).verify('t.topic-0')).ok).toBe(
-      true,
-    );
+    expect(
+      (
+        await new VerifierService(
+          repository,
+          new CosignatureRepository(ds, config),
+          ownKey,
+          config,
+        ).verify('t.topic-0')
+      ).ok,
+    ).toBe(true);
   });
 
   it('fencing: of two appenders racing from the same head, the one that moves it second updates nothing, and the log stays consistent', async () => {
@@ -125,9 +133,16 @@ describe('appender (real PostgreSQL): exactly once, fenced, deterministic', () =
       "SELECT kafka_offset FROM ledger.leaves WHERE log_id = 'f.topic-0' ORDER BY idx",
     );
     expect(rows.map((r) => Number(r.kafka_offset))).toEqual(all.map((r) => r.offset));
-    expect((await new VerifierService(repository, ownKey, config).verify('f.topic-0')).ok).toBe(
-      true,
-    );
+    expect(
+      (
+        await new VerifierService(
+          repository,
+          new CosignatureRepository(ds, config),
+          ownKey,
+          config,
+        ).verify('f.topic-0')
+      ).ok,
+    ).toBe(true);
     // The appender still extends the log from the real head.
     const next = await appender.append('f.topic', 0, records(1, 30));
     expect(next).toMatchObject({ appended: 1, size: 31, nextOffset: 31 });

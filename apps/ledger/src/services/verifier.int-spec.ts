@@ -10,6 +10,7 @@ import {
   formatCheckpoint,
   leafHash,
   parseCosignerVerifierKey,
+  parseVerifierKey,
   rootHash,
   signNote,
   signerFromSeed,
@@ -22,6 +23,7 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { LedgerConfig, WitnessEndpoint } from '../config';
 import { migrations } from '../migrations';
+import { CosignatureRepository } from '../repositories/cosignature.repository';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { AppenderService, type RawRecord } from './appender.service';
 import { ProofService } from './proof.service';
@@ -39,6 +41,7 @@ const logs = {
   rewritten: `${TOPIC}-1`,
   resigned: `${TOPIC}-2`,
   paged: `${TOPIC}-3`,
+  retired: `${TOPIC}-4`,
 };
 const signer = signerFromSeed(ORIGIN_PREFIX, Buffer.alloc(32, 1));
 const ledgerKey = verifierKey(signer.name, signer.publicKey);
@@ -97,6 +100,12 @@ function records(n: number, start = 0): RawRecord[] {
   }));
 }
 
+function parseVerifierKeyOrThrow(vkey: string) {
+  const parsed = parseVerifierKey(vkey);
+  if (!parsed.ok) throw new Error(parsed.error.message);
+  return parsed.verifier;
+}
+
 describe('VerifierService (real PostgreSQL, real witness): trust from configuration, truncation and rewrites caught', () => {
   let db: TestDatabase;
   let ds: DataSource;
@@ -123,7 +132,12 @@ describe('VerifierService (real PostgreSQL, real witness): trust from configurat
   };
   const own = { verifierKey: ledgerKey } as SigningKeyService;
   const verifier = (witnesses: WitnessEndpoint[] = [endpoint(witness)]) =>
-    new VerifierService(repository, own, config(witnesses));
+    new VerifierService(
+      repository,
+      new CosignatureRepository(ds, config([])),
+      own,
+      config(witnesses),
+    );
 
   /** Signs the head as the ledger does, stores it, and (optionally) has the witness cosign it. */
   async function checkpoint(logId: string, options: { witness?: boolean; by?: NoteSigner } = {}) {
@@ -158,6 +172,7 @@ describe('VerifierService (real PostgreSQL, real witness): trust from configurat
     });
     expect(outcome.kind).toBe('cosigned');
     witnessed.set(logId, head.size);
+    return outcome.kind === 'cosigned' ? { head, outcome } : undefined;
   }
 
   /** As superuser, triggers off: rows of `table` matching `where` are deleted. */
@@ -203,13 +218,30 @@ describe('VerifierService (real PostgreSQL, real witness): trust from configurat
     proofs = new ProofService(repository);
     stateDir = mkdtempSync(join(tmpdir(), 'verifier-witness-'));
     witness = await startWitness(stateDir);
-    // Each log: 12 leaves, checkpoint (witnessed), 8 more, checkpoint (witnessed) at 20.
+    // Each log: 12 leaves, checkpoint (witnessed), 8 more, checkpoint (witnessed) at 20. For the
+    // `retired` log the cosignatures are also stored, as the ledger's witnessing does.
+    const store = async (signed: Awaited<ReturnType<typeof checkpoint>>) => {
+      if (!signed) throw new Error('not cosigned');
+      const { head, outcome } = signed;
+      await new CosignatureRepository(ds, config([])).insert(
+        outcome.cosignatures.map((c) => ({
+          logId: head.logId,
+          size: head.size,
+          rootHash: head.rootHash,
+          witnessKey: witness.verifierKey,
+          witnessName: c.name,
+          cosignedAt: c.timestamp,
+          line: outcome.lines,
+        })),
+      );
+    };
     for (const [partition, logId] of Object.values(logs).entries()) {
       const all = records(20);
       await appender.append(TOPIC, partition, all.slice(0, 12));
-      await checkpoint(logId);
+      const first = await checkpoint(logId);
       await appender.append(TOPIC, partition, all.slice(12));
-      await checkpoint(logId);
+      const second = await checkpoint(logId);
+      if (logId === logs.retired) for (const signed of [first, second]) await store(signed);
     }
   });
 
@@ -363,6 +395,39 @@ describe('VerifierService (real PostgreSQL, real witness): trust from configurat
       witnessedSize: 20,
       error: { code: 'witnessed-root-mismatch', index: 12 },
     });
+  });
+
+  it("a retired key's checkpoints verify when their stored cosignatures date them before the retirement, and only then", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const newSigner = signerFromSeed(ORIGIN_PREFIX, Buffer.alloc(32, 2));
+    const newKey = verifierKey(newSigner.name, newSigner.publicKey);
+    // After a rotation: the new key is the ledger's own (it signed nothing in this log yet), the
+    // old one is trusted only for what its witnesses cosigned before `retiredAt`.
+    const rotated = (retiredAt: number) =>
+      new VerifierService(
+        repository,
+        new CosignatureRepository(ds, config([])),
+        { verifierKey: newKey } as SigningKeyService,
+        {
+          ...config([endpoint(witness)]),
+          LEDGER_TRUSTED_KEYS: [
+            { verifierKey: newKey, verifier: parseVerifierKeyOrThrow(newKey) },
+            { verifierKey: ledgerKey, verifier: parseVerifierKeyOrThrow(ledgerKey), retiredAt },
+          ],
+        },
+      );
+    // Retired an hour from now: the stored cosignatures (timestamps now) date both checkpoints.
+    const later = await rotated(now + 3600).verifyOne(logs.retired);
+    expect(later.logs[0]).toMatchObject({ ok: true, checkpointsChecked: 2 });
+    // Retired an hour ago: the same checkpoints are no longer vouched for.
+    const earlier = await rotated(now - 3600).verifyOne(logs.retired);
+    expect(earlier.logs[0]).toMatchObject({ ok: false });
+    expect(earlier.logs[0]?.error?.message).toMatch(/retired/);
+    // A log whose cosignatures were never stored (same key, same witness): nothing dates its
+    // checkpoints, so the retired key is not enough even with a retirement in the future.
+    const undated = await rotated(now + 3600).verifyOne(logs.paged);
+    expect(undated.logs[0]).toMatchObject({ ok: false });
+    expect(undated.logs[0]?.error?.message).toMatch(/retired/);
   });
 
   it('reports a witness that cannot be reached instead of skipping it, and asks it once per request', async () => {

@@ -8,7 +8,8 @@ import {
 } from '@tokenledger/ledger-core';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import type { LedgerConfig } from '../config';
-import { LedgerRepository } from '../repositories/ledger.repository';
+import { CosignatureRepository } from '../repositories/cosignature.repository';
+import { LedgerRepository, type CheckpointRow } from '../repositories/ledger.repository';
 import { SigningKeyService } from './signing-key.service';
 import { verifierTrust, type VerifierTrust } from './verifier-trust';
 
@@ -70,6 +71,7 @@ export class VerifierService {
 
   constructor(
     private readonly repository: LedgerRepository,
+    private readonly cosignatures: CosignatureRepository,
     keys: SigningKeyService,
     @Inject(SERVICE_CONFIG) config: LedgerConfig,
   ) {
@@ -109,7 +111,7 @@ export class VerifierService {
     const loadCheckpointsUpTo = async (size: number): Promise<void> => {
       while (!allLoaded && loadedUpTo < size) {
         const page = await this.repository.checkpointPage(logId, loadedUpTo, CHECKPOINT_PAGE);
-        log.addCheckpoints(page);
+        log.addCheckpoints(await this.withCosignatures(logId, page));
         if (page.length < CHECKPOINT_PAGE) allLoaded = true;
         const last = page[page.length - 1];
         if (last) loadedUpTo = last.size;
@@ -135,6 +137,19 @@ export class VerifierService {
       ...(witnessed.largest !== undefined ? { witnessedSize: witnessed.largest } : {}),
       witnesses: witnessed.reports,
     };
+  }
+
+  /**
+   * Each stored checkpoint as served: its note with the cosignature lines stored for it, so that
+   * a checkpoint of a retired key is dated by its witnesses' timestamps (trust.md). The lines are
+   * checked by verifyTrustedCheckpoint like any other.
+   */
+  private async withCosignatures(logId: string, page: CheckpointRow[]): Promise<CheckpointRow[]> {
+    const first = page[0];
+    const last = page[page.length - 1];
+    if (!first || !last) return page;
+    const lines = await this.cosignatures.linesBetween(logId, first.size, last.size);
+    return page.map((cp) => ({ ...cp, note: `${cp.note}${lines.get(cp.size) ?? ''}` }));
   }
 
   private answer(logs: LogVerification[], unreachable: Set<string>): VerifyAnswer {
