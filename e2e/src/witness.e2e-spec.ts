@@ -269,6 +269,16 @@ describe('witnessing and the signer guard (real processes, witness, broker, Post
       const watched = watchOnce();
       expect(watched.status).toBe(0);
       expect(watched.out).toContain(`OK ${log0}`);
+      // Log 0's bundle, exported now, is the latest tree its witness holds.
+      const current = cli([
+        'verify',
+        await exported(log0),
+        ...pinned,
+        '--witness-url',
+        system.witness!.url,
+      ]);
+      expect(current.out).toContain('latest: no witness asked holds a larger tree');
+      expect(current.status).toBe(0);
       // The ledger is stopped, its tables changed, and it is started again: it learns what it
       // published from ledger.checkpoints (and the witness), not from its database.
       const old = system.apps.ledger.process;
@@ -512,6 +522,18 @@ describe('witnessing and the signer guard (real processes, witness, broker, Post
         const unpinned = cli(['verify', await exported(log1)]);
         expect(unpinned.status).toBe(2);
         expect(unpinned.out).toMatch(/log key/i);
+      });
+
+      it("tokenledger verify --witness-url fails on the truncated log's bundle: the witness holds a larger tree", async () => {
+        // Offline, the export of log 0 is an older checkpoint that was honestly cosigned: its
+        // entries do verify. Only the witness knows the log was bigger.
+        const file = await exported(log0);
+        expect(cli(['verify', file, ...pinned]).status).toBe(0);
+        const asked = cli(['verify', file, ...pinned, '--witness-url', system.witness!.url]);
+        expect(asked.status).toBe(1);
+        expect(asked.out).toMatch(
+          new RegExp(`FAILED: behind-witness: .*cosigned a tree of size ${published0} `),
+        );
       });
 
       it('tokenledger checkpoint watch reports the rollback of log 0', () => {

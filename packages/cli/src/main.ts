@@ -6,6 +6,7 @@ import {
   parseTrustFile,
   trustPolicy,
   verifyBundle,
+  verifyTrustedCheckpoint,
   type BundleError,
   type LogKeyInput,
   type TrustPolicy,
@@ -19,9 +20,11 @@ import {
 const TRUST = `(--trust <trust.json> | --log-key <vkey>... [--witness-key <vkey>]... [--quorum <k>] [--origin-prefix <prefix>])`;
 
 const USAGE = `usage:
-  tokenledger verify <bundle.ndjson> ${TRUST}
+  tokenledger verify <bundle.ndjson> ${TRUST} [--witness-url <url>]...
       Check an evidence bundle offline against the keys you pin (never the keys in the bundle):
       checkpoint signature, origin <prefix>/<logId>, witness quorum, inclusion proofs, chain.
+      With --witness-url, also ask those witnesses for their latest checkpoint of the log: a larger
+      tree than the bundle's (a truncated log, or an old export) or a fork fails.
       Exit 1 on the first failure.
   tokenledger checkpoint check --url <ledger URL> --log <logId> --token <operator token> [--saved <file>] ${TRUST}
       Fetch the latest checkpoint, check it against the pinned keys and quorum and, against a saved
@@ -160,9 +163,17 @@ function describe(error: BundleError): string {
   return `FAILED${where}: ${error.code}: ${error.message}`;
 }
 
-function verify(args: string[]): number {
-  const { values, positionals } = parse(args, TRUST_FLAGS, 1);
+async function verify(args: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    { ...TRUST_FLAGS, 'witness-url': { type: 'string', multiple: true } },
+    1,
+  );
   const trust = pinnedTrust(values);
+  const witnessUrls = values['witness-url'] ?? [];
+  for (const url of witnessUrls)
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+      throw new UsageError(`--witness-url must be an http(s) URL, got ${JSON.stringify(url)}`);
   const lines = fs.readFileSync(positionals[0] as string, 'utf8').split('\n');
   const showProgress = lines.length > 10_000 && process.stderr.isTTY;
   const result = verifyBundle(lines, {
@@ -180,14 +191,43 @@ function verify(args: string[]): number {
     return 1;
   }
   const s = result.summary;
+  let complete = '';
+  if (witnessUrls.length > 0) {
+    // Online, and only when asked: the witnesses' latest trees (completeness.ts).
+    const { checkAgainstWitnesses } = await import('./completeness.js');
+    const checkpoint = bundleCheckpoint(lines, trust, s.logId);
+    const against = await checkAgainstWitnesses(
+      { logId: s.logId, origin: s.origin, size: s.treeSize, rootHash: checkpoint },
+      witnessUrls,
+      trust,
+    );
+    if (!against.ok) {
+      process.stdout.write(`FAILED: ${against.error.code}: ${against.error.message}\n`);
+      return 1;
+    }
+    complete = `   latest: no witness asked holds a larger tree (${against.witnesses.map((w) => `${w.url} at ${w.size}`).join(', ')})\n`;
+  }
   process.stdout.write(
     `OK ${s.logId}: entries [${s.from}, ${s.to}) are in the tree of size ${s.treeSize} signed for ${s.origin}\n` +
       `   ${s.entries} inclusion proofs and the chain verified; pinned key${s.keys.length > 1 ? 's' : ''}: ${s.keys.join(', ')}\n` +
       (s.quorum > 0
         ? `   witnessed: ${s.witnesses.length} pinned witness cosignature(s), quorum ${s.quorum}: ${s.witnesses.join(', ')}\n`
-        : '   not witnessed: no witness pinned (quorum 0); pin --witness-key to rule out a split view\n'),
+        : '   not witnessed: no witness pinned (quorum 0); pin --witness-key to rule out a split view\n') +
+      complete,
   );
   return 0;
+}
+
+/** The root hash of the bundle's checkpoint, which verifyBundle has just accepted. */
+function bundleCheckpoint(lines: string[], trust: TrustPolicy, logId: string): Buffer {
+  for (const line of lines) {
+    if (!line.includes('"checkpoint"')) continue;
+    const parsed = JSON.parse(line) as { type?: string; note?: string };
+    if (parsed.type !== 'checkpoint' || typeof parsed.note !== 'string') continue;
+    const checked = verifyTrustedCheckpoint(parsed.note, trust, logId, { requireQuorum: false });
+    if (checked.ok) return checked.trusted.checkpoint.rootHash;
+  }
+  throw new Error('the verified bundle has no checkpoint line');
 }
 
 async function checkpointCheck(args: string[]): Promise<number> {
@@ -280,7 +320,7 @@ async function replayCommand(args: string[]): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    if (command === 'verify') return verify(rest);
+    if (command === 'verify') return await verify(rest);
     if (command === 'checkpoint' && rest[0] === 'check') return await checkpointCheck(rest);
     if (command === 'checkpoint' && rest[0] === 'watch') return await checkpointWatch(rest);
     if (command === 'tail') return await tailCommand(rest);
