@@ -17,11 +17,11 @@ import {
   testKafka,
   type TestDatabase,
 } from '@tokenledger/testing';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { cli } from './cli';
 import { startSystem, type RunningSystem } from './system';
 
 interface Entry {
@@ -36,17 +36,6 @@ interface Entry {
     event?: { type: string; subject: string; actor: string; id: string };
     reason?: string;
   };
-}
-
-/** The `tokenledger` command, as a user runs it. */
-function cli(args: string[]): { status: number | null; stdout: string } {
-  const bin = path.join(
-    path.dirname(require.resolve('@tokenledger/cli/package.json')),
-    'dist',
-    'main.js',
-  );
-  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
-  return { status: result.status, stdout: result.stdout };
 }
 
 describe('ledger: tokens issued, used and revoked appear in the verifiable logs', () => {

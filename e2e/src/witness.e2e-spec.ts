@@ -22,24 +22,13 @@ import {
   testKafka,
   type TestDatabase,
 } from '@tokenledger/testing';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { cli } from './cli';
 import { spawnApp, startSystem, type RunningSystem } from './system';
-
-/** The `tokenledger` command, as a user runs it. */
-function cli(args: string[]): { status: number | null; out: string } {
-  const bin = path.join(
-    path.dirname(require.resolve('@tokenledger/cli/package.json')),
-    'dist',
-    'main.js',
-  );
-  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
-  return { status: result.status, out: `${result.stdout}${result.stderr}` };
-}
 
 interface LogView {
   logId: string;

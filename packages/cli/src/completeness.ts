@@ -24,7 +24,7 @@ export interface BundleTree {
   readonly logId: string;
   readonly origin: string;
   readonly size: number;
-  readonly rootHash: Buffer;
+  readonly rootHash: Uint8Array;
 }
 
 const TIMEOUT_MS = 10_000;

@@ -6,7 +6,6 @@ import {
   parseTrustFile,
   trustPolicy,
   verifyBundle,
-  verifyTrustedCheckpoint,
   type BundleError,
   type LogKeyInput,
   type TrustPolicy,
@@ -195,9 +194,8 @@ async function verify(args: string[]): Promise<number> {
   if (witnessUrls.length > 0) {
     // Online, and only when asked: the witnesses' latest trees (completeness.ts).
     const { checkAgainstWitnesses } = await import('./completeness.js');
-    const checkpoint = bundleCheckpoint(lines, trust, s.logId);
     const against = await checkAgainstWitnesses(
-      { logId: s.logId, origin: s.origin, size: s.treeSize, rootHash: checkpoint },
+      { logId: s.logId, origin: s.origin, size: s.treeSize, rootHash: s.rootHash },
       witnessUrls,
       trust,
     );
@@ -216,18 +214,6 @@ async function verify(args: string[]): Promise<number> {
       complete,
   );
   return 0;
-}
-
-/** The root hash of the bundle's checkpoint, which verifyBundle has just accepted. */
-function bundleCheckpoint(lines: string[], trust: TrustPolicy, logId: string): Buffer {
-  for (const line of lines) {
-    if (!line.includes('"checkpoint"')) continue;
-    const parsed = JSON.parse(line) as { type?: string; note?: string };
-    if (parsed.type !== 'checkpoint' || typeof parsed.note !== 'string') continue;
-    const checked = verifyTrustedCheckpoint(parsed.note, trust, logId, { requireQuorum: false });
-    if (checked.ok) return checked.trusted.checkpoint.rootHash;
-  }
-  throw new Error('the verified bundle has no checkpoint line');
 }
 
 async function checkpointCheck(args: string[]): Promise<number> {

@@ -204,6 +204,8 @@ export interface BundleSummary {
   readonly logId: string;
   readonly origin: string;
   readonly treeSize: number;
+  /** Root hash of the signed tree of size treeSize. */
+  readonly rootHash: Uint8Array;
   readonly from: number;
   readonly to: number;
   readonly entries: number;
@@ -367,6 +369,7 @@ export function verifyBundle(
       logId,
       origin,
       treeSize,
+      rootHash: checkpoint.rootHash,
       from,
       to,
       entries: to - from,
