@@ -490,10 +490,17 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
           entries: Array<{ record: { event?: EventEnvelope } }>;
         };
         const events = body.entries.flatMap((e) => (e.record.event ? [e.record.event] : []));
-        return events.some((e) => e.type === 'tokenledger.token.revoked.v1') ? events : undefined;
+        // The ledger appends each topic on its own consumer, so the revocation can land before
+        // the finding that caused it: wait for the whole causation chain, then check its links.
+        const byId = new Map(events.map((e) => [e.id, e]));
+        const revoked = events.find((e) => e.type === 'tokenledger.token.revoked.v1');
+        const command = revoked?.causationid ? byId.get(revoked.causationid) : undefined;
+        const anomaly = command?.causationid ? byId.get(command.causationid) : undefined;
+        const use = anomaly?.causationid ? byId.get(anomaly.causationid) : undefined;
+        return use ? events : undefined;
       },
       15_000,
-      'the revocation in the ledger timeline',
+      'the revocation and its causation chain in the ledger timeline',
     );
     const revoked = timeline.find((e) => e.type === 'tokenledger.token.revoked.v1');
     expect(revoked?.data).toMatchObject({ reason: 'anomaly' });
