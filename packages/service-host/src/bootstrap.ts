@@ -9,8 +9,8 @@ import { BatchTransport, KafkaConnection } from '@tokenledger/messaging-nest';
 import { Logger } from 'nestjs-pino';
 import pino from 'pino';
 import type { z } from 'zod';
-import { loadConfig, type ServiceConfig } from './config';
-import { prepareDatabase, type AppDatabase } from './database';
+import { ConfigError, loadConfig, type ServiceConfig } from './config';
+import { DatabaseNotReadyError, prepareDatabase, type AppDatabase } from './database';
 import { HttpErrorFilter } from './errors';
 import { MetricsService } from './metrics';
 import { requestIdOf } from './request-id';
@@ -165,7 +165,7 @@ export async function runService(options: RunServiceOptions): Promise<INestAppli
 export function exitOnBootError(error: unknown): never {
   const message =
     error instanceof Error
-      ? error.name === 'ConfigError'
+      ? error instanceof ConfigError || error instanceof DatabaseNotReadyError
         ? error.message
         : (error.stack ?? error.message)
       : String(error);

@@ -2,7 +2,7 @@ import { APP_ROLES, OWNER_ROLE, freshDatabase, type TestDatabase } from '@tokenl
 import { Client } from 'pg';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import type { ServiceConfig } from './config';
-import { prepareDatabase, type AppDatabase } from './database';
+import { DatabaseNotReadyError, prepareDatabase, type AppDatabase } from './database';
 
 class Things1700000000001 implements MigrationInterface {
   name = 'Things1700000000001';
@@ -67,6 +67,13 @@ describe('prepareDatabase (real PostgreSQL): migrate as the owner, run as the lo
         log,
       ),
     ).rejects.toThrow(/lacks 1 migration\(s\) \(Things1700000000001\)/);
+    await expect(
+      prepareDatabase(
+        config({ DATABASE_URL: db.appUrls.issuance, DB_MIGRATE: 'off' }),
+        database,
+        log,
+      ),
+    ).rejects.toBeInstanceOf(DatabaseNotReadyError);
   });
 
   it('with DATABASE_OWNER_URL: the owner migrates, the login role gets exactly the declared grants', async () => {

@@ -34,6 +34,17 @@ async function loginOf(url: string): Promise<{ role: string; superuser: boolean 
   }
 }
 
+/**
+ * The database is not in the state this app needs, and the message says what to do (e.g. a
+ * pending migration with `DB_MIGRATE=off`). Printed at boot as one line, without a stack.
+ */
+export class DatabaseNotReadyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabaseNotReadyError';
+  }
+}
+
 async function checkCurrent(url: string, schema: string, database: AppDatabase): Promise<void> {
   const client = new Client({ connectionString: url });
   await client.connect();
@@ -44,7 +55,7 @@ async function checkCurrent(url: string, schema: string, database: AppDatabase):
       database.migrations,
     );
     if (pending.length > 0) {
-      throw new Error(
+      throw new DatabaseNotReadyError(
         `DB_MIGRATE=off, but schema ${schema} lacks ${pending.length} migration(s) (${pending.join(', ')}): run the app once with DB_MIGRATE=only and DATABASE_OWNER_URL`,
       );
     }

@@ -23,4 +23,9 @@ export { openApiSchema, parseInput } from './validation';
 export { PeriodicTask } from './periodic-task';
 export { decodeCursor, encodeCursor } from './cursor';
 export { CLOCK, ID_SOURCE, HOST_PROVIDERS } from './clock';
-export { prepareDatabase, type AppDatabase, type DatabaseLog } from './database';
+export {
+  DatabaseNotReadyError,
+  prepareDatabase,
+  type AppDatabase,
+  type DatabaseLog,
+} from './database';
