@@ -12,7 +12,7 @@ const req = (p) => require(path.join(root, p));
 const fromLedger = (m) => require(require.resolve(m, { paths: [path.join(root, 'apps/ledger')] }));
 fromLedger('reflect-metadata');
 const { buildEvent, encodeEvent, uuidv7 } = req('packages/contracts/dist/index.js');
-// LEDGER_DIST=apps/ledger/dist-base (a copy of an earlier build) compares two builds of the ledger.
+// LEDGER_DIST=.ab/ledger-dist (a copy of an earlier build) compares two builds of the ledger.
 const ledgerDist = process.env.LEDGER_DIST ?? 'apps/ledger/dist';
 const { migrations } = req(`${ledgerDist}/migrations/index.js`);
 const { LedgerRepository } = req(`${ledgerDist}/repositories/ledger.repository.js`);
