@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { decodeEvent } from '@tokenledger/contracts';
 import {
@@ -73,7 +73,7 @@ function prepare(topic: string, partition: number, record: RawRecord): Prepared 
     offset: record.offset,
     timestamp: record.timestamp,
   };
-  const sha256 = createHash('sha256').update(value).digest();
+  const sha256 = hash('sha256', value, 'buffer');
   // Records over the size limit are not even parsed.
   if (value.length > MAX_RECORD_BYTES) {
     return {
