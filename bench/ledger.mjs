@@ -1,6 +1,7 @@
 // `npm run bench:ledger`: the ledger's sustained append rate (checkpoints on) side by side in the
-// same run with (a) a kafkajs consumer that only reads the same records and (b) a plain multi-row
-// insert of equally sized rows into PostgreSQL; inclusion-proof latency on a log of >= 1M leaves
+// same run with (a) a kafkajs consumer that only reads the same records, (b) a plain multi-row
+// insert of equally sized rows into PostgreSQL and (c) the plain audit table (the same records
+// JSON-decoded into rows with a unique event-id index and the ledger's three query indexes); inclusion-proof latency on a log of >= 1M leaves
 // (baseline: one indexed SELECT); `tokenledger verify` entries/s against plain SHA-256 of the same
 // bytes. Uses the local Kafka and PostgreSQL (started when missing), a fresh database and fresh
 // topics; prints a Markdown block.
@@ -24,7 +25,13 @@ const NODE_BATCH = 5000;
 ensureDependencies();
 build();
 const require = createRequire(import.meta.url);
-const { INSERT_BATCH, PLAIN_TABLE_DDL, plainInsertStatements } = require('./plain-insert.cjs');
+const {
+  INSERT_BATCH,
+  PLAIN_TABLE_DDL,
+  plainInsertStatements,
+  AUDIT_TABLE_DDL,
+  auditInsert,
+} = require('./plain-insert.cjs');
 const dist = (...p) => require(path.join(root, ...p));
 require(require.resolve('reflect-metadata', { paths: [path.join(root, 'apps', 'ledger')] }));
 const infraModule = infra();
@@ -133,6 +140,7 @@ try {
   const tokenIds = Array.from({ length: 1000 }, () => uuidv7());
   let produced = 0;
   let producedBytes = 0;
+  const producedValues = [];
   while (produced < N) {
     const count = Math.min(PRODUCE_BATCH, N - produced);
     const messages = Array.from({ length: count }, (_, k) => {
@@ -153,6 +161,7 @@ try {
       });
       const value = encodeEvent(event);
       producedBytes += value.length;
+      producedValues.push(value);
       return { key: partitionKey(event), value };
     });
     await producer.send({ topic: usageTopic, acks: -1, messages });
@@ -281,6 +290,19 @@ try {
       else await sleep(100);
     }
     const appendSeconds = (doneAt - firstAt) / 1000;
+    // Committed means findable: the query columns are written in the append's transaction. Checked
+    // (untimed) through the repository method behind GET /v1/ledger/events.
+    {
+      const ds = new DataSource({ type: 'postgres', url: dbUrl, schema: 'ledger' });
+      await ds.initialize();
+      const found = await new LedgerRepository(ds, { DB_SCHEMA: 'ledger' }).findEvents({
+        type: 'tokenledger.token.used.v1',
+        limit: N + 1,
+      });
+      await ds.destroy();
+      if (found.length !== N)
+        throw new Error(`/v1/ledger/events would find ${found.length} of ${N} events`);
+    }
     results.ledger = {
       seconds: appendSeconds,
       rate: (N - firstCount) / appendSeconds,
@@ -325,6 +347,16 @@ try {
     for (const s of statements) await pg.query(s.text, s.values);
     const insertSeconds = (performance.now() - t0) / 1000;
     results.insert = { seconds: insertSeconds, rate: N / insertSeconds, payloadSize };
+
+    // 5c. The plain audit table: the same records, decoded and inserted with the query indexes.
+    say('(c) plain audit table');
+    await pg.query(AUDIT_TABLE_DDL);
+    const t1 = performance.now();
+    await auditInsert((text, values) => pg.query(text, values), producedValues);
+    const auditSeconds = (performance.now() - t1) / 1000;
+    const { rows: audited } = await pg.query('SELECT count(*)::int AS n FROM public.bench_audit');
+    if (audited[0].n !== N) throw new Error(`(c) inserted ${audited[0].n} of ${N} rows`);
+    results.audit = { seconds: auditSeconds, rate: N / auditSeconds };
     await pg.end();
   }
 
@@ -579,9 +611,10 @@ try {
     '|---|---|---|---|',
     `| (a) kafkajs consumer, read only | ${f0(r.raw.rate)} | ${f2(r.raw.seconds)} | first batch (${r.raw.firstCount} records) to the ${N}-th record; ${f2(r.raw.fromRun)} s from run() incl. group join |`,
     `| (b) PostgreSQL multi-row INSERT, ${INSERT_BATCH} rows/statement, 1 tx/statement | ${f0(r.insert.rate)} | ${f2(r.insert.seconds)} | ${r.insert.payloadSize}-byte payload rows |`,
+    `| (c) plain audit table: the records JSON-decoded into rows (record bytes + id, type, subject, actor, time), unique event-id index + 3 query indexes, ${INSERT_BATCH} rows/statement, 1 tx/statement | ${f0(r.audit.rate)} | ${f2(r.audit.seconds)} | decode + insert timed |`,
     `| ledger append (checkpoints every 1 s) | ${f0(r.ledger.rate)} | ${f2(r.ledger.seconds)} | first observed leaf (${r.ledger.firstCount} then) to all ${N} committed; ${f2(r.ledger.fromSpawn)} s from spawn |`,
     '',
-    `Ledger / min(a, b): ${f2(r.ledger.rate / smaller)} (goal >= 0.5). Checkpoints: every usage log had a checkpoint of its final size ${f2(r.checkpointLag)} s after the last leaf (${r.checkpoints} checkpoints signed; logs ${r.logs}).`,
+    `Ledger / (c): ${f2(r.ledger.rate / r.audit.rate)} (goal >= 0.6); ledger / (b): ${f2(r.ledger.rate / r.insert.rate)} (goal >= 0.35); ledger / min(a, b): ${f2(r.ledger.rate / smaller)}. Checkpoints: every usage log had a checkpoint of its final size ${f2(r.checkpointLag)} s after the last leaf (${r.checkpoints} checkpoints signed; logs ${r.logs}).`,
     '',
     `Inclusion proofs: log of ${PROOF_LEAVES.toLocaleString('en-US')} leaves of about 600 bytes (${r.proofLoad.nodes.toLocaleString('en-US')} tree nodes kept in the leaf rows, loaded in ${f2(r.proofLoad.seconds)} s), audit path ${r.proof.pathLength} hashes, ${PROOF_SAMPLES} sequential calls at random indexes after 200 warm-up calls.`,
     '',

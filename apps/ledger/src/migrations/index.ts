@@ -7,6 +7,7 @@ import { AppendOnlyGrants1795800000304 } from './1795800000304-append-only-grant
 import { Cosignatures1795800000305 } from './1795800000305-cosignatures';
 import { SigningKeyEvents1795800000306 } from './1795800000306-signing-key-events';
 import { LogHeadGuard1795800000310 } from './1795800000310-log-head-guard';
+import { EventIdsInLeaves1795800000311 } from './1795800000311-event-ids-in-leaves';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   Cosignatures1795800000305,
   SigningKeyEvents1795800000306,
   LogHeadGuard1795800000310,
+  EventIdsInLeaves1795800000311,
 ];

@@ -117,13 +117,9 @@ describe('the ledger as its login role (tokenledger_ledger), real PostgreSQL', (
         'signing_keys',
       ]),
     );
-    for (const table of [
-      'leaves',
-      'event_ids',
-      'checkpoints',
-      'signing_keys',
-      'signing_key_events',
-    ])
+    // (event_ids is frozen since migration 311, which moved the duplicate index into leaves: it
+    // only holds rows of logs written before, and keeps its guards.)
+    for (const table of ['leaves', 'checkpoints', 'signing_keys', 'signing_key_events'])
       expect(await count(table)).toBeGreaterThan(0);
     await expect(app.query('CREATE TABLE ledger.mine (x int)')).rejects.toThrow(
       /permission denied/,

@@ -30,6 +30,12 @@ export interface LeafRow {
   eventTime?: string;
 }
 
+/**
+ * A leaf as the appender writes it: with the hashes of the subtrees it completes, and for an
+ * `event` leaf its query columns and the SHA-256 of its Kafka record (duplicate detection).
+ */
+export type NewLeafRow = LeafRow & { subtrees: Buffer; payloadSha256?: Buffer };
+
 export interface CheckpointRow {
   logId: string;
   size: number;
@@ -179,30 +185,31 @@ export class LedgerRepository {
   }
 
   /**
-   * One statement per batch. Byte columns travel as one binary parameter each (sliced in SQL by
-   * offset and length), the rest as arrays expanded by unnest: a bytea[] parameter would be sent
-   * as hex text, which costs more CPU on both sides than the insert itself.
+   * One statement per batch: the leaf rows, each `event` leaf with its query columns and its
+   * record's SHA-256 (the duplicate index, migration 311). Byte columns travel as one binary
+   * parameter each (sliced in SQL by offset and length), the rest as arrays expanded by unnest: a
+   * bytea[] parameter would be sent as hex text, which costs more CPU on both sides than the
+   * insert itself.
    */
-  async insertLeaves(
-    m: EntityManager,
-    logId: string,
-    rows: Array<LeafRow & { subtrees: Buffer }>,
-  ): Promise<void> {
+  async insertLeaves(m: EntityManager, logId: string, rows: NewLeafRow[]): Promise<void> {
     if (rows.length === 0) return;
     const leaves = packed(rows.map((r) => r.leaf));
     const subtrees = packed(rows.map((r) => r.subtrees));
+    const empty = Buffer.alloc(0);
+    const sha = packed(rows.map((r) => r.payloadSha256 ?? empty));
     await m.query(
-      `INSERT INTO ${this.s}.leaves (log_id, idx, kafka_offset, kind, leaf, leaf_hash, chain_hash, subtrees, event_id, event_type, subject, actor, event_time)
+      `INSERT INTO ${this.s}.leaves (log_id, idx, kafka_offset, kind, leaf, leaf_hash, chain_hash, subtrees, event_id, event_type, subject, actor, event_time, payload_sha256)
        SELECT $1, u.idx, u.kafka_offset, u.kind,
               substring($2::bytea FROM u.leaf_at + 1 FOR u.leaf_length),
               substring($3::bytea FROM (u.n - 1)::int * 32 + 1 FOR 32),
               substring($4::bytea FROM (u.n - 1)::int * 32 + 1 FOR 32),
               substring($5::bytea FROM u.subtrees_at + 1 FOR u.subtrees_length),
-              u.event_id, u.event_type, u.subject, u.actor, u.event_time
+              u.event_id, u.event_type, u.subject, u.actor, u.event_time,
+              CASE WHEN u.event_id IS NULL THEN NULL ELSE substring($18::bytea FROM u.sha_at + 1 FOR 32) END
          FROM unnest($6::bigint[], $7::bigint[], $8::text[], $9::int[], $10::int[], $11::int[], $12::int[],
-                     $13::uuid[], $14::text[], $15::text[], $16::text[], $17::timestamptz[])
+                     $13::uuid[], $14::text[], $15::text[], $16::text[], $17::timestamptz[], $19::int[])
               WITH ORDINALITY AS u(idx, kafka_offset, kind, leaf_at, leaf_length, subtrees_at, subtrees_length,
-                                   event_id, event_type, subject, actor, event_time, n)`,
+                                   event_id, event_type, subject, actor, event_time, sha_at, n)`,
       [
         logId,
         leaves.bytes,
@@ -221,29 +228,13 @@ export class LedgerRepository {
         arrayLiteral(rows.map((r) => r.subject)),
         arrayLiteral(rows.map((r) => r.actor)),
         arrayLiteral(rows.map((r) => r.eventTime)),
+        sha.bytes,
+        arrayLiteral(sha.starts),
       ],
     );
   }
 
-  async insertEventIds(
-    m: EntityManager,
-    logId: string,
-    rows: Array<{ eventId: string; index: number; sha256: Buffer }>,
-  ): Promise<void> {
-    if (rows.length === 0) return;
-    await m.query(
-      `INSERT INTO ${this.s}.event_ids (event_id, log_id, idx, payload_sha256)
-       SELECT u.event_id, $1, u.idx, substring($2::bytea FROM (u.n - 1)::int * 32 + 1 FOR 32)
-         FROM unnest($3::uuid[], $4::bigint[]) WITH ORDINALITY AS u(event_id, idx, n)`,
-      [
-        logId,
-        Buffer.concat(rows.map((r) => r.sha256)),
-        arrayLiteral(rows.map((r) => r.eventId)),
-        arrayLiteral(rows.map((r) => r.index)),
-      ],
-    );
-  }
-
+  /** Where each of these event ids was first recorded in the log, with its record's SHA-256. */
   async findEventIds(
     m: EntityManager,
     logId: string,
@@ -251,7 +242,7 @@ export class LedgerRepository {
   ): Promise<Map<string, { index: number; sha256: Buffer }>> {
     if (eventIds.length === 0) return new Map();
     const rows = await m.query<Array<{ event_id: string; idx: string; payload_sha256: Buffer }>>(
-      `SELECT event_id, idx, payload_sha256 FROM ${this.s}.event_ids WHERE log_id = $1 AND event_id = ANY($2::uuid[])`,
+      `SELECT event_id, idx, payload_sha256 FROM ${this.s}.leaves WHERE log_id = $1 AND event_id = ANY($2::uuid[])`,
       [logId, eventIds],
     );
     return new Map(

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { decodeEvent } from '@tokenledger/contracts';
 import {
@@ -14,7 +14,7 @@ import {
   type LeafContent,
   type RecordPosition,
 } from '@tokenledger/ledger-core';
-import { LedgerRepository, type LeafRow } from '../repositories/ledger.repository';
+import { LedgerRepository, type LeafRow, type NewLeafRow } from '../repositories/ledger.repository';
 
 export interface RawRecord {
   offset: number;
@@ -73,7 +73,7 @@ function prepare(topic: string, partition: number, record: RawRecord): Prepared 
     offset: record.offset,
     timestamp: record.timestamp,
   };
-  const sha256 = createHash('sha256').update(value).digest();
+  const sha256 = hash('sha256', value, 'buffer');
   // Records over the size limit are not even parsed.
   if (value.length > MAX_RECORD_BYTES) {
     return {
@@ -172,8 +172,7 @@ export class AppenderService {
         fresh.flatMap((r) => (r.event ? [r.event.eventId] : [])),
       );
 
-      const leaves: Array<LeafRow & { subtrees: Buffer }> = [];
-      const newIds: Array<{ eventId: string; index: number; sha256: Buffer }> = [];
+      const leaves: NewLeafRow[] = [];
       const rejected: Rejection[] = [];
       let chain = head.chainHead;
 
@@ -187,7 +186,7 @@ export class AppenderService {
       for (const record of fresh) {
         const index = tree.length;
         let leaf: BuiltLeaf;
-        let meta: EventColumns | undefined;
+        let meta: (EventColumns & { payloadSha256: Buffer }) | undefined;
         const first = record.event && known.get(record.event.eventId);
         if (record.rejection !== undefined) {
           leaf = reject(record, record.rejection);
@@ -205,9 +204,8 @@ export class AppenderService {
           );
         } else if (record.event) {
           leaf = record.event.leaf;
-          meta = record.event.columns;
+          meta = { ...record.event.columns, payloadSha256: record.sha256 };
           known.set(record.event.eventId, { index, sha256: record.sha256 });
-          newIds.push({ eventId: record.event.eventId, index, sha256: record.sha256 });
         } else {
           throw new Error(`log ${logId}: offset ${record.offset} is neither an event nor rejected`);
         }
@@ -229,7 +227,6 @@ export class AppenderService {
       const size = tree.length;
       const rootHash = tree.root();
       await this.repository.insertLeaves(m, logId, leaves);
-      await this.repository.insertEventIds(m, logId, newIds);
       const nextOffset = (fresh[fresh.length - 1] as Prepared).offset + 1;
       if (
         !(await this.repository.advanceHead(m, head, {
