@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { TiledLogError, readTiledLog } from '@tokenledger/testing';
+// The client alone, not the harness: ledger-core reaches no database or Kafka client.
+import { TiledLogError, readTiledLog } from '@tokenledger/testing/tiles-reader';
 import { formatCheckpoint } from './checkpoint';
 import { leafHash, rootHash } from './rfc6962';
 import { refMth } from './test-support/reference';
