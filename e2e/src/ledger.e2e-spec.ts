@@ -13,9 +13,11 @@ import {
   freshDatabase,
   freshTopicPrefix,
   kafkaBrokers,
+  readTiledLog,
   readTopic,
   testKafka,
   type TestDatabase,
+  type TiledLog,
 } from '@tokenledger/testing';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -413,6 +415,64 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
     // And without a pinned key nothing is verified: the keys in the bundle are never trusted.
     const unpinned = cli(['verify', file]);
     expect(unpinned.status).toBe(2);
+  });
+
+  it('serves every log as C2SP tiles; `tiles export` writes the same bytes, which an independent client verifies', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-tiles-'));
+    const ledgerUrl = system.apps.ledger.url;
+    const exportLogs = (...logIds: string[]) => {
+      const run = cli([
+        'tiles',
+        'export',
+        dir,
+        '--url',
+        ledgerUrl,
+        '--token',
+        system.rootToken,
+        ...logIds.flatMap((l) => ['--log', l]),
+      ]);
+      expect(run.out).toMatch(/checkpoint of size \d+/);
+      expect(run.status).toBe(0);
+    };
+    const fromFiles = (logId: string) =>
+      readTiledLog((p) => {
+        const file = path.join(dir, logId, p);
+        return Promise.resolve(fs.existsSync(file) ? fs.readFileSync(file) : undefined);
+      });
+    const overHttp = (logId: string) =>
+      readTiledLog(async (p) => {
+        const res = await fetch(url(`/v1/ledger/tiles/${logId}/${p}`), { headers: auth() });
+        if (res.status === 404) return undefined;
+        if (res.status !== 200) throw new Error(`${p}: HTTP ${res.status}`);
+        return Buffer.from(await res.arrayBuffer());
+      });
+    exportLogs();
+    const { logs } = await get<{ logs: Array<{ logId: string; checkpointSize: number | null }> }>(
+      '/v1/ledger/logs',
+    );
+    const signed = logs.filter((l) => l.checkpointSize !== null).map((l) => l.logId);
+    expect(signed.length).toBeGreaterThan(0);
+    expect(fs.readdirSync(dir).sort()).toEqual(expect.arrayContaining(signed.sort()));
+    const logVerifiers = await verifiers();
+    for (const logId of signed) {
+      // A log may grow between the export and the reads: export it again until both show the
+      // same checkpoint, then every file must be what the route serves.
+      const [files, http] = await eventually(
+        async (): Promise<[TiledLog, TiledLog] | undefined> => {
+          const pair: [TiledLog, TiledLog] = [await fromFiles(logId), await overHttp(logId)];
+          if (pair[0].checkpoint === pair[1].checkpoint) return pair;
+          exportLogs(logId);
+          return undefined;
+        },
+        15_000,
+        `the export of ${logId} at the served checkpoint`,
+      );
+      const opened = openCheckpoint(files.checkpoint, logVerifiers);
+      expect([logId, opened.ok && opened.checkpoint.size]).toEqual([logId, files.size]);
+      expect([logId, files.resources.size]).toEqual([logId, http.resources.size]);
+      for (const [p, bytes] of http.resources)
+        expect([logId, p, files.resources.get(p)?.equals(bytes)]).toEqual([logId, p, true]);
+    }
   });
 
   it('ledger tables refuse UPDATE and DELETE; superuser tampering is caught by /v1/ledger/verify naming the first bad index', async () => {

@@ -4,6 +4,7 @@ import type { LedgerConfig } from './config';
 import { IngestConsumer, IngestSettings } from './consumers/ingest.consumer';
 import { LedgerController } from './controllers/ledger.controller';
 import { ReplaysController } from './controllers/replays.controller';
+import { PublicTilesController, TilesController } from './controllers/tiles.controller';
 import { LedgerRepository } from './repositories/ledger.repository';
 import { CosignatureRepository } from './repositories/cosignature.repository';
 import { ReplayRepository } from './repositories/replay.repository';
@@ -14,6 +15,7 @@ import { ProofService } from './services/proof.service';
 import { ReplayService } from './services/replay.service';
 import { SigningGuard } from './services/signing-guard.service';
 import { SigningKeyService } from './services/signing-key.service';
+import { TilesService } from './services/tiles.service';
 import { VerifierService } from './services/verifier.service';
 import { WitnessingService } from './services/witnessing.service';
 
@@ -32,7 +34,12 @@ export class AppModule {
           },
         }),
       ],
-      controllers: [LedgerController, ReplaysController, IngestConsumer],
+      controllers: [
+        LedgerController,
+        ReplaysController,
+        IngestConsumer,
+        config.LEDGER_TILES_PUBLIC ? PublicTilesController : TilesController,
+      ],
       providers: [
         LedgerRepository,
         ReplayRepository,
@@ -46,6 +53,7 @@ export class AppModule {
         CheckpointerService,
         VerifierService,
         ReplayService,
+        TilesService,
         IngestSettings,
       ],
     };

@@ -53,3 +53,15 @@ describe('ledger config: witnesses, quorum, trusted keys', () => {
     ).toThrow(/LEDGER_TRUSTED_KEYS: entry 1: unknown option/);
   });
 });
+
+describe('ledger config: LEDGER_TILES_PUBLIC', () => {
+  it('defaults to tiles behind ledger:read, and reads true/false strictly', () => {
+    expect(loadConfig('ledger', ledgerConfigSchema, env).LEDGER_TILES_PUBLIC).toBe(false);
+    const tiles = (value: string) =>
+      loadConfig('ledger', ledgerConfigSchema, { ...env, LEDGER_TILES_PUBLIC: value })
+        .LEDGER_TILES_PUBLIC;
+    expect(tiles('true')).toBe(true);
+    expect(tiles('false')).toBe(false);
+    expect(() => tiles('yes please')).toThrow(/LEDGER_TILES_PUBLIC/);
+  });
+});

@@ -117,6 +117,11 @@ export const ledgerConfigSchema = serviceConfigSchema(4004, 'ledger')
      * ledger's own signing key, active.
      */
     LEDGER_TRUSTED_KEYS: trustedKeyList,
+    /**
+     * Serve /v1/ledger/tiles/ (C2SP tlog-tiles) without a token, cacheable by shared caches.
+     * Default: like every ledger read, an operator token with `ledger:read`.
+     */
+    LEDGER_TILES_PUBLIC: z.stringbool().default(false),
   })
   .transform((config, ctx) => {
     const witnesses = config.LEDGER_WITNESSES.length;

@@ -21,5 +21,7 @@ serviceMain<LedgerConfig>({
     bad_cursor: 400,
     ledger_inconsistent: 500,
     bad_target: 400,
+    bad_tile_path: 400,
+    tile_not_found: 404,
   },
 });

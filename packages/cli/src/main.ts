@@ -36,6 +36,11 @@ const USAGE = `usage:
       Follow a topic, one decoded event per line.
   tokenledger replay --url <ledger URL> --token <token> (--log <logId> | --topic <topic>) --target <topic> [--from <index>] [--to <index>] [--rate <per s>]
       Start a replay on the ledger and show its progress until it ends.
+  tokenledger tiles export <dir> --url <ledger URL> [--token <operator token>] [--log <logId>]...
+      Write every log (or the --log ones) as C2SP tlog-tiles, byte for byte as the ledger serves
+      them at /v1/ledger/tiles/: <dir>/<logId>/checkpoint and <dir>/<logId>/tile/..., to serve from
+      any web server, CDN or object store. Full tiles already in <dir> are kept (they never change).
+      Without --token, name the logs with --log (the ledger must serve tiles publicly).
 
   Trust is pinned by you: --log-key takes <vkey> or <vkey>;retired=<RFC 3339 time> (--key is an
   alias); --witness-key takes a cosigner vkey (type 0x04); --quorum defaults to 1 when a witness is
@@ -303,6 +308,30 @@ async function replayCommand(args: string[]): Promise<number> {
   });
 }
 
+async function tilesExport(args: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    { url: one, token: one, log: { type: 'string', multiple: true } },
+    2,
+  );
+  required(values, 'url');
+  if (!values.token && !values.log?.length)
+    throw new UsageError('without --token, name the logs to export with --log <logId>');
+  const { exportTiles } = await import('./tiles.js');
+  const dir = positionals[1] as string;
+  const results = await exportTiles({
+    url: values.url as string,
+    dir,
+    ...(values.token ? { token: values.token } : {}),
+    ...(values.log ? { logs: values.log } : {}),
+  });
+  for (const r of results)
+    process.stdout.write(
+      `${r.logId}: checkpoint of size ${r.size}, ${r.written} tile(s) written, ${r.kept} full tile(s) already in ${dir}\n`,
+    );
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -311,6 +340,7 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'checkpoint' && rest[0] === 'watch') return await checkpointWatch(rest);
     if (command === 'tail') return await tailCommand(rest);
     if (command === 'replay') return await replayCommand(rest);
+    if (command === 'tiles' && rest[0] === 'export') return await tilesExport(rest);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`tokenledger: ${error.message}\n${USAGE}\n`);

@@ -12,3 +12,4 @@ export {
 } from './harness';
 /** The database roles freshDatabase provisions (from @tokenledger/infra). */
 export { APP_ROLES, OWNER_ROLE } from '@tokenledger/infra';
+export { readTiledLog, TiledLogError, type TiledLog } from './tiles-reader';

@@ -278,6 +278,47 @@ export class LedgerRepository {
     return found;
   }
 
+  /**
+   * The hashes of tree level `level`, nodes [start, start + count), in index order, in one read
+   * (what a C2SP hash tile holds: tile level L is tree level 8L). Node (level, i) covers leaves
+   * [i * 2^level, (i + 1) * 2^level). Contract: returns exactly `count` 32-byte hashes when every
+   * one of those nodes is complete in the stored log, and fewer when some is not (the caller asks
+   * only for nodes below a checkpoint's size, so fewer means storage lost a row). Today: level 0
+   * is `leaf_hash`, level l > 0 the l-th hash of `subtrees` in the row of the leaf completing it.
+   */
+  async levelHashes(logId: string, level: number, start: number, count: number): Promise<Buffer[]> {
+    if (count <= 0) return [];
+    if (level === 0) {
+      const rows = await this.dataSource.query<Array<{ h: Buffer }>>(
+        `SELECT leaf_hash AS h FROM ${this.s}.leaves WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
+        [logId, start, start + count],
+      );
+      return rows.map((r) => r.h);
+    }
+    const leaves = Array.from({ length: count }, (_, i) =>
+      completingLeaf({ level, index: start + i }),
+    );
+    const rows = await this.dataSource.query<Array<{ h: Buffer }>>(
+      `SELECT substring(subtrees FROM $3::int FOR 32) AS h FROM ${this.s}.leaves
+        WHERE log_id = $1 AND idx = ANY($2::bigint[]) ORDER BY idx`,
+      [logId, leaves, (level - 1) * 32 + 1],
+    );
+    return rows.map((r) => r.h).filter((h) => h.length === 32);
+  }
+
+  /**
+   * The exact bytes of leaves [start, start + count), in index order, in one read (what a C2SP
+   * entry bundle holds). Contract: fewer than `count` only when the stored log lacks some of them.
+   */
+  async leafBytesRange(logId: string, start: number, count: number): Promise<Buffer[]> {
+    if (count <= 0) return [];
+    const rows = await this.dataSource.query<Array<{ leaf: Buffer }>>(
+      `SELECT leaf FROM ${this.s}.leaves WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
+      [logId, start, start + count],
+    );
+    return rows.map((r) => r.leaf);
+  }
+
   async heads(): Promise<LogHead[]> {
     const rows = await this.dataSource.query<HeadRow[]>(
       `SELECT * FROM ${this.s}.logs ORDER BY topic, partition`,
