@@ -10,6 +10,7 @@ import { ReplayRepository } from './repositories/replay.repository';
 import { SigningKeyRepository } from './repositories/signing-key.repository';
 import { AppenderService } from './services/appender.service';
 import { CheckpointerService } from './services/checkpointer.service';
+import { LogAssignment } from './services/log-assignment';
 import { ProofService } from './services/proof.service';
 import { ReplayService } from './services/replay.service';
 import { SigningGuard } from './services/signing-guard.service';
@@ -47,6 +48,7 @@ export class AppModule {
         VerifierService,
         ReplayService,
         IngestSettings,
+        LogAssignment,
       ],
     };
   }

@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TOPICS, buildEvent, encodeEvent, topicName, uuidv7 } from '@tokenledger/contracts';
+import { formatCheckpoint, signNote, signerFromSeed } from '@tokenledger/ledger-core';
+import {
+  APP_ROLES,
+  eventually,
+  freshDatabase,
+  freshTopicPrefix,
+  kafkaBrokers,
+  type TestDatabase,
+} from '@tokenledger/testing';
+import { migrateSchema } from '@tokenledger/sql';
+import { Client } from 'pg';
+import { AppModule } from '../app.module';
+import { ledgerConfigSchema } from '../config';
+import { migrations } from '../migrations';
+import { grants } from '../migrations/grants';
+import { LedgerRepository } from '../repositories/ledger.repository';
+import { AppenderService } from './appender.service';
+import { CheckpointerService } from './checkpointer.service';
+import { LogAssignment } from './log-assignment';
+import { SigningGuard } from './signing-guard.service';
+
+const ORIGIN = 'ledger.int.test/instances';
+
+/**
+ * Several ledger instances on one database (two app contexts here, called directly so that the
+ * interleavings are the test's): who signs which log, one signer per log at a time, and a signer
+ * guard that tells an instance's stale head from a rollback.
+ */
+describe('several ledger instances: checkpoint signing (real PostgreSQL and Kafka)', () => {
+  let db: TestDatabase;
+  const prefix = freshTopicPrefix();
+  const topic = topicName(TOPICS.lifecycle, prefix);
+  const seed = randomBytes(32);
+  const offsets = new Map<number, number>();
+  let a: INestApplicationContext;
+  let b: INestApplicationContext;
+
+  const boot = async (): Promise<INestApplicationContext> => {
+    const config = ledgerConfigSchema.parse({
+      DATABASE_URL: db.appUrls.ledger,
+      KAFKA_BROKERS: kafkaBrokers(),
+      TOPIC_PREFIX: prefix,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      LEDGER_ORIGIN: ORIGIN,
+      // No periodic pass during the test: it calls signDue itself.
+      CHECKPOINT_INTERVAL_MS: '3600000',
+      LEDGER_SIGNING_KEY: seed.toString('base64'),
+      TOKENLEDGER_INTERNAL_SECRET: 'x'.repeat(43),
+    });
+    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+      abortOnError: false,
+      logger: false,
+    });
+    await app.init();
+    return app;
+  };
+  const append = async (partition: number, n: number): Promise<void> => {
+    const from = offsets.get(partition) ?? 0;
+    const records = Array.from({ length: n }, (_, i) => ({
+      offset: from + i,
+      timestamp: Date.now(),
+      value: encodeEvent(
+        buildEvent({
+          type: 'tokenledger.token.expired.v1',
+          source: '/tokenledger/test',
+          actor: 'system',
+          data: { tokenId: uuidv7(), expiredAt: '2026-12-02T00:00:00.000Z' },
+        }),
+      ),
+    }));
+    offsets.set(partition, from + n);
+    await a.get(AppenderService).append(topic, partition, records);
+  };
+  const checkpoints = async (logId: string): Promise<number[]> => {
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ size: string }>(
+        // In the order they were stored: signed_at, then the physical order of insertion.
+        'SELECT size FROM ledger.checkpoints WHERE log_id = $1 ORDER BY signed_at, ctid',
+        [logId],
+      );
+      return rows.map((r) => Number(r.size));
+    } finally {
+      await client.end();
+    }
+  };
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    await migrateSchema({
+      ownerUrl: db.ownerUrl,
+      schema: 'ledger',
+      migrations,
+      grants,
+      loginRole: APP_ROLES.ledger,
+    });
+    a = await boot();
+    b = await boot();
+    // The topics the contexts create at start need their leaders before the guards read them.
+    for (const app of [a, b])
+      await eventually(() =>
+        app
+          .get(SigningGuard)
+          .ensureLoaded()
+          .then(
+            () => true,
+            () => undefined,
+          ),
+      );
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await db?.drop();
+  });
+
+  it('two instances signing the same log at once store one checkpoint per size, in growing order, and neither pass fails', async () => {
+    const logId = `${topic}-0`;
+    const sizes: number[] = [];
+    for (let round = 0; round < 6; round += 1) {
+      await append(0, 3 + round);
+      const [byA, byB] = await Promise.all([
+        a.get(CheckpointerService).signDue(),
+        b.get(CheckpointerService).signDue(),
+      ]);
+      // Exactly one of them signed this round's head.
+      expect(byA.length + byB.length).toBe(1);
+      sizes.push(offsets.get(0) ?? 0);
+    }
+    expect(await checkpoints(logId)).toEqual(sizes);
+  });
+
+  it('each instance signs only the logs Kafka assigned to it; a process without a consumer signs all', async () => {
+    // As the ingest consumer reports its assignment (full topic name -> partitions).
+    a.get(LogAssignment).update({ [topic]: [1] });
+    b.get(LogAssignment).update({ [topic]: [0] });
+    await append(0, 4);
+    await append(1, 5);
+    const byA = await a.get(CheckpointerService).signDue();
+    const byB = await b.get(CheckpointerService).signDue();
+    expect(byA.map((n) => n.split('\n').slice(0, 2))).toEqual([[`${ORIGIN}/${topic}-1`, '5']]);
+    expect(byB.map((n) => n.split('\n').slice(0, 2))).toEqual([
+      [`${ORIGIN}/${topic}-0`, String(offsets.get(0))],
+    ]);
+    // While joining or rebalancing (assignment {}): signs nothing.
+    a.get(LogAssignment).update({});
+    await append(1, 1);
+    expect(await a.get(CheckpointerService).signDue()).toEqual([]);
+    expect(a.get(LogAssignment).owns(`${topic}-1`)).toBe(false);
+    expect(new LogAssignment().owns(`${topic}-1`)).toBe(true);
+    a.get(LogAssignment).update({ [topic]: [0, 1] });
+    b.get(LogAssignment).update({});
+  });
+
+  it("a published checkpoint newer than an instance's head read halts nothing; one beyond the stored log halts it", async () => {
+    const logId = `${topic}-0`;
+    const repository = a.get(LedgerRepository);
+    const guard = a.get(SigningGuard);
+    // A read the head; then B appended and signed, and a witness's 409 told A of B's checkpoint.
+    const stale = (await repository.head(logId))!;
+    await append(0, 7);
+    b.get(LogAssignment).update({ [topic]: [0] });
+    const [note] = await b.get(CheckpointerService).signDue();
+    expect(note).toBeDefined();
+    expect(guard.learnNote(logId, note!, 'witness:test')).toBe(true);
+    await guard.checkWithoutProof(stale);
+    expect(guard.isHalted(logId)).toBe(false);
+    expect(await guard.maySign(stale)).toBe(false); // not that old head, but no halt either
+    expect(guard.isHalted(logId)).toBe(false);
+    b.get(LogAssignment).update({});
+    await append(0, 2);
+    expect(await a.get(CheckpointerService).signDue()).toHaveLength(2); // logs 0 and 1
+    expect(guard.haltedLogs()).toEqual([]);
+
+    // A checkpoint (trusted key) larger than anything stored: the stored log is behind it.
+    const head = (await repository.head(logId))!;
+    const beyond = signNote(
+      formatCheckpoint({
+        origin: `${ORIGIN}/${logId}`,
+        size: head.size + 100,
+        rootHash: randomBytes(32),
+      }),
+      signerFromSeed(ORIGIN, seed),
+    );
+    expect(guard.learnNote(logId, beyond, 'witness:test')).toBe(true);
+    await guard.checkWithoutProof(head);
+    expect(guard.haltedLogs()).toEqual([logId]);
+  });
+});
