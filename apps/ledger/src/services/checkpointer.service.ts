@@ -100,6 +100,7 @@ export class CheckpointerService implements OnApplicationBootstrap, OnApplicatio
         [`tokenledger:sign:${this.config.DB_SCHEMA}:${seen.logId}`],
       );
       if (!lock?.ok) return undefined;
+      if (!(await this.keys.mayStillSign(m))) return undefined;
       const head = await this.repository.head(seen.logId);
       const last = await this.repository.latestCheckpoint(seen.logId, m);
       if (!head || head.size === 0 || (last && last.size >= head.size)) return undefined;

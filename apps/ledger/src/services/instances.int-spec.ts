@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TOPICS, buildEvent, encodeEvent, topicName, uuidv7 } from '@tokenledger/contracts';
-import { formatCheckpoint, signNote, signerFromSeed } from '@tokenledger/ledger-core';
+import { formatCheckpoint, openNote, signNote, signerFromSeed } from '@tokenledger/ledger-core';
+import { HealthController } from '@tokenledger/service-host';
 import {
   APP_ROLES,
   eventually,
@@ -22,8 +23,62 @@ import { AppenderService } from './appender.service';
 import { CheckpointerService } from './checkpointer.service';
 import { LogAssignment } from './log-assignment';
 import { SigningGuard } from './signing-guard.service';
+import { SigningKeyService } from './signing-key.service';
 
 const ORIGIN = 'ledger.int.test/instances';
+
+/** One ledger instance: the app's modules on `db`, without HTTP and without the consumer. */
+async function bootInstance(
+  db: TestDatabase,
+  env: Record<string, string>,
+): Promise<INestApplicationContext> {
+  const config = ledgerConfigSchema.parse({
+    DATABASE_URL: db.appUrls.ledger,
+    KAFKA_BROKERS: kafkaBrokers(),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LEDGER_ORIGIN: ORIGIN,
+    // No periodic pass during the test: it calls signDue itself.
+    CHECKPOINT_INTERVAL_MS: '3600000',
+    TOKENLEDGER_INTERNAL_SECRET: 'x'.repeat(43),
+    ...env,
+  });
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+    abortOnError: false,
+    logger: false,
+  });
+  await app.init();
+  // The topics the context creates at start need their leaders before the guard reads them.
+  await eventually(() =>
+    app
+      .get(SigningGuard)
+      .ensureLoaded()
+      .then(
+        () => true,
+        () => undefined,
+      ),
+  );
+  return app;
+}
+
+async function migrate(db: TestDatabase): Promise<void> {
+  await migrateSchema({
+    ownerUrl: db.ownerUrl,
+    schema: 'ledger',
+    migrations,
+    grants,
+    loginRole: APP_ROLES.ledger,
+  });
+}
+
+async function query<T>(db: TestDatabase, text: string, params: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
 
 /**
  * Several ledger instances on one database (two app contexts here, called directly so that the
@@ -39,25 +94,8 @@ describe('several ledger instances: checkpoint signing (real PostgreSQL and Kafk
   let a: INestApplicationContext;
   let b: INestApplicationContext;
 
-  const boot = async (): Promise<INestApplicationContext> => {
-    const config = ledgerConfigSchema.parse({
-      DATABASE_URL: db.appUrls.ledger,
-      KAFKA_BROKERS: kafkaBrokers(),
-      TOPIC_PREFIX: prefix,
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-      LEDGER_ORIGIN: ORIGIN,
-      // No periodic pass during the test: it calls signDue itself.
-      CHECKPOINT_INTERVAL_MS: '3600000',
-      LEDGER_SIGNING_KEY: seed.toString('base64'),
-      TOKENLEDGER_INTERNAL_SECRET: 'x'.repeat(43),
-    });
-    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
-      abortOnError: false,
-      logger: false,
-    });
-    await app.init();
-    return app;
-  };
+  const boot = (): Promise<INestApplicationContext> =>
+    bootInstance(db, { TOPIC_PREFIX: prefix, LEDGER_SIGNING_KEY: seed.toString('base64') });
   const append = async (partition: number, n: number): Promise<void> => {
     const from = offsets.get(partition) ?? 0;
     const records = Array.from({ length: n }, (_, i) => ({
@@ -75,43 +113,21 @@ describe('several ledger instances: checkpoint signing (real PostgreSQL and Kafk
     offsets.set(partition, from + n);
     await a.get(AppenderService).append(topic, partition, records);
   };
-  const checkpoints = async (logId: string): Promise<number[]> => {
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ size: string }>(
+  const checkpoints = async (logId: string): Promise<number[]> =>
+    (
+      await query<{ size: string }>(
+        db,
         // In the order they were stored: signed_at, then the physical order of insertion.
         'SELECT size FROM ledger.checkpoints WHERE log_id = $1 ORDER BY signed_at, ctid',
         [logId],
-      );
-      return rows.map((r) => Number(r.size));
-    } finally {
-      await client.end();
-    }
-  };
+      )
+    ).map((r) => Number(r.size));
 
   beforeAll(async () => {
     db = await freshDatabase();
-    await migrateSchema({
-      ownerUrl: db.ownerUrl,
-      schema: 'ledger',
-      migrations,
-      grants,
-      loginRole: APP_ROLES.ledger,
-    });
+    await migrate(db);
     a = await boot();
     b = await boot();
-    // The topics the contexts create at start need their leaders before the guards read them.
-    for (const app of [a, b])
-      await eventually(() =>
-        app
-          .get(SigningGuard)
-          .ensureLoaded()
-          .then(
-            () => true,
-            () => undefined,
-          ),
-      );
   });
   afterAll(async () => {
     await a?.close();
@@ -190,5 +206,95 @@ describe('several ledger instances: checkpoint signing (real PostgreSQL and Kafk
     expect(guard.learnNote(logId, beyond, 'witness:test')).toBe(true);
     await guard.checkWithoutProof(head);
     expect(guard.haltedLogs()).toEqual([logId]);
+  });
+});
+
+describe('several ledger instances: the signing key (real PostgreSQL and Kafka)', () => {
+  let db: TestDatabase;
+  const prefix = freshTopicPrefix();
+  const topic = topicName(TOPICS.lifecycle, prefix);
+  const seedA = randomBytes(32);
+  const seedB = randomBytes(32);
+  const apps: INestApplicationContext[] = [];
+  const boot = async (seed: Buffer, env: Record<string, string> = {}) => {
+    const app = await bootInstance(db, {
+      TOPIC_PREFIX: prefix,
+      LEDGER_SIGNING_KEY: seed.toString('base64'),
+      ...env,
+    });
+    apps.push(app);
+    return app;
+  };
+  const events = () =>
+    query<{ verifier_key: string; event: string }>(
+      db,
+      'SELECT verifier_key, event FROM ledger.signing_key_events ORDER BY at',
+    );
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    await migrate(db);
+  });
+  afterAll(async () => {
+    for (const app of apps) await app.close();
+    await db?.drop();
+  });
+
+  it('instances starting at once record one activation; after a rolling rotation by another instance the old key signs nothing', async () => {
+    const [a, c] = await Promise.all([boot(seedA), boot(seedA)]);
+    const vkeyA = a.get(SigningKeyService).verifierKey;
+    expect((await events()).map((e) => [e.verifier_key, e.event])).toEqual([[vkeyA, 'activated']]);
+    const record = encodeEvent(
+      buildEvent({
+        type: 'tokenledger.token.expired.v1',
+        source: '/tokenledger/test',
+        actor: 'system',
+        data: { tokenId: uuidv7(), expiredAt: '2026-12-02T00:00:00.000Z' },
+      }),
+    );
+    await a.get(AppenderService).append(topic, 0, [{ offset: 0, timestamp: 1, value: record }]);
+    expect(await a.get(CheckpointerService).signDue()).toHaveLength(1);
+
+    // Rolling restart with a new key: B rotates while A and C still run with the old one.
+    const b = await boot(seedB, { LEDGER_ROTATE_KEY: '1' });
+    const vkeyB = b.get(SigningKeyService).verifierKey;
+    expect((await events()).map((e) => [e.verifier_key, e.event])).toEqual([
+      [vkeyA, 'activated'],
+      [vkeyA, 'retired'],
+      [vkeyB, 'activated'],
+    ]);
+    await a.get(AppenderService).append(topic, 0, [
+      {
+        offset: 1,
+        timestamp: 2,
+        value: encodeEvent(
+          buildEvent({
+            type: 'tokenledger.token.expired.v1',
+            source: '/tokenledger/test',
+            actor: 'system',
+            data: { tokenId: uuidv7(), expiredAt: '2026-12-02T00:00:00.000Z' },
+          }),
+        ),
+      },
+    ]);
+    expect(await a.get(CheckpointerService).signDue()).toEqual([]);
+    expect(await c.get(CheckpointerService).signDue()).toEqual([]);
+    expect(await a.get(HealthController).ready()).toMatchObject({
+      status: 'degraded',
+      checks: { signingKey: 'degraded' },
+    });
+    const [note] = await b.get(CheckpointerService).signDue();
+    expect(note).toBeDefined();
+    expect(openNote(note!, [b.get(SigningKeyService).verifier]).ok).toBe(true);
+    const stored = await query<{ size: string; key_name: string; note: string }>(
+      db,
+      'SELECT size, note FROM ledger.checkpoints ORDER BY size',
+    );
+    expect(
+      stored.map((r) => [Number(r.size), openNote(r.note, [b.get(SigningKeyService).verifier]).ok]),
+    ).toEqual([
+      [1, false],
+      [2, true],
+    ]);
   });
 });
