@@ -206,6 +206,7 @@ async function measureCount(ctx, { count, events, partitions }) {
       byCommand: cpuByCommand(['postgres', 'java']),
       machine: machineTicks(),
     };
+    const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
     await tx.commit();
     const committedAt = performance.now();
     await producer.disconnect();
@@ -238,6 +239,7 @@ async function measureCount(ctx, { count, events, partitions }) {
       byCommand: cpuByCommand(['postgres', 'java']),
       machine: machineTicks(),
     };
+    const load1 = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
     const window = (doneAt - committedAt) / 1000;
     const ledgerCpu = cpu1.ledgers.reduce((a, t, i) => a + (t - cpu0.ledgers[i]), 0);
     const postgresCpu = cpuDelta(cpu0.byCommand, cpu1.byCommand, 'postgres');
@@ -314,8 +316,10 @@ async function measureCount(ctx, { count, events, partitions }) {
       rateFromCommit: events / window,
       firstLeafAfter: (firstAt - committedAt) / 1000,
       checkpointLag,
+      loadavg: `${load0} / ${load1}`,
       cpu: {
         machineCores: machineBusy,
+        otherCores: machineBusy - (ledgerCpu + postgresCpu + kafkaCpu) / window,
         ledgerCores: ledgerCpu / window,
         postgresCores: postgresCpu / window,
         kafkaCores: kafkaCpu / window,
@@ -363,12 +367,12 @@ export async function measureInstances(ctx, { counts = [1, 2, 3], events, partit
 export function instancesReport(r, f0, f2) {
   const one = r.runs[0];
   const row = (x) =>
-    `| ${x.count} | ${x.held.join(' / ')} | ${f0(x.rate)} | ${f2(x.rate / one.rate)} | ${f2(x.seconds)} | ${f0(x.rateFromCommit)} | ${f2(x.checkpointLag)} | ${f2(x.cpu.machineCores)} | ${f2(x.cpu.ledgerCores)} | ${f2(x.cpu.postgresCores)} | ${f2(x.cpu.kafkaCores)} | ${f0(x.cpu.ledgerUsPerEvent)} + ${f0(x.cpu.postgresUsPerEvent)} | ${f0(x.insert.rate)} | ${f2(x.insert.rate / one.insert.rate)} |`;
+    `| ${x.count} | ${x.held.join(' / ')} | ${f0(x.rate)} | ${f2(x.rate / one.rate)} | ${f2(x.seconds)} | ${f0(x.rateFromCommit)} | ${f2(x.checkpointLag)} | ${f2(x.cpu.machineCores)} | ${f2(x.cpu.otherCores)} | ${x.loadavg} | ${f2(x.cpu.ledgerCores)} | ${f2(x.cpu.postgresCores)} | ${f2(x.cpu.kafkaCores)} | ${f0(x.cpu.ledgerUsPerEvent)} + ${f0(x.cpu.postgresUsPerEvent)} | ${f0(x.insert.rate)} | ${f2(x.insert.rate / one.insert.rate)} |`;
   return [
-    `Instances: ${f0(r.events)} token.used events on ${r.partitions} partitions of tokens.usage, produced in one Kafka transaction once the group was stable, for 1, 2 and 3 ledger processes in one consumer group (each count on a fresh database and fresh topics). Append rate from the first committed leaf the poll (every 20 ms) sees to the last; "from commit" includes the time to the first fetch. CPU in cores (CPU seconds / wall seconds) from /proc over commit -> last leaf: the whole machine (${os.cpus().length} cores), the ledger processes, PostgreSQL (every \`postgres\` process, other databases' included) and Kafka (\`java\`). Baseline in the same run: as many plain writers as instances, one connection each, 500-row INSERT statements of rows of the leaves' average size, primary key only.`,
+    `Instances: ${f0(r.events)} token.used events on ${r.partitions} partitions of tokens.usage, produced in one Kafka transaction once the group was stable, for 1, 2 and 3 ledger processes in one consumer group (each count on a fresh database and fresh topics). Append rate from the first committed leaf the poll (every 20 ms) sees to the last; "from commit" includes the time to the first fetch. CPU in cores (CPU seconds / wall seconds) from /proc over commit -> last leaf: the whole machine (${os.cpus().length} cores), the ledger processes, PostgreSQL (every \`postgres\` process, other databases' included) and Kafka (\`java\`); "other processes" is the machine minus those three (other users of the machine), with the 1-minute load average before and after. Baseline in the same run: as many plain writers as instances, one connection each, 500-row INSERT statements of rows of the leaves' average size, primary key only.`,
     '',
-    '| instances | audited partitions per instance | events/s | vs 1 | seconds | events/s from commit | checkpoint lag s | machine cores busy | ledger cores | PostgreSQL cores | Kafka cores | CPU us/event ledger + PostgreSQL | plain writers rows/s | vs 1 |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| instances | audited partitions per instance | events/s | vs 1 | seconds | events/s from commit | checkpoint lag s | machine cores busy | other processes, cores | load average (1 min) before / after | ledger cores | PostgreSQL cores | Kafka cores | CPU us/event ledger + PostgreSQL | plain writers rows/s | vs 1 |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.runs.map(row),
   ];
 }
