@@ -28,7 +28,7 @@ import { freePort, spawnApp, startSystem, type RunningSystem } from './system';
 
 const INSTANCES = 3;
 const PARTITIONS = 4;
-const LOAD_MS = 30_000;
+const LOAD_MS = 25_000;
 const KILL_EVERY_MS = 5_000;
 
 interface Instance {
