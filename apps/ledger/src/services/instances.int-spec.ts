@@ -1,9 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TOPICS, buildEvent, encodeEvent, topicName, uuidv7 } from '@tokenledger/contracts';
-import { formatCheckpoint, openNote, signNote, signerFromSeed } from '@tokenledger/ledger-core';
-import { HealthController } from '@tokenledger/service-host';
+import {
+  formatCheckpoint,
+  openNote,
+  signNote,
+  signerFromSeed,
+  verifierKey,
+} from '@tokenledger/ledger-core';
+import { HealthController, MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
 import {
   APP_ROLES,
   eventually,
@@ -15,15 +24,17 @@ import {
 import { migrateSchema } from '@tokenledger/sql';
 import { Client } from 'pg';
 import { AppModule } from '../app.module';
-import { ledgerConfigSchema } from '../config';
+import { ledgerConfigSchema, type LedgerConfig } from '../config';
 import { migrations } from '../migrations';
 import { grants } from '../migrations/grants';
 import { LedgerRepository } from '../repositories/ledger.repository';
+import { freePort, startWitness, type WitnessProcess } from '../test-support/witness-process';
 import { AppenderService } from './appender.service';
 import { CheckpointerService } from './checkpointer.service';
 import { LogAssignment } from './log-assignment';
 import { SigningGuard } from './signing-guard.service';
 import { SigningKeyService } from './signing-key.service';
+import { WitnessingService } from './witnessing.service';
 
 const ORIGIN = 'ledger.int.test/instances';
 
@@ -296,5 +307,107 @@ describe('several ledger instances: the signing key (real PostgreSQL and Kafka)'
       [1, false],
       [2, true],
     ]);
+  });
+});
+
+describe('several ledger instances: witness submissions (real PostgreSQL, Kafka and witness)', () => {
+  let db: TestDatabase;
+  let dir: string;
+  let witness: WitnessProcess | undefined;
+  const prefix = freshTopicPrefix();
+  const topic = topicName(TOPICS.lifecycle, prefix);
+  const logId = `${topic}-0`;
+  const seed = randomBytes(32);
+  const apps: INestApplicationContext[] = [];
+  let offset = 0;
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    dir = await mkdtemp(join(tmpdir(), 'ledger-instances-'));
+    await migrate(db);
+  });
+  afterAll(async () => {
+    for (const app of apps) await app.close();
+    await witness?.stop('SIGKILL');
+    await db?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('an older checkpoint submitted after another instance had the witness cosign a newer one is superseded, not ahead', async () => {
+    const port = await freePort();
+    const startW = () =>
+      startWitness({
+        name: 'witness.int/instances',
+        stateDir: dir,
+        port,
+        originPrefix: `${ORIGIN}/`,
+        logKeys: [verifierKey(ORIGIN, signerFromSeed(ORIGIN, seed).publicKey)],
+      });
+    // The witness's key, then down while A signs.
+    witness = await startW();
+    const witnessKey = witness.verifierKey;
+    await witness.stop();
+    const boot = async () => {
+      const app = await bootInstance(db, {
+        TOPIC_PREFIX: prefix,
+        LEDGER_SIGNING_KEY: seed.toString('base64'),
+        LEDGER_WITNESSES: `${witnessKey}@http://127.0.0.1:${port}/`,
+        LEDGER_WITNESS_TIMEOUT_MS: '1000',
+      });
+      apps.push(app);
+      return app;
+    };
+    const [a, b] = await Promise.all([boot(), boot()]);
+    const append = async (n: number) => {
+      const records = Array.from({ length: n }, () => ({
+        offset: offset++,
+        timestamp: Date.now(),
+        value: encodeEvent(
+          buildEvent({
+            type: 'tokenledger.token.expired.v1',
+            source: '/tokenledger/test',
+            actor: 'system',
+            data: { tokenId: uuidv7(), expiredAt: '2026-12-02T00:00:00.000Z' },
+          }),
+        ),
+      }));
+      await a.get(AppenderService).append(topic, 0, records);
+    };
+    await append(3);
+    expect(await a.get(CheckpointerService).signDue()).toHaveLength(1);
+    await a.get(WitnessingService).run(); // unreachable: A knows nothing the witness holds
+    // The witness is back; B signs the grown log and has it cosigned.
+    witness = await startW();
+    await append(2);
+    expect(await b.get(CheckpointerService).signDue()).toHaveLength(1);
+    await b.get(WitnessingService).run();
+    const cosigned = await query<{ size: string }>(
+      db,
+      'SELECT size FROM ledger.cosignatures WHERE log_id = $1',
+      [logId],
+    );
+    expect(cosigned.map((r) => Number(r.size))).toEqual([5]);
+
+    // A submits the checkpoint it read before B signed: the witness answers 409 with size 5.
+    const older = (await a.get(LedgerRepository).checkpoints(logId)).find((c) => c.size === 3)!;
+    const config = a.get<LedgerConfig>(SERVICE_CONFIG);
+    // The private submission step, as a pass would call it with what it read then.
+    const service: object = a.get(WitnessingService);
+    const submit = (service as { submit(w: unknown, cp: unknown): Promise<boolean> }).submit.bind(
+      service,
+    );
+    expect(await submit(config.LEDGER_WITNESSES[0], older)).toBe(false);
+    const metrics = await a.get(MetricsService).registry.metrics();
+    const outcome = (name: string) =>
+      metrics
+        .split('\n')
+        .find((l) =>
+          l.startsWith(
+            `tokenledger_ledger_witness_submissions_total{witness="witness.int/instances",outcome="${name}"}`,
+          ),
+        );
+    expect(outcome('superseded')).toMatch(/ 1$/);
+    expect(outcome('ahead')).toBeUndefined();
+    expect(a.get(SigningGuard).haltedLogs()).toEqual([]);
   });
 });
