@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { build, ensureDependencies, infra, root, say } from '../scripts/lib.mjs';
 import { measureWitnessing, witnessingReport } from './witnessing.mjs';
+import { instancesReport, measureInstances } from './instances.mjs';
 
 const N = Number(process.env.BENCH_EVENTS ?? 30000);
 const PROOF_LEAVES = Number(process.env.BENCH_PROOF_LEAVES ?? 1048576);
@@ -595,7 +596,16 @@ try {
     { seconds: WITNESS_SECONDS },
   );
 
-  // 9. Report.
+  // 9. Append with 1, 2 and 3 ledger instances in one consumer group (bench/instances.mjs).
+  results.instances = await measureInstances(
+    { root, stack, infra: infraModule, contracts, messaging, createKafka, Client, say },
+    {
+      events: Number(process.env.BENCH_INSTANCES_EVENTS ?? 60000),
+      partitions: Number(process.env.BENCH_INSTANCES_PARTITIONS ?? 6),
+    },
+  );
+
+  // 10. Report.
   const r = results;
   const smaller = Math.min(r.raw.rate, r.insert.rate);
   const v = r.verify;
@@ -636,6 +646,8 @@ try {
     `tokenledger verify / plain SHA-256: ${(v.cli.rate / v.sha.rate).toFixed(3)} (verifyBundle in-process / SHA-256: ${(v.inproc.rate / v.sha.rate).toFixed(3)}).`,
     '',
     ...witnessingReport(r.witnessing, f2),
+    '',
+    ...instancesReport(r.instances, f0, f2),
   ];
   process.stdout.write(`\n${out.join('\n')}\n`);
 } finally {

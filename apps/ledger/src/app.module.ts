@@ -11,6 +11,7 @@ import { ReplayRepository } from './repositories/replay.repository';
 import { SigningKeyRepository } from './repositories/signing-key.repository';
 import { AppenderService } from './services/appender.service';
 import { CheckpointerService } from './services/checkpointer.service';
+import { LogAssignment } from './services/log-assignment';
 import { ProofService } from './services/proof.service';
 import { ReplayService } from './services/replay.service';
 import { SigningGuard } from './services/signing-guard.service';
@@ -55,6 +56,7 @@ export class AppModule {
         ReplayService,
         TilesService,
         IngestSettings,
+        LogAssignment,
       ],
     };
   }

@@ -21,6 +21,8 @@ export interface ConsumerGroupSettings {
   partitionsConsumedConcurrently?: number;
   /** Where each assigned partition continues, whatever Kafka committed (see BatchConsumer). */
   seekOnAssign?(topic: string, partition: number): Promise<string | number>;
+  /** This member's assignment on every join, `{}` around rebalances (see BatchConsumer). */
+  onAssignment?(assignment: Readonly<Record<string, readonly number[]>>): void;
 }
 
 /**
@@ -149,6 +151,7 @@ export class BatchTransport extends Server implements CustomTransportStrategy {
         ? { partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently }
         : {}),
       ...(settings.seekOnAssign ? { seekOnAssign: settings.seekOnAssign.bind(settings) } : {}),
+      ...(settings.onAssignment ? { onAssignment: settings.onAssignment.bind(settings) } : {}),
       ...(onLag ? { onLag } : {}),
       ...(onDeadLetter ? { onDeadLetter } : {}),
     };

@@ -52,6 +52,13 @@ interface CommonOptions {
    * offsets are only a hint and a failed commit is logged, not retried.
    */
   seekOnAssign?: (topic: string, partition: number) => Promise<string | number>;
+  /**
+   * This member's whole assignment (full topic name -> partitions), as Kafka's group protocol gave
+   * it: on every join, and `{}` when the member starts, sees a rebalance begin, stops or crashes.
+   * Informative only: during a rebalance two members can both believe they hold a partition, so
+   * nothing that needs exclusivity may rely on it (the ledger uses it to spread signing work).
+   */
+  onAssignment?: (assignment: Readonly<Record<string, readonly number[]>>) => void;
   onDeadLetter?: (letter: DeadLetter) => void;
   /** Lag of the partition after a batch, for metrics. */
   onLag?: (topic: string, partition: number, lag: number) => void;
@@ -133,6 +140,19 @@ export class BatchConsumer {
       retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 30 },
     });
     this.consumer = consumer;
+    const { onAssignment } = this.options;
+    if (onAssignment) {
+      onAssignment({});
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+        onAssignment(payload.memberAssignment),
+      );
+      for (const event of [
+        consumer.events.REBALANCING,
+        consumer.events.STOP,
+        consumer.events.CRASH,
+      ])
+        consumer.on(event, () => onAssignment({}));
+    }
     if (seekOnAssign) {
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         this.seek(consumer, payload.memberAssignment, seekOnAssign).catch((error: unknown) =>

@@ -12,6 +12,7 @@ import { logIdOf } from '@tokenledger/ledger-core';
 import type { LedgerConfig } from '../config';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { AppenderService } from '../services/appender.service';
+import { LogAssignment } from '../services/log-assignment';
 
 /**
  * PostgreSQL, not Kafka, holds the ledger's position: on each assignment the consumer seeks to
@@ -24,6 +25,7 @@ export class IngestSettings implements ConsumerGroupSettings {
 
   constructor(
     private readonly repository: LedgerRepository,
+    private readonly assignment: LogAssignment,
     @Inject(SERVICE_CONFIG) config: LedgerConfig,
   ) {
     this.sessionTimeoutMs = config.LEDGER_SESSION_TIMEOUT_MS;
@@ -37,6 +39,11 @@ export class IngestSettings implements ConsumerGroupSettings {
   async seekOnAssign(topic: string, partition: number): Promise<number> {
     const head = await this.repository.head(logIdOf(topic, partition));
     return head?.nextOffset ?? 0;
+  }
+
+  /** Which logs this instance signs and witnesses follows Kafka's assignment (LogAssignment). */
+  onAssignment(assignment: Readonly<Record<string, readonly number[]>>): void {
+    this.assignment.update(assignment);
   }
 }
 

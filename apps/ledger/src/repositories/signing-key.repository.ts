@@ -70,6 +70,19 @@ export class SigningKeyRepository {
     return row.at;
   }
 
+  /**
+   * The key-lifecycle lock of this schema, for the rest of the transaction: exclusive to decide
+   * the active key at start (several instances may start at once), shared to sign a checkpoint,
+   * so that a rotation by another instance waits for signatures under way, and every signature
+   * after it sees the new active key.
+   */
+  async lockLifecycle(m: Tx, mode: 'exclusive' | 'shared'): Promise<void> {
+    await m.query(
+      `SELECT ${mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock'}(hashtext($1))`,
+      [`tokenledger:signing-key:${this.s}`],
+    );
+  }
+
   transaction<T>(work: (m: Tx) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(work);
   }

@@ -19,7 +19,7 @@ import { CLOCK, MetricsService, ReadinessChecks, SERVICE_CONFIG } from '@tokenle
 import { UnitOfWork } from '@tokenledger/sql';
 import { PinoLogger } from 'nestjs-pino';
 import type { LedgerConfig } from '../config';
-import type { LogHead } from '../repositories/ledger.repository';
+import { LedgerRepository, type LogHead } from '../repositories/ledger.repository';
 import { ProofService } from './proof.service';
 import { SigningKeyService } from './signing-key.service';
 
@@ -63,6 +63,7 @@ export class SigningGuard {
 
   constructor(
     private readonly proofs: ProofService,
+    private readonly repository: LedgerRepository,
     private readonly keys: SigningKeyService,
     private readonly kafka: KafkaConnection,
     private readonly outbox: EventOutbox,
@@ -156,7 +157,9 @@ export class SigningGuard {
   }
 
   /**
-   * Whether `head` may be signed. MUST be called before signing; a refusal halts the log. A head
+   * Whether `head` may be signed. MUST be called before signing; a refusal halts the log, except
+   * for a head that was merely read before a larger published checkpoint was learned (false, no
+   * halt: the stored log has grown past it since; see stillBehind). A head
    * that is behind the published checkpoint is refused without a proof (cheap: checked every tick).
    */
   async maySign(head: LogHead): Promise<boolean> {
@@ -167,7 +170,10 @@ export class SigningGuard {
     }
     const p = this.published.get(head.logId);
     if (p === undefined) return true;
-    if (head.size < p.size) return this.halt(head, p, 'smaller-than-published');
+    if (head.size < p.size) {
+      const behind = await this.stillBehind(head, p);
+      return behind ? this.halt(behind, p, 'smaller-than-published') : false;
+    }
     if (head.size === p.size)
       return head.rootHash.equals(p.rootHash) || this.halt(head, p, 'inconsistent-with-published');
     let proof: Buffer[];
@@ -189,9 +195,24 @@ export class SigningGuard {
   async checkWithoutProof(head: LogHead): Promise<void> {
     const p = this.published.get(head.logId);
     if (p === undefined || this.halts.has(head.logId)) return;
-    if (head.size < p.size) await this.halt(head, p, 'smaller-than-published');
-    else if (head.size === p.size && !head.rootHash.equals(p.rootHash))
+    if (head.size < p.size) {
+      const behind = await this.stillBehind(head, p);
+      if (behind) await this.halt(behind, p, 'smaller-than-published');
+    } else if (head.size === p.size && !head.rootHash.equals(p.rootHash))
       await this.halt(head, p, 'inconsistent-with-published');
+  }
+
+  /**
+   * `head` is smaller than the published checkpoint `p`: the stored log as read now if it still
+   * is (a rollback), else undefined. With several instances `head` can simply be older than `p`:
+   * read before another instance signed `p` and a witness told this one of it. Heads only grow
+   * (the owner's trigger) and every checkpoint is signed from a committed head, so a head read
+   * after `p` was learned covers `p` unless the stored log was truncated.
+   */
+  private async stillBehind(head: LogHead, p: PublishedCheckpoint): Promise<LogHead | undefined> {
+    const now = await this.repository.head(head.logId);
+    if (now !== undefined && now.size >= p.size) return undefined;
+    return now ?? { ...head, size: 0 };
   }
 
   private async halt(

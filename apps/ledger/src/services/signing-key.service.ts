@@ -12,7 +12,8 @@ import {
   type NoteVerifier,
 } from '@tokenledger/ledger-core';
 import { EventOutbox } from '@tokenledger/messaging-nest';
-import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import { ReadinessChecks, SERVICE_CONFIG } from '@tokenledger/service-host';
+import type { Tx } from '@tokenledger/sql';
 import { PinoLogger } from 'nestjs-pino';
 import type { LedgerConfig } from '../config';
 import { SigningKeyRepository } from '../repositories/signing-key.repository';
@@ -44,13 +45,24 @@ export class SigningKeyService implements OnModuleInit {
   readonly signer: NoteSigner;
   readonly verifier: NoteVerifier;
   readonly verifierKey: string;
+  /** The active key when it is not this process's (another instance rotated), else undefined. */
+  private supersededBy: string | undefined;
 
   constructor(
     private readonly keys: SigningKeyRepository,
     private readonly outbox: EventOutbox,
     private readonly logger: PinoLogger,
+    readiness: ReadinessChecks,
     @Inject(SERVICE_CONFIG) private readonly config: LedgerConfig,
   ) {
+    readiness.register('signingKey', () =>
+      this.supersededBy === undefined
+        ? { status: 'ok' }
+        : {
+            status: 'degraded',
+            reason: `not signing: the active signing key is ${this.supersededBy}, not this instance's ${this.verifierKey}`,
+          },
+    );
     const seed = SigningKeyService.loadSeed(config);
     const name = config.LEDGER_ORIGIN;
     this.signer = signerFromSeed(name, seed);
@@ -58,30 +70,33 @@ export class SigningKeyService implements OnModuleInit {
     this.verifierKey = verifierKey(name, this.signer.publicKey);
   }
 
-  /** Before any onApplicationBootstrap hook: nothing is signed before the key is settled. */
+  /**
+   * Before any onApplicationBootstrap hook: nothing is signed before the key is settled. Under the
+   * exclusive key-lifecycle lock, so that instances starting at once record one activation (or
+   * one rotation), each deciding on the history as the one before it left it.
+   */
   async onModuleInit(): Promise<void> {
-    const active = await this.keys.activeKey();
-    if (active === this.verifierKey) {
-      // A database from before migration 306 has no activation event yet.
-      if (!(await this.keys.hasActivation(this.verifierKey)))
-        await this.keys.transaction((m) =>
-          this.keys.activate(m, this.signer.name, this.verifierKey),
-        );
-      if (this.config.LEDGER_ROTATE_KEY)
-        this.logger.warn('LEDGER_ROTATE_KEY is set but the key is already the active one');
-      return;
-    }
-    const foreign = (await this.keys.latestNotes()).filter(
-      (c) => !openNote(c.note, [this.verifier]).ok,
-    );
-    if (foreign.length > 0 && !this.config.LEDGER_ROTATE_KEY)
-      throw new SigningKeyChangeRefused(
-        `the configured signing key ${this.verifierKey} is not the active key ${active ?? '(none recorded)'}, ` +
-          `and ${foreign.length} log(s) have checkpoints signed by another key (e.g. ${foreign[0]?.logId} at size ${foreign[0]?.size}). ` +
-          'Refusing to start: a changed key would go unnoticed. To rotate deliberately, start once with LEDGER_ROTATE_KEY=1 ' +
-          '(docs/design/ledger.md, "Signing-key lifecycle"); otherwise restore the previous key.',
+    const rotated = await this.keys.transaction(async (m) => {
+      await this.keys.lockLifecycle(m, 'exclusive');
+      const active = await this.keys.activeKey();
+      if (active === this.verifierKey) {
+        // A database from before migration 306 has no activation event yet.
+        if (!(await this.keys.hasActivation(this.verifierKey)))
+          await this.keys.activate(m, this.signer.name, this.verifierKey);
+        if (this.config.LEDGER_ROTATE_KEY)
+          this.logger.warn('LEDGER_ROTATE_KEY is set but the key is already the active one');
+        return false;
+      }
+      const foreign = (await this.keys.latestNotes()).filter(
+        (c) => !openNote(c.note, [this.verifier]).ok,
       );
-    await this.keys.transaction(async (m) => {
+      if (foreign.length > 0 && !this.config.LEDGER_ROTATE_KEY)
+        throw new SigningKeyChangeRefused(
+          `the configured signing key ${this.verifierKey} is not the active key ${active ?? '(none recorded)'}, ` +
+            `and ${foreign.length} log(s) have checkpoints signed by another key (e.g. ${foreign[0]?.logId} at size ${foreign[0]?.size}). ` +
+            'Refusing to start: a changed key would go unnoticed. To rotate deliberately, start once with LEDGER_ROTATE_KEY=1 ' +
+            '(docs/design/ledger.md, "Signing-key lifecycle"); otherwise restore the previous key.',
+        );
       let retiredAt = new Date();
       if (active !== undefined) retiredAt = await this.keys.retire(m, this.signer.name, active);
       await this.keys.activate(m, this.signer.name, this.verifierKey);
@@ -108,8 +123,28 @@ export class SigningKeyService implements OnModuleInit {
           `signing key rotated; add the old key to LEDGER_TRUSTED_KEYS as ${active};retired=${retiredAt.toISOString()} ` +
             'and the new key to the witnesses’ log keys',
         );
+      return active !== undefined;
     });
-    if (active !== undefined) this.outbox.publishSoon();
+    if (rotated) this.outbox.publishSoon();
+  }
+
+  /**
+   * Whether this process's key is still the active one, to be asked in a signing transaction
+   * after `holdForSigning`. With several instances another one may have rotated the key (a rolling
+   * restart with a new key): from then on this process signs nothing (a retired key's later
+   * checkpoints would not verify), says so in readiness, and must be restarted with the new key.
+   */
+  async mayStillSign(m: Tx): Promise<boolean> {
+    await this.keys.lockLifecycle(m, 'shared');
+    const active = await this.keys.activeKey();
+    const ok = active === this.verifierKey;
+    if (!ok && this.supersededBy !== active)
+      this.logger.error(
+        { configured: this.verifierKey, active },
+        'NOT SIGNING: another instance made another signing key the active one; restart this instance with that key',
+      );
+    this.supersededBy = ok ? undefined : active;
+    return ok;
   }
 
   private static loadSeed(config: LedgerConfig): Buffer {

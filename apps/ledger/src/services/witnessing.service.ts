@@ -16,12 +16,13 @@ import { addCheckpoint } from '@tokenledger/witness';
 import { PinoLogger } from 'nestjs-pino';
 import type { LedgerConfig, WitnessEndpoint } from '../config';
 import { CosignatureRepository, type CosignatureRow } from '../repositories/cosignature.repository';
-import type { CheckpointRow } from '../repositories/ledger.repository';
+import { LedgerRepository, type CheckpointRow } from '../repositories/ledger.repository';
+import { LogAssignment } from './log-assignment';
 import { ProofService } from './proof.service';
 import { SigningGuard, checkpointOrigin } from './signing-guard.service';
 
 export type SubmissionOutcome =
-  'cosigned' | 'conflict' | 'inconsistent' | 'refused' | 'unreachable' | 'ahead';
+  'cosigned' | 'conflict' | 'inconsistent' | 'refused' | 'unreachable' | 'ahead' | 'superseded';
 
 /** A checkpoint note with the verified cosignature lines of configured witnesses appended. */
 export interface CosignedCheckpoint {
@@ -49,6 +50,11 @@ const bodyOf = (note: string): string => note.slice(0, note.lastIndexOf('\n\n') 
  * whose latest checkpoint lacks LEDGER_WITNESS_QUORUM cosignatures, and readiness says degraded.
  * A witness holding a larger checkpoint than the database has (a 409 above it), or refusing a
  * checkpoint as inconsistent (422), is asked for that checkpoint, which goes to the signer guard.
+ *
+ * With several ledger instances each submits the logs it is assigned (LogAssignment); around a
+ * rebalance two may submit the same log. The witness serializes them: the later one gets a 409
+ * with the size the other made it cosign and retries from there (same checkpoint: cosigned again;
+ * older: `superseded` when the database already holds the newer one, no backoff, no alarm).
  */
 @Injectable()
 export class WitnessingService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -65,6 +71,8 @@ export class WitnessingService implements OnApplicationBootstrap, OnApplicationS
 
   constructor(
     private readonly cosignatures: CosignatureRepository,
+    private readonly ledger: LedgerRepository,
+    private readonly assignment: LogAssignment,
     private readonly proofs: ProofService,
     private readonly guard: SigningGuard,
     private readonly logger: PinoLogger,
@@ -74,7 +82,7 @@ export class WitnessingService implements OnApplicationBootstrap, OnApplicationS
   ) {
     this.submissions = metrics.counter(
       'tokenledger_ledger_witness_submissions_total',
-      'Checkpoint submissions to witnesses, by witness name and outcome (cosigned, conflict, inconsistent, refused, unreachable, ahead)',
+      'Checkpoint submissions to witnesses, by witness name and outcome (cosigned, conflict, inconsistent, refused, unreachable, ahead, superseded)',
       ['witness', 'outcome'],
     );
     this.unwitnessedGauge = metrics.gauge(
@@ -178,6 +186,8 @@ export class WitnessingService implements OnApplicationBootstrap, OnApplicationS
         (await this.cosignatures.forCheckpoint(cp.logId, cp.size)).map((r) => r.witnessKey),
       );
       cosignedBy.set(cp.logId, have);
+      // Readiness counts every log; submissions only for this instance's logs (LogAssignment).
+      if (!this.assignment.owns(cp.logId)) continue;
       for (const w of witnesses) {
         if (have.has(w.verifierKey)) continue;
         if ((this.backoff.get(w.verifierKey)?.until ?? 0) > now) continue;
@@ -204,6 +214,14 @@ export class WitnessingService implements OnApplicationBootstrap, OnApplicationS
       let old = this.known.get(key) ?? 0;
       for (let attempt = 0; attempt < 2; attempt += 1) {
         if (old > cp.size) {
+          // Another instance may have signed (and submitted) a newer checkpoint since this pass
+          // read `cp`: then the database has it, and the next pass submits that one.
+          const stored = await this.ledger.latestCheckpoint(cp.logId);
+          if (stored && stored.size >= old) {
+            this.count(name, 'superseded');
+            this.again = true;
+            return false;
+          }
           // The witness holds a larger checkpoint than the database: tell the signer guard.
           this.count(name, 'ahead');
           this.backOff(w);
