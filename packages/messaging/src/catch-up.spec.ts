@@ -85,4 +85,23 @@ describe('CatchUpTracker', () => {
       await new Promise((r) => setTimeout(r, 5));
     expect(tracker.state().caughtUp).toBe(true);
   });
+
+  it('retries fetching the end offsets (a partition without a leader yet), then gives up', async () => {
+    let calls = 0;
+    const flaky: CatchUpSource = {
+      endOffsets: () =>
+        ++calls < 3
+          ? Promise.reject(new Error('not the leader'))
+          : Promise.resolve([end(0, '0', '1')]),
+      committed: () => Promise.resolve([]),
+    };
+    const tracker = new CatchUpTracker(flaky, 'g', ['t'], { attempts: 5 });
+    await tracker.start();
+    expect(tracker.state()).toEqual({ caughtUp: false, behind: 1 });
+    tracker.stop();
+    const down: CatchUpSource = { ...flaky, endOffsets: () => Promise.reject(new Error('down')) };
+    await expect(new CatchUpTracker(down, 'g', ['t'], { attempts: 2 }).start()).rejects.toThrow(
+      'down',
+    );
+  });
 });

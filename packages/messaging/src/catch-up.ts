@@ -41,7 +41,7 @@ export class CatchUpTracker {
     private readonly source: CatchUpSource,
     private readonly groupId: string,
     private readonly topics: readonly string[],
-    private readonly options: { pollMs?: number; onCaughtUp?: () => void } = {},
+    private readonly options: { pollMs?: number; attempts?: number; onCaughtUp?: () => void } = {},
   ) {}
 
   state(): CatchUpState {
@@ -52,7 +52,7 @@ export class CatchUpTracker {
   /** Fetches the targets (once; later calls do nothing), then polls the group until caught up. */
   async start(): Promise<void> {
     if (this.targets) return;
-    const ends = await this.source.endOffsets(this.topics);
+    const ends = await this.endOffsets();
     const targets = new Map<string, bigint>();
     for (const end of ends)
       if (BigInt(end.offset) > BigInt(end.low))
@@ -64,6 +64,22 @@ export class CatchUpTracker {
       return;
     }
     this.schedule();
+  }
+
+  /**
+   * Right after a topic is created its partitions may have no leader for a moment ("not the
+   * leader"): retried for a few seconds, as kafkajs retries the consumer's own first fetches.
+   */
+  private async endOffsets(): Promise<Array<PartitionOffset & { low: string }>> {
+    const attempts = this.options.attempts ?? 20;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.source.endOffsets(this.topics);
+      } catch (error) {
+        if (attempt >= attempts) throw error;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
   }
 
   /** This member consumed a partition up to (excluding) `next`. */
