@@ -120,8 +120,8 @@ export class KafkaConnection
     }
     if (unknown === 0 && behind === 0) return { caughtUp: true };
     const parts = [
-      unknown > 0 ? `${unknown} consumer group(s) starting` : '',
-      behind > 0 ? `${behind} partition(s) behind the end offsets they had at start` : '',
+      unknown > 0 ? `${unknown} consumer groups starting` : '',
+      behind > 0 ? `${behind} partitions behind the end offsets they had at start` : '',
     ].filter(Boolean);
     return { caughtUp: false, reason: `catching up with Kafka: ${parts.join(', ')}` };
   }
