@@ -226,12 +226,25 @@ for (const app of APPS) {
   });
 }
 
+// Ready means caught up with Kafka as of the app's start (docs/design/freshness.md): with a long
+// backlog that can take a while, so time spent catching up does not count against the deadline;
+// progress is shown every 10 s.
 async function ready(app) {
-  const deadline = Date.now() + 180_000;
+  let deadline = Date.now() + 180_000;
+  let shownAt = 0;
   while (Date.now() < deadline && !stopping) {
     try {
       const res = await fetch(`http://127.0.0.1:${app.port}/health/ready`);
       if (res.status === 200) return;
+      const body = await res.text();
+      if (body.includes('catching up')) {
+        deadline = Date.now() + 180_000;
+        if (Date.now() - shownAt >= 10_000) {
+          shownAt = Date.now();
+          const reason = /consumers: ([^)"]*)/.exec(body)?.[1] ?? 'catching up';
+          say(`${app.name}: ${reason}`);
+        }
+      }
     } catch {
       // not listening yet
     }

@@ -41,7 +41,7 @@ describe('foundation: the four apps as real processes against real Kafka and Pos
       const extra = name === 'ledger' ? { witnesses: 'ok', signing: 'ok' } : {};
       expect(await ready.json()).toEqual({
         status: 'ok',
-        checks: { postgres: 'up', kafka: 'up', ...extra },
+        checks: { postgres: 'up', kafka: 'up', consumers: 'up', ...extra },
       });
 
       const metrics = await (await fetch(`${url}/metrics`)).text();

@@ -14,11 +14,13 @@ import { StatusRepository } from './repositories/status.repository';
 import { CredentialResolver } from './services/credential-resolver';
 import { DpopReplayStore } from './services/dpop-replay-store';
 import { IntrospectionService } from './services/introspection.service';
+import { IssuanceClient } from './services/issuance-client';
 import { LocalAuthenticator } from './services/local-authenticator';
 import { RevocationService } from './services/revocation.service';
 import { RebuildService } from './services/rebuild.service';
 import { StatusCache } from './services/status-cache';
 import { StatusProjection } from './services/status-projection';
+import { StatusSource } from './services/status-source';
 import { UsageReporter } from './services/usage-reporter';
 
 @Module({})
@@ -47,6 +49,8 @@ export class AppModule {
       providers: [
         StatusRepository,
         DpopJtiRepository,
+        IssuanceClient,
+        StatusSource,
         StatusCache,
         CredentialResolver,
         DpopReplayStore,

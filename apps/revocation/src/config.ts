@@ -6,6 +6,13 @@ export const revocationConfigSchema = serviceConfigSchema(4002, 'revocation').ex
   ISSUANCE_URL: z.url().default('http://127.0.0.1:4001'),
   /** How long another instance may serve a cached status: revocations bite everywhere within this. */
   STATUS_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
+  /** How long "issuance does not know this token" is trusted (docs/design/freshness.md). */
+  NEGATIVE_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  /** How many such misses are kept (least recently recorded go first). */
+  NEGATIVE_CACHE_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(50_000),
+  /** Credential lookups at issuance in flight at once, and how many may wait; more get 503. */
+  ISSUANCE_LOOKUP_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(16),
+  ISSUANCE_LOOKUP_QUEUE: z.coerce.number().int().min(0).max(100_000).default(2_000),
   /** Serve POST /v1/bench/baseline (for `npm run bench:introspect` only). */
   BENCH_BASELINE_ROUTE: z.stringbool().default(false),
   /** DPoP proofs older than this are refused (RFC 9449 iat window). */

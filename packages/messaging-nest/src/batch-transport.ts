@@ -91,6 +91,7 @@ export class BatchTransport extends Server implements CustomTransportStrategy {
       return;
     }
     this.consumers = groups.map((group) => this.start(group));
+    this.options.connection.markConsumersRegistered();
     callback();
   }
 

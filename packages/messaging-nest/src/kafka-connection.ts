@@ -87,6 +87,44 @@ export class KafkaConnection
   }
 
   private readonly consumers: BatchConsumer[] = [];
+  private consumersExpected = false;
+  private consumersRegistered = false;
+
+  /**
+   * The app's consumers will be started by BatchTransport (service-host's createService): until
+   * it has registered them all, {@link catchUp} says not caught up, so that readiness cannot
+   * pass before the consumers exist.
+   */
+  expectConsumers(): void {
+    this.consumersExpected = true;
+  }
+
+  /** Every consumer of this app is registered (BatchTransport, once it started them all). */
+  markConsumersRegistered(): void {
+    this.consumersRegistered = true;
+  }
+
+  /**
+   * Whether every consumer group of this app has consumed its topics up to where they ended when
+   * it started (see CatchUpTracker). Cheap and synchronous: for `/health/ready`.
+   */
+  catchUp(): { caughtUp: boolean; reason?: string } {
+    if (this.consumersExpected && !this.consumersRegistered)
+      return { caughtUp: false, reason: 'consumers not started yet' };
+    let unknown = 0;
+    let behind = 0;
+    for (const consumer of this.consumers) {
+      const state = consumer.catchUpState();
+      if (state.behind === undefined) unknown += 1;
+      else behind += state.behind;
+    }
+    if (unknown === 0 && behind === 0) return { caughtUp: true };
+    const parts = [
+      unknown > 0 ? `${unknown} consumer groups starting` : '',
+      behind > 0 ? `${behind} partitions behind the end offsets they had at start` : '',
+    ].filter(Boolean);
+    return { caughtUp: false, reason: `catching up with Kafka: ${parts.join(', ')}` };
+  }
 
   /** Group id of one of this app's consumers: `<group prefix>tokenledger-<service>[-<name>]`. */
   consumerGroupId(name?: string): string {

@@ -1,5 +1,6 @@
 import { EventDecodeError, decodeEvent, type EventEnvelope } from '@tokenledger/contracts';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { CatchUpTracker, kafkaCatchUpSource, type CatchUpState } from './catch-up';
 import { DeadLetterWriter, deadLetterOf, type DeadLetter } from './dead-letter';
 
 export interface ConsumedEvent {
@@ -102,10 +103,24 @@ export class BatchConsumer {
   private stopped = false;
   private readonly maxRecordBytes: number;
   private readonly deadLetters: DeadLetterWriter;
+  private readonly catchUpSource: ReturnType<typeof kafkaCatchUpSource>;
+  private readonly catchUp: CatchUpTracker;
 
   constructor(private readonly options: BatchConsumerOptions) {
     this.maxRecordBytes = options.maxRecordBytes ?? 256 * 1024;
     this.deadLetters = new DeadLetterWriter(options.producer, options.dlqTopic);
+    this.catchUpSource = kafkaCatchUpSource(options.kafka);
+    this.catchUp = new CatchUpTracker(this.catchUpSource, options.groupId, options.topics, {
+      onCaughtUp: () => void this.catchUpSource.close().catch(() => undefined),
+    });
+  }
+
+  /**
+   * Whether the group has consumed every partition up to where it ended when this member first
+   * started (see CatchUpTracker): what `/health/ready` waits for.
+   */
+  catchUpState(): CatchUpState {
+    return this.catchUp.state();
   }
 
   /**
@@ -153,6 +168,8 @@ export class BatchConsumer {
       ])
         consumer.on(event, () => onAssignment({}));
     }
+    // The end offsets as of this moment, before the first fetch: readiness waits for them.
+    await this.catchUp.start();
     if (seekOnAssign) {
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         this.seek(consumer, payload.memberAssignment, seekOnAssign).catch((error: unknown) =>
@@ -177,7 +194,9 @@ export class BatchConsumer {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.catchUp.stop();
     await this.disconnect();
+    await this.catchUpSource.close().catch(() => undefined);
   }
 
   private async disconnect(): Promise<void> {
@@ -270,6 +289,7 @@ export class BatchConsumer {
     } else {
       await commit;
     }
+    this.catchUp.progress(batch.topic, batch.partition, next);
     this.options.onLag?.(
       batch.topic,
       batch.partition,

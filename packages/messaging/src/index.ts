@@ -22,6 +22,13 @@ export {
   type ConsumedRecord,
   type RawBatchOutcome,
 } from './batch-consumer';
+export {
+  CatchUpTracker,
+  kafkaCatchUpSource,
+  type CatchUpSource,
+  type CatchUpState,
+  type PartitionOffset,
+} from './catch-up';
 export { DLQ_HEADERS, DeadLetterWriter, deadLetterOf, type DeadLetter } from './dead-letter';
 export { CreateSchemaAndOutbox1795800000000 } from './outbox-migration';
 export { readTopicToEnd } from './read-to-end';

@@ -99,9 +99,12 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
   metrics.observe(fastify);
   // A hybrid application: HTTP, and the app's Kafka consumers as the `@EventPattern` handlers of
   // its controllers (see BatchTransport). Exception filters for HTTP do not apply to them.
+  const connection = app.get(KafkaConnection);
+  // Readiness waits for these consumers to catch up with Kafka (docs/design/freshness.md).
+  connection.expectConsumers();
   app.connectMicroservice<MicroserviceOptions>({
     strategy: new BatchTransport({
-      connection: app.get(KafkaConnection),
+      connection,
       resolve: (token) => app.get(token),
       onLag: (topic, partition, lag) =>
         metrics.consumerLag.set({ topic, partition: String(partition) }, lag),

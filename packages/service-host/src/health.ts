@@ -5,7 +5,7 @@ import { KafkaConnection } from '@tokenledger/messaging-nest';
 import { DataSource } from 'typeorm';
 import { ReadinessChecks } from './readiness';
 
-type Check = 'up' | 'down' | 'ok' | 'degraded';
+type Check = 'up' | 'down' | 'ok' | 'degraded' | 'catching-up';
 
 export interface ReadyBody {
   status: 'ok' | 'degraded';
@@ -42,17 +42,20 @@ export class HealthController {
   }
 
   /**
-   * Ready only when PostgreSQL answers a query and the Kafka cluster answers a metadata request
-   * (503 otherwise). The app's own checks (ReadinessChecks) can only degrade it: still 200, with
+   * Ready only when PostgreSQL answers a query, the Kafka cluster answers a metadata request, and
+   * every consumer group of the app has consumed its topics up to the end offsets they had when
+   * the app started, so its projections hold everything written before it (503 otherwise;
+   * docs/design/freshness.md). The app's own checks (ReadinessChecks) can only degrade it: still 200, with
    * `status: "degraded"` and the reasons.
    */
   @Get('ready')
   @ApiOkResponse({
     description:
-      'PostgreSQL and Kafka answer; `status` is `degraded` (with `reasons`) when an app check is.',
+      'PostgreSQL and Kafka answer and the consumers caught up with Kafka as of the start; `status` is `degraded` (with `reasons`) when an app check is.',
   })
   @ApiServiceUnavailableResponse({
-    description: 'A dependency does not answer; the body says which.',
+    description:
+      'A dependency does not answer, or the consumers are still catching up; the body says which.',
   })
   async ready(): Promise<ReadyBody> {
     const [[postgres, pgError], [kafka, kafkaError]] = await Promise.all([
@@ -67,6 +70,10 @@ export class HealthController {
       ].filter(Boolean);
       throw new ServiceUnavailableException(`not ready (${reasons.join('; ')})`);
     }
+    const catchUp = this.kafka.catchUp();
+    checks.consumers = catchUp.caughtUp ? 'up' : 'catching-up';
+    if (!catchUp.caughtUp)
+      throw new ServiceUnavailableException(`not ready (consumers: ${catchUp.reason ?? 'behind'})`);
     const reasons: string[] = [];
     for (const [name, report] of this.extra.run()) {
       checks[name] = report.status;

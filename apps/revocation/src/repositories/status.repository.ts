@@ -115,6 +115,38 @@ export class StatusRepository extends SchemaRepository {
     );
   }
 
+  /**
+   * A token known from issuance before its token.issued event was applied (StatusSource): the
+   * row that event writes. Same conflict rule, so whichever comes first wins and the other is a
+   * no-op.
+   */
+  async adopt(record: {
+    tokenId: string;
+    prefix: string;
+    owner: { type: string; id: string };
+    scopes: string[];
+    labels: Record<string, string>;
+    issuedAt: string;
+    expiresAt: string;
+    dpopJkt?: string;
+  }): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO ${this.s}.token_status (token_id, prefix, owner_type, owner_id, scopes, labels, issued_at, expires_at, dpop_jkt)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (token_id) DO NOTHING`,
+      [
+        record.tokenId,
+        record.prefix,
+        record.owner.type,
+        record.owner.id,
+        record.scopes,
+        JSON.stringify(record.labels),
+        record.issuedAt,
+        record.expiresAt,
+        record.dpopJkt ?? null,
+      ],
+    );
+  }
+
   /** Idempotent: only an active token changes. Returns whether it did. */
   async markRevoked(
     manager: Tx,

@@ -45,8 +45,10 @@ export class IntrospectionService {
   /** Is this token usable right now (format, known, not revoked, not expired)? No DPoP, no event. */
   async evaluate(token: string, now = this.clock.now()): Promise<Evaluation> {
     if (!isWellFormed(token)) return { active: false, rejection: 'unknown' };
-    const tokenId = await this.resolver.resolve(token);
-    const status = tokenId ? await this.statuses.get(tokenId) : undefined;
+    const resolved = await this.resolver.resolve(token);
+    const status = resolved
+      ? await this.statuses.get(resolved.tokenId, resolved.record)
+      : undefined;
     if (!status) return { active: false, rejection: 'unknown' };
     if (status.status === 'revoked') return { active: false, rejection: 'revoked', status };
     if (status.status === 'expired' || status.expiresAt.getTime() <= now)

@@ -8,6 +8,7 @@ import { displayPrefix, isWellFormed } from '@tokenledger/token-core';
 import { StatusRepository, type RevokeSelector } from '../repositories/status.repository';
 import { CredentialResolver } from './credential-resolver';
 import { StatusCache } from './status-cache';
+import { StatusSource } from './status-source';
 
 /** At most this many tokens per bulk revocation request (repeat the request for more). */
 export const BULK_LIMIT = 10_000;
@@ -31,18 +32,24 @@ export class RevocationService {
   constructor(
     private readonly statuses: StatusRepository,
     private readonly cache: StatusCache,
+    private readonly source: StatusSource,
     private readonly resolver: CredentialResolver,
     private readonly outbox: EventOutbox,
     private readonly uow: UnitOfWork,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  /** Revokes one token; idempotent. Visible to this instance's next introspection at once. */
+  /**
+   * Revokes one token; idempotent. Visible to this instance's next introspection at once (its
+   * cache entry is dropped after the commit), to other instances within STATUS_CACHE_MS.
+   */
   async revoke(
     tokenId: string,
     reason: RevocationReason,
     meta: EventMeta & { requestId?: string },
   ): Promise<{ tokenId: string; revoked: boolean; alreadyInactive: boolean }> {
+    // A token issued a moment ago may not be projected yet: adopt it from issuance first.
+    await this.source.find(tokenId);
     const changed = await this.uow.run(async (manager) => {
       const status = await this.statuses.find(tokenId, manager, true);
       if (!status) throw new DomainError('token_not_found', `no token ${tokenId}`);
@@ -54,8 +61,10 @@ export class RevocationService {
 
   /** RFC 7009: revokes the presented token if it is ours and live; says nothing either way. */
   async revokePresented(token: string, meta: EventMeta): Promise<void> {
-    const tokenId = await this.resolver.resolve(token);
-    if (!tokenId) return;
+    const resolved = await this.resolver.resolve(token);
+    if (!resolved) return;
+    const { tokenId } = resolved;
+    if (!(await this.source.find(tokenId, resolved.record))) return;
     const changed = await this.uow.run((manager) =>
       this.revokeLocked(manager, tokenId, 'requested', meta),
     );
@@ -89,7 +98,9 @@ export class RevocationService {
         continue;
       }
       const prefix = displayPrefix(item.token);
-      const tokenId = await this.resolver.resolve(item.token);
+      const resolved = await this.resolver.resolve(item.token);
+      const tokenId = resolved?.tokenId;
+      if (resolved) await this.source.find(resolved.tokenId, resolved.record);
       const outcome = await this.uow.run(async (manager) => {
         const status = tokenId ? await this.statuses.find(tokenId, manager, true) : undefined;
         const revoked = status

@@ -1,6 +1,7 @@
 import { FixedClock } from '@tokenledger/contracts';
 import type { RevocationConfig } from '../config';
-import type { StatusRepository, TokenStatus } from '../repositories/status.repository';
+import type { TokenStatus } from '../repositories/status.repository';
+import type { StatusSource } from './status-source';
 import { StatusCache } from './status-cache';
 
 const TOKEN = '019ac1e2-3b4c-7d5e-8f60-123456789abc';
@@ -9,12 +10,12 @@ function status(state: TokenStatus['status']): TokenStatus {
   return { tokenId: TOKEN, status: state } as TokenStatus;
 }
 
-/** A repository whose reads resolve when the test says so, counting them. */
+/** A status source whose reads resolve when the test says so, counting them. */
 function controlledRepository() {
   const reads: Array<(s: TokenStatus | undefined) => void> = [];
   const repository = {
     find: () => new Promise<TokenStatus | undefined>((resolve) => reads.push(resolve)),
-  } as unknown as StatusRepository;
+  } as unknown as StatusSource;
   return { repository, reads };
 }
 

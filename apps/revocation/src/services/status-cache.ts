@@ -3,12 +3,15 @@ import type { Clock } from '@tokenledger/contracts';
 import { CLOCK, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { LRUCache } from 'lru-cache';
 import type { RevocationConfig } from '../config';
-import { StatusRepository, type TokenStatus } from '../repositories/status.repository';
+import type { TokenStatus } from '../repositories/status.repository';
+import type { CredentialRecord } from './issuance-client';
+import { StatusSource } from './status-source';
 
 const MAX_ENTRIES = 100_000;
 
 /**
- * Token status for the hot path (introspection, operator auth). A status read from PostgreSQL is
+ * Token status for the hot path (introspection, operator auth), read through StatusSource (the
+ * projection, or issuance for a token not projected yet). A status read from PostgreSQL is
  * reused for at most STATUS_CACHE_MS (default 500 ms); a revocation made by this instance drops
  * its entry at once. So this instance sees a revocation immediately, other instances within
  * STATUS_CACHE_MS (plus Kafka delivery for revocations decided by issuance or anomaly rules).
@@ -31,20 +34,21 @@ export class StatusCache {
   private generation = 0;
 
   constructor(
-    private readonly repository: StatusRepository,
+    private readonly source: StatusSource,
     @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  get(tokenId: string): Promise<TokenStatus | undefined> {
+  /** `record`: issuance's answer for this token, when the caller has it (see StatusSource). */
+  get(tokenId: string, record?: CredentialRecord): Promise<TokenStatus | undefined> {
     const now = this.clock.now();
     const hit = this.entries.get(tokenId);
-    // A miss is never cached: a just-issued token must show up as soon as its event arrives.
+    // A miss is never cached: the next read asks again (issuance included, see StatusSource).
     if (hit?.status && now - hit.at < this.config.STATUS_CACHE_MS)
       return Promise.resolve(hit.status);
     let pending = this.loading.get(tokenId);
     if (!pending) {
-      pending = this.load(tokenId, now).finally(() => {
+      pending = this.load(tokenId, now, record).finally(() => {
         if (this.loading.get(tokenId) === pending) this.loading.delete(tokenId);
       });
       this.loading.set(tokenId, pending);
@@ -66,9 +70,13 @@ export class StatusCache {
     }
   }
 
-  private async load(tokenId: string, at: number): Promise<TokenStatus | undefined> {
+  private async load(
+    tokenId: string,
+    at: number,
+    record: CredentialRecord | undefined,
+  ): Promise<TokenStatus | undefined> {
     const generation = this.generation;
-    const status = await this.repository.find(tokenId);
+    const status = await this.source.find(tokenId, record);
     if (generation === this.generation) this.entries.set(tokenId, { at, status });
     return status;
   }
