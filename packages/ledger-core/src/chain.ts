@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { HASH_SIZE } from './rfc6962';
 
 /** chain[-1]: 32 zero bytes. */
@@ -6,7 +6,7 @@ export const CHAIN_SEED: Buffer = Buffer.alloc(HASH_SIZE);
 
 /** chain[i] = SHA-256(chain[i-1] || leafHash[i]). */
 export function chainNext(prev: Uint8Array, leafHash: Uint8Array): Buffer {
-  return createHash('sha256').update(prev).update(leafHash).digest();
+  return hash('sha256', Buffer.concat([prev, leafHash], prev.length + leafHash.length), 'buffer');
 }
 
 /** chain[start..start+leafHashes.length-1], continuing from `prev` = chain[start-1]. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /** Size in bytes of every hash in the tree (SHA-256). */
 export const HASH_SIZE = 32;
@@ -8,12 +8,17 @@ const NODE_PREFIX = Buffer.from([0x01]);
 
 /** RFC 6962 §2.1 / RFC 9162 §2.1.1: SHA-256(0x00 || leaf). */
 export function leafHash(leaf: Uint8Array): Buffer {
-  return createHash('sha256').update(LEAF_PREFIX).update(leaf).digest();
+  // One-shot crypto.hash over one buffer: per call it costs about half of createHash().update()s.
+  return hash('sha256', Buffer.concat([LEAF_PREFIX, leaf], 1 + leaf.length), 'buffer');
 }
 
 /** RFC 6962 §2.1 / RFC 9162 §2.1.1: SHA-256(0x01 || left || right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  return hash(
+    'sha256',
+    Buffer.concat([NODE_PREFIX, left, right], 1 + left.length + right.length),
+    'buffer',
+  );
 }
 
 /** MTH({}) = SHA-256 of the empty string. */
