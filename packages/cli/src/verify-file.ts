@@ -8,8 +8,9 @@ import {
 } from '@tokenledger/ledger-core';
 
 /** A line longer than this is refused (the ledger's leaves are far smaller). */
-export const MAX_LINE_CHARS = 64 * 2 ** 20;
+export const MAX_LINE_BYTES = 64 * 2 ** 20;
 const CHUNK_BYTES = 2 ** 20;
+const NEWLINE = 0x0a;
 
 /** Verifies the bundle in `file`, reading it once, front to back. I/O errors are thrown. */
 export async function verifyBundleFile(
@@ -17,33 +18,49 @@ export async function verifyBundleFile(
   options: VerifyBundleOptions,
 ): Promise<BundleVerification> {
   const verifier = new BundleVerifier(options);
-  // utf8 decoding by the stream: a character split between two chunks is decoded whole.
-  const input = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: CHUNK_BYTES });
-  let carry = '';
+  const input = fs.createReadStream(file, { highWaterMark: CHUNK_BYTES });
+  let carry: Buffer | undefined;
   let lineNo = 0;
+  // Lines are split on the byte 0x0a, which is never part of a multi-byte UTF-8 sequence, and each
+  // line is decoded on its own.
   try {
-    for await (const chunk of input as AsyncIterable<string>) {
-      const text = carry === '' ? chunk : carry + chunk;
+    for await (const chunk of input as AsyncIterable<Buffer>) {
       let start = 0;
-      for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
-        lineNo += 1;
-        if (verifier.push(text.slice(start, end))) return verifier.finish();
-        start = end + 1;
+      let end = chunk.indexOf(NEWLINE);
+      if (carry) {
+        // Only the line that straddles two chunks is copied.
+        if (end < 0) {
+          carry = Buffer.concat([carry, chunk]);
+        } else {
+          lineNo += 1;
+          const line = Buffer.concat([carry, chunk.subarray(0, end)]).toString('utf8');
+          carry = undefined;
+          if (verifier.push(line)) return verifier.finish();
+          start = end + 1;
+          end = chunk.indexOf(NEWLINE, start);
+        }
       }
-      carry = text.slice(start);
-      if (carry.length > MAX_LINE_CHARS)
+      if (!carry) {
+        for (; end >= 0; end = chunk.indexOf(NEWLINE, start)) {
+          lineNo += 1;
+          if (verifier.push(chunk.toString('utf8', start, end))) return verifier.finish();
+          start = end + 1;
+        }
+        if (start < chunk.length) carry = chunk.subarray(start);
+      }
+      if (carry && carry.length > MAX_LINE_BYTES)
         return {
           ok: false,
           error: {
             code: 'malformed-line',
             line: lineNo + 1,
-            message: `line ${lineNo + 1}: longer than ${MAX_LINE_CHARS} characters`,
+            message: `line ${lineNo + 1}: longer than ${MAX_LINE_BYTES} bytes`,
           },
         };
     }
   } finally {
     input.destroy();
   }
-  if (carry !== '') verifier.push(carry);
+  if (carry) verifier.push(carry.toString('utf8'));
   return verifier.finish();
 }

@@ -22,7 +22,7 @@ import { CompactRange } from './compact-range';
 import { parseLeaf } from './leaf';
 import { isLogId, logIdOf } from './log-id';
 import { verifyInclusion } from './proof';
-import { HASH_SIZE } from './rfc6962';
+import { HASH_SIZE, leafHash } from './rfc6962';
 import { decompose } from './tree-plan';
 import { verifyTrustedCheckpoint, type TrustPolicy } from './trust';
 
@@ -429,10 +429,13 @@ const B64_HASH_LENGTH = 44;
 
 interface FastEntry {
   readonly index: number;
-  /** 0x00 || leaf: the leaf-hash input. */
-  readonly prefixed: Buffer;
+  /** The leaf hash. */
+  readonly leafHash: Buffer;
   readonly chainHash: string;
 }
+
+/** 0x00 || leaf, decoded in place, reused from line to line (grows to the largest leaf). */
+let leafInput = Buffer.alloc(4096);
 
 function fastEntry(text: string): FastEntry | undefined {
   if (!text.startsWith(ENTRY_HEAD)) return undefined;
@@ -454,19 +457,18 @@ function fastEntry(text: string): FastEntry | undefined {
   const chainEnd = chainStart + B64_HASH_LENGTH;
   if (text.length !== chainEnd + 2 || !text.endsWith('"}')) return undefined;
   const leaf = text.slice(leafStart, leafEnd);
-  // Canonical standard base64 only: what Buffer decodes re-encodes to the same text.
-  const prefixed = Buffer.allocUnsafe(1 + Math.floor((leaf.length * 3) / 4));
-  prefixed[0] = 0;
-  const n = prefixed.write(leaf, 1, 'base64');
-  if (prefixed.toString('base64', 1, 1 + n) !== leaf) return undefined;
+  const room = 1 + Math.ceil((leaf.length * 3) / 4);
+  if (leafInput.length < room) leafInput = Buffer.alloc(Math.max(room, 2 * leafInput.length));
+  leafInput[0] = 0;
+  const n = leafInput.write(leaf, 1, 'base64');
+  // Canonical standard base64 only: what Buffer decoded re-encodes to the same text.
+  if (leafInput.toString('base64', 1, 1 + n) !== leaf) return undefined;
   return {
     index,
-    prefixed: prefixed.subarray(0, 1 + n),
+    leafHash: hash('sha256', leafInput.subarray(0, 1 + n), 'buffer'),
     chainHash: text.slice(chainStart, chainEnd),
   };
 }
-
-const LEAF_PREFIX = Buffer.from([0x00]);
 
 interface RangeState {
   readonly header: BundleHeader;
@@ -543,7 +545,7 @@ export class BundleVerifier {
         const failure = this.rangeEntry(
           range,
           fast.index,
-          fast.prefixed,
+          fast.leafHash,
           fast.chainHash,
           undefined,
         );
@@ -626,8 +628,7 @@ export class BundleVerifier {
             `entry ${line.index}: a version 2 entry carries no proof`,
             { index: line.index },
           );
-        const prefixed = Buffer.concat([LEAF_PREFIX, line.leaf], 1 + line.leaf.length);
-        return this.rangeEntry(range, line.index, prefixed, line.chainHash, line.proof);
+        return this.rangeEntry(range, line.index, leafHash(line.leaf), line.chainHash, line.proof);
       }
       case 'log':
         return this.evidence
@@ -699,7 +700,7 @@ export class BundleVerifier {
   private rangeEntry(
     state: RangeState,
     index: number,
-    prefixed: Buffer,
+    leafHash: Buffer,
     chainHash: string | Uint8Array,
     proof: readonly Uint8Array[] | undefined,
   ): BundleError | undefined {
@@ -716,7 +717,6 @@ export class BundleVerifier {
         `entry ${index} is past the bundle's range [${header.from}, ${header.to})`,
         { index },
       );
-    const leafHash = hash('sha256', prefixed, 'buffer');
     if (proof) {
       const cp = state.checkpoint as { size: number; rootHash: Buffer };
       const included = verifyInclusion(leafHash, index, cp.size, proof, cp.rootHash);
@@ -865,9 +865,8 @@ export class BundleVerifier {
           : `log ${line.logId} declares ${section.declared} entries, this is one more`,
         where,
       );
-    const leafHash = hash('sha256', Buffer.concat([LEAF_PREFIX, line.leaf]), 'buffer');
     const included = verifyInclusion(
-      leafHash,
+      leafHash(line.leaf),
       line.index,
       section.size,
       line.proof,

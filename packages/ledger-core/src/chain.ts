@@ -4,8 +4,15 @@ import { HASH_SIZE } from './rfc6962';
 /** chain[-1]: 32 zero bytes. */
 export const CHAIN_SEED: Buffer = Buffer.alloc(HASH_SIZE);
 
+const CHAIN_INPUT = Buffer.alloc(2 * HASH_SIZE);
+
 /** chain[i] = SHA-256(chain[i-1] || leafHash[i]). */
 export function chainNext(prev: Uint8Array, leafHash: Uint8Array): Buffer {
+  if (prev.length === HASH_SIZE && leafHash.length === HASH_SIZE) {
+    CHAIN_INPUT.set(prev, 0);
+    CHAIN_INPUT.set(leafHash, HASH_SIZE);
+    return hash('sha256', CHAIN_INPUT, 'buffer');
+  }
   return hash('sha256', Buffer.concat([prev, leafHash], prev.length + leafHash.length), 'buffer');
 }
 

@@ -14,12 +14,20 @@ export function leafHash(leaf: Uint8Array): Buffer {
 
 /** RFC 6962 §2.1 / RFC 9162 §2.1.1: SHA-256(0x01 || left || right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
+  if (left.length === HASH_SIZE && right.length === HASH_SIZE) {
+    // The hot case: one reused input buffer, no allocation (the hash is computed before returning,
+    // so nothing else can use the buffer in between).
+    NODE_INPUT.set(left, 1);
+    NODE_INPUT.set(right, 1 + HASH_SIZE);
+    return hash('sha256', NODE_INPUT, 'buffer');
+  }
   return hash(
     'sha256',
     Buffer.concat([NODE_PREFIX, left, right], 1 + left.length + right.length),
     'buffer',
   );
 }
+const NODE_INPUT = Buffer.alloc(1 + 2 * HASH_SIZE, 0x01);
 
 /** MTH({}) = SHA-256 of the empty string. */
 export function emptyRoot(): Buffer {
