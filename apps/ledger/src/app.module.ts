@@ -11,6 +11,7 @@ import { SigningKeyRepository } from './repositories/signing-key.repository';
 import { AppenderService } from './services/appender.service';
 import { CheckpointerService } from './services/checkpointer.service';
 import { ProofService } from './services/proof.service';
+import { BundleService } from './services/bundle.service';
 import { ReplayService } from './services/replay.service';
 import { SigningGuard } from './services/signing-guard.service';
 import { SigningKeyService } from './services/signing-key.service';
@@ -40,6 +41,7 @@ export class AppModule {
         SigningKeyRepository,
         AppenderService,
         ProofService,
+        BundleService,
         SigningKeyService,
         SigningGuard,
         WitnessingService,
