@@ -337,7 +337,7 @@ describe('verifyBundle, range bundles (version 2: one compact range, no proofs)'
 
   it('fails against a checkpoint of another tree of the same size, signed by the pinned key', () => {
     const lines = bundleLines(8, 0, 8);
-    (lines)[2] = { type: 'checkpoint', size: 8, note: log(8).note };
+    lines[2] = { type: 'checkpoint', size: 8, note: log(8).note };
     expect(verifyBundle(lines.map(formatBundleLine), { trust })).toMatchObject({
       ok: false,
       error: { code: 'root-mismatch', index: 0 },
