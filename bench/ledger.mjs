@@ -1,24 +1,27 @@
 // `npm run bench:ledger`: the ledger's sustained append rate (checkpoints on) side by side in the
 // same run with (a) a kafkajs consumer that only reads the same records, (b) a plain multi-row
 // insert of equally sized rows into PostgreSQL and (c) the plain audit table (the same records
-// JSON-decoded into rows with a unique event-id index and the ledger's three query indexes); inclusion-proof latency on a log of >= 1M leaves
-// (baseline: one indexed SELECT); `tokenledger verify` entries/s against plain SHA-256 of the same
-// bytes. Uses the local Kafka and PostgreSQL (started when missing), a fresh database and fresh
+// JSON-decoded into rows with a unique event-id index and the ledger's three query indexes);
+// inclusion-proof latency on a log of >= 1M leaves (baseline: one indexed SELECT); `tokenledger
+// verify` entries/s and peak RSS against plain SHA-256 of the same bytes (bench/verify.mjs); append
+// with 1, 2 and 3 instances (bench/instances.mjs). Uses the local Kafka and PostgreSQL (started
+// when missing), a fresh database and fresh
 // topics; prints a Markdown block.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { build, ensureDependencies, infra, root, say } from '../scripts/lib.mjs';
+import { measureVerify, verifyReport } from './verify.mjs';
 import { measureWitnessing, witnessingReport } from './witnessing.mjs';
 import { instancesReport, measureInstances } from './instances.mjs';
 
 const N = Number(process.env.BENCH_EVENTS ?? 30000);
 const PROOF_LEAVES = Number(process.env.BENCH_PROOF_LEAVES ?? 1048576);
 const PROOF_SAMPLES = Number(process.env.BENCH_PROOF_SAMPLES ?? 2000);
-const VERIFY_ENTRIES = Number(process.env.BENCH_VERIFY_ENTRIES ?? 20000);
+const VERIFY_ENTRIES = Number(process.env.BENCH_VERIFY_ENTRIES ?? 1000000);
+const VERIFY_V1_ENTRIES = Number(process.env.BENCH_VERIFY_V1_ENTRIES ?? 20000);
 const WITNESS_SECONDS = Number(process.env.BENCH_WITNESS_SECONDS ?? 60);
 const PRODUCE_BATCH = 500;
 const NODE_BATCH = 5000;
@@ -42,18 +45,7 @@ const messaging = dist('packages/messaging/dist/index.js');
 const { TOPICS, buildEvent, encodeEvent, partitionKey, topicName, uuidv7 } = contracts;
 const { createKafka, createEventProducer, provisionTopics } = messaging;
 const core = dist('packages/ledger-core/dist/index.js');
-const {
-  leafHash,
-  nodeHash,
-  chainNext,
-  CHAIN_SEED,
-  verifyInclusion,
-  signerFromSeed,
-  verifierKey,
-  signNote,
-  formatCheckpoint,
-} = core;
-const { rangeHash, inclusionRanges, formatBundleLine, verifyBundle } = core;
+const { leafHash, nodeHash, verifyInclusion, rangeHash, inclusionRanges } = core;
 const { ProofService } = dist('apps/ledger/dist/services/proof.service.js');
 const { LedgerRepository } = dist('apps/ledger/dist/repositories/ledger.repository.js');
 const { Client } = require('pg');
@@ -72,10 +64,6 @@ const dbUrl = withDatabase(stack.adminDatabaseUrl, dbName);
 const prefix = `bench${randomBytes(3).toString('hex')}.`;
 const usageTopic = topicName(TOPICS.usage, prefix);
 const kafka = createKafka({ brokers: stack.kafkaBrokers, clientId: 'bench-ledger' });
-const bundleFile = path.join(
-  os.tmpdir(),
-  `tl-bench-bundle-${randomBytes(4).toString('hex')}.ndjson`,
-);
 let ledger;
 
 async function stopLedger() {
@@ -88,7 +76,6 @@ async function stopLedger() {
 async function cleanup() {
   say('cleaning up');
   if (ledger) await stopLedger();
-  rmSync(bundleFile, { force: true });
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -472,112 +459,13 @@ try {
     results.select = { p50: pct(raw, 50), p99: pct(raw, 99), max: raw[raw.length - 1] };
   }
 
-  // 7. `tokenledger verify` on a bundle of VERIFY_ENTRIES entries built with ledger-core.
-  say(`verify: building a bundle of ${VERIFY_ENTRIES} entries`);
-  {
-    const M = VERIFY_ENTRIES;
-    const signer = signerFromSeed('bench.test/ledger', Buffer.alloc(32, 7));
-    const key = verifierKey(signer.name, signer.publicKey);
-    const origin = 'bench.test/ledger/tokens.usage-0';
-    const leaves = Array.from({ length: M }, (_, i) => {
-      const head = `{"v":1,"i":${i},"kind":"event","r":"`;
-      return Buffer.from(
-        `${head}${randomBytes(150)
-          .toString('hex')
-          .slice(0, 300 - head.length - 2)}"}`,
-      );
-    });
-    const level0 = Buffer.allocUnsafe(M * 32);
-    leaves.forEach((leaf, i) => leafHash(leaf).copy(level0, i * 32));
-    const levels = buildLevels(level0, M);
-    const node = nodeOf(levels);
-    const treeRoot = rangeHash([0, M], node, nodeHash);
-    const note = signNote(formatCheckpoint({ origin, size: M, rootHash: treeRoot }), signer);
-    const lines = [
-      formatBundleLine({
-        type: 'bundle',
-        version: 1,
-        logId: 'tokens.usage-0',
-        origin,
-        from: 0,
-        to: M,
-        treeSize: M,
-        chainStart: CHAIN_SEED,
-      }),
-      formatBundleLine({
-        type: 'keys',
-        keys: [{ name: signer.name, verifierKey: key, active: true }],
-      }),
-      formatBundleLine({ type: 'checkpoint', size: M, note }),
-    ];
-    let chain = CHAIN_SEED;
-    for (let i = 0; i < M; i++) {
-      chain = chainNext(chain, node({ level: 0, index: i }));
-      lines.push(
-        formatBundleLine({
-          type: 'entry',
-          index: i,
-          leaf: leaves[i],
-          chainHash: chain,
-          proof: inclusionRanges(i, M).map((r) => rangeHash(r, node, nodeHash)),
-        }),
-      );
-    }
-    writeFileSync(bundleFile, lines.join(''));
-    const fileLines = readFileSync(bundleFile, 'utf8').split('\n');
-
-    say('verify: in-process verifyBundle');
-    const t1 = performance.now();
-    const pinned = core.trustPolicy({ originPrefix: 'bench.test/ledger', logKeys: [key] });
-    if (!pinned.ok) throw new Error(pinned.error.message);
-    const inproc = verifyBundle(fileLines, { trust: pinned.policy });
-    const inprocSeconds = (performance.now() - t1) / 1000;
-    if (!inproc.ok)
-      throw new Error(
-        `verifyBundle rejected the bench bundle: ${inproc.error.code}: ${inproc.error.message}`,
-      );
-
-    say('verify: tokenledger verify (child process)');
-    const nodeStart = performance.now();
-    spawnSync(process.execPath, ['-e', '0']);
-    const nodeStartup = (performance.now() - nodeStart) / 1000;
-    const t2 = performance.now();
-    const cli = spawnSync(
-      process.execPath,
-      [
-        path.join(root, 'packages/cli/dist/main.js'),
-        'verify',
-        bundleFile,
-        '--log-key',
-        key,
-        '--origin-prefix',
-        'bench.test/ledger',
-      ],
-      { encoding: 'utf8' },
-    );
-    const cliSeconds = (performance.now() - t2) / 1000;
-    if (cli.status !== 0)
-      throw new Error(`tokenledger verify exited ${cli.status}: ${cli.stdout}${cli.stderr}`);
-
-    const decoded = fileLines
-      .filter((l) => l.startsWith('{"type":"entry"'))
-      .map((l) => Buffer.from(JSON.parse(l).leaf, 'base64'));
-    const t3 = performance.now();
-    let x = 0;
-    for (const leaf of decoded) x ^= createHash('sha256').update(leaf).digest()[0];
-    const shaSeconds = (performance.now() - t3) / 1000;
-    if (x < 0) throw new Error('unreachable');
-    results.verify = {
-      entries: M,
-      fileBytes: Buffer.byteLength(lines.join('')),
-      proofLength: inclusionRanges(0, M).length,
-      cli: { seconds: cliSeconds, rate: M / cliSeconds },
-      nodeStartup,
-      inproc: { seconds: inprocSeconds, rate: M / inprocSeconds },
-      sha: { seconds: shaSeconds, rate: M / shaSeconds },
-      avgLeaf: decoded.reduce((a, b) => a + b.length, 0) / M,
-    };
-  }
+  // 7. `tokenledger verify` on a range bundle of VERIFY_ENTRIES entries (bench/verify.mjs).
+  results.verify = await measureVerify({
+    root,
+    say,
+    entries: VERIFY_ENTRIES,
+    v1Entries: VERIFY_V1_ENTRIES,
+  });
 
   // 8. Witnessing latency and CPU per checkpoint, baseline (no witness) and one local witness.
   say(`witnessing: ${WITNESS_SECONDS} s unwitnessed, then ${WITNESS_SECONDS} s with one witness`);
@@ -635,15 +523,7 @@ try {
     '',
     `Inclusion p99: ${f2(r.proof.p99)} ms (goal < 10 ms); ${r.proof.verified} of the proofs (every 100th) checked with verifyInclusion against the computed root: all verified.`,
     '',
-    `Verify: bundle of ${v.entries.toLocaleString('en-US')} entries (tree of ${v.entries}, ${f0(v.avgLeaf)}-byte leaves, ${v.proofLength}-hash proofs, ${(v.fileBytes / 2 ** 20).toFixed(1)} MiB).`,
-    '',
-    '| operation | entries/s | seconds |',
-    '|---|---|---|',
-    `| baseline: SHA-256 of each leaf (node:crypto, in-process) | ${f0(v.sha.rate)} | ${v.sha.seconds.toFixed(3)} |`,
-    `| verifyBundle in-process | ${f0(v.inproc.rate)} | ${f2(v.inproc.seconds)} |`,
-    `| \`tokenledger verify <file>\` child process, exit 0 (incl. ~${f2(v.nodeStartup)} s Node startup) | ${f0(v.cli.rate)} | ${f2(v.cli.seconds)} |`,
-    '',
-    `tokenledger verify / plain SHA-256: ${(v.cli.rate / v.sha.rate).toFixed(3)} (verifyBundle in-process / SHA-256: ${(v.inproc.rate / v.sha.rate).toFixed(3)}).`,
+    ...verifyReport(v),
     '',
     ...witnessingReport(r.witnessing, f2),
     '',

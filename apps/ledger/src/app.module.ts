@@ -13,6 +13,7 @@ import { AppenderService } from './services/appender.service';
 import { CheckpointerService } from './services/checkpointer.service';
 import { LogAssignment } from './services/log-assignment';
 import { ProofService } from './services/proof.service';
+import { BundleService } from './services/bundle.service';
 import { ReplayService } from './services/replay.service';
 import { SigningGuard } from './services/signing-guard.service';
 import { SigningKeyService } from './services/signing-key.service';
@@ -48,6 +49,7 @@ export class AppModule {
         SigningKeyRepository,
         AppenderService,
         ProofService,
+        BundleService,
         SigningKeyService,
         SigningGuard,
         WitnessingService,

@@ -15,6 +15,7 @@ serviceMain<LedgerConfig>({
   domainStatus: {
     log_not_found: 404,
     no_checkpoint: 404,
+    no_evidence: 404,
     bad_tree_size: 400,
     bad_index: 400,
     bad_range: 400,

@@ -5,8 +5,9 @@ import {
   parseLogKeyEntry,
   parseTrustFile,
   trustPolicy,
-  verifyBundle,
   type BundleError,
+  type EvidenceSummary,
+  type RangeSummary,
   type LogKeyInput,
   type TrustPolicy,
   type TrustPolicyResult,
@@ -21,7 +22,9 @@ const TRUST = `(--trust <trust.json> | --log-key <vkey>... [--witness-key <vkey>
 const USAGE = `usage:
   tokenledger verify <bundle.ndjson> ${TRUST} [--witness-url <url>]...
       Check an evidence bundle offline against the keys you pin (never the keys in the bundle):
-      checkpoint signature, origin <prefix>/<logId>, witness quorum, inclusion proofs, chain.
+      checkpoint signature, origin <prefix>/<logId>, witness quorum, then the tree recomputed over
+      the entries (a range export) or each entry's inclusion proof (a token's evidence), and the
+      chain. Reads the file once, as a stream, in bounded memory.
       With --witness-url, also ask those witnesses for their latest checkpoint of the log: a larger
       tree than the bundle's (a truncated log, or an old export) or a fork fails.
       Exit 1 on the first failure.
@@ -160,7 +163,7 @@ function count(name: string, value: string | undefined): number | undefined {
 function describe(error: BundleError): string {
   const where =
     error.index !== undefined
-      ? ` at entry ${error.index}`
+      ? ` at entry ${error.index}${error.logId !== undefined ? ` of ${error.logId}` : ''}`
       : error.line !== undefined
         ? ` at line ${error.line}`
         : '';
@@ -178,47 +181,93 @@ async function verify(args: string[]): Promise<number> {
   for (const url of witnessUrls)
     if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
       throw new UsageError(`--witness-url must be an http(s) URL, got ${JSON.stringify(url)}`);
-  const lines = fs.readFileSync(positionals[0] as string, 'utf8').split('\n');
-  const showProgress = lines.length > 10_000 && process.stderr.isTTY;
-  const result = verifyBundle(lines, {
-    trust,
-    onProgress: (done, all) => {
-      if (showProgress && done % 1000 === 0)
-        process.stderr.write(
-          `\r  verifying ${done}/${all} entries (${Math.floor((done / all) * 100)}%)`,
-        );
-    },
-  });
-  if (showProgress) process.stderr.write('\n');
+  const file = positionals[0] as string;
+  const showProgress = process.stderr.isTTY;
+  // Loaded like the other commands' modules (the rule: main.ts imports only pure cores statically);
+  // verify-file.ts uses node:fs and ledger-core only.
+  const { verifyBundleFile } = await import('./verify-file.js');
+  let result;
+  try {
+    result = await verifyBundleFile(file, {
+      trust,
+      onProgress: (done, all) => {
+        if (showProgress && all > 10_000 && done % 10_000 === 0)
+          process.stderr.write(
+            `\r  verifying ${done}/${all} entries (${Math.floor((done / all) * 100)}%)`,
+          );
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (showProgress) process.stderr.write('\r\x1b[K');
   if (!result.ok) {
     process.stdout.write(`${describe(result.error)}\n`);
     return 1;
   }
   const s = result.summary;
+  const trees =
+    s.kind === 'range'
+      ? [{ logId: s.logId, origin: s.origin, size: s.treeSize, rootHash: s.rootHash }]
+      : s.logs.map((l) => ({
+          logId: l.logId,
+          origin: l.origin,
+          size: l.treeSize,
+          rootHash: l.rootHash,
+        }));
   let complete = '';
   if (witnessUrls.length > 0) {
     // Online, and only when asked: the witnesses' latest trees (completeness.ts).
     const { checkAgainstWitnesses } = await import('./completeness.js');
-    const against = await checkAgainstWitnesses(
-      { logId: s.logId, origin: s.origin, size: s.treeSize, rootHash: s.rootHash },
-      witnessUrls,
-      trust,
-    );
-    if (!against.ok) {
-      process.stdout.write(`FAILED: ${against.error.code}: ${against.error.message}\n`);
-      return 1;
+    for (const tree of trees) {
+      const against = await checkAgainstWitnesses(tree, witnessUrls, trust);
+      if (!against.ok) {
+        process.stdout.write(`FAILED: ${against.error.code}: ${against.error.message}\n`);
+        return 1;
+      }
+      complete += `   latest${trees.length > 1 ? ` (${tree.logId})` : ''}: no witness asked holds a larger tree (${against.witnesses.map((w) => `${w.url} at ${w.size}`).join(', ')})\n`;
     }
-    complete = `   latest: no witness asked holds a larger tree (${against.witnesses.map((w) => `${w.url} at ${w.size}`).join(', ')})\n`;
   }
   process.stdout.write(
-    `OK ${s.logId}: entries [${s.from}, ${s.to}) are in the tree of size ${s.treeSize} signed for ${s.origin}\n` +
-      `   ${s.entries} inclusion proofs and the chain verified; pinned key${s.keys.length > 1 ? 's' : ''}: ${s.keys.join(', ')}\n` +
+    (s.kind === 'range' ? rangeReport(s) : evidenceReport(s)) +
       (s.quorum > 0
-        ? `   witnessed: ${s.witnesses.length} pinned witness cosignature(s), quorum ${s.quorum}: ${s.witnesses.join(', ')}\n`
+        ? ''
         : '   not witnessed: no witness pinned (quorum 0); pin --witness-key to rule out a split view\n') +
       complete,
   );
   return 0;
+}
+
+const entries = (n: number): string => `${n} ${n === 1 ? 'entry' : 'entries'}`;
+
+function witnessed(witnesses: readonly string[], quorum: number): string {
+  return `${witnesses.length} pinned witness cosignature(s), quorum ${quorum}: ${witnesses.join(', ')}`;
+}
+
+function rangeReport(s: RangeSummary): string {
+  const how =
+    s.version === 1
+      ? `${s.entries} inclusion proofs and the chain verified (version 1 bundle)`
+      : `the tree recomputed over ${s.from > 0 ? 'the prefix hashes, ' : ''}the ${entries(s.entries)}${s.to < s.treeSize ? ' and the suffix hashes' : ''} has the signed root, and the chain verified`;
+  return (
+    `OK ${s.logId}: entries [${s.from}, ${s.to}) are in the tree of size ${s.treeSize} signed for ${s.origin}\n` +
+    `   ${how}; pinned key${s.keys.length > 1 ? 's' : ''}: ${s.keys.join(', ')}\n` +
+    (s.quorum > 0 ? `   witnessed: ${witnessed(s.witnesses, s.quorum)}\n` : '')
+  );
+}
+
+function evidenceReport(s: EvidenceSummary): string {
+  return (
+    `OK token ${s.tokenId}: ${entries(s.entries)} in ${s.logs.length} log(s), each with its inclusion proof to the log's signed checkpoint\n` +
+    s.logs
+      .map(
+        (l) =>
+          `   ${l.logId}: ${entries(l.entries)} in the tree of size ${l.treeSize} signed for ${l.origin}; pinned key${l.keys.length > 1 ? 's' : ''}: ${l.keys.join(', ')}` +
+          (s.quorum > 0 ? `; witnessed: ${witnessed(l.witnesses, s.quorum)}` : '') +
+          '\n',
+      )
+      .join('')
+  );
 }
 
 async function checkpointCheck(args: string[]): Promise<number> {

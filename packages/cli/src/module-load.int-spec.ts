@@ -21,6 +21,7 @@ import {
 const main = path.join(__dirname, '..', 'dist', 'main.js');
 const FORBIDDEN = ['/node_modules/@nestjs/', '/node_modules/typeorm/', '/node_modules/kafkajs/'];
 
+// The bundle here is a version 1 bundle (a proof in each entry): old exports still verify.
 describe('tokenledger verify (a fresh process)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-cli-'));
   const bundleFile = path.join(dir, 'bundle.ndjson');
@@ -44,6 +45,8 @@ describe('tokenledger verify (a fresh process)', () => {
         to: 5,
         treeSize: 5,
         chainStart: CHAIN_SEED,
+        prefix: [],
+        suffix: [],
       },
       { type: 'keys', keys: [{ name: signer.name, verifierKey: key, active: true }] },
       {

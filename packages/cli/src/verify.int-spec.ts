@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cosignerFromSeed, signerFromSeed, verifierKey } from '@tokenledger/ledger-core';
-import { buildBundle, type BundleSpec } from './test-support/bundle';
+import { buildBundle, buildEvidence, type BundleSpec } from './test-support/bundle';
 
 // `tokenledger verify` as a user runs it (the built dist/main.js): trust comes only from the
 // flags or the trust file, never from the bundle.
@@ -47,7 +47,7 @@ describe('tokenledger verify: pinned trust', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(
       `OK ${LOG}: entries [0, 6) are in the tree of size 6 signed for ${PREFIX}/${LOG}\n` +
-        `   6 inclusion proofs and the chain verified; pinned key: ${key}\n` +
+        `   the tree recomputed over the 6 entries has the signed root, and the chain verified; pinned key: ${key}\n` +
         `   witnessed: 2 pinned witness cosignature(s), quorum 2: ${w1.verifierKey}, ${w2.verifierKey}\n`,
     );
   });
@@ -150,5 +150,58 @@ describe('tokenledger verify: pinned trust', () => {
       1,
       expect.stringContaining('no witness is pinned'),
     ]);
+  });
+
+  it("checks a token's evidence (detected from its first line) with the same pins, naming the log and index of a bad proof", () => {
+    const TOKEN = '0190b7e2-0000-7000-8000-00000000abcd';
+    const f = path.join(dir, 'evidence.ndjson');
+    const text = buildEvidence({
+      tokenId: TOKEN,
+      prefix: PREFIX,
+      sizes: [5, 2],
+      signer,
+      cosigners: [w1],
+    });
+    fs.writeFileSync(f, text);
+    const r = run(['verify', f, '--log-key', key, '--witness-key', w1.verifierKey]);
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toBe(
+      `OK token ${TOKEN}: 4 entries in 2 log(s), each with its inclusion proof to the log's signed checkpoint\n` +
+        `   tokens.lifecycle-0: 3 entries in the tree of size 5 signed for ${PREFIX}/tokens.lifecycle-0; pinned key: ${key}; witnessed: 1 pinned witness cosignature(s), quorum 1: ${w1.verifierKey}\n` +
+        `   tokens.lifecycle-1: 1 entry in the tree of size 2 signed for ${PREFIX}/tokens.lifecycle-1; pinned key: ${key}; witnessed: 1 pinned witness cosignature(s), quorum 1: ${w1.verifierKey}\n`,
+    );
+    // The quorum applies to every log's checkpoint.
+    const w2only = run(['verify', f, '--log-key', key, '--witness-key', w2.verifierKey]);
+    expect([w2only.status, w2only.stdout]).toEqual([1, expect.stringContaining('quorum-not-met')]);
+    const lines = text.split('\n');
+    const entry = JSON.parse(lines[3] as string) as { proof: string[] };
+    lines[3] = JSON.stringify({ ...entry, proof: entry.proof.reverse() });
+    const bad = path.join(dir, 'evidence-bad.ndjson');
+    fs.writeFileSync(bad, lines.join('\n'));
+    expect(run(['verify', bad, '--log-key', key])).toMatchObject({
+      status: 1,
+      stdout: expect.stringMatching(
+        /^FAILED at entry 2 of tokens\.lifecycle-0: inclusion-failed: entry 2 of tokens\.lifecycle-0 is not in the signed tree/,
+      ),
+    });
+  });
+
+  it('names the version of a bundle it cannot read, and reads the file as a stream across chunk boundaries', () => {
+    const later = path.join(dir, 'v3.ndjson');
+    fs.writeFileSync(later, '{"type":"bundle","version":3}\n');
+    expect(run(['verify', later, '--log-key', key])).toMatchObject({
+      status: 1,
+      stdout:
+        'FAILED at line 1: unsupported-version: line 1: bundle version 3 is not supported: this verifier reads versions 1 and 2\n',
+    });
+    // 3000 entries of ~1 KiB: several 1 MiB chunks, lines split between them.
+    const big = file({ size: 3000, leafBytes: 1000 });
+    expect(fs.statSync(big).size).toBeGreaterThan(3 * 2 ** 20);
+    expect(run(['verify', big, '--log-key', key])).toMatchObject({
+      status: 0,
+      stdout: expect.stringContaining(
+        'the tree recomputed over the 3000 entries has the signed root',
+      ),
+    });
   });
 });

@@ -1,18 +1,19 @@
-import { createHash } from 'node:crypto';
-import { HASH_SIZE, sha256 } from './rfc6962';
+import { hash } from 'node:crypto';
+import { HASH_SIZE } from './rfc6962';
 
 /** chain[-1]: 32 zero bytes. */
 export const CHAIN_SEED: Buffer = Buffer.alloc(HASH_SIZE);
 
-const pair = Buffer.allocUnsafe(2 * HASH_SIZE);
+const CHAIN_INPUT = Buffer.alloc(2 * HASH_SIZE);
 
 /** chain[i] = SHA-256(chain[i-1] || leafHash[i]). */
 export function chainNext(prev: Uint8Array, leafHash: Uint8Array): Buffer {
-  if (prev.length !== HASH_SIZE || leafHash.length !== HASH_SIZE)
-    return createHash('sha256').update(prev).update(leafHash).digest();
-  pair.set(prev, 0);
-  pair.set(leafHash, HASH_SIZE);
-  return sha256(pair);
+  if (prev.length === HASH_SIZE && leafHash.length === HASH_SIZE) {
+    CHAIN_INPUT.set(prev, 0);
+    CHAIN_INPUT.set(leafHash, HASH_SIZE);
+    return hash('sha256', CHAIN_INPUT, 'buffer');
+  }
+  return hash('sha256', Buffer.concat([prev, leafHash], prev.length + leafHash.length), 'buffer');
 }
 
 /** chain[start..start+leafHashes.length-1], continuing from `prev` = chain[start-1]. */

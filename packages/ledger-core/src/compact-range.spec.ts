@@ -43,4 +43,31 @@ describe('CompactRange', () => {
       'a tree of 29 leaves has 4 perfect subtrees, got 1',
     );
   });
+
+  it('merges the perfect subtrees of a suffix into the root of the whole tree (appendSubtree)', () => {
+    const leaves = Array.from({ length: 77 }, () => leafHash(randomBytes(6)));
+    const subtree = (n: { level: number; index: number }): Buffer =>
+      rootHash(leaves.slice(n.index * 2 ** n.level, (n.index + 1) * 2 ** n.level));
+    for (const [from, to] of [
+      [0, 77],
+      [13, 40],
+      [32, 33],
+      [5, 5],
+      [64, 77],
+      [0, 1],
+    ] as const) {
+      const range = new CompactRange(from, decompose(0, from).map(subtree));
+      for (const h of leaves.slice(from, to)) range.append(h);
+      for (const n of decompose(to, 77)) range.appendSubtree(n.level, subtree(n));
+      expect([from, to, range.length, range.root().equals(rootHash(leaves))]).toEqual([
+        from,
+        to,
+        77,
+        true,
+      ]);
+    }
+    expect(() =>
+      new CompactRange(3, decompose(0, 3).map(subtree)).appendSubtree(1, leaves[0] as Buffer),
+    ).toThrow('a subtree of 2 leaves cannot start at 3');
+  });
 });

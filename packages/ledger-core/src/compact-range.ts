@@ -41,6 +41,27 @@ export class CompactRange {
     return completed;
   }
 
+  /**
+   * Appends a perfect subtree of 2^level leaves given its hash (the compact range of another range,
+   * merged in left to right). The size MUST be a multiple of 2^level: the subtree then starts at an
+   * aligned index, as the nodes of `decompose(size, end)` do.
+   */
+  appendSubtree(level: number, subtreeHash: Buffer): void {
+    const width = 2 ** level;
+    if (this.size % width !== 0)
+      throw new Error(`a subtree of ${width} leaves cannot start at ${this.size}`);
+    let hash = subtreeHash;
+    let size = this.size / width;
+    while (size % 2 === 1) {
+      const left = this.hashes.pop();
+      if (!left) throw new Error('compact range corrupted');
+      hash = nodeHash(left, hash);
+      size = Math.floor(size / 2);
+    }
+    this.hashes.push(hash);
+    this.size += width;
+  }
+
   get length(): number {
     return this.size;
   }

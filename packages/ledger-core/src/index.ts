@@ -48,9 +48,18 @@ export {
 } from './leaf';
 export {
   BUNDLE_VERSION,
+  BUNDLE_VERSIONS,
+  EVIDENCE_VERSION,
+  BundleVerifier,
   formatBundleLine,
   parseBundleLine,
   verifyBundle,
+  type EvidenceHeader,
+  type EvidenceLog,
+  type EvidenceEntry,
+  type RangeSummary,
+  type EvidenceSummary,
+  type EvidenceLogSummary,
   type BundleHeader,
   type BundleKey,
   type BundleKeys,

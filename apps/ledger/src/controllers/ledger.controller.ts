@@ -19,19 +19,13 @@ import {
 import { RequireScopes } from '@tokenledger/auth';
 import { decodeCursor, encodeCursor, parseInput } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
-import {
-  BUNDLE_VERSION,
-  CHAIN_SEED,
-  formatBundleLine,
-  isLogId,
-  parseLeaf,
-  type BundleLine,
-} from '@tokenledger/ledger-core';
+import { isLogId, parseLeaf } from '@tokenledger/ledger-core';
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { LedgerRepository, type LeafRow } from '../repositories/ledger.repository';
 import { CheckpointerService } from '../services/checkpointer.service';
+import { BundleService } from '../services/bundle.service';
 import { ProofService } from '../services/proof.service';
 import { SigningGuard } from '../services/signing-guard.service';
 import { WitnessingService } from '../services/witnessing.service';
@@ -144,6 +138,7 @@ export class LedgerController {
     private readonly verifier: VerifierService,
     private readonly witnessing: WitnessingService,
     private readonly guard: SigningGuard,
+    private readonly bundles: BundleService,
   ) {}
 
   @Get('keys')
@@ -344,7 +339,7 @@ export class LedgerController {
   @RequireScopes('ledger:export')
   @ApiOperation({
     summary:
-      'NDJSON evidence bundle: verifier keys, a signed checkpoint, entries [from, to) and their inclusion proofs.',
+      'NDJSON range bundle (version 2): a signed checkpoint, the compact ranges of the prefix [0, from) and the suffix [to, checkpoint size), and entries [from, to) without per-entry proofs; streamed.',
   })
   async export(@Query() query: unknown, @Res() reply: FastifyReply): Promise<void> {
     const q = parseInput(
@@ -352,49 +347,18 @@ export class LedgerController {
       query,
       'query',
     );
-    const cp = await this.repository.latestCheckpoint(q.logId);
-    if (!cp) throw new DomainError('log_not_found', `no checkpoint for ${q.logId} yet`);
-    const to = Math.min(q.to ?? cp.size, cp.size);
-    if (q.from >= to) throw new DomainError('bad_range', `from must be below ${to}`);
-    if (to - q.from > 100_000)
-      throw new DomainError('bad_range', 'at most 100000 entries per bundle');
-    const keys = await this.repository.keys();
-    const [before] = q.from > 0 ? await this.repository.leaves(q.logId, q.from - 1, 1) : [];
-    const header: BundleLine[] = [
-      {
-        type: 'bundle',
-        version: BUNDLE_VERSION,
-        logId: q.logId,
-        origin: this.checkpointer.origin(q.logId),
-        from: q.from,
-        to,
-        treeSize: cp.size,
-        chainStart: before?.chainHash ?? CHAIN_SEED,
-      },
-      {
-        type: 'keys',
-        keys: keys.map((k) => ({ name: k.name, verifierKey: k.verifierKey, active: k.active })),
-      },
-      { type: 'checkpoint', size: cp.size, note: (await this.witnessing.cosigned(cp)).note },
-    ];
-    const { repository, proofs } = this;
-    const treeSize = cp.size;
-    // Entries are read 1000 at a time as the client takes them (the stream's backpressure).
-    async function* lines(): AsyncGenerator<string> {
-      for (const line of header) yield formatBundleLine(line);
-      for (let at = q.from; at < to; at += 1000) {
-        for (const row of await repository.leaves(q.logId, at, Math.min(1000, to - at))) {
-          const proof = await proofs.inclusion(q.logId, row.index, treeSize);
-          yield formatBundleLine({
-            type: 'entry',
-            index: row.index,
-            leaf: row.leaf,
-            chainHash: row.chainHash,
-            proof: proof.hashes,
-          });
-        }
-      }
-    }
-    await reply.header('content-type', 'application/x-ndjson').send(Readable.from(lines()));
+    const lines = await this.bundles.range(q.logId, q.from, q.to);
+    await reply.header('content-type', 'application/x-ndjson').send(Readable.from(lines));
+  }
+
+  @Get('tokens/:tokenId/evidence')
+  @RequireScopes('ledger:read')
+  @ApiOperation({
+    summary:
+      "NDJSON evidence of one token: every recorded event of it below its log's latest checkpoint, across logs, each with its inclusion proof, and those checkpoints (cosigned notes); streamed. 404 no_evidence when none is covered by a checkpoint yet.",
+  })
+  async evidence(@Param('tokenId') tokenId: string, @Res() reply: FastifyReply): Promise<void> {
+    const lines = await this.bundles.tokenEvidence(parseInput(z.uuid(), tokenId, 'tokenId'));
+    await reply.header('content-type', 'application/x-ndjson').send(Readable.from(lines));
   }
 }

@@ -343,6 +343,48 @@ export class LedgerRepository {
     return rows.map(toLeaf);
   }
 
+  /**
+   * The logs holding at least one `event` leaf whose subject is `subject`, in logId order (a
+   * token's evidence). Served by the subject index.
+   */
+  async subjectLogs(subject: string): Promise<string[]> {
+    const rows = await this.dataSource.query<Array<{ log_id: string }>>(
+      `SELECT DISTINCT log_id FROM ${this.s}.leaves WHERE subject = $1 AND kind = 'event' ORDER BY log_id`,
+      [subject],
+    );
+    return rows.map((r) => r.log_id);
+  }
+
+  /** How many `event` leaves of `subject` log `logId` holds below index `below`. */
+  async countSubjectLeaves(subject: string, logId: string, below: number): Promise<number> {
+    const [row] = await this.dataSource.query<Array<{ n: string }>>(
+      `SELECT count(*) AS n FROM ${this.s}.leaves WHERE subject = $1 AND kind = 'event' AND log_id = $2 AND idx < $3`,
+      [subject, logId, below],
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  /**
+   * At most `limit` `event` leaves of `subject` in log `logId` with afterIndex < index < below, in
+   * index order (keyset paging: pass the last index read as afterIndex, -1 to start). Leaves never
+   * change, so pages read at different times add up to exactly the countSubjectLeaves set.
+   */
+  async subjectLeaves(
+    subject: string,
+    logId: string,
+    afterIndex: number,
+    below: number,
+    limit: number,
+  ): Promise<LeafRow[]> {
+    const rows = await this.dataSource.query<LeafDbRow[]>(
+      `SELECT log_id, idx, kafka_offset, kind, leaf, leaf_hash, chain_hash FROM ${this.s}.leaves
+        WHERE subject = $1 AND kind = 'event' AND log_id = $2 AND idx > $3 AND idx < $4
+        ORDER BY idx LIMIT $5`,
+      [subject, logId, afterIndex, below, limit],
+    );
+    return rows.map(toLeaf);
+  }
+
   /** Entries matching event filters, across logs, ordered by event time then position. */
   async findEvents(filter: {
     subject?: string;

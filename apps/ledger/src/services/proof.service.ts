@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   consistencyRanges,
+  decompose,
   emptyRoot,
   inclusionRanges,
   nodeHash,
@@ -76,6 +77,34 @@ export class ProofService {
     return { logId, from, to: end, fromRoot, toRoot, hashes };
   }
 
+  /**
+   * Audit paths of several leaves in the same tree, from one read of the stored nodes: the proofs
+   * of a page of a token's evidence. Same checks as inclusion().
+   */
+  async inclusionMany(logId: string, indexes: number[], treeSize: number): Promise<Buffer[][]> {
+    const head = await this.requireHead(logId);
+    if (treeSize < 1 || treeSize > head.size)
+      throw new DomainError('bad_tree_size', `treeSize must be between 1 and ${head.size}`);
+    for (const index of indexes)
+      if (index < 0 || index >= treeSize)
+        throw new DomainError('bad_index', `index must be between 0 and ${treeSize - 1}`);
+    const paths = indexes.map((index) => inclusionRanges(index, treeSize));
+    const hashes = await this.hashes(logId, paths.flat());
+    let at = 0;
+    return paths.map((ranges) => hashes.slice(at, (at += ranges.length)));
+  }
+
+  /**
+   * The compact range of [start, end): the hashes of its perfect subtrees `decompose(start, end)`,
+   * left to right (a range bundle's prefix [0, from) and suffix [to, treeSize)). end MUST be at
+   * most the stored size.
+   */
+  async subtrees(logId: string, start: number, end: number): Promise<Buffer[]> {
+    const refs = decompose(start, end);
+    const stored = await this.repository.nodes(logId, refs);
+    return refs.map((n) => this.stored(stored, logId, n));
+  }
+
   async root(logId: string, size: number): Promise<Buffer> {
     if (size === 0) return emptyRoot();
     const [root] = await this.hashes(logId, [[0, size]]);
@@ -85,21 +114,17 @@ export class ProofService {
   private async hashes(logId: string, ranges: Range[]): Promise<Buffer[]> {
     const needed: NodeRef[] = nodesFor(ranges);
     const stored = await this.repository.nodes(logId, needed);
-    return ranges.map((range) =>
-      rangeHash(
-        range,
-        (n) => {
-          const hash = stored.get(nodeKey(n));
-          if (!hash)
-            throw new DomainError(
-              'ledger_inconsistent',
-              `log ${logId}: stored node ${nodeKey(n)} is missing`,
-              false,
-            );
-          return hash;
-        },
-        nodeHash,
-      ),
-    );
+    return ranges.map((range) => rangeHash(range, (n) => this.stored(stored, logId, n), nodeHash));
+  }
+
+  private stored(stored: Map<string, Buffer>, logId: string, n: NodeRef): Buffer {
+    const hash = stored.get(nodeKey(n));
+    if (!hash)
+      throw new DomainError(
+        'ledger_inconsistent',
+        `log ${logId}: stored node ${nodeKey(n)} is missing`,
+        false,
+      );
+    return hash;
   }
 }
