@@ -306,7 +306,10 @@ export async function startBenchSystem(options) {
 export function cpuMsOf(pid, withChildren = false) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     const ticks = f[11] + f[12] + (withChildren ? f[13] + f[14] : 0);
     return (ticks * 1000) / CLOCK_TICKS;
   } catch {

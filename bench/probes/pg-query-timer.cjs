@@ -62,8 +62,17 @@ if (process.argv[1]?.includes(`${path.sep}apps${path.sep}${app}${path.sep}`)) {
     const out = {};
     for (const [key, s] of stats) {
       s.samples.sort((a, b) => a - b);
-      const p = (q) => +(s.samples[Math.min(s.samples.length - 1, Math.floor(q * s.samples.length))] ?? 0).toFixed(2);
-      out[key] = { n: s.n, meanMs: +(s.totalMs / s.n).toFixed(2), p50: p(0.5), p99: p(0.99), maxMs: +s.maxMs.toFixed(1) };
+      const p = (q) =>
+        +(s.samples[Math.min(s.samples.length - 1, Math.floor(q * s.samples.length))] ?? 0).toFixed(
+          2,
+        );
+      out[key] = {
+        n: s.n,
+        meanMs: +(s.totalMs / s.n).toFixed(2),
+        p50: p(0.5),
+        p99: p(0.99),
+        maxMs: +s.maxMs.toFixed(1),
+      };
     }
     const dir = process.env.PG_TIMER_DIR ?? require('node:os').tmpdir();
     fs.writeFileSync(path.join(dir, `${app}-${process.pid}.json`), JSON.stringify(out, null, 1));

@@ -26,7 +26,7 @@ export const issuanceConfigSchema = serviceConfigSchema(4001, 'issuance').extend
    * Issuances in progress at once in this instance, at most; past it POST /v1/tokens answers 503
    * with Retry-After (backpressure instead of an unbounded queue).
    */
-  ISSUANCE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(64),
+  ISSUANCE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(32),
   /** How often rotation grace ends and expiries are turned into events. */
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });

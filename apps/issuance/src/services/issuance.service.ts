@@ -72,7 +72,7 @@ export class IssuanceService {
   ) {
     this.hasher = new TokenHasher(Buffer.from(config.TOKEN_PEPPER, 'base64'));
     this.policies = new PolicyCache(() => tokens.policy(), config.POLICY_CACHE_MS ?? 1000);
-    this.admission = new Admission(config.ISSUANCE_MAX_IN_FLIGHT ?? 64);
+    this.admission = new Admission(config.ISSUANCE_MAX_IN_FLIGHT ?? 32);
   }
 
   /** issue() for a client request: refused as `overloaded` past ISSUANCE_MAX_IN_FLIGHT. */
