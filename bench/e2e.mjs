@@ -3,7 +3,7 @@
 // fixed 50% of it and measures, per token, the time from the issuance response to its
 // `token.issued` leaf being committed in the ledger (leaves.appended_at, set in the append
 // transaction). Baselines in the same run: the same requests' HTTP latency alone, and the
-// issuance's durable work done straight through pg (see runPgBaseline), with the same number of
+// issuance's durable work done straight through pg (see setUpPgBaseline), with the same number of
 // concurrent clients, while the apps are up and idle.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -15,6 +15,7 @@ import { cpuMeter, percentile as pct, rawClient, sleep, startBenchSystem } from 
 const MAX_SECONDS = Number(process.env.BENCH_DURATION ?? 8);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 300);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 
 const ports = { issuance: 15001, revocation: 15002, anomaly: 15003, ledger: 15004 };
 const system = await startBenchSystem({ apps: ports });
@@ -29,7 +30,7 @@ const { generateToken } = await import(path.join(root, 'packages/token-core/dist
  * COMMIT), from `concurrency` clients, each on its own connection, for `seconds`. The tables are
  * `CREATE TABLE ... (LIKE issuance.x INCLUDING ALL)`: same columns, constraints and indexes.
  */
-async function runPgBaseline(concurrency, seconds) {
+async function setUpPgBaseline(concurrency) {
   const admin = new pg.Client({ connectionString: system.dbUrl });
   await admin.connect();
   await admin.query('DROP SCHEMA IF EXISTS bench_baseline CASCADE');
@@ -49,8 +50,12 @@ async function runPgBaseline(concurrency, seconds) {
       return c;
     }),
   );
-  let done = 0;
-  const latencies = [];
+  return { clients, pepper, done: 0, seconds: 0, latencies: [] };
+}
+
+/** One round of the baseline on the clients of setUpPgBaseline, adding to its totals. */
+async function pgBaselineRound(state, seconds) {
+  const { clients, pepper, latencies } = state;
   const until = Date.now() + seconds * 1000;
   const started = performance.now();
   await Promise.all(
@@ -112,14 +117,11 @@ async function runPgBaseline(concurrency, seconds) {
         );
         await c.query('COMMIT');
         latencies.push(performance.now() - t0);
-        done += 1;
+        state.done += 1;
       }
     }),
   );
-  const elapsed = (performance.now() - started) / 1000;
-  await Promise.all(clients.map((c) => c.end()));
-  latencies.sort((a, b) => a - b);
-  return { rate: done / elapsed, p50: pct(latencies, 50), p99: pct(latencies, 99) };
+  state.seconds += (performance.now() - started) / 1000;
 }
 
 const issueBody = JSON.stringify({
@@ -156,47 +158,70 @@ try {
       ).rows[0].n,
     );
 
-  say(`pg baseline: ${CONCURRENCY} concurrent clients for ${MAX_SECONDS} s`);
-  const baselineCpu = cpuMeter(system.pids);
-  const baseline = await runPgBaseline(CONCURRENCY, MAX_SECONDS);
-  const baselineCpuMs = baselineCpu();
-  say(`pg baseline ${baseline.rate.toFixed(0)} tokens/s`);
-
-  say(`maximum issuance rate: ${CONCURRENCY} concurrent clients for ${MAX_SECONDS} s`);
-  const leavesBefore = await issuedLeaves();
-  const loadCpu = cpuMeter(system.pids);
+  // Baseline and issuance alternate in ROUNDS rounds of MAX_SECONDS / ROUNDS each, so that a
+  // stall of the shared machine weighs on both alike; before each baseline round the ledger has
+  // caught up with the previous issuance round (its drain does not slow the baseline down).
+  const roundSeconds = MAX_SECONDS / ROUNDS;
+  const base = await setUpPgBaseline(CONCURRENCY);
+  const baselineCpuMs = {};
+  const loadCpuMs = {};
+  const addCpu = (into, meter) => {
+    for (const [k, v] of Object.entries(meter())) into[k] = (into[k] ?? 0) + v;
+  };
   let issued = 0;
   let refused = 0;
+  let loadSeconds = 0;
+  let drainMs = 0;
   const maxLatencies = [];
-  const loadStart = performance.now();
-  const until = Date.now() + MAX_SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (Date.now() < until) {
-        try {
-          const s = await issue();
-          maxLatencies.push(s.httpMs);
-          issued += 1;
-        } catch {
-          refused += 1; // overload answers (503) count against the rate
+  for (let round = 0; round < ROUNDS; round++) {
+    say(
+      `round ${round + 1} of ${ROUNDS}: pg baseline, then issuance, ${CONCURRENCY} clients, ${roundSeconds} s each`,
+    );
+    const baselineCpu = cpuMeter(system.pids);
+    await pgBaselineRound(base, roundSeconds);
+    addCpu(baselineCpuMs, baselineCpu);
+
+    const leavesBefore = await issuedLeaves();
+    const loadCpu = cpuMeter(system.pids);
+    let issuedNow = 0;
+    const loadStart = performance.now();
+    const until = Date.now() + roundSeconds * 1000;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (Date.now() < until) {
+          try {
+            const s = await issue();
+            maxLatencies.push(s.httpMs);
+            issuedNow += 1;
+          } catch {
+            refused += 1; // overload answers (503) count against the rate
+          }
         }
-      }
-    }),
-  );
-  const loadSeconds = (performance.now() - loadStart) / 1000;
-  const maxRate = issued / loadSeconds;
-  // Keeping up: how long after the load stopped the last of its tokens was in the ledger.
-  const drainStart = performance.now();
-  let leavesBehind = issued;
-  while (performance.now() - drainStart < 60_000) {
-    leavesBehind = leavesBefore + issued - (await issuedLeaves());
-    if (leavesBehind <= 0) break;
-    await sleep(50);
+      }),
+    );
+    loadSeconds += (performance.now() - loadStart) / 1000;
+    issued += issuedNow;
+    // Keeping up: how long after the load stopped the last of its tokens was in the ledger.
+    const drainStart = performance.now();
+    let leavesBehind = issuedNow;
+    while (performance.now() - drainStart < 60_000) {
+      leavesBehind = leavesBefore + issuedNow - (await issuedLeaves());
+      if (leavesBehind <= 0) break;
+      await sleep(50);
+    }
+    drainMs = Math.max(drainMs, performance.now() - drainStart);
+    addCpu(loadCpuMs, loadCpu);
+    if (leavesBehind > 0)
+      throw new Error(`${leavesBehind} tokens of round ${round + 1} not in the ledger after 60 s`);
   }
-  const drainMs = performance.now() - drainStart;
-  const loadCpuMs = loadCpu();
-  if (leavesBehind > 0)
-    throw new Error(`${leavesBehind} tokens of the load phase not in the ledger after 60 s`);
+  await Promise.all(base.clients.map((c) => c.end()));
+  base.latencies.sort((a, b) => a - b);
+  const baseline = {
+    rate: base.done / base.seconds,
+    p50: pct(base.latencies, 50),
+    p99: pct(base.latencies, 99),
+  };
+  const maxRate = issued / loadSeconds;
   maxLatencies.sort((a, b) => a - b);
   const rate = maxRate / 2;
   say(
@@ -234,11 +259,11 @@ try {
 
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
-    `Command: \`npm run bench:e2e\` (BENCH_DURATION=${MAX_SECONDS}, BENCH_CONCURRENCY=${CONCURRENCY}, BENCH_SAMPLES=${SAMPLES}); ${new Date().toISOString()}`,
+    `Command: \`npm run bench:e2e\` (BENCH_DURATION=${MAX_SECONDS}, BENCH_ROUNDS=${ROUNDS}, BENCH_CONCURRENCY=${CONCURRENCY}, BENCH_SAMPLES=${SAMPLES}); ${new Date().toISOString()}`,
     `Machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; the four apps, Kafka, PostgreSQL and the load generator share it.`,
     '',
     '',
-    `| ${CONCURRENCY} concurrent clients, ${MAX_SECONDS} s each | tokens/s | p50 ms | p99 ms |`,
+    `| ${CONCURRENCY} concurrent clients, ${MAX_SECONDS} s each in ${ROUNDS} alternating rounds | tokens/s | p50 ms | p99 ms |`,
     '|---|---|---|---|',
     `| raw baseline: HMAC + one pg transaction (token row + outbox row) | ${baseline.rate.toFixed(0)} | ${baseline.p50.toFixed(1)} | ${baseline.p99.toFixed(1)} |`,
     `| POST /v1/tokens, whole system running | ${maxRate.toFixed(0)} | ${pct(maxLatencies, 50).toFixed(1)} | ${pct(maxLatencies, 99).toFixed(1)} |`,
@@ -248,17 +273,17 @@ try {
       .map(() => '---|')
       .join('')}---|`,
     `| raw baseline | ${Object.keys(loadCpuMs)
-      .map((k) => ((baselineCpuMs[k] ?? 0) / (baseline.rate * MAX_SECONDS)).toFixed(2))
+      .map((k) => ((baselineCpuMs[k] ?? 0) / base.done).toFixed(2))
       .join(
         ' | ',
-      )} | ${(Object.values(baselineCpuMs).reduce((a, b) => a + b, 0) / (baseline.rate * MAX_SECONDS)).toFixed(2)} |`,
+      )} | ${(Object.values(baselineCpuMs).reduce((a, b) => a + b, 0) / base.done).toFixed(2)} |`,
     `| issuance, until in the ledger | ${Object.values(loadCpuMs)
       .map((v) => (v / issued).toFixed(2))
       .join(
         ' | ',
       )} | ${(Object.values(loadCpuMs).reduce((a, b) => a + b, 0) / issued).toFixed(2)} |`,
     '',
-    `Issuance / baseline: ${(maxRate / baseline.rate).toFixed(2)}. Refused during the load: ${refused}. The last token of the load phase was in the ledger ${drainMs.toFixed(0)} ms after the load stopped.`,
+    `Issuance / baseline: ${(maxRate / baseline.rate).toFixed(2)}. Refused during the load: ${refused}. The last token of a round was in the ledger at most ${drainMs.toFixed(0)} ms after its load stopped.`,
     '',
     `| at ${rate.toFixed(0)} tokens/s (50%) | p50 ms | p99 ms | max ms |`,
     '|---|---|---|---|',

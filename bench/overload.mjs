@@ -1,7 +1,9 @@
 // `npm run bench:overload`: issuance under twice its sustainable rate. Starts the four apps
 // against the local Kafka and PostgreSQL (fresh database and topics), then:
-// 1. measures the sustainable issuance rate: 8 closed-loop clients for BENCH_SUSTAIN_SECONDS
-//    (default 10), checked to be in the ledger within seconds (the system keeps up);
+// 1. measures the sustainable issuance rate: 8 closed-loop clients in 3 windows of
+//    BENCH_SUSTAIN_SECONDS (default 10) each, the best window, each checked to be in the ledger
+//    within seconds (the system keeps up). On a machine shared with other work one window can
+//    catch a stall; BENCH_OVERLOAD_RATE sets the offered rate instead of twice that;
 // 2. offers twice that rate, open loop (request i at start + i / rate, whatever the answers),
 //    for BENCH_OVERLOAD_SECONDS (default 600), sampling every BENCH_SAMPLE_SECONDS (default 10)
 //    the RSS of every app process and the consumer lag of every consumer group (Kafka's
@@ -18,6 +20,7 @@ import { percentile as pct, rawClient, rssOf, sleep, startBenchSystem } from './
 
 const SUSTAIN_SECONDS = Number(process.env.BENCH_SUSTAIN_SECONDS ?? 10);
 const OVERLOAD_SECONDS = Number(process.env.BENCH_OVERLOAD_SECONDS ?? 600);
+const SUSTAIN_WINDOWS = 3;
 const SAMPLE_SECONDS = Number(process.env.BENCH_SAMPLE_SECONDS ?? 10);
 const DRAIN_TIMEOUT_S = Number(process.env.BENCH_DRAIN_TIMEOUT ?? 300);
 const CONCURRENCY = 8;
@@ -181,12 +184,21 @@ try {
   await db.connect();
   await admin.connect();
 
-  say(`sustainable rate: ${CONCURRENCY} closed-loop clients for ${SUSTAIN_SECONDS} s`);
-  const sustainable = await closedLoop(SUSTAIN_SECONDS);
-  const keptUp = await drain(60);
-  say(
-    `sustainable ${sustainable.toFixed(0)} tokens/s; in the ledger ${keptUp.ms.toFixed(0)} ms after; now ${(2 * sustainable).toFixed(0)}/s for ${OVERLOAD_SECONDS} s`,
-  );
+  const windows = [];
+  for (let w = 0; w < SUSTAIN_WINDOWS; w++) {
+    say(
+      `sustainable rate: ${CONCURRENCY} closed-loop clients for ${SUSTAIN_SECONDS} s (window ${w + 1} of ${SUSTAIN_WINDOWS})`,
+    );
+    const rate = await closedLoop(SUSTAIN_SECONDS);
+    const { ms } = await drain(60);
+    windows.push({ rate, ms });
+    say(`${rate.toFixed(0)} tokens/s; in the ledger ${ms.toFixed(0)} ms after`);
+  }
+  const best = windows.reduce((a, b) => (b.rate > a.rate ? b : a));
+  const sustainable = best.rate;
+  const keptUp = best;
+  const offeredRate = Number(process.env.BENCH_OVERLOAD_RATE ?? 2 * sustainable);
+  say(`now ${offeredRate.toFixed(0)}/s for ${OVERLOAD_SECONDS} s`);
   await sleep(2000);
 
   const apps = Object.keys(system.pids);
@@ -194,7 +206,7 @@ try {
   const rssBefore = Object.fromEntries(apps.map((a) => [a, rssOf(system.pids[a])]));
   const issuedBefore = await tokensIssued();
   let sampling = Promise.resolve();
-  const result = await openLoop(2 * sustainable, OVERLOAD_SECONDS, (elapsed, progress) => {
+  const result = await openLoop(offeredRate, OVERLOAD_SECONDS, (elapsed, progress) => {
     sampling = sampling.then(async () => {
       const row = {
         t: elapsed,
@@ -230,13 +242,13 @@ try {
   };
   const every = Math.max(1, Math.round(samples.length / 12));
   const shown = samples.filter((_, i) => i % every === 0 || i === samples.length - 1);
-  const offered = Math.round(2 * sustainable * OVERLOAD_SECONDS);
+  const offered = Math.round(offeredRate * OVERLOAD_SECONDS);
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
     `Command: \`npm run bench:overload\` (BENCH_SUSTAIN_SECONDS=${SUSTAIN_SECONDS}, BENCH_OVERLOAD_SECONDS=${OVERLOAD_SECONDS}, BENCH_SAMPLE_SECONDS=${SAMPLE_SECONDS}); ${new Date().toISOString()}`,
     `Machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; the four apps, Kafka, PostgreSQL and the load generator share it (and it was shared with other engineers' builds and tests).`,
     '',
-    `Sustainable: ${sustainable.toFixed(0)} tokens/s (${CONCURRENCY} closed-loop clients, ${SUSTAIN_SECONDS} s; all in the ledger ${keptUp.ms.toFixed(0)} ms after). Offered: ${(2 * sustainable).toFixed(0)} tokens/s open loop for ${OVERLOAD_SECONDS} s (${offered} requests).`,
+    `Sustainable: ${sustainable.toFixed(0)} tokens/s, the best of ${SUSTAIN_WINDOWS} windows (${windows.map((w) => w.rate.toFixed(0)).join(', ')} tokens/s; ${CONCURRENCY} closed-loop clients, ${SUSTAIN_SECONDS} s each; all in the ledger ${keptUp.ms.toFixed(0)} ms after). Offered: ${offeredRate.toFixed(0)} tokens/s open loop for ${OVERLOAD_SECONDS} s (${offered} requests${process.env.BENCH_OVERLOAD_RATE ? ', BENCH_OVERLOAD_RATE' : ', twice the sustainable rate'}).`,
     '',
     `Answers: ${Object.entries(result.statuses)
       .map(([s, n]) => `${n} x ${s}`)
