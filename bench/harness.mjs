@@ -1,6 +1,7 @@
 // What the benchmarks share: local Kafka + PostgreSQL, a fresh database and topic prefix, the
 // apps as real processes with generated secrets and a known root token, and a clean stop.
 import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -141,6 +142,76 @@ export async function openLoop(o) {
 }
 
 /**
+ * One keep-alive HTTP/1.1 connection on a raw socket, one request at a time (a closed-loop
+ * client): `send(method, path, headers, body)` resolves to `{ status, headers, body }` (body
+ * read up to Content-Length). Far cheaper in CPU than fetch(), which matters when the client
+ * shares the machine with what it measures.
+ * @param {string} base e.g. http://127.0.0.1:4001
+ */
+export function rawClient(base) {
+  const target = new URL(base);
+  let socket;
+  let chunks = [];
+  let waiting;
+  const open = () => {
+    socket = net.connect({ host: target.hostname, port: Number(target.port) });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => {
+      chunks.push(chunk);
+      const data = chunks.length === 1 ? chunk : Buffer.concat(chunks);
+      const end = data.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const head = data.toString('latin1', 0, end);
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+      if (data.length < end + 4 + length) return;
+      chunks = [];
+      const w = waiting;
+      waiting = undefined;
+      if (/\r\nconnection: *close/i.test(head)) socket.destroy();
+      w?.resolve({
+        status: Number(head.slice(9, 12)),
+        head,
+        body: data.subarray(end + 4, end + 4 + length),
+      });
+    });
+    const lost = (error) => {
+      socket = undefined;
+      chunks = [];
+      const w = waiting;
+      waiting = undefined;
+      w?.reject(error ?? new Error('connection closed'));
+    };
+    socket.on('error', lost);
+    socket.on('close', () => lost());
+  };
+  return {
+    send(method, pathname, headers = {}, body = '') {
+      if (!socket || socket.destroyed) open();
+      const bytes = Buffer.from(body);
+      const lines = Object.entries({
+        host: target.host,
+        ...headers,
+        'content-length': bytes.length,
+      })
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+        socket.write(
+          Buffer.concat([
+            Buffer.from(`${method} ${pathname} HTTP/1.1\r\n${lines}\r\n`, 'latin1'),
+            bytes,
+          ]),
+        );
+      });
+    },
+    close() {
+      socket?.destroy();
+    },
+  };
+}
+
+/**
  * @param {{ apps: Record<string, number>, env?: Record<string, string> }} options app name -> port
  */
 export async function startBenchSystem(options) {
@@ -221,5 +292,74 @@ export async function startBenchSystem(options) {
     await stop();
     throw error;
   }
-  return { env, dbUrl, rootToken, url, stop };
+  const pids = Object.fromEntries(
+    Object.keys(options.apps).map((name, i) => [name, children[i].pid]),
+  );
+  return { env, dbUrl, rootToken, url, stop, pids };
 }
+
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc (Linux); 0 elsewhere.
+ * `withChildren`: plus that of its children that exited (PostgreSQL's postmaster reaps the
+ * backends of closed connections).
+ */
+export function cpuMsOf(pid, withChildren = false) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    const ticks = f[11] + f[12] + (withChildren ? f[13] + f[14] : 0);
+    return (ticks * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident set size of a process in bytes, from /proc (Linux); 0 when it is gone. */
+export function rssOf(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** Pids of the processes whose command line contains `needle` (e.g. `postgres`), from /proc. */
+export function pidsMatching(needle) {
+  const found = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'latin1').replaceAll('\0', ' ');
+      if (cmd.includes(needle)) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/**
+ * CPU used by each part of the system between two calls: the apps, all PostgreSQL processes
+ * (shared with anything else using the server: other tests' backends count too), the Kafka
+ * broker (also shared) and this process.
+ * @param {Record<string, number>} appPids
+ */
+export function cpuMeter(appPids) {
+  const parts = () => ({
+    ...Object.fromEntries(Object.entries(appPids).map(([name, pid]) => [name, cpuMsOf(pid)])),
+    postgres: pidsMatching('postgres').reduce((sum, pid) => sum + cpuMsOf(pid, true), 0),
+    kafka: pidsMatching('kafka.Kafka').reduce((sum, pid) => sum + cpuMsOf(pid), 0),
+    'load generator': cpuMsOf(process.pid),
+  });
+  const start = parts();
+  return () => {
+    const end = parts();
+    return Object.fromEntries(Object.keys(end).map((k) => [k, end[k] - (start[k] ?? 0)]));
+  };
+}
+// USER_HZ: 100 on every Linux this runs on.
+const CLOCK_TICKS = 100;

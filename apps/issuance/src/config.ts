@@ -17,6 +17,16 @@ export const issuanceConfigSchema = serviceConfigSchema(4001, 'issuance').extend
   TOKENLEDGER_ROOT_TOKEN: z.string().optional(),
   /** Where a generated root token is written (mode 0600). */
   ROOT_TOKEN_FILE: z.string().default('.tokenledger/root-token'),
+  /**
+   * How long an instance reuses the issuance policy it read (ms). A policy saved through another
+   * instance applies here at most this much later; through this one, at once. 0: read every time.
+   */
+  POLICY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /**
+   * Issuances in progress at once in this instance, at most; past it POST /v1/tokens answers 503
+   * with Retry-After (backpressure instead of an unbounded queue).
+   */
+  ISSUANCE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(32),
   /** How often rotation grace ends and expiries are turned into events. */
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });

@@ -19,5 +19,6 @@ serviceMain<IssuanceConfig>({
     policy_violation: 422,
     invalid_expiry: 400,
     token_exists: 409,
+    overloaded: 503,
   },
 });

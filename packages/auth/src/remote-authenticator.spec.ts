@@ -71,4 +71,12 @@ describe('RemoteAuthenticator cache', () => {
     await auth.authenticate(token);
     expect(app.asked).toHaveLength(2);
   });
+
+  it('asks once for requests that miss at the same moment', async () => {
+    const auth = new RemoteAuthenticator({ revocationUrl: app.url, internalSecret: 's' });
+    const token = generateToken();
+    const results = await Promise.all(Array.from({ length: 5 }, () => auth.authenticate(token)));
+    expect(results).toEqual(Array.from({ length: 5 }, () => ({ ok: false, reason: 'unknown' })));
+    expect(app.asked).toEqual([token]);
+  });
 });

@@ -26,9 +26,13 @@ interface Cached {
  * internal API, and remembers each answer for `cacheMs` (default 250 ms). The cache is keyed by
  * a SHA-256 of the token held in memory only. Full, it forgets the least recently used answers,
  * not all of them (which sent every operator's next request to the revocation app at once).
+ * Requests that miss at the same moment share one question (an answer is never older than the
+ * earliest of them), so a burst of one operator's calls costs one round trip per `cacheMs`.
  */
 export class RemoteAuthenticator extends TokenAuthenticator {
   private readonly cache: LRUCache<string, Cached>;
+  /** Questions on their way to the revocation app, by cache key: concurrent misses share one. */
+  private readonly inFlight = new Map<string, Promise<AuthenticationResult>>();
   private readonly cacheMs: number;
   private readonly now: () => number;
 
@@ -45,9 +49,18 @@ export class RemoteAuthenticator extends TokenAuthenticator {
     const hit = this.cache.get(key);
     const now = this.now();
     if (hit && now - hit.at < this.cacheMs) return hit.result;
-    const result = await this.ask(token);
-    this.cache.set(key, { at: now, result });
-    return result;
+    const pending = this.inFlight.get(key);
+    if (pending) return pending;
+    const asking = this.ask(token).then((result) => {
+      this.cache.set(key, { at: now, result });
+      return result;
+    });
+    this.inFlight.set(key, asking);
+    try {
+      return await asking;
+    } finally {
+      this.inFlight.delete(key);
+    }
   }
 
   private async ask(token: string): Promise<AuthenticationResult> {

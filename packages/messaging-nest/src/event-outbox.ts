@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   EVENT_TOPIC,
-  buildEvent,
+  buildEncodedEvent,
+  partitionKey,
   systemClock,
   topicName,
   uuidv7Ids,
@@ -12,7 +13,7 @@ import {
   type IdSource,
 } from '@tokenledger/contracts';
 import type { EntityManager } from 'typeorm';
-import { enqueueEvents } from '@tokenledger/messaging';
+import { enqueueEncoded, type EncodedOutboxMessage } from '@tokenledger/messaging';
 import { KafkaConnection, MESSAGING_OPTIONS, type MessagingOptions } from './kafka-connection';
 
 /** An event to record: its type and data; the envelope is filled in by EventOutbox. */
@@ -52,9 +53,25 @@ export class EventOutbox {
     drafts: readonly EventDraft[],
     meta: EventMeta,
   ): Promise<EventEnvelope[]> {
+    const { events, rows } = this.prepare(drafts, meta);
+    await enqueueEncoded(manager, this.options.schema, rows);
+    return events;
+  }
+
+  /**
+   * Builds the envelopes and their outbox rows (validated and encoded once) without writing
+   * them, for a caller that inserts the rows in the same statement as its state change (see
+   * `outboxInsert`). The rows MUST commit together with that change or not at all.
+   */
+  prepare(
+    drafts: readonly EventDraft[],
+    meta: EventMeta,
+  ): { events: EventEnvelope[]; rows: EncodedOutboxMessage[] } {
     const now = (): number => this.clock.now();
-    const events = drafts.map((draft): EventEnvelope =>
-      buildEvent(
+    const events: EventEnvelope[] = [];
+    const rows: EncodedOutboxMessage[] = [];
+    for (const draft of drafts) {
+      const { event, bytes } = buildEncodedEvent(
         {
           type: draft.type,
           data: draft.data,
@@ -66,14 +83,16 @@ export class EventOutbox {
           ...(meta.causationid ? { causationid: meta.causationid } : {}),
         },
         { now },
-      ),
-    );
-    await enqueueEvents(
-      manager,
-      this.options.schema,
-      events.map((event) => ({ event, topic: this.topic(EVENT_TOPIC[event.type]) })),
-    );
-    return events;
+      );
+      events.push(event);
+      rows.push({
+        eventId: event.id,
+        topic: this.topic(EVENT_TOPIC[event.type]),
+        key: partitionKey(event),
+        payload: bytes,
+      });
+    }
+    return { events, rows };
   }
 
   /** Full name of a topic, with this deployment's prefix. */

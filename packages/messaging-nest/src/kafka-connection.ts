@@ -32,6 +32,8 @@ export interface MessagingOptions {
   groupPrefix?: string;
   partitions: number;
   log?: ProducerLog;
+  /** The outbox relay's linger after a commit (OutboxRelayOptions.lingerMs); default 5 ms. */
+  outboxLingerMs?: number;
   /** Time and ids of the events the outbox builds (default: the system clock, UUIDv7 by it). */
   clock?: Clock;
   ids?: IdSource;
@@ -81,6 +83,7 @@ export class KafkaConnection
       dataSource,
       schema: options.schema,
       producer: this.producer,
+      lingerMs: options.outboxLingerMs ?? 5,
       onError: (error) =>
         log?.('warn', 'outbox relay pass failed; will retry', { err: String(error) }),
     });

@@ -8,9 +8,12 @@ export { provisionTopics, topicPlan, type TopicProvisioning } from './topics';
 export {
   OutboxRelay,
   dropOutboxTablesDdl,
+  enqueueEncoded,
   enqueueEvents,
+  outboxInsert,
   outboxTableGrants,
   outboxTablesDdl,
+  type EncodedOutboxMessage,
   type OutboxMessage,
   type OutboxRelayOptions,
 } from './outbox';

@@ -51,6 +51,37 @@ export interface OutboxMessage {
   topic: string;
 }
 
+/** An outbox row whose event is already validated and encoded (see EventOutbox.prepare). */
+export interface EncodedOutboxMessage {
+  eventId: string;
+  /** Full topic name (with any test prefix). */
+  topic: string;
+  key: string;
+  payload: Buffer;
+}
+
+/**
+ * The INSERT of `messages` into the outbox as one statement, its parameters numbered from
+ * `firstParam`, for a caller that runs it in the same statement as its state change (a
+ * data-modifying CTE: one round trip, and atomic without BEGIN/COMMIT) or in its transaction.
+ */
+export function outboxInsert(
+  schema: string,
+  messages: readonly EncodedOutboxMessage[],
+  firstParam = 1,
+): { sql: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const rows = messages.map((m, i) => {
+    values.push(m.eventId, m.topic, m.key, m.payload);
+    const b = firstParam + i * 4;
+    return `($${b}, $${b + 1}, $${b + 2}, $${b + 3})`;
+  });
+  return {
+    sql: `INSERT INTO ${quoteIdent(schema)}.outbox (event_id, topic, key, payload) VALUES ${rows.join(', ')}`,
+    values,
+  };
+}
+
 /**
  * Writes events to the outbox inside the caller's transaction.
  * MUST be called with the EntityManager of the transaction that makes the state change, so that
@@ -59,22 +90,32 @@ export interface OutboxMessage {
 export async function enqueueEvents(
   manager: EntityManager,
   schema: string,
-  messages: OutboxMessage[],
+  messages: readonly OutboxMessage[],
+): Promise<void> {
+  await enqueueEncoded(
+    manager,
+    schema,
+    messages.map((m) => ({
+      eventId: m.event.id,
+      topic: m.topic,
+      key: partitionKey(m.event),
+      payload: encodeEvent(m.event),
+    })),
+  );
+}
+
+/** {@link enqueueEvents} for rows already encoded; the same transaction rule holds. */
+export async function enqueueEncoded(
+  manager: EntityManager,
+  schema: string,
+  messages: readonly EncodedOutboxMessage[],
 ): Promise<void> {
   if (messages.length === 0) return;
   if (!manager.queryRunner?.isTransactionActive) {
     throw new Error('enqueueEvents must run inside a transaction');
   }
-  const values: unknown[] = [];
-  const rows = messages.map((m, i) => {
-    values.push(m.event.id, m.topic, partitionKey(m.event), encodeEvent(m.event));
-    const b = i * 4;
-    return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4})`;
-  });
-  await manager.query(
-    `INSERT INTO ${quoteIdent(schema)}.outbox (event_id, topic, key, payload) VALUES ${rows.join(', ')}`,
-    values,
-  );
+  const { sql, values } = outboxInsert(schema, messages);
+  await manager.query(sql, values);
 }
 
 export interface OutboxRelayOptions {
@@ -83,6 +124,12 @@ export interface OutboxRelayOptions {
   producer: Producer;
   batchSize?: number;
   pollIntervalMs?: number;
+  /**
+   * How long a nudge waits before its pass (default 0): the commits of that window go to Kafka
+   * in one request, and each consumer downstream then fetches and commits them as one batch.
+   * Later nudges within the window join the pass already scheduled.
+   */
+  lingerMs?: number;
   /** Test seam: runs after Kafka acknowledged a batch and before the rows are marked published. */
   afterPublish?: (eventIds: string[]) => Promise<void>;
   onError?: (error: unknown) => void;
@@ -100,6 +147,8 @@ export class OutboxRelay {
   private running: Promise<void> | undefined;
   private stopped = true;
   private nudged = false;
+  /** When the scheduled pass runs (performance.now() time). */
+  private dueAt = 0;
   private readonly lockKey: string;
 
   constructor(private readonly options: OutboxRelayOptions) {
@@ -118,7 +167,10 @@ export class OutboxRelay {
       this.nudged = true;
       return;
     }
-    this.schedule(0);
+    const linger = this.options.lingerMs ?? 0;
+    // A pass already due within the linger window takes this commit's rows too.
+    if (this.timer && this.dueAt <= performance.now() + linger) return;
+    this.schedule(linger);
   }
 
   async stop(): Promise<void> {
@@ -175,20 +227,30 @@ export class OutboxRelay {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
+    this.dueAt = performance.now() + delayMs;
     this.timer = setTimeout(() => {
+      this.timer = undefined;
       this.running = this.loop().finally(() => {
         this.running = undefined;
+        // A nudge between the loop's last check and here found it still running.
+        if (this.nudged && !this.stopped) {
+          this.nudged = false;
+          this.schedule(this.options.lingerMs ?? 0);
+        }
       });
     }, delayMs);
   }
 
   private async loop(): Promise<void> {
     try {
+      const batchSize = this.options.batchSize ?? 500;
       let published: number;
+      // A short pass took every row committed before its SELECT; a row committed since then
+      // nudged (setting `nudged`), so no empty pass is needed to find out.
       do {
         this.nudged = false;
         published = await this.publishOnce();
-      } while (!this.stopped && (published > 0 || this.nudged));
+      } while (!this.stopped && (published >= batchSize || this.nudged));
     } catch (error) {
       this.options.onError?.(error);
     }

@@ -44,6 +44,10 @@ export class HttpErrorFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const requestId = req.id;
     const [status, code, message] = this.describe(exception, requestId);
+    // A retryable refusal that says when to come back (e.g. issuance's `overloaded`).
+    const retryAfter =
+      exception instanceof DomainError ? exception.context.retryAfterSeconds : undefined;
+    if (typeof retryAfter === 'number') void reply.header('Retry-After', String(retryAfter));
     const body: ErrorBody = { error: { code, message, requestId } };
     void reply.code(status).send(body);
   }

@@ -30,9 +30,10 @@ export interface ServiceHostOptions {
    * Routes (`v1/introspect`) served without the per-request logger: hot paths whose every call is
    * recorded elsewhere (an event). The request logger (pino-http: a child logger with redaction
    * per request) was the largest share of their CPU and allocations; their errors are still
-   * logged by the error filter, with the request id.
+   * logged by the error filter, with the request id. A string quiets every method of the path;
+   * `{ path, method: 'POST' }` one method only.
    */
-  quietRoutes?: string[];
+  quietRoutes?: Array<string | { path: string; method: 'GET' | 'POST' }>;
 }
 
 /**
@@ -50,7 +51,13 @@ export class ServiceHostModule {
       imports: [
         LoggerModule.forRoot({
           ...(options.quietRoutes?.length
-            ? { exclude: options.quietRoutes.map((path) => ({ path, method: RequestMethod.ALL })) }
+            ? {
+                exclude: options.quietRoutes.map((route) =>
+                  typeof route === 'string'
+                    ? { path: route, method: RequestMethod.ALL }
+                    : { path: route.path, method: RequestMethod[route.method] },
+                ),
+              }
             : {}),
           pinoHttp: {
             level: config.LOG_LEVEL,

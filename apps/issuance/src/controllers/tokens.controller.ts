@@ -30,7 +30,7 @@ export class TokensController {
   })
   @ApiBody({ schema: openApiSchema(issueTokenSchema) })
   issue(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<IssuedToken> {
-    return this.issuance.issue(parseInput(issueTokenSchema, body), principal);
+    return this.issuance.issueAdmitted(parseInput(issueTokenSchema, body), principal);
   }
 
   @Get()

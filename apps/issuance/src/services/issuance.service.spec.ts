@@ -14,10 +14,14 @@ function harness() {
   const drafts: EventDraft[] = [];
   const tokens = {
     policy: () => Promise.resolve(DEFAULT_POLICY),
-    insert: (_tx: Tx, row: NewTokenRow) => Promise.resolve(void rows.push(row)),
+    insertIssued: (row: NewTokenRow) => Promise.resolve(void rows.push(row)),
   } as unknown as TokensRepository;
   const outbox = {
     append: (_tx: Tx, d: EventDraft[]) => Promise.resolve(void drafts.push(...d)),
+    prepare: (d: EventDraft[]) => {
+      drafts.push(...d);
+      return { events: [], rows: [] };
+    },
     publishSoon: () => undefined,
   } as unknown as EventOutbox;
   const uow = { run: <T>(work: (tx: Tx) => Promise<T>) => work({} as Tx) } as unknown as UnitOfWork;
