@@ -38,7 +38,7 @@ describe('foundation: the four apps as real processes against real Kafka and Pos
       const ready = await fetch(`${url}/health/ready`);
       expect(ready.status).toBe(200);
       // The ledger adds its own checks (witness quorum, signer guard); no log exists yet here.
-      const extra = name === 'ledger' ? { witnesses: 'ok', signing: 'ok' } : {};
+      const extra = name === 'ledger' ? { witnesses: 'ok', signing: 'ok', signingKey: 'ok' } : {};
       expect(await ready.json()).toEqual({
         status: 'ok',
         checks: { postgres: 'up', kafka: 'up', consumers: 'up', ...extra },
