@@ -30,6 +30,10 @@ export function ensureDependencies() {
 export function build() {
   say('building (turbo run build)');
   run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only']);
+  // npm links a workspace's bin only when its target exists, and `npm ci` runs before the build:
+  // link `tokenledger` (packages/cli/dist/main.js) now, so that `npx tokenledger` works.
+  if (!existsSync(path.join(root, 'node_modules', '.bin', 'tokenledger')))
+    run('npm', ['rebuild', '@tokenledger/cli', '--ignore-scripts']);
 }
 
 /** The compiled @tokenledger/infra package (available after build). */
