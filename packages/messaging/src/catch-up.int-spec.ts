@@ -102,8 +102,8 @@ describe('batch consumer catch-up (real Kafka): what readiness waits for', () =>
       handle: () => Promise.resolve(),
     });
     // run(), not start(): right after creation a partition may have no leader yet (it retries).
-    await empty.run();
     try {
+      await empty.run();
       expect(empty.catchUpState()).toEqual({ caughtUp: true, behind: 0 });
     } finally {
       await empty.stop();

@@ -68,10 +68,12 @@ export class CatchUpTracker {
 
   /**
    * Right after a topic is created its partitions may have no leader for a moment ("not the
-   * leader"): retried for a few seconds, as kafkajs retries the consumer's own first fetches.
+   * leader", or "does not host this topic-partition" until the broker has the new metadata; on a
+   * loaded 2-core machine that took over 5 s): retried for up to 30 s, as kafkajs retries the
+   * consumer's own first fetches. Readiness stays false meanwhile.
    */
   private async endOffsets(): Promise<Array<PartitionOffset & { low: string }>> {
-    const attempts = this.options.attempts ?? 20;
+    const attempts = this.options.attempts ?? 120;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.source.endOffsets(this.topics);
