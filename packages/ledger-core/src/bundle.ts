@@ -244,27 +244,11 @@ export function parseBundleLine(text: string): ParseBundleLineResult {
       const chainStart = hash32(item.chainStart);
       if (!chainStart)
         return malformed(`bundle header: chainStart is not the base64 of ${HASH_SIZE} bytes`);
-      if (version === 1) {
-        if ('prefix' in item || 'suffix' in item)
-          return malformed('bundle header: a version 1 header has no prefix or suffix');
-        return {
-          ok: true,
-          line: {
-            type: 'bundle',
-            version,
-            logId,
-            origin,
-            from,
-            to,
-            treeSize,
-            chainStart,
-            prefix: [],
-            suffix: [],
-          },
-        };
-      }
-      const prefix = hashList(item.prefix);
-      const suffix = hashList(item.suffix);
+      if (version === 1 && ('prefix' in item || 'suffix' in item))
+        return malformed('bundle header: a version 1 header has no prefix or suffix');
+      // Version 1 carries a proof per entry instead of the prefix and suffix compact ranges.
+      const prefix = version === 1 ? [] : hashList(item.prefix);
+      const suffix = version === 1 ? [] : hashList(item.suffix);
       if (!prefix || !suffix)
         return malformed(
           `bundle header: prefix and suffix must be lists of base64 ${HASH_SIZE}-byte hashes`,
