@@ -81,7 +81,19 @@ module.exports = {
         'What the CLI entry point imports at load time is a pure core (itself checked by pure-core-no-framework) or Node; anything else only through a dynamic import.',
       severity: 'error',
       from: { path: '^packages/cli/src/main\\.ts$' },
-      to: { path: '^(packages|apps)/', pathNot: PURE_CORES, dependencyTypesNot: LAZY_OR_TYPES },
+      to: {
+        path: '^(packages|apps)/',
+        pathNot: `${PURE_CORES}|^packages/cli/src/exit\\.ts$`,
+        dependencyTypesNot: LAZY_OR_TYPES,
+      },
+    },
+    {
+      name: 'cli-exit-codes-pure',
+      comment:
+        'exit.ts (exit codes and error classes, loaded by main.ts) imports nothing but Node.',
+      severity: 'error',
+      from: { path: '^packages/cli/src/exit\\.ts$' },
+      to: { path: '^(packages|apps)/' },
     },
     {
       name: 'cli-checkpoint-no-framework',

@@ -467,16 +467,10 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-tiles-'));
     const ledgerUrl = system.apps.ledger.url;
     const exportLogs = (...logIds: string[]) => {
-      const run = cli([
-        'tiles',
-        'export',
-        dir,
-        '--url',
-        ledgerUrl,
-        '--token',
+      const run = cli(
+        ['tiles', 'export', dir, '--url', ledgerUrl, ...logIds.flatMap((l) => ['--log', l])],
         system.rootToken,
-        ...logIds.flatMap((l) => ['--log', l]),
-      ]);
+      );
       expect(run.out).toMatch(/checkpoint of size \d+/);
       expect(run.status).toBe(0);
     };

@@ -221,18 +221,19 @@ describe('witnessing and the signer guard (real processes, witness, broker, Post
     const monitorDir = mkdtempSync(path.join(tmpdir(), 'tl-watch-'));
     afterAll(() => rmSync(monitorDir, { recursive: true, force: true }));
     const watchOnce = () =>
-      cli([
-        'checkpoint',
-        'watch',
-        '--url',
-        system.apps.ledger.url,
-        '--token',
+      cli(
+        [
+          'checkpoint',
+          'watch',
+          '--url',
+          system.apps.ledger.url,
+          '--dir',
+          monitorDir,
+          '--once',
+          ...pinned,
+        ],
         system.rootToken,
-        '--dir',
-        monitorDir,
-        '--once',
-        ...pinned,
-      ]);
+      );
     /** The log's evidence bundle as exported now, in a file, for `tokenledger verify`. */
     const exported = async (logId: string): Promise<string> => {
       const res = await fetch(url(`/v1/ledger/export?logId=${logId}`), { headers: auth() });

@@ -1,3 +1,5 @@
+import { RefusedError } from './exit';
+
 export interface ReplayOptions {
   url: string;
   token: string;
@@ -7,10 +9,35 @@ export interface ReplayOptions {
   from?: number;
   to?: number;
   rate?: number;
+  /** Draw a progress bar on stderr (only when it is a terminal). */
+  progress: boolean;
+  /** Poll interval, ms (default 500). */
+  intervalMs?: number;
 }
 
-/** Starts a replay on the ledger and shows its progress until it ends; returns the exit code. */
-export async function replay(options: ReplayOptions): Promise<number> {
+export interface ReplayResult {
+  replayId: string;
+  status: string;
+  done: number;
+  total: number;
+  target: string;
+  error: string | null;
+}
+
+interface ReplayStatus {
+  status: string;
+  done: number;
+  total: number;
+  error: string | null;
+}
+
+async function refusal(what: string, res: Response): Promise<RefusedError> {
+  const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+  return new RefusedError(what, res.status, body.error?.message ?? '');
+}
+
+/** Starts a replay on the ledger and follows its progress until it ends. */
+export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const { url, token, target, log, topic } = options;
   const body = {
     ...(log ? { logId: log } : { topic }),
@@ -25,27 +52,30 @@ export async function replay(options: ReplayOptions): Promise<number> {
     headers,
     body: JSON.stringify(body),
   });
-  const started = (await res.json()) as { replayId?: string; error?: { message: string } };
-  if (res.status !== 202 || !started.replayId) {
-    process.stdout.write(`replay refused (${res.status}): ${started.error?.message ?? ''}\n`);
-    return 1;
-  }
+  if (res.status !== 202) throw await refusal('POST /v1/replays', res);
+  const { replayId } = (await res.json()) as { replayId: string };
   for (;;) {
-    const st = (await (
-      await fetch(`${url}/v1/replays/${started.replayId}`, { headers })
-    ).json()) as { status: string; done: number; total: number; error: string | null };
-    const width = 30;
-    const filled = st.total > 0 ? Math.round((st.done / st.total) * width) : width;
-    process.stderr.write(
-      `\r  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${st.done}/${st.total}`,
-    );
-    if (st.status !== 'running') {
-      process.stderr.write('\n');
-      process.stdout.write(
-        `replay ${started.replayId} ${st.status}: ${st.done} of ${st.total} events to ${target}${st.error ? ` (${st.error})` : ''}\n`,
+    const polled = await fetch(`${url}/v1/replays/${encodeURIComponent(replayId)}`, { headers });
+    if (!polled.ok) throw await refusal(`GET /v1/replays/${replayId}`, polled);
+    const st = (await polled.json()) as ReplayStatus;
+    if (options.progress) {
+      const width = 30;
+      const filled = st.total > 0 ? Math.round((st.done / st.total) * width) : width;
+      process.stderr.write(
+        `\r  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${st.done}/${st.total}`,
       );
-      return st.status === 'completed' ? 0 : 1;
     }
-    await new Promise((r) => setTimeout(r, 500));
+    if (st.status !== 'running') {
+      if (options.progress) process.stderr.write('\n');
+      return {
+        replayId,
+        status: st.status,
+        done: st.done,
+        total: st.total,
+        target,
+        error: st.error,
+      };
+    }
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 500));
   }
 }

@@ -9,6 +9,8 @@ export interface TailOptions {
   type?: string;
   subject?: string;
   actor?: string;
+  /** One JSON object per line: partition, offset and the event envelope (or the decode error). */
+  json?: boolean;
   write: (line: string) => void;
 }
 
@@ -28,7 +30,13 @@ export async function tail(options: TailOptions): Promise<() => Promise<void>> {
       if (!decoded.ok) {
         if (!options.type && !options.subject && !options.actor)
           options.write(
-            `${partition}:${message.offset} UNDECODABLE ${decoded.error.code}: ${decoded.error.message}`,
+            options.json
+              ? JSON.stringify({
+                  partition,
+                  offset: message.offset,
+                  error: { code: decoded.error.code, message: decoded.error.message },
+                })
+              : `${partition}:${message.offset} UNDECODABLE ${decoded.error.code}: ${decoded.error.message}`,
           );
         return Promise.resolve();
       }
@@ -40,7 +48,9 @@ export async function tail(options: TailOptions): Promise<() => Promise<void>> {
       )
         return Promise.resolve();
       options.write(
-        `${partition}:${message.offset} ${e.time} ${e.type} subject=${e.subject} actor=${e.actor} ${JSON.stringify(e.data)}`,
+        options.json
+          ? JSON.stringify({ partition, offset: message.offset, event: e })
+          : `${partition}:${message.offset} ${e.time} ${e.type} subject=${e.subject} actor=${e.actor} ${JSON.stringify(e.data)}`,
       );
       return Promise.resolve();
     },

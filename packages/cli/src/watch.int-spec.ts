@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +18,7 @@ import {
   type TrustPolicy,
 } from '@tokenledger/ledger-core';
 import { watchOnce } from './watch';
+import { runCli } from './test-support/run-cli';
 
 /**
  * A stand-in ledger whose answers the test controls: it can serve honest checkpoints, a forged
@@ -106,19 +106,8 @@ const policy = (ledger: FakeLedger, witnesses: string[] = [], quorum?: number): 
   return built.policy;
 };
 
-/** The built command (`npm run build` first), asynchronously: the fake ledger runs in this process. */
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const main = path.join(__dirname, '..', 'dist', 'main.js');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+/** The built command, with the operator token in TOKENLEDGER_TOKEN. */
+const cli = (args: string[]) => runCli(args, { TOKENLEDGER_TOKEN: 'tlk_live_x' });
 
 describe('tokenledger checkpoint watch (monitor)', () => {
   const ledger = new FakeLedger();
@@ -201,16 +190,7 @@ describe('tokenledger checkpoint watch (monitor)', () => {
   });
 
   it('the command exits 1 with an ALERT line for a shrunk and for a vanished log, 0 when all is well', async () => {
-    const args = [
-      'checkpoint',
-      'watch',
-      '--url',
-      ledger.url,
-      '--token',
-      'tlk_live_x',
-      '--dir',
-      dir,
-    ];
+    const args = ['checkpoint', 'watch', '--url', ledger.url, '--dir', dir];
     const pin = ['--log-key', ledger.key, '--origin-prefix', 'example.test/ledger', '--once'];
     const good = await cli([...args, ...pin]);
     expect([good.status, good.stdout]).toEqual([
@@ -240,8 +220,6 @@ describe('tokenledger checkpoint watch (monitor)', () => {
       'check',
       '--url',
       ledger.url,
-      '--token',
-      'tlk_live_x',
       '--log',
       'tokens.lifecycle-0',
       '--saved',
@@ -273,7 +251,7 @@ describe('tokenledger checkpoint watch (monitor)', () => {
   });
 
   it('refuses to run without a pinned log key, saying why (exit 2)', async () => {
-    const r = await cli(['checkpoint', 'watch', '--url', ledger.url, '--token', 't', '--once']);
+    const r = await cli(['checkpoint', 'watch', '--url', ledger.url, '--once']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('no log key pinned');
     expect(r.stdout).toBe('');

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isLogId, verifyTrustedCheckpoint, type TrustPolicy } from '@tokenledger/ledger-core';
 import { checkCheckpoint, type CheckpointCheck } from './checkpoint';
+import { RefusedError } from './exit';
 
 export interface WatchOptions {
   url: string;
@@ -44,7 +45,7 @@ export async function watchOnce(
   const res = await fetch(`${options.url}/v1/ledger/logs`, {
     headers: { authorization: `Bearer ${options.token}` },
   });
-  if (!res.ok) throw new Error(`/v1/ledger/logs: HTTP ${res.status}`);
+  if (!res.ok) throw new RefusedError('/v1/ledger/logs', res.status);
   const { logs } = (await res.json()) as { logs: Array<{ logId: string; size: number }> };
   const saved = savedLogs(options.dir, options.trust);
   const results: Array<CheckpointCheck & { logId: string }> = [];
