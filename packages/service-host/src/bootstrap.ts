@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import { ConfigError, loadConfig, type ServiceConfig } from './config';
 import { DatabaseNotReadyError, prepareDatabase, type AppDatabase } from './database';
 import { HttpErrorFilter } from './errors';
+import { REDACT_PATHS } from './logging';
 import { MetricsService } from './metrics';
 import { requestIdOf } from './request-id';
 import { armShutdownDeadline } from './shutdown-deadline';
@@ -34,7 +35,11 @@ function migrate(options: {
   config: ServiceConfig;
   database: AppDatabase;
 }): Promise<void> {
-  const log = pino({ name: options.name, level: options.config.LOG_LEVEL });
+  const log = pino({
+    name: options.name,
+    level: options.config.LOG_LEVEL,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  });
   return prepareDatabase(options.config, options.database, {
     info: (message) => log.info(message),
     warn: (message) => log.warn(message),

@@ -83,7 +83,9 @@ export class ConfigError extends Error {
 
 /**
  * Parses the environment once, at boot, into a typed config. Every problem is reported at once,
- * each naming the variable, e.g. `PORT: expected number, received "abc"`.
+ * each naming the variable and what is wrong, e.g. `PORT: expected number, received NaN`. The
+ * rejected value MUST NOT be printed: it may be a secret (TOKEN_PEPPER, TOKENLEDGER_INTERNAL_SECRET,
+ * a DATABASE_URL with a password), and boot errors end up in log files and CI output.
  */
 export function loadConfig<S extends z.ZodType>(
   service: string,
@@ -92,11 +94,9 @@ export function loadConfig<S extends z.ZodType>(
 ): z.infer<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const name = issue.path.join('.') || '(environment)';
-    const value = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
-    return `${name}: ${issue.message}${value !== undefined ? ` (got ${JSON.stringify(value)})` : ''}`;
-  });
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`,
+  );
   throw new ConfigError(service, problems);
 }
 
