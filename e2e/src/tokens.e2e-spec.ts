@@ -774,6 +774,9 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
     }
     // The apps' shared secret (sent on every internal call, so in request headers that are
     // logged) and the pepper, in every encoding a log or a row could show it in.
+    // The header is in the request log lines of internal routes, redacted: the search below
+    // would find the secret if it were not.
+    expect(logs).toContain('"x-tokenledger-internal":"[redacted]"');
     const secret = system.env.TOKENLEDGER_INTERNAL_SECRET ?? '';
     const pepper = Buffer.from(system.env.TOKEN_PEPPER ?? '', 'base64');
     expect([secret.length, pepper.length]).toEqual([43, 32]);
