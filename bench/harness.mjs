@@ -242,9 +242,15 @@ export async function startBenchSystem(options) {
   // Profiling hooks: BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to every app
   // process; BENCH_APP_STDOUT=1 shows their stdout (e.g. with `--trace-gc`).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const { TOKEN_PEPPER, ...withoutPepper } = env;
   const children = Object.entries(options.apps).map(([name, port]) =>
     spawn(process.execPath, [...nodeArgs, path.join(root, 'apps', name, 'dist', 'main.js')], {
-      env: { ...env, PORT: String(port) },
+      // Only issuance hashes tokens, so only issuance gets the pepper.
+      env: {
+        ...withoutPepper,
+        ...(name === 'issuance' ? { TOKEN_PEPPER } : {}),
+        PORT: String(port),
+      },
       stdio: ['ignore', process.env.BENCH_APP_STDOUT ? 'inherit' : 'ignore', 'inherit'],
     }),
   );

@@ -55,17 +55,23 @@ const env = {
   KAFKA_BROKERS: broker.brokers,
   TOPIC_PREFIX: '',
   TOKENLEDGER_INTERNAL_SECRET: randomBytes(32).toString('base64url'),
-  TOKEN_PEPPER: randomBytes(32).toString('base64'),
   LEDGER_SIGNING_KEY: randomBytes(32).toString('base64'),
   TOKENLEDGER_ROOT_TOKEN: rootToken,
   ISSUANCE_URL: `http://127.0.0.1:${ports.issuance}`,
   REVOCATION_URL: `http://127.0.0.1:${ports.revocation}`,
   LOG_LEVEL: 'error',
 };
+// Only issuance hashes tokens, so only issuance gets the pepper.
+const pepper = randomBytes(32).toString('base64');
 const apps = {};
 const start = (name) => {
   apps[name] = spawn(process.execPath, [path.join(root, 'apps', name, 'dist', 'main.js')], {
-    env: { ...env, DATABASE_URL: roles.appUrls[name], PORT: String(ports[name]) },
+    env: {
+      ...env,
+      ...(name === 'issuance' ? { TOKEN_PEPPER: pepper } : {}),
+      DATABASE_URL: roles.appUrls[name],
+      PORT: String(ports[name]),
+    },
     stdio: 'ignore',
   });
 };

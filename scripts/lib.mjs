@@ -1,6 +1,6 @@
 // Shared steps of `npm start` and `npm test`: dependencies, build, infrastructure.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { chmodSync, createWriteStream, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,16 @@ export function run(cmd, args, options = {}) {
   if (result.status !== 0) {
     throw new Error(`${cmd} ${args.join(' ')} failed (exit ${result.status ?? result.signal})`);
   }
+}
+
+/**
+ * An append stream to a log file that only its owner can read (0600), also when an older version
+ * made it 0644: log lines name tokens, owners and addresses, and must not be world-readable.
+ */
+export function privateLog(file) {
+  const out = createWriteStream(file, { flags: 'a', mode: 0o600 });
+  if (existsSync(file)) chmodSync(file, 0o600);
+  return out;
 }
 
 /** Installs dependencies when node_modules is missing or older than the lock file. */

@@ -3,10 +3,10 @@
 // line. Ctrl-C or SIGTERM stops everything it started, the broker included.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { build, ensureDependencies, infra, ledgerCore, root, say } from './lib.mjs';
+import { build, ensureDependencies, infra, ledgerCore, privateLog, root, say } from './lib.mjs';
 
 const APPS = [
   { name: 'issuance', port: 4001 },
@@ -19,11 +19,16 @@ ensureDependencies();
 build();
 
 const { ensureInfrastructure, stateDir } = infra();
+// Logs may hold what an operator would rather keep private (token ids, owners, addresses): the
+// directory is 0700 and every file 0600, also when they were made by an older version.
 const logDir = path.join(stateDir(), 'logs');
-mkdirSync(logDir, { recursive: true });
+mkdirSync(logDir, { recursive: true, mode: 0o700 });
+chmodSync(logDir, 0o700);
 
 // Secrets of this local installation, made once: the apps' shared internal secret and the
 // pepper under which token hashes are stored. Kept in .tokenledger/secrets.json (mode 0600).
+// Only issuance hashes tokens, so only issuance gets TOKEN_PEPPER (see below). Losing this file
+// loses the pepper: issuance then refuses to start (docs/design/operations.md, "Secrets").
 const secretsFile = path.join(stateDir(), 'secrets.json');
 if (!existsSync(secretsFile)) {
   const secrets = {
@@ -135,7 +140,7 @@ children.set('witness', witness);
 let witnessKey;
 try {
   witnessKey = await new Promise((resolve, reject) => {
-    const out = createWriteStream(witnessLog, { flags: 'a' });
+    const out = privateLog(witnessLog);
     createInterface({ input: witness.stdout }).on('line', (line) => {
       out.write(`${line}\n`);
       try {
@@ -177,10 +182,15 @@ const databaseEnv = (name) =>
 if (stack.roles)
   say('database: each app connects as tokenledger_<app>; tokenledger_owner migrates');
 
+// The pepper goes to the app that hashes tokens (issuance) and to no other.
+const { TOKEN_PEPPER: pepper, ...sharedSecrets } = secrets;
 for (const app of APPS) {
+  const inherited = { ...process.env };
+  delete inherited.TOKEN_PEPPER;
   const env = {
-    ...secrets,
-    ...process.env,
+    ...sharedSecrets,
+    ...(app.name === 'issuance' ? { TOKEN_PEPPER: process.env.TOKEN_PEPPER ?? pepper } : {}),
+    ...inherited,
     PORT: String(app.port),
     ...databaseEnv(app.name),
     KAFKA_BROKERS: stack.kafkaBrokers,
@@ -191,7 +201,7 @@ for (const app of APPS) {
     LEDGER_WITNESSES: process.env.LEDGER_WITNESSES ?? `${witnessKey}@${witnessUrl}`,
   };
   const logFile = path.join(logDir, `${app.name}.log`);
-  const out = createWriteStream(logFile, { flags: 'a' });
+  const out = privateLog(logFile);
   const child = spawn(process.execPath, [path.join(root, 'apps', app.name, 'dist', 'main.js')], {
     cwd: root,
     env,

@@ -38,7 +38,10 @@ export interface RunningSystem {
   witness: RunningWitness | undefined;
   /** The root operator token (scope admin) registered at first start. */
   rootToken: string;
-  /** The environment the apps share (for starting more instances). */
+  /**
+   * The environment of the apps (for starting more instances), the secrets included:
+   * TOKENLEDGER_INTERNAL_SECRET and TOKEN_PEPPER (which spawnApp gives to issuance only).
+   */
   env: Record<string, string>;
   stop: () => Promise<void>;
 }
@@ -92,8 +95,14 @@ export function spawnApp(
 ): { process: ChildProcess; output: string[] } {
   const database =
     env.DATABASE_URL && !env.DATABASE_OWNER_URL ? roleEnv(name, env.DATABASE_URL) : {};
+  // Only the app that hashes tokens gets the pepper (the others' config does not know it).
+  const { TOKEN_PEPPER: pepper, ...rest } = { ...process.env, ...env };
   const child = spawn(process.execPath, [appEntry(name)], {
-    env: { ...process.env, ...env, ...database },
+    env: {
+      ...rest,
+      ...(name === 'issuance' && pepper ? { TOKEN_PEPPER: pepper } : {}),
+      ...database,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

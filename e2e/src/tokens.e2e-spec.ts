@@ -743,7 +743,7 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
     expect(urls.filter((u) => u.startsWith('/v1/introspect'))).toEqual([]);
   });
 
-  it('no plaintext token in any log line, Kafka record or database row (searched last)', async () => {
+  it('no plaintext token, internal secret or pepper in any log line, Kafka record or database row (searched last)', async () => {
     expect(plaintexts.length).toBeGreaterThan(10);
     const logs = Object.values(system.apps)
       .map((a) => a.output.join(''))
@@ -761,15 +761,34 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
       maxBuffer: 256 * 1024 * 1024,
     });
     expect(dump).toContain('token_status');
+    const places = [
+      ['logs', logs],
+      ['kafka', records.join('\n')],
+      ['database', dump],
+    ] as const;
     for (const token of plaintexts) {
       const random = token.slice(token.lastIndexOf('_') + 1);
-      for (const [where, text] of [
-        ['logs', logs],
-        ['kafka', records.join('\n')],
-        ['database', dump],
-      ] as const) {
+      for (const [where, text] of places) {
         expect([where, text.includes(random)]).toEqual([where, false]);
       }
     }
+    // The apps' shared secret (sent on every internal call, so in request headers that are
+    // logged) and the pepper, in every encoding a log or a row could show it in.
+    // The header is in the request log lines of internal routes, redacted: the search below
+    // would find the secret if it were not.
+    expect(logs).toContain('"x-tokenledger-internal":"[redacted]"');
+    const secret = system.env.TOKENLEDGER_INTERNAL_SECRET ?? '';
+    const pepper = Buffer.from(system.env.TOKEN_PEPPER ?? '', 'base64');
+    expect([secret.length, pepper.length]).toEqual([43, 32]);
+    const secrets = {
+      'internal secret': [secret],
+      pepper: (['base64', 'base64url', 'hex'] as const).map((encoding) =>
+        pepper.toString(encoding),
+      ),
+    };
+    for (const [what, forms] of Object.entries(secrets))
+      for (const form of forms)
+        for (const [where, text] of places)
+          expect([what, where, text.includes(form)]).toEqual([what, where, false]);
   });
 });

@@ -194,7 +194,9 @@ export async function ensureLocalBroker(options: BrokerOptions): Promise<LocalBr
   const log = options.log ?? (() => undefined);
   const dataDir = path.resolve(options.dataDir);
   const brokers = `127.0.0.1:${port}`;
-  fs.mkdirSync(path.join(dataDir, 'logs'), { recursive: true });
+  // Broker logs (stdout.log, and log4j's files in the same directory) are the owner's only.
+  fs.mkdirSync(path.join(dataDir, 'logs'), { recursive: true, mode: 0o700 });
+  fs.chmodSync(path.join(dataDir, 'logs'), 0o700);
 
   return withLock(path.join(dataDir, 'start.lock'), async () => {
     if (await brokerAnswers('127.0.0.1', port)) {
@@ -210,7 +212,8 @@ export async function ensureLocalBroker(options: BrokerOptions): Promise<LocalBr
     const configFile = renderConfig(dataDir, port, controllerPort);
     formatStorageOnce(classpath, dataDir, configFile, heap);
     log(`starting Apache Kafka ${pinnedKafkaVersion()} (KRaft) on ${brokers}`);
-    const out = fs.openSync(path.join(dataDir, 'logs', 'stdout.log'), 'a');
+    const out = fs.openSync(path.join(dataDir, 'logs', 'stdout.log'), 'a', 0o600);
+    fs.fchmodSync(out, 0o600);
     const child = spawn(
       'java',
       [...javaArgs(classpath, dataDir, heap), 'kafka.Kafka', configFile],

@@ -5,8 +5,10 @@ import { LifecycleConsumer } from './consumers/lifecycle.consumer';
 import { InternalController } from './controllers/internal.controller';
 import { PoliciesController } from './controllers/policies.controller';
 import { TokensController } from './controllers/tokens.controller';
+import { PepperFingerprintRepository } from './repositories/pepper-fingerprint.repository';
 import { TokensRepository } from './repositories/tokens.repository';
 import { IssuanceService } from './services/issuance.service';
+import { PepperCheckService } from './services/pepper-check.service';
 import { RootTokenService } from './services/root-token.service';
 import { SweeperService } from './services/sweeper.service';
 
@@ -29,7 +31,14 @@ export class AppModule {
         }),
       ],
       controllers: [TokensController, PoliciesController, InternalController, LifecycleConsumer],
-      providers: [TokensRepository, IssuanceService, RootTokenService, SweeperService],
+      providers: [
+        TokensRepository,
+        PepperFingerprintRepository,
+        PepperCheckService,
+        IssuanceService,
+        RootTokenService,
+        SweeperService,
+      ],
     };
   }
 }

@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { INTERNAL_SECRET_HEADER } from '@tokenledger/auth';
 import { BatchTransport, KafkaConnection } from '@tokenledger/messaging-nest';
 import { Logger } from 'nestjs-pino';
 import pino from 'pino';
@@ -12,7 +13,9 @@ import type { z } from 'zod';
 import { ConfigError, loadConfig, type ServiceConfig } from './config';
 import { DatabaseNotReadyError, prepareDatabase, type AppDatabase } from './database';
 import { HttpErrorFilter } from './errors';
+import { REDACT_PATHS } from './logging';
 import { MetricsService } from './metrics';
+import { installRateLimit } from './rate-limit';
 import { requestIdOf } from './request-id';
 import { armShutdownDeadline } from './shutdown-deadline';
 
@@ -34,7 +37,11 @@ function migrate(options: {
   config: ServiceConfig;
   database: AppDatabase;
 }): Promise<void> {
-  const log = pino({ name: options.name, level: options.config.LOG_LEVEL });
+  const log = pino({
+    name: options.name,
+    level: options.config.LOG_LEVEL,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  });
   return prepareDatabase(options.config, options.database, {
     info: (message) => log.info(message),
     warn: (message) => log.warn(message),
@@ -97,6 +104,20 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
   });
   const metrics = app.get(MetricsService);
   metrics.observe(fastify);
+  const rateLimited = metrics.counter(
+    'tokenledger_rate_limited_total',
+    'Requests refused with 429, by the limit they exceeded (ip or principal)',
+    ['limit'],
+  );
+  installRateLimit(fastify, {
+    perIp: config.RATE_LIMIT_PER_IP,
+    perPrincipal: config.RATE_LIMIT_PER_PRINCIPAL,
+    windowMs: config.RATE_LIMIT_WINDOW_MS,
+    maxKeys: 100_000,
+    internalSecret: config.TOKENLEDGER_INTERNAL_SECRET,
+    internalHeader: INTERNAL_SECRET_HEADER,
+    onLimited: (limit) => rateLimited.inc({ limit }),
+  });
   // A hybrid application: HTTP, and the app's Kafka consumers as the `@EventPattern` handlers of
   // its controllers (see BatchTransport). Exception filters for HTTP do not apply to them.
   const connection = app.get(KafkaConnection);

@@ -1,4 +1,4 @@
-import { baseConfigSchema } from './config';
+import { ConfigError, baseConfigSchema, loadConfig } from './config';
 
 describe('HTTP_BODY_LIMIT', () => {
   const limit = baseConfigSchema.shape.HTTP_BODY_LIMIT;
@@ -44,5 +44,29 @@ describe('DATABASE_OWNER_URL and DB_MIGRATE', () => {
     expect(migrate.parse(undefined)).toBe('boot');
     for (const mode of ['boot', 'only', 'off']) expect(migrate.parse(mode)).toBe(mode);
     expect(() => migrate.parse('yes')).toThrow();
+  });
+});
+
+describe('loadConfig errors', () => {
+  it('name every bad variable and never print its value (it may be a secret)', () => {
+    const secret = 'too-short-but-secret-value';
+    const url = 'mysql://user:hunter2-password@db/x';
+    let error: unknown;
+    try {
+      loadConfig('test', baseConfigSchema, {
+        TOKENLEDGER_INTERNAL_SECRET: secret,
+        DATABASE_URL: url,
+        LOG_LEVEL: 'loud-secret-level',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toMatch(/TOKENLEDGER_INTERNAL_SECRET: must be at least 32 characters/);
+    expect(message).toMatch(/DATABASE_URL: must be a postgres:\/\/ URL/);
+    expect(message).toMatch(/LOG_LEVEL:/);
+    for (const value of [secret, 'hunter2', 'loud-secret-level'])
+      expect(message).not.toContain(value);
   });
 });

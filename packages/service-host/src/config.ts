@@ -65,6 +65,16 @@ export const baseConfigSchema = z.object({
     .regex(BYTE_SIZE, 'must look like 64kb or 1mb')
     .default('64kb')
     .transform(byteSize),
+  /**
+   * Requests per RATE_LIMIT_WINDOW_MS from one client address (the TCP peer), on every route but
+   * /health/*; 0 turns the limit off. Checked before authentication. The default is above what the
+   * benchmarks send from one address (bench:introspect's constant route: about 9,000 req/s here).
+   */
+  RATE_LIMIT_PER_IP: z.coerce.number().int().min(0).default(20_000),
+  /** Requests per RATE_LIMIT_WINDOW_MS with one credential (Authorization header); 0: off. */
+  RATE_LIMIT_PER_PRINCIPAL: z.coerce.number().int().min(0).default(20_000),
+  /** The window of both limits: a client gets its whole allowance back over this time. */
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(1000),
   /** After SIGTERM or SIGINT, the longest a graceful shutdown may take before the process exits anyway (code 1). */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(25_000),
 });
@@ -83,7 +93,9 @@ export class ConfigError extends Error {
 
 /**
  * Parses the environment once, at boot, into a typed config. Every problem is reported at once,
- * each naming the variable, e.g. `PORT: expected number, received "abc"`.
+ * each naming the variable and what is wrong, e.g. `PORT: expected number, received NaN`. The
+ * rejected value MUST NOT be printed: it may be a secret (TOKEN_PEPPER, TOKENLEDGER_INTERNAL_SECRET,
+ * a DATABASE_URL with a password), and boot errors end up in log files and CI output.
  */
 export function loadConfig<S extends z.ZodType>(
   service: string,
@@ -92,11 +104,9 @@ export function loadConfig<S extends z.ZodType>(
 ): z.infer<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const name = issue.path.join('.') || '(environment)';
-    const value = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
-    return `${name}: ${issue.message}${value !== undefined ? ` (got ${JSON.stringify(value)})` : ''}`;
-  });
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`,
+  );
   throw new ConfigError(service, problems);
 }
 

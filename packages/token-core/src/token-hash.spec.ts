@@ -64,4 +64,15 @@ describe('TokenHasher', () => {
       expect(form).not.toContain('secret-pepper');
     }
   });
+
+  it('fingerprints the pepper as HMAC-SHA256(pepper, "tokenledger pepper fingerprint v1")', () => {
+    // Vector from OpenSSL: printf 'tokenledger pepper fingerprint v1' |
+    //   openssl dgst -sha256 -mac HMAC -macopt hexkey:0707...07 (32 bytes of 0x07)
+    expect(new TokenHasher(Buffer.alloc(32, 7)).fingerprint().toString('hex')).toBe(
+      '836b43e6da6068318f9002b837df1e6f35117572cd95d19099043681cd7bdbf8',
+    );
+    expect(new TokenHasher(Buffer.alloc(32, 8)).fingerprint()).not.toEqual(
+      new TokenHasher(Buffer.alloc(32, 7)).fingerprint(),
+    );
+  });
 });

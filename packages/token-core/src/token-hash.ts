@@ -3,6 +3,9 @@ import { inspect } from 'node:util';
 
 const MIN_PEPPER_BYTES = 32;
 
+/** What the pepper fingerprint is the HMAC of: not a token (no `_`), so never a stored hash. */
+const FINGERPRINT_INPUT = 'tokenledger pepper fingerprint v1';
+
 /** HMAC-SHA256(pepper, UTF-8 token): the only form in which a token is stored. */
 export function tokenHash(pepper: Uint8Array, token: string): Buffer {
   return createHmac('sha256', pepper).update(token, 'utf8').digest();
@@ -31,6 +34,15 @@ export class TokenHasher {
 
   hash(token: string): Buffer {
     return createHmac('sha256', this.#key).update(token, 'utf8').digest();
+  }
+
+  /**
+   * HMAC-SHA256(pepper, "tokenledger pepper fingerprint v1"): stored beside the hashes so that a
+   * changed or lost pepper is noticed at start. It reveals nothing of the pepper (unlike a plain
+   * hash of it, which could be checked against a guess without the HMAC's key role).
+   */
+  fingerprint(): Buffer {
+    return this.hash(FINGERPRINT_INPUT);
   }
 
   /** Constant-time comparison of two hashes; different lengths are unequal (lengths are public). */

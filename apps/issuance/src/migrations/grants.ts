@@ -11,5 +11,7 @@ export const grants: SchemaGrants = {
     ...outboxTableGrants,
     tokens: ['SELECT', 'INSERT', 'UPDATE'],
     policies: ['SELECT', 'INSERT', 'UPDATE'],
+    // Written once, at the first start; never changed by the app.
+    pepper_fingerprint: ['SELECT', 'INSERT'],
   },
 };
