@@ -96,7 +96,7 @@ export function aclPlan(options: AclPlanOptions = {}): AclEntry[] {
   const groupPrefix = options.groupPrefix ?? prefix;
   const all = Object.values(TOPICS);
   const entries: AclEntry[] = [];
-  for (const [principal, grants] of Object.entries(ACL_TABLE) as Array<[string, Grants]>) {
+  for (const [principal, grants] of Object.entries<Grants>(ACL_TABLE)) {
     for (const t of all)
       entries.push(
         allow(principal, AclResourceTypes.TOPIC, topicName(t, prefix), AclOperationTypes.DESCRIBE),
