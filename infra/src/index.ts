@@ -1,12 +1,16 @@
 export {
   KAFKA_INFRA_DIR,
+  KAFKA_PRINCIPALS,
   brokerAnswers,
+  brokerCredentials,
   ensureLocalBroker,
   pinnedKafkaVersion,
   resolveKafkaJars,
   stopLocalBroker,
   waitForBroker,
   type BrokerOptions,
+  type KafkaCredentials,
+  type KafkaPrincipal,
   type LocalBroker,
 } from './kafka-broker';
 export {

@@ -17,6 +17,30 @@ export interface BrokerOptions {
   heap?: string;
   log?: (line: string) => void;
   startTimeoutMs?: number;
+  /**
+   * Run the client listener as SASL_PLAINTEXT with SCRAM-SHA-512 and the StandardAuthorizer
+   * (docs/design/kafka-security.md). The principals' passwords are generated once per data dir
+   * and kept in `credentials.json` (0600) there. Only when the storage is formatted here: a data
+   * dir formatted without SASL is refused.
+   */
+  sasl?: boolean;
+}
+
+/** The SCRAM principals a SASL broker is formatted with: the admin (super user) and the clients. */
+export const KAFKA_PRINCIPALS = [
+  'admin',
+  'issuance',
+  'revocation',
+  'anomaly',
+  'ledger',
+  'usage-reporter',
+] as const;
+export type KafkaPrincipal = (typeof KAFKA_PRINCIPALS)[number];
+
+export interface KafkaCredentials {
+  mechanism: 'scram-sha-512';
+  username: string;
+  password: string;
 }
 
 export interface LocalBroker {
@@ -24,6 +48,8 @@ export interface LocalBroker {
   pid: number;
   /** True when this call started the process; false when one was already answering. */
   startedHere: boolean;
+  /** With `sasl`: every principal's SCRAM credentials (never log them). */
+  credentials?: Record<KafkaPrincipal, KafkaCredentials>;
   stop: () => Promise<void>;
 }
 
@@ -116,14 +142,77 @@ export async function waitForBroker(
   throw new Error(`Kafka broker on ${host}:${port} did not answer within ${timeoutMs} ms`);
 }
 
-function renderConfig(dataDir: string, port: number, controllerPort: number): string {
+function credentialsFile(dataDir: string): string {
+  return path.join(dataDir, 'credentials.json');
+}
+
+/**
+ * The principals' SCRAM passwords of the broker in `dataDir`: read from `credentials.json`, or
+ * generated (32 random bytes each) and written 0600 when the file does not exist yet.
+ */
+export function brokerCredentials(dataDir: string): Record<KafkaPrincipal, KafkaCredentials> {
+  const file = credentialsFile(path.resolve(dataDir));
+  let passwords: Partial<Record<string, string>>;
+  if (fs.existsSync(file)) {
+    passwords = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Record<string, string>>;
+  } else {
+    passwords = Object.fromEntries(
+      KAFKA_PRINCIPALS.map((name) => [name, randomBytes(32).toString('base64url')]),
+    );
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(passwords, null, 2), { mode: 0o600 });
+  }
+  const entries = KAFKA_PRINCIPALS.map((name) => {
+    const password = passwords[name];
+    if (!password) throw new Error(`${file} has no password for the Kafka principal "${name}"`);
+    return [name, { mechanism: 'scram-sha-512' as const, username: name, password }];
+  });
+  return Object.fromEntries(entries) as Record<KafkaPrincipal, KafkaCredentials>;
+}
+
+/** Settings that turn the template's PLAINTEXT client listener into SASL/SCRAM with ACLs. */
+function saslSettings(port: number, admin: KafkaCredentials): Record<string, string> {
+  return {
+    listeners: `SASL_PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:@CONTROLLER_PORT@`,
+    'advertised.listeners': `SASL_PLAINTEXT://127.0.0.1:${port}`,
+    'inter.broker.listener.name': 'SASL_PLAINTEXT',
+    'listener.security.protocol.map': 'SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+    'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
+    'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': `org.apache.kafka.common.security.scram.ScramLoginModule required username="${admin.username}" password="${admin.password}";`,
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    // ANONYMOUS is the broker itself on the PLAINTEXT controller listener (127.0.0.1 only); no
+    // client can be ANONYMOUS on the SASL listener.
+    'super.users': `User:${admin.username};User:ANONYMOUS`,
+    'allow.everyone.if.no.acl.found': 'false',
+  };
+}
+
+function renderConfig(
+  dataDir: string,
+  port: number,
+  controllerPort: number,
+  overrides: Record<string, string> = {},
+): string {
   const template = fs.readFileSync(path.join(KAFKA_INFRA_DIR, 'server.properties'), 'utf8');
-  const rendered = template
+  const pending = new Map(Object.entries(overrides));
+  const lines = template.split('\n').map((line) => {
+    const key = /^([a-z0-9._-]+)=/.exec(line)?.[1];
+    if (key === undefined || !pending.has(key)) return line;
+    const value = pending.get(key);
+    pending.delete(key);
+    return `${key}=${value}`;
+  });
+  for (const [key, value] of pending) lines.push(`${key}=${value}`);
+  const rendered = lines
+    .join('\n')
     .replaceAll('@DATA_DIR@', dataDir)
     .replaceAll('@PORT@', String(port))
     .replaceAll('@CONTROLLER_PORT@', String(controllerPort));
   const file = path.join(dataDir, 'server.properties');
-  fs.writeFileSync(file, rendered);
+  // 0600: with SASL it holds the admin's password.
+  fs.writeFileSync(file, rendered, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
   return file;
 }
 
@@ -147,8 +236,17 @@ function formatStorageOnce(
   dataDir: string,
   configFile: string,
   heap: string,
+  scram: KafkaCredentials[] | undefined,
 ): void {
-  if (fs.existsSync(path.join(dataDir, 'data', 'meta.properties'))) return;
+  const saslMarker = path.join(dataDir, 'data', '.sasl');
+  if (fs.existsSync(path.join(dataDir, 'data', 'meta.properties'))) {
+    if (scram && !fs.existsSync(saslMarker)) {
+      throw new Error(
+        `the Kafka storage in ${dataDir} was formatted without SASL users: use a new TOKENLEDGER_HOME (or delete ${dataDir})`,
+      );
+    }
+    return;
+  }
   // A Kafka cluster id is 16 random bytes in URL-safe base64 without padding.
   const clusterId = randomBytes(16).toString('base64url');
   const result = spawnSync(
@@ -157,16 +255,22 @@ function formatStorageOnce(
       ...javaArgs(classpath, dataDir, heap),
       'kafka.tools.StorageTool',
       'format',
-      '-t',
-      clusterId,
+      // `=`: a base64url id may start with '-', which would read as an option.
+      `--cluster-id=${clusterId}`,
       '-c',
       configFile,
+      ...(scram ?? []).flatMap((c) => [
+        '--add-scram',
+        `SCRAM-SHA-512=[name=${c.username},password=${c.password}]`,
+      ]),
     ],
     { encoding: 'utf8' },
   );
   if (result.status !== 0) {
+    // The output never echoes the --add-scram arguments; it is passed on as it is.
     throw new Error(`formatting Kafka storage failed:\n${result.stdout}${result.stderr}`);
   }
+  if (scram) fs.writeFileSync(saslMarker, 'SCRAM-SHA-512\n');
 }
 
 function pidFile(dataDir: string): string {
@@ -199,19 +303,34 @@ export async function ensureLocalBroker(options: BrokerOptions): Promise<LocalBr
   fs.chmodSync(path.join(dataDir, 'logs'), 0o700);
 
   return withLock(path.join(dataDir, 'start.lock'), async () => {
+    const credentials = options.sasl ? brokerCredentials(dataDir) : undefined;
     if (await brokerAnswers('127.0.0.1', port)) {
       // Someone else's broker (another run, or a real cluster): never ours to stop.
       return {
         brokers,
         pid: readPid(dataDir) ?? -1,
         startedHere: false,
+        credentials,
         stop: () => Promise.resolve(),
       };
     }
     const classpath = resolveKafkaJars(log);
-    const configFile = renderConfig(dataDir, port, controllerPort);
-    formatStorageOnce(classpath, dataDir, configFile, heap);
-    log(`starting Apache Kafka ${pinnedKafkaVersion()} (KRaft) on ${brokers}`);
+    const configFile = renderConfig(
+      dataDir,
+      port,
+      controllerPort,
+      credentials ? saslSettings(port, credentials.admin) : {},
+    );
+    formatStorageOnce(
+      classpath,
+      dataDir,
+      configFile,
+      heap,
+      credentials ? Object.values(credentials) : undefined,
+    );
+    log(
+      `starting Apache Kafka ${pinnedKafkaVersion()} (KRaft${credentials ? ', SASL/SCRAM-SHA-512 + ACLs' : ''}) on ${brokers}`,
+    );
     const out = fs.openSync(path.join(dataDir, 'logs', 'stdout.log'), 'a', 0o600);
     fs.fchmodSync(out, 0o600);
     const child = spawn(
@@ -239,7 +358,13 @@ export async function ensureLocalBroker(options: BrokerOptions): Promise<LocalBr
       });
     }
     log(`Kafka broker ready on ${brokers} (pid ${pid})`);
-    return { brokers, pid, startedHere: true, stop: () => stopBrokerProcess(dataDir, pid) };
+    return {
+      brokers,
+      pid,
+      startedHere: true,
+      credentials,
+      stop: () => stopBrokerProcess(dataDir, pid),
+    };
   });
 }
 

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { ensureLocalBroker } from './kafka-broker';
+import { ensureLocalBroker, type KafkaCredentials, type KafkaPrincipal } from './kafka-broker';
 import { resolvePostgres } from './postgres';
 import {
   APP_NAMES,
@@ -15,6 +15,11 @@ export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export interface Infrastructure {
   kafkaBrokers: string;
+  /**
+   * With `TOKENLEDGER_KAFKA_SASL=1` (and no KAFKA_BROKERS): the local SASL broker's principals.
+   * Give each process its own as KAFKA_SASL_* (docs/design/kafka-security.md).
+   */
+  kafkaCredentials?: Record<KafkaPrincipal, KafkaCredentials>;
   /** URL of the apps' database. */
   databaseUrl: string;
   /** URL of a database on the same server from which other databases can be created. */
@@ -47,13 +52,16 @@ export async function ensureInfrastructure(options: {
   const stops: Array<() => Promise<void>> = [];
 
   let kafkaBrokers = env.KAFKA_BROKERS;
+  let kafkaCredentials: Infrastructure['kafkaCredentials'];
   if (!kafkaBrokers) {
     const broker = await ensureLocalBroker({
       dataDir: path.join(home, 'kafka'),
       port: env.TOKENLEDGER_KAFKA_PORT ? Number(env.TOKENLEDGER_KAFKA_PORT) : undefined,
       log: options.log,
+      sasl: env.TOKENLEDGER_KAFKA_SASL === '1',
     });
     kafkaBrokers = broker.brokers;
+    kafkaCredentials = broker.credentials;
     if (broker.startedHere) {
       started.push('kafka');
       stops.push(broker.stop);
@@ -85,6 +93,7 @@ export async function ensureInfrastructure(options: {
   }
   return {
     kafkaBrokers,
+    kafkaCredentials,
     databaseUrl: pg.url,
     adminDatabaseUrl: pg.adminUrl,
     roles,

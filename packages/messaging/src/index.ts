@@ -1,9 +1,20 @@
 export {
   createEventProducer,
   createKafka,
+  kafkaSaslEnv,
+  kafkaSaslFromEnv,
   parseBrokers,
   type KafkaClientConfig,
+  type KafkaSasl,
 } from './kafka-client';
+export {
+  ACL_TABLE,
+  REPLAY_TOPIC_PREFIX,
+  aclPlan,
+  applyAcls,
+  type AclPlanOptions,
+  type ClientPrincipal,
+} from './acls';
 export { provisionTopics, topicPlan, type TopicProvisioning } from './topics';
 export {
   OutboxRelay,

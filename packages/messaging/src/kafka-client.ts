@@ -1,9 +1,20 @@
+import * as fs from 'node:fs';
 import { Kafka, Partitioners, logLevel, type LogEntry, type Producer } from 'kafkajs';
+
+/** SASL/SCRAM credentials of one Kafka principal (docs/design/kafka-security.md). */
+export type KafkaSasl =
+  | { mechanism: 'scram-sha-512'; username: string; password: string }
+  | { mechanism: 'scram-sha-256'; username: string; password: string };
 
 export interface KafkaClientConfig {
   /** Comma-separated `host:port` list, as in `KAFKA_BROKERS`. */
   brokers: string;
   clientId: string;
+  /**
+   * The principal to authenticate as. Undefined: taken from the environment
+   * ({@link kafkaSaslFromEnv}); null: no authentication (PLAINTEXT).
+   */
+  sasl?: KafkaSasl | null;
   /** Receives kafkajs' own warnings and errors. */
   log?: (level: 'warn' | 'error', message: string, extra: Record<string, unknown>) => void;
 }
@@ -21,15 +32,60 @@ export function parseBrokers(brokers: string): string[] {
   return list;
 }
 
+const MECHANISMS = ['scram-sha-512', 'scram-sha-256'] as const;
+
+/**
+ * The principal from `KAFKA_SASL_MECHANISM` (`scram-sha-512` or `scram-sha-256`),
+ * `KAFKA_SASL_USERNAME` and `KAFKA_SASL_PASSWORD` or `KAFKA_SASL_PASSWORD_FILE` (a file whose
+ * content, trimmed, is the password). Undefined when `KAFKA_SASL_USERNAME` is unset: PLAINTEXT.
+ * Errors name the variable, never its value.
+ */
+export function kafkaSaslFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaSasl | undefined {
+  const username = env.KAFKA_SASL_USERNAME;
+  if (!username) return undefined;
+  const mechanism = (env.KAFKA_SASL_MECHANISM ?? 'scram-sha-512').toLowerCase();
+  if (!(MECHANISMS as readonly string[]).includes(mechanism)) {
+    throw new Error(`KAFKA_SASL_MECHANISM must be one of ${MECHANISMS.join(', ')}`);
+  }
+  let password = env.KAFKA_SASL_PASSWORD;
+  if (!password && env.KAFKA_SASL_PASSWORD_FILE) {
+    try {
+      password = fs.readFileSync(env.KAFKA_SASL_PASSWORD_FILE, 'utf8').trim();
+    } catch {
+      throw new Error('KAFKA_SASL_PASSWORD_FILE cannot be read');
+    }
+  }
+  if (!password) {
+    throw new Error(
+      'KAFKA_SASL_USERNAME is set but neither KAFKA_SASL_PASSWORD nor KAFKA_SASL_PASSWORD_FILE gives a password',
+    );
+  }
+  return mechanism === 'scram-sha-256'
+    ? { mechanism, username, password }
+    : { mechanism: 'scram-sha-512', username, password };
+}
+
+/** The environment variables that give a child process the principal `sasl` (none for null). */
+export function kafkaSaslEnv(sasl: KafkaSasl | null | undefined): Record<string, string> {
+  if (!sasl) return {};
+  return {
+    KAFKA_SASL_MECHANISM: sasl.mechanism,
+    KAFKA_SASL_USERNAME: sasl.username,
+    KAFKA_SASL_PASSWORD: sasl.password,
+  };
+}
+
 /**
  * The one place that constructs the Kafka client, so that the client library can be swapped.
  * Retries are generous: a broker restart must be ridden out, not surface as a crash.
  */
 export function createKafka(config: KafkaClientConfig): Kafka {
   const log = config.log;
+  const sasl = config.sasl === undefined ? kafkaSaslFromEnv() : config.sasl;
   return new Kafka({
     clientId: config.clientId,
     brokers: parseBrokers(config.brokers),
+    ...(sasl ? { sasl, ssl: false } : {}),
     connectionTimeout: 3000,
     requestTimeout: 30000,
     retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 12 },
