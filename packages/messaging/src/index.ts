@@ -3,9 +3,11 @@ export {
   createKafka,
   kafkaSaslEnv,
   kafkaSaslFromEnv,
+  kafkaTlsFromEnv,
   parseBrokers,
   type KafkaClientConfig,
   type KafkaSasl,
+  type KafkaTls,
 } from './kafka-client';
 export {
   ACL_TABLE,

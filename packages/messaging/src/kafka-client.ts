@@ -15,6 +15,11 @@ export interface KafkaClientConfig {
    * ({@link kafkaSaslFromEnv}); null: no authentication (PLAINTEXT).
    */
   sasl?: KafkaSasl | null;
+  /**
+   * TLS to the brokers. Undefined: taken from the environment ({@link kafkaTlsFromEnv}); false:
+   * none.
+   */
+  tls?: KafkaTls | false;
   /** Receives kafkajs' own warnings and errors. */
   log?: (level: 'warn' | 'error', message: string, extra: Record<string, unknown>) => void;
 }
@@ -65,6 +70,33 @@ export function kafkaSaslFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaSas
     : { mechanism: 'scram-sha-512', username, password };
 }
 
+/** TLS to the brokers: the system's CAs, or the PEM bundle given. */
+export interface KafkaTls {
+  ca?: string[];
+}
+
+/**
+ * TLS from `KAFKA_TLS` (`true` or `false`, default false) and `KAFKA_TLS_CA_FILE` (a PEM file of
+ * the CAs to trust instead of the system's; setting it turns TLS on). With SASL this is
+ * SASL_SSL. Errors name the variable, never its value.
+ */
+export function kafkaTlsFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaTls | undefined {
+  const flag = env.KAFKA_TLS?.trim().toLowerCase();
+  if (flag !== undefined && flag !== '' && flag !== 'true' && flag !== 'false')
+    throw new Error('KAFKA_TLS must be true or false');
+  const caFile = env.KAFKA_TLS_CA_FILE;
+  if (flag === 'false' && caFile)
+    throw new Error('KAFKA_TLS_CA_FILE is set but KAFKA_TLS is false');
+  if (caFile) {
+    try {
+      return { ca: [fs.readFileSync(caFile, 'utf8')] };
+    } catch {
+      throw new Error('KAFKA_TLS_CA_FILE cannot be read');
+    }
+  }
+  return flag === 'true' ? {} : undefined;
+}
+
 /** The environment variables that give a child process the principal `sasl` (none for null). */
 export function kafkaSaslEnv(sasl: KafkaSasl | null | undefined): Record<string, string> {
   if (!sasl) return {};
@@ -82,10 +114,12 @@ export function kafkaSaslEnv(sasl: KafkaSasl | null | undefined): Record<string,
 export function createKafka(config: KafkaClientConfig): Kafka {
   const log = config.log;
   const sasl = config.sasl === undefined ? kafkaSaslFromEnv() : config.sasl;
+  const tls = config.tls === undefined ? kafkaTlsFromEnv() : config.tls || undefined;
   return new Kafka({
     clientId: config.clientId,
     brokers: parseBrokers(config.brokers),
-    ...(sasl ? { sasl, ssl: false } : {}),
+    ...(sasl ? { sasl } : {}),
+    ssl: tls ? (tls.ca ? { ca: tls.ca } : true) : false,
     connectionTimeout: 3000,
     requestTimeout: 30000,
     retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 12 },
