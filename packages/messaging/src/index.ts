@@ -20,6 +20,7 @@ export {
 export { markProcessed } from './inbox';
 export {
   BatchConsumer,
+  isRetryableError,
   type BatchConsumerOptions,
   type ConsumedEvent,
   type ConsumedRecord,
