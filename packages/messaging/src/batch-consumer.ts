@@ -113,6 +113,12 @@ export class BatchConsumer {
   private readonly deadLetters: DeadLetterWriter;
   private readonly catchUpSource: ReturnType<typeof kafkaCatchUpSource>;
   private readonly catchUp: CatchUpTracker;
+  /**
+   * Records dead-lettered by `handleBounded` whose batch has not been committed yet (a retryable
+   * error later in the batch makes kafkajs deliver it again): they are not handled or
+   * dead-lettered twice. Emptied as offsets are committed.
+   */
+  private readonly deadLettered = new Set<string>();
 
   constructor(private readonly options: BatchConsumerOptions) {
     this.maxRecordBytes = options.maxRecordBytes ?? 256 * 1024;
@@ -297,6 +303,7 @@ export class BatchConsumer {
     } else {
       await commit;
     }
+    this.forgetDeadLettered(batch.topic, batch.partition, BigInt(next));
     this.catchUp.progress(batch.topic, batch.partition, next);
     this.options.onLag?.(
       batch.topic,
@@ -313,6 +320,10 @@ export class BatchConsumer {
    */
   private async handleBounded(events: ConsumedEvent[]): Promise<void> {
     const handle = this.options.handle as (events: ConsumedEvent[]) => Promise<void>;
+    events = events.filter(
+      (e) => !this.deadLettered.has(recordKey(e.topic, e.partition, e.offset)),
+    );
+    if (events.length === 0) return;
     try {
       await handle(events);
       return;
@@ -340,6 +351,7 @@ export class BatchConsumer {
                 errorSummary(error),
               ),
             );
+            this.deadLettered.add(recordKey(event.topic, event.partition, event.offset));
             break;
           }
           const base = this.options.retryBackoffMs ?? 200;
@@ -347,6 +359,14 @@ export class BatchConsumer {
         }
       }
     }
+  }
+
+  private forgetDeadLettered(topic: string, partition: number, committed: bigint): void {
+    if (this.deadLettered.size === 0) return;
+    const prefix = recordKey(topic, partition, '');
+    for (const key of this.deadLettered)
+      if (key.startsWith(prefix) && BigInt(key.slice(prefix.length)) < committed)
+        this.deadLettered.delete(key);
   }
 
   private maxAttempts(): number {
@@ -417,6 +437,10 @@ export function isRetryableError(error: unknown): boolean {
   return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(
     message,
   );
+}
+
+function recordKey(topic: string, partition: number, offset: string): string {
+  return `${topic}\0${partition}\0${offset}`;
 }
 
 /** Code and message of a handler error, for the dead letter (first 500 characters). */
