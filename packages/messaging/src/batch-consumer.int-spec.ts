@@ -13,6 +13,7 @@ import {
   type TestDatabase,
 } from '@tokenledger/testing';
 import type { Producer } from 'kafkajs';
+import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import {
   BatchConsumer,
@@ -104,6 +105,103 @@ describe('batch consumer: poison records go to the DLQ and the partition goes on
     expect(byOffset.get('3')?.headers[DLQ_HEADERS.code]).toBe('too-large');
     expect(byOffset.get('1')?.value).toEqual(Buffer.from([0xff, 0x00, 0x7b]));
     for (const record of dead) expect(record.headers[DLQ_HEADERS.topic]).toBe(topic);
+  });
+});
+
+describe('batch consumer: a handler that keeps failing on one record dead-letters it after bounded tries', () => {
+  let producer: Producer;
+  let db: TestDatabase;
+  let sql: Client;
+  const prefix = freshTopicPrefix();
+  const topic = topicName(TOPICS.lifecycle, prefix);
+  const dlq = topicName(TOPICS.dlq, prefix);
+
+  beforeAll(async () => {
+    await provision(kafkaBrokers(), prefix);
+    producer = createEventProducer(
+      createKafka({ brokers: kafkaBrokers(), clientId: 'stuck-spec' }),
+    );
+    await producer.connect();
+    db = await freshDatabase();
+    sql = new Client({ connectionString: db.url });
+    await sql.connect();
+    await sql.query('CREATE TABLE seen (event_id text PRIMARY KEY, body jsonb NOT NULL)');
+  });
+  afterAll(async () => {
+    await producer.disconnect();
+    await sql.end();
+    await db.drop();
+  });
+
+  it('PostgreSQL refusing one record (\\u0000 in jsonb) dead-letters it with the error after maxAttempts; the records after it are handled; a retryable error is retried, never dead-lettered', async () => {
+    const [first, poisoned, flaky, last] = [
+      sampleEvent(),
+      sampleEvent(),
+      sampleEvent(),
+      sampleEvent(),
+    ];
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [first, poisoned, flaky, last].map((e) => ({
+        key: 'one-partition',
+        value: encodeEvent(e),
+      })),
+    });
+    const tries = new Map<string, number>();
+    let flakyFailures = 0;
+    const letters: string[] = [];
+    const consumer = new BatchConsumer({
+      kafka: createKafka({ brokers: kafkaBrokers(), clientId: 'stuck-spec-consumer' }),
+      groupId: `stuck-${prefix}`,
+      topics: [topic],
+      producer,
+      dlqTopic: dlq,
+      maxAttempts: 3,
+      retryBackoffMs: 10,
+      onDeadLetter: (letter) => letters.push(letter.offset),
+      handle: async (events) => {
+        for (const { event } of events) {
+          tries.set(event.id, (tries.get(event.id) ?? 0) + 1);
+          if (event.id === flaky.id && flakyFailures < 2) {
+            flakyFailures += 1;
+            throw Object.assign(new Error('database restarting'), { retryable: true });
+          }
+          // The reported bug: a label value with U+0000 passes the schema, but jsonb refuses it.
+          const label = event.id === poisoned.id ? '\u0000' : 'ok';
+          await sql.query(
+            'INSERT INTO seen VALUES ($1, $2::jsonb) ON CONFLICT (event_id) DO NOTHING',
+            [event.id, JSON.stringify({ label })],
+          );
+        }
+      },
+    });
+    await consumer.start();
+    try {
+      await eventually(
+        async () => ((await sql.query('SELECT 1 FROM seen')).rowCount === 3 ? true : undefined),
+        30_000,
+        'the three good records',
+      );
+    } finally {
+      await consumer.stop();
+    }
+    const rows = await sql.query<{ event_id: string }>('SELECT event_id FROM seen');
+    expect(new Set(rows.rows.map((r) => r.event_id))).toEqual(
+      new Set([first.id, flaky.id, last.id]),
+    );
+    // Once in the batch, then maxAttempts times on its own.
+    expect(tries.get(poisoned.id)).toBe(4);
+    expect(letters).toEqual(['1']);
+    const dead = await readTopic(dlq, (r) => r.length >= 1);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]?.headers[DLQ_HEADERS.offset]).toBe('1');
+    expect(dead[0]?.headers[DLQ_HEADERS.code]).toBe('handler-failed');
+    expect(dead[0]?.headers[DLQ_HEADERS.reason]).toMatch(
+      /^22P05: unsupported Unicode escape sequence/,
+    );
+    expect(dead[0]?.value).toEqual(encodeEvent(poisoned));
+    expect(flakyFailures).toBe(2);
   });
 });
 

@@ -61,6 +61,14 @@ interface CommonOptions {
    */
   onAssignment?: (assignment: Readonly<Record<string, readonly number[]>>) => void;
   onDeadLetter?: (letter: DeadLetter) => void;
+  /**
+   * Tries of one record whose handler fails with a deterministic (non-retryable) error before it
+   * is dead-lettered with code `handler-failed` (default CONSUMER_MAX_ATTEMPTS or 5). Retryable
+   * errors (see `isRetryableError`) are retried without bound and never dead-lettered.
+   */
+  maxAttempts?: number;
+  /** First backoff between tries, doubled each time (default 200 ms, at most 5 s). */
+  retryBackoffMs?: number;
   /** Lag of the partition after a batch, for metrics. */
   onLag?: (topic: string, partition: number, lag: number) => void;
   log?: (message: string, extra?: Record<string, unknown>) => void;
@@ -105,6 +113,12 @@ export class BatchConsumer {
   private readonly deadLetters: DeadLetterWriter;
   private readonly catchUpSource: ReturnType<typeof kafkaCatchUpSource>;
   private readonly catchUp: CatchUpTracker;
+  /**
+   * Records dead-lettered by `handleBounded` whose batch has not been committed yet (a retryable
+   * error later in the batch makes kafkajs deliver it again): they are not handled or
+   * dead-lettered twice. Emptied as offsets are committed.
+   */
+  private readonly deadLettered = new Set<string>();
 
   constructor(private readonly options: BatchConsumerOptions) {
     this.maxRecordBytes = options.maxRecordBytes ?? 256 * 1024;
@@ -273,7 +287,7 @@ export class BatchConsumer {
         last = message.offset;
       }
       if (last === undefined) return;
-      if (valid.length > 0) await this.options.handle(valid);
+      if (valid.length > 0) await this.handleBounded(valid);
     }
     if (last === undefined) return;
     next ??= (BigInt(last) + 1n).toString();
@@ -289,6 +303,7 @@ export class BatchConsumer {
     } else {
       await commit;
     }
+    this.forgetDeadLettered(batch.topic, batch.partition, BigInt(next));
     this.catchUp.progress(batch.topic, batch.partition, next);
     this.options.onLag?.(
       batch.topic,
@@ -296,6 +311,66 @@ export class BatchConsumer {
       Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))),
     );
     await payload.heartbeat();
+  }
+
+  /**
+   * Runs the handler on the batch; if it fails deterministically, runs it record by record, each
+   * up to `maxAttempts` times with backoff, and dead-letters the record that still fails. A
+   * retryable error is rethrown, so kafkajs redelivers the batch and nothing is dead-lettered.
+   */
+  private async handleBounded(events: ConsumedEvent[]): Promise<void> {
+    const handle = this.options.handle as (events: ConsumedEvent[]) => Promise<void>;
+    events = events.filter(
+      (e) => !this.deadLettered.has(recordKey(e.topic, e.partition, e.offset)),
+    );
+    if (events.length === 0) return;
+    try {
+      await handle(events);
+      return;
+    } catch (error) {
+      if (isRetryableError(error)) throw error;
+    }
+    for (const event of events) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await handle([event]);
+          break;
+        } catch (error) {
+          if (isRetryableError(error)) throw error;
+          if (attempt >= this.maxAttempts()) {
+            await this.deadLetter(
+              deadLetterOf(
+                {
+                  topic: event.topic,
+                  partition: event.partition,
+                  offset: event.offset,
+                  key: null,
+                  value: event.raw,
+                },
+                'handler-failed',
+                errorSummary(error),
+              ),
+            );
+            this.deadLettered.add(recordKey(event.topic, event.partition, event.offset));
+            break;
+          }
+          const base = this.options.retryBackoffMs ?? 200;
+          await new Promise((r) => setTimeout(r, Math.min(5_000, base * 2 ** (attempt - 1))));
+        }
+      }
+    }
+  }
+
+  private forgetDeadLettered(topic: string, partition: number, committed: bigint): void {
+    if (this.deadLettered.size === 0) return;
+    const prefix = recordKey(topic, partition, '');
+    for (const key of this.deadLettered)
+      if (key.startsWith(prefix) && BigInt(key.slice(prefix.length)) < committed)
+        this.deadLettered.delete(key);
+  }
+
+  private maxAttempts(): number {
+    return this.options.maxAttempts ?? (Number(process.env['CONSUMER_MAX_ATTEMPTS']) || 5);
   }
 
   private async deadLetter(letter: DeadLetter): Promise<void> {
@@ -328,4 +403,49 @@ function tooLarge(size: number, limit: number): EventDecodeError {
     '',
     `record is ${size} bytes, over the ${limit}-byte limit`,
   );
+}
+
+const RETRYABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01', // admin_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+]);
+
+/**
+ * Whether a handler error is transient infrastructure trouble (retry forever, never dead-letter)
+ * rather than a deterministic failure of the record. Errors that say so with `retryable` are
+ * believed; connection errors, PostgreSQL connection/serialization SQLSTATEs, PostgreSQL class 08
+ * and kafkajs retriable errors are retryable; everything else is deterministic.
+ */
+export function isRetryableError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { retryable?: unknown; retriable?: unknown; code?: unknown; name?: unknown };
+  if (typeof e.retryable === 'boolean') return e.retryable;
+  if (e.retriable === true) return true;
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (RETRYABLE_CODES.has(code) || code.startsWith('08')) return true;
+  if (typeof e.name === 'string' && /^Kafka/.test(e.name)) return true;
+  const message = String((error as Error).message ?? '');
+  return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(
+    message,
+  );
+}
+
+function recordKey(topic: string, partition: number, offset: string): string {
+  return `${topic}\0${partition}\0${offset}`;
+}
+
+/** Code and message of a handler error, for the dead letter (first 500 characters). */
+function errorSummary(error: unknown): string {
+  const e = error as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' ? `${e.code}: ` : '';
+  return `${code}${String(e?.message ?? error)}`.slice(0, 500);
 }

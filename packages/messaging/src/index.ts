@@ -33,6 +33,7 @@ export {
 export { markProcessed } from './inbox';
 export {
   BatchConsumer,
+  isRetryableError,
   type BatchConsumerOptions,
   type ConsumedEvent,
   type ConsumedRecord,
