@@ -111,6 +111,10 @@ describe('cross-field rules', () => {
       issuePaths(type, { selector: { label: { key: 'env', value: 'prod' } } }, ['tokenId']),
     ).toEqual([]);
     expect(issuePaths(type, { selector: {} }, ['tokenId'])).toEqual(['selector']);
+    // The reported poison record: jsonb refuses U+0000, so the schema does (a dead letter).
+    expect(
+      issuePaths(type, { selector: { label: { key: 'env', value: 'pr\u0000od' } } }, ['tokenId']),
+    ).toEqual(['selector.label.value']);
     expect(issuePaths(type, {}, ['anomalyId'])).toEqual(['anomalyId']);
     expect(
       issuePaths(type, { reason: 'requested', requester: `operator:${OPERATOR}` }, ['anomalyId']),

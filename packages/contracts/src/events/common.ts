@@ -92,7 +92,11 @@ export const labelKeySchema = z
     /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/,
     'expected a label key of [A-Za-z0-9._/-], at most 63 characters',
   );
-export const labelValueSchema = z.string().max(256);
+/** PostgreSQL stores no U+0000 in text or jsonb: a label value holding one could never be recorded. */
+export const labelValueSchema = z
+  .string()
+  .max(256)
+  .refine((v) => !v.includes('\u0000'), 'expected a label value without U+0000 (NUL)');
 
 export const labelsSchema = z
   .record(labelKeySchema, labelValueSchema)
