@@ -53,6 +53,8 @@ export {
   REVOCATION_REASONS,
   revocationReasonSchema,
   isRfc3339Utc,
+  labelKeySchema,
+  labelValueSchema,
   type RevocationReason,
 } from './events/common';
 export { buildEvent, type BuildEventInput, type BuildEventOptions } from './build';

@@ -1,3 +1,4 @@
+import { labelKeySchema, labelValueSchema } from '@tokenledger/contracts';
 import { z } from 'zod';
 
 const ownerSchema = z.strictObject({
@@ -17,12 +18,8 @@ export const issueTokenSchema = z
       .optional(),
     expiresAt: z.iso.datetime({ offset: true }).optional(),
     labels: z
-      .record(
-        z
-          .string()
-          .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, 'expected a label key of [A-Za-z0-9._/-]'),
-        z.string().max(256),
-      )
+      // The event's own label schemas: a label the API accepts can always be recorded.
+      .record(labelKeySchema, labelValueSchema)
       .refine((l) => Object.keys(l).length <= 50, 'at most 50 labels')
       .optional(),
     dpopJkt: z
