@@ -188,11 +188,17 @@ export class BatchTransport extends Server implements CustomTransportStrategy {
         isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result
       ) as T | undefined;
     } catch (error) {
-      throw error instanceof Error
-        ? error
-        : new Error(
-            `handler for ${first.topic}[${first.partition}] failed: ${JSON.stringify(error)}`,
-          );
+      if (error instanceof Error) throw error;
+      // Nest's exception filter replaced the handler's error with a placeholder, so whether it was
+      // transient cannot be known: it is marked retryable, and the batch comes again until the
+      // handler succeeds (never dead-lettered for it, so nothing is lost while a dependency is
+      // down). Only errors that reach the consumer intact get the bounded tries.
+      throw Object.assign(
+        new Error(
+          `handler for ${first.topic}[${first.partition}] failed: ${JSON.stringify(error)}`,
+        ),
+        { retryable: true },
+      );
     }
   }
 }
