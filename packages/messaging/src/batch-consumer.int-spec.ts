@@ -33,6 +33,14 @@ async function provision(brokers: string, prefix: string): Promise<void> {
   await admin.disconnect();
 }
 
+/** Provisions the topics of `prefix` and connects a producer for a describe block's records. */
+async function provisionedProducer(prefix: string, clientId: string): Promise<Producer> {
+  await provision(kafkaBrokers(), prefix);
+  const producer = createEventProducer(createKafka({ brokers: kafkaBrokers(), clientId }));
+  await producer.connect();
+  return producer;
+}
+
 describe('batch consumer: poison records go to the DLQ and the partition goes on', () => {
   let producer: Producer;
   const prefix = freshTopicPrefix();
@@ -40,11 +48,7 @@ describe('batch consumer: poison records go to the DLQ and the partition goes on
   const dlq = topicName(TOPICS.dlq, prefix);
 
   beforeAll(async () => {
-    await provision(kafkaBrokers(), prefix);
-    producer = createEventProducer(
-      createKafka({ brokers: kafkaBrokers(), clientId: 'poison-spec' }),
-    );
-    await producer.connect();
+    producer = await provisionedProducer(prefix, 'poison-spec');
   });
   afterAll(() => producer.disconnect());
 
@@ -117,11 +121,7 @@ describe('batch consumer: a handler that keeps failing on one record dead-letter
   const dlq = topicName(TOPICS.dlq, prefix);
 
   beforeAll(async () => {
-    await provision(kafkaBrokers(), prefix);
-    producer = createEventProducer(
-      createKafka({ brokers: kafkaBrokers(), clientId: 'stuck-spec' }),
-    );
-    await producer.connect();
+    producer = await provisionedProducer(prefix, 'stuck-spec');
     db = await freshDatabase();
     sql = new Client({ connectionString: db.url });
     await sql.connect();
