@@ -6,7 +6,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
-import { build, ensureDependencies, infra, root, say } from '../scripts/lib.mjs';
+import { build, ensureDependencies, infra, root, say, useKafkaAdmin } from '../scripts/lib.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const percentile = (sorted, p) =>
@@ -219,6 +219,7 @@ export async function startBenchSystem(options) {
   build();
   const { ensureInfrastructure, createDatabaseIfMissing, withDatabase } = infra();
   const stack = await ensureInfrastructure({ database: 'tokenledger_bench', log: say });
+  useKafkaAdmin(stack);
   const dbName = `tl_bench_${randomBytes(4).toString('hex')}`;
   await createDatabaseIfMissing(stack.adminDatabaseUrl, dbName);
   const dbUrl = withDatabase(stack.adminDatabaseUrl, dbName);

@@ -380,7 +380,8 @@ export function instancesReport(r, f0, f2) {
 // `npm run bench:instances`: this phase alone.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { createRequire } = await import('node:module');
-  const { build, ensureDependencies, infra, root, say } = await import('../scripts/lib.mjs');
+  const { build, ensureDependencies, infra, root, say, useKafkaAdmin } =
+    await import('../scripts/lib.mjs');
   const events = Number(process.env.BENCH_INSTANCES_EVENTS ?? 60000);
   const partitions = Number(process.env.BENCH_INSTANCES_PARTITIONS ?? 6);
   const counts = (process.env.BENCH_INSTANCES_COUNTS ?? '1,2,3').split(',').map(Number);
@@ -389,6 +390,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const require = createRequire(import.meta.url);
   const infraModule = infra();
   const stack = await infraModule.ensureInfrastructure({ database: 'tokenledger_bench', log: say });
+  useKafkaAdmin(stack);
   const messaging = require(path.join(root, 'packages/messaging/dist/index.js'));
   const ctx = {
     root,

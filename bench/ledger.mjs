@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { build, ensureDependencies, infra, root, say } from '../scripts/lib.mjs';
+import { build, ensureDependencies, infra, root, say, useKafkaAdmin } from '../scripts/lib.mjs';
 import { measureVerify, verifyReport } from './verify.mjs';
 import { measureWitnessing, witnessingReport } from './witnessing.mjs';
 import { instancesReport, measureInstances } from './instances.mjs';
@@ -58,6 +58,7 @@ const f0 = (x) => Math.round(x).toLocaleString('en-US');
 const f2 = (x) => x.toFixed(2);
 
 const stack = await ensureInfrastructure({ database: 'tokenledger_bench', log: say });
+useKafkaAdmin(stack);
 const dbName = `tl_bench_${randomBytes(4).toString('hex')}`;
 await createDatabaseIfMissing(stack.adminDatabaseUrl, dbName);
 const dbUrl = withDatabase(stack.adminDatabaseUrl, dbName);

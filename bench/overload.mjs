@@ -14,6 +14,7 @@
 // except a crash, a lost token or lag that does not drain within BENCH_DRAIN_TIMEOUT (300 s).
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { root, say } from '../scripts/lib.mjs';
 import { percentile as pct, rawClient, rssOf, sleep, startBenchSystem } from './harness.mjs';
@@ -27,15 +28,14 @@ const CONCURRENCY = 8;
 /** The open-loop client's connections, at most; a request due when all are busy is skipped. */
 const MAX_CONNECTIONS = 512;
 
-const { Kafka, logLevel } = createRequire(`${root}/package.json`)('kafkajs');
+const { createKafka } = createRequire(import.meta.url)(
+  path.join(root, 'packages/messaging/dist/index.js'),
+);
 const ports = { issuance: 17001, revocation: 17002, anomaly: 17003, ledger: 17004 };
 const system = await startBenchSystem({ apps: ports });
 const db = new pg.Client({ connectionString: system.dbUrl });
-const kafka = new Kafka({
-  clientId: 'bench-overload',
-  brokers: system.env.KAFKA_BROKERS.split(','),
-  logLevel: logLevel.NOTHING,
-});
+// As the admin principal (startBenchSystem put it in the environment).
+const kafka = createKafka({ clientId: 'bench-overload', brokers: system.env.KAFKA_BROKERS });
 const admin = kafka.admin();
 const prefix = system.env.TOPIC_PREFIX;
 

@@ -8,11 +8,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { build, ensureDependencies, infra, root, say } from './lib.mjs';
+import { build, ensureDependencies, infra, provisionLocalKafka, root, say } from './lib.mjs';
 
 ensureDependencies();
 build();
-const { ensureLocalBroker, resolvePostgres, isProcessAlive, provisionRoles } = infra();
+const {
+  ensureLocalBroker,
+  kafkaClientEnv,
+  localBrokerSasl,
+  resolvePostgres,
+  isProcessAlive,
+  provisionRoles,
+} = infra();
 const { generateToken } = await import(path.join(root, 'packages/token-core/dist/index.js'));
 
 const home = path.join(root, '.tokenledger', 'chaos');
@@ -23,8 +30,11 @@ const brokerOptions = {
   port: 19792,
   controllerPort: 19793,
   log: say,
+  sasl: localBrokerSasl(),
 };
 let broker = await ensureLocalBroker(brokerOptions);
+// Topics and ACLs as an operator makes them; each app then connects as its own principal.
+await provisionLocalKafka({ kafkaBrokers: broker.brokers, kafkaCredentials: broker.credentials });
 const pgHome = path.join(home, 'postgres');
 const postgres = await resolvePostgres({
   dataDir: pgHome,
@@ -70,6 +80,7 @@ const start = (name) => {
       ...env,
       ...(name === 'issuance' ? { TOKEN_PEPPER: pepper } : {}),
       DATABASE_URL: roles.appUrls[name],
+      ...kafkaClientEnv(broker.credentials, name),
       PORT: String(ports[name]),
     },
     stdio: 'ignore',
@@ -254,7 +265,11 @@ try {
   const db = new pg.Client({ connectionString: postgres.url });
   await db.connect();
   const admin = (await import(path.join(root, 'packages/messaging/dist/index.js')))
-    .createKafka({ brokers: broker.brokers, clientId: 'chaos-check' })
+    .createKafka({
+      brokers: broker.brokers,
+      clientId: 'chaos-check',
+      sasl: broker.credentials?.admin ?? null,
+    })
     .admin();
   await admin.connect();
   const audited = ['tokens.lifecycle', 'tokens.usage', 'tokens.commands', 'anomalies', 'ops.audit'];

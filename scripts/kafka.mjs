@@ -3,13 +3,13 @@
 import path from 'node:path';
 import { infra, say } from './lib.mjs';
 
-const { ensureLocalBroker, stopLocalBroker, brokerAnswers, stateDir } = infra();
+const { ensureLocalBroker, stopLocalBroker, brokerAnswers, stateDir, localBrokerSasl } = infra();
 const dataDir = path.join(stateDir(), 'kafka');
 const port = Number(process.env.TOKENLEDGER_KAFKA_PORT ?? 9092);
 
 switch (process.argv[2]) {
   case 'start': {
-    const broker = await ensureLocalBroker({ dataDir, port, log: say });
+    const broker = await ensureLocalBroker({ dataDir, port, log: say, sasl: localBrokerSasl() });
     say(
       broker.startedHere
         ? `started on ${broker.brokers}`

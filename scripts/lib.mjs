@@ -52,6 +52,36 @@ export function infra() {
   return require(path.join(root, 'infra', 'dist', 'index.js'));
 }
 
+/** The compiled @tokenledger/messaging package (available after build). */
+export function messaging() {
+  const require = createRequire(import.meta.url);
+  return require(path.join(root, 'packages', 'messaging', 'dist', 'index.js'));
+}
+
+/**
+ * On the local SASL broker (the default): creates the topics of `prefix` and grants every
+ * principal its ACLs, as the admin, before the apps start (their own principals cannot create
+ * topics). Nothing for a broker of yours (KAFKA_BROKERS): its operator provisions it.
+ */
+export async function provisionLocalKafka(stack, options = {}) {
+  if (!stack.kafkaCredentials) return;
+  await messaging().provisionCluster({
+    brokers: stack.kafkaBrokers,
+    admin: stack.kafkaCredentials.admin,
+    ...options,
+  });
+}
+
+/**
+ * Makes this process, and every process it starts afterwards, a client of the local SASL broker
+ * as its admin principal (KAFKA_SASL_* in process.env, read by createKafka). For the benchmarks,
+ * whose own producers and consumers set up topics of their own; npm start, chaos and the e2e
+ * harness give each app its own principal instead.
+ */
+export function useKafkaAdmin(stack) {
+  Object.assign(process.env, infra().kafkaClientEnv(stack.kafkaCredentials, 'admin'));
+}
+
 /** `.tokenledger/` (or TOKENLEDGER_HOME): local state of `npm start`. */
 export function stateDirPath() {
   return path.resolve(process.env.TOKENLEDGER_HOME ?? path.join(root, '.tokenledger'));

@@ -6,7 +6,16 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { build, ensureDependencies, infra, ledgerCore, privateLog, root, say } from './lib.mjs';
+import {
+  build,
+  ensureDependencies,
+  infra,
+  ledgerCore,
+  privateLog,
+  provisionLocalKafka,
+  root,
+  say,
+} from './lib.mjs';
 
 const APPS = [
   { name: 'issuance', port: 4001 },
@@ -18,7 +27,7 @@ const APPS = [
 ensureDependencies();
 build();
 
-const { ensureInfrastructure, stateDir } = infra();
+const { ensureInfrastructure, kafkaClientEnv, stateDir } = infra();
 // Logs may hold what an operator would rather keep private (token ids, owners, addresses): the
 // directory is 0700 and every file 0600, also when they were made by an older version.
 const logDir = path.join(stateDir(), 'logs');
@@ -91,10 +100,13 @@ try {
     log: say,
     roles: { passwords: rolePasswords },
   });
+  await provisionLocalKafka(stack);
 } catch (error) {
   say(`infrastructure failed: ${error.message}`);
   await shutdown(1);
 }
+if (stack.kafkaCredentials)
+  say('kafka: SASL/SCRAM with ACLs; each app connects as its own principal');
 
 // The ledger's signing key, made here when missing (the ledger would make the same file), so the
 // witness can be configured with its verifier key before the ledger starts.
@@ -194,6 +206,7 @@ for (const app of APPS) {
     PORT: String(app.port),
     ...databaseEnv(app.name),
     KAFKA_BROKERS: stack.kafkaBrokers,
+    ...kafkaClientEnv(stack.kafkaCredentials, app.name),
     ISSUANCE_URL: `http://127.0.0.1:${portOf('issuance')}`,
     REVOCATION_URL: `http://127.0.0.1:${portOf('revocation')}`,
     ROOT_TOKEN_FILE: path.join(stateDir(), 'root-token'),

@@ -19,7 +19,7 @@ import {
   type TestDatabase,
 } from '@tokenledger/testing';
 import { Client } from 'pg';
-import { freePort, spawnApp, startSystem, type RunningSystem } from './system';
+import { freePort, provisionKafka, spawnApp, startSystem, type RunningSystem } from './system';
 
 interface Anomaly {
   id: string;
@@ -520,6 +520,8 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
     const port = await freePort();
     // The rule changes made through the API in this suite, given to the replay up front.
     const rules = JSON.stringify({ 'impossible-travel': { action: 'revoke' } });
+    // Its own consumer groups, so its own group ACLs (as an operator grants them).
+    await provisionKafka(prefix, { groupPrefix: `replay-${prefix}` });
     const replay = spawnApp('anomaly', {
       ...system.env,
       DATABASE_URL: replayDb.url,

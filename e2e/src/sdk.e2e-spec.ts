@@ -5,6 +5,7 @@ import {
   freshDatabase,
   freshTopicPrefix,
   kafkaBrokers,
+  kafkaTestCredentials,
   type TestDatabase,
 } from '@tokenledger/testing';
 import express from 'express';
@@ -75,6 +76,8 @@ describe('SDK: a service protects its routes with Tokenledger', () => {
       service: 'orders',
       topicPrefix: prefix,
       flushIntervalMs: 50,
+      // The SDK producers' principal (it may write tokens.usage and nothing else).
+      sasl: kafkaTestCredentials()?.['usage-reporter'],
     });
     reporter.start();
     const app = express();

@@ -3,7 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { signerFromSeed, verifierKey } from '@tokenledger/ledger-core';
 import { generateToken } from '@tokenledger/token-core';
-import { APP_ROLES, OWNER_ROLE } from '@tokenledger/testing';
+import { provisionCluster } from '@tokenledger/messaging';
+import {
+  APP_ROLES,
+  OWNER_ROLE,
+  kafkaBrokers,
+  kafkaClientEnv,
+  kafkaTestCredentials,
+} from '@tokenledger/testing';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -84,10 +91,35 @@ export function roleEnv(
   return { DATABASE_URL: as(APP_ROLES[name]), DATABASE_OWNER_URL: as(OWNER_ROLE) };
 }
 
+/** Topic prefixes whose topics and ACLs {@link provisionKafka} made in this process. */
+const provisioned = new Set<string>();
+
+/**
+ * Creates the topics of `prefix` and, on the run's SASL broker (the default), grants every
+ * principal its ACLs for them, as an operator does before the apps start (the apps' own
+ * principals cannot create topics). After this, {@link spawnApp} runs each app with that prefix
+ * as its own Kafka principal.
+ */
+export async function provisionKafka(
+  prefix: string,
+  options: { partitions?: number; groupPrefix?: string } = {},
+): Promise<void> {
+  await provisionCluster({
+    brokers: kafkaBrokers(),
+    admin: kafkaTestCredentials()?.admin ?? null,
+    prefix,
+    partitions: options.partitions,
+    groupPrefix: options.groupPrefix,
+  });
+  provisioned.add(prefix);
+}
+
 /**
  * Starts one app process. A DATABASE_URL without DATABASE_OWNER_URL is taken as the test
  * database's superuser URL: the app gets {@link roleEnv} instead, so every app of every e2e test
- * runs as its least-privilege role.
+ * runs as its least-privilege role. An app whose TOPIC_PREFIX went through {@link provisionKafka}
+ * (every app of {@link startSystem}) connects to Kafka as its own principal; others, as the
+ * run's admin (unless `env` names a KAFKA_SASL_USERNAME).
  */
 export function spawnApp(
   name: AppName,
@@ -97,9 +129,14 @@ export function spawnApp(
     env.DATABASE_URL && !env.DATABASE_OWNER_URL ? roleEnv(name, env.DATABASE_URL) : {};
   // Only the app that hashes tokens gets the pepper (the others' config does not know it).
   const { TOKEN_PEPPER: pepper, ...rest } = { ...process.env, ...env };
+  const ownPrincipal =
+    !env.KAFKA_SASL_USERNAME && provisioned.has(env.TOPIC_PREFIX ?? '')
+      ? kafkaClientEnv(kafkaTestCredentials(), name)
+      : {};
   const child = spawn(process.execPath, [appEntry(name)], {
     env: {
       ...rest,
+      ...ownPrincipal,
       ...(name === 'issuance' && pepper ? { TOKEN_PEPPER: pepper } : {}),
       ...database,
     },
@@ -210,6 +247,10 @@ export async function startSystem(
   >,
   options: { witness?: boolean } = {},
 ): Promise<RunningSystem> {
+  await provisionKafka(env.TOPIC_PREFIX, {
+    partitions: env.TOPIC_PARTITIONS ? Number(env.TOPIC_PARTITIONS) : undefined,
+    groupPrefix: env.KAFKA_GROUP_PREFIX,
+  });
   const apps = {} as Record<AppName, RunningApp>;
   const ports = {} as Record<AppName, number>;
   for (const name of APP_NAMES) ports[name] = await freePort();

@@ -4,6 +4,7 @@ export {
   brokerAnswers,
   brokerCredentials,
   ensureLocalBroker,
+  passwordDir,
   pinnedKafkaVersion,
   resolveKafkaJars,
   stopLocalBroker,
@@ -34,4 +35,10 @@ export {
   type ProvisionedRoles,
 } from './roles';
 export { isProcessAlive, sleep, stopProcess, withLock } from './process';
-export { ensureInfrastructure, stateDir, type Infrastructure } from './stack';
+export {
+  ensureInfrastructure,
+  kafkaClientEnv,
+  localBrokerSasl,
+  stateDir,
+  type Infrastructure,
+} from './stack';

@@ -146,6 +146,11 @@ function credentialsFile(dataDir: string): string {
   return path.join(dataDir, 'credentials.json');
 }
 
+/** `<dataDir>/credentials/<principal>`: each principal's password alone (0600, dir 0700). */
+export function passwordDir(dataDir: string): string {
+  return path.join(path.resolve(dataDir), 'credentials');
+}
+
 /**
  * The principals' SCRAM passwords of the broker in `dataDir`: read from `credentials.json`, or
  * generated (32 random bytes each) and written 0600 when the file does not exist yet.
@@ -162,9 +167,14 @@ export function brokerCredentials(dataDir: string): Record<KafkaPrincipal, Kafka
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, JSON.stringify(passwords, null, 2), { mode: 0o600 });
   }
+  // One file per principal too, for KAFKA_SASL_PASSWORD_FILE (e.g. the CLI as the admin).
+  const dir = passwordDir(dataDir);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const entries = KAFKA_PRINCIPALS.map((name) => {
     const password = passwords[name];
     if (!password) throw new Error(`${file} has no password for the Kafka principal "${name}"`);
+    const own = path.join(dir, name);
+    if (!fs.existsSync(own)) fs.writeFileSync(own, `${password}\n`, { mode: 0o600 });
     return [name, { mechanism: 'scram-sha-512' as const, username: name, password }];
   });
   return Object.fromEntries(entries) as Record<KafkaPrincipal, KafkaCredentials>;

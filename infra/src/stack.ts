@@ -13,11 +13,41 @@ export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.TOKENLEDGER_HOME ?? path.join(__dirname, '..', '..', '.tokenledger'));
 }
 
+/**
+ * Whether the project's own broker runs SASL/SCRAM with ACLs: yes unless
+ * `TOKENLEDGER_KAFKA_SASL=0` (an unauthenticated PLAINTEXT broker, for debugging only).
+ */
+export function localBrokerSasl(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = env.TOKENLEDGER_KAFKA_SASL;
+  if (value === undefined || value === '' || value === '1') return true;
+  if (value === '0') return false;
+  throw new Error('TOKENLEDGER_KAFKA_SASL: must be 1 (SASL/SCRAM with ACLs, the default) or 0');
+}
+
+/**
+ * The environment that gives a child process the Kafka principal `name` (KAFKA_SASL_*, read by
+ * packages/messaging's createKafka); empty when the broker has no SASL. The password is passed in
+ * the environment of the child only, never on a command line or in a log.
+ */
+export function kafkaClientEnv(
+  credentials: Record<KafkaPrincipal, KafkaCredentials> | undefined,
+  name: KafkaPrincipal,
+): Record<string, string> {
+  const own = credentials?.[name];
+  if (!own) return {};
+  return {
+    KAFKA_SASL_MECHANISM: own.mechanism,
+    KAFKA_SASL_USERNAME: own.username,
+    KAFKA_SASL_PASSWORD: own.password,
+  };
+}
+
 export interface Infrastructure {
   kafkaBrokers: string;
   /**
-   * With `TOKENLEDGER_KAFKA_SASL=1` (and no KAFKA_BROKERS): the local SASL broker's principals.
-   * Give each process its own as KAFKA_SASL_* (docs/design/kafka-security.md).
+   * The local broker's principals (SASL/SCRAM is the default; undefined with
+   * `TOKENLEDGER_KAFKA_SASL=0` or a KAFKA_BROKERS of yours). Give each process its own with
+   * {@link kafkaClientEnv} (docs/design/kafka-security.md).
    */
   kafkaCredentials?: Record<KafkaPrincipal, KafkaCredentials>;
   /** URL of the apps' database. */
@@ -58,7 +88,7 @@ export async function ensureInfrastructure(options: {
       dataDir: path.join(home, 'kafka'),
       port: env.TOKENLEDGER_KAFKA_PORT ? Number(env.TOKENLEDGER_KAFKA_PORT) : undefined,
       log: options.log,
-      sasl: env.TOKENLEDGER_KAFKA_SASL === '1',
+      sasl: localBrokerSasl(env),
     });
     kafkaBrokers = broker.brokers;
     kafkaCredentials = broker.credentials;

@@ -1,6 +1,6 @@
 import { TOPICS, topicName } from '@tokenledger/contracts';
 import { ensureLocalBroker, type LocalBroker } from '@tokenledger/infra';
-import { freshTopicPrefix } from '@tokenledger/testing';
+import { freshTopicPrefix, kafkaBrokers, kafkaTestCredentials } from '@tokenledger/testing';
 import type { Kafka } from 'kafkajs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,7 +8,8 @@ import { applyAcls } from './acls';
 import { createKafka } from './kafka-client';
 import { provisionTopics } from './topics';
 
-// Its own SASL broker (the run's shared one is PLAINTEXT): TL_TEST_SASL_KAFKA_PORT, default 19392.
+// The run's broker when it is the SASL one (the default); otherwise (TOKENLEDGER_KAFKA_SASL=0)
+// its own SASL broker on TL_TEST_SASL_KAFKA_PORT, default 19392.
 const port = Number(process.env.TL_TEST_SASL_KAFKA_PORT ?? 19392);
 const dataDir = path.join(os.tmpdir(), `tokenledger-sasl-test-${port}`);
 
@@ -36,7 +37,16 @@ describe('Kafka SASL/SCRAM-SHA-512 and ACLs (real broker)', () => {
   };
 
   beforeAll(async () => {
-    broker = await ensureLocalBroker({ dataDir, port, controllerPort: port + 1, sasl: true });
+    const shared = kafkaTestCredentials();
+    broker = shared
+      ? {
+          brokers: kafkaBrokers(),
+          pid: -1,
+          startedHere: false,
+          credentials: shared,
+          stop: () => Promise.resolve(),
+        }
+      : await ensureLocalBroker({ dataDir, port, controllerPort: port + 1, sasl: true });
     const admin = as('admin').admin();
     await admin.connect();
     try {

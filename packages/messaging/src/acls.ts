@@ -38,7 +38,8 @@ export const ACL_TABLE: Readonly<Record<ClientPrincipal, Grants>> = {
     groups: ['tokenledger-revocation', 'tokenledger-rebuild-'],
   },
   anomaly: {
-    writes: [TOPICS.anomalies, TOPICS.commands, TOPICS.opsAudit, TOPICS.dlq],
+    // tokens.usage: POST /v1/usage publishes the reports of services that do not speak Kafka.
+    writes: [TOPICS.anomalies, TOPICS.commands, TOPICS.opsAudit, TOPICS.usage, TOPICS.dlq],
     reads: [TOPICS.lifecycle, TOPICS.usage],
     groups: ['tokenledger-anomaly', 'tokenledger-rebuild-'],
   },

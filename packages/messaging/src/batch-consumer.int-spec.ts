@@ -23,11 +23,12 @@ import {
   markProcessed,
   provisionTopics,
   type ConsumedEvent,
+  type KafkaSasl,
 } from '../src';
 import { SCHEMA, migratedDataSource, sampleEvent } from '../test/fixtures';
 
-async function provision(brokers: string, prefix: string): Promise<void> {
-  const admin = createKafka({ brokers, clientId: 'spec-admin' }).admin();
+async function provision(brokers: string, prefix: string, sasl?: KafkaSasl): Promise<void> {
+  const admin = createKafka({ brokers, clientId: 'spec-admin', sasl }).admin();
   await admin.connect();
   await provisionTopics(admin, { prefix, partitions: 1 });
   await admin.disconnect();
@@ -345,7 +346,7 @@ describe('batch consumer across a broker restart', () => {
   const port = 19500 + Math.floor(Math.random() * 400);
 
   beforeAll(async () => {
-    broker = await ensureLocalBroker({ dataDir, port, controllerPort: port + 1000 });
+    broker = await ensureLocalBroker({ dataDir, port, controllerPort: port + 1000, sasl: true });
     db = await freshDatabase();
     dataSource = await migratedDataSource(db.url);
   }, 120_000);
@@ -360,7 +361,7 @@ describe('batch consumer across a broker restart', () => {
   it('resumes by itself; every record is applied exactly once', async () => {
     const prefix = freshTopicPrefix();
     const topic = topicName(TOPICS.usage, prefix);
-    await provision(broker.brokers, prefix);
+    await provision(broker.brokers, prefix, broker.credentials?.admin);
     const events = Array.from({ length: 200 }, () => sampleEvent());
     const deliveries = new Map<string, number>();
     /** Index of the batch that first delivered each event. */
@@ -369,7 +370,11 @@ describe('batch consumer across a broker restart', () => {
 
     const send = async (slice: typeof events): Promise<void> => {
       const producer = createEventProducer(
-        createKafka({ brokers: broker.brokers, clientId: 'restart-producer' }),
+        createKafka({
+          brokers: broker.brokers,
+          clientId: 'restart-producer',
+          sasl: broker.credentials?.admin,
+        }),
       );
       await producer.connect();
       for (let i = 0; i < slice.length; i += 20) {
@@ -390,7 +395,11 @@ describe('batch consumer across a broker restart', () => {
       return row?.n ?? 0;
     };
 
-    const kafka = createKafka({ brokers: broker.brokers, clientId: 'restart-consumer' });
+    const kafka = createKafka({
+      brokers: broker.brokers,
+      clientId: 'restart-consumer',
+      sasl: broker.credentials?.admin,
+    });
     const dlqProducer = createEventProducer(kafka);
     await dlqProducer.connect();
     const consumer = new BatchConsumer({
@@ -427,7 +436,7 @@ describe('batch consumer across a broker restart', () => {
 
       await broker.stop();
       await new Promise((r) => setTimeout(r, 3000));
-      broker = await ensureLocalBroker({ dataDir, port, controllerPort: port + 1000 });
+      broker = await ensureLocalBroker({ dataDir, port, controllerPort: port + 1000, sasl: true });
 
       await send(events.slice(100));
       await eventually(

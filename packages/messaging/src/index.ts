@@ -18,6 +18,7 @@ export {
   type ClientPrincipal,
 } from './acls';
 export { provisionTopics, topicPlan, type TopicProvisioning } from './topics';
+export { provisionCluster, type ClusterProvisioning } from './provision';
 export {
   OutboxRelay,
   dropOutboxTablesDdl,

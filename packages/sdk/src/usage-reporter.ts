@@ -28,6 +28,15 @@ export interface UsageReporterOptions {
   /** This service's name: the `service` of every event and the actor `service:<name>`. */
   service: string;
   topicPrefix?: string;
+  /**
+   * The Kafka principal to produce as (SCRAM; the `usage-reporter` principal may write
+   * tokens.usage only). Undefined: KAFKA_SASL_* from the environment; null: none (PLAINTEXT).
+   */
+  sasl?: {
+    mechanism: 'scram-sha-512' | 'scram-sha-256';
+    username: string;
+    password: string;
+  } | null;
   /** Send at least this often (default 200 ms) ... */
   flushIntervalMs?: number;
   /** ... or as soon as this many events wait (default 500). */
@@ -110,6 +119,7 @@ export class UsageReporter {
         createKafka({
           brokers: this.options.brokers,
           clientId: `tokenledger-sdk-${this.options.service}`,
+          sasl: this.options.sasl,
         }),
       );
     }

@@ -4,6 +4,8 @@ import {
   provisionRoles,
   withDatabase,
   type AppName,
+  type KafkaCredentials,
+  type KafkaPrincipal,
 } from '@tokenledger/infra';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { Client } from 'pg';
@@ -70,8 +72,24 @@ export async function freshDatabase(): Promise<TestDatabase> {
   };
 }
 
+/**
+ * The run's Kafka principals (admin and one per client) when the broker is the SASL one, as set
+ * by the global setup; undefined on a broker without SASL.
+ */
+export function kafkaTestCredentials(): Record<KafkaPrincipal, KafkaCredentials> | undefined {
+  const json = process.env.TL_TEST_KAFKA_CREDENTIALS;
+  return json ? (JSON.parse(json) as Record<KafkaPrincipal, KafkaCredentials>) : undefined;
+}
+
+/** A client of the run's broker as the admin principal (or unauthenticated without SASL). */
 export function testKafka(clientId = 'tokenledger-test'): Kafka {
-  return new Kafka({ clientId, brokers: kafkaBrokers().split(','), logLevel: logLevel.NOTHING });
+  const admin = kafkaTestCredentials()?.admin;
+  return new Kafka({
+    clientId,
+    brokers: kafkaBrokers().split(','),
+    logLevel: logLevel.NOTHING,
+    ...(admin ? { sasl: admin } : {}),
+  });
 }
 
 export interface ReadRecord {

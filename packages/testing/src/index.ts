@@ -4,6 +4,7 @@ export {
   freshDatabase,
   freshTopicPrefix,
   kafkaBrokers,
+  kafkaTestCredentials,
   migratedDataSource,
   readTopic,
   testKafka,
@@ -11,5 +12,5 @@ export {
   type TestDatabase,
 } from './harness';
 /** The database roles freshDatabase provisions (from @tokenledger/infra). */
-export { APP_ROLES, OWNER_ROLE } from '@tokenledger/infra';
+export { APP_ROLES, OWNER_ROLE, kafkaClientEnv } from '@tokenledger/infra';
 export { readTiledLog, TiledLogError, type TiledLog } from './tiles-reader';
