@@ -31,6 +31,9 @@ const { ensureInfrastructure, kafkaClientEnv, stateDir } = infra();
 // Logs may hold what an operator would rather keep private (token ids, owners, addresses): the
 // directory is 0700 and every file 0600, also when they were made by an older version.
 const logDir = path.join(stateDir(), 'logs');
+// Only logs/ is 0700 (a recursive mode would apply to .tokenledger/ too, which the postgres user
+// must traverse when a private cluster lives there).
+mkdirSync(path.dirname(logDir), { recursive: true });
 mkdirSync(logDir, { recursive: true, mode: 0o700 });
 chmodSync(logDir, 0o700);
 

@@ -169,6 +169,7 @@ export function brokerCredentials(dataDir: string): Record<KafkaPrincipal, Kafka
   }
   // One file per principal too, for KAFKA_SASL_PASSWORD_FILE (e.g. the CLI as the admin).
   const dir = passwordDir(dataDir);
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const entries = KAFKA_PRINCIPALS.map((name) => {
     const password = passwords[name];
@@ -309,6 +310,9 @@ export async function ensureLocalBroker(options: BrokerOptions): Promise<LocalBr
   const dataDir = path.resolve(options.dataDir);
   const brokers = `127.0.0.1:${port}`;
   // Broker logs (stdout.log, and log4j's files in the same directory) are the owner's only.
+  // Only the leaf is 0700: a recursive mkdir with a mode would make every missing parent 0700 too
+  // (.tokenledger/ among them), which the postgres user must traverse to a private cluster there.
+  fs.mkdirSync(dataDir, { recursive: true });
   fs.mkdirSync(path.join(dataDir, 'logs'), { recursive: true, mode: 0o700 });
   fs.chmodSync(path.join(dataDir, 'logs'), 0o700);
 
