@@ -1,5 +1,6 @@
 import { AUDITED_TOPICS, TOPICS, topicName } from '@tokenledger/contracts';
 import {
+  eventually,
   freshDatabase,
   freshTopicPrefix,
   kafkaBrokers,
@@ -70,54 +71,143 @@ describe('foundation: the four apps as real processes against real Kafka and Pos
     ledger: '/v1/ledger/verify',
   } as const;
 
-  it.each(APP_NAMES)('%s: errors have the documented shape', async (name) => {
-    const { url } = system.apps[name];
-    const missing = await fetch(`${url}/v1/no-such-resource`, {
-      headers: { 'x-request-id': 'req-123' },
-    });
-    expect(missing.status).toBe(404);
-    expect(await missing.json()).toEqual({
-      error: { code: 'not_found', message: expect.any(String), requestId: 'req-123' },
-    });
-    expect(missing.headers.get('x-request-id')).toBe('req-123');
+  const problemType = /^application\/problem\+json; charset=utf-8$/;
 
-    const malformed = await fetch(`${url}${postRoute[name]}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"a":',
-    });
-    expect(malformed.status).toBe(400);
-    const malformedBody = (await malformed.json()) as {
-      error: { message: string; requestId: string };
-    };
-    expect(malformedBody.error.message).toMatch(/JSON/);
-    // The id is fixed before body parsing, so even a parse error carries it.
-    expect(malformedBody.error.requestId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(malformed.headers.get('x-request-id')).toBe(malformedBody.error.requestId);
+  it.each(APP_NAMES)(
+    '%s: errors are RFC 9457 problem details with code and requestId',
+    async (name) => {
+      const { url } = system.apps[name];
+      const missing = await fetch(`${url}/v1/no-such-resource?q=1`, {
+        headers: { 'x-request-id': 'req-123' },
+      });
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get('content-type')).toMatch(problemType);
+      expect(await missing.json()).toEqual({
+        type: 'about:blank',
+        title: 'Not Found',
+        status: 404,
+        detail: expect.any(String),
+        instance: '/v1/no-such-resource',
+        code: 'not_found',
+        requestId: 'req-123',
+      });
+      expect(missing.headers.get('x-request-id')).toBe('req-123');
 
-    const huge = await fetch(`${url}${postRoute[name]}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ a: 'x'.repeat(200_000) }),
-    });
-    expect(huge.status).toBe(413);
-    expect(await huge.json()).toEqual({
-      error: {
+      const malformed = await fetch(`${url}${postRoute[name]}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":',
+      });
+      expect(malformed.status).toBe(400);
+      expect(malformed.headers.get('content-type')).toMatch(problemType);
+      const malformedBody = (await malformed.json()) as {
+        status: number;
+        code: string;
+        detail: string;
+        requestId: string;
+      };
+      expect(malformedBody).toMatchObject({ status: 400, code: 'bad_request' });
+      expect(malformedBody.detail).toMatch(/JSON/);
+      // The id is fixed before body parsing, so even a parse error carries it.
+      expect(malformedBody.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(malformed.headers.get('x-request-id')).toBe(malformedBody.requestId);
+
+      const huge = await fetch(`${url}${postRoute[name]}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ a: 'x'.repeat(200_000) }),
+      });
+      expect(huge.status).toBe(413);
+      expect(huge.headers.get('content-type')).toMatch(problemType);
+      expect(await huge.json()).toEqual({
+        type: 'about:blank',
+        title: 'Payload Too Large',
+        status: 413,
+        detail: expect.stringMatching(/too large/i),
+        instance: postRoute[name],
         code: 'payload_too_large',
-        message: expect.stringMatching(/too large/i),
         requestId: expect.any(String),
-      },
-    });
+      });
 
-    const unsupported = await fetch(`${url}${postRoute[name]}`, {
+      const unsupported = await fetch(`${url}${postRoute[name]}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: 'hello',
+      });
+      expect(unsupported.status).toBe(415);
+      expect(await unsupported.json()).toMatchObject({
+        status: 415,
+        code: 'unsupported_media_type',
+      });
+
+      const anonymous = await fetch(`${url}/v1/whoami`);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('content-type')).toMatch(problemType);
+      expect(await anonymous.json()).toMatchObject({
+        type: 'about:blank',
+        status: 401,
+        code: 'unauthorized',
+      });
+    },
+  );
+
+  it('the OAuth routes (RFC 7662, RFC 7009) answer RFC 6749 §5.2 error bodies', async () => {
+    const { url } = system.apps.revocation;
+    const post = (path: string, authorization: string | null, body: string, type?: string) =>
+      fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: {
+          'content-type': type ?? 'application/x-www-form-urlencoded',
+          ...(authorization ? { authorization } : {}),
+        },
+        body,
+      });
+    const oauthError = async (res: Response) => {
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      const body = (await res.json()) as Record<string, unknown>;
+      expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
+      return [res.status, body.error];
+    };
+    for (const path of ['/v1/introspect', '/v1/revoke']) {
+      const anonymous = await post(path, null, 'token=x');
+      expect(await oauthError(anonymous)).toEqual([401, 'invalid_token']);
+      expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(await oauthError(await post(path, 'Bearer tlk_live_nope', 'token=x'))).toEqual([
+        401,
+        'invalid_token',
+      ]);
+      const bad = await post(path, `Bearer ${system.rootToken}`, 'nottoken=x');
+      expect(await oauthError(bad)).toEqual([400, 'invalid_request']);
+      expect(
+        await oauthError(await post(path, `Bearer ${system.rootToken}`, 'hello', 'text/plain')),
+      ).toEqual([415, 'invalid_request']);
+    }
+    // A caller without the scope: RFC 6750 §3.1 insufficient_scope.
+    const issued = await fetch(`${system.apps.issuance.url}/v1/tokens`, {
       method: 'POST',
-      headers: { 'content-type': 'text/plain' },
-      body: 'hello',
+      headers: { authorization: `Bearer ${system.rootToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        owner: { type: 'service', id: 'reader' },
+        name: 'no-introspect',
+        scopes: ['ledger:read'],
+        ttlSeconds: 600,
+      }),
     });
-    expect(unsupported.status).toBe(415);
-    expect(((await unsupported.json()) as { error: { code: string } }).error.code).toBe(
-      'unsupported_media_type',
+    expect(issued.status).toBe(201);
+    const { token } = (await issued.json()) as { token: string };
+    await eventually(
+      async () =>
+        (await fetch(`${url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } }))
+          .status === 200
+          ? true
+          : undefined,
+      10_000,
+      'the new token to be known to revocation',
     );
+    const denied = await post('/v1/introspect', `Bearer ${token}`, 'token=x');
+    expect(await oauthError(denied)).toEqual([403, 'insufficient_scope']);
+    expect(denied.headers.get('www-authenticate')).toMatch(/insufficient_scope/);
   });
 
   it('provisioned every topic; audited ones keep LogAppendTime and unlimited retention', async () => {

@@ -163,12 +163,15 @@ describe('hygiene: pepper fingerprint at start, rate limits on a flood (issuance
     expect(limited.length).toBe(200 - through.length);
     const first = limited[0] as Answer;
     expect(Number(first.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(first.headers['content-type']).toBe('application/problem+json; charset=utf-8');
     expect(JSON.parse(first.body)).toEqual({
-      error: {
-        code: 'too_many_requests',
-        message: expect.stringMatching(/\(per client address\); retry after \d+ s$/) as string,
-        requestId: expect.any(String) as string,
-      },
+      type: 'about:blank',
+      title: 'Too Many Requests',
+      status: 429,
+      detail: expect.stringMatching(/\(per client address\); retry after \d+ s$/) as string,
+      instance: '/v1/tokens',
+      code: 'too_many_requests',
+      requestId: expect.any(String) as string,
     });
 
     // Still responsive: health from the same address, the API from another one.
@@ -185,9 +188,7 @@ describe('hygiene: pepper fingerprint at start, rate limits on a flood (issuance
     for (let i = 0; i < 20; i++) answers.push(await call(url, { from: `127.0.1.${i + 1}`, token }));
     expect(answers.slice(0, 15).map((a) => a.status)).toEqual(Array(15).fill(401));
     expect(answers.slice(15).map((a) => a.status)).toEqual(Array(5).fill(429));
-    expect((JSON.parse(answers[19]!.body) as { error: { message: string } }).error.message).toMatch(
-      /per credential/,
-    );
+    expect((JSON.parse(answers[19]!.body) as { detail: string }).detail).toMatch(/per credential/);
     // Another credential from the same addresses still gets through.
     expect((await call(url, { from: '127.0.1.1', token: generateToken() })).status).toBe(401);
     const metrics = await call(`http://127.0.0.1:${port}/metrics`, { from: '127.0.2.1' });

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { TokenledgerClient, UsageReporter, requireToken } from '@tokenledger/sdk';
+import { TokenledgerClient, TokenledgerError, UsageReporter, requireToken } from '@tokenledger/sdk';
 import {
   eventually,
   freshDatabase,
@@ -123,12 +123,30 @@ describe('SDK: a service protects its routes with Tokenledger', () => {
       10_000,
       'the token to be accepted',
     );
-    expect((await fetch(`${base}/orders`)).status).toBe(401);
+    const anonymous = await fetch(`${base}/orders`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await anonymous.json()).toEqual({
+      type: 'about:blank',
+      title: 'Unauthorized',
+      status: 401,
+      detail: 'missing token',
+      instance: '/orders',
+      code: 'unauthorized',
+    });
     expect(
       (await fetch(`${base}/orders`, { headers: { authorization: 'Bearer tlk_live_nope' } }))
         .status,
     ).toBe(401);
-    for (let i = 0; i < 5; i += 1) expect((await call('POST')).status).toBe(403);
+    for (let i = 0; i < 5; i += 1) {
+      const refused = await call('POST');
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toMatchObject({
+        status: 403,
+        code: 'insufficient_scope',
+        detail: 'missing scope: orders:write',
+      });
+    }
     await reporter.flush();
     const finding = await eventually(
       async () => {
@@ -144,5 +162,29 @@ describe('SDK: a service protects its routes with Tokenledger', () => {
       'scope-probing from the reported refusals',
     );
     expect(finding.evidence).toHaveLength(5);
+  });
+
+  it('reads every error answer into one shape: TokenledgerError with the problem (OAuth bodies included)', async () => {
+    const client = new TokenledgerClient({
+      revocationUrl: system.apps.revocation.url,
+      operatorToken: 'tlk_live_notarealtoken',
+      service: 'orders',
+    });
+    const error = await client.introspect('tlk_live_whatever').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TokenledgerError);
+    expect(error).toMatchObject({
+      status: 401,
+      code: 'invalid_token',
+      requestId: expect.any(String),
+      problem: {
+        type: 'about:blank',
+        status: 401,
+        code: 'invalid_token',
+        detail: expect.stringMatching(/not valid/),
+      },
+    });
   });
 });

@@ -219,11 +219,12 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
       ttlSeconds: 60,
     });
     expect(denied.status).toBe(422);
-    expect(
-      ((await denied.json()) as { error: { code: string; message: string } }).error,
-    ).toMatchObject({
+    expect(denied.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await denied.json()).toMatchObject({
+      type: 'urn:tokenledger:problem:policy_violation',
+      status: 422,
       code: 'policy_violation',
-      message: expect.stringContaining('scope-escalation'),
+      detail: expect.stringContaining('scope-escalation'),
     });
     const tooLong = await issue(root, {
       owner: { type: 'user', id: 'bob' },
@@ -504,8 +505,12 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
     ];
     for (const [body, status, message] of cases) {
       const res = await post(body);
-      const error = ((await res.json()) as { error: { message: string } }).error;
-      expect([res.status, error.message]).toEqual([status, expect.stringMatching(message)]);
+      const problem = (await res.json()) as { status: number; detail: string };
+      expect([res.status, problem.status, problem.detail]).toEqual([
+        status,
+        status,
+        expect.stringMatching(message),
+      ]);
     }
     const after = (
       (await (

@@ -173,9 +173,7 @@ describe('witnessing and the signer guard (real processes, witness, broker, Post
     ] as const) {
       const missing = await fetch(url(`/v1/ledger/logs/${logId}/checkpoint`), { headers: auth() });
       expect(missing.status).toBe(404);
-      expect(((await missing.json()) as { error: { message: string } }).error.message).toMatch(
-        message,
-      );
+      expect(((await missing.json()) as { detail: string }).detail).toMatch(message);
     }
     expect((await fetch(url(`/v1/ledger/logs/${log0}/checkpoint`))).status).toBe(401);
   });

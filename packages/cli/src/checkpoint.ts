@@ -4,7 +4,7 @@ import {
   verifyTrustedCheckpoint,
   type TrustPolicy,
 } from '@tokenledger/ledger-core';
-import { RefusedError } from './exit';
+import { refusedBy } from './refusal';
 
 export interface CheckpointCheck {
   ok: boolean;
@@ -29,7 +29,7 @@ export async function checkCheckpoint(options: {
   const headers = { authorization: `Bearer ${options.token}` };
   const get = async (path: string): Promise<Response> => {
     const res = await fetch(`${options.url}${path}`, { headers });
-    if (!res.ok) throw new RefusedError(path, res.status);
+    if (!res.ok) throw await refusedBy(path, res);
     return res;
   };
   const savedNote =
@@ -55,7 +55,7 @@ export async function checkCheckpoint(options: {
       ok: false,
       message: `DISAPPEARED: ${logId} has no checkpoint any more (HTTP 404), but one of size ${old.size} was saved`,
     };
-  if (!res.ok) throw new RefusedError(`/v1/ledger/logs/${logId}/checkpoint`, res.status);
+  if (!res.ok) throw await refusedBy(`/v1/ledger/logs/${logId}/checkpoint`, res);
   const note = await res.text();
   const latest = verifyTrustedCheckpoint(note, trust, logId);
   if (!latest.ok)

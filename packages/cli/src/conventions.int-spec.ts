@@ -27,12 +27,23 @@ class FakeLedger {
   private readonly server = http.createServer((req, res) => {
     this.seen.push(req.headers.authorization ?? '');
     const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
+      res.writeHead(status, {
+        'content-type': status >= 400 ? 'application/problem+json' : 'application/json',
+      });
       res.end(JSON.stringify(body));
     };
+    const problem = (status: number, title: string, code: string, detail: string) =>
+      send(status, {
+        type: 'about:blank',
+        title,
+        status,
+        detail,
+        instance: req.url,
+        code,
+        requestId: 'req-42',
+      });
     req.resume();
-    if (this.refuse)
-      return send(403, { error: { code: 'forbidden', message: 'scope ledger:replay required' } });
+    if (this.refuse) return problem(403, 'Forbidden', 'forbidden', 'missing scope: ledger:replay');
     if (req.method === 'POST' && req.url === '/v1/replays') return send(202, { replayId: 'r1' });
     if (req.url === '/v1/replays/r1') {
       this.polls += 1;
@@ -43,7 +54,7 @@ class FakeLedger {
         error: this.replayStatus === 'failed' ? 'target topic unknown' : null,
       });
     }
-    return send(404, { error: { code: 'not_found', message: 'no such route' } });
+    return problem(404, 'Not Found', 'not_found', 'no such route');
   });
 
   get url(): string {
@@ -157,16 +168,28 @@ describe('tokenledger command-line conventions', () => {
     expect(ledger.seen).toEqual([]);
   });
 
-  it('exits 4 when the server answers with an error, with its message; --json gives code "refused"', async () => {
+  it('exits 4 when the server answers with an error, with its problem details; --json gives code "refused" and the problem', async () => {
     ledger.refuse = true;
     const r = await run(replayArgs(ledger.url), { TOKENLEDGER_TOKEN: 't' });
     expect(r.status).toBe(4);
-    expect(r.stderr).toContain('HTTP 403 scope ledger:replay required');
+    expect(r.stderr).toContain('HTTP 403 forbidden: missing scope: ledger:replay (request req-42)');
     const json = await run([...replayArgs(ledger.url), '--json'], { TOKENLEDGER_TOKEN: 't' });
     expect(json.status).toBe(4);
     expect(JSON.parse(json.stdout)).toEqual({
       ok: false,
-      error: { code: 'refused', message: expect.stringContaining('HTTP 403') },
+      error: {
+        code: 'refused',
+        message: expect.stringContaining('HTTP 403'),
+        problem: {
+          type: 'about:blank',
+          title: 'Forbidden',
+          status: 403,
+          detail: 'missing scope: ledger:replay',
+          instance: '/v1/replays',
+          code: 'forbidden',
+          requestId: 'req-42',
+        },
+      },
     });
   });
 

@@ -22,12 +22,27 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 /** A command line that does not fit the usage: exit 2. */
 export class UsageError extends Error {}
 
+/**
+ * What an error answer said: RFC 9457 problem details (`code`, `detail`, `requestId`), read by
+ * refusal.ts (the same shape as @tokenledger/errors' ProblemDetails; this file imports nothing).
+ */
+export interface Refusal {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  code: string;
+  requestId?: string;
+}
+
 /** The server answered, with an HTTP error status: exit 4. */
 export class RefusedError extends Error {
   constructor(
     readonly what: string,
     readonly status: number,
     detail = '',
+    readonly problem?: Refusal,
   ) {
     super(`${what}: HTTP ${status}${detail ? ` ${detail}` : ''}`);
   }

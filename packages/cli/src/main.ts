@@ -12,7 +12,7 @@ import {
   type TrustPolicy,
   type TrustPolicyResult,
 } from '@tokenledger/ledger-core';
-import { EXIT, UsageError, classify, messageOf } from './exit';
+import { EXIT, RefusedError, UsageError, classify, messageOf } from './exit';
 
 // Only what `verify` needs is imported here: the modules of the other commands (Kafka, HTTP
 // polling) are loaded inside their branch, so the offline verifier loads no framework, no
@@ -563,7 +563,12 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const { code, kind } = classify(error);
     const message = messageOf(error);
-    if (json) process.stdout.write(`${toJson({ ok: false, error: { code: kind, message } })}\n`);
+    // A server's refusal carries its RFC 9457 problem (code, detail, requestId) as it was.
+    const problem = error instanceof RefusedError ? error.problem : undefined;
+    if (json)
+      process.stdout.write(
+        `${toJson({ ok: false, error: { code: kind, message, ...(problem ? { problem } : {}) } })}\n`,
+      );
     else if (kind === 'usage')
       process.stderr.write(
         `tokenledger: ${message}\n${name ? `usage:\n  ${COMMANDS[name]}` : USAGE}\n`,

@@ -1,4 +1,4 @@
-import { RefusedError } from './exit';
+import { refusedBy } from './refusal';
 
 export interface ReplayOptions {
   url: string;
@@ -31,11 +31,6 @@ interface ReplayStatus {
   error: string | null;
 }
 
-async function refusal(what: string, res: Response): Promise<RefusedError> {
-  const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
-  return new RefusedError(what, res.status, body.error?.message ?? '');
-}
-
 /** Starts a replay on the ledger and follows its progress until it ends. */
 export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const { url, token, target, log, topic } = options;
@@ -52,11 +47,11 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     headers,
     body: JSON.stringify(body),
   });
-  if (res.status !== 202) throw await refusal('POST /v1/replays', res);
+  if (res.status !== 202) throw await refusedBy('POST /v1/replays', res);
   const { replayId } = (await res.json()) as { replayId: string };
   for (;;) {
     const polled = await fetch(`${url}/v1/replays/${encodeURIComponent(replayId)}`, { headers });
-    if (!polled.ok) throw await refusal(`GET /v1/replays/${replayId}`, polled);
+    if (!polled.ok) throw await refusedBy(`GET /v1/replays/${replayId}`, polled);
     const st = (await polled.json()) as ReplayStatus;
     if (options.progress) {
       const width = 30;

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseCheckpoint, tilePath, tilesForSize, type TileRef } from '@tokenledger/ledger-core';
-import { RefusedError } from './exit';
+import { refusedBy } from './refusal';
 
 export interface TilesExportOptions {
   /** The ledger's base URL. */
@@ -45,13 +45,13 @@ export async function exportTiles(options: TilesExportOptions): Promise<TilesExp
   const get = async (urlPath: string): Promise<Response> => {
     const res = await fetch(`${base}${urlPath}`, { headers });
     if (res.ok || res.status === 404) return res;
-    throw new RefusedError(`GET ${urlPath}`, res.status, (await res.text()).slice(0, 300));
+    throw await refusedBy(`GET ${urlPath}`, res);
   };
 
   let logs = options.logs;
   if (!logs || logs.length === 0) {
     const res = await get('/v1/ledger/logs');
-    if (!res.ok) throw new RefusedError('GET /v1/ledger/logs', res.status);
+    if (!res.ok) throw await refusedBy('GET /v1/ledger/logs', res);
     const body = (await res.json()) as {
       logs: Array<{ logId: string; checkpointSize: number | null }>;
     };
@@ -74,7 +74,7 @@ export async function exportTiles(options: TilesExportOptions): Promise<TilesExp
     const prefix = `/v1/ledger/tiles/${encodeURIComponent(logId)}/`;
     const dir = path.join(options.dir, logId);
     const res = await get(`${prefix}checkpoint`);
-    if (!res.ok) throw new RefusedError(`${logId}: no checkpoint`, res.status);
+    if (!res.ok) throw await refusedBy(`${logId}: no checkpoint`, res);
     const note = Buffer.from(await res.arrayBuffer());
     const text = note.toString('utf8');
     const parsed = parseCheckpoint(text.slice(0, text.indexOf('\n\n') + 1));

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isLogId, verifyTrustedCheckpoint, type TrustPolicy } from '@tokenledger/ledger-core';
 import { checkCheckpoint, type CheckpointCheck } from './checkpoint';
-import { RefusedError } from './exit';
+import { refusedBy } from './refusal';
 
 export interface WatchOptions {
   url: string;
@@ -45,7 +45,7 @@ export async function watchOnce(
   const res = await fetch(`${options.url}/v1/ledger/logs`, {
     headers: { authorization: `Bearer ${options.token}` },
   });
-  if (!res.ok) throw new RefusedError('/v1/ledger/logs', res.status);
+  if (!res.ok) throw await refusedBy('/v1/ledger/logs', res);
   const { logs } = (await res.json()) as { logs: Array<{ logId: string; size: number }> };
   const saved = savedLogs(options.dir, options.trust);
   const results: Array<CheckpointCheck & { logId: string }> = [];

@@ -1,4 +1,5 @@
 import type { IntrospectionAnswer } from '@tokenledger/contracts';
+import { errorFromResponse } from './errors';
 
 /** RFC 7662 answer as the revocation app gives it. */
 export type Introspection = IntrospectionAnswer;
@@ -25,16 +26,6 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
-export class TokenledgerError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'TokenledgerError';
-  }
-}
-
 /** Asks Tokenledger whether a presented token is active (RFC 7662), with DPoP when bound. */
 export class TokenledgerClient {
   constructor(private readonly options: ClientOptions) {}
@@ -56,13 +47,8 @@ export class TokenledgerClient {
       body: form.toString(),
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 2000),
     });
-    if (!res.ok) {
-      const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
-      throw new TokenledgerError(
-        res.status,
-        `introspection failed (${res.status}): ${body.error?.message ?? 'no detail'}`,
-      );
-    }
+    // The OAuth error body of /v1/introspect (RFC 6749 §5.2) read into the SDK's one shape.
+    if (!res.ok) throw await errorFromResponse(res);
     return (await res.json()) as Introspection;
   }
 }

@@ -1,6 +1,7 @@
 import { hasScope } from '@tokenledger/token-core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { TokenledgerClient } from './client';
+import { PROBLEM_CONTENT_TYPE, type Problem } from './errors';
 import type { UsageReporter } from './usage-reporter';
 
 export interface RequireTokenOptions {
@@ -15,15 +16,40 @@ export interface RequireTokenOptions {
 
 /**
  * Express middleware: accepts `Authorization: Bearer <token>` or `DPoP <token>` (+ `DPoP` proof),
- * introspects it, answers 401 when inactive and 403 when a scope is missing. On success the
+ * introspects it, answers 401 when inactive and 403 when a scope is missing (RFC 9457 problem
+ * details, the same shape as Tokenledger's own errors). On success the
  * introspection answer is in `res.locals.tokenledger`.
  */
+/** Answers with the SDK's one error shape, RFC 9457 problem details. */
+function sendProblem(
+  req: Request,
+  res: Response,
+  status: 401 | 403,
+  code: string,
+  detail: string,
+  challenge: string,
+): void {
+  const problem: Problem = {
+    type: 'about:blank',
+    title: status === 401 ? 'Unauthorized' : 'Forbidden',
+    status,
+    detail,
+    instance: req.path,
+    code,
+  };
+  res
+    .status(status)
+    .set('WWW-Authenticate', challenge)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(JSON.stringify(problem));
+}
+
 export function requireToken(options: RequireTokenOptions): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {
     void (async () => {
       const match = /^(Bearer|DPoP) (\S+)$/i.exec(req.headers.authorization ?? '');
       if (!match?.[2]) {
-        res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'missing token' });
+        sendProblem(req, res, 401, 'unauthorized', 'missing token', 'Bearer');
         return;
       }
       const token = match[2];
@@ -40,10 +66,14 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
         scopesRequested: options.scopes,
       });
       if (!answer.active) {
-        res
-          .status(401)
-          .set('WWW-Authenticate', 'Bearer error="invalid_token"')
-          .json({ error: 'invalid token' });
+        sendProblem(
+          req,
+          res,
+          401,
+          'invalid_token',
+          'invalid token',
+          'Bearer error="invalid_token"',
+        );
         return;
       }
       const granted = answer.scope.split(' ');
@@ -57,13 +87,14 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
           outcome: 'rejected',
           rejection: 'insufficient-scope',
         });
-        res
-          .status(403)
-          .set(
-            'WWW-Authenticate',
-            `Bearer error="insufficient_scope", scope="${options.scopes.join(' ')}"`,
-          )
-          .json({ error: `missing scope: ${missing.join(', ')}` });
+        sendProblem(
+          req,
+          res,
+          403,
+          'insufficient_scope',
+          `missing scope: ${missing.join(', ')}`,
+          `Bearer error="insufficient_scope", scope="${options.scopes.join(' ')}"`,
+        );
         return;
       }
       res.locals.tokenledger = answer;

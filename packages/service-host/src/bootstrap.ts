@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import { parse as parseForm } from 'node:querystring';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
@@ -13,6 +12,8 @@ import type { z } from 'zod';
 import { ConfigError, loadConfig, type ServiceConfig } from './config';
 import { DatabaseNotReadyError, prepareDatabase, type AppDatabase } from './database';
 import { HttpErrorFilter } from './errors';
+import { installBodyParsers } from './body-parsers';
+import { ErrorResponder } from './problem';
 import { REDACT_PATHS } from './logging';
 import { MetricsService } from './metrics';
 import { installRateLimit } from './rate-limit';
@@ -29,6 +30,8 @@ export interface RunServiceOptions {
   appModule: unknown;
   /** Domain error code -> HTTP status, for the error filter. */
   domainStatus?: Record<string, number>;
+  /** Routes whose errors are RFC 6749 §5.2 bodies (RFC 7662, RFC 7009), not problem details. */
+  oauthPaths?: readonly string[];
 }
 
 /** The database step of the boot, logged as JSON lines like the app's own (Nest is not up yet). */
@@ -82,22 +85,7 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
   const logger = app.get(Logger);
   app.useLogger(logger);
   const fastify = app.getHttpAdapter().getInstance();
-  // An empty body is no body (a POST with `content-type: application/json` and nothing else, as
-  // many clients send); anything else must be JSON, without `__proto__` or `constructor.prototype`.
-  // Any other media type is refused with 415.
-  const json = fastify.getDefaultJsonParser('error', 'error');
-  fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string', bodyLimit },
-    (req, body, done) =>
-      body.length === 0 ? done(null, undefined) : json(req, body as string, done),
-  );
-  fastify.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit },
-    (_req, body, done) => done(null, parseForm(body as string)),
-  );
+  installBodyParsers(fastify, bodyLimit);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
@@ -109,7 +97,9 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
     'Requests refused with 429, by the limit they exceeded (ip or principal)',
     ['limit'],
   );
+  const errors = new ErrorResponder(options.oauthPaths);
   installRateLimit(fastify, {
+    errors,
     perIp: config.RATE_LIMIT_PER_IP,
     perPrincipal: config.RATE_LIMIT_PER_PRINCIPAL,
     windowMs: config.RATE_LIMIT_WINDOW_MS,
@@ -133,9 +123,12 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
     }),
   });
   app.useGlobalFilters(
-    new HttpErrorFilter(options.domainStatus, (error, requestId) =>
-      logger.error({ err: error, requestId }, 'unexpected error'),
-    ),
+    new HttpErrorFilter({
+      ...(options.domainStatus ? { domainStatus: options.domainStatus } : {}),
+      ...(options.oauthPaths ? { oauthPaths: options.oauthPaths } : {}),
+      onUnexpected: (error, requestId) =>
+        logger.error({ err: error, requestId }, 'unexpected error'),
+    }),
   );
   app.enableShutdownHooks();
 
@@ -208,6 +201,7 @@ export function serviceMain<C extends ServiceConfig>(options: {
   database: AppDatabase;
   appModule: (config: C) => unknown;
   domainStatus?: Record<string, number>;
+  oauthPaths?: readonly string[];
 }): void {
   const start = async (): Promise<void> => {
     const config = loadConfig(options.name, options.configSchema);

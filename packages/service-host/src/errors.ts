@@ -7,49 +7,43 @@ import {
 } from '@nestjs/common';
 import { DomainError } from '@tokenledger/errors';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorResponder, httpErrorCode } from './problem';
 
-export interface ErrorBody {
-  error: { code: string; message: string; requestId: string };
+export interface HttpErrorFilterOptions {
+  /** Domain error code -> HTTP status (default 422, or 503 for a retryable error). */
+  domainStatus?: Record<string, number>;
+  /** Paths whose errors are RFC 6749 §5.2 bodies instead of problem details. */
+  oauthPaths?: readonly string[];
+  onUnexpected?: (error: unknown, requestId: string) => void;
 }
 
-const statusCodes: Record<number, string> = {
-  400: 'bad_request',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  409: 'conflict',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  422: 'unprocessable_entity',
-  429: 'too_many_requests',
-  503: 'unavailable',
-};
-
 /**
- * Maps every error leaving a controller to `{ "error": { code, message, requestId } }` with the
- * right status. `domainStatus` maps domain error codes to HTTP statuses (default 422, or 503 for
- * retryable errors). Unknown errors become a 500 whose message reveals nothing.
+ * Maps every error leaving a controller, once, to an RFC 9457 `application/problem+json` answer
+ * with the right status (`code` and `requestId` as extension members), or on the OAuth routes to
+ * an RFC 6749 §5.2 body. Unknown errors become a 500 whose detail reveals nothing.
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
-  constructor(
-    private readonly domainStatus: Record<string, number> = {},
-    private readonly onUnexpected?: (error: unknown, requestId: string) => void,
-  ) {}
+  private readonly domainStatus: Record<string, number>;
+  private readonly responder: ErrorResponder;
+  private readonly onUnexpected: ((error: unknown, requestId: string) => void) | undefined;
+
+  constructor(options: HttpErrorFilterOptions = {}) {
+    this.domainStatus = options.domainStatus ?? {};
+    this.responder = new ErrorResponder(options.oauthPaths);
+    this.onUnexpected = options.onUnexpected;
+  }
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const req = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const requestId = req.id;
-    const [status, code, message] = this.describe(exception, requestId);
+    const [status, code, message] = this.describe(exception, String(req.id));
     // A retryable refusal that says when to come back (e.g. issuance's `overloaded`).
     const retryAfter =
       exception instanceof DomainError ? exception.context.retryAfterSeconds : undefined;
     if (typeof retryAfter === 'number') void reply.header('Retry-After', String(retryAfter));
-    const body: ErrorBody = { error: { code, message, requestId } };
-    void reply.code(status).send(body);
+    this.responder.send(req, reply, status, code, message);
   }
 
   private describe(exception: unknown, requestId: string): [number, string, string] {
@@ -67,7 +61,7 @@ export class HttpErrorFilter implements ExceptionFilter {
         : typeof detail === 'string'
           ? detail
           : exception.message;
-      return [status, statusCodes[status] ?? `http_${status}`, message];
+      return [status, httpErrorCode(status), message];
     }
     // Fastify's own errors (malformed JSON, body too large, unsupported media type) are plain
     // errors with a `statusCode` and a message that names the problem without quoting the body.
@@ -78,7 +72,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       fastifyError.statusCode < 500
     ) {
       const status = fastifyError.statusCode;
-      return [status, statusCodes[status] ?? `http_${status}`, String(fastifyError.message)];
+      return [status, httpErrorCode(status), String(fastifyError.message)];
     }
     this.onUnexpected?.(exception, requestId);
     return [HttpStatus.INTERNAL_SERVER_ERROR, 'internal', 'internal error'];

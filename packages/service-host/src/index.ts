@@ -13,7 +13,16 @@ export {
   type BaseConfig,
   type ServiceConfig,
 } from './config';
-export { HttpErrorFilter, type ErrorBody } from './errors';
+export { HttpErrorFilter, type HttpErrorFilterOptions } from './errors';
+export {
+  ErrorResponder,
+  HTTP_ERROR_CODES,
+  httpErrorCode,
+  oauthErrorOf,
+  oauthErrorSchema,
+  problemOf,
+  problemSchema,
+} from './problem';
 export { HealthController, type ReadyBody } from './health';
 export { ReadinessChecks, type ReadinessReport } from './readiness';
 export { REDACT_PATHS } from './logging';

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ErrorBody } from './errors';
+import type { ErrorResponder } from './problem';
 
 /**
  * Token buckets by key (a client address, a credential), in memory, at most `maxKeys` of them:
@@ -56,6 +56,8 @@ export interface RateLimitOptions {
   internalSecret: string;
   internalHeader: string;
   onLimited?: (limit: 'ip' | 'principal') => void;
+  /** Writes the 429 in the app's error shape (problem details, or OAuth on the OAuth routes). */
+  errors: ErrorResponder;
 }
 
 /** The credential's bucket key: a digest, so that no token plaintext is kept in the map. */
@@ -69,7 +71,7 @@ function principalKey(authorization: string): string {
  * query and no internal HTTP call (an unknown but well-formed token would cost two). The
  * per-address limit is checked first: random credentials from one address cannot fill the
  * per-credential map faster than that address may send. Over a limit: 429, `Retry-After` (whole
- * seconds) and the usual error body. Not limited: `/health/*` (probes must see a busy app as
+ * seconds) and the usual error answer. Not limited: `/health/*` (probes must see a busy app as
  * alive) and requests with the right internal secret (each was caused by a public request that
  * was limited at its own edge).
  */
@@ -100,13 +102,13 @@ export function installRateLimit(fastify: FastifyInstance, options: RateLimitOpt
     if (waitMs === 0) return done();
     options.onLimited?.(limit);
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-    const body: ErrorBody = {
-      error: {
-        code: 'too_many_requests',
-        message: `rate limit exceeded (${limit === 'ip' ? 'per client address' : 'per credential'}); retry after ${seconds} s`,
-        requestId: request.id,
-      },
-    };
-    void reply.code(429).header('retry-after', String(seconds)).send(body);
+    void reply.header('retry-after', String(seconds));
+    options.errors.send(
+      request,
+      reply,
+      429,
+      'too_many_requests',
+      `rate limit exceeded (${limit === 'ip' ? 'per client address' : 'per credential'}); retry after ${seconds} s`,
+    );
   });
 }

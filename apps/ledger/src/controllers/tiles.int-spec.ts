@@ -108,7 +108,7 @@ describe('/v1/ledger/tiles (C2SP tlog-tiles; real PostgreSQL and Kafka, over HTT
       new FastifyAdapter({ routerOptions: { ignoreTrailingSlash: true } }),
       { logger: false, abortOnError: false },
     );
-    app.useGlobalFilters(new HttpErrorFilter(DOMAIN_STATUS));
+    app.useGlobalFilters(new HttpErrorFilter({ domainStatus: DOMAIN_STATUS }));
     await app.listen(0, '127.0.0.1');
     url = await app.getUrl();
   };
@@ -154,8 +154,10 @@ describe('/v1/ledger/tiles (C2SP tlog-tiles; real PostgreSQL and Kafka, over HTT
     return Buffer.from(await res.arrayBuffer());
   };
   const errorOf = async (res: Response) => {
-    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    return [res.status, ((await res.json()) as { error: { code: string } }).error.code];
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const problem = (await res.json()) as { status: number; code: string };
+    expect(problem.status).toBe(res.status);
+    return [res.status, problem.code];
   };
 
   let first: TiledLog;

@@ -1,0 +1,24 @@
+import { parse as parseForm } from 'node:querystring';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * The only bodies an app reads, each capped at `bodyLimit` bytes (413 past it).
+ */
+export function installBodyParsers(fastify: FastifyInstance, bodyLimit: number): void {
+  // An empty body is no body (a POST with `content-type: application/json` and nothing else, as
+  // many clients send); anything else must be JSON, without `__proto__` or `constructor.prototype`.
+  // Any other media type is refused with 415.
+  const json = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit },
+    (req, body, done) =>
+      body.length === 0 ? done(null, undefined) : json(req, body as string, done),
+  );
+  fastify.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit },
+    (_req, body, done) => done(null, parseForm(body as string)),
+  );
+}
