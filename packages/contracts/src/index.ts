@@ -69,6 +69,10 @@ export {
 export { validateEvent, type DecodeResult } from './validate';
 export type { IntrospectionAnswer } from './introspection';
 export {
+  APP_SIGNER_TYPES,
+  SDK_SIGNER_TYPES,
+  appSignerEntries,
+  type SigningApp,
   EventVerifier,
   EventSigningConfigError,
   KEY_ID_ATTRIBUTE,

@@ -3,6 +3,7 @@ import { canonicalBytes } from '@tokenledger/canonical-json';
 import { buildEncodedEvent, decodeEvent } from './codec';
 import { EVENT_TYPES } from './events/registry';
 import {
+  appSignerEntries,
   EventSigningConfigError,
   EventVerifier,
   parseEventSigners,
@@ -240,5 +241,21 @@ describe('configuration parsing', () => {
     ).toThrow(
       '[0].publicKey must be a base64url 32-byte Ed25519 public key; [1].types must be a non-empty list of patterns; [2] has unknown fields extra; key id sdk-billing-1 appears twice',
     );
+  });
+});
+
+describe('appSignerEntries', () => {
+  it('gives each app its own types and source; the anomaly key may request revokes', () => {
+    const entries = appSignerEntries({ anomaly: anomalyKey, issuance: sdkKey });
+    const verifier = new EventVerifier(entries);
+    expect(verifier.verify(signEnvelope(revokeRequested(), anomalyKey)).ok).toBe(true);
+    // The issuance key may not ask for a revoke, whatever source it claims.
+    expect(
+      verifier.verify(signEnvelope(revokeRequested('/tokenledger/issuance'), sdkKey)),
+    ).toMatchObject({ code: 'signer-not-allowed' });
+    expect(entries.map((e) => e.sources)).toEqual([
+      ['/tokenledger/anomaly'],
+      ['/tokenledger/issuance'],
+    ]);
   });
 });

@@ -270,3 +270,38 @@ export class EventVerifier {
     return { ok: true, keyId };
   }
 }
+
+/**
+ * The event types (short-form globs) each Tokenledger app produces, from the producers in apps/
+ * and EVENT_TOPIC: the `types` of its EVENT_SIGNERS entry, with source `/tokenledger/<app>`.
+ * Launchers build EVENT_SIGNERS from it (docs/design/event-signing.md).
+ */
+export const APP_SIGNER_TYPES = {
+  issuance: [
+    'token.issued',
+    'token.rotated',
+    'token.revoked',
+    'token.expired',
+    'token.issuance-denied',
+    'ops.policy-changed',
+  ],
+  revocation: ['token.revoked', 'token.leak-reported', 'token.used'],
+  anomaly: ['anomaly.*', 'token.revoke-requested', 'token.used', 'ops.policy-changed'],
+  ledger: ['ops.*'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type SigningApp = keyof typeof APP_SIGNER_TYPES;
+
+/** What an SDK UsageReporter may sign: `token.used` only, from `/services/<service>`. */
+export const SDK_SIGNER_TYPES = ['token.used'] as const;
+
+/** The EVENT_SIGNERS entries of the apps whose keys are given. */
+export function appSignerEntries(
+  keys: Partial<Record<SigningApp, Pick<EventSigningKey, 'keyId' | 'publicKey'>>>,
+): EventSignerEntry[] {
+  return Object.entries(keys).flatMap(([app, key]) =>
+    key
+      ? [signerEntry(key, [...APP_SIGNER_TYPES[app as SigningApp]], [`/tokenledger/${app}`])]
+      : [],
+  );
+}

@@ -13,6 +13,7 @@ export {
   type BaseConfig,
   type ServiceConfig,
 } from './config';
+export { eventSigningOf, type EventSigning } from './event-signing';
 export { HttpErrorFilter, type ErrorBody } from './errors';
 export { HealthController, type ReadyBody } from './health';
 export { ReadinessChecks, type ReadinessReport } from './readiness';
