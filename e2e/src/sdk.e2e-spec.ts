@@ -75,6 +75,7 @@ describe('SDK: a service protects its routes with Tokenledger', () => {
       service: 'orders',
       topicPrefix: prefix,
       flushIntervalMs: 50,
+      signingKey: system.signing.sdk.text,
     });
     reporter.start();
     const app = express();
