@@ -137,3 +137,18 @@ export function extraSignersFromEnv() {
   if (!text) return [];
   return contracts().parseEventSigners(text);
 }
+
+let benchSigningOnce;
+/**
+ * Signing for benchmarks that spawn a ledger and write events to Kafka themselves: the ledger's
+ * environment (EVENT_SIGNERS with a driver key) and the encodeEvent options that sign with that
+ * key; one set per process. BENCH_EVENT_SIGNING=off: neither (unsigned, unchecked, to compare).
+ */
+export function benchSigning() {
+  if (process.env.BENCH_EVENT_SIGNING === 'off') return { ledgerEnv: {}, encodeOptions: {} };
+  benchSigningOnce ??= eventSigning({ driver: true });
+  return {
+    ledgerEnv: benchSigningOnce.envOf('ledger'),
+    encodeOptions: { signingKey: benchSigningOnce.driverKey },
+  };
+}
