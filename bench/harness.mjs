@@ -6,7 +6,15 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
-import { build, ensureDependencies, infra, root, say, useKafkaAdmin } from '../scripts/lib.mjs';
+import {
+  build,
+  ensureDependencies,
+  eventSigning,
+  infra,
+  root,
+  say,
+  useKafkaAdmin,
+} from '../scripts/lib.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const percentile = (sorted, p) =>
@@ -244,12 +252,17 @@ export async function startBenchSystem(options) {
   // process; BENCH_APP_STDOUT=1 shows their stdout (e.g. with `--trace-gc`).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const { TOKEN_PEPPER, ...withoutPepper } = env;
+  // Signed events, as in production: each app its own key; `driver` signs what a benchmark
+  // writes to Kafka itself (BENCH_EVENT_SIGNING=off: unsigned and unchecked, to compare).
+  const signing =
+    process.env.BENCH_EVENT_SIGNING === 'off' ? undefined : eventSigning({ driver: true });
   const children = Object.entries(options.apps).map(([name, port]) =>
     spawn(process.execPath, [...nodeArgs, path.join(root, 'apps', name, 'dist', 'main.js')], {
       // Only issuance hashes tokens, so only issuance gets the pepper.
       env: {
         ...withoutPepper,
         ...(name === 'issuance' ? { TOKEN_PEPPER } : {}),
+        ...(signing ? signing.envOf(name) : {}),
         PORT: String(port),
       },
       stdio: ['ignore', process.env.BENCH_APP_STDOUT ? 'inherit' : 'ignore', 'inherit'],
@@ -302,7 +315,7 @@ export async function startBenchSystem(options) {
   const pids = Object.fromEntries(
     Object.keys(options.apps).map((name, i) => [name, children[i].pid]),
   );
-  return { env, dbUrl, rootToken, url, stop, pids };
+  return { env, dbUrl, rootToken, url, stop, pids, signingKey: signing?.driverKey };
 }
 
 /**

@@ -15,6 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { benchSigning } from '../scripts/lib.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const CLOCK_TICKS = 100; // USER_HZ on Linux
@@ -103,6 +104,7 @@ async function startLedgers(ctx, { count, dbUrl, prefix, partitions }) {
         REVOCATION_URL: 'http://127.0.0.1:9',
         CHECKPOINT_INTERVAL_MS: '1000',
         LOG_LEVEL: 'warn',
+        ...benchSigning().ledgerEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -195,7 +197,10 @@ async function measureCount(ctx, { count, events, partitions }) {
             at: new Date().toISOString(),
           },
         });
-        return { key: partitionKey(event), value: encodeEvent(event) };
+        return {
+          key: partitionKey(event),
+          value: encodeEvent(event, benchSigning().encodeOptions),
+        };
       });
       await tx.send({ topic: usageTopic, messages });
       sent += n;

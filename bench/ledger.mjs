@@ -12,7 +12,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { build, ensureDependencies, infra, root, say, useKafkaAdmin } from '../scripts/lib.mjs';
+import {
+  benchSigning,
+  build,
+  ensureDependencies,
+  infra,
+  root,
+  say,
+  useKafkaAdmin,
+} from '../scripts/lib.mjs';
 import { measureVerify, verifyReport } from './verify.mjs';
 import { measureWitnessing, witnessingReport } from './witnessing.mjs';
 import { instancesReport, measureInstances } from './instances.mjs';
@@ -148,7 +156,7 @@ try {
           at: new Date().toISOString(),
         },
       });
-      const value = encodeEvent(event);
+      const value = encodeEvent(event, benchSigning().encodeOptions);
       producedBytes += value.length;
       producedValues.push(value);
       return { key: partitionKey(event), value };
@@ -239,6 +247,7 @@ try {
           REVOCATION_URL: 'http://127.0.0.1:9',
           CHECKPOINT_INTERVAL_MS: '1000',
           LOG_LEVEL: 'warn',
+          ...benchSigning().ledgerEnv,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { benchSigning } from '../scripts/lib.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (sorted, p) =>
@@ -113,6 +114,7 @@ async function measureMode(ctx, { witnessed, seconds }) {
         REVOCATION_URL: 'http://127.0.0.1:9',
         CHECKPOINT_INTERVAL_MS: '1000',
         LOG_LEVEL: 'warn',
+        ...benchSigning().ledgerEnv,
         ...(witness ? { LEDGER_WITNESSES: `${witness.verifierKey}@${witness.url}` } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -167,7 +169,7 @@ async function measureMode(ctx, { witnessed, seconds }) {
               at: new Date().toISOString(),
             },
           });
-          return { key: tokenId, value: encodeEvent(event) };
+          return { key: tokenId, value: encodeEvent(event, benchSigning().encodeOptions) };
         });
         await producer.send({ topic: usageTopic, acks: -1, messages });
         sent += messages.length;

@@ -8,7 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { build, ensureDependencies, infra, provisionLocalKafka, root, say } from './lib.mjs';
+import {
+  build,
+  ensureDependencies,
+  eventSigning,
+  infra,
+  provisionLocalKafka,
+  root,
+  say,
+} from './lib.mjs';
 
 ensureDependencies();
 build();
@@ -71,6 +79,8 @@ const env = {
   REVOCATION_URL: `http://127.0.0.1:${ports.revocation}`,
   LOG_LEVEL: 'error',
 };
+// Signed events as under npm start: each app its own key (in memory for this run).
+const signing = eventSigning();
 // Only issuance hashes tokens, so only issuance gets the pepper.
 const pepper = randomBytes(32).toString('base64');
 const apps = {};
@@ -79,6 +89,7 @@ const start = (name) => {
     env: {
       ...env,
       ...(name === 'issuance' ? { TOKEN_PEPPER: pepper } : {}),
+      ...signing.envOf(name),
       DATABASE_URL: roles.appUrls[name],
       ...kafkaClientEnv(broker.credentials, name),
       PORT: String(ports[name]),

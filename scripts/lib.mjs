@@ -1,6 +1,15 @@
 // Shared steps of `npm start` and `npm test`: dependencies, build, infrastructure.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, createWriteStream, existsSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,4 +100,85 @@ export function stateDirPath() {
 export function ledgerCore() {
   const require = createRequire(import.meta.url);
   return require(path.join(root, 'packages', 'ledger-core', 'dist', 'index.js'));
+}
+
+/** The compiled @tokenledger/contracts package (available after build). */
+export function contracts() {
+  const require = createRequire(import.meta.url);
+  return require(path.join(root, 'packages', 'contracts', 'dist', 'index.js'));
+}
+
+const SIGNING_APPS = ['issuance', 'revocation', 'anomaly', 'ledger'];
+
+/**
+ * Event signing for a launcher (docs/design/event-signing.md): one Ed25519 key per app and
+ * EVENT_SIGNERS trusting them (each for the types it produces, from its own source).
+ * - `dir`: keys are made once into `<dir>/<app>.key` (0600, directory 0700) and reused, and each
+ *   app gets EVENT_SIGNING_KEY_FILE; without it the keys live in memory for this run only.
+ * - `driver`: also a key for a benchmark or test that writes events to Kafka itself, trusted for
+ *   any type (never in `npm start`).
+ * - `extraSigners`: more EVENT_SIGNERS entries (e.g. EVENT_SIGNERS_EXTRA: SDK reporters' keys).
+ * Returns `envOf(app)` (that app's variables: its own key only) and the keys.
+ */
+export function eventSigning({ dir, driver = false, extraSigners = [] } = {}) {
+  const { appSignerEntries, parseSigningKey, signerEntry, signingKeyFromSeed } = contracts();
+  const keys = {};
+  const files = {};
+  if (dir) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const app of SIGNING_APPS) {
+    const keyId = `${app}-${randomBytes(3).toString('hex')}`;
+    if (!dir) {
+      keys[app] = signingKeyFromSeed(keyId, randomBytes(32));
+      continue;
+    }
+    const file = path.join(dir, `${app}.key`);
+    if (!existsSync(file))
+      writeFileSync(file, `${keyId}:${randomBytes(32).toString('base64url')}\n`, {
+        mode: 0o600,
+        flag: 'wx',
+      });
+    chmodSync(file, 0o600);
+    files[app] = file;
+    keys[app] = parseSigningKey(readFileSync(file, 'utf8'));
+  }
+  const driverKey = driver ? signingKeyFromSeed('driver-1', randomBytes(32)) : undefined;
+  const signers = [
+    ...appSignerEntries(keys),
+    ...(driverKey ? [signerEntry(driverKey, ['*'], ['*'])] : []),
+    ...extraSigners,
+  ];
+  const EVENT_SIGNERS = JSON.stringify(signers);
+  return {
+    keys,
+    driverKey,
+    signers,
+    envOf: (app) => ({
+      EVENT_SIGNERS,
+      ...(files[app]
+        ? { EVENT_SIGNING_KEY_FILE: files[app] }
+        : { EVENT_SIGNING_KEY: keys[app].text }),
+    }),
+  };
+}
+
+/** EVENT_SIGNERS_EXTRA (a JSON list of more signers, e.g. SDK reporters), or none. */
+export function extraSignersFromEnv() {
+  const text = process.env.EVENT_SIGNERS_EXTRA;
+  if (!text) return [];
+  return contracts().parseEventSigners(text);
+}
+
+let benchSigningOnce;
+/**
+ * Signing for benchmarks that spawn a ledger and write events to Kafka themselves: the ledger's
+ * environment (EVENT_SIGNERS with a driver key) and the encodeEvent options that sign with that
+ * key; one set per process. BENCH_EVENT_SIGNING=off: neither (unsigned, unchecked, to compare).
+ */
+export function benchSigning() {
+  if (process.env.BENCH_EVENT_SIGNING === 'off') return { ledgerEnv: {}, encodeOptions: {} };
+  benchSigningOnce ??= eventSigning({ driver: true });
+  return {
+    ledgerEnv: benchSigningOnce.envOf('ledger'),
+    encodeOptions: { signingKey: benchSigningOnce.driverKey },
+  };
 }

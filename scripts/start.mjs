@@ -9,6 +9,8 @@ import { createInterface } from 'node:readline';
 import {
   build,
   ensureDependencies,
+  eventSigning,
+  extraSignersFromEnv,
   infra,
   ledgerCore,
   privateLog,
@@ -120,6 +122,13 @@ if (!existsSync(signingKeyFile) && !process.env.LEDGER_SIGNING_KEY)
     flag: 'wx',
   });
 const ledgerOrigin = process.env.LEDGER_ORIGIN ?? 'tokenledger.local/ledger';
+
+// Event signing keys, one per app, made once into .tokenledger/signing/<app>.key (0600); every
+// app trusts them for what that app produces, plus EVENT_SIGNERS_EXTRA (e.g. SDK reporters' keys).
+const signing = eventSigning({
+  dir: path.join(stateDir(), 'signing'),
+  extraSigners: extraSignersFromEnv(),
+});
 const { signerFromSeed, verifierKey } = ledgerCore();
 const ledgerKey = verifierKey(
   ledgerOrigin,
@@ -202,6 +211,8 @@ const { TOKEN_PEPPER: pepper, ...sharedSecrets } = secrets;
 for (const app of APPS) {
   const inherited = { ...process.env };
   delete inherited.TOKEN_PEPPER;
+  delete inherited.EVENT_SIGNING_KEY;
+  delete inherited.EVENT_SIGNERS_EXTRA;
   const env = {
     ...sharedSecrets,
     ...(app.name === 'issuance' ? { TOKEN_PEPPER: process.env.TOKEN_PEPPER ?? pepper } : {}),
@@ -214,6 +225,7 @@ for (const app of APPS) {
     REVOCATION_URL: `http://127.0.0.1:${portOf('revocation')}`,
     ROOT_TOKEN_FILE: path.join(stateDir(), 'root-token'),
     LEDGER_SIGNING_KEY_FILE: signingKeyFile,
+    ...signing.envOf(app.name),
     LEDGER_WITNESSES: process.env.LEDGER_WITNESSES ?? `${witnessKey}@${witnessUrl}`,
   };
   const logFile = path.join(logDir, `${app.name}.log`);

@@ -47,7 +47,10 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
       createKafka({ brokers: kafkaBrokers(), clientId: 'anomaly-spec' }),
     );
     await producer.connect();
-    const messages = events.map((e) => ({ key: partitionKey(e), value: encodeEvent(e) }));
+    const messages = events.map((e) => ({
+      key: partitionKey(e),
+      value: encodeEvent(e, { signingKey: system.signing.driver }),
+    }));
     await producer.send({ topic: topicName(topic, prefix), acks: -1, messages });
     await producer.disconnect();
     sent.push(...messages.map((m) => ({ ...m, topic })));

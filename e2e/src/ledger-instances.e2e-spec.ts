@@ -141,6 +141,7 @@ describe('three ledger instances under load, one SIGKILLed every few seconds', (
             changedAt: new Date().toISOString(),
           },
         }),
+        { signingKey: system.signing.driver },
       );
     // Steady load on every partition of two audited topics, with a duplicate (the same bytes
     // again) and a poison record now and then, so that all three leaf kinds cross the kills.
@@ -169,6 +170,7 @@ describe('three ledger instances under load, one SIGKILLed every few seconds', (
                     actor: 'system',
                     data: { tokenId, expiredAt: new Date().toISOString() },
                   }),
+                  { signingKey: system.signing.driver },
                 ),
               })),
             },

@@ -78,6 +78,7 @@ describe('SDK: a service protects its routes with Tokenledger', () => {
       flushIntervalMs: 50,
       // The SDK producers' principal (it may write tokens.usage and nothing else).
       sasl: kafkaTestCredentials()?.['usage-reporter'],
+      signingKey: system.signing.sdk.text,
     });
     reporter.start();
     const app = express();

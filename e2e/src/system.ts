@@ -1,6 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import {
+  SDK_SIGNER_TYPES,
+  appSignerEntries,
+  signerEntry,
+  signingKeyFromSeed,
+  type EventSignerEntry,
+  type EventSigningKey,
+} from '@tokenledger/contracts';
 import { signerFromSeed, verifierKey } from '@tokenledger/ledger-core';
 import { generateToken } from '@tokenledger/token-core';
 import { provisionCluster } from '@tokenledger/messaging';
@@ -50,7 +58,50 @@ export interface RunningSystem {
    * TOKENLEDGER_INTERNAL_SECRET and TOKEN_PEPPER (which spawnApp gives to issuance only).
    */
   env: Record<string, string>;
+  /** The event signing keys of the system (docs/design/event-signing.md). */
+  signing: SystemSigning;
   stop: () => Promise<void>;
+}
+
+export interface SystemSigning {
+  /** Each app's key (spawnApp gives an app only its own, as EVENT_SIGNING_KEY). */
+  apps: Record<AppName, EventSigningKey>;
+  /** An SDK usage reporter's key: `token.used` from `/services/*` only. */
+  sdk: EventSigningKey;
+  /**
+   * The test driver's key, for specs that write events to Kafka themselves (they stand in for
+   * the apps): any type from any source. Production has no such signer.
+   */
+  driver: EventSigningKey;
+  /** EVENT_SIGNERS of every app. */
+  signers: EventSignerEntry[];
+}
+
+/** Fresh keys for one system, and the EVENT_SIGNERS that trusts them. */
+export function systemSigning(): SystemSigning {
+  const key = (id: string): EventSigningKey => signingKeyFromSeed(id, randomBytes(32));
+  const apps = Object.fromEntries(APP_NAMES.map((name) => [name, key(`${name}-e2e-1`)])) as Record<
+    AppName,
+    EventSigningKey
+  >;
+  const sdk = key('sdk-e2e-1');
+  const driver = key('e2e-driver-1');
+  const signers = [
+    ...appSignerEntries(apps),
+    signerEntry(sdk, [...SDK_SIGNER_TYPES], ['/services/*']),
+    signerEntry(driver, ['*'], ['*']),
+  ];
+  return { apps, sdk, driver, signers };
+}
+
+/** The signing environment of a system: EVENT_SIGNERS and EVENT_SIGNING_KEY_<APP> (spawnApp). */
+export function signingEnv(signing: SystemSigning): Record<string, string> {
+  return {
+    EVENT_SIGNERS: JSON.stringify(signing.signers),
+    ...Object.fromEntries(
+      APP_NAMES.map((name) => [`EVENT_SIGNING_KEY_${name.toUpperCase()}`, signing.apps[name].text]),
+    ),
+  };
 }
 
 export function appEntry(name: AppName): string {
@@ -129,6 +180,9 @@ export function spawnApp(
     env.DATABASE_URL && !env.DATABASE_OWNER_URL ? roleEnv(name, env.DATABASE_URL) : {};
   // Only the app that hashes tokens gets the pepper (the others' config does not know it).
   const { TOKEN_PEPPER: pepper, ...rest } = { ...process.env, ...env };
+  // Each app gets only its own event signing key (EVENT_SIGNING_KEY_<APP>, see signingEnv).
+  const ownKey = rest[`EVENT_SIGNING_KEY_${name.toUpperCase()}`];
+  for (const app of APP_NAMES) delete rest[`EVENT_SIGNING_KEY_${app.toUpperCase()}`];
   const ownPrincipal =
     !env.KAFKA_SASL_USERNAME && provisioned.has(env.TOPIC_PREFIX ?? '')
       ? kafkaClientEnv(kafkaTestCredentials(), name)
@@ -137,6 +191,7 @@ export function spawnApp(
     env: {
       ...rest,
       ...ownPrincipal,
+      ...(ownKey ? { EVENT_SIGNING_KEY: ownKey } : {}),
       ...(name === 'issuance' && pepper ? { TOKEN_PEPPER: pepper } : {}),
       ...database,
     },
@@ -245,12 +300,13 @@ export async function startSystem(
     string,
     string
   >,
-  options: { witness?: boolean } = {},
+  options: { witness?: boolean; signing?: SystemSigning } = {},
 ): Promise<RunningSystem> {
   await provisionKafka(env.TOPIC_PREFIX, {
     partitions: env.TOPIC_PARTITIONS ? Number(env.TOPIC_PARTITIONS) : undefined,
     groupPrefix: env.KAFKA_GROUP_PREFIX,
   });
+  const signing = options.signing ?? systemSigning();
   const apps = {} as Record<AppName, RunningApp>;
   const ports = {} as Record<AppName, number>;
   for (const name of APP_NAMES) ports[name] = await freePort();
@@ -281,6 +337,7 @@ export async function startSystem(
     TOKENLEDGER_ROOT_TOKEN: rootToken,
     REVOCATION_URL: `http://127.0.0.1:${ports.revocation}`,
     ISSUANCE_URL: `http://127.0.0.1:${ports.issuance}`,
+    ...signingEnv(signing),
   };
   for (const name of APP_NAMES) {
     const { process: child, output } = spawnApp(name, { ...shared, PORT: String(ports[name]) });
@@ -310,5 +367,5 @@ export async function startSystem(
     await stop();
     throw error;
   }
-  return { apps, witness, rootToken, env: shared, stop };
+  return { apps, witness, rootToken, env: shared, signing, stop };
 }

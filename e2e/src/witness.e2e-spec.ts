@@ -93,7 +93,11 @@ describe('witnessing and the signer guard (real processes, witness, broker, Post
             changedAt: new Date().toISOString(),
           },
         });
-        return { key: event.subject, value: encodeEvent(event), partition };
+        return {
+          key: event.subject,
+          value: encodeEvent(event, { signingKey: system.signing.driver }),
+          partition,
+        };
       }),
     });
   };

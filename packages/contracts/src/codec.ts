@@ -4,6 +4,7 @@ import { buildEvent, type BuildEventInput, type BuildEventOptions } from './buil
 import type { EventEnvelope, EventEnvelopeOf } from './envelope';
 import type { EventType } from './events/registry';
 import { EventDecodeError, EventValidationError } from './errors';
+import { signEnvelope, type EventSigningKey } from './signing';
 import { type DecodeResult, validateEvent } from './validate';
 
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
@@ -14,6 +15,11 @@ export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
 export interface CodecOptions {
   /** Default {@link DEFAULT_MAX_EVENT_BYTES} (1 MiB). */
   maxBytes?: number;
+  /**
+   * Encoding: sign the event with this key (sets `sigkeyid` and `sig`, see signing.ts). The
+   * returned event of buildEncodedEvent then carries them too. Without it the record is unsigned.
+   */
+  signingKey?: EventSigningKey;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -26,7 +32,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export function encodeEvent(event: EventEnvelope, options: CodecOptions = {}): Buffer {
   const result = validateEvent(event);
   if (!result.ok) throw EventValidationError.from(result.error);
-  return encodeValidated(result.event, options);
+  return encodeValidated(result.event, options).bytes;
 }
 
 /**
@@ -38,8 +44,7 @@ export function buildEncodedEvent<T extends EventType>(
   input: BuildEventInput<T>,
   options: BuildEventOptions & CodecOptions = {},
 ): { event: EventEnvelopeOf<T>; bytes: Buffer } {
-  const event = buildEvent(input, options);
-  return { event, bytes: encodeValidated(event, options) };
+  return encodeValidated(buildEvent(input, options), options);
 }
 
 /** `$.data.items[2]` (canonical-json) as `data.items[2]` (this package's paths). */
@@ -47,9 +52,14 @@ function fieldPath(error: CanonicalJsonError): string {
   return error.path.replace(/^\$\.?/, '');
 }
 
-function encodeValidated(event: EventEnvelope, options: CodecOptions): Buffer {
+function encodeValidated<E extends EventEnvelope>(
+  unsigned: E,
+  options: CodecOptions,
+): { event: E; bytes: Buffer } {
   let bytes: Buffer;
+  let event = unsigned;
   try {
+    if (options.signingKey) event = signEnvelope(unsigned, options.signingKey);
     bytes = canonicalBytes(event);
   } catch (error) {
     // A string with a lone surrogate passes the schemas but has no RFC 8785 form.
@@ -65,7 +75,7 @@ function encodeValidated(event: EventEnvelope, options: CodecOptions): Buffer {
       `${bytes.length} bytes exceeds the limit of ${maxBytes}`,
     );
   }
-  return bytes;
+  return { event, bytes };
 }
 
 /**

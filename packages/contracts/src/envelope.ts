@@ -27,6 +27,16 @@ export const envelopeHeaderSchema = z.strictObject({
   correlationid: printable(128),
   /** Id of the event that caused this one. */
   causationid: eventIdSchema.optional(),
+  /** Key id of the producer's signing key (extension attribute, see signing.ts). */
+  sigkeyid: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 characters of [A-Za-z0-9._-]')
+    .optional(),
+  /** Ed25519 signature, base64url without padding, over the envelope without `sig`. */
+  sig: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{86}$/, 'expected an unpadded base64url Ed25519 signature')
+    .optional(),
   data: z.looseObject({}),
 });
 

@@ -68,3 +68,25 @@ export {
 } from './codec';
 export { validateEvent, type DecodeResult } from './validate';
 export type { IntrospectionAnswer } from './introspection';
+export {
+  APP_SIGNER_TYPES,
+  SDK_SIGNER_TYPES,
+  appSignerEntries,
+  type SigningApp,
+  EventVerifier,
+  EventSigningConfigError,
+  KEY_ID_ATTRIBUTE,
+  KEY_ID_PATTERN,
+  SIGNATURE_ATTRIBUTE,
+  parseEventSigners,
+  parseSigningKey,
+  shortEventType,
+  signEnvelope,
+  signerEntry,
+  signingInput,
+  signingKeyFromSeed,
+  type EventSignerEntry,
+  type EventSigningKey,
+  type SignatureCheck,
+  type SignatureRejection,
+} from './signing';

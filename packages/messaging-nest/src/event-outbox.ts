@@ -82,7 +82,7 @@ export class EventOutbox {
           ...(meta.correlationid ? { correlationid: meta.correlationid } : {}),
           ...(meta.causationid ? { causationid: meta.causationid } : {}),
         },
-        { now },
+        this.options.signingKey ? { now, signingKey: this.options.signingKey } : { now },
       );
       events.push(event);
       rows.push({

@@ -7,7 +7,13 @@ import {
 } from '@nestjs/common';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import { topicName, type Clock, type IdSource } from '@tokenledger/contracts';
+import {
+  topicName,
+  type Clock,
+  type EventSigningKey,
+  type EventVerifier,
+  type IdSource,
+} from '@tokenledger/contracts';
 import {
   BackgroundEventProducer,
   BatchConsumer,
@@ -37,6 +43,13 @@ export interface MessagingOptions {
   /** Time and ids of the events the outbox builds (default: the system clock, UUIDv7 by it). */
   clock?: Clock;
   ids?: IdSource;
+  /** Signs every event this app produces: outbox and background producer (event-signing.md). */
+  signingKey?: EventSigningKey;
+  /**
+   * The signers this app's consumers trust: a record that fails the check is dead-lettered
+   * before any handler sees it (raw-mode consumers check it themselves: `verifier`).
+   */
+  verifier?: EventVerifier;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -57,6 +70,8 @@ export class KafkaConnection
   readonly kafka: Kafka;
   readonly producer: Producer;
   readonly relay: OutboxRelay;
+  /** The configured signers (undefined: signatures are not checked). */
+  readonly verifier: EventVerifier | undefined;
   private readonly admin: Admin;
   private adminConnected = false;
   private connected = false;
@@ -72,6 +87,11 @@ export class KafkaConnection
     @Inject(MESSAGING_DATA_SOURCE) dataSource: DataSource,
   ) {
     const log = options.log;
+    this.verifier = options.verifier;
+    if (!options.signingKey)
+      log?.('warn', 'EVENT_SIGNING_KEY is not set: this app produces unsigned events', {});
+    if (!options.verifier)
+      log?.('warn', 'EVENT_SIGNERS is not set: event signatures are not checked', {});
     this.kafka = createKafka({
       brokers: options.brokers,
       clientId: options.clientId,
@@ -153,6 +173,7 @@ export class KafkaConnection
     const log = this.options.log;
     const { name, topics, ...rest } = options;
     const consumer = new BatchConsumer({
+      ...(this.verifier ? { verifier: this.verifier } : {}),
       ...rest,
       kafka: this.kafka,
       groupId: this.consumerGroupId(name),
@@ -183,6 +204,7 @@ export class KafkaConnection
       brokers: this.options.brokers,
       clientId: `${this.options.clientId}-background`,
       topicPrefix: this.options.topicPrefix,
+      ...(this.options.signingKey ? { signingKey: this.options.signingKey } : {}),
       log: this.options.log,
     });
   }

@@ -1,6 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import {
+  EventVerifier,
   TOPICS,
   decodeEvent,
+  signerEntry,
+  signingKeyFromSeed,
   topicName,
   uuidv7,
   type BuildEventInput,
@@ -166,5 +170,46 @@ describe('BackgroundEventProducer (real Kafka, worker thread)', () => {
       message: 'background producer closed with events not delivered',
       extra: { lost: 3 },
     });
+  });
+});
+
+describe('BackgroundEventProducer with a signing key', () => {
+  it('signs every event in the sending thread', async () => {
+    const prefix = freshTopicPrefix();
+    const topic = topicName(TOPICS.usage, prefix);
+    const admin = testKafka().admin();
+    await admin.connect();
+    await provisionTopics(admin, { prefix, partitions: 1 });
+    await admin.disconnect();
+    const key = signingKeyFromSeed('background-1', randomBytes(32));
+    const verifier = new EventVerifier([signerEntry(key, ['token.used'], ['/tokenledger/test'])]);
+    const p = new BackgroundEventProducer({
+      brokers: kafkaBrokers(),
+      clientId: 'background-signed-spec',
+      topicPrefix: prefix,
+      signingKey: key,
+    });
+    const tokenId = uuidv7();
+    try {
+      p.emit(usage(tokenId, 'GET /a'));
+      p.emit(usage(tokenId, 'GET /b'));
+      await eventually(
+        () => Promise.resolve(p.unsettled === 0 ? true : undefined),
+        20_000,
+        'both events acknowledged',
+      );
+    } finally {
+      await p.close();
+    }
+    const records = await readTopic(topic, (r) => r.length >= 2);
+    const checks = records.map((r) => {
+      const decoded = decodeEvent(r.value ?? Buffer.alloc(0));
+      if (!decoded.ok) throw decoded.error;
+      return verifier.verify(decoded.value);
+    });
+    expect(checks).toEqual([
+      { ok: true, keyId: 'background-1' },
+      { ok: true, keyId: 'background-1' },
+    ]);
   });
 });

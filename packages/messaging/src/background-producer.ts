@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { BuildEventInput, EventType } from '@tokenledger/contracts';
+import type { BuildEventInput, EventSigningKey, EventType } from '@tokenledger/contracts';
 
 export type ProducerLog = (
   level: 'info' | 'warn' | 'error',
@@ -20,6 +20,8 @@ export interface BackgroundProducerOptions {
   maxPending?: number;
   /** How long close() waits for the sending thread to deliver what it holds. Default 10 s. */
   closeTimeoutMs?: number;
+  /** Signs every event (in the sending thread). Without it the events are unsigned. */
+  signingKey?: EventSigningKey;
   log?: ProducerLog;
 }
 
@@ -27,7 +29,10 @@ export interface BackgroundProducerOptions {
 export type BackgroundWorkerData = Pick<
   BackgroundProducerOptions,
   'brokers' | 'clientId' | 'topicPrefix'
->;
+> & {
+  /** EventSigningKey.text: the worker parses it (a KeyObject cannot cross threads as is). */
+  signingKey?: string;
+};
 
 /** One event to build in the sending thread; `now` is the emitter's clock (id and time). */
 export interface BackgroundDraft {
@@ -157,6 +162,7 @@ export class BackgroundEventProducer {
       brokers: this.options.brokers,
       clientId: this.options.clientId,
       topicPrefix: this.options.topicPrefix,
+      ...(this.options.signingKey ? { signingKey: this.options.signingKey.text } : {}),
     };
     const worker = new Worker(require.resolve(WORKER_ENTRY), { workerData: data });
     worker.unref();

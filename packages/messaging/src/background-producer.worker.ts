@@ -7,6 +7,7 @@ import {
   EVENT_TOPIC,
   EventValidationError,
   buildEncodedEvent,
+  parseSigningKey,
   partitionKey,
   topicName,
 } from '@tokenledger/contracts';
@@ -24,6 +25,7 @@ const RETRY_MS = 1000;
 if (!parentPort) throw new Error('background-producer.worker must run as a worker thread');
 const port = parentPort;
 const config = workerData as BackgroundWorkerData;
+const signingKey = config.signingKey === undefined ? undefined : parseSigningKey(config.signingKey);
 const post = (message: FromWorker): void => port.postMessage(message);
 const log: ProducerLog = (level, message, extra) =>
   post({ kind: 'log', level, message, ...(extra ? { extra } : {}) });
@@ -54,7 +56,10 @@ function build(drafts: BackgroundDraft[]): void {
   let invalid = 0;
   for (const { input, now } of drafts) {
     try {
-      const { event, bytes } = buildEncodedEvent(input, { now: () => now });
+      const { event, bytes } = buildEncodedEvent(input, {
+        now: () => now,
+        ...(signingKey ? { signingKey } : {}),
+      });
       unsent.push({
         topic: topicName(EVENT_TOPIC[event.type], config.topicPrefix),
         key: partitionKey(event),

@@ -2,7 +2,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { TOPICS, encodeEvent, partitionKey, topicName } from '@tokenledger/contracts';
+import { randomBytes } from 'node:crypto';
+import {
+  EventVerifier,
+  TOPICS,
+  encodeEvent,
+  partitionKey,
+  signerEntry,
+  signingKeyFromSeed,
+  topicName,
+} from '@tokenledger/contracts';
 import { ensureLocalBroker, type LocalBroker } from '@tokenledger/infra';
 import {
   eventually,
@@ -110,6 +119,85 @@ describe('batch consumer: poison records go to the DLQ and the partition goes on
     expect(byOffset.get('3')?.headers[DLQ_HEADERS.code]).toBe('too-large');
     expect(byOffset.get('1')?.value).toEqual(Buffer.from([0xff, 0x00, 0x7b]));
     for (const record of dead) expect(record.headers[DLQ_HEADERS.topic]).toBe(topic);
+  });
+});
+
+describe('batch consumer: with a verifier, only events of allowed signers reach the handler', () => {
+  let producer: Producer;
+  const prefix = freshTopicPrefix();
+  const topic = topicName(TOPICS.lifecycle, prefix);
+  const dlq = topicName(TOPICS.dlq, prefix);
+  const test = signingKeyFromSeed('test-1', randomBytes(32));
+  const other = signingKeyFromSeed('other-1', randomBytes(32));
+  const verifier = new EventVerifier([
+    signerEntry(test, ['token.expired'], ['/tokenledger/test']),
+    signerEntry(other, ['token.used'], ['*']),
+  ]);
+
+  beforeAll(async () => {
+    producer = await provisionedProducer(prefix, 'signed-spec');
+  });
+  afterAll(() => producer.disconnect());
+
+  it('dead-letters unsigned, badly signed and not-allowed records with that code, before the handler', async () => {
+    const good = sampleEvent();
+    const last = sampleEvent();
+    const tampered = JSON.parse(encodeEvent(sampleEvent(), { signingKey: test }).toString()) as {
+      actor: string;
+    };
+    tampered.actor = 'operator:0190f0f0-0000-7000-8000-000000000000';
+    const values = [
+      encodeEvent(good, { signingKey: test }),
+      encodeEvent(sampleEvent()),
+      Buffer.from(JSON.stringify(tampered)),
+      encodeEvent(sampleEvent(), { signingKey: signingKeyFromSeed('test-1', randomBytes(32)) }),
+      encodeEvent(sampleEvent(), { signingKey: other }),
+      encodeEvent(last, { signingKey: test }),
+    ];
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: values.map((value) => ({ key: 'k', value })),
+    });
+
+    const handled: ConsumedEvent[] = [];
+    const consumer = new BatchConsumer({
+      kafka: createKafka({ brokers: kafkaBrokers(), clientId: 'signed-spec-consumer' }),
+      groupId: `signed-${prefix}`,
+      topics: [topic],
+      producer,
+      dlqTopic: dlq,
+      verifier,
+      handle: (events) => {
+        handled.push(...events);
+        return Promise.resolve();
+      },
+    });
+    await consumer.start();
+    try {
+      await eventually(
+        () => Promise.resolve(handled.length >= 2 ? true : undefined),
+        20_000,
+        'both valid events',
+      );
+    } finally {
+      await consumer.stop();
+    }
+    expect(handled.map((h) => [h.offset, h.event.id, h.event.sigkeyid])).toEqual([
+      ['0', good.id, 'test-1'],
+      ['5', last.id, 'test-1'],
+    ]);
+    const dead = await readTopic(dlq, (r) => r.length >= 4);
+    expect(
+      dead.map((r) => [r.headers[DLQ_HEADERS.offset], r.headers[DLQ_HEADERS.code]]).sort(),
+    ).toEqual([
+      ['1', 'unsigned'],
+      ['2', 'bad-signature'],
+      ['3', 'bad-signature'],
+      ['4', 'signer-not-allowed'],
+    ]);
+    // The dead letter keeps the record's bytes, signature included.
+    expect(dead.find((r) => r.headers[DLQ_HEADERS.offset] === '4')?.value).toEqual(values[4]);
   });
 });
 

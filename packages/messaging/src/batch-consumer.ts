@@ -1,4 +1,9 @@
-import { EventDecodeError, decodeEvent, type EventEnvelope } from '@tokenledger/contracts';
+import {
+  EventDecodeError,
+  decodeEvent,
+  type EventEnvelope,
+  type EventVerifier,
+} from '@tokenledger/contracts';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { CatchUpTracker, kafkaCatchUpSource, type CatchUpState } from './catch-up';
 import { DeadLetterWriter, deadLetterOf, type DeadLetter } from './dead-letter';
@@ -61,6 +66,13 @@ interface CommonOptions {
    */
   onAssignment?: (assignment: Readonly<Record<string, readonly number[]>>) => void;
   onDeadLetter?: (letter: DeadLetter) => void;
+  /**
+   * Decoded mode: the signers this consumer trusts. A record that is unsigned, badly signed or
+   * signed by a key not allowed its type and source is dead-lettered with that code
+   * (`unsigned`, `bad-signature`, `signer-not-allowed`) and MUST NOT reach `handle`. Without it
+   * signatures are not checked (see docs/design/event-signing.md for when that is allowed).
+   */
+  verifier?: EventVerifier;
   /**
    * Tries of one record whose handler fails with a deterministic (non-retryable) error before it
    * is dead-lettered with code `handler-failed` (default CONSUMER_MAX_ATTEMPTS or 5). Retryable
@@ -261,10 +273,7 @@ export class BatchConsumer {
       for (const message of batch.messages) {
         if (!payload.isRunning() || payload.isStale()) break;
         const raw = message.value ?? Buffer.alloc(0);
-        const decoded =
-          raw.length > this.maxRecordBytes
-            ? { ok: false as const, error: tooLarge(raw.length, this.maxRecordBytes) }
-            : decodeEvent(raw);
+        const decoded = this.decode(raw);
         if (decoded.ok) {
           valid.push({
             event: decoded.event,
@@ -282,7 +291,7 @@ export class BatchConsumer {
             key: message.key,
             value: raw,
           };
-          await this.deadLetter(deadLetterOf(source, decoded.error.code, decoded.error.message));
+          await this.deadLetter(deadLetterOf(source, decoded.code, decoded.message));
         }
         last = message.offset;
       }
@@ -311,6 +320,24 @@ export class BatchConsumer {
       Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))),
     );
     await payload.heartbeat();
+  }
+
+  /** Decodes, then checks the signature when a verifier is configured. */
+  private decode(
+    raw: Buffer,
+  ): { ok: true; event: EventEnvelope } | { ok: false; code: string; message: string } {
+    if (raw.length > this.maxRecordBytes) {
+      const error = tooLarge(raw.length, this.maxRecordBytes);
+      return { ok: false, code: error.code, message: error.message };
+    }
+    const decoded = decodeEvent(raw);
+    if (!decoded.ok) return { ok: false, code: decoded.error.code, message: decoded.error.message };
+    const verifier = this.options.verifier;
+    if (verifier) {
+      const check = verifier.verify(decoded.value);
+      if (!check.ok) return check;
+    }
+    return { ok: true, event: decoded.event };
   }
 
   /**

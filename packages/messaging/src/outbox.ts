@@ -1,4 +1,9 @@
-import { encodeEvent, partitionKey, type EventEnvelope } from '@tokenledger/contracts';
+import {
+  encodeEvent,
+  partitionKey,
+  type EventEnvelope,
+  type EventSigningKey,
+} from '@tokenledger/contracts';
 import type { Producer } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import { quoteIdent, type TablePrivilege } from '@tokenledger/sql';
@@ -91,6 +96,8 @@ export async function enqueueEvents(
   manager: EntityManager,
   schema: string,
   messages: readonly OutboxMessage[],
+  /** Signs each event (docs/design/event-signing.md); the relay publishes the bytes as stored. */
+  signingKey?: EventSigningKey,
 ): Promise<void> {
   await enqueueEncoded(
     manager,
@@ -99,7 +106,7 @@ export async function enqueueEvents(
       eventId: m.event.id,
       topic: m.topic,
       key: partitionKey(m.event),
-      payload: encodeEvent(m.event),
+      payload: encodeEvent(m.event, signingKey ? { signingKey } : {}),
     })),
   );
 }

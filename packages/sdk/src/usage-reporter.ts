@@ -1,8 +1,10 @@
 import {
   EVENT_TOPIC,
   buildEncodedEvent,
+  parseSigningKey,
   partitionKey,
   topicName,
+  type EventSigningKey,
   type TokenUsedV1,
 } from '@tokenledger/contracts';
 import type { Producer } from 'kafkajs';
@@ -43,6 +45,13 @@ export interface UsageReporterOptions {
   maxBatch?: number;
   /** Events kept while Kafka is unreachable; beyond that the oldest are dropped (default 100 000). */
   maxBuffered?: number;
+  /**
+   * The key this service signs its events with: an EventSigningKey, or its text form
+   * `<keyId>:<base64url seed>`. Tokenledger's consumers accept this service's `token.used` only
+   * when EVENT_SIGNERS lists the key for `token.used` and source `/services/<service>`
+   * (docs/design/event-signing.md); without a key the events are unsigned.
+   */
+  signingKey?: EventSigningKey | string;
   onError?: (error: unknown) => void;
 }
 
@@ -59,8 +68,11 @@ export class UsageReporter {
   private flushing: Promise<void> | undefined;
   private connected: Promise<Producer> | undefined;
   private readonly topic: string;
+  private readonly signingKey: EventSigningKey | undefined;
 
   constructor(private readonly options: UsageReporterOptions) {
+    const key = options.signingKey;
+    this.signingKey = typeof key === 'string' ? parseSigningKey(key) : key;
     this.topic = topicName(EVENT_TOPIC['tokenledger.token.used.v1'], options.topicPrefix ?? '');
   }
 
@@ -71,12 +83,15 @@ export class UsageReporter {
   }
 
   report(usage: UsageReport): void {
-    const { event, bytes } = buildEncodedEvent({
-      type: 'tokenledger.token.used.v1',
-      source: `/services/${this.options.service}`,
-      actor: `service:${this.options.service}`,
-      data: { ...usage, service: this.options.service, at: usage.at ?? new Date().toISOString() },
-    });
+    const { event, bytes } = buildEncodedEvent(
+      {
+        type: 'tokenledger.token.used.v1',
+        source: `/services/${this.options.service}`,
+        actor: `service:${this.options.service}`,
+        data: { ...usage, service: this.options.service, at: usage.at ?? new Date().toISOString() },
+      },
+      this.signingKey ? { signingKey: this.signingKey } : {},
+    );
     this.buffer.push({ key: partitionKey(event), value: bytes });
     const max = this.options.maxBuffered ?? 100_000;
     if (this.buffer.length > max) this.buffer = this.buffer.slice(-max);

@@ -10,6 +10,8 @@ function byteSize(size: string): number {
   return Number(amount) * (unit === 'mb' ? 1024 * 1024 : 1024);
 }
 
+const optionalText = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+
 /** Settings every Tokenledger app reads from its environment. */
 export const baseConfigSchema = z.object({
   DATABASE_URL: z
@@ -75,6 +77,14 @@ export const baseConfigSchema = z.object({
   RATE_LIMIT_PER_PRINCIPAL: z.coerce.number().int().min(0).default(20_000),
   /** The window of both limits: a client gets its whole allowance back over this time. */
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(1000),
+  /** `production` makes EVENT_SIGNING_KEY and EVENT_SIGNERS required (event-signing.md). */
+  NODE_ENV: z.string().optional(),
+  /** This app's event signing key, `<keyId>:<base64url seed>` (checked by eventSigningOf). */
+  EVENT_SIGNING_KEY: optionalText,
+  /** A file (0600) holding EVENT_SIGNING_KEY instead. */
+  EVENT_SIGNING_KEY_FILE: optionalText,
+  /** JSON list of {keyId, publicKey, types, sources}: whose events this app's consumers accept. */
+  EVENT_SIGNERS: optionalText,
   /** After SIGTERM or SIGINT, the longest a graceful shutdown may take before the process exits anyway (code 1). */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(25_000),
 });

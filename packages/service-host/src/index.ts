@@ -23,6 +23,7 @@ export {
   problemOf,
   problemSchema,
 } from './problem';
+export { eventSigningOf, type EventSigning } from './event-signing';
 export { HealthController, type ReadyBody } from './health';
 export { ReadinessChecks, type ReadinessReport } from './readiness';
 export { REDACT_PATHS } from './logging';

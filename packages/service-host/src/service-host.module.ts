@@ -13,6 +13,7 @@ import { MetricsController, MetricsService } from './metrics';
 import { WhoAmIController } from './whoami';
 import { CLOCK, HOST_PROVIDERS, ID_SOURCE, hostClock, hostIds } from './clock';
 import { UnitOfWork } from '@tokenledger/sql';
+import { eventSigningOf } from './event-signing';
 
 /** Injection token of the app's parsed config: `@Inject(SERVICE_CONFIG) config: MyAppConfig`. */
 export const SERVICE_CONFIG = Symbol('SERVICE_CONFIG');
@@ -45,6 +46,7 @@ export interface ServiceHostOptions {
 export class ServiceHostModule {
   static forRoot(options: ServiceHostOptions): DynamicModule {
     const { config } = options;
+    const signing = eventSigningOf(options.name, config);
     return {
       module: ServiceHostModule,
       global: true,
@@ -94,6 +96,7 @@ export class ServiceHostModule {
             partitions: config.TOPIC_PARTITIONS,
             clock: hostClock,
             ids: hostIds,
+            ...signing,
           },
           DataSource,
           PinoLogger,

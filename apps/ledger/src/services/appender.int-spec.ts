@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { buildEvent, encodeEvent, uuidv7 } from '@tokenledger/contracts';
+import {
+  EventVerifier,
+  buildEvent,
+  encodeEvent,
+  signerEntry,
+  signingKeyFromSeed,
+  uuidv7,
+} from '@tokenledger/contracts';
 import { CHAIN_SEED, emptyRoot, signerFromSeed, verifierKey } from '@tokenledger/ledger-core';
 import { migrateSchema } from '@tokenledger/sql';
 import { APP_ROLES, freshDatabase, type TestDatabase } from '@tokenledger/testing';
@@ -163,6 +170,49 @@ describe('appender (real PostgreSQL): exactly once, fenced, deterministic', () =
       "SELECT kind FROM ledger.leaves WHERE log_id = 'd.topic-0' ORDER BY idx",
     );
     expect(kinds.map((k) => k.kind)).toEqual(['event', 'duplicate', 'rejected']);
+  });
+
+  it('with EVENT_SIGNERS: unsigned, badly signed and not-allowed records are rejected leaves; the signer is in the event leaf', async () => {
+    const key = signingKeyFromSeed('issuance-1', Buffer.alloc(32, 7));
+    const sdk = signingKeyFromSeed('sdk-1', Buffer.alloc(32, 8));
+    const signed = new AppenderService(repository, {
+      verifier: new EventVerifier([
+        signerEntry(key, ['token.expired'], ['/tokenledger/test']),
+        signerEntry(sdk, ['token.used'], ['/services/*']),
+      ]),
+    });
+    const event = (): Parameters<typeof encodeEvent>[0] =>
+      buildEvent({
+        type: 'tokenledger.token.expired.v1',
+        source: '/tokenledger/test',
+        actor: 'system',
+        data: { tokenId: uuidv7(), expiredAt: '2026-11-27T00:00:00.000Z' },
+      });
+    const values = [
+      encodeEvent(event(), { signingKey: key }),
+      encodeEvent(event()),
+      encodeEvent(event(), { signingKey: signingKeyFromSeed('issuance-1', randomBytes(32)) }),
+      encodeEvent(event(), { signingKey: sdk }),
+    ];
+    const result = await signed.append(
+      's.topic',
+      0,
+      values.map((value, offset) => ({ offset, timestamp: 1_800_000_000_000, value })),
+    );
+    expect(result.rejected.map((r) => [r.offset, r.reason])).toEqual([
+      [1, 'unsigned: the event has no sig and sigkeyid'],
+      [2, 'bad-signature: the signature does not verify with key issuance-1'],
+      [3, 'signer-not-allowed: key sdk-1 may not sign token.expired from /tokenledger/test'],
+    ]);
+    const leaves = await ds.query<Array<{ kind: string; leaf: Buffer }>>(
+      "SELECT kind, leaf FROM ledger.leaves WHERE log_id = 's.topic-0' ORDER BY idx",
+    );
+    expect(leaves.map((l) => l.kind)).toEqual(['event', 'rejected', 'rejected', 'rejected']);
+    const first = JSON.parse(leaves[0]!.leaf.toString()) as { event: Record<string, unknown> };
+    expect(first.event['sigkeyid']).toBe('issuance-1');
+    expect(typeof first.event['sig']).toBe('string');
+    const second = JSON.parse(leaves[1]!.leaf.toString()) as { reason: string };
+    expect(second.reason).toMatch(/^unsigned: /);
   });
 
   it('one event id in two partitions is an event in each log (duplicates are per log), and neither append fails', async () => {

@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
-import { decodeEvent } from '@tokenledger/contracts';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { decodeEvent, type EventVerifier } from '@tokenledger/contracts';
+import { MESSAGING_OPTIONS, type MessagingOptions } from '@tokenledger/messaging-nest';
 import {
   CHAIN_SEED,
   CompactRange,
@@ -65,7 +66,12 @@ interface Prepared extends RecordPosition {
   event?: { eventId: string; columns: EventColumns; leaf: BuiltLeaf };
 }
 
-function prepare(topic: string, partition: number, record: RawRecord): Prepared {
+function prepare(
+  topic: string,
+  partition: number,
+  record: RawRecord,
+  verifier: EventVerifier | undefined,
+): Prepared {
   const value = record.value ?? Buffer.alloc(0);
   const position: RecordPosition = {
     topic,
@@ -91,6 +97,12 @@ function prepare(topic: string, partition: number, record: RawRecord): Prepared 
       sha256,
       rejection: `${decoded.error.code}: ${decoded.error.message}`,
     };
+  // A valid event that its signer could not have produced, or not have been allowed to, is
+  // evidence of a forgery attempt: a `rejected` leaf naming why (unsigned, bad-signature,
+  // signer-not-allowed), never an `event` leaf that a reader could take for the real thing.
+  const check = verifier?.verify(decoded.value);
+  if (check && !check.ok)
+    return { ...position, value, sha256, rejection: `${check.code}: ${check.message}` };
   const e = decoded.event;
   // The parsed record rather than the schema's output: same content, but already in canonical key
   // order when the producer wrote canonical JSON, so encoding the leaf copies nothing.
@@ -126,13 +138,21 @@ export const MAX_RECORD_BYTES = 256 * 1024;
  */
 @Injectable()
 export class AppenderService {
-  constructor(private readonly repository: LedgerRepository) {}
+  private readonly verifier: EventVerifier | undefined;
+
+  constructor(
+    private readonly repository: LedgerRepository,
+    /** Its `verifier` (EVENT_SIGNERS): unset, signatures are not checked. */
+    @Optional() @Inject(MESSAGING_OPTIONS) messaging?: Pick<MessagingOptions, 'verifier'>,
+  ) {
+    this.verifier = messaging?.verifier;
+  }
 
   async append(topic: string, partition: number, records: RawRecord[]): Promise<AppendResult> {
     const logId = logIdOf(topic, partition);
     // CPU work that does not depend on the log's state happens before the head is locked.
     const prepared = records
-      .map((r) => prepare(topic, partition, r))
+      .map((r) => prepare(topic, partition, r, this.verifier))
       .sort((a, b) => a.offset - b.offset);
     return this.repository.transaction(async (m) => {
       const head = await this.repository.lockHead(
