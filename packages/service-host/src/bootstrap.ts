@@ -14,6 +14,7 @@ import { DatabaseNotReadyError, prepareDatabase, type AppDatabase } from './data
 import { HttpErrorFilter } from './errors';
 import { installBodyParsers } from './body-parsers';
 import { ErrorResponder } from './problem';
+import { errorComponents } from './route-docs';
 import { REDACT_PATHS } from './logging';
 import { MetricsService } from './metrics';
 import { installRateLimit } from './rate-limit';
@@ -138,6 +139,8 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
       .setTitle(`Tokenledger ${options.name}`)
       .setDescription(options.description)
       .setVersion(options.version ?? '0.1.0')
+      // 3.1: its schemas are JSON Schema 2020-12, what zod emits for the routes' schemas.
+      .setOpenAPIVersion('3.1.0')
       .addBearerAuth({
         type: 'http',
         scheme: 'bearer',
@@ -145,6 +148,10 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
       })
       .build(),
   );
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, ...errorComponents() },
+  };
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'openapi.json',
     yamlDocumentUrl: 'openapi.yaml',

@@ -1,9 +1,18 @@
 import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { Public } from '@tokenledger/auth';
 import { KafkaConnection } from '@tokenledger/messaging-nest';
 import { DataSource } from 'typeorm';
+import { z } from 'zod';
 import { ReadinessChecks } from './readiness';
+import { ApiRoute } from './route-docs';
+
+const liveSchema = z.object({ status: z.literal('ok') });
+const readySchema = z.object({
+  status: z.enum(['ok', 'degraded']),
+  checks: z.record(z.string(), z.enum(['up', 'down', 'ok', 'degraded', 'catching-up'])),
+  reasons: z.array(z.string()).optional(),
+});
 
 type Check = 'up' | 'down' | 'ok' | 'degraded' | 'catching-up';
 
@@ -36,7 +45,11 @@ export class HealthController {
   /** The process is up and serving HTTP. */
   @Get('live')
   @HttpCode(200)
-  @ApiOkResponse({ description: 'The process serves requests.' })
+  @ApiRoute({
+    summary: 'Liveness: the process serves HTTP.',
+    public: true,
+    response: { description: 'The process serves requests.', schema: liveSchema },
+  })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
@@ -49,13 +62,17 @@ export class HealthController {
    * `status: "degraded"` and the reasons.
    */
   @Get('ready')
-  @ApiOkResponse({
-    description:
-      'PostgreSQL and Kafka answer and the consumers caught up with Kafka as of the start; `status` is `degraded` (with `reasons`) when an app check is.',
-  })
-  @ApiServiceUnavailableResponse({
-    description:
-      'A dependency does not answer, or the consumers are still catching up; the body says which.',
+  @ApiRoute({
+    summary: 'Readiness: PostgreSQL, Kafka and the consumers caught up.',
+    public: true,
+    response: {
+      description:
+        'PostgreSQL and Kafka answer and the consumers caught up with Kafka as of the start; `status` is `degraded` (with `reasons`) when an app check is.',
+      schema: readySchema,
+    },
+    errors: {
+      503: 'A dependency does not answer, or the consumers are still catching up; the detail says which.',
+    },
   })
   async ready(): Promise<ReadyBody> {
     const [[postgres, pgError], [kafka, kafkaError]] = await Promise.all([

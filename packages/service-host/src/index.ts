@@ -30,7 +30,16 @@ export { REDACT_PATHS } from './logging';
 export { TokenBuckets, installRateLimit, type RateLimitOptions } from './rate-limit';
 export { MetricsService } from './metrics';
 export { SERVICE_CONFIG, ServiceHostModule, type ServiceHostOptions } from './service-host.module';
-export { openApiSchema, parseInput } from './validation';
+export { parseInput } from './validation';
+export {
+  ApiRoute,
+  OAUTH_ERROR_REF,
+  PROBLEM_REF,
+  errorComponents,
+  openApiSchema,
+  type RouteDoc,
+  type RouteResponse,
+} from './route-docs';
 export { PeriodicTask } from './periodic-task';
 export { decodeCursor, encodeCursor } from './cursor';
 export { CLOCK, ID_SOURCE, HOST_PROVIDERS } from './clock';

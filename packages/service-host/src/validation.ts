@@ -1,5 +1,4 @@
 import { BadRequestException } from '@nestjs/common';
-import type { SchemaObject } from '@nestjs/swagger';
 import { z } from 'zod';
 
 /**
@@ -26,9 +25,4 @@ export function parseInput<S extends z.ZodType>(
     return `${path || what}: ${message}`;
   });
   throw new BadRequestException(`invalid ${what}: ${problems.join('; ')}`);
-}
-
-/** The JSON Schema of a zod schema, for @ApiBody / @ApiOkResponse in the OpenAPI document. */
-export function openApiSchema(schema: z.ZodType): SchemaObject {
-  return z.toJSONSchema(schema, { unrepresentable: 'any', io: 'input' }) as SchemaObject;
 }

@@ -11,9 +11,9 @@ import {
   Res,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
-import { openApiSchema, parseInput } from '@tokenledger/service-host';
+import { ApiRoute, parseInput } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
 import { z } from 'zod';
 import { RULE_NAMES, ruleUpdateSchema, type RuleConfig, type RuleName } from '../domain/rules';
@@ -22,6 +22,15 @@ import { toCsv, type SprawlRow } from '../domain/sprawl';
 import { AnomalyService } from '../services/anomaly.service';
 import { RebuildService } from '../services/rebuild.service';
 import { SprawlService } from '../services/sprawl.service';
+import {
+  acceptedSchema,
+  anomalyListSchema,
+  anomalySchema,
+  rebuildSchema,
+  ruleSchema,
+  rulesSchema,
+  sprawlSchema,
+} from './responses';
 
 const listQuery = z.strictObject({
   tokenId: z.uuid().optional(),
@@ -55,6 +64,10 @@ const usageEvent = z.strictObject({
 });
 export const usageBatchSchema = z.strictObject({ events: z.array(usageEvent).min(1).max(1000) });
 
+const idParam = z.uuid();
+const ruleParam = z.enum(RULE_NAMES);
+const sprawlQuery = z.strictObject({ format: z.enum(['json', 'csv']).default('json') });
+
 @ApiTags('anomalies')
 @ApiBearerAuth()
 @Controller('v1')
@@ -67,6 +80,12 @@ export class AnomaliesController {
 
   @Get('anomalies')
   @RequireScopes('anomalies:read')
+  @ApiRoute({
+    summary: 'Anomalies found, newest first, paged by cursor.',
+    query: listQuery,
+    response: { description: 'One page of anomalies.', schema: anomalyListSchema },
+    errors: { 400: 'Invalid query or cursor' },
+  })
   async list(
     @Query() query: unknown,
   ): Promise<{ anomalies: AnomalyView[]; cursor: string | null }> {
@@ -76,30 +95,43 @@ export class AnomaliesController {
 
   @Get('anomalies/:id')
   @RequireScopes('anomalies:read')
+  @ApiRoute({
+    summary: 'One anomaly.',
+    params: { id: idParam },
+    response: { description: 'The anomaly.', schema: anomalySchema },
+    errors: { 404: 'No such anomaly' },
+  })
   async get(@Param('id') id: string): Promise<AnomalyView> {
-    const found = await this.anomalies.get(parseInput(z.uuid(), id, 'id'));
+    const found = await this.anomalies.get(parseInput(idParam, id, 'id'));
     if (!found) throw new NotFoundException(`no anomaly ${id}`);
     return found;
   }
 
   @Get('anomaly-rules')
   @RequireScopes('anomalies:read')
+  @ApiRoute({
+    summary: 'The detection rules and their configuration.',
+    response: { description: 'Every rule.', schema: rulesSchema },
+  })
   async rules(): Promise<{ rules: RuleConfig[] }> {
     return { rules: await this.anomalies.rules() };
   }
 
   @Put('anomaly-rules/:rule')
   @RequireScopes('policies:write')
-  @ApiBody({ schema: openApiSchema(ruleUpdateSchema) })
-  @ApiOperation({
+  @ApiRoute({
     summary: 'Change a rule (enabled, severity, action, params); recorded in ops.audit.',
+    params: { rule: ruleParam },
+    body: ruleUpdateSchema,
+    response: { description: 'The rule as it now is.', schema: ruleSchema },
+    errors: { 400: "Invalid body, or params that do not fit the rule's schema (invalid_params)" },
   })
   async updateRule(
     @Param('rule') rule: string,
     @Body() body: unknown,
     @CurrentPrincipal() principal: Principal,
   ): Promise<RuleConfig> {
-    const name: RuleName = parseInput(z.enum(RULE_NAMES), rule, 'rule');
+    const name: RuleName = parseInput(ruleParam, rule, 'rule');
     const update = parseInput(ruleUpdateSchema, body);
     try {
       return await this.anomalies.updateRule(name, update, principal);
@@ -115,19 +147,20 @@ export class AnomaliesController {
 
   @Get('reports/sprawl')
   @RequireScopes('anomalies:read')
-  @ApiOperation({
+  @ApiRoute({
     summary:
       'Token sprawl: owner, age, last use, never used, past the maximum age, unrotated (format=json|csv).',
+    query: sprawlQuery,
+    response: { description: 'The report (format=json).', schema: sprawlSchema },
+    otherResponses: [
+      { status: 200, description: 'The report (format=csv).', contentType: 'text/csv' },
+    ],
   })
   async sprawl(
     @Query() query: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ tokens: SprawlRow[] } | string> {
-    const { format } = parseInput(
-      z.strictObject({ format: z.enum(['json', 'csv']).default('json') }),
-      query,
-      'query',
-    );
+    const { format } = parseInput(sprawlQuery, query, 'query');
     const rows = await this.sprawlService.report();
     if (format === 'json') return { tokens: rows };
     void reply.header('content-type', 'text/csv; charset=utf-8');
@@ -137,9 +170,10 @@ export class AnomaliesController {
   @Post('admin/rebuild')
   @HttpCode(200)
   @RequireScopes('admin')
-  @ApiOperation({
+  @ApiRoute({
     summary:
       'Drop and rebuild detector state, findings and inventory from the topics (no events re-emitted).',
+    response: { description: 'What was replayed and found.', schema: rebuildSchema },
   })
   rebuild(
     @CurrentPrincipal() principal: Principal,
@@ -150,9 +184,11 @@ export class AnomaliesController {
   @Post('usage')
   @HttpCode(202)
   @RequireScopes('usage:report')
-  @ApiBody({ schema: openApiSchema(usageBatchSchema) })
-  @ApiOperation({
+  @ApiRoute({
     summary: 'Usage intake for services that do not speak Kafka: published as token.used events.',
+    body: usageBatchSchema,
+    response: { status: 202, description: 'Published.', schema: acceptedSchema },
+    errors: { 400: 'Invalid body (bad_usage)' },
   })
   async usage(
     @Body() body: unknown,

@@ -55,3 +55,42 @@ export const listQuerySchema = z.strictObject({
 export const tokenIdParam = z.uuid({ message: 'tokenId must be a UUID' });
 
 export const resolveSchema = z.strictObject({ token: z.string().min(1).max(256) });
+
+// Answers, for the OpenAPI document (checked against real answers in e2e/src/openapi.e2e-spec.ts).
+
+export const issuedTokenSchema = z.object({
+  token: z.string().describe('The plaintext: shown in this answer only'),
+  tokenId: z.uuid(),
+  prefix: z.string(),
+  scopes: z.array(z.string()),
+  expiresAt: z.iso.datetime({ offset: true }),
+});
+
+export const rotatedTokenSchema = issuedTokenSchema.extend({
+  rotatedFrom: z.uuid(),
+  graceEndsAt: z.iso.datetime({ offset: true }),
+});
+
+/** A token's metadata: never the secret, never its hash. */
+export const tokenViewSchema = z.object({
+  tokenId: z.uuid(),
+  prefix: z.string(),
+  owner: z.object({ type: z.string(), id: z.string() }),
+  name: z.string(),
+  scopes: z.array(z.string()),
+  labels: z.record(z.string(), z.string()),
+  issuedAt: z.iso.datetime({ offset: true }),
+  expiresAt: z.iso.datetime({ offset: true }),
+  dpopJkt: z.string().optional(),
+  rotatedFrom: z.uuid().optional(),
+  status: z.enum(['active', 'revoked', 'expired']),
+  revokedAt: z.iso.datetime({ offset: true }).optional(),
+  revokedReason: z.string().optional(),
+  rotatedTo: z.uuid().optional(),
+  graceEndsAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const tokenListSchema = z.object({
+  tokens: z.array(tokenViewSchema),
+  cursor: z.uuid().nullable().describe('Pass as `cursor` for the next page; null on the last'),
+});

@@ -8,12 +8,21 @@ import {
   Post,
   Query,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
-import { openApiSchema, parseInput } from '@tokenledger/service-host';
+import { ApiRoute, parseInput } from '@tokenledger/service-host';
 import { IssuanceService, type IssuedToken } from '../services/issuance.service';
 import type { TokenView } from '../repositories/tokens.repository';
-import { issueTokenSchema, listQuerySchema, rotateSchema, tokenIdParam } from './schemas';
+import {
+  issueTokenSchema,
+  issuedTokenSchema,
+  listQuerySchema,
+  rotateSchema,
+  rotatedTokenSchema,
+  tokenIdParam,
+  tokenListSchema,
+  tokenViewSchema,
+} from './schemas';
 
 @ApiTags('tokens')
 @ApiBearerAuth()
@@ -24,19 +33,27 @@ export class TokensController {
   @Post()
   @HttpCode(201)
   @RequireScopes('tokens:issue')
-  @ApiOperation({
+  @ApiRoute({
     summary:
       'Issue a token. The plaintext is in this response only; it is never stored or shown again.',
+    body: issueTokenSchema,
+    response: { status: 201, description: 'The token, shown once.', schema: issuedTokenSchema },
+    errors: {
+      409: 'A token with this secret exists (token_exists)',
+      422: 'Refused by the issuance policy (policy_violation)',
+      503: 'Too many issuances in flight (overloaded; Retry-After)',
+    },
   })
-  @ApiBody({ schema: openApiSchema(issueTokenSchema) })
   issue(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<IssuedToken> {
     return this.issuance.issueAdmitted(parseInput(issueTokenSchema, body), principal);
   }
 
   @Get()
   @RequireScopes('tokens:read')
-  @ApiOperation({
+  @ApiRoute({
     summary: 'List token metadata (never secrets or hashes), ordered by tokenId, paged by cursor.',
+    query: listQuerySchema,
+    response: { description: 'One page of tokens.', schema: tokenListSchema },
   })
   async list(@Query() query: unknown): Promise<{ tokens: TokenView[]; cursor: string | null }> {
     const q = parseInput(listQuerySchema, query, 'query');
@@ -54,6 +71,12 @@ export class TokensController {
 
   @Get(':tokenId')
   @RequireScopes('tokens:read')
+  @ApiRoute({
+    summary: "A token's metadata (never its secret or hash).",
+    params: { tokenId: tokenIdParam },
+    response: { description: 'The token.', schema: tokenViewSchema },
+    errors: { 404: 'No such token' },
+  })
   async get(@Param('tokenId') tokenId: string): Promise<TokenView> {
     const token = await this.issuance.get(parseInput(tokenIdParam, tokenId, 'tokenId'));
     if (!token) throw new NotFoundException(`no token ${tokenId}`);
@@ -63,11 +86,23 @@ export class TokensController {
   @Post(':tokenId/rotate')
   @HttpCode(201)
   @RequireScopes('tokens:issue')
-  @ApiOperation({
+  @ApiRoute({
     summary:
       'Issue a replacement; the old token stays active for graceSeconds, then is revoked (reason rotated).',
+    params: { tokenId: tokenIdParam },
+    body: rotateSchema,
+    response: {
+      status: 201,
+      description: 'The replacement, shown once.',
+      schema: rotatedTokenSchema,
+    },
+    errors: {
+      404: 'No such token',
+      409: 'The token is not active, or was rotated already',
+      422: 'Refused by the issuance policy (policy_violation)',
+      503: 'Too many issuances in flight (overloaded; Retry-After)',
+    },
   })
-  @ApiBody({ schema: openApiSchema(rotateSchema) })
   rotate(
     @Param('tokenId') tokenId: string,
     @Body() body: unknown,

@@ -9,15 +9,9 @@ import {
   Query,
   Res,
 } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  type SchemaObject,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { RequireScopes } from '@tokenledger/auth';
-import { decodeCursor, encodeCursor, parseInput } from '@tokenledger/service-host';
+import { ApiRoute, decodeCursor, encodeCursor, parseInput } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
 import { isLogId, parseLeaf } from '@tokenledger/ledger-core';
 import { Readable } from 'node:stream';
@@ -30,6 +24,17 @@ import { ProofService } from '../services/proof.service';
 import { SigningGuard } from '../services/signing-guard.service';
 import { WitnessingService } from '../services/witnessing.service';
 import { VerifierService, type VerifyAnswer } from '../services/verifier.service';
+import {
+  consistencySchema,
+  entriesSchema,
+  entrySchema,
+  eventsSchema,
+  inclusionSchema,
+  keysSchema,
+  logsSchema,
+  timelineSchema,
+  verifyAnswerSchema,
+} from './responses';
 
 const b64 = (b: Buffer): string => b.toString('base64');
 const int = (max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(0).max(max);
@@ -48,74 +53,20 @@ function entryView(row: LeafRow): Record<string, unknown> {
   };
 }
 
-/** OpenAPI schema of the `/v1/ledger/verify` answer (VerifyAnswer). */
-const VERIFY_ANSWER_SCHEMA: SchemaObject = {
-  type: 'object',
-  required: ['ok', 'logs', 'unreachableWitnesses'],
-  properties: {
-    ok: { type: 'boolean', description: 'every log verified' },
-    unreachableWitnesses: {
-      type: 'array',
-      items: { type: 'string' },
-      description: 'witnesses that could not be asked, or answered something invalid, for some log',
-    },
-    logs: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['logId', 'ok', 'size', 'checkpointsChecked', 'witnesses'],
-        properties: {
-          logId: { type: 'string' },
-          ok: { type: 'boolean' },
-          size: { type: 'integer', description: 'the stored head size' },
-          checkpointsChecked: { type: 'integer' },
-          witnessedSize: {
-            type: 'integer',
-            description: 'largest checkpoint a configured witness cosigned (verified)',
-          },
-          error: {
-            type: 'object',
-            required: ['code', 'index', 'message'],
-            properties: {
-              code: {
-                type: 'string',
-                enum: [
-                  'missing-leaf',
-                  'leaf-hash-mismatch',
-                  'chain-mismatch',
-                  'bad-hash-length',
-                  'checkpoint-failed',
-                  'checkpoint-root-mismatch',
-                  'truncated',
-                  'head-root-mismatch',
-                  'witnessed-root-mismatch',
-                ],
-              },
-              index: {
-                type: 'integer',
-                description: 'first index the stored log cannot vouch for',
-              },
-              message: { type: 'string' },
-            },
-          },
-          witnesses: {
-            type: 'array',
-            items: {
-              type: 'object',
-              required: ['witness', 'status'],
-              properties: {
-                witness: { type: 'string' },
-                status: { type: 'string', enum: ['ok', 'none', 'unreachable', 'invalid'] },
-                size: { type: 'integer' },
-                message: { type: 'string' },
-              },
-            },
-          },
-        },
-      },
-    },
-  },
-};
+const entriesQuery = z.strictObject({
+  from: int().default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+const inclusionQuery = z.strictObject({ index: int(), treeSize: int().optional() });
+const consistencyQuery = z.strictObject({ from: int(), to: int().optional() });
+const verifyBody = z.strictObject({ logId: logIdParam.optional() });
+const exportQuery = z.strictObject({
+  logId: logIdParam,
+  from: int().default(0),
+  to: int().optional(),
+});
+const tokenIdParam = z.uuid();
+const NDJSON = 'application/x-ndjson';
 
 const eventsQuery = z.strictObject({
   tokenId: z.string().min(1).max(128).optional(),
@@ -143,9 +94,10 @@ export class LedgerController {
 
   @Get('keys')
   @RequireScopes('ledger:read')
-  @ApiOperation({
+  @ApiRoute({
     summary:
       'Checkpoint verifier keys (C2SP name+hash+base64); earlier keys stay listed as inactive.',
+    response: { description: 'Every key.', schema: keysSchema },
   })
   async keys() {
     const keys = await this.repository.keys();
@@ -162,9 +114,10 @@ export class LedgerController {
 
   @Get('logs')
   @RequireScopes('ledger:read')
-  @ApiOperation({
+  @ApiRoute({
     summary:
       'Every log with its head, its latest checkpoint size, the configured witnesses that cosigned it, and whether that meets LEDGER_WITNESS_QUORUM.',
+    response: { description: 'Every log.', schema: logsSchema },
   })
   async logs() {
     const heads = await this.repository.heads();
@@ -190,9 +143,12 @@ export class LedgerController {
 
   @Get('logs/:logId/checkpoint')
   @RequireScopes('ledger:read')
-  @ApiOperation({
+  @ApiRoute({
     summary:
       'The latest signed checkpoint (C2SP signed note), with the cosignature lines collected from the configured witnesses appended.',
+    params: { logId: logIdParam },
+    response: { description: 'The signed note.', contentType: 'text/plain' },
+    errors: { 404: 'No such log (log_not_found), or no checkpoint yet (no_checkpoint)' },
   })
   async checkpoint(
     @Param('logId') logId: string,
@@ -214,6 +170,12 @@ export class LedgerController {
 
   @Get('logs/:logId/entries/:index')
   @RequireScopes('ledger:read')
+  @ApiRoute({
+    summary: 'One entry: its leaf bytes, leaf and chain hashes, and the parsed record.',
+    params: { logId: logIdParam, index: int() },
+    response: { description: 'The entry.', schema: entrySchema },
+    errors: { 404: 'No such entry' },
+  })
   async entry(@Param('logId') logId: string, @Param('index') index: string) {
     const [row] = await this.repository.leaves(
       parseInput(logIdParam, logId, 'logId'),
@@ -227,15 +189,14 @@ export class LedgerController {
 
   @Get('logs/:logId/entries')
   @RequireScopes('ledger:read')
+  @ApiRoute({
+    summary: 'Entries [from, from + limit) of a log, in index order.',
+    params: { logId: logIdParam },
+    query: entriesQuery,
+    response: { description: 'The entries.', schema: entriesSchema },
+  })
   async entries(@Param('logId') logId: string, @Query() query: unknown) {
-    const q = parseInput(
-      z.strictObject({
-        from: int().default(0),
-        limit: z.coerce.number().int().min(1).max(1000).default(100),
-      }),
-      query,
-      'query',
-    );
+    const q = parseInput(entriesQuery, query, 'query');
     const rows = await this.repository.leaves(
       parseInput(logIdParam, logId, 'logId'),
       q.from,
@@ -246,15 +207,15 @@ export class LedgerController {
 
   @Get('logs/:logId/proofs/inclusion')
   @RequireScopes('ledger:read')
-  @ApiOperation({
+  @ApiRoute({
     summary: 'RFC 9162 audit path (leaf to root) for any treeSize up to the current size.',
+    params: { logId: logIdParam },
+    query: inclusionQuery,
+    response: { description: 'The audit path.', schema: inclusionSchema },
+    errors: { 404: 'No such log' },
   })
   async inclusion(@Param('logId') logId: string, @Query() query: unknown) {
-    const q = parseInput(
-      z.strictObject({ index: int(), treeSize: int().optional() }),
-      query,
-      'query',
-    );
+    const q = parseInput(inclusionQuery, query, 'query');
     const p = await this.proofs.inclusion(
       parseInput(logIdParam, logId, 'logId'),
       q.index,
@@ -272,16 +233,25 @@ export class LedgerController {
 
   @Get('logs/:logId/proofs/consistency')
   @RequireScopes('ledger:read')
+  @ApiRoute({
+    summary: 'RFC 9162 consistency proof between two tree sizes (to: the current size).',
+    params: { logId: logIdParam },
+    query: consistencyQuery,
+    response: { description: 'The proof.', schema: consistencySchema },
+    errors: { 404: 'No such log' },
+  })
   async consistency(@Param('logId') logId: string, @Query() query: unknown) {
-    const q = parseInput(z.strictObject({ from: int(), to: int().optional() }), query, 'query');
+    const q = parseInput(consistencyQuery, query, 'query');
     const p = await this.proofs.consistency(parseInput(logIdParam, logId, 'logId'), q.from, q.to);
     return { logId: p.logId, from: p.from, to: p.to, hashes: p.hashes.map(b64) };
   }
 
   @Get('events')
   @RequireScopes('ledger:read')
-  @ApiOperation({
+  @ApiRoute({
     summary: 'Recorded events by token, type, actor and time, each with its logId and index.',
+    query: eventsQuery,
+    response: { description: 'One page of entries.', schema: eventsSchema },
   })
   async events(@Query() query: unknown) {
     const q = parseInput(eventsQuery, query, 'query');
@@ -308,12 +278,14 @@ export class LedgerController {
 
   @Get('tokens/:tokenId/timeline')
   @RequireScopes('ledger:read')
-  @ApiOperation({
+  @ApiRoute({
     summary: 'Every recorded event of one token, in event-time order, with logId and index.',
+    params: { tokenId: tokenIdParam },
+    response: { description: 'The timeline.', schema: timelineSchema },
   })
   async timeline(@Param('tokenId') tokenId: string) {
     const rows = await this.repository.findEvents({
-      subject: parseInput(z.uuid(), tokenId, 'tokenId'),
+      subject: parseInput(tokenIdParam, tokenId, 'tokenId'),
       limit: 10_000,
     });
     return { tokenId, entries: rows.map(entryView) };
@@ -322,43 +294,47 @@ export class LedgerController {
   @Post('verify')
   @HttpCode(200)
   @RequireScopes('ledger:read')
-  @ApiOperation({
+  @ApiRoute({
     summary:
       "Recompute leaf hashes, chains and roots; check them against the stored checkpoints under the configured keys (LEDGER_TRUSTED_KEYS, never signing_keys) and against each witness's latest cosigned checkpoint.",
-  })
-  @ApiOkResponse({
-    description: 'One report per log, verified one at a time.',
-    schema: VERIFY_ANSWER_SCHEMA,
+    body: verifyBody,
+    response: {
+      description: 'One report per log, verified one at a time.',
+      schema: verifyAnswerSchema,
+    },
+    errors: { 404: 'No such log' },
   })
   async verify(@Body() body: unknown): Promise<VerifyAnswer> {
-    const { logId } = parseInput(z.strictObject({ logId: logIdParam.optional() }), body ?? {});
+    const { logId } = parseInput(verifyBody, body ?? {});
     return logId ? this.verifier.verifyOne(logId) : this.verifier.verifyAll();
   }
 
   @Get('export')
   @RequireScopes('ledger:export')
-  @ApiOperation({
+  @ApiRoute({
     summary:
       'NDJSON range bundle (version 2): a signed checkpoint, the compact ranges of the prefix [0, from) and the suffix [to, checkpoint size), and entries [from, to) without per-entry proofs; streamed.',
+    query: exportQuery,
+    response: { description: 'The bundle, one JSON object a line.', contentType: NDJSON },
+    errors: { 404: 'No such log, or no checkpoint yet' },
   })
   async export(@Query() query: unknown, @Res() reply: FastifyReply): Promise<void> {
-    const q = parseInput(
-      z.strictObject({ logId: logIdParam, from: int().default(0), to: int().optional() }),
-      query,
-      'query',
-    );
+    const q = parseInput(exportQuery, query, 'query');
     const lines = await this.bundles.range(q.logId, q.from, q.to);
     await reply.header('content-type', 'application/x-ndjson').send(Readable.from(lines));
   }
 
   @Get('tokens/:tokenId/evidence')
   @RequireScopes('ledger:read')
-  @ApiOperation({
+  @ApiRoute({
     summary:
-      "NDJSON evidence of one token: every recorded event of it below its log's latest checkpoint, across logs, each with its inclusion proof, and those checkpoints (cosigned notes); streamed. 404 no_evidence when none is covered by a checkpoint yet.",
+      "NDJSON evidence of one token: every recorded event of it below its log's latest checkpoint, across logs, each with its inclusion proof, and those checkpoints (cosigned notes); streamed.",
+    params: { tokenId: tokenIdParam },
+    response: { description: 'The evidence, one JSON object a line.', contentType: NDJSON },
+    errors: { 404: 'No event of the token is covered by a checkpoint yet (no_evidence)' },
   })
   async evidence(@Param('tokenId') tokenId: string, @Res() reply: FastifyReply): Promise<void> {
-    const lines = await this.bundles.tokenEvidence(parseInput(z.uuid(), tokenId, 'tokenId'));
+    const lines = await this.bundles.tokenEvidence(parseInput(tokenIdParam, tokenId, 'tokenId'));
     await reply.header('content-type', 'application/x-ndjson').send(Readable.from(lines));
   }
 }

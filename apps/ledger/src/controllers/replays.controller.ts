@@ -1,9 +1,12 @@
 import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
-import { openApiSchema, parseInput } from '@tokenledger/service-host';
+import { ApiRoute, parseInput } from '@tokenledger/service-host';
 import { z } from 'zod';
 import { ReplayService, type ReplayStatus } from '../services/replay.service';
+import { replayStatusSchema } from './responses';
+
+const idParam = z.uuid();
 
 const topic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name');
 export const replaySchema = z
@@ -39,10 +42,12 @@ export class ReplaysController {
   @Post()
   @HttpCode(202)
   @RequireScopes('replay:run')
-  @ApiBody({ schema: openApiSchema(replaySchema) })
-  @ApiOperation({
+  @ApiRoute({
     summary:
       'Republish recorded events (original bytes) to a target topic; progress at GET /v1/replays/{id}.',
+    body: replaySchema,
+    response: { status: 202, description: 'Started.', schema: replayStatusSchema },
+    errors: { 404: 'No such log' },
   })
   start(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<ReplayStatus> {
     return this.replays.start(parseInput(replaySchema, body), principal);
@@ -50,8 +55,14 @@ export class ReplaysController {
 
   @Get(':id')
   @RequireScopes('replay:run')
+  @ApiRoute({
+    summary: "A replay's progress.",
+    params: { id: idParam },
+    response: { description: 'Its status.', schema: replayStatusSchema },
+    errors: { 404: 'No such replay' },
+  })
   async get(@Param('id') id: string): Promise<ReplayStatus> {
-    const status = await this.replays.get(parseInput(z.uuid(), id, 'id'));
+    const status = await this.replays.get(parseInput(idParam, id, 'id'));
     if (!status) throw new NotFoundException(`no replay ${id}`);
     return status;
   }

@@ -1,8 +1,8 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Public, RequireScopes } from '@tokenledger/auth';
 import { isLogId } from '@tokenledger/ledger-core';
-import { parseInput } from '@tokenledger/service-host';
+import { ApiRoute, parseInput } from '@tokenledger/service-host';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { TilesService } from '../services/tiles.service';
@@ -31,11 +31,13 @@ export class TilesController {
 
   @Get(':logId/checkpoint')
   @RequireScopes('ledger:read')
-  @ApiOperation({
+  @ApiRoute({
     summary:
       'C2SP tlog-tiles checkpoint: the latest signed checkpoint with the witnesses’ cosignatures, as /v1/ledger/logs/{logId}/checkpoint.',
+    params: { logId: logIdParam },
+    response: { description: 'The signed note.', contentType: 'text/plain' },
+    errors: { 404: 'No such log, or no checkpoint yet' },
   })
-  @ApiProduces('text/plain; charset=utf-8')
   async checkpoint(
     @Param('logId') logId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -49,11 +51,13 @@ export class TilesController {
 
   @Get(':logId/tile/*')
   @RequireScopes('ledger:read')
-  @ApiOperation({
+  @ApiRoute({
     summary:
       'C2SP tlog-tiles hash tile tile/<L>/<N>[.p/<W>] or entry bundle tile/entries/<N>[.p/<W>] of the tree of the latest checkpoint. Full tiles are immutable.',
+    params: { logId: logIdParam, '*': z.string() },
+    response: { description: 'The tile.', contentType: 'application/octet-stream' },
+    errors: { 404: 'No such log, or a tile beyond the tree (tile_not_found)' },
   })
-  @ApiProduces('application/octet-stream')
   async tile(
     @Param('logId') logId: string,
     @Param('*') rest: string | undefined,

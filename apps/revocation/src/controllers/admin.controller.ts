@@ -1,7 +1,9 @@
 import { Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
+import { ApiRoute } from '@tokenledger/service-host';
 import { RebuildService } from '../services/rebuild.service';
+import { rebuildResultSchema } from './schemas';
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -12,9 +14,10 @@ export class AdminController {
   @Post('rebuild')
   @HttpCode(200)
   @RequireScopes('admin')
-  @ApiOperation({
+  @ApiRoute({
     summary:
       'Drop the token status projection and rebuild it from tokens.lifecycle (recorded in ops.audit).',
+    response: { description: 'What was replayed.', schema: rebuildResultSchema },
   })
   rebuild(
     @CurrentPrincipal() principal: Principal,

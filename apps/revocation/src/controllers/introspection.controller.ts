@@ -1,11 +1,5 @@
 import { Body, Controller, Headers, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiConsumes,
-  ApiExcludeEndpoint,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import {
   CurrentPrincipal,
   InternalSecretGuard,
@@ -14,12 +8,12 @@ import {
   type AuthenticationResult,
   type Principal,
 } from '@tokenledger/auth';
-import { parseInput } from '@tokenledger/service-host';
+import { ApiRoute, parseInput } from '@tokenledger/service-host';
 import type { FastifyRequest } from 'fastify';
 import type { IntrospectionAnswer } from '@tokenledger/contracts';
 import { IntrospectionService, type IntrospectionRequest } from '../services/introspection.service';
 import { LocalAuthenticator } from '../services/local-authenticator';
-import { authenticateSchema, introspectSchema } from './schemas';
+import { authenticateSchema, introspectSchema, introspectionAnswerSchema } from './schemas';
 
 @ApiTags('introspection')
 @Controller()
@@ -33,10 +27,16 @@ export class IntrospectionController {
   @HttpCode(200)
   @ApiBearerAuth()
   @RequireScopes('tokens:introspect')
-  @ApiConsumes('application/x-www-form-urlencoded')
-  @ApiOperation({
+  @ApiRoute({
     summary:
       'RFC 7662 introspection; DPoP-bound tokens need the client proof (DPoP header) and htm/htu.',
+    form: introspectSchema,
+    response: {
+      description: 'Active with its claims, or exactly {"active":false}.',
+      schema: introspectionAnswerSchema,
+    },
+    errors: { 503: 'Issuance did not answer' },
+    oauth: true,
   })
   introspect(
     @Body() body: unknown,

@@ -1,11 +1,21 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
 import type { RevocationReason } from '@tokenledger/contracts';
-import { openApiSchema, parseInput } from '@tokenledger/service-host';
+import { ApiRoute, parseInput } from '@tokenledger/service-host';
 import type { FastifyRequest } from 'fastify';
 import { RevocationService, type LeakResult } from '../services/revocation.service';
-import { bulkSchema, leaksSchema, revokeOneSchema, rfc7009Schema, tokenIdParam } from './schemas';
+import {
+  bulkResultSchema,
+  bulkSchema,
+  emptySchema,
+  leakResultsSchema,
+  leaksSchema,
+  revokeOneSchema,
+  revokedSchema,
+  rfc7009Schema,
+  tokenIdParam,
+} from './schemas';
 
 @ApiTags('revocation')
 @ApiBearerAuth()
@@ -16,8 +26,16 @@ export class RevocationController {
   @Post('tokens/:tokenId/revoke')
   @HttpCode(200)
   @RequireScopes('tokens:revoke')
-  @ApiOperation({ summary: 'Revoke one token by its tokenId (idempotent).' })
-  @ApiBody({ schema: openApiSchema(revokeOneSchema) })
+  @ApiRoute({
+    summary: 'Revoke one token by its tokenId (idempotent).',
+    params: { tokenId: tokenIdParam },
+    body: revokeOneSchema,
+    response: { description: 'Revoked, or inactive already.', schema: revokedSchema },
+    errors: {
+      404: 'No such token (token_not_found)',
+      503: 'Issuance did not answer (issuance_busy, issuance_unavailable)',
+    },
+  })
   revoke(
     @Param('tokenId') tokenId: string,
     @Body() body: unknown,
@@ -38,8 +56,13 @@ export class RevocationController {
   @Post('revoke')
   @HttpCode(200)
   @RequireScopes('tokens:revoke')
-  @ApiConsumes('application/x-www-form-urlencoded')
-  @ApiOperation({ summary: 'RFC 7009 token revocation: 200 whether or not the token was known.' })
+  @ApiRoute({
+    summary: 'RFC 7009 token revocation: 200 whether or not the token was known.',
+    form: rfc7009Schema,
+    response: { description: 'Done (or nothing to do).', schema: emptySchema },
+    errors: { 503: 'Issuance did not answer' },
+    oauth: true,
+  })
   async revokePresented(
     @Body() body: unknown,
     @CurrentPrincipal() principal: Principal,
@@ -52,10 +75,11 @@ export class RevocationController {
   @Post('revocations')
   @HttpCode(200)
   @RequireScopes('tokens:revoke')
-  @ApiOperation({
+  @ApiRoute({
     summary: 'Bulk revocation by selector (kill switch); dryRun counts without revoking.',
+    body: bulkSchema,
+    response: { description: 'What matched and what was revoked.', schema: bulkResultSchema },
   })
-  @ApiBody({ schema: openApiSchema(bulkSchema) })
   bulk(@Body() body: unknown, @CurrentPrincipal() principal: Principal) {
     const { selector, reason, dryRun } = parseInput(bulkSchema, body);
     const [key = '', ...rest] = selector.label?.split('=') ?? [];
@@ -75,11 +99,13 @@ export class RevocationController {
   @Post('leaks')
   @HttpCode(200)
   @RequireScopes('leaks:report')
-  @ApiOperation({
+  @ApiRoute({
     summary:
       'Leak reports in the GitHub secret-scanning partner format; live tokens are revoked (reason leaked).',
+    body: leaksSchema,
+    response: { description: 'One result per reported secret.', schema: leakResultsSchema },
+    errors: { 503: 'Issuance did not answer' },
   })
-  @ApiBody({ schema: openApiSchema(leaksSchema) })
   async leaks(
     @Body() body: unknown,
     @CurrentPrincipal() principal: Principal,

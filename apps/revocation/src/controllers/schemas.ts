@@ -1,4 +1,4 @@
-import { REVOCATION_REASONS } from '@tokenledger/contracts';
+import { LEAK_OUTCOMES, REVOCATION_REASONS } from '@tokenledger/contracts';
 import { z } from 'zod';
 
 export const tokenIdParam = z.uuid({ message: 'tokenId must be a UUID' });
@@ -70,3 +70,50 @@ export const introspectSchema = z.strictObject({
 });
 
 export const authenticateSchema = z.strictObject({ token: z.string().min(1).max(512) });
+
+// Answers, for the OpenAPI document (checked against real answers in e2e/src/openapi.e2e-spec.ts).
+
+export const revokedSchema = z.object({
+  tokenId: z.uuid(),
+  revoked: z.boolean(),
+  alreadyInactive: z.boolean(),
+});
+
+export const emptySchema = z.object({}).describe('RFC 7009 §2.2: the same whether or not known');
+
+export const bulkResultSchema = z.object({
+  matched: z.int().min(0),
+  revoked: z.int().min(0),
+  tokenIds: z.array(z.uuid()),
+});
+
+export const leakResultsSchema = z.object({
+  results: z.array(
+    z.object({
+      prefix: z.string().optional(),
+      tokenId: z.uuid().optional(),
+      outcome: z.enum([...LEAK_OUTCOMES, 'malformed']),
+    }),
+  ),
+});
+
+/** RFC 7662 §2.2: every member for an active token, exactly `{ "active": false }` otherwise. */
+export const introspectionAnswerSchema = z.union([
+  z.object({ active: z.literal(false) }),
+  z.object({
+    active: z.literal(true),
+    scope: z.string(),
+    client_id: z.string(),
+    sub: z.string(),
+    exp: z.int(),
+    iat: z.int(),
+    token_type: z.enum(['Bearer', 'DPoP']),
+    cnf: z.object({ jkt: z.string() }).optional(),
+  }),
+]);
+
+export const rebuildResultSchema = z.object({
+  replayId: z.string(),
+  events: z.int().min(0),
+  tokens: z.int().min(0),
+});
