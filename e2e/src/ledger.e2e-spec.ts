@@ -1,4 +1,4 @@
-import { TOPICS, decodeEvent, topicName, uuidv7 } from '@tokenledger/contracts';
+import { EventVerifier, TOPICS, decodeEvent, topicName, uuidv7 } from '@tokenledger/contracts';
 import {
   chainNext,
   leafHash,
@@ -381,11 +381,17 @@ describe('ledger: tokens issued, used and revoked appear in the verifiable logs'
         .map((r) => [Number(r.offset), r.value]),
     );
     expect(replayed).toHaveLength(total);
+    const verifier = new EventVerifier(system.signing.signers);
     for (const r of replayed) {
       expect(r.headers['tl-replay-id']).toBe(replayId);
       expect(r.headers['tl-source-log']).toBe(source.logId);
       const original = byOffset.get(Number(r.headers['tl-source-index']));
       expect(original && r.value?.equals(original)).toBe(true);
+      // The original signature too: a replayed event still verifies as its producer's.
+      const decoded = decodeEvent(r.value ?? Buffer.alloc(0));
+      expect(
+        decoded.ok && verifier.verify(decoded.value as unknown as Record<string, unknown>).ok,
+      ).toBe(true);
     }
     const audit = await readTopic(
       topicName(TOPICS.opsAudit, prefix),

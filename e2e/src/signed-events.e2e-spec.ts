@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
+  EventVerifier,
   TOPICS,
   buildEvent,
+  decodeEvent,
   encodeEvent,
   signingKeyFromSeed,
   topicName,
@@ -198,5 +200,35 @@ describe('signed events: forged commands are recorded as rejected and not obeyed
 
     // Still active later: nothing acts on the forgeries afterwards either.
     expect(await active(target.token)).toBe(true);
+  });
+
+  it('the apps sign what they produce: token.issued by the issuance key, token.revoked by revocation', async () => {
+    const issued = await issue('signed by issuance');
+    await eventually(
+      async () => ((await active(issued.token)) ? true : undefined),
+      20_000,
+      'the token active',
+    );
+    const res = await fetch(`${system.apps.revocation.url}/v1/tokens/${issued.tokenId}/revoke`, {
+      method: 'POST',
+      headers: admin(),
+      body: JSON.stringify({ reason: 'requested' }),
+    });
+    expect(res.ok).toBe(true);
+    const verifier = new EventVerifier(system.signing.signers);
+    const records = await readTopic(
+      topicName(TOPICS.lifecycle, prefix),
+      (rs) => rs.filter((r) => r.value?.includes(issued.tokenId)).length >= 2,
+    );
+    const signers = records
+      .filter((r) => r.value?.includes(issued.tokenId))
+      .map((r) => {
+        const decoded = decodeEvent(r.value ?? Buffer.alloc(0));
+        if (!decoded.ok) throw decoded.error;
+        const check = verifier.verify(decoded.value);
+        return [decoded.event.type, check.ok ? check.keyId : check.code];
+      });
+    expect(signers[0]).toEqual(['tokenledger.token.issued.v1', 'issuance-e2e-1']);
+    expect(signers[1]).toEqual(['tokenledger.token.revoked.v1', 'revocation-e2e-1']);
   });
 });
