@@ -32,6 +32,7 @@ export class RevocationController {
         actor: principal.actor,
         ...(req.id ? { requestId: req.id } : {}),
       },
+      principal,
     );
   }
 
@@ -69,6 +70,7 @@ export class RevocationController {
       reason as RevocationReason,
       dryRun,
       { actor: principal.actor },
+      principal,
     );
   }
 

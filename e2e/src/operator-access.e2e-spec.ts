@@ -1,0 +1,188 @@
+import {
+  eventually,
+  freshDatabase,
+  freshTopicPrefix,
+  kafkaBrokers,
+  type TestDatabase,
+} from '@tokenledger/testing';
+import { APP_NAMES, startSystem, type RunningSystem } from './system';
+
+interface Issued {
+  token: string;
+  tokenId: string;
+}
+
+/** Issue 15 point 4: operator access that cannot be abused or lock itself out. */
+describe('operator access', () => {
+  let db: TestDatabase;
+  let system: RunningSystem;
+  const url = (app: keyof RunningSystem['apps'], path: string): string =>
+    `${system.apps[app].url}${path}`;
+  const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+  async function post(
+    app: keyof RunningSystem['apps'],
+    path: string,
+    operator: string,
+    body: unknown,
+  ): Promise<Response> {
+    return fetch(url(app, path), {
+      method: 'POST',
+      headers: { ...bearer(operator), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+
+  async function issue(operator: string, body: Record<string, unknown>): Promise<Issued> {
+    const res = await post('issuance', '/v1/tokens', operator, { ttlSeconds: 3600, ...body });
+    expect(res.status).toBe(201);
+    return (await res.json()) as Issued;
+  }
+
+  /** Waits until every app accepts `token` (revocation learns new tokens through Kafka). */
+  async function knownEverywhere(token: string): Promise<void> {
+    for (const app of APP_NAMES) {
+      await eventually(
+        async () =>
+          (await fetch(url(app, '/v1/whoami'), { headers: bearer(token) })).status === 200
+            ? true
+            : undefined,
+        20_000,
+        `token known to ${app}`,
+      );
+    }
+  }
+
+  async function statusOf(tokenId: string): Promise<string> {
+    const res = await fetch(url('issuance', `/v1/tokens/${tokenId}`), {
+      headers: bearer(system.rootToken),
+    });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { status: string }).status;
+  }
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    system = await startSystem(
+      { DATABASE_URL: db.url, KAFKA_BROKERS: kafkaBrokers(), TOPIC_PREFIX: freshTopicPrefix() },
+      { witness: false },
+    );
+    await knownEverywhere(system.rootToken);
+  }, 150_000);
+
+  afterAll(async () => {
+    await system?.stop();
+    await db?.drop();
+  }, 60_000);
+
+  describe('revoking needs every scope of the token revoked', () => {
+    it('tokens:revoke alone cannot revoke root or another admin token (403), one by one or by selector, and nothing changes', async () => {
+      const root = system.rootToken;
+      const rootId = (
+        (await (
+          await fetch(url('revocation', '/v1/whoami'), { headers: bearer(root) })
+        ).json()) as {
+          tokenId: string;
+        }
+      ).tokenId;
+      const revoker = await issue(root, {
+        owner: { type: 'user', id: 'sec-oncall' },
+        name: 'revoker',
+        scopes: ['tokens:revoke'],
+      });
+      const admin = await issue(root, {
+        owner: { type: 'user', id: 'ops' },
+        name: 'second-admin',
+        scopes: ['admin'],
+        labels: { tier: 'ops' },
+      });
+      await knownEverywhere(revoker.token);
+      await knownEverywhere(admin.token);
+
+      for (const target of [rootId, admin.tokenId]) {
+        const res = await post('revocation', `/v1/tokens/${target}/revoke`, revoker.token, {});
+        expect(res.status).toBe(403);
+        const body = (await res.json()) as { error: { code: string; message: string } };
+        expect(body.error.code).toBe('insufficient_scope');
+        expect(body.error.message).toContain('admin');
+      }
+      for (const dryRun of [true, false]) {
+        const res = await post('revocation', '/v1/revocations', revoker.token, {
+          selector: { label: 'tier=ops' },
+          dryRun,
+        });
+        expect(res.status).toBe(403);
+      }
+      // Still usable: every app still accepts both.
+      expect((await fetch(url('ledger', '/v1/whoami'), { headers: bearer(root) })).status).toBe(
+        200,
+      );
+      expect(
+        (await fetch(url('revocation', '/v1/whoami'), { headers: bearer(admin.token) })).status,
+      ).toBe(200);
+      expect(await statusOf(admin.tokenId)).toBe('active');
+
+      // With admin it works.
+      const byAdmin = await post('revocation', `/v1/tokens/${admin.tokenId}/revoke`, root, {});
+      expect(byAdmin.status).toBe(200);
+      expect(await byAdmin.json()).toMatchObject({ revoked: true });
+    });
+
+    it('a token with a scope the caller lacks is refused; one with only scopes it holds is revoked', async () => {
+      const root = system.rootToken;
+      const revoker = await issue(root, {
+        owner: { type: 'user', id: 'sec' },
+        name: 'billing-revoker',
+        scopes: ['tokens:revoke', 'billing:read'],
+      });
+      const billing = await issue(root, {
+        owner: { type: 'service', id: 'billing' },
+        name: 'billing-api',
+        scopes: ['billing:read'],
+        labels: { app: 'billing' },
+      });
+      const payments = await issue(root, {
+        owner: { type: 'service', id: 'billing' },
+        name: 'payments-api',
+        scopes: ['billing:read', 'payments:write'],
+        labels: { app: 'billing' },
+      });
+      for (const t of [revoker, billing, payments]) await knownEverywhere(t.token);
+
+      const refused = await post(
+        'revocation',
+        `/v1/tokens/${payments.tokenId}/revoke`,
+        revoker.token,
+        {},
+      );
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toContain(
+        'payments:write',
+      );
+      // The selector matches both: refused as a whole, neither revoked.
+      const bulk = await post('revocation', '/v1/revocations', revoker.token, {
+        selector: { label: 'app=billing' },
+      });
+      expect(bulk.status).toBe(403);
+      expect(((await bulk.json()) as { error: { message: string } }).error.message).toMatch(
+        /^1 of the 2 matching tokens/,
+      );
+      expect(await statusOf(billing.tokenId)).toBe('active');
+
+      const allowed = await post(
+        'revocation',
+        `/v1/tokens/${billing.tokenId}/revoke`,
+        revoker.token,
+        {},
+      );
+      expect(allowed.status).toBe(200);
+      expect(await allowed.json()).toMatchObject({ revoked: true });
+      await eventually(
+        async () => ((await statusOf(billing.tokenId)) === 'revoked' ? true : undefined),
+        20_000,
+        'issuance to see the revocation',
+      );
+      expect(await statusOf(payments.tokenId)).toBe('active');
+    });
+  });
+});
