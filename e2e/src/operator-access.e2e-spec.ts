@@ -5,6 +5,7 @@ import {
   kafkaBrokers,
   type TestDatabase,
 } from '@tokenledger/testing';
+import { DpopClient } from './dpop-client';
 import { APP_NAMES, startSystem, type RunningSystem } from './system';
 
 interface Issued {
@@ -183,6 +184,102 @@ describe('operator access', () => {
         'issuance to see the revocation',
       );
       expect(await statusOf(payments.tokenId)).toBe('active');
+    });
+  });
+
+  describe('a DPoP-bound operator token needs a proof at every app', () => {
+    let client: DpopClient;
+    let stranger: DpopClient;
+    let bound: Issued;
+    const dpop = async (
+      app: keyof RunningSystem['apps'],
+      path: string,
+      options: { method?: string; key?: DpopClient; body?: unknown; proof?: string } = {},
+    ): Promise<Response> => {
+      const method = options.method ?? 'GET';
+      const target = url(app, path);
+      const proof =
+        options.proof ?? (await (options.key ?? client).proof(method, target, bound.token));
+      return fetch(target, {
+        method,
+        headers: {
+          authorization: `DPoP ${bound.token}`,
+          dpop: proof,
+          ...(options.body ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(options.body ? { body: JSON.stringify(options.body) } : {}),
+      });
+    };
+
+    beforeAll(async () => {
+      client = await DpopClient.start();
+      stranger = await DpopClient.start();
+      bound = await issue(system.rootToken, {
+        owner: { type: 'user', id: 'dpop-operator' },
+        name: 'dpop-operator',
+        scopes: ['tokens:issue', 'tokens:read', 'ledger:read', 'anomalies:read'],
+        dpopJkt: client.jkt,
+      });
+      await eventually(
+        async () => ((await dpop('revocation', '/v1/whoami')).status === 200 ? true : undefined),
+        20_000,
+        'the bound token known to revocation',
+      );
+    });
+    afterAll(() => {
+      client?.stop();
+      stranger?.stop();
+    });
+
+    it.each(APP_NAMES)(
+      '%s: as Bearer, or as DPoP without a proof, 401; with a proof 200',
+      async (app) => {
+        const asBearer = await fetch(url(app, '/v1/whoami'), { headers: bearer(bound.token) });
+        expect(asBearer.status).toBe(401);
+        expect(asBearer.headers.get('www-authenticate')).toMatch(/^DPoP /);
+        // A valid proof does not make a Bearer presentation acceptable.
+        const target = url(app, '/v1/whoami');
+        const bearerWithProof = await fetch(target, {
+          headers: { ...bearer(bound.token), dpop: await client.proof('GET', target, bound.token) },
+        });
+        expect(bearerWithProof.status).toBe(401);
+        const noProof = await fetch(target, { headers: { authorization: `DPoP ${bound.token}` } });
+        expect(noProof.status).toBe(401);
+        const withProof = await dpop(app, '/v1/whoami');
+        expect(withProof.status).toBe(200);
+        expect(await withProof.json()).toMatchObject({ tokenId: bound.tokenId });
+      },
+    );
+
+    it('the proof is checked as at introspection: another key, another URL or method, a replay at another app are refused', async () => {
+      expect((await dpop('ledger', '/v1/whoami', { key: stranger })).status).toBe(401);
+      const forIssuance = await client.proof('GET', url('issuance', '/v1/whoami'), bound.token);
+      expect((await dpop('anomaly', '/v1/whoami', { proof: forIssuance })).status).toBe(401);
+      const forPost = await client.proof('POST', url('ledger', '/v1/whoami'), bound.token);
+      expect((await dpop('ledger', '/v1/whoami', { proof: forPost })).status).toBe(401);
+      // Accepted once, then refused as a replay (the jti store is the one introspection uses).
+      expect((await dpop('issuance', '/v1/whoami', { proof: forIssuance })).status).toBe(200);
+      expect((await dpop('issuance', '/v1/whoami', { proof: forIssuance })).status).toBe(401);
+      // A proof made for another token (no matching ath) is refused.
+      const other = await client.proof('GET', url('issuance', '/v1/whoami'), system.rootToken);
+      expect((await dpop('issuance', '/v1/whoami', { proof: other })).status).toBe(401);
+    });
+
+    it('with proofs, the bound token does real work: issues a token, reads it, queries the ledger and anomalies', async () => {
+      const created = await dpop('issuance', '/v1/tokens', {
+        method: 'POST',
+        body: {
+          owner: { type: 'service', id: 'search' },
+          name: 'by-dpop-operator',
+          scopes: ['tokens:read'],
+          ttlSeconds: 600,
+        },
+      });
+      expect(created.status).toBe(201);
+      const { tokenId } = (await created.json()) as Issued;
+      expect((await dpop('issuance', `/v1/tokens/${tokenId}`)).status).toBe(200);
+      expect((await dpop('ledger', '/v1/ledger/logs')).status).toBe(200);
+      expect((await dpop('anomaly', '/v1/anomalies')).status).toBe(200);
     });
   });
 });

@@ -2,6 +2,7 @@ export {
   TokenAuthenticator,
   operatorActor,
   type AuthenticationResult,
+  type Presentation,
   type Principal,
 } from './authenticator';
 export { AuthModule, type AuthModuleOptions } from './auth.module';

@@ -10,7 +10,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { hasScope } from '@tokenledger/token-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { TokenAuthenticator, type Principal } from './authenticator';
+import { TokenAuthenticator, type Presentation, type Principal } from './authenticator';
 
 const SCOPES_KEY = 'tokenledger:scopes';
 const PUBLIC_KEY = 'tokenledger:public';
@@ -33,10 +33,21 @@ export const CurrentPrincipal = createParamDecorator(
   },
 );
 
+/** The URL the client called, as a DPoP proof's `htu` names it (query and fragment ignored). */
+function requestUrl(req: FastifyRequest): string {
+  const host = req.headers.host ?? req.host;
+  return `${req.protocol}://${host}${req.url.split('?')[0] ?? '/'}`;
+}
+
+const DPOP_CHALLENGE = 'DPoP realm="tokenledger", algs="ES256 ES384 EdDSA RS256 PS256"';
+
 /**
  * Global guard: every route needs `Authorization: Bearer <operator token>` unless marked
- * @Public(). 401 without a token or with a malformed, unknown, expired or revoked one; 403 when a
- * scope named by @RequireScopes is missing. A route with neither decorator is refused (default deny).
+ * @Public(); a DPoP-bound operator token needs `Authorization: DPoP <token>` and a `DPoP` proof
+ * header for this request instead (RFC 9449 §7), checked by the authenticator. 401 without a
+ * token, with a malformed, unknown, expired or revoked one, or with a missing or refused proof;
+ * 403 when a scope named by @RequireScopes is missing. A route with neither decorator is refused
+ * (default deny).
  */
 @Injectable()
 export class OperatorAuthGuard implements CanActivate {
@@ -54,14 +65,29 @@ export class OperatorAuthGuard implements CanActivate {
     const reply = http.getResponse<FastifyReply>();
 
     const header = req.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header.trim()) : null;
-    if (!match?.[1]) {
+    const match =
+      typeof header === 'string' ? /^(Bearer|DPoP) ([^\s]+)$/i.exec(header.trim()) : null;
+    if (!match?.[1] || !match[2]) {
       void reply.header('WWW-Authenticate', 'Bearer realm="tokenledger"');
       throw new UnauthorizedException(
-        'an operator token is required: Authorization: Bearer <token>',
+        'an operator token is required: Authorization: Bearer <token> (or DPoP <token> with a DPoP proof)',
       );
     }
-    const result = await this.authenticator.authenticate(match[1]);
+    const presentation: Presentation = {
+      scheme: match[1].toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer',
+      htm: req.method,
+      htu: requestUrl(req),
+    };
+    // Exactly one proof (RFC 9449 §4.3 check 1); several DPoP headers arrive joined or as an array.
+    const proof = req.headers.dpop;
+    if (typeof proof === 'string' && !proof.includes(',')) presentation.proof = proof;
+    const result = await this.authenticator.authenticate(match[2], presentation);
+    if (!result.ok && result.reason === 'dpop') {
+      void reply.header('WWW-Authenticate', `${DPOP_CHALLENGE}, error="invalid_dpop_proof"`);
+      throw new UnauthorizedException(
+        'this operator token is DPoP-bound: present it as Authorization: DPoP <token> with a valid DPoP proof of its key for this request (or it is not bound and must be presented as Bearer)',
+      );
+    }
     if (!result.ok) {
       void reply.header('WWW-Authenticate', 'Bearer realm="tokenledger", error="invalid_token"');
       throw new UnauthorizedException(
