@@ -5,8 +5,10 @@ import {
   kafkaBrokers,
   type TestDatabase,
 } from '@tokenledger/testing';
+import { generateToken } from '@tokenledger/token-core';
+import { Client } from 'pg';
 import { DpopClient } from './dpop-client';
-import { APP_NAMES, startSystem, type RunningSystem } from './system';
+import { APP_NAMES, spawnApp, startSystem, type RunningSystem } from './system';
 
 interface Issued {
   token: string;
@@ -281,5 +283,136 @@ describe('operator access', () => {
       expect((await dpop('ledger', '/v1/ledger/logs')).status).toBe(200);
       expect((await dpop('anomaly', '/v1/anomalies')).status).toBe(200);
     });
+  });
+
+  // Last: it revokes every admin token of the system.
+  describe('break-glass', () => {
+    async function sql<T>(text: string, params: unknown[] = []): Promise<T[]> {
+      const client = new Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        return (await client.query(text, params)).rows as T[];
+      } finally {
+        await client.end();
+      }
+    }
+
+    async function restartIssuance(env: Record<string, string>): Promise<void> {
+      const old = system.apps.issuance.process;
+      await new Promise<void>((resolve) => {
+        if (old.exitCode !== null || old.signalCode !== null) return resolve();
+        old.once('exit', () => resolve());
+        old.kill('SIGTERM');
+      });
+      const restarted = spawnApp('issuance', {
+        ...system.env,
+        ...env,
+        PORT: new URL(system.apps.issuance.url).port,
+      });
+      system.apps.issuance = { ...system.apps.issuance, ...restarted };
+      await eventually(
+        async () =>
+          (await fetch(url('issuance', '/health/ready')).catch(() => undefined))?.status === 200
+            ? true
+            : undefined,
+        60_000,
+        'issuance ready again',
+      );
+    }
+
+    it('after an admin revokes every admin token, a restart with a root token configured registers a new root, recorded in the ledger', async () => {
+      const root = system.rootToken;
+      const whoami = (await (
+        await fetch(url('revocation', '/v1/whoami'), { headers: bearer(root) })
+      ).json()) as { tokenId: string };
+      // A restart while an admin is active changes nothing.
+      await restartIssuance({});
+      expect(
+        await sql<{ n: number }>('SELECT count(*)::int AS n FROM issuance.tokens WHERE is_root'),
+      ).toEqual([{ n: 1 }]);
+
+      const killAll = await post('revocation', '/v1/revocations', root, {
+        selector: { scope: 'admin' },
+      });
+      expect(killAll.status).toBe(200);
+      expect(((await killAll.json()) as { tokenIds: string[] }).tokenIds).toContain(whoami.tokenId);
+      // Locked out at every app, and issuance's own table knows it.
+      for (const app of APP_NAMES) {
+        await eventually(
+          async () =>
+            (await fetch(url(app, '/v1/whoami'), { headers: bearer(root) })).status === 401
+              ? true
+              : undefined,
+          5_000,
+          `root refused by ${app}`,
+        );
+      }
+      await eventually(
+        async () =>
+          (
+            await sql<{ n: number }>(
+              `SELECT count(*)::int AS n FROM issuance.tokens WHERE status = 'active' AND 'admin' = ANY(scopes)`,
+            )
+          )[0]?.n === 0
+            ? true
+            : undefined,
+        20_000,
+        'issuance to see every admin token revoked',
+      );
+
+      const newRoot = generateToken();
+      await restartIssuance({ TOKENLEDGER_ROOT_TOKEN: newRoot });
+      await knownEverywhere(newRoot);
+      const me = (await (
+        await fetch(url('ledger', '/v1/whoami'), { headers: bearer(newRoot) })
+      ).json()) as { tokenId: string; scopes: string[] };
+      expect(me.scopes).toEqual(['admin']);
+      expect(me.tokenId).not.toBe(whoami.tokenId);
+      // The revoked root stays revoked.
+      expect((await fetch(url('issuance', '/v1/whoami'), { headers: bearer(root) })).status).toBe(
+        401,
+      );
+      // Access is really back: the new root issues.
+      expect(
+        (
+          await post('issuance', '/v1/tokens', newRoot, {
+            owner: { type: 'user', id: 'ops' },
+            name: 'after-break-glass',
+            scopes: ['admin'],
+            ttlSeconds: 600,
+          })
+        ).status,
+      ).toBe(201);
+
+      const recorded = await eventually(
+        async () => {
+          const res = await fetch(
+            url('ledger', '/v1/ledger/events?type=tokenledger.ops.break-glass.v1'),
+            { headers: bearer(newRoot) },
+          );
+          expect(res.status).toBe(200);
+          const { entries } = (await res.json()) as {
+            entries: Array<{ logId: string; record: { kind: string; event: { data: unknown } } }>;
+          };
+          return entries.length > 0 ? entries : undefined;
+        },
+        30_000,
+        'the break-glass event in the ledger',
+      );
+      expect(recorded).toHaveLength(1);
+      expect(recorded[0]?.logId).toMatch(/^.*ops\.audit-\d+$/);
+      expect(recorded[0]?.record.kind).toBe('event');
+      expect(recorded[0]?.record.event.data).toMatchObject({
+        tokenId: me.tokenId,
+        rootTokenFrom: 'env',
+        previousRootIds: [whoami.tokenId],
+        reason: 'no-active-admin',
+      });
+      // And a restart now (an admin is active again) registers nothing more.
+      await restartIssuance({ TOKENLEDGER_ROOT_TOKEN: generateToken() });
+      expect(
+        await sql<{ n: number }>('SELECT count(*)::int AS n FROM issuance.tokens WHERE is_root'),
+      ).toEqual([{ n: 2 }]);
+    }, 180_000);
   });
 });

@@ -44,7 +44,7 @@ function fieldNames(schema: z.core.$ZodType, into: string[] = []): string[] {
 
 describe('event registry', () => {
   it('names every type tokenledger.<name>.v1 and maps it to its topic', () => {
-    expect(ALL_EVENT_TYPES).toHaveLength(14);
+    expect(ALL_EVENT_TYPES).toHaveLength(15);
     for (const type of ALL_EVENT_TYPES) {
       expect(type).toMatch(/^tokenledger\.(token|anomaly|ops)\.[a-z-]+\.v1$/);
       expect(AUDITED_TOPICS).toContain(EVENT_TOPIC[type]);
@@ -153,6 +153,9 @@ describe('cross-field rules', () => {
       issuePaths(EVENT_TYPES.opsSigningHalted, { severity: 'warning', reason: 'other' }),
     ).toEqual(['severity', 'reason']);
     expect(issuePaths(EVENT_TYPES.opsSigningHalted, { logId: 'a b' })).toEqual(['logId']);
+    expect(
+      issuePaths(EVENT_TYPES.opsBreakGlass, { rootTokenFrom: 'api', reason: 'because' }),
+    ).toEqual(['rootTokenFrom', 'reason']);
   });
 });
 

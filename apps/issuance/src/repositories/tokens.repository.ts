@@ -253,11 +253,22 @@ export class TokensRepository extends SchemaRepository {
     return rows.map((r) => ({ tokenId: r.token_id, kind: r.kind }));
   }
 
-  async hasRoot(): Promise<boolean> {
-    const [row] = await this.dataSource.query<Array<{ n: number }>>(
-      `SELECT count(*)::int AS n FROM ${this.s}.tokens WHERE is_root`,
+  /** Every root token ever registered, active or not (oldest first). */
+  async rootIds(): Promise<string[]> {
+    const rows = await this.dataSource.query<Array<{ token_id: string }>>(
+      `SELECT token_id FROM ${this.s}.tokens WHERE is_root ORDER BY token_id`,
     );
-    return (row?.n ?? 0) > 0;
+    return rows.map((r) => r.token_id);
+  }
+
+  /** Whether any token holding `admin` (root included) is active and unexpired at `now`. */
+  async hasActiveAdmin(now: Date): Promise<boolean> {
+    const rows = await this.dataSource.query<unknown[]>(
+      `SELECT 1 FROM ${this.s}.tokens
+        WHERE status = 'active' AND expires_at > $1 AND 'admin' = ANY(scopes) LIMIT 1`,
+      [now],
+    );
+    return rows.length > 0;
   }
 
   async policy(manager: Tx = this.dataSource.manager): Promise<Policy> {

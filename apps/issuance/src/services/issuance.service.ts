@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { canonicalize } from '@tokenledger/canonical-json';
 import type { Clock, EventEnvelope, IdSource, TokenIssuedV1 } from '@tokenledger/contracts';
 import { markProcessed } from '@tokenledger/messaging';
-import { EventOutbox, type EventMeta } from '@tokenledger/messaging-nest';
+import { EventOutbox, type EventDraft, type EventMeta } from '@tokenledger/messaging-nest';
 import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
 import { UnitOfWork, type Tx } from '@tokenledger/sql';
@@ -87,7 +87,13 @@ export class IssuanceService {
   async issue(
     input: IssueInput,
     caller: Caller,
-    options: { rotatedFrom?: string; isRoot?: boolean; presetToken?: string } = {},
+    options: {
+      rotatedFrom?: string;
+      isRoot?: boolean;
+      presetToken?: string;
+      /** More events recorded in the same statement as the token (e.g. a break-glass audit). */
+      alsoRecord?: (tokenId: string) => EventDraft[];
+    } = {},
   ): Promise<IssuedToken> {
     const scopes = normalizeScopes(input.scopes);
     const now = new Date(this.clock.now());
@@ -147,7 +153,10 @@ export class IssuanceService {
     const events = decide({ type: 'issue', token: issued }, undefined);
     // The token row and its token.issued outbox row in one statement: atomic without a
     // transaction block, one round trip (see TokensRepository.insertIssued).
-    const { rows } = this.outbox.prepare(events, this.meta(caller));
+    const { rows } = this.outbox.prepare(
+      [...events, ...(options.alsoRecord?.(issued.tokenId) ?? [])],
+      this.meta(caller),
+    );
     await this.tokens.insertIssued(
       {
         ...issued,
