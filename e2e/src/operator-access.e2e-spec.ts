@@ -285,6 +285,126 @@ describe('operator access', () => {
     });
   });
 
+  describe('owner-scoped operator tokens', () => {
+    it('a malformed scope is a 400 naming it, and nothing is issued', async () => {
+      for (const scope of [
+        'tokens:issue@',
+        'ledger:read@team-a',
+        'tokens:read@team a',
+        'Tokens:Read',
+      ]) {
+        const res = await post('issuance', '/v1/tokens', system.rootToken, {
+          owner: { type: 'team', id: 'team-a' },
+          name: 'malformed',
+          scopes: [scope],
+          ttlSeconds: 600,
+        });
+        expect(res.status).toBe(400);
+        expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+          /scopes\[0\]: not a valid scope/,
+        );
+      }
+      const listed = (await (
+        await fetch(url('issuance', '/v1/tokens?ownerId=team-a'), {
+          headers: bearer(system.rootToken),
+        })
+      ).json()) as { tokens: Array<{ name: string }> };
+      expect(listed.tokens.map((t) => t.name)).not.toContain('malformed');
+    });
+
+    it('tokens:*@team-a sees and manages team-a tokens only; every other owner answers 404 or is left out', async () => {
+      const root = system.rootToken;
+      const teamA = await issue(root, {
+        owner: { type: 'user', id: 'lead-a' },
+        name: 'team-a-operator',
+        scopes: [
+          'tokens:issue@team-a',
+          'tokens:read@team-a',
+          'tokens:revoke@team-a',
+          'billing:read',
+        ],
+      });
+      const mine = await issue(root, {
+        owner: { type: 'team', id: 'team-a' },
+        name: 'a-api',
+        scopes: ['billing:read'],
+        labels: { app: 'shared' },
+      });
+      const theirs = await issue(root, {
+        owner: { type: 'team', id: 'team-b' },
+        name: 'b-api',
+        scopes: ['billing:read'],
+        labels: { app: 'shared' },
+      });
+      for (const t of [teamA, mine, theirs]) await knownEverywhere(t.token);
+      const op = teamA.token;
+      const get = (path: string) => fetch(url('issuance', path), { headers: bearer(op) });
+
+      // Read
+      const listed = (await (await get('/v1/tokens')).json()) as {
+        tokens: Array<{ tokenId: string; owner: { id: string } }>;
+      };
+      expect(listed.tokens.map((t) => t.tokenId)).toContain(mine.tokenId);
+      expect(new Set(listed.tokens.map((t) => t.owner.id))).toEqual(new Set(['team-a']));
+      expect(
+        ((await (await get('/v1/tokens?ownerId=team-b')).json()) as { tokens: unknown[] }).tokens,
+      ).toEqual([]);
+      expect((await get(`/v1/tokens/${mine.tokenId}`)).status).toBe(200);
+      expect((await get(`/v1/tokens/${theirs.tokenId}`)).status).toBe(404);
+      // Routes that cannot be narrowed to an owner stay closed (403), e.g. the policy.
+      expect((await get('/v1/policies')).status).toBe(403);
+
+      // Issue and rotate
+      const forB = await post('issuance', '/v1/tokens', op, {
+        owner: { type: 'team', id: 'team-b' },
+        name: 'sneaky',
+        scopes: ['billing:read'],
+        ttlSeconds: 600,
+      });
+      expect(forB.status).toBe(404);
+      const forA = await post('issuance', '/v1/tokens', op, {
+        owner: { type: 'team', id: 'team-a' },
+        name: 'a-worker',
+        scopes: ['billing:read'],
+        ttlSeconds: 600,
+      });
+      expect(forA.status).toBe(201);
+      expect((await post('issuance', `/v1/tokens/${theirs.tokenId}/rotate`, op, {})).status).toBe(
+        404,
+      );
+
+      // Revoke: by id, by selector, RFC 7009
+      expect((await post('revocation', `/v1/tokens/${theirs.tokenId}/revoke`, op, {})).status).toBe(
+        404,
+      );
+      const dry = await post('revocation', '/v1/revocations', op, {
+        selector: { label: 'app=shared' },
+        dryRun: true,
+      });
+      expect(dry.status).toBe(200);
+      expect(await dry.json()).toMatchObject({ matched: 1, tokenIds: [mine.tokenId] });
+      const rfc7009 = await fetch(url('revocation', '/v1/revoke'), {
+        method: 'POST',
+        headers: { ...bearer(op), 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: theirs.token }).toString(),
+      });
+      expect(rfc7009.status).toBe(200);
+      const bulk = await post('revocation', '/v1/revocations', op, {
+        selector: { label: 'app=shared' },
+      });
+      expect(await bulk.json()).toMatchObject({ matched: 1, revoked: 1, tokenIds: [mine.tokenId] });
+      await eventually(
+        async () => ((await statusOf(mine.tokenId)) === 'revoked' ? true : undefined),
+        20_000,
+        'the team-a token revoked',
+      );
+      expect(await statusOf(theirs.tokenId)).toBe('active');
+      expect(
+        (await fetch(url('ledger', '/v1/whoami'), { headers: bearer(theirs.token) })).status,
+      ).toBe(200);
+    });
+  });
+
   // Last: it revokes every admin token of the system.
   describe('break-glass', () => {
     async function sql<T>(text: string, params: unknown[] = []): Promise<T[]> {

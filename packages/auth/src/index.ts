@@ -12,5 +12,11 @@ export {
   InternalSecretGuard,
   secretsEqual,
 } from './internal-secret';
-export { CurrentPrincipal, OperatorAuthGuard, Public, RequireScopes } from './operator-auth.guard';
+export {
+  CurrentPrincipal,
+  OperatorAuthGuard,
+  OwnerScoped,
+  Public,
+  RequireScopes,
+} from './operator-auth.guard';
 export { RemoteAuthenticator, type RemoteAuthenticatorOptions } from './remote-authenticator';

@@ -8,16 +8,25 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { hasScope } from '@tokenledger/token-core';
+import { hasScope, hasScopeForSomeOwner } from '@tokenledger/token-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TokenAuthenticator, type Presentation, type Principal } from './authenticator';
 
 const SCOPES_KEY = 'tokenledger:scopes';
 const PUBLIC_KEY = 'tokenledger:public';
+const OWNER_SCOPED_KEY = 'tokenledger:owner-scoped';
 
 /** The route needs an operator token holding every one of these scopes (`admin` holds all). */
 export const RequireScopes = (...scopes: string[]): MethodDecorator & ClassDecorator =>
   SetMetadata(SCOPES_KEY, scopes);
+
+/**
+ * The route narrows what it does to the owners the caller reaches (token-core `ownerReach`), so
+ * an owner-scoped scope such as `tokens:read@team-a` is let in for `tokens:read`. The route MUST
+ * then answer 404 for anything of an owner out of reach, and list only owners within it.
+ */
+export const OwnerScoped = (): MethodDecorator & ClassDecorator =>
+  SetMetadata(OWNER_SCOPED_KEY, true);
 
 /** The route is open (health, metrics, internal routes with their own guard). */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC_KEY, true);
@@ -95,7 +104,10 @@ export class OperatorAuthGuard implements CanActivate {
       );
     }
     if (!required) throw new ForbiddenException('this route is not open to operator tokens');
-    const missing = required.filter((scope) => !hasScope(result.principal.scopes, scope));
+    const held = this.reflector.getAllAndOverride<boolean>(OWNER_SCOPED_KEY, targets)
+      ? hasScopeForSomeOwner
+      : hasScope;
+    const missing = required.filter((scope) => !held(result.principal.scopes, scope));
     if (missing.length > 0) {
       void reply.header(
         'WWW-Authenticate',

@@ -80,6 +80,11 @@ describe('cross-field rules', () => {
     ]);
     expect(issuePaths(EVENT_TYPES.tokenIssued, { rotatedFrom: TOKEN })).toEqual(['rotatedFrom']);
     expect(issuePaths(EVENT_TYPES.tokenIssued, { rotatedFrom: NEW_TOKEN })).toEqual([]);
+    // Owner-scoped operator scopes (token-core) can be recorded; spaces still cannot.
+    expect(issuePaths(EVENT_TYPES.tokenIssued, { scopes: ['tokens:read@team-a'] })).toEqual([]);
+    expect(issuePaths(EVENT_TYPES.tokenIssued, { scopes: ['tokens:read@team a'] })).toEqual([
+      'scopes.0',
+    ]);
     expect(issuePaths(EVENT_TYPES.tokenIssued, { scopes: [] })).toEqual(['scopes']);
     expect(issuePaths(EVENT_TYPES.tokenIssued, { prefix: 'tlk_live_' + 'A'.repeat(38) })).toEqual([
       'prefix',

@@ -9,7 +9,8 @@ import {
   Query,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
+import { CurrentPrincipal, OwnerScoped, RequireScopes, type Principal } from '@tokenledger/auth';
+import { ownerReach } from '@tokenledger/token-core';
 import { openApiSchema, parseInput } from '@tokenledger/service-host';
 import { IssuanceService, type IssuedToken } from '../services/issuance.service';
 import type { TokenView } from '../repositories/tokens.repository';
@@ -29,33 +30,48 @@ export class TokensController {
       'Issue a token. The plaintext is in this response only; it is never stored or shown again.',
   })
   @ApiBody({ schema: openApiSchema(issueTokenSchema) })
+  @OwnerScoped()
   issue(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<IssuedToken> {
     return this.issuance.issueAdmitted(parseInput(issueTokenSchema, body), principal);
   }
 
   @Get()
   @RequireScopes('tokens:read')
+  @OwnerScoped()
   @ApiOperation({
     summary: 'List token metadata (never secrets or hashes), ordered by tokenId, paged by cursor.',
   })
-  async list(@Query() query: unknown): Promise<{ tokens: TokenView[]; cursor: string | null }> {
+  async list(
+    @Query() query: unknown,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<{ tokens: TokenView[]; cursor: string | null }> {
     const q = parseInput(listQuerySchema, query, 'query');
     const [key = '', ...rest] = q.label?.split('=') ?? [];
-    const tokens = await this.issuance.list({
-      limit: q.limit,
-      ...(q.ownerId ? { ownerId: q.ownerId } : {}),
-      ...(q.label ? { label: { key, value: rest.join('=') } } : {}),
-      ...(q.status ? { status: q.status } : {}),
-      ...(q.cursor ? { after: q.cursor } : {}),
-    });
+    const tokens = await this.issuance.list(
+      {
+        limit: q.limit,
+        ...(q.ownerId ? { ownerId: q.ownerId } : {}),
+        ...(q.label ? { label: { key, value: rest.join('=') } } : {}),
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.cursor ? { after: q.cursor } : {}),
+      },
+      ownerReach(principal.scopes, 'tokens:read'),
+    );
     const last = tokens.length === q.limit ? tokens[tokens.length - 1] : undefined;
     return { tokens, cursor: last?.tokenId ?? null };
   }
 
   @Get(':tokenId')
   @RequireScopes('tokens:read')
-  async get(@Param('tokenId') tokenId: string): Promise<TokenView> {
-    const token = await this.issuance.get(parseInput(tokenIdParam, tokenId, 'tokenId'));
+  @OwnerScoped()
+  async get(
+    @Param('tokenId') tokenId: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<TokenView> {
+    const token = await this.issuance.get(
+      parseInput(tokenIdParam, tokenId, 'tokenId'),
+      ownerReach(principal.scopes, 'tokens:read'),
+    );
     if (!token) throw new NotFoundException(`no token ${tokenId}`);
     return token;
   }
@@ -63,6 +79,7 @@ export class TokensController {
   @Post(':tokenId/rotate')
   @HttpCode(201)
   @RequireScopes('tokens:issue')
+  @OwnerScoped()
   @ApiOperation({
     summary:
       'Issue a replacement; the old token stays active for graceSeconds, then is revoked (reason rotated).',

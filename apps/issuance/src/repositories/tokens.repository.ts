@@ -81,6 +81,8 @@ function toView(r: Row): TokenView {
 
 export interface TokenFilter {
   ownerId?: string;
+  /** Only tokens of these owners (an owner-scoped caller's reach); empty: none. */
+  ownerIds?: readonly string[];
   label?: { key: string; value: string };
   status?: TokenView['status'];
   /** Exclusive: tokens with a larger tokenId (UUIDv7, so later issued). */
@@ -223,6 +225,7 @@ export class TokensRepository extends SchemaRepository {
   async list(filter: TokenFilter): Promise<TokenView[]> {
     const where = new WhereBuilder();
     if (filter.ownerId) where.add('owner_id = ?', filter.ownerId);
+    if (filter.ownerIds) where.add('owner_id = ANY(?::text[])', [...filter.ownerIds]);
     if (filter.label)
       where.add('labels @> ?::jsonb', JSON.stringify({ [filter.label.key]: filter.label.value }));
     if (filter.status) where.add('status = ?', filter.status);

@@ -12,6 +12,9 @@ import {
   displayPrefix,
   generateToken,
   normalizeScopes,
+  ownerReach,
+  reaches,
+  type OwnerReach,
 } from '@tokenledger/token-core';
 import type { IssuanceConfig } from '../config';
 import { checkPolicy, type Policy } from '../domain/policy';
@@ -76,7 +79,16 @@ export class IssuanceService {
   }
 
   /** issue() for a client request: refused as `overloaded` past ISSUANCE_MAX_IN_FLIGHT. */
+  /**
+   * The API's issue: the caller MUST reach the new token's owner with `tokens:issue` (an
+   * owner-scoped `tokens:issue@<owner>` reaches that owner only); otherwise 404.
+   */
   issueAdmitted(input: IssueInput, caller: Caller): Promise<IssuedToken> {
+    if (!reaches(ownerReach(caller.scopes, 'tokens:issue'), input.owner.id))
+      throw new DomainError(
+        'owner_not_found',
+        `no owner ${input.owner.id} within this operator token's reach`,
+      );
     return this.admission.run(() => this.issue(input, caller));
   }
 
@@ -186,7 +198,9 @@ export class IssuanceService {
     caller: Caller,
   ): Promise<IssuedToken & { rotatedFrom: string; graceEndsAt: string }> {
     const old = await this.tokens.find(tokenId);
-    if (!old) throw new DomainError('token_not_found', `no token ${tokenId}`);
+    // Out of the caller's reach reads as unknown: an owner-scoped token learns nothing of others.
+    if (!old || !reaches(ownerReach(caller.scopes, 'tokens:issue'), old.owner.id))
+      throw new DomainError('token_not_found', `no token ${tokenId}`);
     if (old.status !== 'active')
       throw new DomainError(
         'token_inactive',
@@ -234,12 +248,15 @@ export class IssuanceService {
     return { ...replacement, rotatedFrom: tokenId, graceEndsAt };
   }
 
-  get(tokenId: string): Promise<TokenView | undefined> {
-    return this.tokens.find(tokenId);
+  /** Undefined (404) for an unknown token and for one whose owner `reach` does not include. */
+  async get(tokenId: string, reach: OwnerReach): Promise<TokenView | undefined> {
+    const token = await this.tokens.find(tokenId);
+    return token && reaches(reach, token.owner.id) ? token : undefined;
   }
 
-  list(filter: TokenFilter): Promise<TokenView[]> {
-    return this.tokens.list(filter);
+  /** Only tokens of owners within `reach`. */
+  list(filter: TokenFilter, reach: OwnerReach): Promise<TokenView[]> {
+    return this.tokens.list(reach.all ? filter : { ...filter, ownerIds: reach.owners });
   }
 
   /** Resolves a presented token to its tokenId (for the revocation app); undefined when unknown. */

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
+import { CurrentPrincipal, OwnerScoped, RequireScopes, type Principal } from '@tokenledger/auth';
 import type { RevocationReason } from '@tokenledger/contracts';
 import { openApiSchema, parseInput } from '@tokenledger/service-host';
 import type { FastifyRequest } from 'fastify';
@@ -16,6 +16,7 @@ export class RevocationController {
   @Post('tokens/:tokenId/revoke')
   @HttpCode(200)
   @RequireScopes('tokens:revoke')
+  @OwnerScoped()
   @ApiOperation({ summary: 'Revoke one token by its tokenId (idempotent).' })
   @ApiBody({ schema: openApiSchema(revokeOneSchema) })
   revoke(
@@ -39,6 +40,7 @@ export class RevocationController {
   @Post('revoke')
   @HttpCode(200)
   @RequireScopes('tokens:revoke')
+  @OwnerScoped()
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiOperation({ summary: 'RFC 7009 token revocation: 200 whether or not the token was known.' })
   async revokePresented(
@@ -46,13 +48,14 @@ export class RevocationController {
     @CurrentPrincipal() principal: Principal,
   ): Promise<Record<string, never>> {
     const { token } = parseInput(rfc7009Schema, body);
-    await this.revocation.revokePresented(token, { actor: principal.actor });
+    await this.revocation.revokePresented(token, { actor: principal.actor }, principal);
     return {};
   }
 
   @Post('revocations')
   @HttpCode(200)
   @RequireScopes('tokens:revoke')
+  @OwnerScoped()
   @ApiOperation({
     summary: 'Bulk revocation by selector (kill switch); dryRun counts without revoking.',
   })

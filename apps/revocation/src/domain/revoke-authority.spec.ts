@@ -1,5 +1,5 @@
 import { DomainError } from '@tokenledger/errors';
-import { assertMayRevoke, scopesLackedFor } from './revoke-authority';
+import { assertMayRevoke, revokeReach, scopesLackedFor } from './revoke-authority';
 
 function refusal(fn: () => void): DomainError {
   try {
@@ -58,5 +58,15 @@ describe('who may revoke what', () => {
     expect(
       refusal(() => assertMayRevoke(revoker, [{ scopes: ['admin'] }], 'selector')).message,
     ).toMatch(/^1 of the 1 matching tokens/);
+  });
+
+  it('reach: tokens:revoke@team-a reaches team-a only; tokens:revoke, admin and system reach all', () => {
+    expect(revokeReach({ scopes: ['tokens:revoke@team-a', 'tokens:read@team-b'] })).toEqual({
+      all: false,
+      owners: ['team-a'],
+    });
+    expect(revokeReach({ scopes: ['tokens:revoke'] })).toEqual({ all: true });
+    expect(revokeReach({ scopes: ['admin'] })).toEqual({ all: true });
+    expect(revokeReach('system')).toEqual({ all: true });
   });
 });

@@ -1,5 +1,5 @@
 import { DomainError } from '@tokenledger/errors';
-import { missingScopes } from '@tokenledger/token-core';
+import { missingScopes, ownerReach, type OwnerReach } from '@tokenledger/token-core';
 
 /**
  * Who asks for a revocation. An operator call carries the caller's scopes and MUST pass
@@ -7,6 +7,11 @@ import { missingScopes } from '@tokenledger/token-core';
  * command, a rotation grace end) is not checked here.
  */
 export type RevokeAuthority = { scopes: readonly string[] } | 'system';
+
+/** Whose tokens `authority` may revoke (`tokens:revoke@<owner>` narrows it to those owners). */
+export function revokeReach(authority: RevokeAuthority): OwnerReach {
+  return authority === 'system' ? { all: true } : ownerReach(authority.scopes, 'tokens:revoke');
+}
 
 /** The scopes held by `target` that `authority` lacks (none for `system` or an `admin` caller). */
 export function scopesLackedFor(authority: RevokeAuthority, target: readonly string[]): string[] {

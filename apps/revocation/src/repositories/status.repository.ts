@@ -19,6 +19,8 @@ export interface TokenStatus {
 
 export interface RevokeSelector {
   ownerId?: string;
+  /** Only tokens of these owners (an owner-scoped caller's reach); empty: none. */
+  ownerIds?: readonly string[];
   label?: { key: string; value: string };
   scope?: string;
   issuedBefore?: string;
@@ -80,6 +82,7 @@ export class StatusRepository extends SchemaRepository {
   ): Promise<Array<{ tokenId: string; scopes: string[] }>> {
     const where = new WhereBuilder([`status = 'active'`]);
     if (selector.ownerId) where.add('owner_id = ?', selector.ownerId);
+    if (selector.ownerIds) where.add('owner_id = ANY(?::text[])', [...selector.ownerIds]);
     if (selector.label)
       where.add(
         'labels @> ?::jsonb',

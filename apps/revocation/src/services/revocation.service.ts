@@ -5,7 +5,8 @@ import { DomainError } from '@tokenledger/errors';
 import { CLOCK } from '@tokenledger/service-host';
 import { UnitOfWork, type Tx } from '@tokenledger/sql';
 import { displayPrefix, isWellFormed } from '@tokenledger/token-core';
-import { assertMayRevoke, type RevokeAuthority } from '../domain/revoke-authority';
+import { reaches } from '@tokenledger/token-core';
+import { assertMayRevoke, revokeReach, type RevokeAuthority } from '../domain/revoke-authority';
 import { StatusRepository, type RevokeSelector } from '../repositories/status.repository';
 import { CredentialResolver } from './credential-resolver';
 import { StatusCache } from './status-cache';
@@ -55,7 +56,9 @@ export class RevocationService {
     await this.source.find(tokenId);
     const changed = await this.uow.run(async (manager) => {
       const status = await this.statuses.find(tokenId, manager, true);
-      if (!status) throw new DomainError('token_not_found', `no token ${tokenId}`);
+      // A token of an owner out of the caller's reach reads as unknown (owner-scoped operators).
+      if (!status || !reaches(revokeReach(authority), status.owner.id))
+        throw new DomainError('token_not_found', `no token ${tokenId}`);
       assertMayRevoke(authority, [status]);
       return this.revokeLocked(manager, tokenId, reason, meta);
     });
@@ -67,11 +70,12 @@ export class RevocationService {
    * RFC 7009: revokes the presented token if it is ours and live; says nothing either way. No
    * scope check against the token: whoever presents its plaintext can already act as it.
    */
-  async revokePresented(token: string, meta: EventMeta): Promise<void> {
+  async revokePresented(token: string, meta: EventMeta, authority: RevokeAuthority): Promise<void> {
     const resolved = await this.resolver.resolve(token);
     if (!resolved) return;
     const { tokenId } = resolved;
-    if (!(await this.source.find(tokenId, resolved.record))) return;
+    const status = await this.source.find(tokenId, resolved.record);
+    if (!status || !reaches(revokeReach(authority), status.owner.id)) return;
     const changed = await this.uow.run((manager) =>
       this.revokeLocked(manager, tokenId, 'requested', meta),
     );
@@ -91,7 +95,12 @@ export class RevocationService {
     authority: RevokeAuthority,
   ): Promise<{ matched: number; revoked: number; tokenIds: string[] }> {
     const result = await this.uow.run(async (manager) => {
-      const matches = await this.statuses.lockMatching(manager, selector, BULK_LIMIT);
+      const reach = revokeReach(authority);
+      const matches = await this.statuses.lockMatching(
+        manager,
+        reach.all ? selector : { ...selector, ownerIds: reach.owners },
+        BULK_LIMIT,
+      );
       assertMayRevoke(authority, matches, 'selector');
       const ids = matches.map((m) => m.tokenId);
       if (dryRun) return { ids, revoked: 0 };
