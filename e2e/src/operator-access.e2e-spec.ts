@@ -285,6 +285,100 @@ describe('operator access', () => {
     });
   });
 
+  describe('usage reports are no DPoP facts', () => {
+    it('a forged usage report cannot get a DPoP-bound token revoked; a real refused proof at introspection does', async () => {
+      const root = system.rootToken;
+      const key = await DpopClient.start();
+      try {
+        const reporter = await issue(root, {
+          owner: { type: 'service', id: 'some-service' },
+          name: 'usage-reporter',
+          scopes: ['usage:report'],
+        });
+        const victim = await issue(root, {
+          owner: { type: 'service', id: 'payments' },
+          name: 'bound-api',
+          scopes: ['payments:write'],
+          dpopJkt: key.jkt,
+        });
+        await knownEverywhere(reporter.token);
+        const report = (extra: Record<string, unknown>) =>
+          post('anomaly', '/v1/usage', reporter.token, {
+            events: [
+              {
+                tokenId: victim.tokenId,
+                service: 'payments',
+                operation: 'POST /pay',
+                ip: '10.9.9.9',
+                scopesRequested: ['payments:write'],
+                outcome: 'accepted',
+                ...extra,
+              },
+            ],
+          });
+        // DPoP fields are refused outright...
+        expect((await report({ dpopJkt: 'A'.repeat(43) })).status).toBe(400);
+        expect((await report({ outcome: 'rejected', rejection: 'dpop-invalid' })).status).toBe(400);
+        // ...and an "accepted" use without a thumbprint is recorded but is no DPoP fact.
+        expect((await report({})).status).toBe(202);
+
+        // Control: introspection without a proof is a real dpop-invalid use (same partition,
+        // after the forged one), and the rule fires on it alone.
+        const answer = await fetch(url('revocation', '/v1/introspect'), {
+          method: 'POST',
+          headers: { ...bearer(root), 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ token: victim.token }).toString(),
+        });
+        expect(await answer.json()).toEqual({ active: false });
+        const findings = await eventually(
+          async () => {
+            const res = await fetch(url('anomaly', `/v1/anomalies?tokenId=${victim.tokenId}`), {
+              headers: bearer(root),
+            });
+            const { anomalies } = (await res.json()) as {
+              anomalies: Array<{ rule: string; evidence: string[] }>;
+            };
+            return anomalies.length > 0 ? anomalies : undefined;
+          },
+          30_000,
+          'the dpop-mismatch finding',
+        );
+        expect(findings.map((f) => f.rule)).toEqual(['dpop-mismatch']);
+        const uses = await eventually(
+          async () => {
+            const res = await fetch(
+              url(
+                'ledger',
+                `/v1/ledger/events?tokenId=${victim.tokenId}&type=tokenledger.token.used.v1`,
+              ),
+              { headers: bearer(root) },
+            );
+            const { entries } = (await res.json()) as {
+              entries: Array<{ record: { event: { id: string; source: string } } }>;
+            };
+            return entries.length >= 2 ? entries.map((e) => e.record.event) : undefined;
+          },
+          30_000,
+          'both uses in the ledger',
+        );
+        const evidence = uses.filter((u) => findings[0]?.evidence.includes(u.id));
+        expect(evidence.map((u) => u.source)).toEqual(['/tokenledger/revocation']);
+        expect(uses.map((u) => u.source).sort()).toEqual([
+          '/tokenledger/anomaly',
+          '/tokenledger/revocation',
+        ]);
+        // The real finding's default action (revoke) is carried out.
+        await eventually(
+          async () => ((await statusOf(victim.tokenId)) === 'revoked' ? true : undefined),
+          30_000,
+          'the bound token revoked on the real finding',
+        );
+      } finally {
+        key.stop();
+      }
+    });
+  });
+
   describe('owner-scoped operator tokens', () => {
     it('a malformed scope is a 400 naming it, and nothing is issued', async () => {
       for (const scope of [

@@ -44,13 +44,8 @@ const usageEvent = z.strictObject({
   userAgent: z.string().max(512).optional(),
   scopesRequested: z.array(z.string().min(1).max(128)).max(100),
   outcome: z.enum(['accepted', 'rejected']),
-  rejection: z
-    .enum(['revoked', 'expired', 'unknown', 'insufficient-scope', 'dpop-invalid'])
-    .optional(),
-  dpopJkt: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{43}$/)
-    .optional(),
+  // No DPoP facts (dpopJkt, dpop-invalid): only introspection checks proofs (unknown keys are a 400).
+  rejection: z.enum(['revoked', 'expired', 'unknown', 'insufficient-scope']).optional(),
   at: z.iso.datetime({ offset: true }).optional(),
 });
 export const usageBatchSchema = z.strictObject({ events: z.array(usageEvent).min(1).max(1000) });
