@@ -285,6 +285,9 @@ describe('operator access', () => {
     });
   });
 
+  /** The dpop-mismatch finding about a token of owner `payments` (for the owner-scoped reads). */
+  let paymentsFinding: string | undefined;
+
   describe('usage reports are no DPoP facts', () => {
     it('a forged usage report cannot get a DPoP-bound token revoked; a real refused proof at introspection does', async () => {
       const root = system.rootToken;
@@ -336,7 +339,7 @@ describe('operator access', () => {
               headers: bearer(root),
             });
             const { anomalies } = (await res.json()) as {
-              anomalies: Array<{ rule: string; evidence: string[] }>;
+              anomalies: Array<{ id: string; rule: string; evidence: string[] }>;
             };
             return anomalies.length > 0 ? anomalies : undefined;
           },
@@ -344,6 +347,7 @@ describe('operator access', () => {
           'the dpop-mismatch finding',
         );
         expect(findings.map((f) => f.rule)).toEqual(['dpop-mismatch']);
+        paymentsFinding = findings[0]?.id;
         const uses = await eventually(
           async () => {
             const res = await fetch(
@@ -496,6 +500,40 @@ describe('operator access', () => {
       expect(
         (await fetch(url('ledger', '/v1/whoami'), { headers: bearer(theirs.token) })).status,
       ).toBe(200);
+    });
+  });
+
+  describe('owner-scoped anomaly reads', () => {
+    it('anomalies:read@payments sees findings about payments tokens; anomalies:read@team-a gets 404 and an empty list', async () => {
+      const root = system.rootToken;
+      expect(paymentsFinding).toBeDefined();
+      const payments = await issue(root, {
+        owner: { type: 'user', id: 'payments-lead' },
+        name: 'payments-anomalies',
+        scopes: ['anomalies:read@payments'],
+      });
+      const teamA = await issue(root, {
+        owner: { type: 'user', id: 'lead-a' },
+        name: 'team-a-anomalies',
+        scopes: ['anomalies:read@team-a'],
+      });
+      await knownEverywhere(payments.token);
+      await knownEverywhere(teamA.token);
+      const get = (token: string, path: string) =>
+        fetch(url('anomaly', path), { headers: bearer(token) });
+      const ids = async (token: string) =>
+        (
+          (await (await get(token, '/v1/anomalies')).json()) as { anomalies: Array<{ id: string }> }
+        ).anomalies.map((a) => a.id);
+
+      expect(await ids(payments.token)).toContain(paymentsFinding);
+      expect((await get(payments.token, `/v1/anomalies/${paymentsFinding}`)).status).toBe(200);
+      expect(await ids(teamA.token)).not.toContain(paymentsFinding);
+      expect((await get(teamA.token, `/v1/anomalies/${paymentsFinding}`)).status).toBe(404);
+      // The root sees it, and routes that cannot be narrowed stay closed to owner scopes.
+      expect(await ids(root)).toContain(paymentsFinding);
+      expect((await get(payments.token, '/v1/reports/sprawl')).status).toBe(403);
+      expect((await get(payments.token, '/v1/anomaly-rules')).status).toBe(403);
     });
   });
 

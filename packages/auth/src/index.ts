@@ -20,3 +20,5 @@ export {
   RequireScopes,
 } from './operator-auth.guard';
 export { RemoteAuthenticator, type RemoteAuthenticatorOptions } from './remote-authenticator';
+/** For @OwnerScoped routes in apps that do not otherwise use token-core. */
+export { ownerReach, reaches, type OwnerReach } from '@tokenledger/token-core';

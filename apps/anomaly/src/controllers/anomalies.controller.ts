@@ -12,7 +12,14 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
+import {
+  CurrentPrincipal,
+  OwnerScoped,
+  RequireScopes,
+  ownerReach,
+  type Principal,
+} from '@tokenledger/auth';
+
 import { openApiSchema, parseInput } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
 import { z } from 'zod';
@@ -62,17 +69,26 @@ export class AnomaliesController {
 
   @Get('anomalies')
   @RequireScopes('anomalies:read')
+  @OwnerScoped()
   async list(
     @Query() query: unknown,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<{ anomalies: AnomalyView[]; cursor: string | null }> {
     const q = parseInput(listQuery, query, 'query');
-    return this.anomalies.list(q);
+    return this.anomalies.list(q, ownerReach(principal.scopes, 'anomalies:read'));
   }
 
   @Get('anomalies/:id')
   @RequireScopes('anomalies:read')
-  async get(@Param('id') id: string): Promise<AnomalyView> {
-    const found = await this.anomalies.get(parseInput(z.uuid(), id, 'id'));
+  @OwnerScoped()
+  async get(
+    @Param('id') id: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<AnomalyView> {
+    const found = await this.anomalies.get(
+      parseInput(z.uuid(), id, 'id'),
+      ownerReach(principal.scopes, 'anomalies:read'),
+    );
     if (!found) throw new NotFoundException(`no anomaly ${id}`);
     return found;
   }
