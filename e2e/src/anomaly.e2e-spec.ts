@@ -59,10 +59,16 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
   const minutesAgo = (m: number): string => new Date(Date.now() - m * 60_000).toISOString();
   /** Start of the last complete minute: a burst placed there falls in one 60 s rate bucket. */
   const previousMinute = (): number => Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
-  function used(tokenId: string, at: string, extra: Partial<TokenUsedV1> = {}): EventEnvelope {
+  const INTROSPECTION = '/tokenledger/revocation';
+  function used(
+    tokenId: string,
+    at: string,
+    extra: Partial<TokenUsedV1> = {},
+    source = '/tokenledger/test',
+  ): EventEnvelope {
     return buildEvent({
       type: 'tokenledger.token.used.v1',
-      source: '/tokenledger/test',
+      source,
       actor: 'service:gateway',
       data: {
         tokenId,
@@ -290,7 +296,8 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
           TOPICS.lifecycle,
           lifecycle('issued', t, '', 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs'),
         ],
-        [TOPICS.usage, used(t, minutesAgo(1), { dpopJkt: 'A'.repeat(43) })],
+        // DPoP facts count only from introspection (the revocation app's source).
+        [TOPICS.usage, used(t, minutesAgo(1), { dpopJkt: 'A'.repeat(43) }, INTROSPECTION)],
       ],
       miss: (t) => [
         [
@@ -299,7 +306,12 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
         ],
         [
           TOPICS.usage,
-          used(t, minutesAgo(1), { dpopJkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' }),
+          used(
+            t,
+            minutesAgo(1),
+            { dpopJkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' },
+            INTROSPECTION,
+          ),
         ],
       ],
     },

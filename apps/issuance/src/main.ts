@@ -14,6 +14,7 @@ serviceMain<IssuanceConfig>({
   appModule: (config) => AppModule.forRoot(config),
   domainStatus: {
     token_not_found: 404,
+    owner_not_found: 404,
     token_inactive: 409,
     token_already_rotated: 409,
     policy_violation: 422,

@@ -12,7 +12,12 @@ serviceMain<RevocationConfig>({
   configSchema: revocationConfigSchema,
   database: { migrations, grants },
   appModule: (config) => AppModule.forRoot(config),
-  domainStatus: { token_not_found: 404, issuance_busy: 503, issuance_unavailable: 503 },
+  domainStatus: {
+    token_not_found: 404,
+    insufficient_scope: 403,
+    issuance_busy: 503,
+    issuance_unavailable: 503,
+  },
   // RFC 7662 §2.3 and RFC 7009 §2.2.1: these answer errors as RFC 6749 §5.2 bodies.
   oauthPaths: ['/v1/introspect', '/v1/revoke'],
 });

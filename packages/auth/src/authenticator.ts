@@ -6,16 +6,34 @@ export interface Principal {
   actor: string;
 }
 
-export type AuthenticationResult =
-  { ok: true; principal: Principal } | { ok: false; reason: 'malformed' | 'unknown' | 'inactive' };
+/**
+ * How the token was presented (RFC 9449 §7.1): the `Authorization` scheme and, for `DPoP`,
+ * the `DPoP` header's proof with the method and URL of the request that carried it.
+ */
+export interface Presentation {
+  scheme: 'Bearer' | 'DPoP';
+  proof?: string;
+  htm: string;
+  htu: string;
+}
 
 /**
- * Turns a presented bearer token into a principal. The revocation app answers from its own
- * status projection; every other app asks the revocation app (see RemoteAuthenticator).
- * Implementations MUST reflect a revocation within 1 s.
+ * `dpop`: the token is DPoP-bound and was presented without `Authorization: DPoP` and a valid
+ * proof of its key for this request (or a token that is not bound was presented as DPoP).
+ */
+export type AuthenticationResult =
+  | { ok: true; principal: Principal }
+  | { ok: false; reason: 'malformed' | 'unknown' | 'inactive' | 'dpop' };
+
+/**
+ * Turns a presented operator token into a principal. The revocation app answers from its own
+ * status projection and DPoP jti store; every other app asks the revocation app (see
+ * RemoteAuthenticator). Implementations MUST reflect a revocation within 1 s, and MUST refuse
+ * a DPoP-bound token unless `presentation` is `DPoP` with a proof that passes the same checks
+ * as introspection (one jti store for both). No presentation means Bearer without a proof.
  */
 export abstract class TokenAuthenticator {
-  abstract authenticate(token: string): Promise<AuthenticationResult>;
+  abstract authenticate(token: string, presentation?: Presentation): Promise<AuthenticationResult>;
 }
 
 export function operatorActor(tokenId: string): string {

@@ -2,6 +2,7 @@ export {
   TokenAuthenticator,
   operatorActor,
   type AuthenticationResult,
+  type Presentation,
   type Principal,
 } from './authenticator';
 export { AuthModule, type AuthModuleOptions } from './auth.module';
@@ -11,5 +12,13 @@ export {
   InternalSecretGuard,
   secretsEqual,
 } from './internal-secret';
-export { CurrentPrincipal, OperatorAuthGuard, Public, RequireScopes } from './operator-auth.guard';
+export {
+  CurrentPrincipal,
+  OperatorAuthGuard,
+  OwnerScoped,
+  Public,
+  RequireScopes,
+} from './operator-auth.guard';
 export { RemoteAuthenticator, type RemoteAuthenticatorOptions } from './remote-authenticator';
+/** For @OwnerScoped routes in apps that do not otherwise use token-core. */
+export { ownerReach, reaches, type OwnerReach } from '@tokenledger/token-core';

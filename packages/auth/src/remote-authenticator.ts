@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isWellFormed } from '@tokenledger/token-core';
 import { LRUCache } from 'lru-cache';
 import { INTERNAL_SECRET_HEADER } from './internal-secret';
-import { TokenAuthenticator, type AuthenticationResult } from './authenticator';
+import { TokenAuthenticator, type AuthenticationResult, type Presentation } from './authenticator';
 
 export interface RemoteAuthenticatorOptions {
   /** Base URL of the revocation app, e.g. http://127.0.0.1:4002 */
@@ -28,6 +28,8 @@ interface Cached {
  * not all of them (which sent every operator's next request to the revocation app at once).
  * Requests that miss at the same moment share one question (an answer is never older than the
  * earliest of them), so a burst of one operator's calls costs one round trip per `cacheMs`.
+ * Only Bearer presentations are cached: a DPoP presentation carries a proof that is good for one
+ * request only (its jti is recorded by the revocation app), so it is always asked.
  */
 export class RemoteAuthenticator extends TokenAuthenticator {
   private readonly cache: LRUCache<string, Cached>;
@@ -43,8 +45,9 @@ export class RemoteAuthenticator extends TokenAuthenticator {
     this.cache = new LRUCache({ max: options.cacheEntries ?? 10_000 });
   }
 
-  async authenticate(token: string): Promise<AuthenticationResult> {
+  async authenticate(token: string, presentation?: Presentation): Promise<AuthenticationResult> {
     if (!isWellFormed(token)) return { ok: false, reason: 'malformed' };
+    if (presentation?.scheme === 'DPoP') return this.ask(token, presentation);
     const key = createHash('sha256').update(token).digest('base64');
     const hit = this.cache.get(key);
     const now = this.now();
@@ -63,14 +66,14 @@ export class RemoteAuthenticator extends TokenAuthenticator {
     }
   }
 
-  private async ask(token: string): Promise<AuthenticationResult> {
+  private async ask(token: string, presentation?: Presentation): Promise<AuthenticationResult> {
     const res = await fetch(`${this.options.revocationUrl}/internal/v1/authenticate`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
         [INTERNAL_SECRET_HEADER]: this.options.internalSecret,
       },
-      body: JSON.stringify({ token }),
+      body: JSON.stringify(presentation ? { token, ...presentation } : { token }),
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 2000),
     });
     if (!res.ok)

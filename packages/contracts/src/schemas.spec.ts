@@ -44,7 +44,7 @@ function fieldNames(schema: z.core.$ZodType, into: string[] = []): string[] {
 
 describe('event registry', () => {
   it('names every type tokenledger.<name>.v1 and maps it to its topic', () => {
-    expect(ALL_EVENT_TYPES).toHaveLength(14);
+    expect(ALL_EVENT_TYPES).toHaveLength(15);
     for (const type of ALL_EVENT_TYPES) {
       expect(type).toMatch(/^tokenledger\.(token|anomaly|ops)\.[a-z-]+\.v1$/);
       expect(AUDITED_TOPICS).toContain(EVENT_TOPIC[type]);
@@ -80,6 +80,11 @@ describe('cross-field rules', () => {
     ]);
     expect(issuePaths(EVENT_TYPES.tokenIssued, { rotatedFrom: TOKEN })).toEqual(['rotatedFrom']);
     expect(issuePaths(EVENT_TYPES.tokenIssued, { rotatedFrom: NEW_TOKEN })).toEqual([]);
+    // Owner-scoped operator scopes (token-core) can be recorded; spaces still cannot.
+    expect(issuePaths(EVENT_TYPES.tokenIssued, { scopes: ['tokens:read@team-a'] })).toEqual([]);
+    expect(issuePaths(EVENT_TYPES.tokenIssued, { scopes: ['tokens:read@team a'] })).toEqual([
+      'scopes.0',
+    ]);
     expect(issuePaths(EVENT_TYPES.tokenIssued, { scopes: [] })).toEqual(['scopes']);
     expect(issuePaths(EVENT_TYPES.tokenIssued, { prefix: 'tlk_live_' + 'A'.repeat(38) })).toEqual([
       'prefix',
@@ -153,6 +158,9 @@ describe('cross-field rules', () => {
       issuePaths(EVENT_TYPES.opsSigningHalted, { severity: 'warning', reason: 'other' }),
     ).toEqual(['severity', 'reason']);
     expect(issuePaths(EVENT_TYPES.opsSigningHalted, { logId: 'a b' })).toEqual(['logId']);
+    expect(
+      issuePaths(EVENT_TYPES.opsBreakGlass, { rootTokenFrom: 'api', reason: 'because' }),
+    ).toEqual(['rootTokenFrom', 'reason']);
   });
 });
 

@@ -3,8 +3,11 @@ import {
   KNOWN_SCOPES,
   hasScope,
   isValidScope,
+  hasScopeForSomeOwner,
   missingScopes,
   normalizeScopes,
+  ownerReach,
+  reaches,
 } from './scopes';
 
 describe('isValidScope', () => {
@@ -91,5 +94,48 @@ describe('normalizeScopes', () => {
       expect(e).toMatchObject({ code: 'invalid-scope', scope: 'bad scope', retryable: false });
     }
     expect.assertions(3);
+  });
+});
+
+describe('owner-scoped scopes', () => {
+  it('accepts <owner-scopable scope>@<owner id> only', () => {
+    for (const s of [
+      'tokens:issue@team-a',
+      'tokens:read@billing',
+      'tokens:revoke@a.b_c-1',
+      'anomalies:read@x',
+    ])
+      expect(isValidScope(s)).toBe(true);
+    for (const s of [
+      'tokens:issue@',
+      '@team-a',
+      'tokens:issue@team a',
+      'tokens:issue@team-a@b',
+      'tokens:issue@team/a',
+      'admin@team-a',
+      'ledger:read@team-a',
+      'billing:read@team-a',
+      `tokens:read@${'a'.repeat(65)}`,
+    ])
+      expect(isValidScope(s)).toBe(false);
+    expect(() => normalizeScopes(['tokens:issue@'])).toThrow(InvalidScopeError);
+  });
+
+  it('reach: admin or the plain scope reach every owner, owner scopes only the owners named', () => {
+    expect(ownerReach(['admin'], 'tokens:read')).toEqual({ all: true });
+    expect(ownerReach(['tokens:read', 'tokens:read@a'], 'tokens:read')).toEqual({ all: true });
+    const reach = ownerReach(['tokens:read@b', 'tokens:read@a', 'tokens:revoke@c'], 'tokens:read');
+    expect(reach).toEqual({ all: false, owners: ['a', 'b'] });
+    expect(reaches(reach, 'a')).toBe(true);
+    expect(reaches(reach, 'c')).toBe(false);
+    expect(ownerReach(['tokens:revoke@c'], 'tokens:read')).toEqual({ all: false, owners: [] });
+  });
+
+  it('an owner scope does not hold the plain scope; hasScopeForSomeOwner accepts it for owner-scopable scopes only', () => {
+    expect(hasScope(['tokens:read@a'], 'tokens:read')).toBe(false);
+    expect(hasScopeForSomeOwner(['tokens:read@a'], 'tokens:read')).toBe(true);
+    expect(hasScopeForSomeOwner(['tokens:read@a'], 'tokens:revoke')).toBe(false);
+    expect(hasScopeForSomeOwner(['tokens:read@a'], 'ledger:read')).toBe(false);
+    expect(hasScopeForSomeOwner(['ledger:read'], 'ledger:read')).toBe(true);
   });
 });

@@ -12,7 +12,13 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
+import {
+  CurrentPrincipal,
+  OwnerScoped,
+  RequireScopes,
+  ownerReach,
+  type Principal,
+} from '@tokenledger/auth';
 import { ApiRoute, parseInput } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
 import { z } from 'zod';
@@ -53,13 +59,8 @@ const usageEvent = z.strictObject({
   userAgent: z.string().max(512).optional(),
   scopesRequested: z.array(z.string().min(1).max(128)).max(100),
   outcome: z.enum(['accepted', 'rejected']),
-  rejection: z
-    .enum(['revoked', 'expired', 'unknown', 'insufficient-scope', 'dpop-invalid'])
-    .optional(),
-  dpopJkt: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{43}$/)
-    .optional(),
+  // No DPoP facts (dpopJkt, dpop-invalid): only introspection checks proofs (unknown keys are a 400).
+  rejection: z.enum(['revoked', 'expired', 'unknown', 'insufficient-scope']).optional(),
   at: z.iso.datetime({ offset: true }).optional(),
 });
 export const usageBatchSchema = z.strictObject({ events: z.array(usageEvent).min(1).max(1000) });
@@ -86,11 +87,13 @@ export class AnomaliesController {
     response: { description: 'One page of anomalies.', schema: anomalyListSchema },
     errors: { 400: 'Invalid query or cursor' },
   })
+  @OwnerScoped()
   async list(
     @Query() query: unknown,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<{ anomalies: AnomalyView[]; cursor: string | null }> {
     const q = parseInput(listQuery, query, 'query');
-    return this.anomalies.list(q);
+    return this.anomalies.list(q, ownerReach(principal.scopes, 'anomalies:read'));
   }
 
   @Get('anomalies/:id')
@@ -101,8 +104,15 @@ export class AnomaliesController {
     response: { description: 'The anomaly.', schema: anomalySchema },
     errors: { 404: 'No such anomaly' },
   })
-  async get(@Param('id') id: string): Promise<AnomalyView> {
-    const found = await this.anomalies.get(parseInput(idParam, id, 'id'));
+  @OwnerScoped()
+  async get(
+    @Param('id') id: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<AnomalyView> {
+    const found = await this.anomalies.get(
+      parseInput(idParam, id, 'id'),
+      ownerReach(principal.scopes, 'anomalies:read'),
+    );
     if (!found) throw new NotFoundException(`no anomaly ${id}`);
     return found;
   }

@@ -16,10 +16,15 @@ const id = (): string => `01900000-0000-7000-8000-${(n++).toString(16).padStart(
 const T0 = Date.parse('2026-11-01T00:00:00.000Z');
 const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();
 
-function use(seconds: number, extra: Partial<TokenUsedV1> = {}): DetectorEvent {
+function use(
+  seconds: number,
+  extra: Partial<TokenUsedV1> = {},
+  introspected = true,
+): DetectorEvent {
   return {
     kind: 'used',
     id: id(),
+    introspected,
     data: {
       tokenId,
       service: 'api',
@@ -157,6 +162,10 @@ describe('anomaly rules (given events, when an event, then findings)', () => {
     expect(
       rulesOf(run([issued(jkt)], [use(10, { outcome: 'rejected', rejection: 'dpop-invalid' })])),
     ).toEqual(['dpop-mismatch']);
+    // A usage report (not introspection) is no DPoP fact: neither a missing nor a wrong key fires.
+    expect(rulesOf(run([issued(jkt)], [use(10, {}, false)]))).toEqual([]);
+    expect(rulesOf(run([issued(jkt)], [use(10, { dpopJkt: 'x'.repeat(43) }, false)]))).toEqual([]);
+    expect(rulesOf(run([use(10, {}, false)], [issued(jkt)]))).toEqual([]);
     // A rejection reason alone (no known binding) is not a finding: the fact decides.
     expect(
       rulesOf(run([issued()], [use(10, { outcome: 'rejected', rejection: 'dpop-invalid' })])),

@@ -26,11 +26,21 @@ export interface DetectorState {
    * The latest uses, so that a lifecycle fact learned after a use (topics interleave differently
    * on every replay) still judges it: the finding is the same whichever arrives first.
    */
-  recent?: Array<{ id: string; at: string; dpopJkt?: string }>;
+  recent?: Array<{ id: string; at: string; dpopJkt?: string; introspected?: true }>;
 }
 
 export type DetectorEvent =
-  | { kind: 'used'; id: string; data: TokenUsedV1 & { tokenId: string } }
+  | {
+      kind: 'used';
+      id: string;
+      data: TokenUsedV1 & { tokenId: string };
+      /**
+       * Reported by introspection (the revocation app), the only place that checks DPoP proofs.
+       * Only such uses are DPoP facts: a usage report's `dpopJkt` (or its absence) MUST NOT
+       * fire `dpop-mismatch`, else any `usage:report` holder could get a bound token revoked.
+       */
+      introspected?: boolean;
+    }
   | {
       kind: 'issued';
       id: string;
@@ -154,7 +164,7 @@ export function detect(
       raise('leaked', [event.id], event.at, 'a leak of this token was reported', 'leaked');
       break;
     case 'used':
-      onUse(s, event.id, event.data, rules, raise);
+      onUse(s, event.id, event.data, event.introspected === true, rules, raise);
       break;
   }
   return { state: s, findings };
@@ -193,7 +203,9 @@ function judgeRecent(s: DetectorState, raise: Raise): void {
       `used at ${afterExpiry.at} after its expiry at ${s.expiresAt ?? ''}`,
       'expired-token-use',
     );
-  const wrongKey = s.dpopJkt ? uses.find((u) => u.dpopJkt !== s.dpopJkt) : undefined;
+  const wrongKey = s.dpopJkt
+    ? uses.find((u) => u.introspected && u.dpopJkt !== s.dpopJkt)
+    : undefined;
   if (wrongKey)
     raise(
       'dpop-mismatch',
@@ -206,16 +218,29 @@ function judgeRecent(s: DetectorState, raise: Raise): void {
     );
 }
 
-function onUse(s: DetectorState, id: string, u: TokenUsedV1, rules: RuleSet, raise: Raise): void {
+function onUse(
+  s: DetectorState,
+  id: string,
+  u: TokenUsedV1,
+  introspected: boolean,
+  rules: RuleSet,
+  raise: Raise,
+): void {
   const at = u.at;
   const t = Date.parse(at);
 
   // Lifecycle-dependent rules judge uses against lifecycle facts only (revocation time, expiry,
   // DPoP binding), never against a rejection reason alone: facts may arrive before or after the
   // use (two topics), and judgeRecent() then picks the same earliest use either way.
-  s.recent = [...(s.recent ?? []), { id, at, ...(u.dpopJkt ? { dpopJkt: u.dpopJkt } : {}) }].slice(
-    -MAX_RECENT,
-  );
+  s.recent = [
+    ...(s.recent ?? []),
+    {
+      id,
+      at,
+      ...(introspected && u.dpopJkt ? { dpopJkt: u.dpopJkt } : {}),
+      ...(introspected ? { introspected: true as const } : {}),
+    },
+  ].slice(-MAX_RECENT);
   judgeRecent(s, raise);
 
   if (u.rejection === 'insufficient-scope') {

@@ -83,6 +83,15 @@ export class AnomalyRepository extends SchemaRepository {
     return rows.length === 1;
   }
 
+  /** The owner id of a token, from the inventory (token.issued); undefined when not known. */
+  async ownerOf(tokenId: string): Promise<string | undefined> {
+    const [row] = await this.dataSource.query<Array<{ owner_id: string }>>(
+      `SELECT owner_id FROM ${this.s}.inventory WHERE token_id = $1`,
+      [tokenId],
+    );
+    return row?.owner_id;
+  }
+
   async find(id: string): Promise<AnomalyView | undefined> {
     const [row] = await this.dataSource.query<AnomalyRow[]>(
       `SELECT * FROM ${this.s}.anomalies WHERE anomaly_id = $1`,
@@ -97,10 +106,17 @@ export class AnomalyRepository extends SchemaRepository {
     severity?: string;
     since?: string;
     after?: { at: string; id: string };
+    /** Only findings about tokens of these owners (from the inventory); empty: none. */
+    ownerIds?: readonly string[];
     limit: number;
   }): Promise<AnomalyView[]> {
     const where = new WhereBuilder();
     if (filter.tokenId) where.add('token_id = ?', filter.tokenId);
+    if (filter.ownerIds)
+      where.add(
+        `token_id IN (SELECT token_id FROM ${this.s}.inventory WHERE owner_id = ANY(?::text[]))`,
+        [...filter.ownerIds],
+      );
     if (filter.rule) where.add('rule = ?', filter.rule);
     if (filter.severity) where.add('severity = ?', filter.severity);
     if (filter.since) where.add('detected_at >= ?', filter.since);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { reaches, type OwnerReach } from '@tokenledger/auth';
 import type { Principal } from '@tokenledger/auth';
 import { canonicalize } from '@tokenledger/canonical-json';
 import type { Clock, TokenUsedV1 } from '@tokenledger/contracts';
@@ -28,14 +29,17 @@ export class AnomalyService {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async list(q: {
-    tokenId?: string;
-    rule?: string;
-    severity?: string;
-    since?: string;
-    cursor?: string;
-    limit: number;
-  }): Promise<{ anomalies: AnomalyView[]; cursor: string | null }> {
+  async list(
+    q: {
+      tokenId?: string;
+      rule?: string;
+      severity?: string;
+      since?: string;
+      cursor?: string;
+      limit: number;
+    },
+    reach: OwnerReach = { all: true },
+  ): Promise<{ anomalies: AnomalyView[]; cursor: string | null }> {
     let after: { at: string; id: string } | undefined;
     if (q.cursor) {
       const [at, id] = decodeCursor(q.cursor, ['string', 'string']);
@@ -48,13 +52,18 @@ export class AnomalyService {
       ...(q.severity ? { severity: q.severity } : {}),
       ...(q.since ? { since: q.since } : {}),
       ...(after ? { after } : {}),
+      ...(reach.all ? {} : { ownerIds: reach.owners }),
     });
     const last = anomalies.length === q.limit ? anomalies[anomalies.length - 1] : undefined;
     return { anomalies, cursor: last ? encodeCursor([last.detectedAt, last.id]) : null };
   }
 
-  get(id: string): Promise<AnomalyView | undefined> {
-    return this.repository.find(id);
+  /** Undefined (404) when unknown or about a token of an owner out of `reach`. */
+  async get(id: string, reach: OwnerReach = { all: true }): Promise<AnomalyView | undefined> {
+    const found = await this.repository.find(id);
+    if (!found || reach.all) return found;
+    const owner = await this.repository.ownerOf(found.tokenId);
+    return owner !== undefined && reaches(reach, owner) ? found : undefined;
   }
 
   async rules(): Promise<RuleConfig[]> {

@@ -10,13 +10,20 @@ import { AnomalyRepository } from '../repositories/anomaly.repository';
 import { InventoryRepository } from '../repositories/inventory.repository';
 
 export const DETECTOR_ACTOR = 'service:anomaly';
+/** The source of introspection's token.used events (apps/revocation UsageReporter). */
+export const INTROSPECTION_SOURCE = '/tokenledger/revocation';
 
 /** The detector's view of an event, or undefined for events no rule looks at. */
 export function toDetectorEvent(event: EventEnvelope): DetectorEvent | undefined {
   switch (event.type) {
     case 'tokenledger.token.used.v1':
       return event.data.tokenId
-        ? { kind: 'used', id: event.id, data: { ...event.data, tokenId: event.data.tokenId } }
+        ? {
+            kind: 'used',
+            id: event.id,
+            data: { ...event.data, tokenId: event.data.tokenId },
+            introspected: event.source === INTROSPECTION_SOURCE,
+          }
         : undefined;
     case 'tokenledger.token.issued.v1':
       return {

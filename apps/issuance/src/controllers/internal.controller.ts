@@ -66,14 +66,16 @@ export class InternalController {
   async resolve(@Body() body: unknown): Promise<{ tokenId: string; record: CredentialRecord }> {
     const { token } = parseInput(resolveSchema, body);
     const tokenId = isWellFormed(token) ? await this.issuance.resolve(token) : undefined;
-    const view = tokenId ? await this.issuance.get(tokenId) : undefined;
+    const view = tokenId ? await this.issuance.get(tokenId, { all: true }) : undefined;
     if (!tokenId || !view) throw new NotFoundException('unknown token');
     return { tokenId, record: recordOf(view) };
   }
 
   @Get('tokens/:tokenId')
   async token(@Param('tokenId') tokenId: string): Promise<CredentialRecord> {
-    const view = await this.issuance.get(parseInput(tokenIdParam, tokenId, 'tokenId'));
+    const view = await this.issuance.get(parseInput(tokenIdParam, tokenId, 'tokenId'), {
+      all: true,
+    });
     if (!view) throw new NotFoundException('unknown token');
     return recordOf(view);
   }

@@ -1,4 +1,5 @@
 import { labelKeySchema, labelValueSchema } from '@tokenledger/contracts';
+import { isValidScope } from '@tokenledger/token-core';
 import { z } from 'zod';
 
 const ownerSchema = z.strictObject({
@@ -10,7 +11,17 @@ export const issueTokenSchema = z
   .strictObject({
     owner: ownerSchema,
     name: z.string().min(1).max(128),
-    scopes: z.array(z.string()).min(1).max(100),
+    scopes: z
+      .array(
+        z
+          .string()
+          .refine(
+            isValidScope,
+            'not a valid scope: expected a known scope, <resource>:<action> in lowercase, or tokens:issue|tokens:read|tokens:revoke|anomalies:read followed by @<owner id> ([A-Za-z0-9._-], at most 64)',
+          ),
+      )
+      .min(1)
+      .max(100),
     ttlSeconds: z
       .int()
       .positive()

@@ -9,7 +9,8 @@ import {
   Query,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
+import { CurrentPrincipal, OwnerScoped, RequireScopes, type Principal } from '@tokenledger/auth';
+import { ownerReach } from '@tokenledger/token-core';
 import { ApiRoute, parseInput } from '@tokenledger/service-host';
 import { IssuanceService, type IssuedToken } from '../services/issuance.service';
 import type { TokenView } from '../repositories/tokens.repository';
@@ -44,27 +45,35 @@ export class TokensController {
       503: 'Too many issuances in flight (overloaded; Retry-After)',
     },
   })
+  @OwnerScoped()
   issue(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<IssuedToken> {
     return this.issuance.issueAdmitted(parseInput(issueTokenSchema, body), principal);
   }
 
   @Get()
   @RequireScopes('tokens:read')
+  @OwnerScoped()
   @ApiRoute({
     summary: 'List token metadata (never secrets or hashes), ordered by tokenId, paged by cursor.',
     query: listQuerySchema,
     response: { description: 'One page of tokens.', schema: tokenListSchema },
   })
-  async list(@Query() query: unknown): Promise<{ tokens: TokenView[]; cursor: string | null }> {
+  async list(
+    @Query() query: unknown,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<{ tokens: TokenView[]; cursor: string | null }> {
     const q = parseInput(listQuerySchema, query, 'query');
     const [key = '', ...rest] = q.label?.split('=') ?? [];
-    const tokens = await this.issuance.list({
-      limit: q.limit,
-      ...(q.ownerId ? { ownerId: q.ownerId } : {}),
-      ...(q.label ? { label: { key, value: rest.join('=') } } : {}),
-      ...(q.status ? { status: q.status } : {}),
-      ...(q.cursor ? { after: q.cursor } : {}),
-    });
+    const tokens = await this.issuance.list(
+      {
+        limit: q.limit,
+        ...(q.ownerId ? { ownerId: q.ownerId } : {}),
+        ...(q.label ? { label: { key, value: rest.join('=') } } : {}),
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.cursor ? { after: q.cursor } : {}),
+      },
+      ownerReach(principal.scopes, 'tokens:read'),
+    );
     const last = tokens.length === q.limit ? tokens[tokens.length - 1] : undefined;
     return { tokens, cursor: last?.tokenId ?? null };
   }
@@ -77,8 +86,15 @@ export class TokensController {
     response: { description: 'The token.', schema: tokenViewSchema },
     errors: { 404: 'No such token' },
   })
-  async get(@Param('tokenId') tokenId: string): Promise<TokenView> {
-    const token = await this.issuance.get(parseInput(tokenIdParam, tokenId, 'tokenId'));
+  @OwnerScoped()
+  async get(
+    @Param('tokenId') tokenId: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<TokenView> {
+    const token = await this.issuance.get(
+      parseInput(tokenIdParam, tokenId, 'tokenId'),
+      ownerReach(principal.scopes, 'tokens:read'),
+    );
     if (!token) throw new NotFoundException(`no token ${tokenId}`);
     return token;
   }
@@ -86,6 +102,7 @@ export class TokensController {
   @Post(':tokenId/rotate')
   @HttpCode(201)
   @RequireScopes('tokens:issue')
+  @OwnerScoped()
   @ApiRoute({
     summary:
       'Issue a replacement; the old token stays active for graceSeconds, then is revoked (reason rotated).',

@@ -81,6 +81,8 @@ function toView(r: Row): TokenView {
 
 export interface TokenFilter {
   ownerId?: string;
+  /** Only tokens of these owners (an owner-scoped caller's reach); empty: none. */
+  ownerIds?: readonly string[];
   label?: { key: string; value: string };
   status?: TokenView['status'];
   /** Exclusive: tokens with a larger tokenId (UUIDv7, so later issued). */
@@ -223,6 +225,7 @@ export class TokensRepository extends SchemaRepository {
   async list(filter: TokenFilter): Promise<TokenView[]> {
     const where = new WhereBuilder();
     if (filter.ownerId) where.add('owner_id = ?', filter.ownerId);
+    if (filter.ownerIds) where.add('owner_id = ANY(?::text[])', [...filter.ownerIds]);
     if (filter.label)
       where.add('labels @> ?::jsonb', JSON.stringify({ [filter.label.key]: filter.label.value }));
     if (filter.status) where.add('status = ?', filter.status);
@@ -253,11 +256,22 @@ export class TokensRepository extends SchemaRepository {
     return rows.map((r) => ({ tokenId: r.token_id, kind: r.kind }));
   }
 
-  async hasRoot(): Promise<boolean> {
-    const [row] = await this.dataSource.query<Array<{ n: number }>>(
-      `SELECT count(*)::int AS n FROM ${this.s}.tokens WHERE is_root`,
+  /** Every root token ever registered, active or not (oldest first). */
+  async rootIds(): Promise<string[]> {
+    const rows = await this.dataSource.query<Array<{ token_id: string }>>(
+      `SELECT token_id FROM ${this.s}.tokens WHERE is_root ORDER BY token_id`,
     );
-    return (row?.n ?? 0) > 0;
+    return rows.map((r) => r.token_id);
+  }
+
+  /** Whether any token holding `admin` (root included) is active and unexpired at `now`. */
+  async hasActiveAdmin(now: Date): Promise<boolean> {
+    const rows = await this.dataSource.query<unknown[]>(
+      `SELECT 1 FROM ${this.s}.tokens
+        WHERE status = 'active' AND expires_at > $1 AND 'admin' = ANY(scopes) LIMIT 1`,
+      [now],
+    );
+    return rows.length > 0;
   }
 
   async policy(manager: Tx = this.dataSource.manager): Promise<Policy> {

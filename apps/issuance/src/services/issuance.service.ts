@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { canonicalize } from '@tokenledger/canonical-json';
 import type { Clock, EventEnvelope, IdSource, TokenIssuedV1 } from '@tokenledger/contracts';
 import { markProcessed } from '@tokenledger/messaging';
-import { EventOutbox, type EventMeta } from '@tokenledger/messaging-nest';
+import { EventOutbox, type EventDraft, type EventMeta } from '@tokenledger/messaging-nest';
 import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
 import { UnitOfWork, type Tx } from '@tokenledger/sql';
@@ -12,6 +12,9 @@ import {
   displayPrefix,
   generateToken,
   normalizeScopes,
+  ownerReach,
+  reaches,
+  type OwnerReach,
 } from '@tokenledger/token-core';
 import type { IssuanceConfig } from '../config';
 import { checkPolicy, type Policy } from '../domain/policy';
@@ -76,7 +79,16 @@ export class IssuanceService {
   }
 
   /** issue() for a client request: refused as `overloaded` past ISSUANCE_MAX_IN_FLIGHT. */
+  /**
+   * The API's issue: the caller MUST reach the new token's owner with `tokens:issue` (an
+   * owner-scoped `tokens:issue@<owner>` reaches that owner only); otherwise 404.
+   */
   issueAdmitted(input: IssueInput, caller: Caller): Promise<IssuedToken> {
+    if (!reaches(ownerReach(caller.scopes, 'tokens:issue'), input.owner.id))
+      throw new DomainError(
+        'owner_not_found',
+        `no owner ${input.owner.id} within this operator token's reach`,
+      );
     return this.admission.run(() => this.issue(input, caller));
   }
 
@@ -87,7 +99,13 @@ export class IssuanceService {
   async issue(
     input: IssueInput,
     caller: Caller,
-    options: { rotatedFrom?: string; isRoot?: boolean; presetToken?: string } = {},
+    options: {
+      rotatedFrom?: string;
+      isRoot?: boolean;
+      presetToken?: string;
+      /** More events recorded in the same statement as the token (e.g. a break-glass audit). */
+      alsoRecord?: (tokenId: string) => EventDraft[];
+    } = {},
   ): Promise<IssuedToken> {
     const scopes = normalizeScopes(input.scopes);
     const now = new Date(this.clock.now());
@@ -147,7 +165,10 @@ export class IssuanceService {
     const events = decide({ type: 'issue', token: issued }, undefined);
     // The token row and its token.issued outbox row in one statement: atomic without a
     // transaction block, one round trip (see TokensRepository.insertIssued).
-    const { rows } = this.outbox.prepare(events, this.meta(caller));
+    const { rows } = this.outbox.prepare(
+      [...events, ...(options.alsoRecord?.(issued.tokenId) ?? [])],
+      this.meta(caller),
+    );
     await this.tokens.insertIssued(
       {
         ...issued,
@@ -177,7 +198,9 @@ export class IssuanceService {
     caller: Caller,
   ): Promise<IssuedToken & { rotatedFrom: string; graceEndsAt: string }> {
     const old = await this.tokens.find(tokenId);
-    if (!old) throw new DomainError('token_not_found', `no token ${tokenId}`);
+    // Out of the caller's reach reads as unknown: an owner-scoped token learns nothing of others.
+    if (!old || !reaches(ownerReach(caller.scopes, 'tokens:issue'), old.owner.id))
+      throw new DomainError('token_not_found', `no token ${tokenId}`);
     if (old.status !== 'active')
       throw new DomainError(
         'token_inactive',
@@ -225,12 +248,15 @@ export class IssuanceService {
     return { ...replacement, rotatedFrom: tokenId, graceEndsAt };
   }
 
-  get(tokenId: string): Promise<TokenView | undefined> {
-    return this.tokens.find(tokenId);
+  /** Undefined (404) for an unknown token and for one whose owner `reach` does not include. */
+  async get(tokenId: string, reach: OwnerReach): Promise<TokenView | undefined> {
+    const token = await this.tokens.find(tokenId);
+    return token && reaches(reach, token.owner.id) ? token : undefined;
   }
 
-  list(filter: TokenFilter): Promise<TokenView[]> {
-    return this.tokens.list(filter);
+  /** Only tokens of owners within `reach`. */
+  list(filter: TokenFilter, reach: OwnerReach): Promise<TokenView[]> {
+    return this.tokens.list(reach.all ? filter : { ...filter, ownerIds: reach.owners });
   }
 
   /** Resolves a presented token to its tokenId (for the revocation app); undefined when unknown. */

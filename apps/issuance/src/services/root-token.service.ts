@@ -1,10 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import type { Clock } from '@tokenledger/contracts';
+import { CLOCK, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { isWellFormed } from '@tokenledger/token-core';
 import { PinoLogger } from 'nestjs-pino';
 import type { IssuanceConfig } from '../config';
+import { planRoot, type RootFacts } from '../domain/root-bootstrap';
 import { TokensRepository } from '../repositories/tokens.repository';
 import { IssuanceService } from './issuance.service';
 
@@ -12,9 +14,12 @@ import { IssuanceService } from './issuance.service';
 const ROOT_TTL_SECONDS = 10 * 365 * 86400;
 
 /**
- * First start: registers the root operator token (scope `admin`). `TOKENLEDGER_ROOT_TOKEN` when
- * set (it must be well formed); otherwise a generated one, printed once to stdout (not to the
- * log) and written to ROOT_TOKEN_FILE with mode 0600. Later starts do nothing.
+ * Root bootstrap (domain/root-bootstrap.ts decides). First start: registers the root operator
+ * token (scope `admin`): `TOKENLEDGER_ROOT_TOKEN` when set (it must be well formed), otherwise a
+ * generated one, printed once to stdout (not to the log) and written to ROOT_TOKEN_FILE with
+ * mode 0600. Later starts: when no admin token is active any more (every one revoked or
+ * expired) and a root token is configured (env, else the file), break-glass: a new root is
+ * registered together with an `ops.break-glass` event in one statement.
  */
 @Injectable()
 export class RootTokenService implements OnApplicationBootstrap {
@@ -23,45 +28,116 @@ export class RootTokenService implements OnApplicationBootstrap {
     private readonly issuance: IssuanceService,
     private readonly logger: PinoLogger,
     @Inject(SERVICE_CONFIG) private readonly config: IssuanceConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (await this.tokens.hasRoot()) return;
     const preset = this.config.TOKENLEDGER_ROOT_TOKEN;
     if (preset !== undefined && !isWellFormed(preset)) {
       throw new Error(
         'TOKENLEDGER_ROOT_TOKEN is not a well-formed Tokenledger token (format or checksum)',
       );
     }
-    let issued;
+    const configured =
+      preset !== undefined ? { from: 'env' as const, token: preset } : this.fromFile();
+    const rootIds = await this.tokens.rootIds();
+    const facts: RootFacts = {
+      rootsEver: rootIds.length,
+      activeAdmin:
+        rootIds.length > 0 && (await this.tokens.hasActiveAdmin(new Date(this.clock.now()))),
+      configured: configured && {
+        from: configured.from,
+        alreadyRegistered: (await this.issuance.resolve(configured.token)) !== undefined,
+      },
+    };
+    const plan = planRoot(facts);
+    switch (plan.kind) {
+      case 'nothing':
+        return;
+      case 'locked-out':
+        this.logger.error(
+          'no admin token is active and no root token is configured (TOKENLEDGER_ROOT_TOKEN or ROOT_TOKEN_FILE): set one and restart issuance to break the glass',
+        );
+        return;
+      case 'first-root':
+      case 'break-glass': {
+        const token = plan.use === 'generated' ? undefined : configured?.token;
+        const breakGlass = plan.kind === 'break-glass';
+        let issued;
+        try {
+          issued = await this.issuance.issue(
+            {
+              owner: { type: 'user', id: 'root' },
+              name: 'root',
+              scopes: ['admin'],
+              ttlSeconds: ROOT_TTL_SECONDS,
+            },
+            { actor: 'system', scopes: ['admin'] },
+            {
+              isRoot: true,
+              ...(token ? { presetToken: token } : {}),
+              ...(breakGlass
+                ? {
+                    alsoRecord: (tokenId: string) => [
+                      {
+                        type: 'tokenledger.ops.break-glass.v1' as const,
+                        data: {
+                          tokenId,
+                          rootTokenFrom: plan.use,
+                          previousRootIds: rootIds.slice(-100),
+                          reason: 'no-active-admin' as const,
+                          at: new Date(this.clock.now()).toISOString(),
+                        },
+                      },
+                    ],
+                  }
+                : {}),
+            },
+          );
+        } catch (error) {
+          // Another instance registered it at the same moment (unique index on the active root).
+          if ((await this.tokens.rootIds()).length > rootIds.length) return;
+          throw error;
+        }
+        if (breakGlass) {
+          this.logger.warn(
+            { tokenId: issued.tokenId, prefix: issued.prefix, rootTokenFrom: plan.use },
+            'break-glass: no admin token was active; registered a new root operator token (recorded in ops.audit)',
+          );
+        } else {
+          this.logger.info(
+            { tokenId: issued.tokenId, prefix: issued.prefix },
+            'registered the root operator token',
+          );
+        }
+        if (plan.use === 'generated') this.writeGenerated(issued.token);
+      }
+    }
+  }
+
+  /** The root token in ROOT_TOKEN_FILE, when the file exists and holds a well-formed token. */
+  private fromFile(): { from: 'file'; token: string } | undefined {
+    const file = path.resolve(this.config.ROOT_TOKEN_FILE);
+    let text: string;
     try {
-      issued = await this.issuance.issue(
-        {
-          owner: { type: 'user', id: 'root' },
-          name: 'root',
-          scopes: ['admin'],
-          ttlSeconds: ROOT_TTL_SECONDS,
-        },
-        { actor: 'system', scopes: ['admin'] },
-        { isRoot: true, ...(preset ? { presetToken: preset } : {}) },
-      );
-    } catch (error) {
-      // Another instance registered it at the same moment (unique index on is_root).
-      if (await this.tokens.hasRoot()) return;
-      throw error;
+      text = fs.readFileSync(file, 'utf8').trim();
+    } catch {
+      return undefined;
     }
-    this.logger.info(
-      { tokenId: issued.tokenId, prefix: issued.prefix },
-      'registered the root operator token',
+    if (!isWellFormed(text)) {
+      this.logger.warn({ file }, 'ROOT_TOKEN_FILE does not hold a well-formed token; ignored');
+      return undefined;
+    }
+    return { from: 'file', token: text };
+  }
+
+  private writeGenerated(token: string): void {
+    const file = path.resolve(this.config.ROOT_TOKEN_FILE);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
+    fs.chmodSync(file, 0o600);
+    process.stdout.write(
+      `\nTokenledger root operator token (shown once, also in ${file}):\n  ${token}\n\n`,
     );
-    if (!preset) {
-      const file = path.resolve(this.config.ROOT_TOKEN_FILE);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, `${issued.token}\n`, { mode: 0o600 });
-      fs.chmodSync(file, 0o600);
-      process.stdout.write(
-        `\nTokenledger root operator token (shown once, also in ${file}):\n  ${issued.token}\n\n`,
-      );
-    }
   }
 }

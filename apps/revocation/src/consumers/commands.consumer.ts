@@ -31,7 +31,7 @@ export class CommandsConsumer {
       };
       try {
         if (event.data.tokenId) {
-          await this.revocation.revoke(event.data.tokenId, event.data.reason, meta);
+          await this.revocation.revoke(event.data.tokenId, event.data.reason, meta, 'system');
         } else if (event.data.selector) {
           const { ownerId, label, scope, issuedBefore } = event.data.selector;
           await this.revocation.revokeMatching(
@@ -44,6 +44,7 @@ export class CommandsConsumer {
             event.data.reason,
             false,
             meta,
+            'system',
           );
         }
       } catch (error) {

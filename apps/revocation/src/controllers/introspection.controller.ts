@@ -71,6 +71,13 @@ export class IntrospectionController {
   @UseGuards(InternalSecretGuard)
   @ApiExcludeEndpoint()
   authenticate(@Body() body: unknown): Promise<AuthenticationResult> {
-    return this.authenticator.authenticate(parseInput(authenticateSchema, body).token);
+    const { token, scheme, proof, htm, htu } = parseInput(authenticateSchema, body);
+    if (!scheme || !htm || !htu) return this.authenticator.authenticate(token);
+    return this.authenticator.authenticate(token, {
+      scheme,
+      htm,
+      htu,
+      ...(proof ? { proof } : {}),
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
+import { CurrentPrincipal, OwnerScoped, RequireScopes, type Principal } from '@tokenledger/auth';
 import type { RevocationReason } from '@tokenledger/contracts';
 import { ApiRoute, parseInput } from '@tokenledger/service-host';
 import type { FastifyRequest } from 'fastify';
@@ -26,12 +26,14 @@ export class RevocationController {
   @Post('tokens/:tokenId/revoke')
   @HttpCode(200)
   @RequireScopes('tokens:revoke')
+  @OwnerScoped()
   @ApiRoute({
     summary: 'Revoke one token by its tokenId (idempotent).',
     params: { tokenId: tokenIdParam },
     body: revokeOneSchema,
     response: { description: 'Revoked, or inactive already.', schema: revokedSchema },
     errors: {
+      403: 'The token holds scopes the caller lacks, or is root/admin (insufficient_scope)',
       404: 'No such token (token_not_found)',
       503: 'Issuance did not answer (issuance_busy, issuance_unavailable)',
     },
@@ -50,12 +52,14 @@ export class RevocationController {
         actor: principal.actor,
         ...(req.id ? { requestId: req.id } : {}),
       },
+      principal,
     );
   }
 
   @Post('revoke')
   @HttpCode(200)
   @RequireScopes('tokens:revoke')
+  @OwnerScoped()
   @ApiRoute({
     summary: 'RFC 7009 token revocation: 200 whether or not the token was known.',
     form: rfc7009Schema,
@@ -68,13 +72,14 @@ export class RevocationController {
     @CurrentPrincipal() principal: Principal,
   ): Promise<Record<string, never>> {
     const { token } = parseInput(rfc7009Schema, body);
-    await this.revocation.revokePresented(token, { actor: principal.actor });
+    await this.revocation.revokePresented(token, { actor: principal.actor }, principal);
     return {};
   }
 
   @Post('revocations')
   @HttpCode(200)
   @RequireScopes('tokens:revoke')
+  @OwnerScoped()
   @ApiRoute({
     summary: 'Bulk revocation by selector (kill switch); dryRun counts without revoking.',
     body: bulkSchema,
@@ -93,6 +98,7 @@ export class RevocationController {
       reason as RevocationReason,
       dryRun,
       { actor: principal.actor },
+      principal,
     );
   }
 

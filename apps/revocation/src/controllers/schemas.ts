@@ -69,7 +69,14 @@ export const introspectSchema = z.strictObject({
   scope: z.string().max(2048).optional(),
 });
 
-export const authenticateSchema = z.strictObject({ token: z.string().min(1).max(512) });
+/** Internal operator auth; scheme, proof, htm and htu as the calling app's guard saw them. */
+export const authenticateSchema = z.strictObject({
+  token: z.string().min(1).max(512),
+  scheme: z.enum(['Bearer', 'DPoP']).optional(),
+  proof: z.string().min(1).max(8192).optional(),
+  htm: z.string().min(1).max(16).optional(),
+  htu: z.string().min(1).max(2048).optional(),
+});
 
 // Answers, for the OpenAPI document (checked against real answers in e2e/src/openapi.e2e-spec.ts).
 

@@ -19,6 +19,8 @@ export interface TokenStatus {
 
 export interface RevokeSelector {
   ownerId?: string;
+  /** Only tokens of these owners (an owner-scoped caller's reach); empty: none. */
+  ownerIds?: readonly string[];
   label?: { key: string; value: string };
   scope?: string;
   issuedBefore?: string;
@@ -72,10 +74,15 @@ export class StatusRepository extends SchemaRepository {
     return row && toStatus(row);
   }
 
-  /** Active tokens matching every given criterion, locked. */
-  async lockMatching(manager: Tx, selector: RevokeSelector, limit: number): Promise<string[]> {
+  /** Active tokens matching every given criterion, locked, with their scopes. */
+  async lockMatching(
+    manager: Tx,
+    selector: RevokeSelector,
+    limit: number,
+  ): Promise<Array<{ tokenId: string; scopes: string[] }>> {
     const where = new WhereBuilder([`status = 'active'`]);
     if (selector.ownerId) where.add('owner_id = ?', selector.ownerId);
+    if (selector.ownerIds) where.add('owner_id = ANY(?::text[])', [...selector.ownerIds]);
     if (selector.label)
       where.add(
         'labels @> ?::jsonb',
@@ -83,9 +90,9 @@ export class StatusRepository extends SchemaRepository {
       );
     if (selector.scope) where.add('? = ANY(scopes)', selector.scope);
     if (selector.issuedBefore) where.add('issued_at < ?', selector.issuedBefore);
-    const rows = await this.page<{ token_id: string }>(
+    const rows = await this.page<{ token_id: string; scopes: string[] }>(
       {
-        columns: 'token_id',
+        columns: 'token_id, scopes',
         table: 'token_status',
         where,
         orderBy: 'token_id',
@@ -94,7 +101,7 @@ export class StatusRepository extends SchemaRepository {
       },
       manager,
     );
-    return rows.map((r) => r.token_id);
+    return rows.map((r) => ({ tokenId: r.token_id, scopes: r.scopes }));
   }
 
   async insertIssued(manager: Tx, data: TokenIssuedV1): Promise<void> {

@@ -78,11 +78,15 @@ export class IntrospectionService {
     return answer;
   }
 
-  /** A DPoP-bound token is active only with a valid proof by its key for this request. */
-  private async checkDpop(
-    request: IntrospectionRequest,
+  /**
+   * A DPoP-bound token is active only with a valid proof by its key for this request. Also the
+   * check of operator auth (LocalAuthenticator): one set of checks and one jti store, so a proof
+   * accepted here is refused everywhere else.
+   */
+  async checkDpop(
+    request: Pick<IntrospectionRequest, 'token' | 'dpop' | 'htm' | 'htu'>,
     status: TokenStatus,
-    now: number,
+    now: number = this.clock.now(),
   ): Promise<Evaluation> {
     if (!request.dpop || !request.htm || !request.htu)
       return { active: false, rejection: 'dpop-invalid', status };

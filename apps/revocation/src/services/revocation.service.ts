@@ -5,6 +5,8 @@ import { DomainError } from '@tokenledger/errors';
 import { CLOCK } from '@tokenledger/service-host';
 import { UnitOfWork, type Tx } from '@tokenledger/sql';
 import { displayPrefix, isWellFormed } from '@tokenledger/token-core';
+import { reaches } from '@tokenledger/token-core';
+import { assertMayRevoke, revokeReach, type RevokeAuthority } from '../domain/revoke-authority';
 import { StatusRepository, type RevokeSelector } from '../repositories/status.repository';
 import { CredentialResolver } from './credential-resolver';
 import { StatusCache } from './status-cache';
@@ -42,44 +44,65 @@ export class RevocationService {
   /**
    * Revokes one token; idempotent. Visible to this instance's next introspection at once (its
    * cache entry is dropped after the commit), to other instances within STATUS_CACHE_MS.
+   * An operator (`authority` with scopes) MUST hold every scope of the token (403 otherwise).
    */
   async revoke(
     tokenId: string,
     reason: RevocationReason,
     meta: EventMeta & { requestId?: string },
+    authority: RevokeAuthority,
   ): Promise<{ tokenId: string; revoked: boolean; alreadyInactive: boolean }> {
     // A token issued a moment ago may not be projected yet: adopt it from issuance first.
     await this.source.find(tokenId);
     const changed = await this.uow.run(async (manager) => {
       const status = await this.statuses.find(tokenId, manager, true);
-      if (!status) throw new DomainError('token_not_found', `no token ${tokenId}`);
+      // A token of an owner out of the caller's reach reads as unknown (owner-scoped operators).
+      if (!status || !reaches(revokeReach(authority), status.owner.id))
+        throw new DomainError('token_not_found', `no token ${tokenId}`);
+      assertMayRevoke(authority, [status]);
       return this.revokeLocked(manager, tokenId, reason, meta);
     });
     this.after([tokenId], changed);
     return { tokenId, revoked: changed, alreadyInactive: !changed };
   }
 
-  /** RFC 7009: revokes the presented token if it is ours and live; says nothing either way. */
-  async revokePresented(token: string, meta: EventMeta): Promise<void> {
+  /**
+   * RFC 7009: revokes the presented token if it is ours and live; says nothing either way. No
+   * scope check against the token: whoever presents its plaintext can already act as it.
+   */
+  async revokePresented(token: string, meta: EventMeta, authority: RevokeAuthority): Promise<void> {
     const resolved = await this.resolver.resolve(token);
     if (!resolved) return;
     const { tokenId } = resolved;
-    if (!(await this.source.find(tokenId, resolved.record))) return;
+    const status = await this.source.find(tokenId, resolved.record);
+    if (!status || !reaches(revokeReach(authority), status.owner.id)) return;
     const changed = await this.uow.run((manager) =>
       this.revokeLocked(manager, tokenId, 'requested', meta),
     );
     this.after([tokenId], changed);
   }
 
-  /** The kill switch: every active token matching the selector, one `token.revoked` each. */
+  /**
+   * The kill switch: every active token matching the selector, one `token.revoked` each. An
+   * operator's selector that matches any token holding a scope the operator lacks is refused
+   * as a whole (403, dry run included, nothing revoked), so a kill switch never half-applies.
+   */
   async revokeMatching(
     selector: RevokeSelector,
     reason: RevocationReason,
     dryRun: boolean,
     meta: EventMeta,
+    authority: RevokeAuthority,
   ): Promise<{ matched: number; revoked: number; tokenIds: string[] }> {
     const result = await this.uow.run(async (manager) => {
-      const ids = await this.statuses.lockMatching(manager, selector, BULK_LIMIT);
+      const reach = revokeReach(authority);
+      const matches = await this.statuses.lockMatching(
+        manager,
+        reach.all ? selector : { ...selector, ownerIds: reach.owners },
+        BULK_LIMIT,
+      );
+      assertMayRevoke(authority, matches, 'selector');
+      const ids = matches.map((m) => m.tokenId);
       if (dryRun) return { ids, revoked: 0 };
       let revoked = 0;
       for (const id of ids) if (await this.revokeLocked(manager, id, reason, meta)) revoked += 1;

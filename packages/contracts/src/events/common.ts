@@ -65,12 +65,12 @@ export const ownerSchema = z.strictObject({
   id: externalIdSchema,
 });
 
-/** Scopes such as `tokens:issue`, `ledger:read`, `billing:*`, `admin`. */
+/** Scopes such as `tokens:issue`, `ledger:read`, `billing:*`, `admin`, `tokens:read@team-a`. */
 export const scopeSchema = z
   .string()
   .regex(
-    /^[A-Za-z0-9][A-Za-z0-9:._*/-]{0,127}$/,
-    'expected a scope of [A-Za-z0-9:._*/-], at most 128 characters',
+    /^[A-Za-z0-9][A-Za-z0-9:._*/@-]{0,127}$/,
+    'expected a scope of [A-Za-z0-9:._*/@-], at most 128 characters',
   );
 
 /**

@@ -98,6 +98,22 @@ export const opsSigningHaltedV1Schema = z.strictObject({
   haltedAt: timestampSchema,
 });
 
+/**
+ * Break-glass: issuance found no active admin token at start and registered a new root token
+ * (scope `admin`) from the configured root token. Ids only, never the token.
+ */
+export const opsBreakGlassV1Schema = z.strictObject({
+  /** The new root token. */
+  tokenId: uuidV7Schema,
+  /** Where the new root's plaintext came from. */
+  rootTokenFrom: z.enum(['env', 'file', 'generated']),
+  /** Root tokens registered before, none of them active any more. */
+  previousRootIds: z.array(uuidV7Schema).max(100),
+  reason: z.literal('no-active-admin'),
+  at: timestampSchema,
+});
+
+export type OpsBreakGlassV1 = z.infer<typeof opsBreakGlassV1Schema>;
 export type OpsReplayStartedV1 = z.infer<typeof opsReplayStartedV1Schema>;
 export type OpsReplayFinishedV1 = z.infer<typeof opsReplayFinishedV1Schema>;
 export type OpsPolicyChangedV1 = z.infer<typeof opsPolicyChangedV1Schema>;

@@ -11,6 +11,7 @@ import {
   tokenRotatedV1Schema,
 } from './lifecycle';
 import {
+  opsBreakGlassV1Schema,
   opsKeyRotatedV1Schema,
   opsPolicyChangedV1Schema,
   opsReplayFinishedV1Schema,
@@ -38,6 +39,7 @@ export const EVENT_TYPES = {
   opsPolicyChanged: 'tokenledger.ops.policy-changed.v1',
   opsKeyRotated: 'tokenledger.ops.key-rotated.v1',
   opsSigningHalted: 'tokenledger.ops.signing-halted.v1',
+  opsBreakGlass: 'tokenledger.ops.break-glass.v1',
 } as const;
 
 /** The data schema of each event type (strict: unknown fields are rejected). */
@@ -56,6 +58,7 @@ export const EVENT_DATA_SCHEMAS = {
   [EVENT_TYPES.opsPolicyChanged]: opsPolicyChangedV1Schema,
   [EVENT_TYPES.opsKeyRotated]: opsKeyRotatedV1Schema,
   [EVENT_TYPES.opsSigningHalted]: opsSigningHaltedV1Schema,
+  [EVENT_TYPES.opsBreakGlass]: opsBreakGlassV1Schema,
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA_SCHEMAS;
@@ -77,6 +80,7 @@ export const EVENT_TOPIC = {
   [EVENT_TYPES.opsPolicyChanged]: TOPICS.opsAudit,
   [EVENT_TYPES.opsKeyRotated]: TOPICS.opsAudit,
   [EVENT_TYPES.opsSigningHalted]: TOPICS.opsAudit,
+  [EVENT_TYPES.opsBreakGlass]: TOPICS.opsAudit,
 } as const satisfies Record<EventType, TopicName>;
 
 export const ALL_EVENT_TYPES = Object.keys(EVENT_DATA_SCHEMAS) as EventType[];

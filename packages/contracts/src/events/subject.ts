@@ -17,6 +17,7 @@ export function defaultSubject<T extends EventType>(type: T, data: EventData<T>)
     case EVENT_TYPES.tokenRevoked:
     case EVENT_TYPES.tokenExpired:
     case EVENT_TYPES.anomalyDetected:
+    case EVENT_TYPES.opsBreakGlass:
       return event.data.tokenId;
     case EVENT_TYPES.tokenIssuanceDenied:
       return event.data.requested.owner.id;

@@ -180,6 +180,17 @@ export const SAMPLES: { [T in EventType]: Sample<T> } = {
       haltedAt: '2024-05-01T00:00:00Z',
     },
   },
+  [EVENT_TYPES.opsBreakGlass]: {
+    source: '/tokenledger/issuance',
+    actor: 'system',
+    data: {
+      tokenId: TOKEN,
+      rootTokenFrom: 'env',
+      previousRootIds: [OPERATOR],
+      reason: 'no-active-admin',
+      at: '2024-05-01T00:00:00Z',
+    },
+  },
 };
 
 export function sampleInput<T extends EventType>(type: T): BuildEventInput<T> {
