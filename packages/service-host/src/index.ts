@@ -17,6 +17,7 @@ export { HttpErrorFilter, type ErrorBody } from './errors';
 export { HealthController, type ReadyBody } from './health';
 export { ReadinessChecks, type ReadinessReport } from './readiness';
 export { REDACT_PATHS } from './logging';
+export { BodyLimit } from './body-limit';
 export { TokenBuckets, installRateLimit, type RateLimitOptions } from './rate-limit';
 export { MetricsService } from './metrics';
 export { SERVICE_CONFIG, ServiceHostModule, type ServiceHostOptions } from './service-host.module';

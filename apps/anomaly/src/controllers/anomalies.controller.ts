@@ -13,7 +13,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
-import { openApiSchema, parseInput } from '@tokenledger/service-host';
+import { BodyLimit, openApiSchema, parseInput } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
 import { z } from 'zod';
 import { RULE_NAMES, ruleUpdateSchema, type RuleConfig, type RuleName } from '../domain/rules';
@@ -53,7 +53,16 @@ const usageEvent = z.strictObject({
     .optional(),
   at: z.iso.datetime({ offset: true }).optional(),
 });
-export const usageBatchSchema = z.strictObject({ events: z.array(usageEvent).min(1).max(1000) });
+/** The documented maximum of one `POST /v1/usage` batch. */
+export const USAGE_BATCH_MAX_EVENTS = 1000;
+/**
+ * The body limit of `POST /v1/usage`: 1000 events of up to 1 KiB each on average (a typical
+ * event is about 250 bytes; the global HTTP_BODY_LIMIT of 64 KiB held about 300 of them).
+ */
+export const USAGE_BODY_LIMIT = 1024 * 1024;
+export const usageBatchSchema = z.strictObject({
+  events: z.array(usageEvent).min(1).max(USAGE_BATCH_MAX_EVENTS),
+});
 
 @ApiTags('anomalies')
 @ApiBearerAuth()
@@ -148,11 +157,13 @@ export class AnomaliesController {
   }
 
   @Post('usage')
+  @BodyLimit(USAGE_BODY_LIMIT)
   @HttpCode(202)
   @RequireScopes('usage:report')
   @ApiBody({ schema: openApiSchema(usageBatchSchema) })
   @ApiOperation({
-    summary: 'Usage intake for services that do not speak Kafka: published as token.used events.',
+    summary:
+      'Usage intake for services that do not speak Kafka: published as token.used events. At most 1000 events and 1 MiB per request.',
   })
   async usage(
     @Body() body: unknown,
