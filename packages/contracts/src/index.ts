@@ -55,6 +55,8 @@ export {
   isRfc3339Utc,
   labelKeySchema,
   labelValueSchema,
+  commentSchema,
+  COMMENT_MAX_LENGTH,
   type RevocationReason,
 } from './events/common';
 export { buildEvent, type BuildEventInput, type BuildEventOptions } from './build';

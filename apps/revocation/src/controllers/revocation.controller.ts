@@ -16,7 +16,9 @@ export class RevocationController {
   @Post('tokens/:tokenId/revoke')
   @HttpCode(200)
   @RequireScopes('tokens:revoke')
-  @ApiOperation({ summary: 'Revoke one token by its tokenId (idempotent).' })
+  @ApiOperation({
+    summary: 'Revoke one token by its tokenId (idempotent), with an optional comment for auditors.',
+  })
   @ApiBody({ schema: openApiSchema(revokeOneSchema) })
   revoke(
     @Param('tokenId') tokenId: string,
@@ -24,13 +26,14 @@ export class RevocationController {
     @CurrentPrincipal() principal: Principal,
     @Req() req: FastifyRequest,
   ) {
-    const { reason } = parseInput(revokeOneSchema, body ?? {});
+    const { reason, comment } = parseInput(revokeOneSchema, body ?? {});
     return this.revocation.revoke(
       parseInput(tokenIdParam, tokenId, 'tokenId'),
       reason as RevocationReason,
       {
         actor: principal.actor,
         ...(req.id ? { requestId: req.id } : {}),
+        ...(comment ? { comment } : {}),
       },
     );
   }
@@ -57,7 +60,7 @@ export class RevocationController {
   })
   @ApiBody({ schema: openApiSchema(bulkSchema) })
   bulk(@Body() body: unknown, @CurrentPrincipal() principal: Principal) {
-    const { selector, reason, dryRun } = parseInput(bulkSchema, body);
+    const { selector, reason, dryRun, comment } = parseInput(bulkSchema, body);
     const [key = '', ...rest] = selector.label?.split('=') ?? [];
     return this.revocation.revokeMatching(
       {
@@ -68,7 +71,7 @@ export class RevocationController {
       },
       reason as RevocationReason,
       dryRun,
-      { actor: principal.actor },
+      { actor: principal.actor, ...(comment ? { comment } : {}) },
     );
   }
 

@@ -1,4 +1,4 @@
-import { REVOCATION_REASONS } from '@tokenledger/contracts';
+import { REVOCATION_REASONS, commentSchema } from '@tokenledger/contracts';
 import { z } from 'zod';
 
 export const tokenIdParam = z.uuid({ message: 'tokenId must be a UUID' });
@@ -11,6 +11,8 @@ const operatorReasons = REVOCATION_REASONS.filter((r) => r !== 'rotated' && r !=
 
 export const revokeOneSchema = z.strictObject({
   reason: z.enum(operatorReasons).default('requested'),
+  /** Why, for auditors: recorded in the token.revoked event (one line, at most 500 characters). */
+  comment: commentSchema.optional(),
 });
 
 /** RFC 7009 §2.1 form. */
@@ -35,6 +37,8 @@ export const bulkSchema = z.strictObject({
       'give at least one of ownerId, label, scope, issuedBefore',
     ),
   reason: z.enum(operatorReasons).default('bulk'),
+  /** Recorded in every token.revoked event of this request. */
+  comment: commentSchema.optional(),
   dryRun: z.boolean().default(false),
 });
 

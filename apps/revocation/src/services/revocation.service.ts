@@ -10,6 +10,9 @@ import { CredentialResolver } from './credential-resolver';
 import { StatusCache } from './status-cache';
 import { StatusSource } from './status-source';
 
+/** Who asked, and the request and comment to record with each token.revoked event. */
+export type RevokeMeta = EventMeta & { requestId?: string; comment?: string };
+
 /** At most this many tokens per bulk revocation request (repeat the request for more). */
 export const BULK_LIMIT = 10_000;
 
@@ -46,7 +49,7 @@ export class RevocationService {
   async revoke(
     tokenId: string,
     reason: RevocationReason,
-    meta: EventMeta & { requestId?: string },
+    meta: RevokeMeta,
   ): Promise<{ tokenId: string; revoked: boolean; alreadyInactive: boolean }> {
     // A token issued a moment ago may not be projected yet: adopt it from issuance first.
     await this.source.find(tokenId);
@@ -76,7 +79,7 @@ export class RevocationService {
     selector: RevokeSelector,
     reason: RevocationReason,
     dryRun: boolean,
-    meta: EventMeta,
+    meta: RevokeMeta,
   ): Promise<{ matched: number; revoked: number; tokenIds: string[] }> {
     const result = await this.uow.run(async (manager) => {
       const ids = await this.statuses.lockMatching(manager, selector, BULK_LIMIT);
@@ -143,7 +146,7 @@ export class RevocationService {
     manager: Tx,
     tokenId: string,
     reason: RevocationReason,
-    meta: EventMeta & { requestId?: string },
+    meta: RevokeMeta,
   ): Promise<boolean> {
     const revokedAt = new Date(this.clock.now()).toISOString();
     const changed = await this.statuses.markRevoked(manager, tokenId, reason, revokedAt);
@@ -158,6 +161,7 @@ export class RevocationService {
               reason,
               revokedAt,
               ...(meta.requestId ? { requestId: meta.requestId } : {}),
+              ...(meta.comment ? { comment: meta.comment } : {}),
             },
           },
         ],
