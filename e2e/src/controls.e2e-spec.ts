@@ -166,4 +166,252 @@ describe('token controls through the real apps', () => {
       expect(((await status.json()) as { status: string }).status).toBe('active');
     });
   });
+  describe('GET /v1/tokens: search, sort, cursor', () => {
+    const suite = `search-${Date.now().toString(36)}`;
+    const ids: Record<string, string> = {};
+    const byId = new Map<string, string>();
+    let creatorActor = '';
+
+    async function search(query: string): Promise<{ names: string[]; cursor: string | null }> {
+      const res = await fetch(url('issuance', `/v1/tokens?label=suite=${suite}&${query}`), {
+        headers: auth(),
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as {
+        tokens: Array<{ tokenId: string; token?: string; tokenHash?: string }>;
+        cursor: string | null;
+      };
+      for (const t of body.tokens) expect(Object.keys(t)).not.toContain('tokenHash');
+      return {
+        names: body.tokens.map((t) => byId.get(t.tokenId) ?? t.tokenId),
+        cursor: body.cursor,
+      };
+    }
+
+    beforeAll(async () => {
+      const creator = await issue({
+        owner: { type: 'user', id: 'creator' },
+        name: 'creator',
+        scopes: ['tokens:issue', 'ledger:read'],
+        ttlSeconds: 3600,
+      });
+      creatorActor = `operator:${creator.tokenId}`;
+      await eventually(
+        async () =>
+          (await fetch(url('issuance', '/v1/whoami'), { headers: auth(creator.token) })).status ===
+          200
+            ? true
+            : undefined,
+        20_000,
+        'the creator token usable',
+      );
+      const specs: Array<[string, Record<string, unknown>, string | undefined]> = [
+        [
+          'A',
+          {
+            owner: { type: 'service', id: `billing-${suite}` },
+            name: 'billing-api',
+            scopes: ['billing:read'],
+            ttlSeconds: 86_400,
+            labels: { suite, team: 'payments' },
+          },
+          undefined,
+        ],
+        [
+          'B',
+          {
+            owner: { type: 'user', id: `alice-${suite}` },
+            name: 'Alice laptop',
+            scopes: ['ledger:read'],
+            ttlSeconds: 10 * 86_400,
+            labels: { suite },
+          },
+          creator.token,
+        ],
+        [
+          'C',
+          {
+            owner: { type: 'service', id: `billing-${suite}` },
+            name: 'billing-worker',
+            scopes: ['billing:read', 'billing:write'],
+            ttlSeconds: 30 * 86_400,
+            labels: { suite, team: 'payments' },
+          },
+          undefined,
+        ],
+      ];
+      for (const [name, body, operator] of specs) {
+        const res = await post('issuance', '/v1/tokens', body, auth(operator));
+        expect(res.status).toBe(201);
+        const issued = (await res.json()) as Issued;
+        ids[name] = issued.tokenId;
+        byId.set(issued.tokenId, name);
+        ids[`${name}.prefix`] = issued.prefix;
+      }
+      // A used two hours ago, C ten hours ago (accepted), B never (a rejected use is no use).
+      const use = (tokenId: string, ago: number, outcome: string): Record<string, unknown> => ({
+        tokenId,
+        service: 'gateway',
+        operation: 'GET /v1/things',
+        ip: '198.51.100.7',
+        scopesRequested: [],
+        outcome,
+        ...(outcome === 'rejected' ? { rejection: 'insufficient-scope' } : {}),
+        at: new Date(Date.now() - ago).toISOString(),
+      });
+      const usage = await post('anomaly', '/v1/usage', {
+        events: [
+          use(ids.A ?? '', 2 * 3_600_000, 'accepted'),
+          use(ids.C ?? '', 10 * 3_600_000, 'accepted'),
+          use(ids.B ?? '', 60_000, 'rejected'),
+        ],
+      });
+      expect(usage.status).toBe(202);
+      await eventually(
+        async () => ((await search('neverUsed=false')).names.length === 2 ? true : undefined),
+        20_000,
+        'the uses seen by issuance',
+      );
+      const revoked = await post('revocation', `/v1/tokens/${ids.C}/revoke`, {});
+      expect(revoked.status).toBe(200);
+      await eventually(
+        async () => ((await search('status=revoked')).names.length === 1 ? true : undefined),
+        20_000,
+        'the revocation seen by issuance',
+      );
+    }, 60_000);
+
+    it('every filter returns exactly the matching tokens', async () => {
+      const hoursAgo = (h: number): string => new Date(Date.now() - h * 3_600_000).toISOString();
+      const inDays = (d: number): string => new Date(Date.now() + d * 86_400_000).toISOString();
+      const cases: Array<[string, string[]]> = [
+        ['', ['A', 'B', 'C']],
+        [`ownerId=billing-${suite}`, ['A', 'C']],
+        ['ownerType=user', ['B']],
+        ['status=active', ['A', 'B']],
+        ['status=revoked', ['C']],
+        ['scope=billing:read', ['A', 'C']],
+        ['scope=billing:write', ['C']],
+        ['name=BILLING', ['A', 'C']],
+        ['name=laptop', ['B']],
+        [`prefix=${ids['A.prefix']}`, ['A']],
+        [`expiresBefore=${encodeURIComponent(inDays(2))}`, ['A']],
+        [`expiresBefore=${encodeURIComponent(inDays(20))}`, ['A', 'B']],
+        [`lastUsedBefore=${encodeURIComponent(hoursAgo(5))}`, ['C']],
+        [`lastUsedAfter=${encodeURIComponent(hoursAgo(5))}`, ['A']],
+        [`createdBy=${creatorActor}`, ['B']],
+        ['neverUsed=true', ['B']],
+        ['neverUsed=false', ['A', 'C']],
+        ['status=active&neverUsed=false', ['A']],
+      ];
+      for (const [query, expected] of cases)
+        expect([query, (await search(query)).names]).toEqual([query, expected]);
+      // Labels: the suite label is one filter; team=payments alone (without suite) finds A and C.
+      const team = await fetch(
+        url('issuance', `/v1/tokens?label=team=payments&ownerId=billing-${suite}`),
+        {
+          headers: auth(),
+        },
+      );
+      const teamBody = (await team.json()) as { tokens: Array<{ tokenId: string }> };
+      expect(teamBody.tokens.map((t) => byId.get(t.tokenId))).toEqual(['A', 'C']);
+    });
+
+    it('sorts, and pages with a cursor bound to its sort', async () => {
+      expect((await search('sort=-expiresAt')).names).toEqual(['C', 'B', 'A']);
+      expect((await search('sort=lastUsedAt')).names).toEqual(['B', 'C', 'A']);
+      expect((await search('sort=-issuedAt')).names).toEqual(['C', 'B', 'A']);
+      const first = await search('sort=expiresAt&limit=2');
+      expect(first.names).toEqual(['A', 'B']);
+      expect(first.cursor).toEqual(expect.any(String));
+      const second = await search(`sort=expiresAt&limit=2&cursor=${first.cursor}`);
+      expect(second).toEqual({ names: ['C'], cursor: null });
+      const wrongSort = await fetch(
+        url('issuance', `/v1/tokens?sort=name&cursor=${first.cursor}`),
+        { headers: auth() },
+      );
+      expect(wrongSort.status).toBe(400);
+      expect(((await wrongSort.json()) as { error: { code: string } }).error.code).toBe(
+        'bad_cursor',
+      );
+    });
+
+    it('bad filter values are a 400 naming the parameter', async () => {
+      for (const [query, named] of <Array<[string, string]>>[
+        ['status=gone', 'status'],
+        ['ownerType=robot', 'ownerType'],
+        ['expiresBefore=tomorrow', 'expiresBefore'],
+        ['lastUsedAfter=2026-13-01T00:00:00Z', 'lastUsedAfter'],
+        ['lastUsedBefore=1', 'lastUsedBefore'],
+        ['neverUsed=yes', 'neverUsed'],
+        ['sort=owner', 'sort'],
+        ['scope=bad%20scope', 'scope'],
+        ['prefix=tlk-live', 'prefix'],
+        ['createdBy=alice', 'createdBy'],
+        ['limit=0', 'limit'],
+        ['cursor=not-a-cursor', 'cursor'],
+        ['color=red', 'color'],
+      ]) {
+        const res = await fetch(url('issuance', `/v1/tokens?${query}`), { headers: auth() });
+        const body = (await res.json()) as { error: { message: string } };
+        expect([query, res.status]).toEqual([query, 400]);
+        expect(body.error.message).toMatch(named === 'cursor' ? /cursor/ : new RegExp(named));
+      }
+    });
+
+    it('needs tokens:read', async () => {
+      const reader = await issue({
+        owner: { type: 'user', id: 'no-read' },
+        name: 'no-read',
+        scopes: ['ledger:read'],
+        ttlSeconds: 600,
+      });
+      const res = await eventually(
+        async () => {
+          const r = await fetch(url('issuance', '/v1/tokens'), { headers: auth(reader.token) });
+          return r.status === 401 ? undefined : r;
+        },
+        20_000,
+        'the reader token known',
+      );
+      expect(res.status).toBe(403);
+      expect((await fetch(url('issuance', '/v1/tokens'))).status).toBe(401);
+    });
+
+    it('the ledger timeline of a token pages with a cursor', async () => {
+      const tokenId = ids.C ?? '';
+      const all = await eventually(
+        async () => {
+          const events = await timeline(tokenId);
+          return events.length >= 3 ? events : undefined;
+        },
+        20_000,
+        'issued, used and revoked in the ledger',
+      );
+      const paged: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const res = await fetch(
+          url(
+            'ledger',
+            `/v1/ledger/tokens/${tokenId}/timeline?limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+          ),
+          { headers: auth() },
+        );
+        expect(res.status).toBe(200);
+        const body = (await res.json()) as {
+          entries: Array<{ record: { event?: EventEnvelope } }>;
+          cursor: string | null;
+        };
+        expect(body.entries.length).toBeLessThanOrEqual(1);
+        paged.push(...body.entries.flatMap((e) => (e.record.event ? [e.record.event.id] : [])));
+        cursor = body.cursor;
+      } while (cursor && paged.length < 50);
+      expect(paged).toEqual(all.map((e) => e.id));
+      const bad = await fetch(url('ledger', `/v1/ledger/tokens/${tokenId}/timeline?limit=0`), {
+        headers: auth(),
+      });
+      expect(bad.status).toBe(400);
+    });
+  });
 });

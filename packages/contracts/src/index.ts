@@ -57,6 +57,8 @@ export {
   labelValueSchema,
   commentSchema,
   COMMENT_MAX_LENGTH,
+  scopeSchema,
+  ACTOR_PATTERN,
   type RevocationReason,
 } from './events/common';
 export { buildEvent, type BuildEventInput, type BuildEventOptions } from './build';
