@@ -6,6 +6,7 @@ import {
   kafkaBrokers,
   type TestDatabase,
 } from '@tokenledger/testing';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { startSystem, type RunningSystem } from './system';
 
 interface Issued {
@@ -54,10 +55,27 @@ describe('token controls through the real apps', () => {
     return body.entries.flatMap((e) => (e.record.event ? [e.record.event] : []));
   }
 
+  // GitHub's secret-scanning key, played by a key pair made here; the apps trust its public half.
+  const github = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const githubKeyId = 'f9525bf080f75b3506ca1ead061add62b8633a346606dc5fe544e29231c6ee0d';
+
   beforeAll(async () => {
     db = await freshDatabase();
     system = await startSystem(
-      { DATABASE_URL: db.url, KAFKA_BROKERS: kafkaBrokers(), TOPIC_PREFIX: prefix },
+      {
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: kafkaBrokers(),
+        TOPIC_PREFIX: prefix,
+        GITHUB_SECRET_SCANNING_KEYS: JSON.stringify({
+          public_keys: [
+            {
+              key_identifier: githubKeyId,
+              key: github.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+              is_current: true,
+            },
+          ],
+        }),
+      },
       { witness: false },
     );
     await eventually(
@@ -412,6 +430,173 @@ describe('token controls through the real apps', () => {
         headers: auth(),
       });
       expect(bad.status).toBe(400);
+    });
+  });
+  describe('POST /v1/leaks: GitHub secret-scanning partner deliveries', () => {
+    const delivery = (token: string): string =>
+      JSON.stringify([
+        {
+          token,
+          type: 'tokenledger_live_token',
+          url: 'https://github.com/octocat/Hello-World/blob/1234567/config.env',
+          source: 'content',
+        },
+      ]);
+    const signed = (body: string, key = github.privateKey): string =>
+      sign('sha256', Buffer.from(body), { key, dsaEncoding: 'der' }).toString('base64');
+    const deliver = (body: string, headers: Record<string, string>): Promise<Response> =>
+      fetch(url('revocation', '/v1/leaks'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
+    const status = async (tokenId: string): Promise<string> =>
+      (
+        (await (
+          await fetch(url('issuance', `/v1/tokens/${tokenId}`), { headers: auth() })
+        ).json()) as { status: string }
+      ).status;
+    const introspect = async (token: string): Promise<boolean> => {
+      const res = await fetch(url('revocation', '/v1/introspect'), {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${system.rootToken}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ token }).toString(),
+      });
+      return ((await res.json()) as { active: boolean }).active;
+    };
+
+    it('a bad signature, an unknown key or a missing header gets 401 and changes nothing', async () => {
+      const issued = await issue({
+        owner: { type: 'service', id: 'leaky' },
+        name: 'leaky-but-safe',
+        scopes: ['billing:read'],
+        ttlSeconds: 3600,
+      });
+      await eventually(
+        async () => ((await introspect(issued.token)) ? true : undefined),
+        20_000,
+        'active',
+      );
+      const body = delivery(issued.token);
+      const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const attempts: Array<Record<string, string>> = [
+        // signed by someone else's key under GitHub's key id
+        {
+          'Github-Public-Key-Identifier': githubKeyId,
+          'Github-Public-Key-Signature': signed(body, other.privateKey),
+        },
+        // GitHub's signature over another body
+        {
+          'Github-Public-Key-Identifier': githubKeyId,
+          'Github-Public-Key-Signature': signed(`${body} `),
+        },
+        {
+          'Github-Public-Key-Identifier': 'no-such-key',
+          'Github-Public-Key-Signature': signed(body),
+        },
+        { 'Github-Public-Key-Signature': signed(body) },
+        { 'Github-Public-Key-Identifier': githubKeyId },
+        // a signature header does not add to an operator token: it replaces it, and must verify
+        {
+          authorization: `Bearer ${system.rootToken}`,
+          'Github-Public-Key-Identifier': githubKeyId,
+          'Github-Public-Key-Signature': signed(body, other.privateKey),
+        },
+      ];
+      for (const headers of attempts) {
+        const res = await deliver(body, headers);
+        expect(res.status).toBe(401);
+        const error = ((await res.json()) as { error: { code: string; message: string } }).error;
+        expect(error.code).toBe('unauthorized');
+        expect(error.message).not.toContain(issued.token);
+      }
+      // Nothing was revoked and nothing reported: the token is active, its timeline holds no leak.
+      expect(await introspect(issued.token)).toBe(true);
+      expect(await status(issued.tokenId)).toBe('active');
+      const events = await timeline(issued.tokenId);
+      expect(events.map((e) => e.type)).not.toContain('tokenledger.token.leak-reported.v1');
+    });
+
+    it('a good signature revokes the token (reason leaked), reported by github-secret-scanning', async () => {
+      const issued = await issue({
+        owner: { type: 'service', id: 'leaky' },
+        name: 'leaked-on-github',
+        scopes: ['billing:read'],
+        ttlSeconds: 3600,
+      });
+      const body = delivery(issued.token);
+      const res = await deliver(body, {
+        'Github-Public-Key-Identifier': githubKeyId,
+        'Github-Public-Key-Signature': signed(body),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({
+        results: [{ prefix: issued.prefix, tokenId: issued.tokenId, outcome: 'revoked' }],
+      });
+      expect(await introspect(issued.token)).toBe(false);
+      const events = await eventually(
+        async () => {
+          const e = await timeline(issued.tokenId);
+          return e.some((x) => x.type === 'tokenledger.token.leak-reported.v1') &&
+            e.some((x) => x.type === 'tokenledger.token.revoked.v1')
+            ? e
+            : undefined;
+        },
+        20_000,
+        'the leak report and the revocation in the ledger',
+      );
+      expect(events.find((e) => e.type === 'tokenledger.token.revoked.v1')).toMatchObject({
+        actor: 'service:github-secret-scanning',
+        data: { reason: 'leaked' },
+      });
+      expect(events.find((e) => e.type === 'tokenledger.token.leak-reported.v1')).toMatchObject({
+        actor: 'service:github-secret-scanning',
+        data: { source: 'github-content', type: 'tokenledger_live_token', outcome: 'revoked' },
+      });
+      for (const e of events) expect(JSON.stringify(e)).not.toContain(issued.token);
+    });
+
+    it('the operator-token path stays: leaks:report needed, then the token is revoked', async () => {
+      const issued = await issue({
+        owner: { type: 'service', id: 'leaky' },
+        name: 'reported-by-hand',
+        scopes: ['billing:read'],
+        ttlSeconds: 3600,
+      });
+      const body = JSON.stringify([
+        {
+          token: issued.token,
+          type: 'manual',
+          url: 'https://example.com/paste',
+          source: 'on-call',
+        },
+      ]);
+      expect((await deliver(body, {})).status).toBe(401);
+      const reader = await issue({
+        owner: { type: 'user', id: 'reader' },
+        name: 'reader',
+        scopes: ['ledger:read'],
+        ttlSeconds: 600,
+      });
+      const forbidden = await eventually(
+        async () => {
+          const r = await deliver(body, { authorization: `Bearer ${reader.token}` });
+          return r.status === 401 ? undefined : r;
+        },
+        20_000,
+        'the reader token known',
+      );
+      expect(forbidden.status).toBe(403);
+      expect(await introspect(issued.token)).toBe(true);
+      const res = await deliver(body, { authorization: `Bearer ${system.rootToken}` });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({
+        results: [{ prefix: issued.prefix, tokenId: issued.tokenId, outcome: 'revoked' }],
+      });
+      expect(await introspect(issued.token)).toBe(false);
     });
   });
 });

@@ -17,6 +17,7 @@ import { REDACT_PATHS } from './logging';
 import { MetricsService } from './metrics';
 import { installRateLimit } from './rate-limit';
 import { installRouteBodyLimits } from './body-limit';
+import { RAW_BODY } from './raw-body';
 import { requestIdOf } from './request-id';
 import { armShutdownDeadline } from './shutdown-deadline';
 
@@ -92,8 +93,12 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
   fastify.addContentTypeParser(
     'application/json',
     { parseAs: 'string', bodyLimit },
-    (req, body, done) =>
-      body.length === 0 ? done(null, undefined) : json(req, body as string, done),
+    (req, body, done) => {
+      // Kept for routes that check a signature over the exact bytes (rawBodyOf).
+      (req as { [RAW_BODY]?: string })[RAW_BODY] = body as string;
+      if (body.length === 0) done(null, undefined);
+      else void json(req, body as string, done);
+    },
   );
   fastify.addContentTypeParser(
     'application/x-www-form-urlencoded',

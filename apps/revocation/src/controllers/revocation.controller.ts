@@ -1,11 +1,26 @@
-import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
+import { Body, Controller, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
+  ApiHeader,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { CurrentPrincipal, Public, RequireScopes, type Principal } from '@tokenledger/auth';
 import type { RevocationReason } from '@tokenledger/contracts';
 import { openApiSchema, parseInput } from '@tokenledger/service-host';
 import type { FastifyRequest } from 'fastify';
 import { RevocationService, type LeakResult } from '../services/revocation.service';
-import { bulkSchema, leaksSchema, revokeOneSchema, rfc7009Schema, tokenIdParam } from './schemas';
+import { LeakReportGuard, leakReporterOf } from './leak-report.guard';
+import {
+  bulkSchema,
+  githubLeaksSchema,
+  leaksSchema,
+  revokeOneSchema,
+  rfc7009Schema,
+  tokenIdParam,
+} from './schemas';
 
 @ApiTags('revocation')
 @ApiBearerAuth()
@@ -77,17 +92,31 @@ export class RevocationController {
 
   @Post('leaks')
   @HttpCode(200)
-  @RequireScopes('leaks:report')
+  @Public()
+  @UseGuards(LeakReportGuard)
+  @ApiHeader({ name: 'Github-Public-Key-Identifier', required: false })
+  @ApiHeader({ name: 'Github-Public-Key-Signature', required: false })
   @ApiOperation({
     summary:
-      'Leak reports in the GitHub secret-scanning partner format; live tokens are revoked (reason leaked).',
+      'Leak reports in the GitHub secret-scanning partner format; live tokens are revoked (reason leaked). ' +
+      'Either an operator token with leaks:report, or a GitHub partner delivery signed by a key of GITHUB_SECRET_SCANNING_KEYS.',
   })
   @ApiBody({ schema: openApiSchema(leaksSchema) })
   async leaks(
     @Body() body: unknown,
-    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
   ): Promise<{ results: LeakResult[] }> {
-    const items = parseInput(leaksSchema, body);
-    return { results: await this.revocation.reportLeaks(items, { actor: principal.actor }) };
+    const reporter = leakReporterOf(req);
+    if (reporter.kind === 'operator') {
+      const items = parseInput(leaksSchema, body);
+      return { results: await this.revocation.reportLeaks(items, { actor: reporter.actor }) };
+    }
+    // GitHub's own fields, as its partner program documents them; fields it may add are ignored.
+    // The reporting source records where GitHub found it (github-content, github-commit, ...).
+    const items = parseInput(githubLeaksSchema, body).map((item) => ({
+      ...item,
+      source: `github-${item.source ?? 'unknown'}`,
+    }));
+    return { results: await this.revocation.reportLeaks(items, { actor: reporter.actor }) };
   }
 }

@@ -55,6 +55,22 @@ export const leaksSchema = z
   .min(1)
   .max(1000);
 
+/**
+ * A GitHub secret-scanning partner delivery: a JSON array of `{token, type, url, source}`
+ * (docs.github.com, "Secret scanning partner program"). Fields GitHub may add are ignored.
+ */
+export const githubLeaksSchema = z
+  .array(
+    z.object({
+      token: z.string().min(1).max(512),
+      type: z.string().min(1).max(128),
+      url: z.string().max(2048).default(''),
+      source: z.string().min(1).max(64).optional(),
+    }),
+  )
+  .min(1)
+  .max(1000);
+
 /** RFC 7662 §2.1 form, plus what the resource server saw (for DPoP and the usage event). */
 export const introspectSchema = z.strictObject({
   token: z.string().min(1).max(512),
