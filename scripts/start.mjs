@@ -1,6 +1,7 @@
 // `npm start`: the whole system on this machine. Installs dependencies if missing, builds, starts
 // (or finds) Kafka and PostgreSQL, starts one local witness and the four apps, prints one ready
-// line. Ctrl-C or SIGTERM stops everything it started, the broker included.
+// line. Ctrl-C or SIGTERM stops everything it started, the broker included. Once ready it
+// supervises the apps: one that crashes is restarted with backoff while the others keep serving.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,7 +28,8 @@ const APPS = [
 ];
 
 ensureDependencies();
-build();
+// TOKENLEDGER_NO_BUILD=1: the tree is built already (tests of this script, CI).
+if (process.env.TOKENLEDGER_NO_BUILD !== '1') build();
 
 const { ensureInfrastructure, kafkaClientEnv, stateDir } = infra();
 // Logs may hold what an operator would rather keep private (token ids, owners, addresses): the
@@ -67,6 +69,9 @@ if (!existsSync(rolesFile)) {
 const rolePasswords = JSON.parse(readFileSync(rolesFile, 'utf8'));
 
 const children = new Map();
+/** Set once every app was ready; from then on a crashed app is restarted (see startApp). */
+let systemReady = false;
+const restartTimers = new Set();
 let stack;
 let stopping = false;
 
@@ -74,6 +79,7 @@ async function shutdown(code) {
   if (stopping) return;
   stopping = true;
   say('stopping...');
+  for (const timer of restartTimers) clearTimeout(timer);
   await Promise.all(
     [...children.values()].map(
       (child) =>
@@ -208,12 +214,12 @@ if (stack.roles)
 
 // The pepper goes to the app that hashes tokens (issuance) and to no other.
 const { TOKEN_PEPPER: pepper, ...sharedSecrets } = secrets;
-for (const app of APPS) {
+const envOf = (app) => {
   const inherited = { ...process.env };
   delete inherited.TOKEN_PEPPER;
   delete inherited.EVENT_SIGNING_KEY;
   delete inherited.EVENT_SIGNERS_EXTRA;
-  const env = {
+  return {
     ...sharedSecrets,
     ...(app.name === 'issuance' ? { TOKEN_PEPPER: process.env.TOKEN_PEPPER ?? pepper } : {}),
     ...inherited,
@@ -228,15 +234,29 @@ for (const app of APPS) {
     ...signing.envOf(app.name),
     LEDGER_WITNESSES: process.env.LEDGER_WITNESSES ?? `${witnessKey}@${witnessUrl}`,
   };
+};
+
+// Supervision: once the system has been ready, an app that exits is started again after a
+// backoff (0.5 s, doubled after each crash that follows a short run, at most 30 s; a run of 60 s
+// or more resets it), and the failure is logged with the last lines of its log. The other apps
+// keep serving. Before the first ready line an exit still stops everything: that is a boot
+// problem (configuration, database), which a restart would only repeat.
+const RESTART_MIN_MS = 500;
+const RESTART_MAX_MS = 30_000;
+const STABLE_RUN_MS = 60_000;
+
+function startApp(app) {
   const logFile = path.join(logDir, `${app.name}.log`);
   const out = privateLog(logFile);
   const child = spawn(process.execPath, [path.join(root, 'apps', app.name, 'dist', 'main.js')], {
     cwd: root,
-    env,
+    env: envOf(app),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const startedAt = Date.now();
   app.logFile = logFile;
   children.set(app.name, child);
+  say(`${app.name}: started (pid ${child.pid})`);
   // JSON log lines go to .tokenledger/logs/<app>.log and warnings/errors are echoed here. Other
   // output (the one-time root token banner) goes to this terminal only, never to a log file.
   const echo = (chunk) => {
@@ -256,13 +276,33 @@ for (const app of APPS) {
   child.stdout.on('data', echo);
   child.stderr.on('data', echo);
   child.on('exit', (code, signal) => {
+    out.end();
     if (stopping) return;
     say(`${app.name} exited (${signal ?? code}); last lines of ${logFile}:`);
     const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-10);
     for (const line of tail) process.stdout.write(`  ${line}\n`);
-    void shutdown(1);
+    if (!systemReady) {
+      void shutdown(1);
+      return;
+    }
+    const ranFor = Date.now() - startedAt;
+    app.failures = ranFor >= STABLE_RUN_MS ? 0 : (app.failures ?? 0) + 1;
+    const delay = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** Math.max(0, app.failures - 1));
+    say(`${app.name}: restarting in ${delay} ms (crash ${app.failures} in a row)`);
+    const timer = setTimeout(() => {
+      restartTimers.delete(timer);
+      if (stopping) return;
+      startApp(app);
+      ready(app).then(
+        () => say(`${app.name}: back, ready on http://127.0.0.1:${app.port}`),
+        (error) => say(`${app.name}: ${error.message}`),
+      );
+    }, delay);
+    restartTimers.add(timer);
   });
 }
+
+for (const app of APPS) startApp(app);
 
 // Ready means caught up with Kafka as of the app's start (docs/design/freshness.md): with a long
 // backlog that can take a while, so time spent catching up does not count against the deadline;
@@ -297,6 +337,7 @@ try {
   say(error.message);
   await shutdown(1);
 }
+systemReady = true;
 say(
   `ready: ${APPS.map((a) => `${a.name} http://127.0.0.1:${a.port}`).join('  ')}  ` +
     `witness ${witnessUrl} (${witnessKey})  ` +

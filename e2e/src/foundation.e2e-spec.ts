@@ -115,7 +115,8 @@ describe('foundation: the four apps as real processes against real Kafka and Pos
       const huge = await fetch(`${url}${postRoute[name]}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ a: 'x'.repeat(200_000) }),
+        // Past every route's limit: the global 64 KB and POST /v1/usage's own 1 MiB.
+        body: JSON.stringify({ a: 'x'.repeat(2 * 1024 * 1024) }),
       });
       expect(huge.status).toBe(413);
       expect(huge.headers.get('content-type')).toMatch(problemType);

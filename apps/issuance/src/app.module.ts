@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { ServiceHostModule } from '@tokenledger/service-host';
 import type { IssuanceConfig } from './config';
 import { LifecycleConsumer } from './consumers/lifecycle.consumer';
+import { UsageConsumer } from './consumers/usage.consumer';
 import { InternalController } from './controllers/internal.controller';
 import { PoliciesController } from './controllers/policies.controller';
 import { TokensController } from './controllers/tokens.controller';
@@ -30,7 +31,13 @@ export class AppModule {
           quietRoutes: [{ path: 'v1/tokens', method: 'POST' }],
         }),
       ],
-      controllers: [TokensController, PoliciesController, InternalController, LifecycleConsumer],
+      controllers: [
+        TokensController,
+        PoliciesController,
+        InternalController,
+        LifecycleConsumer,
+        UsageConsumer,
+      ],
       providers: [
         TokensRepository,
         PepperFingerprintRepository,

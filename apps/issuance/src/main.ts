@@ -19,6 +19,7 @@ serviceMain<IssuanceConfig>({
     token_already_rotated: 409,
     policy_violation: 422,
     invalid_expiry: 400,
+    bad_cursor: 400,
     token_exists: 409,
     overloaded: 503,
   },

@@ -1,5 +1,45 @@
 import { serviceConfigSchema } from '@tokenledger/service-host';
 import { z } from 'zod';
+import { GithubSignatureVerifier, type GithubPublicKey } from './domain/github-signature';
+
+const githubKeySchema = z.object({
+  key_identifier: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'expected a key identifier'),
+  key: z.string().min(1).max(4096),
+});
+
+/**
+ * GitHub's secret-scanning public keys: the JSON of `GET https://api.github.com/meta/public_keys/secret_scanning`
+ * (`{"public_keys":[{"key_identifier","key",...}]}`) or just its array. Each key is checked here.
+ */
+const githubKeysSchema = z
+  .string()
+  .default('[]')
+  .transform((text, ctx): GithubPublicKey[] => {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'expected JSON' });
+      return z.NEVER;
+    }
+    const list =
+      json && typeof json === 'object' && 'public_keys' in json ? json.public_keys : json;
+    const parsed = z.array(githubKeySchema).max(32).safeParse(list);
+    if (!parsed.success) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected [{"key_identifier","key"}]: ${parsed.error.issues[0]?.message ?? ''}`,
+      });
+      return z.NEVER;
+    }
+    try {
+      new GithubSignatureVerifier(parsed.data);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+    return parsed.data.map(({ key_identifier, key }) => ({ key_identifier, key }));
+  });
 
 export const revocationConfigSchema = serviceConfigSchema(4002, 'revocation').extend({
   /** The issuance app, which resolves a presented token to its tokenId (it alone holds the hashes). */
@@ -17,6 +57,11 @@ export const revocationConfigSchema = serviceConfigSchema(4002, 'revocation').ex
   BENCH_BASELINE_ROUTE: z.stringbool().default(false),
   /** DPoP proofs older than this are refused (RFC 9449 iat window). */
   DPOP_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
+  /**
+   * Public keys whose signatures make a `POST /v1/leaks` a GitHub secret-scanning partner
+   * delivery (no operator token). Empty: such deliveries get 401.
+   */
+  GITHUB_SECRET_SCANNING_KEYS: githubKeysSchema,
 });
 
 export type RevocationConfig = z.infer<typeof revocationConfigSchema>;

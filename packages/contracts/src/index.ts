@@ -55,6 +55,10 @@ export {
   isRfc3339Utc,
   labelKeySchema,
   labelValueSchema,
+  commentSchema,
+  COMMENT_MAX_LENGTH,
+  scopeSchema,
+  ACTOR_PATTERN,
   type RevocationReason,
 } from './events/common';
 export { buildEvent, type BuildEventInput, type BuildEventOptions } from './build';

@@ -127,6 +127,18 @@ describe('cross-field rules', () => {
     expect(issuePaths(type, { requester: 'alice' })).toEqual(['requester']);
   });
 
+  it('token.revoked: an optional one-line comment of at most 500 characters', () => {
+    const type = EVENT_TYPES.tokenRevoked;
+    expect(issuePaths(type, { comment: 'key found in a public gist' })).toEqual([]);
+    expect(issuePaths(type, { comment: 'x'.repeat(500) })).toEqual([]);
+    expect(issuePaths(type, { comment: 'x'.repeat(501) })).toEqual(['comment']);
+    expect(issuePaths(type, { comment: '' })).toEqual(['comment']);
+    for (const control of ['\n', '\t', '\u0000', '\u001b[31m', '\u007f', '\u0085', '\u202e'])
+      expect(issuePaths(type, { comment: `leaked${control}` })).toEqual(['comment']);
+    // Letters of any script are text, not control characters.
+    expect(issuePaths(type, { comment: 'fuite signalée: clé publiée, 漏洩' })).toEqual([]);
+  });
+
   it('token.leak-reported: a resolved outcome needs the tokenId', () => {
     expect(issuePaths(EVENT_TYPES.tokenLeakReported, {}, ['tokenId'])).toEqual(['tokenId']);
     expect(issuePaths(EVENT_TYPES.tokenLeakReported, { outcome: 'unknown' }, ['tokenId'])).toEqual(

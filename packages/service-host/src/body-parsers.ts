@@ -1,5 +1,6 @@
 import { parse as parseForm } from 'node:querystring';
 import type { FastifyInstance } from 'fastify';
+import { RAW_BODY } from './raw-body';
 
 /**
  * The only bodies an app reads, each capped at `bodyLimit` bytes (413 past it).
@@ -13,8 +14,12 @@ export function installBodyParsers(fastify: FastifyInstance, bodyLimit: number):
   fastify.addContentTypeParser(
     'application/json',
     { parseAs: 'string', bodyLimit },
-    (req, body, done) =>
-      body.length === 0 ? done(null, undefined) : json(req, body as string, done),
+    (req, body, done) => {
+      // Kept for routes that check a signature over the exact bytes (rawBodyOf).
+      (req as { [RAW_BODY]?: string })[RAW_BODY] = body as string;
+      if (body.length === 0) done(null, undefined);
+      else void json(req, body as string, done);
+    },
   );
   fastify.addContentTypeParser(
     'application/x-www-form-urlencoded',

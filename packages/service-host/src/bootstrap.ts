@@ -18,6 +18,8 @@ import { errorComponents } from './route-docs';
 import { REDACT_PATHS } from './logging';
 import { MetricsService } from './metrics';
 import { installRateLimit } from './rate-limit';
+import { installRouteBodyLimits } from './body-limit';
+import { RAW_BODY } from './raw-body';
 import { requestIdOf } from './request-id';
 import { armShutdownDeadline } from './shutdown-deadline';
 
@@ -55,7 +57,8 @@ function migrate(options: {
 /**
  * Nest on Fastify: its radix-tree router and body parsing cost a fraction of Express's per
  * request (bench/RESULTS.md, introspection). JSON bodies use Fastify's parser (prototype
- * poisoning refused), forms node:querystring; both capped at HTTP_BODY_LIMIT.
+ * poisoning refused), forms node:querystring; both capped at HTTP_BODY_LIMIT, or at a route's
+ * own `BodyLimit` (body-limit.ts).
  */
 export async function createService(options: RunServiceOptions): Promise<NestFastifyApplication> {
   const { config } = options;
@@ -87,6 +90,7 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
   app.useLogger(logger);
   const fastify = app.getHttpAdapter().getInstance();
   installBodyParsers(fastify, bodyLimit);
+  installRouteBodyLimits(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();

@@ -27,6 +27,8 @@ export { eventSigningOf, type EventSigning } from './event-signing';
 export { HealthController, type ReadyBody } from './health';
 export { ReadinessChecks, type ReadinessReport } from './readiness';
 export { REDACT_PATHS } from './logging';
+export { BodyLimit } from './body-limit';
+export { rawBodyOf } from './raw-body';
 export { TokenBuckets, installRateLimit, type RateLimitOptions } from './rate-limit';
 export { MetricsService } from './metrics';
 export { SERVICE_CONFIG, ServiceHostModule, type ServiceHostOptions } from './service-host.module';

@@ -19,7 +19,7 @@ import {
   ownerReach,
   type Principal,
 } from '@tokenledger/auth';
-import { ApiRoute, parseInput } from '@tokenledger/service-host';
+import { ApiRoute, BodyLimit, parseInput } from '@tokenledger/service-host';
 import { DomainError } from '@tokenledger/errors';
 import { z } from 'zod';
 import { RULE_NAMES, ruleUpdateSchema, type RuleConfig, type RuleName } from '../domain/rules';
@@ -63,7 +63,16 @@ const usageEvent = z.strictObject({
   rejection: z.enum(['revoked', 'expired', 'unknown', 'insufficient-scope']).optional(),
   at: z.iso.datetime({ offset: true }).optional(),
 });
-export const usageBatchSchema = z.strictObject({ events: z.array(usageEvent).min(1).max(1000) });
+/** The documented maximum of one `POST /v1/usage` batch. */
+export const USAGE_BATCH_MAX_EVENTS = 1000;
+/**
+ * The body limit of `POST /v1/usage`: 1000 events of up to 1 KiB each on average (a typical
+ * event is about 250 bytes; the global HTTP_BODY_LIMIT of 64 KiB held about 300 of them).
+ */
+export const USAGE_BODY_LIMIT = 1024 * 1024;
+export const usageBatchSchema = z.strictObject({
+  events: z.array(usageEvent).min(1).max(USAGE_BATCH_MAX_EVENTS),
+});
 
 const idParam = z.uuid();
 const ruleParam = z.enum(RULE_NAMES);
@@ -192,10 +201,12 @@ export class AnomaliesController {
   }
 
   @Post('usage')
+  @BodyLimit(USAGE_BODY_LIMIT)
   @HttpCode(202)
   @RequireScopes('usage:report')
   @ApiRoute({
-    summary: 'Usage intake for services that do not speak Kafka: published as token.used events.',
+    summary:
+      'Usage intake for services that do not speak Kafka: published as token.used events. At most 1000 events and 1 MiB per request.',
     body: usageBatchSchema,
     response: { status: 202, description: 'Published.', schema: acceptedSchema },
     errors: { 400: 'Invalid body (bad_usage)' },

@@ -1,5 +1,11 @@
-import { labelKeySchema, labelValueSchema } from '@tokenledger/contracts';
+import {
+  ACTOR_PATTERN,
+  labelKeySchema,
+  labelValueSchema,
+  scopeSchema,
+} from '@tokenledger/contracts';
 import { isValidScope } from '@tokenledger/token-core';
+import { TOKEN_SORTS } from '../repositories/tokens.repository';
 import { z } from 'zod';
 
 const ownerSchema = z.strictObject({
@@ -51,15 +57,39 @@ export const rotateSchema = z.strictObject({
     .default(0),
 });
 
+const instant = z.iso.datetime({ offset: true, message: 'expected an RFC 3339 timestamp' });
+const SORTS = TOKEN_SORTS.flatMap((sort) => [sort, `-${sort}`]) as [string, ...string[]];
+
+/** `GET /v1/tokens`: every given filter must match (AND). */
 export const listQuerySchema = z.strictObject({
   ownerId: z.string().min(1).max(128).optional(),
+  ownerType: z.enum(['user', 'team', 'service']).optional(),
   /** `key=value` */
   label: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}=.{0,256}$/, 'expected key=value')
     .optional(),
   status: z.enum(['active', 'revoked', 'expired']).optional(),
-  cursor: z.uuid().optional(),
+  scope: scopeSchema.optional(),
+  /** Case-insensitive substring of the token's name. */
+  name: z.string().min(1).max(128).optional(),
+  /** The beginning of the display prefix, e.g. `tlk_live_AbC`. */
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,32}$/, 'expected 1-32 characters of [A-Za-z0-9_]')
+    .optional(),
+  expiresBefore: instant.optional(),
+  lastUsedBefore: instant.optional(),
+  lastUsedAfter: instant.optional(),
+  /** `operator:<tokenId>` or `system`, as in the events' actor. */
+  createdBy: z.string().regex(ACTOR_PATTERN, 'expected operator:<tokenId> or system').optional(),
+  neverUsed: z
+    .enum(['true', 'false'], { message: 'expected true or false' })
+    .transform((v) => v === 'true')
+    .optional(),
+  /** A field, `-` before it for descending; ties are broken by tokenId. Default issuedAt. */
+  sort: z.enum(SORTS, { message: `expected one of ${SORTS.join(', ')}` }).default('issuedAt'),
+  cursor: z.string().max(512).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 

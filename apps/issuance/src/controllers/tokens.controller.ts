@@ -10,10 +10,11 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, OwnerScoped, RequireScopes, type Principal } from '@tokenledger/auth';
+import { DomainError } from '@tokenledger/errors';
 import { ownerReach } from '@tokenledger/token-core';
-import { ApiRoute, parseInput } from '@tokenledger/service-host';
+import { ApiRoute, decodeCursor, encodeCursor, parseInput } from '@tokenledger/service-host';
 import { IssuanceService, type IssuedToken } from '../services/issuance.service';
-import type { TokenView } from '../repositories/tokens.repository';
+import type { TokenSort, TokenView } from '../repositories/tokens.repository';
 import {
   issueTokenSchema,
   issuedTokenSchema,
@@ -54,9 +55,11 @@ export class TokensController {
   @RequireScopes('tokens:read')
   @OwnerScoped()
   @ApiRoute({
-    summary: 'List token metadata (never secrets or hashes), ordered by tokenId, paged by cursor.',
+    summary:
+      'Search token metadata (never secrets or hashes): owner, label, status, scope, name, prefix, expiry, last use, creator; sorted, paged by cursor.',
     query: listQuerySchema,
     response: { description: 'One page of tokens.', schema: tokenListSchema },
+    errors: { 400: 'Invalid query or cursor (bad_cursor)' },
   })
   async list(
     @Query() query: unknown,
@@ -64,18 +67,38 @@ export class TokensController {
   ): Promise<{ tokens: TokenView[]; cursor: string | null }> {
     const q = parseInput(listQuerySchema, query, 'query');
     const [key = '', ...rest] = q.label?.split('=') ?? [];
-    const tokens = await this.issuance.list(
+    const descending = q.sort.startsWith('-');
+    const sort = q.sort.replace(/^-/, '') as TokenSort;
+    // The cursor names its order: a cursor of one sort is refused under another.
+    const after = q.cursor ? decodeCursor(q.cursor, ['string', 'string', 'string']) : undefined;
+    if (after && after[0] !== q.sort)
+      throw new DomainError('bad_cursor', `cursor was made for sort=${after[0]}, not ${q.sort}`);
+    const rows = await this.issuance.list(
       {
         limit: q.limit,
+        sort,
+        descending,
         ...(q.ownerId ? { ownerId: q.ownerId } : {}),
+        ...(q.ownerType ? { ownerType: q.ownerType } : {}),
         ...(q.label ? { label: { key, value: rest.join('=') } } : {}),
         ...(q.status ? { status: q.status } : {}),
-        ...(q.cursor ? { after: q.cursor } : {}),
+        ...(q.scope ? { scope: q.scope } : {}),
+        ...(q.name ? { name: q.name } : {}),
+        ...(q.prefix ? { prefix: q.prefix } : {}),
+        ...(q.expiresBefore ? { expiresBefore: q.expiresBefore } : {}),
+        ...(q.lastUsedBefore ? { lastUsedBefore: q.lastUsedBefore } : {}),
+        ...(q.lastUsedAfter ? { lastUsedAfter: q.lastUsedAfter } : {}),
+        ...(q.createdBy ? { createdBy: q.createdBy } : {}),
+        ...(q.neverUsed !== undefined ? { neverUsed: q.neverUsed } : {}),
+        ...(after ? { after: { key: after[1], tokenId: after[2] } } : {}),
       },
       ownerReach(principal.scopes, 'tokens:read'),
     );
-    const last = tokens.length === q.limit ? tokens[tokens.length - 1] : undefined;
-    return { tokens, cursor: last?.tokenId ?? null };
+    const last = rows.length === q.limit ? rows[rows.length - 1] : undefined;
+    return {
+      tokens: rows.map(({ sortKey: _key, ...view }) => view),
+      cursor: last ? encodeCursor([q.sort, last.sortKey, last.tokenId]) : null,
+    };
   }
 
   @Get(':tokenId')

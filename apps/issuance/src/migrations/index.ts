@@ -2,6 +2,7 @@ import { CreateSchemaAndOutbox1795800000000 } from '@tokenledger/messaging';
 import { Tokens1795800000100 } from './1795800000100-tokens';
 import { PepperFingerprint1795800000500 } from './1795800000500-pepper-fingerprint';
 import { ActiveRoot1795800000520 } from './1795800000520-active-root';
+import { TokenLastUse1795800000600 } from './1795800000600-token-last-use';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   Tokens1795800000100,
   PepperFingerprint1795800000500,
   ActiveRoot1795800000520,
+  TokenLastUse1795800000600,
 ];

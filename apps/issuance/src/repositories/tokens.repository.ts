@@ -29,6 +29,10 @@ export interface TokenView extends TokenFields {
   revokedReason?: string;
   rotatedTo?: string;
   graceEndsAt?: string;
+  /** The operator (`operator:<tokenId>`) or `system` that issued it. */
+  createdBy: string;
+  /** The last accepted use seen on tokens.usage; absent when never used. */
+  lastUsedAt?: string;
 }
 
 export interface NewTokenRow extends TokenFields {
@@ -54,10 +58,12 @@ interface Row {
   rotated_from: string | null;
   rotated_to: string | null;
   grace_ends_at: Date | null;
+  issued_by: string;
+  last_used_at: Date | null;
 }
 
 const VIEW_COLUMNS = `token_id, prefix, owner_type, owner_id, name, scopes, labels, issued_at, expires_at, status,
-  revoked_at, revoked_reason, dpop_jkt, rotated_from, rotated_to, grace_ends_at`;
+  revoked_at, revoked_reason, dpop_jkt, rotated_from, rotated_to, grace_ends_at, issued_by, last_used_at`;
 
 function toView(r: Row): TokenView {
   return {
@@ -76,19 +82,53 @@ function toView(r: Row): TokenView {
     ...(r.rotated_from ? { rotatedFrom: r.rotated_from } : {}),
     ...(r.rotated_to ? { rotatedTo: r.rotated_to } : {}),
     ...(r.grace_ends_at ? { graceEndsAt: r.grace_ends_at.toISOString() } : {}),
+    createdBy: r.issued_by,
+    ...(r.last_used_at ? { lastUsedAt: r.last_used_at.toISOString() } : {}),
   };
 }
 
+/** The orders of `GET /v1/tokens`; each breaks ties by tokenId, in the same direction. */
+export const TOKEN_SORTS = ['issuedAt', 'expiresAt', 'lastUsedAt', 'name'] as const;
+export type TokenSort = (typeof TOKEN_SORTS)[number];
+
+/** The SQL sort key of each order (never-used tokens sort as used at the epoch: first). */
+const SORT_KEY: Record<TokenSort, { sql: string; cast: string }> = {
+  // tokenId is a UUIDv7: issue order, and unique, as the key it was before other sorts existed.
+  issuedAt: { sql: 'token_id', cast: 'uuid' },
+  expiresAt: { sql: 'expires_at', cast: 'timestamptz' },
+  lastUsedAt: { sql: "COALESCE(last_used_at, 'epoch'::timestamptz)", cast: 'timestamptz' },
+  name: { sql: 'name', cast: 'text' },
+};
+
+/** Every given criterion must match (AND). */
 export interface TokenFilter {
   ownerId?: string;
   /** Only tokens of these owners (an owner-scoped caller's reach); empty: none. */
   ownerIds?: readonly string[];
+  ownerType?: string;
   label?: { key: string; value: string };
   status?: TokenView['status'];
-  /** Exclusive: tokens with a larger tokenId (UUIDv7, so later issued). */
-  after?: string;
+  /** The token has this scope exactly (as granted, `billing:*` is not expanded). */
+  scope?: string;
+  /** Case-insensitive substring of the name. */
+  name?: string;
+  /** The display prefix starts with this. */
+  prefix?: string;
+  /** Exclusive bounds. */
+  expiresBefore?: string;
+  lastUsedBefore?: string;
+  lastUsedAfter?: string;
+  createdBy?: string;
+  neverUsed?: boolean;
+  sort?: TokenSort;
+  descending?: boolean;
+  /** Exclusive: the sort key and tokenId of the last row of the previous page. */
+  after?: { key: string; tokenId: string };
   limit: number;
 }
+
+/** `_` and `%` are LIKE wildcards; a filter matches them literally. */
+const likeLiteral = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** The part of pg's Pool (TypeORM's PostgresDriver.master) that insertIssued uses. */
 interface PgPool {
@@ -222,22 +262,56 @@ export class TokensRepository extends SchemaRepository {
     );
   }
 
-  async list(filter: TokenFilter): Promise<TokenView[]> {
+  async list(filter: TokenFilter): Promise<Array<TokenView & { sortKey: string }>> {
     const where = new WhereBuilder();
     if (filter.ownerId) where.add('owner_id = ?', filter.ownerId);
     if (filter.ownerIds) where.add('owner_id = ANY(?::text[])', [...filter.ownerIds]);
+    if (filter.ownerType) where.add('owner_type = ?', filter.ownerType);
     if (filter.label)
       where.add('labels @> ?::jsonb', JSON.stringify({ [filter.label.key]: filter.label.value }));
     if (filter.status) where.add('status = ?', filter.status);
-    if (filter.after) where.add('token_id > ?', filter.after);
-    const rows = await this.page<Row>({
-      columns: VIEW_COLUMNS,
+    if (filter.scope) where.add('scopes @> ARRAY[?]::text[]', filter.scope);
+    if (filter.name) where.add('name ILIKE ?', `%${likeLiteral(filter.name)}%`);
+    if (filter.prefix) where.add('prefix LIKE ?', `${likeLiteral(filter.prefix)}%`);
+    if (filter.expiresBefore) where.add('expires_at < ?', filter.expiresBefore);
+    if (filter.lastUsedBefore) where.add('last_used_at < ?', filter.lastUsedBefore);
+    if (filter.lastUsedAfter) where.add('last_used_at > ?', filter.lastUsedAfter);
+    if (filter.createdBy) where.add('issued_by = ?', filter.createdBy);
+    if (filter.neverUsed !== undefined)
+      where.add(filter.neverUsed ? 'last_used_at IS NULL' : 'last_used_at IS NOT NULL');
+    const { sql: key, cast: keyCast } = SORT_KEY[filter.sort ?? 'issuedAt'];
+    const direction = filter.descending ? 'DESC' : 'ASC';
+    if (filter.after)
+      where.add(
+        `(${key}, token_id) ${filter.descending ? '<' : '>'} (?::${keyCast}, ?::uuid)`,
+        filter.after.key,
+        filter.after.tokenId,
+      );
+    const rows = await this.page<Row & { sort_key: Date | string }>({
+      columns: `${VIEW_COLUMNS}, ${key} AS sort_key`,
       table: 'tokens',
       where,
-      orderBy: 'token_id',
+      orderBy: `${key} ${direction}, token_id ${direction}`,
       limit: filter.limit,
     });
-    return rows.map(toView);
+    return rows.map((r) => ({
+      ...toView(r),
+      sortKey: r.sort_key instanceof Date ? r.sort_key.toISOString() : r.sort_key,
+    }));
+  }
+
+  /**
+   * Records the latest accepted use of each token (idempotent and order-free: a use older than
+   * the recorded one changes nothing, so a redelivered batch is harmless).
+   */
+  async recordLastUse(uses: ReadonlyArray<{ tokenId: string; at: string }>): Promise<void> {
+    if (uses.length === 0) return;
+    await this.dataSource.query(
+      `UPDATE ${this.s}.tokens t SET last_used_at = u.at
+         FROM (SELECT id, max(at) AS at FROM unnest($1::uuid[], $2::timestamptz[]) AS x(id, at) GROUP BY id) u
+        WHERE t.token_id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < u.at)`,
+      [uses.map((u) => u.tokenId), uses.map((u) => u.at)],
+    );
   }
 
   /** Tokens whose rotation grace or expiry has passed, locked and skipped by other instances. */

@@ -255,8 +255,21 @@ export class IssuanceService {
   }
 
   /** Only tokens of owners within `reach`. */
-  list(filter: TokenFilter, reach: OwnerReach): Promise<TokenView[]> {
+  list(filter: TokenFilter, reach: OwnerReach): Promise<Array<TokenView & { sortKey: string }>> {
     return this.tokens.list(reach.all ? filter : { ...filter, ownerIds: reach.owners });
+  }
+
+  /** The last accepted use of each token in a batch of tokens.usage events. */
+  recordUses(events: readonly EventEnvelope[]): Promise<void> {
+    const uses: Array<{ tokenId: string; at: string }> = [];
+    for (const event of events)
+      if (
+        event.type === 'tokenledger.token.used.v1' &&
+        event.data.outcome === 'accepted' &&
+        event.data.tokenId
+      )
+        uses.push({ tokenId: event.data.tokenId, at: event.data.at });
+    return this.tokens.recordLastUse(uses);
   }
 
   /** Resolves a presented token to its tokenId (for the revocation app); undefined when unknown. */

@@ -78,6 +78,23 @@ const eventsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+const timelineQuery = z.strictObject({
+  cursor: z.string().max(256).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+});
+
+/** Where the page after `cursor` starts: the event-time sort key of the last row seen. */
+function afterCursor(cursor: string): { time: string; logId: string; index: number } {
+  const [time, logId, index] = decodeCursor(cursor, ['string', 'string', 'integer']);
+  return { time, logId, index };
+}
+
+/** The cursor of the next page, or null when this page was the last (shorter than the limit). */
+function nextCursor(rows: Array<LeafRow & { eventTime: string }>, limit: number): string | null {
+  const last = rows.length === limit ? rows[rows.length - 1] : undefined;
+  return last ? encodeCursor([last.eventTime, last.logId, last.index]) : null;
+}
+
 @ApiTags('ledger')
 @ApiBearerAuth()
 @Controller('v1/ledger')
@@ -255,11 +272,7 @@ export class LedgerController {
   })
   async events(@Query() query: unknown) {
     const q = parseInput(eventsQuery, query, 'query');
-    let after: { time: string; logId: string; index: number } | undefined;
-    if (q.cursor) {
-      const [time, logId, index] = decodeCursor(q.cursor, ['string', 'string', 'integer']);
-      after = { time, logId, index };
-    }
+    const after = q.cursor ? afterCursor(q.cursor) : undefined;
     const rows = await this.repository.findEvents({
       limit: q.limit,
       ...(q.tokenId ? { subject: q.tokenId } : {}),
@@ -269,26 +282,28 @@ export class LedgerController {
       ...(q.until ? { until: q.until } : {}),
       ...(after ? { after } : {}),
     });
-    const last = rows.length === q.limit ? rows[rows.length - 1] : undefined;
-    return {
-      entries: rows.map(entryView),
-      cursor: last ? encodeCursor([last.eventTime, last.logId, last.index]) : null,
-    };
+    return { entries: rows.map(entryView), cursor: nextCursor(rows, q.limit) };
   }
 
   @Get('tokens/:tokenId/timeline')
   @RequireScopes('ledger:read')
   @ApiRoute({
-    summary: 'Every recorded event of one token, in event-time order, with logId and index.',
+    summary:
+      'Every recorded event of one token, in event-time order, with logId and index; pages with a cursor (limit 1-10000, default 1000).',
     params: { tokenId: tokenIdParam },
-    response: { description: 'The timeline.', schema: timelineSchema },
+    query: timelineQuery,
+    response: { description: 'The timeline (one page).', schema: timelineSchema },
   })
-  async timeline(@Param('tokenId') tokenId: string) {
+  async timeline(@Param('tokenId') tokenId: string, @Query() query: unknown) {
+    const subject = parseInput(z.uuid(), tokenId, 'tokenId');
+    const q = parseInput(timelineQuery, query, 'query');
+    const after = q.cursor ? afterCursor(q.cursor) : undefined;
     const rows = await this.repository.findEvents({
-      subject: parseInput(tokenIdParam, tokenId, 'tokenId'),
-      limit: 10_000,
+      subject,
+      limit: q.limit,
+      ...(after ? { after } : {}),
     });
-    return { tokenId, entries: rows.map(entryView) };
+    return { tokenId, entries: rows.map(entryView), cursor: nextCursor(rows, q.limit) };
   }
 
   @Post('verify')

@@ -1,14 +1,22 @@
-import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, OwnerScoped, RequireScopes, type Principal } from '@tokenledger/auth';
+import { Body, Controller, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import {
+  CurrentPrincipal,
+  OwnerScoped,
+  Public,
+  RequireScopes,
+  type Principal,
+} from '@tokenledger/auth';
 import type { RevocationReason } from '@tokenledger/contracts';
 import { ApiRoute, parseInput } from '@tokenledger/service-host';
 import type { FastifyRequest } from 'fastify';
 import { RevocationService, type LeakResult } from '../services/revocation.service';
+import { LeakReportGuard, leakReporterOf } from './leak-report.guard';
 import {
   bulkResultSchema,
   bulkSchema,
   emptySchema,
+  githubLeaksSchema,
   leakResultsSchema,
   leaksSchema,
   revokeOneSchema,
@@ -28,7 +36,7 @@ export class RevocationController {
   @RequireScopes('tokens:revoke')
   @OwnerScoped()
   @ApiRoute({
-    summary: 'Revoke one token by its tokenId (idempotent).',
+    summary: 'Revoke one token by its tokenId (idempotent), with an optional comment for auditors.',
     params: { tokenId: tokenIdParam },
     body: revokeOneSchema,
     response: { description: 'Revoked, or inactive already.', schema: revokedSchema },
@@ -44,13 +52,14 @@ export class RevocationController {
     @CurrentPrincipal() principal: Principal,
     @Req() req: FastifyRequest,
   ) {
-    const { reason } = parseInput(revokeOneSchema, body ?? {});
+    const { reason, comment } = parseInput(revokeOneSchema, body ?? {});
     return this.revocation.revoke(
       parseInput(tokenIdParam, tokenId, 'tokenId'),
       reason as RevocationReason,
       {
         actor: principal.actor,
         ...(req.id ? { requestId: req.id } : {}),
+        ...(comment ? { comment } : {}),
       },
       principal,
     );
@@ -86,7 +95,7 @@ export class RevocationController {
     response: { description: 'What matched and what was revoked.', schema: bulkResultSchema },
   })
   bulk(@Body() body: unknown, @CurrentPrincipal() principal: Principal) {
-    const { selector, reason, dryRun } = parseInput(bulkSchema, body);
+    const { selector, reason, dryRun, comment } = parseInput(bulkSchema, body);
     const [key = '', ...rest] = selector.label?.split('=') ?? [];
     return this.revocation.revokeMatching(
       {
@@ -97,26 +106,40 @@ export class RevocationController {
       },
       reason as RevocationReason,
       dryRun,
-      { actor: principal.actor },
+      { actor: principal.actor, ...(comment ? { comment } : {}) },
       principal,
     );
   }
 
   @Post('leaks')
   @HttpCode(200)
-  @RequireScopes('leaks:report')
+  @Public()
+  @UseGuards(LeakReportGuard)
+  @ApiHeader({ name: 'Github-Public-Key-Identifier', required: false })
+  @ApiHeader({ name: 'Github-Public-Key-Signature', required: false })
   @ApiRoute({
     summary:
-      'Leak reports in the GitHub secret-scanning partner format; live tokens are revoked (reason leaked).',
+      'Leak reports in the GitHub secret-scanning partner format; live tokens are revoked (reason leaked). ' +
+      'Either an operator token with leaks:report, or a GitHub partner delivery signed by a key of GITHUB_SECRET_SCANNING_KEYS.',
     body: leaksSchema,
     response: { description: 'One result per reported secret.', schema: leakResultsSchema },
     errors: { 503: 'Issuance did not answer' },
   })
   async leaks(
     @Body() body: unknown,
-    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
   ): Promise<{ results: LeakResult[] }> {
-    const items = parseInput(leaksSchema, body);
-    return { results: await this.revocation.reportLeaks(items, { actor: principal.actor }) };
+    const reporter = leakReporterOf(req);
+    if (reporter.kind === 'operator') {
+      const items = parseInput(leaksSchema, body);
+      return { results: await this.revocation.reportLeaks(items, { actor: reporter.actor }) };
+    }
+    // GitHub's own fields, as its partner program documents them; fields it may add are ignored.
+    // The reporting source records where GitHub found it (github-content, github-commit, ...).
+    const items = parseInput(githubLeaksSchema, body).map((item) => ({
+      ...item,
+      source: `github-${item.source ?? 'unknown'}`,
+    }));
+    return { results: await this.revocation.reportLeaks(items, { actor: reporter.actor }) };
   }
 }

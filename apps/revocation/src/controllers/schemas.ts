@@ -1,4 +1,4 @@
-import { LEAK_OUTCOMES, REVOCATION_REASONS } from '@tokenledger/contracts';
+import { LEAK_OUTCOMES, REVOCATION_REASONS, commentSchema } from '@tokenledger/contracts';
 import { z } from 'zod';
 
 export const tokenIdParam = z.uuid({ message: 'tokenId must be a UUID' });
@@ -11,6 +11,8 @@ const operatorReasons = REVOCATION_REASONS.filter((r) => r !== 'rotated' && r !=
 
 export const revokeOneSchema = z.strictObject({
   reason: z.enum(operatorReasons).default('requested'),
+  /** Why, for auditors: recorded in the token.revoked event (one line, at most 500 characters). */
+  comment: commentSchema.optional(),
 });
 
 /** RFC 7009 §2.1 form. */
@@ -35,6 +37,8 @@ export const bulkSchema = z.strictObject({
       'give at least one of ownerId, label, scope, issuedBefore',
     ),
   reason: z.enum(operatorReasons).default('bulk'),
+  /** Recorded in every token.revoked event of this request. */
+  comment: commentSchema.optional(),
   dryRun: z.boolean().default(false),
 });
 
@@ -46,6 +50,22 @@ export const leaksSchema = z
       type: z.string().min(1).max(128),
       url: z.string().max(2048),
       source: z.string().min(1).max(128),
+    }),
+  )
+  .min(1)
+  .max(1000);
+
+/**
+ * A GitHub secret-scanning partner delivery: a JSON array of `{token, type, url, source}`
+ * (docs.github.com, "Secret scanning partner program"). Fields GitHub may add are ignored.
+ */
+export const githubLeaksSchema = z
+  .array(
+    z.object({
+      token: z.string().min(1).max(512),
+      type: z.string().min(1).max(128),
+      url: z.string().max(2048).default(''),
+      source: z.string().min(1).max(64).optional(),
     }),
   )
   .min(1)

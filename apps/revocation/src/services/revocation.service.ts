@@ -12,6 +12,9 @@ import { CredentialResolver } from './credential-resolver';
 import { StatusCache } from './status-cache';
 import { StatusSource } from './status-source';
 
+/** Who asked, and the request and comment to record with each token.revoked event. */
+export type RevokeMeta = EventMeta & { requestId?: string; comment?: string };
+
 /** At most this many tokens per bulk revocation request (repeat the request for more). */
 export const BULK_LIMIT = 10_000;
 
@@ -49,7 +52,7 @@ export class RevocationService {
   async revoke(
     tokenId: string,
     reason: RevocationReason,
-    meta: EventMeta & { requestId?: string },
+    meta: RevokeMeta,
     authority: RevokeAuthority,
   ): Promise<{ tokenId: string; revoked: boolean; alreadyInactive: boolean }> {
     // A token issued a moment ago may not be projected yet: adopt it from issuance first.
@@ -91,7 +94,7 @@ export class RevocationService {
     selector: RevokeSelector,
     reason: RevocationReason,
     dryRun: boolean,
-    meta: EventMeta,
+    meta: RevokeMeta,
     authority: RevokeAuthority,
   ): Promise<{ matched: number; revoked: number; tokenIds: string[] }> {
     const result = await this.uow.run(async (manager) => {
@@ -166,7 +169,7 @@ export class RevocationService {
     manager: Tx,
     tokenId: string,
     reason: RevocationReason,
-    meta: EventMeta & { requestId?: string },
+    meta: RevokeMeta,
   ): Promise<boolean> {
     const revokedAt = new Date(this.clock.now()).toISOString();
     const changed = await this.statuses.markRevoked(manager, tokenId, reason, revokedAt);
@@ -181,6 +184,7 @@ export class RevocationService {
               reason,
               revokedAt,
               ...(meta.requestId ? { requestId: meta.requestId } : {}),
+              ...(meta.comment ? { comment: meta.comment } : {}),
             },
           },
         ],

@@ -81,6 +81,29 @@ export const displayPrefixSchema = z
   .string()
   .regex(/^[A-Za-z0-9_]{1,32}$/, 'expected 1-32 characters of [A-Za-z0-9_]');
 
+/** The longest revocation comment, in UTF-16 code units. */
+export const COMMENT_MAX_LENGTH = 500;
+
+/**
+ * C0 and C1 control characters (newline and tab included) and the Unicode bidirectional
+ * overrides and isolates, which can make a line read differently from what it holds.
+ */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * Free text a human gives with an action, e.g. why a token was revoked: one line of 1-500
+ * characters, no control characters. Shown to auditors as written.
+ */
+export const commentSchema = z
+  .string()
+  .min(1)
+  .max(COMMENT_MAX_LENGTH)
+  .refine(
+    (v) => !CONTROL_CHARACTERS.test(v),
+    'expected no control characters (line breaks, tabs, U+0000-U+001F, U+007F-U+009F, bidi controls)',
+  );
+
 /** RFC 7638 JWK SHA-256 thumbprint, base64url (`cnf.jkt` of RFC 9449). */
 export const jwkThumbprintSchema = z
   .string()

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  commentSchema,
   displayPrefixSchema,
   externalIdSchema,
   jwkThumbprintSchema,
@@ -72,6 +73,8 @@ export const tokenRevokedV1Schema = z.strictObject({
   revokedAt: timestampSchema,
   /** The request (HTTP request id or token.revoke-requested event id) that led here. */
   requestId: externalIdSchema.optional(),
+  /** Why, in the words of the operator who revoked it (optional; added after v1 first shipped). */
+  comment: commentSchema.optional(),
 });
 
 export const tokenExpiredV1Schema = z.strictObject({
