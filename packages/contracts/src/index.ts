@@ -67,4 +67,4 @@ export {
   type CodecOptions,
 } from './codec';
 export { validateEvent, type DecodeResult } from './validate';
-export type { IntrospectionAnswer } from './introspection';
+export type { IntrospectionAnswer, TokenledgerReason } from './introspection';
