@@ -3,12 +3,16 @@ import { ServiceHostModule } from '@tokenledger/service-host';
 import type { AnomalyConfig } from './config';
 import { DetectorConsumer } from './consumers/detector.consumer';
 import { AnomaliesController } from './controllers/anomalies.controller';
+import { WebhooksController } from './controllers/webhooks.controller';
 import { AnomalyRepository } from './repositories/anomaly.repository';
 import { InventoryRepository } from './repositories/inventory.repository';
+import { WebhookRepository } from './repositories/webhook.repository';
 import { AnomalyService } from './services/anomaly.service';
 import { DetectionService } from './services/detection.service';
 import { RebuildService } from './services/rebuild.service';
 import { SprawlService } from './services/sprawl.service';
+import { WebhookDispatcher } from './services/webhook-dispatcher.service';
+import { WebhookService } from './services/webhook.service';
 
 @Module({})
 export class AppModule {
@@ -25,7 +29,7 @@ export class AppModule {
           },
         }),
       ],
-      controllers: [AnomaliesController, DetectorConsumer],
+      controllers: [AnomaliesController, WebhooksController, DetectorConsumer],
       providers: [
         AnomalyRepository,
         InventoryRepository,
@@ -33,6 +37,9 @@ export class AppModule {
         AnomalyService,
         SprawlService,
         RebuildService,
+        WebhookRepository,
+        WebhookService,
+        WebhookDispatcher,
       ],
     };
   }

@@ -12,5 +12,5 @@ serviceMain<AnomalyConfig>({
   configSchema: anomalyConfigSchema,
   database: { migrations, grants },
   appModule: (config) => AppModule.forRoot(config),
-  domainStatus: { bad_usage: 400, bad_cursor: 400, invalid_params: 400 },
+  domainStatus: { bad_usage: 400, bad_cursor: 400, invalid_params: 400, webhook_not_found: 404 },
 });

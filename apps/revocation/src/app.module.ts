@@ -8,13 +8,16 @@ import { LifecycleConsumer } from './consumers/lifecycle.consumer';
 import { AdminController } from './controllers/admin.controller';
 import { BaselineController } from './controllers/baseline.controller';
 import { IntrospectionController } from './controllers/introspection.controller';
+import { LimitsController } from './controllers/limits.controller';
 import { RevocationController } from './controllers/revocation.controller';
 import { DpopJtiRepository } from './repositories/dpop-jti.repository';
+import { LimitsRepository } from './repositories/limits.repository';
 import { StatusRepository } from './repositories/status.repository';
 import { CredentialResolver } from './services/credential-resolver';
 import { DpopReplayStore } from './services/dpop-replay-store';
 import { IntrospectionService } from './services/introspection.service';
 import { IssuanceClient } from './services/issuance-client';
+import { LimitsService } from './services/limits.service';
 import { LocalAuthenticator } from './services/local-authenticator';
 import { RevocationService } from './services/revocation.service';
 import { RebuildService } from './services/rebuild.service';
@@ -41,6 +44,7 @@ export class AppModule {
       controllers: [
         RevocationController,
         IntrospectionController,
+        LimitsController,
         AdminController,
         LifecycleConsumer,
         CommandsConsumer,
@@ -49,6 +53,8 @@ export class AppModule {
       providers: [
         StatusRepository,
         DpopJtiRepository,
+        LimitsRepository,
+        LimitsService,
         IssuanceClient,
         StatusSource,
         StatusCache,

@@ -78,6 +78,9 @@ describe('buildEvent', () => {
     [EVENT_TYPES.opsPolicyChanged, 'default'],
     [EVENT_TYPES.opsKeyRotated, 'checkpoint-2024-05'],
     [EVENT_TYPES.opsSigningHalted, 'tokens.lifecycle-0'],
+    [EVENT_TYPES.opsWebhookChanged, REPLAY],
+    [EVENT_TYPES.tokenRotationDue, TOKEN],
+    [EVENT_TYPES.tokenLimitsChanged, TOKEN],
   ])('derives the subject of %s', (type, expected) => {
     expect(buildEvent(sampleInput(type), FIXED).subject).toBe(expected);
   });

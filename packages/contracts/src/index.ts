@@ -71,7 +71,7 @@ export {
   type CodecOptions,
 } from './codec';
 export { validateEvent, type DecodeResult } from './validate';
-export type { IntrospectionAnswer } from './introspection';
+export type { IntrospectionAnswer, TokenledgerReason } from './introspection';
 export {
   APP_SIGNER_TYPES,
   SDK_SIGNER_TYPES,

@@ -44,7 +44,7 @@ function fieldNames(schema: z.core.$ZodType, into: string[] = []): string[] {
 
 describe('event registry', () => {
   it('names every type tokenledger.<name>.v1 and maps it to its topic', () => {
-    expect(ALL_EVENT_TYPES).toHaveLength(15);
+    expect(ALL_EVENT_TYPES).toHaveLength(18);
     for (const type of ALL_EVENT_TYPES) {
       expect(type).toMatch(/^tokenledger\.(token|anomaly|ops)\.[a-z-]+\.v1$/);
       expect(AUDITED_TOPICS).toContain(EVENT_TOPIC[type]);
@@ -173,6 +173,23 @@ describe('cross-field rules', () => {
     expect(
       issuePaths(EVENT_TYPES.opsBreakGlass, { rootTokenFrom: 'api', reason: 'because' }),
     ).toEqual(['rootTokenFrom', 'reason']);
+    // A webhook event names the origin only: a path or query could hold a credential.
+    expect(
+      issuePaths(EVENT_TYPES.opsWebhookChanged, { urlOrigin: 'https://h.example/hook?key=s' }),
+    ).toEqual(['urlOrigin']);
+  });
+
+  it('controls: limits within bounds, null removes one', () => {
+    expect(issuePaths(EVENT_TYPES.tokenLimitsChanged, { rateLimit: null, credits: null })).toEqual(
+      [],
+    );
+    expect(
+      issuePaths(EVENT_TYPES.tokenLimitsChanged, {
+        rateLimit: { limit: 0, windowSeconds: 60 },
+        credits: { remaining: -1 },
+      }),
+    ).toEqual(['rateLimit.limit', 'credits.remaining']);
+    expect(issuePaths(EVENT_TYPES.tokenRotationDue, { maxAgeDays: 0 })).toEqual(['maxAgeDays']);
   });
 });
 

@@ -10,6 +10,8 @@ export const KNOWN_SCOPES = [
   'replay:run',
   'anomalies:read',
   'usage:report',
+  'webhooks:read',
+  'webhooks:write',
   'admin',
 ] as const;
 

@@ -24,6 +24,7 @@ import { DomainError } from '@tokenledger/errors';
 import { z } from 'zod';
 import { RULE_NAMES, ruleUpdateSchema, type RuleConfig, type RuleName } from '../domain/rules';
 import type { AnomalyView } from '../repositories/anomaly.repository';
+import type { RotationOwnerRow } from '../domain/rotation';
 import { toCsv, type SprawlRow } from '../domain/sprawl';
 import { AnomalyService } from '../services/anomaly.service';
 import { RebuildService } from '../services/rebuild.service';
@@ -168,7 +169,7 @@ export class AnomaliesController {
   @RequireScopes('anomalies:read')
   @ApiRoute({
     summary:
-      'Token sprawl: owner, age, last use, never used, past the maximum age, unrotated (format=json|csv).',
+      'Token sprawl: owner, age, last use, never used, past the maximum age, unrotated (format=json|csv); JSON also lists, per owner, the tokens due and overdue under the rotation policy.',
     query: sprawlQuery,
     response: { description: 'The report (format=json).', schema: sprawlSchema },
     otherResponses: [
@@ -178,10 +179,11 @@ export class AnomaliesController {
   async sprawl(
     @Query() query: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<{ tokens: SprawlRow[] } | string> {
+  ): Promise<{ tokens: SprawlRow[]; rotation: RotationOwnerRow[] } | string> {
     const { format } = parseInput(sprawlQuery, query, 'query');
     const rows = await this.sprawlService.report();
-    if (format === 'json') return { tokens: rows };
+    if (format === 'json')
+      return { tokens: rows, rotation: await this.sprawlService.rotationReport() };
     void reply.header('content-type', 'text/csv; charset=utf-8');
     return toCsv(rows);
   }

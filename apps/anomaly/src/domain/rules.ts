@@ -11,6 +11,7 @@ export const RULE_NAMES = [
   'dpop-mismatch',
   'leaked',
   'stale-token',
+  'rotation-policy',
 ] as const;
 
 export type RuleName = (typeof RULE_NAMES)[number];
@@ -49,6 +50,22 @@ export const ruleParamSchemas = {
     maxAgeDays: positive.default(90),
     rotateAfterDays: positive.default(90),
   }),
+  /**
+   * Rotation policy (scheduled sweep, wall clock): `token.rotation-due` once a token is within
+   * rotationReminderDays of maxAgeDays; at maxAgeDays, with action `revoke`, a revoke request
+   * with reason `policy`. Rotated tokens are left alone (their grace period ends them). Days
+   * may be fractional. `owners` (`type:id`) limits the policy to those owners' tokens.
+   */
+  'rotation-policy': z
+    .strictObject({
+      maxAgeDays: positive.default(90),
+      rotationReminderDays: z.number().min(0).max(1e9).default(14),
+      owners: z.array(z.string().min(3).max(300)).max(1000).default([]),
+    })
+    .refine((p) => p.rotationReminderDays < p.maxAgeDays, {
+      message: 'rotationReminderDays must be less than maxAgeDays',
+      path: ['rotationReminderDays'],
+    }),
 } satisfies Record<RuleName, z.ZodType>;
 
 export type RuleParams = { [R in RuleName]: z.infer<(typeof ruleParamSchemas)[R]> };
@@ -63,7 +80,10 @@ export interface RuleConfig<R extends RuleName = RuleName> {
 
 export type RuleSet = { [R in RuleName]: RuleConfig<R> };
 
-const defaults: Record<RuleName, { severity: Severity; action: 'alert' | 'revoke' }> = {
+const defaults: Record<
+  RuleName,
+  { severity: Severity; action: 'alert' | 'revoke'; enabled?: boolean }
+> = {
   'revoked-token-use': { severity: 'critical', action: 'alert' },
   'expired-token-use': { severity: 'high', action: 'alert' },
   'new-network': { severity: 'medium', action: 'alert' },
@@ -74,6 +94,8 @@ const defaults: Record<RuleName, { severity: Severity; action: 'alert' | 'revoke
   'dpop-mismatch': { severity: 'critical', action: 'revoke' },
   leaked: { severity: 'critical', action: 'revoke' },
   'stale-token': { severity: 'low', action: 'alert' },
+  // Opt-in: revoking tokens by age is a decision for the operator.
+  'rotation-policy': { severity: 'medium', action: 'revoke', enabled: false },
 };
 
 export function defaultRules(): RuleSet {

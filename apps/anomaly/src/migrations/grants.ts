@@ -15,5 +15,11 @@ export const grants: SchemaGrants = {
     anomalies: ['SELECT', 'INSERT', 'DELETE'],
     rules: ['SELECT', 'INSERT', 'UPDATE'],
     inventory: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+    // Subscriptions are soft-deleted (deliveries and attempts keep referring to them).
+    webhooks: ['SELECT', 'INSERT', 'UPDATE'],
+    webhook_deliveries: ['SELECT', 'INSERT', 'UPDATE'],
+    // Attempts are a record: never updated.
+    webhook_attempts: ['SELECT', 'INSERT'],
+    rotation_progress: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   },
 };

@@ -97,4 +97,39 @@ export class InventoryRepository extends SchemaRepository {
       lastUsedAt: r.last_used_at,
     }));
   }
+
+  /** Rotation-policy progress of these tokens, locked until the transaction ends. */
+  async lockRotationProgress(
+    m: Tx,
+    tokenIds: string[],
+  ): Promise<Map<string, { remindedAt: Date | null; revokeRequestedAt: Date | null }>> {
+    if (tokenIds.length === 0) return new Map();
+    await m.query(
+      `INSERT INTO ${this.s}.rotation_progress (token_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING`,
+      [tokenIds],
+    );
+    const rows = await m.query<
+      Array<{ token_id: string; reminded_at: Date | null; revoke_requested_at: Date | null }>
+    >(
+      `SELECT * FROM ${this.s}.rotation_progress WHERE token_id = ANY($1::uuid[]) ORDER BY token_id FOR UPDATE`,
+      [tokenIds],
+    );
+    return new Map(
+      rows.map((r) => [
+        r.token_id,
+        { remindedAt: r.reminded_at, revokeRequestedAt: r.revoke_requested_at },
+      ]),
+    );
+  }
+
+  async saveRotationProgress(
+    m: Tx,
+    tokenId: string,
+    p: { remindedAt: Date | null; revokeRequestedAt: Date | null },
+  ): Promise<void> {
+    await m.query(
+      `UPDATE ${this.s}.rotation_progress SET reminded_at = $2, revoke_requested_at = $3 WHERE token_id = $1`,
+      [tokenId, p.remindedAt, p.revokeRequestedAt],
+    );
+  }
 }

@@ -8,6 +8,7 @@ import type { AnomalyConfig } from '../config';
 import { detect, type DetectorEvent, type Finding } from '../domain/detector';
 import { AnomalyRepository } from '../repositories/anomaly.repository';
 import { InventoryRepository } from '../repositories/inventory.repository';
+import { WebhookService } from './webhook.service';
 
 export const DETECTOR_ACTOR = 'service:anomaly';
 /** The source of introspection's token.used events (apps/revocation UsageReporter). */
@@ -74,6 +75,7 @@ export class DetectionService {
     private readonly inventory: InventoryRepository,
     private readonly outbox: EventOutbox,
     private readonly uow: UnitOfWork,
+    private readonly webhooks: WebhookService,
     @Inject(SERVICE_CONFIG) private readonly config: AnomalyConfig,
   ) {}
 
@@ -95,12 +97,17 @@ export class DetectionService {
    */
   async process(m: Tx, envelopes: EventEnvelope[], emit: boolean): Promise<Finding[]> {
     const fresh: Array<{ envelope: EventEnvelope; event: DetectorEvent }> = [];
+    const consumed: EventEnvelope[] = [];
     for (const envelope of envelopes) {
       if (!(await markProcessed(m, this.config.DB_SCHEMA, 'detector', envelope.id))) continue;
       await this.inventory.apply(m, envelope);
+      consumed.push(envelope);
       const event = toDetectorEvent(envelope);
       if (event) fresh.push({ envelope, event });
     }
+    // Lifecycle events subscribers asked for (revoked, expired, leak-reported...): queued with
+    // the batch that consumed them. A rebuild queues nothing: they were delivered then.
+    if (emit) await this.webhooks.enqueue(m, consumed);
     if (fresh.length === 0) return [];
     const rules = await this.repository.rules(m);
     const states = await this.repository.lockStates(
@@ -149,6 +156,7 @@ export class DetectionService {
         ...(cause ? { correlationid: cause.correlationid, causationid: cause.id } : {}),
       },
     );
+    if (detected) await this.webhooks.enqueue(m, [detected]);
     if (finding.action !== 'revoke' || !detected) return;
     await this.outbox.append(
       m,

@@ -11,5 +11,6 @@ export const grants: SchemaGrants = {
     ...outboxTableGrants,
     token_status: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
     dpop_jtis: ['SELECT', 'INSERT', 'DELETE'],
+    token_limits: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   },
 };

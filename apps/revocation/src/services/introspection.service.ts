@@ -1,12 +1,18 @@
 import { isIP } from 'node:net';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Clock, IntrospectionAnswer, TokenUsedV1 } from '@tokenledger/contracts';
+import type {
+  Clock,
+  IntrospectionAnswer,
+  TokenledgerReason,
+  TokenUsedV1,
+} from '@tokenledger/contracts';
 import { CLOCK, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { displayPrefix, isWellFormed, verifyDpopProof } from '@tokenledger/token-core';
 import type { RevocationConfig } from '../config';
 import type { TokenStatus } from '../repositories/status.repository';
 import { CredentialResolver } from './credential-resolver';
 import { DpopReplayStore } from './dpop-replay-store';
+import { LimitsService } from './limits.service';
 import { StatusCache } from './status-cache';
 import { UsageReporter } from './usage-reporter';
 
@@ -38,6 +44,7 @@ export class IntrospectionService {
     private readonly replay: DpopReplayStore,
     private readonly statuses: StatusCache,
     private readonly usage: UsageReporter,
+    private readonly limits: LimitsService,
     @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -62,8 +69,19 @@ export class IntrospectionService {
     if (result.active && result.status.dpopJkt) {
       result = await this.checkDpop(request, result.status, now);
     }
+    let limited: TokenledgerReason | undefined;
+    if (result.active) {
+      limited = await this.limits.check(result.status.tokenId, now);
+      if (limited)
+        result = {
+          active: false,
+          rejection: limited === 'rate_limited' ? 'rate-limited' : 'credits-exhausted',
+          status: result.status,
+        };
+    }
     this.report(request, result, now);
-    if (!result.active) return { active: false };
+    if (!result.active)
+      return limited ? { active: false, tokenledger_reason: limited } : { active: false };
     const { status } = result;
     const answer: IntrospectionAnswer = {
       active: true,

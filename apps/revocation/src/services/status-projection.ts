@@ -4,7 +4,9 @@ import { markProcessed } from '@tokenledger/messaging';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { UnitOfWork, type Tx } from '@tokenledger/sql';
 import type { RevocationConfig } from '../config';
+import { LimitsRepository } from '../repositories/limits.repository';
 import { StatusRepository } from '../repositories/status.repository';
+import { LimitsService } from './limits.service';
 import { StatusCache } from './status-cache';
 
 /**
@@ -17,6 +19,8 @@ export class StatusProjection {
   constructor(
     private readonly statuses: StatusRepository,
     private readonly cache: StatusCache,
+    private readonly limitsRepository: LimitsRepository,
+    private readonly limits: LimitsService,
     private readonly uow: UnitOfWork,
     @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
   ) {}
@@ -27,15 +31,23 @@ export class StatusProjection {
    * then the touched cache entries are dropped.
    */
   async applyBatch(events: readonly EventEnvelope[]): Promise<void> {
+    const limitsTouched: string[] = [];
     const touched = await this.uow.run(async (tx) => {
       const ids: string[] = [];
       for (const event of events) {
-        if (await markProcessed(tx, this.config.DB_SCHEMA, 'lifecycle', event.id))
-          ids.push(...(await this.apply(tx, event)));
+        if (!(await markProcessed(tx, this.config.DB_SCHEMA, 'lifecycle', event.id))) continue;
+        if (event.type === 'tokenledger.token.limits-changed.v1') {
+          // This app's own changes come back here too: applied already, so nothing is reset.
+          if (await this.limitsRepository.apply(tx, event.data, event.id))
+            limitsTouched.push(event.data.tokenId);
+          continue;
+        }
+        ids.push(...(await this.apply(tx, event)));
       }
       return ids;
     });
     this.cache.invalidate(touched);
+    this.limits.invalidate(limitsTouched);
   }
 
   async apply(m: Tx, event: EventEnvelope): Promise<string[]> {

@@ -126,9 +126,55 @@ export const tokenLeakReportedV1Schema = z
     }
   });
 
+/**
+ * A token nears the maximum age of the rotation policy (the anomaly app's `rotation-policy`
+ * rule): rotate it before `revokeAt` or it is revoked with reason `policy`. Raised once per token.
+ */
+export const tokenRotationDueV1Schema = z.strictObject({
+  tokenId: tokenIdSchema,
+  issuedAt: timestampSchema,
+  /** When the token reaches maxAgeDays and is revoked unless rotated. */
+  revokeAt: timestampSchema,
+  maxAgeDays: z.number().positive().max(36_500),
+  rotationReminderDays: z.number().min(0).max(36_500),
+  dueAt: timestampSchema,
+});
+
+export const rateLimitSchema = z.strictObject({
+  limit: z.int().min(1).max(1_000_000_000),
+  windowSeconds: z.int().min(1).max(86_400),
+});
+
+export const creditsSchema = z.strictObject({
+  /** Uses left; each accepted introspection spends one. */
+  remaining: z.int().min(0).max(1_000_000_000),
+  /** When set, `remaining` is reset to `refill.amount` every `refill.intervalSeconds`. */
+  refill: z
+    .strictObject({
+      amount: z.int().min(1).max(1_000_000_000),
+      intervalSeconds: z.int().min(60).max(31_536_000),
+    })
+    .optional(),
+});
+
+/**
+ * The usage limits of a token were set or reset (at issue time or by an operator). `null`
+ * removes a limit. Counters are not events: only the settings and resets are.
+ */
+export const tokenLimitsChangedV1Schema = z.strictObject({
+  tokenId: tokenIdSchema,
+  rateLimit: rateLimitSchema.nullable(),
+  credits: creditsSchema.nullable(),
+  changedAt: timestampSchema,
+});
+
 export type TokenIssuedV1 = z.infer<typeof tokenIssuedV1Schema>;
 export type TokenRotatedV1 = z.infer<typeof tokenRotatedV1Schema>;
 export type TokenRevokedV1 = z.infer<typeof tokenRevokedV1Schema>;
 export type TokenExpiredV1 = z.infer<typeof tokenExpiredV1Schema>;
 export type TokenIssuanceDeniedV1 = z.infer<typeof tokenIssuanceDeniedV1Schema>;
 export type TokenLeakReportedV1 = z.infer<typeof tokenLeakReportedV1Schema>;
+export type TokenRotationDueV1 = z.infer<typeof tokenRotationDueV1Schema>;
+export type TokenLimitsChangedV1 = z.infer<typeof tokenLimitsChangedV1Schema>;
+export type RateLimit = z.infer<typeof rateLimitSchema>;
+export type Credits = z.infer<typeof creditsSchema>;

@@ -114,8 +114,23 @@ export const opsBreakGlassV1Schema = z.strictObject({
 });
 
 export type OpsBreakGlassV1 = z.infer<typeof opsBreakGlassV1Schema>;
+
+/**
+ * A webhook subscription was created or deleted. MUST NOT carry the signing secret or the full
+ * URL (its path or query may hold credentials): the origin only.
+ */
+export const opsWebhookChangedV1Schema = z.strictObject({
+  webhookId: uuidV7Schema,
+  change: z.enum(['created', 'deleted']),
+  urlOrigin: z.string().regex(/^https?:\/\/[^/?#\s]{1,300}$/, 'expected an http(s) origin'),
+  eventTypes: z.array(z.string().min(1).max(128)).max(50),
+  format: z.enum(['standard', 'slack']),
+  changedAt: timestampSchema,
+});
+
 export type OpsReplayStartedV1 = z.infer<typeof opsReplayStartedV1Schema>;
 export type OpsReplayFinishedV1 = z.infer<typeof opsReplayFinishedV1Schema>;
 export type OpsPolicyChangedV1 = z.infer<typeof opsPolicyChangedV1Schema>;
 export type OpsKeyRotatedV1 = z.infer<typeof opsKeyRotatedV1Schema>;
 export type OpsSigningHaltedV1 = z.infer<typeof opsSigningHaltedV1Schema>;
+export type OpsWebhookChangedV1 = z.infer<typeof opsWebhookChangedV1Schema>;

@@ -8,7 +8,9 @@ import {
   tokenIssuedV1Schema,
   tokenLeakReportedV1Schema,
   tokenRevokedV1Schema,
+  tokenLimitsChangedV1Schema,
   tokenRotatedV1Schema,
+  tokenRotationDueV1Schema,
 } from './lifecycle';
 import {
   opsBreakGlassV1Schema,
@@ -17,6 +19,7 @@ import {
   opsReplayFinishedV1Schema,
   opsReplayStartedV1Schema,
   opsSigningHaltedV1Schema,
+  opsWebhookChangedV1Schema,
 } from './ops-audit';
 import { tokenUsedV1Schema } from './usage';
 
@@ -31,6 +34,8 @@ export const EVENT_TYPES = {
   tokenExpired: 'tokenledger.token.expired.v1',
   tokenIssuanceDenied: 'tokenledger.token.issuance-denied.v1',
   tokenLeakReported: 'tokenledger.token.leak-reported.v1',
+  tokenRotationDue: 'tokenledger.token.rotation-due.v1',
+  tokenLimitsChanged: 'tokenledger.token.limits-changed.v1',
   tokenUsed: 'tokenledger.token.used.v1',
   tokenRevokeRequested: 'tokenledger.token.revoke-requested.v1',
   anomalyDetected: 'tokenledger.anomaly.detected.v1',
@@ -40,6 +45,7 @@ export const EVENT_TYPES = {
   opsKeyRotated: 'tokenledger.ops.key-rotated.v1',
   opsSigningHalted: 'tokenledger.ops.signing-halted.v1',
   opsBreakGlass: 'tokenledger.ops.break-glass.v1',
+  opsWebhookChanged: 'tokenledger.ops.webhook-changed.v1',
 } as const;
 
 /** The data schema of each event type (strict: unknown fields are rejected). */
@@ -50,6 +56,8 @@ export const EVENT_DATA_SCHEMAS = {
   [EVENT_TYPES.tokenExpired]: tokenExpiredV1Schema,
   [EVENT_TYPES.tokenIssuanceDenied]: tokenIssuanceDeniedV1Schema,
   [EVENT_TYPES.tokenLeakReported]: tokenLeakReportedV1Schema,
+  [EVENT_TYPES.tokenRotationDue]: tokenRotationDueV1Schema,
+  [EVENT_TYPES.tokenLimitsChanged]: tokenLimitsChangedV1Schema,
   [EVENT_TYPES.tokenUsed]: tokenUsedV1Schema,
   [EVENT_TYPES.tokenRevokeRequested]: tokenRevokeRequestedV1Schema,
   [EVENT_TYPES.anomalyDetected]: anomalyDetectedV1Schema,
@@ -59,6 +67,7 @@ export const EVENT_DATA_SCHEMAS = {
   [EVENT_TYPES.opsKeyRotated]: opsKeyRotatedV1Schema,
   [EVENT_TYPES.opsSigningHalted]: opsSigningHaltedV1Schema,
   [EVENT_TYPES.opsBreakGlass]: opsBreakGlassV1Schema,
+  [EVENT_TYPES.opsWebhookChanged]: opsWebhookChangedV1Schema,
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA_SCHEMAS;
@@ -72,6 +81,8 @@ export const EVENT_TOPIC = {
   [EVENT_TYPES.tokenExpired]: TOPICS.lifecycle,
   [EVENT_TYPES.tokenIssuanceDenied]: TOPICS.lifecycle,
   [EVENT_TYPES.tokenLeakReported]: TOPICS.lifecycle,
+  [EVENT_TYPES.tokenRotationDue]: TOPICS.lifecycle,
+  [EVENT_TYPES.tokenLimitsChanged]: TOPICS.lifecycle,
   [EVENT_TYPES.tokenUsed]: TOPICS.usage,
   [EVENT_TYPES.tokenRevokeRequested]: TOPICS.commands,
   [EVENT_TYPES.anomalyDetected]: TOPICS.anomalies,
@@ -81,6 +92,7 @@ export const EVENT_TOPIC = {
   [EVENT_TYPES.opsKeyRotated]: TOPICS.opsAudit,
   [EVENT_TYPES.opsSigningHalted]: TOPICS.opsAudit,
   [EVENT_TYPES.opsBreakGlass]: TOPICS.opsAudit,
+  [EVENT_TYPES.opsWebhookChanged]: TOPICS.opsAudit,
 } as const satisfies Record<EventType, TopicName>;
 
 export const ALL_EVENT_TYPES = Object.keys(EVENT_DATA_SCHEMAS) as EventType[];

@@ -6,7 +6,7 @@ import { EVENT_TYPES, type EventData, type EventType } from './registry';
  * - data with a tokenId: the tokenId (all of one token's events in one partition);
  * - token.issuance-denied: the owner id; token.revoke-requested by selector: the requester;
  * - token.used / token.leak-reported for an unknown token: its prefix, else the service/source;
- * - ops.*: the replayId, policyId, keyId or logId acted on.
+ * - ops.*: the replayId, policyId, keyId, logId or webhookId acted on.
  */
 export function defaultSubject<T extends EventType>(type: T, data: EventData<T>): string {
   // Narrow through a discriminated pair so each branch sees its own data type.
@@ -18,6 +18,8 @@ export function defaultSubject<T extends EventType>(type: T, data: EventData<T>)
     case EVENT_TYPES.tokenExpired:
     case EVENT_TYPES.anomalyDetected:
     case EVENT_TYPES.opsBreakGlass:
+    case EVENT_TYPES.tokenRotationDue:
+    case EVENT_TYPES.tokenLimitsChanged:
       return event.data.tokenId;
     case EVENT_TYPES.tokenIssuanceDenied:
       return event.data.requested.owner.id;
@@ -36,6 +38,8 @@ export function defaultSubject<T extends EventType>(type: T, data: EventData<T>)
       return event.data.keyId;
     case EVENT_TYPES.opsSigningHalted:
       return event.data.logId;
+    case EVENT_TYPES.opsWebhookChanged:
+      return event.data.webhookId;
   }
 }
 

@@ -18,6 +18,8 @@ export const USAGE_REJECTIONS = [
   'unknown',
   'insufficient-scope',
   'dpop-invalid',
+  'rate-limited',
+  'credits-exhausted',
 ] as const;
 
 /**

@@ -85,6 +85,28 @@ export const SAMPLES: { [T in EventType]: Sample<T> } = {
       outcome: 'revoked',
     },
   },
+  [EVENT_TYPES.tokenRotationDue]: {
+    source: '/tokenledger/anomaly',
+    actor: 'service:anomaly',
+    data: {
+      tokenId: TOKEN,
+      issuedAt: '2024-05-01T12:00:00.000Z',
+      revokeAt: '2024-07-30T12:00:00.000Z',
+      maxAgeDays: 90,
+      rotationReminderDays: 14,
+      dueAt: '2024-07-16T12:00:00.000Z',
+    },
+  },
+  [EVENT_TYPES.tokenLimitsChanged]: {
+    source: '/tokenledger/revocation',
+    actor: `operator:${OPERATOR}`,
+    data: {
+      tokenId: TOKEN,
+      rateLimit: { limit: 100, windowSeconds: 60 },
+      credits: { remaining: 5000, refill: { amount: 5000, intervalSeconds: 86_400 } },
+      changedAt: '2024-05-01T12:00:00.000Z',
+    },
+  },
   [EVENT_TYPES.tokenUsed]: {
     source: '/tokenledger/revocation',
     actor: 'service:billing',
@@ -189,6 +211,18 @@ export const SAMPLES: { [T in EventType]: Sample<T> } = {
       previousRootIds: [OPERATOR],
       reason: 'no-active-admin',
       at: '2024-05-01T00:00:00Z',
+    },
+  },
+  [EVENT_TYPES.opsWebhookChanged]: {
+    source: '/tokenledger/anomaly',
+    actor: `operator:${OPERATOR}`,
+    data: {
+      webhookId: REPLAY,
+      change: 'created',
+      urlOrigin: 'https://hooks.example.com',
+      eventTypes: ['tokenledger.anomaly.detected.v1'],
+      format: 'standard',
+      changedAt: '2024-05-01T12:00:00Z',
     },
   },
 };

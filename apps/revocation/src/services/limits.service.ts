@@ -1,0 +1,125 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Principal } from '@tokenledger/auth';
+import type { Clock, Credits, RateLimit, TokenledgerReason } from '@tokenledger/contracts';
+import { DomainError } from '@tokenledger/errors';
+import { EventOutbox } from '@tokenledger/messaging-nest';
+import { CLOCK, SERVICE_CONFIG } from '@tokenledger/service-host';
+import { UnitOfWork } from '@tokenledger/sql';
+import { LRUCache } from 'lru-cache';
+import type { RevocationConfig } from '../config';
+import { FixedWindowLimiter } from '../domain/rate-limiter';
+import { LimitsRepository, type TokenLimits } from '../repositories/limits.repository';
+import { StatusSource } from './status-source';
+
+export interface LimitsView {
+  tokenId: string;
+  rateLimit: RateLimit | null;
+  credits: Credits | null;
+  changedAt: string | null;
+}
+
+/** `PUT /v1/tokens/{id}/limits`: an absent field keeps its setting, `null` removes it. */
+export interface LimitsUpdate {
+  rateLimit?: RateLimit | null;
+  credits?: Credits | null;
+}
+
+/**
+ * Per-token rate limits and credits, enforced by introspection. Credits are exact across
+ * instances (LimitsRepository.spend); rate limits are counted per instance (FixedWindowLimiter).
+ * Which limits a token has is cached like its status, for at most STATUS_CACHE_MS, so a change
+ * made on another instance applies there within that time.
+ */
+@Injectable()
+export class LimitsService {
+  private readonly settings = new LRUCache<string, { at: number; limits: TokenLimits | undefined }>(
+    { max: 100_000 },
+  );
+  private readonly limiter = new FixedWindowLimiter();
+
+  constructor(
+    private readonly repository: LimitsRepository,
+    private readonly statuses: StatusSource,
+    private readonly outbox: EventOutbox,
+    private readonly uow: UnitOfWork,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
+  ) {}
+
+  /**
+   * Counts one use of an otherwise active token; the reason it is refused, if it is. A use the
+   * rate limit refuses spends no credit.
+   */
+  async check(tokenId: string, now: number): Promise<TokenledgerReason | undefined> {
+    const limits = await this.cached(tokenId, now);
+    if (!limits) return undefined;
+    if (
+      limits.rateLimit &&
+      !this.limiter.take(tokenId, limits.rateLimit.limit, limits.rateLimit.windowSeconds, now)
+    )
+      return 'rate_limited';
+    if (limits.credits && (await this.repository.spend(tokenId, now)) === undefined)
+      return 'credits_exhausted';
+    return undefined;
+  }
+
+  async get(tokenId: string): Promise<LimitsView> {
+    await this.known(tokenId);
+    const l = await this.repository.find(tokenId);
+    return {
+      tokenId,
+      rateLimit: l?.rateLimit ?? null,
+      credits: l?.credits ?? null,
+      changedAt: l?.changedAt.toISOString() ?? null,
+    };
+  }
+
+  /** Sets or resets the limits; recorded as token.limits-changed (the ledger's evidence). */
+  async put(tokenId: string, update: LimitsUpdate, principal: Principal): Promise<LimitsView> {
+    await this.known(tokenId);
+    const now = this.clock.now();
+    const changedAt = new Date(now).toISOString();
+    const view = await this.uow.run(async (m) => {
+      const current = await this.repository.find(tokenId, m);
+      const next = {
+        tokenId,
+        rateLimit: update.rateLimit !== undefined ? update.rateLimit : (current?.rateLimit ?? null),
+        credits: update.credits !== undefined ? update.credits : (current?.credits ?? null),
+        changedAt,
+      };
+      const [event] = await this.outbox.append(
+        m,
+        [{ type: 'tokenledger.token.limits-changed.v1', data: next }],
+        { actor: principal.actor },
+      );
+      if (!event) throw new Error('outbox returned no event');
+      await this.repository.apply(m, next, event.id);
+      return next;
+    });
+    this.outbox.publishSoon();
+    this.invalidate([tokenId]);
+    return view;
+  }
+
+  /** Forgets cached settings and rate windows (the limits changed). */
+  invalidate(tokenIds: readonly string[]): void {
+    for (const id of tokenIds) {
+      this.settings.delete(id);
+      this.limiter.reset(id);
+    }
+  }
+
+  private async known(tokenId: string): Promise<void> {
+    if (!(await this.statuses.find(tokenId)))
+      throw new DomainError('token_not_found', `no token ${tokenId}`);
+  }
+
+  private async cached(tokenId: string, now: number): Promise<TokenLimits | undefined> {
+    const hit = this.settings.get(tokenId);
+    if (hit && now - hit.at < this.config.STATUS_CACHE_MS) return hit.limits;
+    const limits = await this.repository.find(tokenId);
+    const useful = limits && (limits.rateLimit || limits.credits) ? limits : undefined;
+    this.settings.set(tokenId, { at: now, limits: useful });
+    return useful;
+  }
+}

@@ -1,0 +1,228 @@
+import type { ChildProcess } from 'node:child_process';
+import { TOPICS, decodeEvent, topicName, type EventEnvelope } from '@tokenledger/contracts';
+import {
+  eventually,
+  freshDatabase,
+  freshTopicPrefix,
+  kafkaBrokers,
+  readTopic,
+  type TestDatabase,
+} from '@tokenledger/testing';
+import { freePort, spawnApp, startSystem, type RunningSystem } from './system';
+
+function decoded(value: Buffer | null): EventEnvelope {
+  const r = decodeEvent(value ?? Buffer.alloc(0));
+  if (!r.ok) throw new Error('undecodable record');
+  return r.event;
+}
+
+/**
+ * Issue 16 point 1: per-token credits (exact across revocation instances) and rate limits
+ * (per instance: at most N x limit per window with N instances), enforced by introspection.
+ */
+describe('per-token limits and credits through two revocation instances', () => {
+  let db: TestDatabase;
+  let system: RunningSystem;
+  let second: ChildProcess;
+  let secondUrl: string;
+  const prefix = freshTopicPrefix();
+  const auth = (token = system.rootToken): Record<string, string> => ({
+    authorization: `Bearer ${token}`,
+    'content-type': 'application/json',
+  });
+
+  async function issue(
+    owner: string,
+    scopes = ['things:read'],
+  ): Promise<{ tokenId: string; token: string }> {
+    const res = await fetch(`${system.apps.issuance.url}/v1/tokens`, {
+      method: 'POST',
+      headers: auth(),
+      body: JSON.stringify({
+        owner: { type: 'service', id: owner },
+        name: owner,
+        scopes,
+        ttlSeconds: 3600,
+      }),
+    });
+    expect(res.status).toBe(201);
+    return (await res.json()) as { tokenId: string; token: string };
+  }
+
+  async function introspect(base: string, token: string): Promise<Record<string, unknown>> {
+    const res = await fetch(`${base}/v1/introspect`, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }).toString(),
+    });
+    expect(res.status).toBe(200);
+    return (await res.json()) as Record<string, unknown>;
+  }
+
+  async function putLimits(tokenId: string, body: unknown, token?: string): Promise<Response> {
+    return fetch(`${system.apps.revocation.url}/v1/tokens/${tokenId}/limits`, {
+      method: 'PUT',
+      headers: auth(token),
+      body: JSON.stringify(body),
+    });
+  }
+
+  /** Waits past STATUS_CACHE_MS so both instances read the new settings. */
+  const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 700));
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    system = await startSystem(
+      { DATABASE_URL: db.url, KAFKA_BROKERS: kafkaBrokers(), TOPIC_PREFIX: prefix },
+      { witness: false },
+    );
+    const port = await freePort();
+    second = spawnApp('revocation', { ...system.env, PORT: String(port) }).process;
+    secondUrl = `http://127.0.0.1:${port}`;
+    await eventually(
+      async () =>
+        (await fetch(`${secondUrl}/health/ready`).then(
+          (r) => r.status,
+          () => 0,
+        )) === 200
+          ? true
+          : undefined,
+      60_000,
+      'the second revocation instance',
+    );
+  }, 150_000);
+
+  afterAll(async () => {
+    if (second && second.exitCode === null) {
+      const exited = new Promise((r) => second.once('exit', r));
+      second.kill('SIGTERM');
+      await exited;
+    }
+    await system?.stop();
+    await db?.drop();
+  }, 60_000);
+
+  it('refuses bad limits and callers without the scopes, changing nothing', async () => {
+    const t = await issue('limits-bad');
+    for (const bad of [
+      {},
+      { credits: { remaining: -1 } },
+      { rateLimit: { limit: 0, windowSeconds: 60 } },
+      { rateLimit: { limit: 5 } },
+      { credits: { remaining: 5, refill: { amount: 5, intervalSeconds: 1 } } },
+      { other: 1 },
+    ]) {
+      const res = await putLimits(t.tokenId, bad);
+      expect([bad, res.status]).toEqual([bad, 400]);
+    }
+    const unknown = await putLimits('0190f4a0-0000-7000-8000-000000000001', {
+      credits: { remaining: 1 },
+    });
+    expect(unknown.status).toBe(404);
+    const none = await fetch(`${system.apps.revocation.url}/v1/tokens/${t.tokenId}/limits`);
+    expect(none.status).toBe(401);
+    const reader = await issue('limits-reader', ['tokens:read']);
+    const readerPut = await putLimits(t.tokenId, { credits: { remaining: 1 } }, reader.token);
+    expect(readerPut.status).toBe(403);
+    const weak = await issue('limits-weak', ['nothing:here']);
+    const weakGet = await fetch(`${system.apps.revocation.url}/v1/tokens/${t.tokenId}/limits`, {
+      headers: auth(weak.token),
+    });
+    expect(weakGet.status).toBe(403);
+    const get = await fetch(`${system.apps.revocation.url}/v1/tokens/${t.tokenId}/limits`, {
+      headers: auth(),
+    });
+    expect(await get.json()).toEqual({
+      tokenId: t.tokenId,
+      rateLimit: null,
+      credits: null,
+      changedAt: null,
+    });
+    // Unlimited: active as often as asked.
+    for (let i = 0; i < 5; i++)
+      expect(await introspect(secondUrl, t.token)).toMatchObject({ active: true });
+  }, 60_000);
+
+  it('a token with 5 credits is active for exactly 5 introspections across two instances, then credits_exhausted', async () => {
+    const t = await issue('limits-credits');
+    const put = await putLimits(t.tokenId, { credits: { remaining: 5 } });
+    expect(put.status).toBe(200);
+    await settle();
+    const bases = [system.apps.revocation.url, secondUrl];
+    // 12 concurrent introspections, alternating between the instances.
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => introspect(bases[i % 2] ?? '', t.token)),
+    );
+    expect(answers.filter((a) => a.active === true)).toHaveLength(5);
+    const refused = answers.filter((a) => a.active === false);
+    expect(refused).toHaveLength(7);
+    for (const a of refused)
+      expect(a).toEqual({ active: false, tokenledger_reason: 'credits_exhausted' });
+    const get = await fetch(`${secondUrl}/v1/tokens/${t.tokenId}/limits`, { headers: auth() });
+    expect(((await get.json()) as { credits: { remaining: number } }).credits.remaining).toBe(0);
+
+    // An operator reset gives exactly the new credits again.
+    expect((await putLimits(t.tokenId, { credits: { remaining: 2 } })).status).toBe(200);
+    await settle();
+    const again = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => introspect(bases[i % 2] ?? '', t.token)),
+    );
+    expect(again.filter((a) => a.active === true)).toHaveLength(2);
+
+    // Both changes are token.limits-changed events in the audited lifecycle topic, and the
+    // refused uses are token.used events rejected with credits-exhausted.
+    const lifecycle = await readTopic(
+      topicName(TOPICS.lifecycle, prefix),
+      (rs) =>
+        rs.filter(
+          (r) =>
+            r.key === t.tokenId && decoded(r.value).type === 'tokenledger.token.limits-changed.v1',
+        ).length >= 2,
+    );
+    const changes = lifecycle
+      .filter((r) => r.key === t.tokenId)
+      .map((r) => decoded(r.value))
+      .filter((e) => e.type === 'tokenledger.token.limits-changed.v1')
+      .map((e) => (e.data as { credits: { remaining: number } }).credits.remaining);
+    expect(changes).toEqual([5, 2]);
+    const usage = await readTopic(
+      topicName(TOPICS.usage, prefix),
+      (rs) =>
+        rs.filter(
+          (r) =>
+            r.key === t.tokenId &&
+            (decoded(r.value).data as { rejection?: string }).rejection === 'credits-exhausted',
+        ).length >= 11,
+    );
+    const outcomes = usage
+      .filter((r) => r.key === t.tokenId)
+      .map((r) => decoded(r.value).data as { outcome: string; rejection?: string });
+    expect(outcomes.filter((o) => o.outcome === 'accepted')).toHaveLength(7);
+    expect(outcomes.filter((o) => o.rejection === 'credits-exhausted')).toHaveLength(11);
+  }, 90_000);
+
+  it('a rate-limited token is refused past its limit on one instance, and within 2 x limit across two', async () => {
+    const t = await issue('limits-rate');
+    expect(
+      (await putLimits(t.tokenId, { rateLimit: { limit: 4, windowSeconds: 3600 } })).status,
+    ).toBe(200);
+    await settle();
+    const one = [];
+    for (let i = 0; i < 6; i++) one.push(await introspect(system.apps.revocation.url, t.token));
+    expect(one.map((a) => a.active)).toEqual([true, true, true, true, false, false]);
+    expect(one[5]).toEqual({ active: false, tokenledger_reason: 'rate_limited' });
+    // The second instance counts on its own: the stated bound is N x limit per window.
+    const two = [];
+    for (let i = 0; i < 6; i++) two.push(await introspect(secondUrl, t.token));
+    const acceptedAcross = [...one, ...two].filter((a) => a.active === true).length;
+    expect(acceptedAcross).toBeGreaterThanOrEqual(4);
+    expect(acceptedAcross).toBeLessThanOrEqual(2 * 4);
+    expect(
+      two.filter((a) => a.active === false).every((a) => a.tokenledger_reason === 'rate_limited'),
+    ).toBe(true);
+    // Removing the limit lifts it.
+    expect((await putLimits(t.tokenId, { rateLimit: null })).status).toBe(200);
+    await settle();
+    expect(await introspect(system.apps.revocation.url, t.token)).toMatchObject({ active: true });
+  }, 60_000);
+});
