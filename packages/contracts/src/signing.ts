@@ -284,9 +284,17 @@ export const APP_SIGNER_TYPES = {
     'token.expired',
     'token.issuance-denied',
     'ops.policy-changed',
+    'ops.break-glass',
   ],
-  revocation: ['token.revoked', 'token.leak-reported', 'token.used'],
-  anomaly: ['anomaly.*', 'token.revoke-requested', 'token.used', 'ops.policy-changed'],
+  revocation: ['token.revoked', 'token.leak-reported', 'token.used', 'token.limits-changed'],
+  anomaly: [
+    'anomaly.*',
+    'token.revoke-requested',
+    'token.used',
+    'token.rotation-due',
+    'ops.policy-changed',
+    'ops.webhook-changed',
+  ],
   ledger: ['ops.*'],
 } as const satisfies Record<string, readonly string[]>;
 

@@ -28,8 +28,9 @@ interface Grants {
  */
 export const ACL_TABLE: Readonly<Record<ClientPrincipal, Grants>> = {
   issuance: {
-    writes: [TOPICS.lifecycle, TOPICS.dlq],
-    reads: [TOPICS.lifecycle],
+    // ops.audit: break-glass and policy changes; tokens.usage: last use of each token (search).
+    writes: [TOPICS.lifecycle, TOPICS.opsAudit, TOPICS.dlq],
+    reads: [TOPICS.lifecycle, TOPICS.usage],
     groups: ['tokenledger-issuance'],
   },
   revocation: {

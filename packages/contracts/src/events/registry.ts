@@ -81,7 +81,8 @@ export const EVENT_TOPIC = {
   [EVENT_TYPES.tokenExpired]: TOPICS.lifecycle,
   [EVENT_TYPES.tokenIssuanceDenied]: TOPICS.lifecycle,
   [EVENT_TYPES.tokenLeakReported]: TOPICS.lifecycle,
-  [EVENT_TYPES.tokenRotationDue]: TOPICS.lifecycle,
+  // A policy notice of the anomaly app, which may not write tokens.lifecycle (ACL_TABLE).
+  [EVENT_TYPES.tokenRotationDue]: TOPICS.anomalies,
   [EVENT_TYPES.tokenLimitsChanged]: TOPICS.lifecycle,
   [EVENT_TYPES.tokenUsed]: TOPICS.usage,
   [EVENT_TYPES.tokenRevokeRequested]: TOPICS.commands,
