@@ -151,6 +151,7 @@ function App() {
     storeToken(null);
     setPrincipal(null);
     setNotice('Signed out.');
+    location.hash = '#/tokens';
   };
   const link = (hash: string, label: string, active: boolean) => (
     <li>

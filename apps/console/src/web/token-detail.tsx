@@ -167,7 +167,13 @@ export function TokenDetailPage({ principal, tokenId }: { principal: Principal; 
           verdict: null,
         }));
         if (!cancelled) setRows(base);
-        const verdicts = await verifyAll(entries);
+        const verdicts = await verifyAll(entries).catch((e: Error) =>
+          entries.map((): EntryVerdict => ({
+            state: 'failed',
+            check: 'checkpoint-signature',
+            reason: e.message,
+          })),
+        );
         if (!cancelled) setRows(base.map((r, i) => ({ ...r, verdict: verdicts[i] ?? null })));
         setTimelineError(null);
       } catch (e) {

@@ -93,9 +93,10 @@ export interface PinnedKey {
 
 /** Parses a pinned `name+hash+base64(type || key)` verifier key and checks its key hash. */
 export async function parsePinnedKey(vkey: string, type: 0x01 | 0x04): Promise<PinnedKey> {
-  const parts = vkey.split('+');
-  if (parts.length !== 3) throw new Error(`pinned key ${vkey}: not name+hash+base64`);
-  const [name = '', hashHex = '', b64 = ''] = parts;
+  // The base64 part may itself hold '+': split at the first two only.
+  const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+=*)$/.exec(vkey);
+  if (!m) throw new Error(`pinned key ${vkey}: not name+hash+base64`);
+  const [, name = '', hashHex = '', b64 = ''] = m;
   const raw = fromBase64(b64);
   if (raw.length !== 33 || raw[0] !== type)
     throw new Error(`pinned key ${name}: not an Ed25519 key of type 0x0${type}`);
