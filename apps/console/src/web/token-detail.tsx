@@ -147,6 +147,8 @@ export function TokenDetailPage({ principal, tokenId }: { principal: Principal; 
   const [rotated, setRotated] = useState<IssuedToken | null>(null);
   const [grace, setGrace] = useState(3600);
   const [reload, setReload] = useState(0);
+  /** Completed verification rounds (data-round on the timeline: what tests wait for). */
+  const [round, setRound] = useState(0);
 
   useEffect(() => {
     if (can(principal, 'tokens:read'))
@@ -174,7 +176,10 @@ export function TokenDetailPage({ principal, tokenId }: { principal: Principal; 
             reason: e.message,
           })),
         );
-        if (!cancelled) setRows(base.map((r, i) => ({ ...r, verdict: verdicts[i] ?? null })));
+        if (!cancelled) {
+          setRows(base.map((r, i) => ({ ...r, verdict: verdicts[i] ?? null })));
+          setRound((n) => n + 1);
+        }
         setTimelineError(null);
       } catch (e) {
         if (!cancelled) setTimelineError((e as Error).message);
@@ -308,7 +313,7 @@ export function TokenDetailPage({ principal, tokenId }: { principal: Principal; 
             </button>
           </div>
           <ErrorBox error={timelineError} />
-          <ol class="timeline" data-testid="timeline">
+          <ol class="timeline" data-testid="timeline" data-round={round}>
             {rows.map(({ entry, record, verdict }) => (
               <li
                 key={`${entry.logId}/${entry.index}`}

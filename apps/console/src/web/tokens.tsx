@@ -362,13 +362,19 @@ export function TokensPage({ principal }: { principal: Principal }) {
     const q = new URLSearchParams(query);
     q.set('limit', String(PAGE));
     if (cursor) q.set('cursor', cursor);
+    let current = true;
     getJson<{ tokens: TokenView[]; cursor: string | null }>('issuance', `/v1/tokens?${q}`)
       .then((r) => {
+        // An answer to an earlier query that arrives late must not replace the newer one.
+        if (!current) return;
         setTokens(r.tokens);
         setNext(r.cursor);
         setError(null);
       })
-      .catch((e: Error) => setError(e.message));
+      .catch((e: Error) => current && setError(e.message));
+    return () => {
+      current = false;
+    };
   }, [query, cursor, reload, principal]);
 
   const search = (e: Event): void => {
