@@ -169,9 +169,10 @@ export interface Anomaly {
   tokenId: string;
   rule: string;
   severity: 'low' | 'medium' | 'high' | 'critical';
-  detectedAt?: string;
-  action?: string;
-  [key: string]: unknown;
+  detectedAt: string;
+  action: string;
+  summary: string;
+  evidence: string[];
 }
 
 export interface SprawlRow {

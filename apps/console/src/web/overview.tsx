@@ -114,7 +114,7 @@ export function AnomaliesPage({ principal }: { principal: Principal }) {
               <tbody>
                 {anomalies.map((a) => (
                   <tr key={a.id}>
-                    <td>{String(a.detectedAt ?? '')}</td>
+                    <td>{a.detectedAt}</td>
                     <td>{a.severity}</td>
                     <td>{a.rule}</td>
                     <td>
@@ -122,8 +122,8 @@ export function AnomaliesPage({ principal }: { principal: Principal }) {
                         <code>{a.tokenId.slice(0, 8)}…</code>
                       </a>
                     </td>
-                    <td>{String(a.action ?? '')}</td>
-                    <td>{String(a.summary ?? '')}</td>
+                    <td>{a.action}</td>
+                    <td>{a.summary}</td>
                   </tr>
                 ))}
                 {anomalies.length === 0 && (
