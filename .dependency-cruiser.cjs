@@ -157,7 +157,7 @@ module.exports = {
       exportsFields: ['exports'],
       // Not `types`: a package's exports list it first, and its .d.ts files do not say what loads.
       conditionNames: ['require', 'node', 'default'],
-      extensions: ['.ts', '.js', '.cjs', '.mjs', '.json', '.d.ts'],
+      extensions: ['.ts', '.tsx', '.js', '.cjs', '.mjs', '.json', '.d.ts'],
       mainFields: ['main'],
     },
     skipAnalysisNotInRules: true,

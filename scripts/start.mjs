@@ -337,9 +337,54 @@ try {
   say(error.message);
   await shutdown(1);
 }
+// The console (apps/console): the SPA and one origin for the four APIs. It has no credential of
+// its own; the browser verifies against the keys pinned here: the ledger's and the local witness's.
+const consolePort = Number(process.env.CONSOLE_PORT ?? 4000);
+const consoleLog = path.join(logDir, 'console.log');
+const consoleProcess = spawn(
+  process.execPath,
+  [path.join(root, 'apps', 'console', 'dist', 'server', 'main.js')],
+  {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      CONSOLE_PORT: String(consolePort),
+      ...Object.fromEntries(
+        APPS.map((a) => [`${a.name.toUpperCase()}_URL`, `http://127.0.0.1:${a.port}`]),
+      ),
+      CONSOLE_LOG_KEYS: process.env.CONSOLE_LOG_KEYS ?? ledgerKey,
+      CONSOLE_WITNESS_KEYS: process.env.CONSOLE_WITNESS_KEYS ?? witnessKey,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  },
+);
+children.set('console', consoleProcess);
+try {
+  await new Promise((resolve, reject) => {
+    const out = privateLog(consoleLog);
+    createInterface({ input: consoleProcess.stdout }).on('line', (line) => {
+      out.write(`${line}\n`);
+      if (line.includes('"console listening"')) resolve();
+    });
+    consoleProcess.stderr.on('data', (d) => out.write(d));
+    consoleProcess.once('exit', (code) =>
+      reject(new Error(`the console exited (${code}); see ${consoleLog}`)),
+    );
+  });
+} catch (error) {
+  say(error.message);
+  await shutdown(1);
+}
+consoleProcess.on('exit', (code, signal) => {
+  if (stopping) return;
+  say(`console exited (${signal ?? code}); see ${consoleLog}`);
+  void shutdown(1);
+});
+
 systemReady = true;
 say(
-  `ready: ${APPS.map((a) => `${a.name} http://127.0.0.1:${a.port}`).join('  ')}  ` +
+  `ready: console http://127.0.0.1:${consolePort}  ` +
+    `${APPS.map((a) => `${a.name} http://127.0.0.1:${a.port}`).join('  ')}  ` +
     `witness ${witnessUrl} (${witnessKey})  ` +
     `(kafka ${stack.kafkaBrokers}; API docs at /docs; Ctrl-C stops everything)`,
 );

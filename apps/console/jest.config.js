@@ -1,0 +1,1 @@
+module.exports = require('@tokenledger/testing/jest-config').config(__dirname);

@@ -1,0 +1,399 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import {
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  Legend,
+  LinearScale,
+  Tooltip,
+} from 'chart.js';
+import {
+  can,
+  consoleTrust,
+  download,
+  getJson,
+  getText,
+  send,
+  type Anomaly,
+  type LogView,
+  type Principal,
+  type SprawlRow,
+} from './api';
+import { ErrorBox } from './tokens';
+import { parsePinnedKey, verifyCheckpoint, type CheckpointVerdict } from './verify';
+
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
+
+function Missing({ scope, what }: { scope: string; what: string }) {
+  return (
+    <p class="notice">
+      Your token cannot {what} (it lacks {scope}).
+    </p>
+  );
+}
+
+export function AnomaliesPage({ principal }: { principal: Principal }) {
+  const [severity, setSeverity] = useState('');
+  const [rule, setRule] = useState('');
+  const [tokenId, setTokenId] = useState('');
+  const [anomalies, setAnomalies] = useState<Anomaly[]>([]);
+  const [updated, setUpdated] = useState<string>('');
+  const [error, setError] = useState<string | null>(null);
+  const allowed = can(principal, 'anomalies:read');
+  useEffect(() => {
+    if (!allowed) return;
+    const q = new URLSearchParams({ limit: '50' });
+    if (severity) q.set('severity', severity);
+    if (rule) q.set('rule', rule);
+    if (/^[0-9a-f-]{36}$/.test(tokenId)) q.set('tokenId', tokenId);
+    const load = (): void => {
+      getJson<{ anomalies: Anomaly[] }>('anomaly', `/v1/anomalies?${q}`)
+        .then((r) => {
+          setAnomalies(r.anomalies);
+          setUpdated(new Date().toISOString().slice(11, 19));
+          setError(null);
+        })
+        .catch((e: Error) => setError(e.message));
+    };
+    load();
+    const timer = setInterval(load, 5000);
+    return () => clearInterval(timer);
+  }, [severity, rule, tokenId, allowed]);
+  return (
+    <main>
+      <h1>Anomalies</h1>
+      {!allowed ? (
+        <Missing scope="anomalies:read" what="read anomalies" />
+      ) : (
+        <>
+          <form class="row" onSubmit={(e) => e.preventDefault()} aria-label="Filter anomalies">
+            <label>
+              Severity
+              <select
+                value={severity}
+                onChange={(e) => setSeverity((e.target as HTMLSelectElement).value)}
+              >
+                <option value="">any</option>
+                {['low', 'medium', 'high', 'critical'].map((s) => (
+                  <option key={s} value={s}>
+                    {s}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Rule
+              <input value={rule} onChange={(e) => setRule((e.target as HTMLInputElement).value)} />
+            </label>
+            <label>
+              Token id
+              <input
+                value={tokenId}
+                onChange={(e) => setTokenId((e.target as HTMLInputElement).value)}
+              />
+            </label>
+          </form>
+          <p role="status">
+            Live feed, refreshed every 5 s{updated ? ` (last ${updated} UTC)` : ''}.
+          </p>
+          <ErrorBox error={error} />
+          <div class="table-wrap">
+            <table>
+              <caption class="sr-only">Anomalies, newest first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Detected</th>
+                  <th scope="col">Severity</th>
+                  <th scope="col">Rule</th>
+                  <th scope="col">Token</th>
+                  <th scope="col">Action</th>
+                  <th scope="col">Summary</th>
+                </tr>
+              </thead>
+              <tbody>
+                {anomalies.map((a) => (
+                  <tr key={a.id}>
+                    <td>{a.detectedAt}</td>
+                    <td>{a.severity}</td>
+                    <td>{a.rule}</td>
+                    <td>
+                      <a href={`#/tokens/${a.tokenId}`}>
+                        <code>{a.tokenId.slice(0, 8)}…</code>
+                      </a>
+                    </td>
+                    <td>{a.action}</td>
+                    <td>{a.summary}</td>
+                  </tr>
+                ))}
+                {anomalies.length === 0 && (
+                  <tr>
+                    <td colSpan={6}>No anomaly.</td>
+                  </tr>
+                )}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </main>
+  );
+}
+
+function BarChart({
+  title,
+  labels,
+  values,
+}: {
+  title: string;
+  labels: string[];
+  values: number[];
+}) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    if (!canvas.current) return;
+    const chart = new Chart(canvas.current, {
+      type: 'bar',
+      data: { labels, datasets: [{ label: title, data: values, backgroundColor: '#0b5cad' }] },
+      options: {
+        animation: false,
+        responsive: true,
+        plugins: { legend: { display: false } },
+        scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+      },
+    });
+    return () => chart.destroy();
+  }, [title, labels.join('|'), values.join('|')]);
+  const id = `chart-${title.replace(/\W+/g, '-').toLowerCase()}`;
+  return (
+    <figure class="chart" aria-labelledby={id}>
+      <figcaption id={id}>{title}</figcaption>
+      <canvas
+        ref={canvas}
+        role="img"
+        aria-label={`${title}: ${labels.map((l, i) => `${l} ${values[i]}`).join(', ')}`}
+      />
+    </figure>
+  );
+}
+
+function countBy<T>(rows: T[], key: (r: T) => string): [string[], number[]] {
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(key(r), (counts.get(key(r)) ?? 0) + 1);
+  const sorted = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
+  return [sorted.map((e) => e[0]), sorted.map((e) => e[1])];
+}
+
+export function SprawlPage({ principal }: { principal: Principal }) {
+  const [rows, setRows] = useState<SprawlRow[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const allowed = can(principal, 'anomalies:read');
+  useEffect(() => {
+    if (allowed)
+      getJson<{ tokens: SprawlRow[] }>('anomaly', '/v1/reports/sprawl')
+        .then((r) => setRows(r.tokens))
+        .catch((e: Error) => setError(e.message));
+  }, [allowed]);
+  const ages = ['< 7 days', '7-30 days', '30-90 days', '90-365 days', '> 1 year'];
+  const ageOf = (d: number): string =>
+    (d < 7 ? ages[0] : d < 30 ? ages[1] : d < 90 ? ages[2] : d < 365 ? ages[3] : ages[4]) ?? '';
+  return (
+    <main>
+      <h1>Sprawl</h1>
+      {!allowed && <Missing scope="anomalies:read" what="read the sprawl report" />}
+      <ErrorBox error={error} />
+      {rows && (
+        <>
+          <div class="row">
+            <p>{rows.length} live tokens.</p>
+            <button
+              type="button"
+              class="secondary"
+              onClick={() =>
+                void download('anomaly', '/v1/reports/sprawl?format=csv', 'sprawl.csv').catch(
+                  (e: Error) => setError(e.message),
+                )
+              }
+            >
+              Download CSV
+            </button>
+          </div>
+          <div class="charts">
+            <BarChart
+              title="Tokens by owner"
+              {...(([l, v]) => ({ labels: l, values: v }))(countBy(rows, (r) => r.owner))}
+            />
+            <BarChart
+              title="Tokens by age"
+              labels={ages}
+              values={ages.map((a) => rows.filter((r) => ageOf(r.ageDays) === a).length)}
+            />
+            <BarChart
+              title="Hygiene"
+              labels={['never used', 'unrotated', 'past maximum age', 'stale']}
+              values={[
+                rows.filter((r) => r.neverUsed).length,
+                rows.filter((r) => r.unrotated).length,
+                rows.filter((r) => r.pastMaxAge).length,
+                rows.filter((r) => r.stale).length,
+              ]}
+            />
+            <BarChart
+              title="Due for rotation (expiring)"
+              labels={['within 7 days', 'within 30 days', 'later']}
+              values={(() => {
+                const days = rows.map((r) => (Date.parse(r.expiresAt) - Date.now()) / 86_400_000);
+                return [
+                  days.filter((d) => d < 7).length,
+                  days.filter((d) => d >= 7 && d < 30).length,
+                  days.filter((d) => d >= 30).length,
+                ];
+              })()}
+            />
+          </div>
+        </>
+      )}
+    </main>
+  );
+}
+
+interface LogState {
+  view: LogView;
+  checkpoint?: CheckpointVerdict;
+}
+
+export function LedgerPage({ principal }: { principal: Principal }) {
+  const [logs, setLogs] = useState<LogState[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [verify, setVerify] = useState<string | null>(null);
+  const allowed = can(principal, 'ledger:read');
+  useEffect(() => {
+    if (!allowed) return;
+    void (async () => {
+      try {
+        const trust = await consoleTrust();
+        const logKeys = await Promise.all(trust.logKeys.map((k) => parsePinnedKey(k, 0x01)));
+        const witnessKeys = await Promise.all(
+          trust.witnessKeys.map((k) => parsePinnedKey(k, 0x04)),
+        );
+        const { logs: views } = await getJson<{ logs: LogView[] }>('ledger', '/v1/ledger/logs');
+        const states = await Promise.all(
+          views.map(async (view) => {
+            if (view.checkpointSize === null) return { view };
+            const note = await getText(
+              'ledger',
+              `/v1/ledger/logs/${encodeURIComponent(view.logId)}/checkpoint`,
+            );
+            return {
+              view,
+              checkpoint: await verifyCheckpoint(
+                note,
+                view.logId,
+                logKeys,
+                witnessKeys,
+                trust.witnessQuorum,
+              ),
+            };
+          }),
+        );
+        setLogs(states);
+      } catch (e) {
+        setError((e as Error).message);
+      }
+    })();
+  }, [allowed]);
+  const runVerify = async (): Promise<void> => {
+    setVerify('Verifying every log on the server…');
+    try {
+      const answer = await send<{
+        ok: boolean;
+        logs: {
+          logId: string;
+          ok: boolean;
+          error?: { code: string; index: number; message: string };
+        }[];
+      }>('ledger', 'POST', '/v1/ledger/verify', {});
+      const bad = answer.logs.filter((l) => !l.ok);
+      setVerify(
+        answer.ok
+          ? `The ledger's own audit: all ${answer.logs.length} logs verify.`
+          : `The ledger's own audit failed: ${bad.map((l) => `${l.logId} ${l.error?.code ?? ''} at ${l.error?.index ?? '?'}`).join('; ')}`,
+      );
+    } catch (e) {
+      setVerify((e as Error).message);
+    }
+  };
+  const age = (cp?: CheckpointVerdict): string => {
+    if (!cp?.ok || cp.cosigners.length === 0) return 'unknown (no verified cosignature time)';
+    const newest = Math.max(...cp.cosigners.map((c) => c.time));
+    return `${Math.max(0, Math.round(Date.now() / 1000 - newest))} s`;
+  };
+  return (
+    <main>
+      <h1>Ledger</h1>
+      {!allowed ? (
+        <Missing scope="ledger:read" what="read the ledger" />
+      ) : (
+        <>
+          <ErrorBox error={error} />
+          <div class="table-wrap">
+            <table>
+              <caption class="sr-only">Verifiable logs</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Log</th>
+                  <th scope="col">Size</th>
+                  <th scope="col">Checkpoint size</th>
+                  <th scope="col">Checkpoint age</th>
+                  <th scope="col">Witnesses</th>
+                  <th scope="col">Checked in this browser</th>
+                </tr>
+              </thead>
+              <tbody>
+                {logs.map(({ view, checkpoint }) => (
+                  <tr key={view.logId}>
+                    <td>
+                      <code>{view.logId}</code>
+                      {view.signingHalted ? ' (signing halted)' : ''}
+                    </td>
+                    <td>{view.size}</td>
+                    <td>{view.checkpointSize ?? 'none'}</td>
+                    <td>{age(checkpoint)}</td>
+                    <td>
+                      {view.witnessed
+                        ? `witnessed (${view.cosigners})`
+                        : `unwitnessed (${view.cosigners})`}
+                    </td>
+                    <td>
+                      {!checkpoint ? (
+                        <span class="badge pending">no checkpoint</span>
+                      ) : checkpoint.ok ? (
+                        <span class="badge verified" data-badge="verified">
+                          ✓ signature and {checkpoint.cosigners.length} cosignatures
+                        </span>
+                      ) : (
+                        <span class="badge failed" data-badge="failed">
+                          ✗ {checkpoint.check}: {checkpoint.reason}
+                        </span>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <div class="row">
+            <button type="button" onClick={() => void runVerify()}>
+              Ask the ledger to verify itself
+            </button>
+          </div>
+          {verify && (
+            <p role="status" data-testid="verify-result">
+              {verify}
+            </p>
+          )}
+        </>
+      )}
+    </main>
+  );
+}
