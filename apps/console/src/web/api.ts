@@ -51,12 +51,16 @@ async function call(
   let code = `http_${res.status}`;
   let message = res.statusText;
   try {
+    // RFC 9457 problem details (every API), or an RFC 6749 §5.2 body (introspection, RFC 7009).
     const body = (await res.json()) as {
-      error?: { code?: string; message?: string };
-      message?: string;
+      code?: string;
+      detail?: string;
+      title?: string;
+      error?: string;
+      error_description?: string;
     };
-    code = body.error?.code ?? code;
-    message = body.error?.message ?? body.message ?? message;
+    code = body.code ?? body.error ?? code;
+    message = body.detail ?? body.error_description ?? body.title ?? message;
   } catch {
     // not JSON
   }
