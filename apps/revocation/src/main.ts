@@ -12,5 +12,10 @@ serviceMain<RevocationConfig>({
   configSchema: revocationConfigSchema,
   database: { migrations, grants },
   appModule: (config) => AppModule.forRoot(config),
-  domainStatus: { token_not_found: 404, issuance_busy: 503, issuance_unavailable: 503 },
+  domainStatus: {
+    token_not_found: 404,
+    issuance_busy: 503,
+    issuance_unavailable: 503,
+    usage_audit_unavailable: 503,
+  },
 });
