@@ -20,12 +20,22 @@ import type { RevocationConfig } from '../config';
  * does not within USAGE_AUDIT_TIMEOUT_MS it rejects with `usage_audit_unavailable` (503), so no
  * answer goes out whose use is not on record (fail closed).
  */
+const MAX_QUEUED = 10_000;
+const MAX_BATCH = 1_000;
+
 @Injectable()
 export class UsageReporter implements OnApplicationShutdown {
   readonly required: boolean;
   private readonly producer: BackgroundEventProducer | undefined;
   private readonly topic: string;
   private readonly timeoutMs: number;
+  private readonly queue: Array<{
+    key: string;
+    value: Buffer;
+    resolve: () => void;
+    reject: (error: Error) => void;
+  }> = [];
+  private sending = false;
 
   constructor(
     private readonly kafka: KafkaConnection,
@@ -45,28 +55,31 @@ export class UsageReporter implements OnApplicationShutdown {
     );
   }
 
-  /** Required mode: resolves once Kafka acknowledged the event; else `usage_audit_unavailable`. */
+  /**
+   * Required mode: resolves once Kafka acknowledged the event; else `usage_audit_unavailable`.
+   * Group commit: while one send is in flight (the producer is idempotent, one request in flight)
+   * the events of other answers queue, and go together in the next send, so that concurrent
+   * answers share one acknowledgement. At most MAX_QUEUED wait; more are refused at once.
+   */
   async record(data: TokenUsedV1, actor: string, now: number): Promise<void> {
     const { event, bytes } = buildEncodedEvent(
       { type: 'tokenledger.token.used.v1', source: '/tokenledger/revocation', actor, data },
       { now: () => now },
     );
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no acknowledgement within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
-    });
     try {
-      await Promise.race([
-        this.kafka.producer.send({
-          topic: this.topic,
-          acks: -1,
-          messages: [{ key: partitionKey(event), value: bytes }],
-        }),
-        timeout,
-      ]);
+      await new Promise<void>((resolve, reject) => {
+        if (this.queue.length >= MAX_QUEUED) {
+          reject(new Error(`${MAX_QUEUED} usage events already waiting for Kafka`));
+          return;
+        }
+        timer = setTimeout(
+          () => reject(new Error(`no acknowledgement within ${this.timeoutMs} ms`)),
+          this.timeoutMs,
+        );
+        this.queue.push({ key: partitionKey(event), value: bytes, resolve, reject });
+        this.flush();
+      });
     } catch (error) {
       throw new DomainError(
         'usage_audit_unavailable',
@@ -77,6 +90,27 @@ export class UsageReporter implements OnApplicationShutdown {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private flush(): void {
+    if (this.sending || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, MAX_BATCH);
+    this.sending = true;
+    this.kafka.producer
+      .send({
+        topic: this.topic,
+        acks: -1,
+        messages: batch.map(({ key, value }) => ({ key, value })),
+      })
+      .then(
+        () => batch.forEach((b) => b.resolve()),
+        (error: unknown) =>
+          batch.forEach((b) => b.reject(error instanceof Error ? error : new Error(String(error)))),
+      )
+      .finally(() => {
+        this.sending = false;
+        this.flush();
+      });
   }
 
   onApplicationShutdown(): Promise<void> {
