@@ -2,7 +2,8 @@
 // with a baseline route of the same app (same auth, form parsing and validation, constant answer),
 // plus read-your-writes: from the moment the fresh system is ready, FRESH_SECONDS of tokens each
 // introspected as soon as its issuance answered (refusals counted), then the issue-to-visible lag
-// in steady state. Starts its own issuance + revocation against the local Kafka and PostgreSQL
+// in steady state, and introspection again on a second revocation instance with
+// USAGE_AUDIT=required (each answer waits for Kafka to acknowledge its token.used). Starts its own issuance + revocation against the local Kafka and PostgreSQL
 // (started when missing) and a fresh database; prints a Markdown table.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -186,6 +187,64 @@ try {
     await run('/v1/introspect', { overallRate: Math.round(introMax.rps / 2) }),
   );
 
+  // USAGE_AUDIT=required: a second revocation instance on the same system, whose every answer
+  // waits for Kafka's acknowledgement of its token.used event (fail closed). Same measurements.
+  say(
+    `USAGE_AUDIT=required: a second revocation instance, ${CONNECTIONS} connections, ${DURATION} s`,
+  );
+  const requiredPort = 14012;
+  const required = `http://127.0.0.1:${requiredPort}`;
+  const { TOKEN_PEPPER: _pepper, ...requiredEnv } = system.env;
+  const requiredApp = spawn(
+    process.execPath,
+    [path.join(root, 'apps', 'revocation', 'dist', 'main.js')],
+    {
+      env: { ...requiredEnv, PORT: String(requiredPort), USAGE_AUDIT: 'required' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  let reqMax;
+  let reqHalf;
+  try {
+    while (
+      !(await fetch(`${required}/health/ready`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    )
+      await sleep(200);
+    const runRequired = async (extra = {}) => {
+      const r = await autocannon({
+        url: `${required}/v1/introspect`,
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+        connections: CONNECTIONS,
+        duration: DURATION,
+        ...extra,
+      });
+      answers += r['2xx'];
+      return r;
+    };
+    await runRequired({ duration: 3 });
+    reqMax = result(await runRequired());
+    await sleep(SETTLE_MS);
+    reqHalf = await openLoop({
+      url: `${required}/v1/introspect`,
+      headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+      rate: Math.round(reqMax.rps / 2),
+      seconds: DURATION,
+    });
+    answers += reqHalf.sent - reqHalf.errors;
+  } finally {
+    await new Promise((resolve) => {
+      if (requiredApp.exitCode !== null) return resolve();
+      requiredApp.once('exit', resolve);
+      requiredApp.kill('SIGTERM');
+    });
+  }
+
   // token.used records on the usage topic (nothing else in this system writes there).
   const usageTopic = `${system.env.TOPIC_PREFIX}tokens.usage`;
   const admin = createKafka({
@@ -208,8 +267,8 @@ try {
   }
 
   // autocannon does not count the answers to requests in flight when its duration ends (up to
-  // one per connection in each of its three introspection runs); the server did answer them.
-  const uncounted = 3 * CONNECTIONS;
+  // one per connection in each of its five introspection runs); the server did answer them.
+  const uncounted = 5 * CONNECTIONS;
   const usageRecordsCheck = (extra) =>
     extra >= 0 && extra <= uncounted
       ? `${extra} more: none missing (up to ${uncounted} answers are not counted by autocannon)`
@@ -226,7 +285,9 @@ try {
     `| reference: bare node:http server, constant answer | - | - | ${bareHalf.rate.toFixed(0)} | ${f1(bareHalf.p50)} / ${f1(bareHalf.p99)} / ${f1(bareHalf.max)} | ${f1(bareHalf.maxLag)} | - | ${bareHalf.errors} |`,
     `| reference: bare node:http server, constant answer | - | - | ${bareIntroHalf.rate.toFixed(0)} | ${f1(bareIntroHalf.p50)} / ${f1(bareIntroHalf.p99)} / ${f1(bareIntroHalf.max)} | ${f1(bareIntroHalf.maxLag)} | - | ${bareIntroHalf.errors} |`,
     `| POST /v1/introspect | ${introMax.rps.toFixed(0)} | ${introMax.p50} / ${introMax.p99} | ${introHalf.rate.toFixed(0)} | ${f1(introHalf.p50)} / ${f1(introHalf.p99)} / ${f1(introHalf.max)} | ${f1(introHalf.maxLag)} | ${introBurst.p50} / ${introBurst.p99} | ${introMax.errors + introHalf.errors + introBurst.errors} |`,
+    `| POST /v1/introspect, USAGE_AUDIT=required | ${reqMax.rps.toFixed(0)} | ${reqMax.p50} / ${reqMax.p99} | ${reqHalf.rate.toFixed(0)} | ${f1(reqHalf.p50)} / ${f1(reqHalf.p99)} / ${f1(reqHalf.max)} | ${f1(reqHalf.maxLag)} | - | ${reqMax.errors + reqHalf.errors} |`,
     '',
+    `USAGE_AUDIT=required / best-effort introspection throughput: ${(reqMax.rps / introMax.rps).toFixed(2)}; p99 at 50% of its own maximum: ${f1(reqHalf.p99)} ms.`,
     `Introspection / baseline throughput: ${(introMax.rps / baseMax.rps).toFixed(2)} (goal >= 0.6). p99 at 50% load (open loop): ${f1(introHalf.p99)} ms (goal < 5 ms).`,
     ...(baseMax.errors +
       baseHalf.errors +

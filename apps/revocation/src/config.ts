@@ -55,6 +55,13 @@ export const revocationConfigSchema = serviceConfigSchema(4002, 'revocation').ex
   ISSUANCE_LOOKUP_QUEUE: z.coerce.number().int().min(0).max(100_000).default(2_000),
   /** Serve POST /v1/bench/baseline (for `npm run bench:introspect` only). */
   BENCH_BASELINE_ROUTE: z.stringbool().default(false),
+  /**
+   * `best-effort` (default): an introspection's token.used event is sent in the background, after
+   * the answer (a crash can lose it). `required`: the answer waits until Kafka acknowledged the
+   * event (acks=all), and is a 503 when it cannot be within USAGE_AUDIT_TIMEOUT_MS.
+   */
+  USAGE_AUDIT: z.enum(['best-effort', 'required']).default('best-effort'),
+  USAGE_AUDIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
   /** DPoP proofs older than this are refused (RFC 9449 iat window). */
   DPOP_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
   /**

@@ -17,6 +17,7 @@ serviceMain<RevocationConfig>({
     insufficient_scope: 403,
     issuance_busy: 503,
     issuance_unavailable: 503,
+    usage_audit_unavailable: 503,
   },
   // RFC 7662 §2.3 and RFC 7009 §2.2.1: these answer errors as RFC 6749 §5.2 bodies.
   oauthPaths: ['/v1/introspect', '/v1/revoke'],

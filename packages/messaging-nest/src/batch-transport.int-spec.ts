@@ -34,6 +34,7 @@ import type { Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import {
   BatchContext,
+  BatchHandlerErrorFilter,
   BatchTransport,
   KafkaConnection,
   MessagingModule,
@@ -60,6 +61,11 @@ function expired(): EventEnvelope {
 const calls: Array<{ handler: string; topic: string; partition: number; offsets: string[] }> = [];
 let failNextLifecycle = true;
 const seeks: string[] = [];
+/** Events of tokens.commands whose subject is this fail every time (a fault of the record). */
+const poisonSubjects = new Set<string>();
+const handledCommands: string[] = [];
+const deadLetters: Array<{ consumer: string; topic: string; code: string; offset: string }> = [];
+const failures: Array<{ consumer: string; retryable: boolean }> = [];
 
 class UsageSettings implements ConsumerGroupSettings {
   readonly sessionTimeoutMs = 10_000;
@@ -81,9 +87,21 @@ class ProbeConsumers {
     });
     if (failNextLifecycle) {
       failNextLifecycle = false;
-      return Promise.reject(new Error('first delivery fails'));
+      // Transient (as a connection error would be): the whole batch comes again, no dead letter.
+      return Promise.reject(Object.assign(new Error('first delivery fails'), { retryable: true }));
     }
     return Promise.resolve();
+  }
+
+  @EventPattern(TOPICS.commands, { group: 'commands' } satisfies BatchPatternExtras)
+  async commands(@Payload() events: ConsumedEvent[]): Promise<void> {
+    for (const { event } of events) {
+      if (event.subject && poisonSubjects.has(event.subject))
+        // What a PostgreSQL error looks like to the handler: an Error with a SQLSTATE code.
+        throw Object.assign(new Error('invalid input syntax for type json'), { code: '22P02' });
+    }
+    await Promise.resolve();
+    handledCommands.push(...events.map((e) => e.event.id));
   }
 
   @EventPattern(TOPICS.usage, {
@@ -167,6 +185,7 @@ describe('BatchTransport: @EventPattern handlers over the batch consumer', () =>
     })
     class ProbeModule {}
 
+    process.env['CONSUMER_MAX_ATTEMPTS'] = '3';
     app = await NestFactory.createMicroservice(ProbeModule, {
       logger: false,
       inject: [KafkaConnection, ModuleRef],
@@ -174,9 +193,18 @@ describe('BatchTransport: @EventPattern handlers over the batch consumer', () =>
         strategy: new BatchTransport({
           connection,
           resolve: (token) => moduleRef.get(token, { strict: false }),
+          onDeadLetter: (letter, consumer) =>
+            deadLetters.push({
+              consumer,
+              topic: letter.topic,
+              code: letter.code,
+              offset: letter.offset,
+            }),
+          onHandlerFailure: ({ retryable }, consumer) => failures.push({ consumer, retryable }),
         }),
       }),
     });
+    app.useGlobalFilters(new BatchHandlerErrorFilter());
     await app.listen();
     await eventually(
       async () =>
@@ -193,6 +221,7 @@ describe('BatchTransport: @EventPattern handlers over the batch consumer', () =>
   }, 60_000);
 
   afterAll(async () => {
+    delete process.env['CONSUMER_MAX_ATTEMPTS'];
     await producer?.disconnect();
     await app?.close();
     await dataSource?.destroy();
@@ -295,5 +324,51 @@ describe('BatchTransport: @EventPattern handlers over the batch consumer', () =>
     } finally {
       await admin.disconnect();
     }
+  }, 90_000);
+
+  it('dead-letters a record whose Nest handler keeps failing (handler-failed, with the error) after bounded tries, and the partition goes on', async () => {
+    const topic = topicName(TOPICS.commands, prefix);
+    const before = expired();
+    const poison = expired();
+    const after = expired();
+    poisonSubjects.add(poison.subject ?? '');
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [before, poison, after].map((e) => ({ key: 'one-key', value: encodeEvent(e) })),
+    });
+    // The record after the poison one is handled: the partition moved on.
+    await eventually(
+      () => Promise.resolve(handledCommands.includes(after.id) ? true : undefined),
+      60_000,
+      'the command after the poison one handled',
+    );
+    expect(handledCommands).toContain(before.id);
+    expect(handledCommands).not.toContain(poison.id);
+    const dead = await readTopic(topicName(TOPICS.dlq, prefix), (r) =>
+      r.some((x) => x.headers[DLQ_HEADERS.topic] === topic),
+    );
+    const letters = dead.filter((x) => x.headers[DLQ_HEADERS.topic] === topic);
+    expect(letters).toHaveLength(1);
+    expect(letters[0]?.headers[DLQ_HEADERS.code]).toBe('handler-failed');
+    // The handler's own error, not Nest's "Internal server error" placeholder.
+    expect(letters[0]?.headers[DLQ_HEADERS.reason]).toBe(
+      '22P02: invalid input syntax for type json',
+    );
+    expect(letters[0]?.value?.equals(encodeEvent(poison))).toBe(true);
+    const consumer = `${prefix}tokenledger-probe-commands`;
+    expect(deadLetters.filter((d) => d.topic === topic)).toEqual([
+      { consumer, topic, code: 'handler-failed', offset: letters[0]?.headers[DLQ_HEADERS.offset] },
+    ]);
+    // One failure on the batch, then CONSUMER_MAX_ATTEMPTS (3) on the record alone.
+    expect(failures.filter((f) => f.consumer === consumer)).toEqual([
+      { consumer, retryable: false },
+      { consumer, retryable: false },
+      { consumer, retryable: false },
+      { consumer, retryable: false },
+    ]);
+    expect(failures.filter((f) => f.retryable)).toEqual([
+      { consumer: `${prefix}tokenledger-probe`, retryable: true },
+    ]);
   }, 90_000);
 });

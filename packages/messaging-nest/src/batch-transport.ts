@@ -53,7 +53,13 @@ export interface BatchTransportOptions {
   /** Resolves a `settings` provider named in a handler's extras, e.g. `(token) => app.get(token)`. */
   resolve: <T>(token: Type<T>) => T;
   onLag?: (topic: string, partition: number, lag: number) => void;
-  onDeadLetter?: (letter: DeadLetter) => void;
+  /** Every dead letter of every group, with the group id of the consumer that wrote it. */
+  onDeadLetter?: (letter: DeadLetter, consumer: string) => void;
+  /** Every failed handler call (see BatchConsumer's onHandlerFailure), with the group id. */
+  onHandlerFailure?: (
+    failure: { topic: string; partition: number; retryable: boolean },
+    consumer: string,
+  ) => void;
 }
 
 interface Group {
@@ -139,7 +145,8 @@ export class BatchTransport extends Server implements CustomTransportStrategy {
   }
 
   private start(group: Group): BatchConsumer {
-    const { connection, onLag, onDeadLetter } = this.options;
+    const { connection, onLag, onDeadLetter, onHandlerFailure } = this.options;
+    const consumer = connection.consumerGroupId(group.name);
     const settings = group.settings ? this.options.resolve(group.settings) : {};
     const byTopic = new Map(
       [...group.handlers].map(([base, handler]) => [connection.topic(base), handler]),
@@ -154,7 +161,15 @@ export class BatchTransport extends Server implements CustomTransportStrategy {
       ...(settings.seekOnAssign ? { seekOnAssign: settings.seekOnAssign.bind(settings) } : {}),
       ...(settings.onAssignment ? { onAssignment: settings.onAssignment.bind(settings) } : {}),
       ...(onLag ? { onLag } : {}),
-      ...(onDeadLetter ? { onDeadLetter } : {}),
+      ...(onDeadLetter
+        ? { onDeadLetter: (letter: DeadLetter) => onDeadLetter(letter, consumer) }
+        : {}),
+      ...(onHandlerFailure
+        ? {
+            onHandlerFailure: (topic: string, partition: number, retryable: boolean) =>
+              onHandlerFailure({ topic, partition, retryable }, consumer),
+          }
+        : {}),
     };
     if (group.raw) {
       return connection.startConsumer({
@@ -181,7 +196,9 @@ export class BatchTransport extends Server implements CustomTransportStrategy {
     const handler = handlers.get(first.topic);
     if (!handler) throw new Error(`no handler for topic ${first.topic}`);
     // Nest's proxy hands back an Observable for an observable result and for an error that went
-    // through the exception filters (which log it); either way a failure rejects here.
+    // through the exception filters; either way a failure rejects here. BatchHandlerErrorFilter
+    // hands back the handler's own error, so BatchConsumer can tell a transient error (retried)
+    // from a fault of a record (dead-lettered after bounded tries).
     const result: unknown = await handler(batch, new BatchContext([first.topic, first.partition]));
     try {
       return (
@@ -189,10 +206,10 @@ export class BatchTransport extends Server implements CustomTransportStrategy {
       ) as T | undefined;
     } catch (error) {
       if (error instanceof Error) throw error;
-      // Nest's exception filter replaced the handler's error with a placeholder, so whether it was
-      // transient cannot be known: it is marked retryable, and the batch comes again until the
-      // handler succeeds (never dead-lettered for it, so nothing is lost while a dependency is
-      // down). Only errors that reach the consumer intact get the bounded tries.
+      // Not an Error: Nest's default exception filter replaced the handler's error with a
+      // placeholder (BatchHandlerErrorFilter is not installed), or the handler threw a non-Error.
+      // Whether it was transient cannot be known: it is marked retryable, and the batch comes
+      // again until the handler succeeds (never dead-lettered for it).
       throw Object.assign(
         new Error(
           `handler for ${first.topic}[${first.partition}] failed: ${JSON.stringify(error)}`,

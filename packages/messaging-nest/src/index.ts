@@ -14,3 +14,4 @@ export {
   type BatchTransportOptions,
   type ConsumerGroupSettings,
 } from './batch-transport';
+export { BatchHandlerErrorFilter, connectBatchTransport } from './handler-error-filter';

@@ -73,10 +73,17 @@ interface CommonOptions {
    * signatures are not checked (see docs/design/event-signing.md for when that is allowed).
    */
   verifier?: EventVerifier;
+
+  /**
+   * Every failed call of the handler, with whether the error was taken as retryable (for
+   * metrics: a partition stuck on a retryable error shows here and in the lag).
+   */
+  onHandlerFailure?: (topic: string, partition: number, retryable: boolean) => void;
   /**
    * Tries of one record whose handler fails with a deterministic (non-retryable) error before it
    * is dead-lettered with code `handler-failed` (default CONSUMER_MAX_ATTEMPTS or 5). Retryable
-   * errors (see `isRetryableError`) are retried without bound and never dead-lettered.
+   * errors (see `isRetryableError`) are retried without bound and never dead-lettered; so are the
+   * errors of a raw handler (see `handle` in raw mode).
    */
   maxAttempts?: number;
   /** First backoff between tries, doubled each time (default 200 ms, at most 5 s). */
@@ -103,7 +110,10 @@ export type BatchConsumerOptions = CommonOptions &
         /**
          * Handles one partition's batch as delivered, in offset order, and names the records to
          * dead-letter. Offsets are committed only after it resolves (and after its dead letters
-         * are acknowledged), so it MUST be idempotent.
+         * are acknowledged), so it MUST be idempotent. It MUST turn every fault of a record into
+         * a dead letter of its outcome: a throw is taken as trouble of the handler's own (its
+         * database), and the batch comes again without bound. No record is skipped for it, so
+         * that a consumer that keeps one result per record (the ledger's leaves) has no gaps.
          */
         handle: (records: ConsumedRecord[]) => Promise<RawBatchOutcome>;
       }
@@ -254,7 +264,13 @@ export class BatchConsumer {
     if (this.options.raw) {
       if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
       const records = batch.messages.map((m) => recordOf(batch.topic, batch.partition, m));
-      const outcome = await this.options.handle(records);
+      let outcome: RawBatchOutcome;
+      try {
+        outcome = await this.options.handle(records);
+      } catch (error) {
+        this.handlerFailed(batch.topic, batch.partition, error, true, 0);
+        throw error;
+      }
       const byOffset = new Map(records.map((r) => [r.offset, r]));
       for (const { offset, code, reason } of outcome.deadLetters ?? []) {
         const record = byOffset.get(String(offset));
@@ -296,7 +312,8 @@ export class BatchConsumer {
         last = message.offset;
       }
       if (last === undefined) return;
-      if (valid.length > 0) await this.handleBounded(valid);
+      if (valid.length > 0)
+        await this.handleBounded(valid, () => payload.isRunning() && !payload.isStale());
     }
     if (last === undefined) return;
     next ??= (BigInt(last) + 1n).toString();
@@ -345,17 +362,20 @@ export class BatchConsumer {
    * up to `maxAttempts` times with backoff, and dead-letters the record that still fails. A
    * retryable error is rethrown, so kafkajs redelivers the batch and nothing is dead-lettered.
    */
-  private async handleBounded(events: ConsumedEvent[]): Promise<void> {
+  private async handleBounded(events: ConsumedEvent[], owned: () => boolean): Promise<void> {
     const handle = this.options.handle as (events: ConsumedEvent[]) => Promise<void>;
     events = events.filter(
       (e) => !this.deadLettered.has(recordKey(e.topic, e.partition, e.offset)),
     );
     if (events.length === 0) return;
+    const first = events[0] as ConsumedEvent;
     try {
       await handle(events);
       return;
     } catch (error) {
-      if (isRetryableError(error)) throw error;
+      const retryable = isRetryableError(error);
+      this.handlerFailed(first.topic, first.partition, error, retryable, 0);
+      if (retryable) throw error;
     }
     for (const event of events) {
       for (let attempt = 1; ; attempt++) {
@@ -363,7 +383,12 @@ export class BatchConsumer {
           await handle([event]);
           break;
         } catch (error) {
-          if (isRetryableError(error)) throw error;
+          const retryable = isRetryableError(error);
+          this.handlerFailed(event.topic, event.partition, error, retryable, attempt, event.offset);
+          // Stopping or rebalanced away: the app's own resources (its database pool) may be
+          // closing under the handler, so the failure says nothing about the record. Nothing is
+          // dead-lettered; the batch comes again to whoever owns the partition next.
+          if (retryable || this.stopped || !owned()) throw error;
           if (attempt >= this.maxAttempts()) {
             await this.deadLetter(
               deadLetterOf(
@@ -386,6 +411,31 @@ export class BatchConsumer {
         }
       }
     }
+  }
+
+  private handlerFailed(
+    topic: string,
+    partition: number,
+    error: unknown,
+    retryable: boolean,
+    attempt: number,
+    offset?: string,
+  ): void {
+    this.options.onHandlerFailure?.(topic, partition, retryable);
+    this.options.log?.(
+      retryable
+        ? 'handler failed with a retryable error; the batch comes again'
+        : attempt === 0
+          ? 'handler failed on the batch; trying its records one by one'
+          : `handler failed on a record (try ${attempt} of ${this.maxAttempts()})`,
+      {
+        groupId: this.options.groupId,
+        topic,
+        partition,
+        ...(offset !== undefined ? { offset } : {}),
+        err: errorSummary(error),
+      },
+    );
   }
 
   private forgetDeadLettered(topic: string, partition: number, committed: bigint): void {
@@ -461,7 +511,7 @@ export function isRetryableError(error: unknown): boolean {
   if (RETRYABLE_CODES.has(code) || code.startsWith('08')) return true;
   if (typeof e.name === 'string' && /^Kafka/.test(e.name)) return true;
   const message = String((error as Error).message ?? '');
-  return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(
+  return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Cannot use a pool after calling end|Client was closed and is not queryable|Driver not Connected/i.test(
     message,
   );
 }

@@ -1,11 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { INTERNAL_SECRET_HEADER } from '@tokenledger/auth';
-import { BatchTransport, KafkaConnection } from '@tokenledger/messaging-nest';
+import {
+  BatchTransport,
+  KafkaConnection,
+  connectBatchTransport,
+} from '@tokenledger/messaging-nest';
 import { Logger } from 'nestjs-pino';
 import pino from 'pino';
 import type { z } from 'zod';
@@ -114,19 +117,24 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
     onLimited: (limit) => rateLimited.inc({ limit }),
   });
   // A hybrid application: HTTP, and the app's Kafka consumers as the `@EventPattern` handlers of
-  // its controllers (see BatchTransport). Exception filters for HTTP do not apply to them.
+  // its controllers (see BatchTransport). Exception filters for HTTP do not apply to them; their
+  // own filter hands the handler's error to the consumer unchanged (retry or dead-letter).
   const connection = app.get(KafkaConnection);
   // Readiness waits for these consumers to catch up with Kafka (docs/design/freshness.md).
   connection.expectConsumers();
-  app.connectMicroservice<MicroserviceOptions>({
-    strategy: new BatchTransport({
+  connectBatchTransport(
+    app,
+    new BatchTransport({
       connection,
       resolve: (token) => app.get(token),
       onLag: (topic, partition, lag) =>
         metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
-      onDeadLetter: ({ topic, code }) => metrics.deadLetters.inc({ topic, code }),
+      onDeadLetter: ({ topic, code }, consumer) =>
+        metrics.deadLetters.inc({ consumer, topic, code }),
+      onHandlerFailure: ({ topic, retryable }, consumer) =>
+        metrics.handlerFailures.inc({ consumer, topic, retryable: String(retryable) }),
     }),
-  });
+  );
   app.useGlobalFilters(
     new HttpErrorFilter({
       ...(options.domainStatus ? { domainStatus: options.domainStatus } : {}),

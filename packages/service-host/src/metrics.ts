@@ -23,8 +23,14 @@ export class MetricsService {
   });
   readonly deadLetters = new Counter({
     name: 'tokenledger_dead_letters_total',
-    help: 'Poison records sent to the dead-letter topic',
-    labelNames: ['topic', 'code'],
+    help: 'Records sent to the dead-letter topic, by consumer group, source topic and code (the reason: not-json, invalid-data, handler-failed, ...)',
+    labelNames: ['consumer', 'topic', 'code'],
+    registers: [this.registry],
+  });
+  readonly handlerFailures = new Counter({
+    name: 'tokenledger_consumer_handler_failures_total',
+    help: 'Failed calls of a consumer handler, by consumer group, topic and whether the error was retryable (retried without bound) or not (dead-lettered after bounded tries)',
+    labelNames: ['consumer', 'topic', 'retryable'],
     registers: [this.registry],
   });
 

@@ -108,6 +108,29 @@ export function networkOf(ip: string): string {
   return `${ip.split('.').slice(0, 3).join('.')}.0/24`;
 }
 
+export interface Detection {
+  findings: Finding[];
+  /**
+   * The event is a use older than the token's newest use by more than the look-back of the
+   * windowed rules (see `windowMsOf`): only the lifecycle rules judged it, it left no trace in the
+   * rate, probing or travel state. Counted by the caller.
+   */
+  outsideWindow: boolean;
+}
+
+/**
+ * How far before a token's newest use a use still counts for the windowed rules: the longest
+ * look-back among rate-spike (`historyBuckets` buckets), scope-probing and impossible-travel.
+ */
+export function windowMsOf(rules: RuleSet): number {
+  const rate = rules['rate-spike'].params;
+  return Math.max(
+    rate.historyBuckets * rate.bucketSeconds * 1000,
+    rules['scope-probing'].params.windowSeconds * 1000,
+    rules['impossible-travel'].params.minutes * 60_000,
+  );
+}
+
 /**
  * Applies one event to a token's state and returns the findings it raises. Pure and
  * deterministic: rules look at event time (`at`, `revokedAt`, ...), never at the wall clock.
@@ -116,9 +139,23 @@ export function detect(
   state: DetectorState,
   event: DetectorEvent,
   rules: RuleSet,
-): { state: DetectorState; findings: Finding[] } {
+): { state: DetectorState } & Detection {
   const s: DetectorState = structuredClone(state);
+  return { state: s, ...detectInPlace(s, event, rules) };
+}
+
+/**
+ * `detect` on a state the caller owns, changed in place: the same result without copying the
+ * state for every event (a batch applies thousands of events to one token's state).
+ *
+ * The state is bounded whatever the order of the events (a flood sent newest-first included): at
+ * most MAX_RECENT recent uses, MAX_NETWORKS networks (and their once-keys), `threshold` probes,
+ * and for the rate 2 x `historyBuckets` + 1 bucket counts, evidence ids for the newest
+ * `historyBuckets` + 1 buckets only, MAX_EVIDENCE ids each.
+ */
+export function detectInPlace(s: DetectorState, event: DetectorEvent, rules: RuleSet): Detection {
   const findings: Finding[] = [];
+  let outsideWindow = false;
   const raise = (
     rule: RuleName,
     evidence: string[],
@@ -164,10 +201,10 @@ export function detect(
       raise('leaked', [event.id], event.at, 'a leak of this token was reported', 'leaked');
       break;
     case 'used':
-      onUse(s, event.id, event.data, event.introspected === true, rules, raise);
+      outsideWindow = !onUse(s, event.id, event.data, event.introspected === true, rules, raise);
       break;
   }
-  return { state: s, findings };
+  return { findings, outsideWindow };
 }
 
 type Raise = (
@@ -218,6 +255,7 @@ function judgeRecent(s: DetectorState, raise: Raise): void {
     );
 }
 
+/** Applies a use; false when it is outside the window (only the lifecycle rules judged it). */
 function onUse(
   s: DetectorState,
   id: string,
@@ -225,23 +263,30 @@ function onUse(
   introspected: boolean,
   rules: RuleSet,
   raise: Raise,
-): void {
+): boolean {
   const at = u.at;
   const t = Date.parse(at);
 
   // Lifecycle-dependent rules judge uses against lifecycle facts only (revocation time, expiry,
   // DPoP binding), never against a rejection reason alone: facts may arrive before or after the
   // use (two topics), and judgeRecent() then picks the same earliest use either way.
-  s.recent = [
-    ...(s.recent ?? []),
-    {
-      id,
-      at,
-      ...(introspected && u.dpopJkt ? { dpopJkt: u.dpopJkt } : {}),
-      ...(introspected ? { introspected: true as const } : {}),
-    },
-  ].slice(-MAX_RECENT);
+  const recent = (s.recent ??= []);
+  recent.push({
+    id,
+    at,
+    ...(introspected && u.dpopJkt ? { dpopJkt: u.dpopJkt } : {}),
+    ...(introspected ? { introspected: true as const } : {}),
+  });
+  if (recent.length > MAX_RECENT) recent.splice(0, recent.length - MAX_RECENT);
   judgeRecent(s, raise);
+
+  // A use from before the window of the token's newest use (a late or reversed-time flood):
+  // counted, judged above, and nothing else. Keeping it would grow the state with every older
+  // bucket and make each later event pay for it.
+  if (s.lastUseAt && t < Date.parse(s.lastUseAt) - windowMsOf(rules)) {
+    s.uses += 1;
+    return false;
+  }
 
   if (u.rejection === 'insufficient-scope') {
     const window = rules['scope-probing'].params.windowSeconds * 1000;
@@ -292,7 +337,15 @@ function onUse(
         `new-network:${network}`,
       );
     }
-    s.networks = [...s.networks, network].slice(-MAX_NETWORKS);
+    s.networks.push(network);
+    if (s.networks.length > MAX_NETWORKS) {
+      s.networks.splice(0, s.networks.length - MAX_NETWORKS);
+      // The once-keys of networks no longer remembered go with them (else `fired` would grow).
+      const kept = new Set(s.networks);
+      s.fired = s.fired.filter(
+        (k) => !k.startsWith('new-network:') || kept.has(k.slice('new-network:'.length)),
+      );
+    }
   }
 
   rateSpike(s, id, t, at, rules, raise);
@@ -301,6 +354,7 @@ function onUse(
   if (!s.lastUseAt || at > s.lastUseAt) s.lastUseAt = at;
   if (u.country && (!s.lastCountry || at >= s.lastCountry.at))
     s.lastCountry = { country: u.country, at, eventId: id };
+  return true;
 }
 
 /**
@@ -321,17 +375,28 @@ function rateSpike(
   const r = (s.rate ??= { first: bucket, counts: {}, ids: {}, fired: [] });
   r.first = Math.min(r.first, bucket);
   const key = String(bucket);
+  const created = r.counts[key] === undefined;
   r.counts[key] = (r.counts[key] ?? 0) + 1;
-  r.ids[key] = [...(r.ids[key] ?? []), id].slice(-MAX_EVIDENCE);
-  // Keep the buckets the baseline can still look at.
-  const oldest = bucket - p.historyBuckets;
-  for (const k of Object.keys(r.counts)) {
-    if (Number(k) < oldest - p.historyBuckets) {
-      delete r.counts[k];
-      delete r.ids[k];
+  const ids = (r.ids[key] ??= []);
+  ids.push(id);
+  if (ids.length > MAX_EVIDENCE) ids.splice(0, ids.length - MAX_EVIDENCE);
+  // Keep what the baseline can still look at, relative to the newest bucket (not this use's: a
+  // late use must not keep older buckets alive): counts of 2 x historyBuckets buckets (a late
+  // bucket's own baseline), evidence of the newest historyBuckets (where a use can still land).
+  const newest = Math.max(
+    bucket,
+    s.lastUseAt ? Math.floor(Date.parse(s.lastUseAt) / (p.bucketSeconds * 1000)) : bucket,
+  );
+  const oldest = newest - p.historyBuckets;
+  // The newest bucket only moves when a use opens a bucket: prune then, not on every use.
+  if (created) {
+    for (const k of Object.keys(r.counts)) {
+      const b = Number(k);
+      if (b < oldest - p.historyBuckets) delete r.counts[k];
+      if (b < oldest) delete r.ids[k];
     }
+    if (r.fired.length > 0) r.fired = r.fired.filter((b) => b >= oldest - p.historyBuckets);
   }
-  r.fired = r.fired.filter((b) => b >= oldest - p.historyBuckets);
 
   const from = Math.max(r.first, bucket - p.historyBuckets);
   if (bucket - from < p.minBuckets) return;

@@ -2,10 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { EventEnvelope } from '@tokenledger/contracts';
 import { EventOutbox } from '@tokenledger/messaging-nest';
 import { markProcessed, type ConsumedEvent } from '@tokenledger/messaging';
-import { SERVICE_CONFIG } from '@tokenledger/service-host';
+import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { UnitOfWork, type Tx } from '@tokenledger/sql';
 import type { AnomalyConfig } from '../config';
-import { detect, type DetectorEvent, type Finding } from '../domain/detector';
+import { detectInPlace, type DetectorEvent, type Finding } from '../domain/detector';
 import { AnomalyRepository } from '../repositories/anomaly.repository';
 import { InventoryRepository } from '../repositories/inventory.repository';
 import { WebhookService } from './webhook.service';
@@ -77,7 +77,15 @@ export class DetectionService {
     private readonly uow: UnitOfWork,
     private readonly webhooks: WebhookService,
     @Inject(SERVICE_CONFIG) private readonly config: AnomalyConfig,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    this.outsideWindow = metrics.counter(
+      'tokenledger_anomaly_events_outside_window_total',
+      "Uses older than their token's newest use by more than the windowed rules look back: judged by the lifecycle rules only, kept out of the detector state",
+    );
+  }
+
+  private readonly outsideWindow: ReturnType<MetricsService['counter']>;
 
   async handle(batch: ConsumedEvent[]): Promise<Finding[]> {
     const raised = await this.uow.run((m) =>
@@ -119,8 +127,9 @@ export class DetectionService {
       const tokenId = tokenIdOf(event);
       const state = states.get(tokenId);
       if (!state) continue;
-      const result = detect(state, event, rules);
-      states.set(tokenId, result.state);
+      // The states were loaded for this transaction: changed in place, saved once below.
+      const result = detectInPlace(state, event, rules);
+      if (result.outsideWindow) this.outsideWindow.inc();
       for (const finding of result.findings) {
         if (await this.repository.insertFinding(m, finding)) {
           if (emit) await this.act(m, finding, envelope);

@@ -79,7 +79,9 @@ export class IntrospectionService {
           status: result.status,
         };
     }
-    this.report(request, result, now);
+    const recorded = this.report(request, result, now);
+    // USAGE_AUDIT=required: no answer before the use is on record (a 503 when it cannot be).
+    if (recorded) await recorded;
     if (!result.active)
       return limited ? { active: false, tokenledger_reason: limited } : { active: false };
     const { status } = result;
@@ -124,7 +126,11 @@ export class IntrospectionService {
 
   // Built with assignments, not conditional spreads: on this path (every introspection) a spread
   // of `cond ? {...} : {}` cost about 3 us per object (micro-benchmark), assignments 0.4 us.
-  private report(request: IntrospectionRequest, result: Evaluation, now: number): void {
+  private report(
+    request: IntrospectionRequest,
+    result: Evaluation,
+    now: number,
+  ): Promise<void> | undefined {
     const status = result.status;
     const data: TokenUsedV1 = {
       service: request.service,
@@ -143,6 +149,8 @@ export class IntrospectionService {
     if (request.userAgent) data.userAgent = request.userAgent.slice(0, 512);
     if (!result.active) data.rejection = result.rejection;
     else if (result.jkt) data.dpopJkt = result.jkt;
+    if (this.usage.required) return this.usage.record(data, request.actor, now);
     this.usage.report(data, request.actor, now);
+    return undefined;
   }
 }
