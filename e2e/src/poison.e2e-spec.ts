@@ -114,7 +114,10 @@ describe('a tokens.commands record whose handler keeps failing', () => {
       const [meta] = await producer.send({
         topic: commands,
         acks: -1,
-        messages: [poison, next].map((e) => ({ key: issued.tokenId, value: encodeEvent(e, { signingKey: system.signing.driver }) })),
+        messages: [poison, next].map((e) => ({
+          key: issued.tokenId,
+          value: encodeEvent(e, { signingKey: system.signing.driver }),
+        })),
       });
       expect(meta?.baseOffset).toBeDefined();
     } finally {
@@ -138,7 +141,9 @@ describe('a tokens.commands record whose handler keeps failing', () => {
     expect(letter?.headers[DLQ_HEADERS.code]).toBe('handler-failed');
     // The handler's own error (SQLSTATE and message), not Nest's "Internal server error".
     expect(letter?.headers[DLQ_HEADERS.reason]).toMatch(/^22008: .*out of range/);
-    expect(letter?.value?.equals(encodeEvent(poison, { signingKey: system.signing.driver }))).toBe(true);
+    expect(letter?.value?.equals(encodeEvent(poison, { signingKey: system.signing.driver }))).toBe(
+      true,
+    );
 
     const metrics = await (await fetch(url('revocation', '/metrics'))).text();
     const consumer = `${prefix}tokenledger-revocation-commands`;
