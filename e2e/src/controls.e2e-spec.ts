@@ -124,7 +124,7 @@ describe('token controls through the real apps', () => {
         events: [...events, use(issued.tokenId, 1000)],
       });
       expect(tooMany.status).toBe(400);
-      expect(((await tooMany.json()) as { error: { message: string } }).error.message).toMatch(
+      expect(((await tooMany.json()) as { detail: string }).detail).toMatch(
         /events.*1000/,
       );
       // The route's limit is its own: other routes keep the global one.
@@ -170,8 +170,8 @@ describe('token controls through the real apps', () => {
       for (const comment of ['line one\nline two', 'bell\u0007', 'x'.repeat(501), '']) {
         const res = await post('revocation', `/v1/tokens/${issued.tokenId}/revoke`, { comment });
         expect(res.status).toBe(400);
-        const body = (await res.json()) as { error: { code: string; message: string } };
-        expect(body.error.message).toMatch(/comment/);
+        const body = (await res.json()) as { code: string; detail: string };
+        expect(body.detail).toMatch(/comment/);
       }
       const bulk = await post('revocation', '/v1/revocations', {
         selector: { ownerId: 'payments' },
@@ -349,7 +349,7 @@ describe('token controls through the real apps', () => {
         { headers: auth() },
       );
       expect(wrongSort.status).toBe(400);
-      expect(((await wrongSort.json()) as { error: { code: string } }).error.code).toBe(
+      expect(((await wrongSort.json()) as { code: string }).code).toBe(
         'bad_cursor',
       );
     });
@@ -371,9 +371,9 @@ describe('token controls through the real apps', () => {
         ['color=red', 'color'],
       ]) {
         const res = await fetch(url('issuance', `/v1/tokens?${query}`), { headers: auth() });
-        const body = (await res.json()) as { error: { message: string } };
+        const body = (await res.json()) as { detail: string };
         expect([query, res.status]).toEqual([query, 400]);
-        expect(body.error.message).toMatch(named === 'cursor' ? /cursor/ : new RegExp(named));
+        expect(body.detail).toMatch(named === 'cursor' ? /cursor/ : new RegExp(named));
       }
     });
 
@@ -509,9 +509,9 @@ describe('token controls through the real apps', () => {
       for (const headers of attempts) {
         const res = await deliver(body, headers);
         expect(res.status).toBe(401);
-        const error = ((await res.json()) as { error: { code: string; message: string } }).error;
+        const error = (await res.json()) as { code: string; detail: string };
         expect(error.code).toBe('unauthorized');
-        expect(error.message).not.toContain(issued.token);
+        expect(error.detail).not.toContain(issued.token);
       }
       // Nothing was revoked and nothing reported: the token is active, its timeline holds no leak.
       expect(await introspect(issued.token)).toBe(true);

@@ -243,6 +243,14 @@ describe('OpenAPI: valid documents, complete routes, real answers as declared', 
       200,
     );
     await expectStatus(call('revocation', 'POST', '/v1/admin/rebuild'), 200);
+    await expectStatus(call('revocation', 'GET', `/v1/tokens/${tokenId}/limits`), 200);
+    await expectStatus(
+      call('revocation', 'PUT', `/v1/tokens/${tokenId}/limits`, {
+        body: { credits: { remaining: 5 } },
+      }),
+      200,
+    );
+    await expectStatus(call('revocation', 'PUT', `/v1/tokens/${tokenId}/limits`, { body: {} }), 400);
 
     // anomaly
     await expectStatus(
@@ -290,6 +298,17 @@ describe('OpenAPI: valid documents, complete routes, real answers as declared', 
     );
     await expectStatus(call('anomaly', 'GET', '/v1/reports/sprawl'), 200);
     await expectStatus(call('anomaly', 'GET', '/v1/reports/sprawl?format=csv'), 200);
+    const hook = await expectStatus(
+      call<{ id: string }>('anomaly', 'POST', '/v1/webhooks', {
+        body: { url: 'http://127.0.0.1:9/openapi' },
+      }),
+      201,
+    );
+    await expectStatus(call('anomaly', 'GET', '/v1/webhooks'), 200);
+    await expectStatus(call('anomaly', 'GET', `/v1/webhooks/${hook.body.id}`), 200);
+    await expectStatus(call('anomaly', 'GET', `/v1/webhooks/${hook.body.id}/deliveries`), 200);
+    await expectStatus(call('anomaly', 'GET', `/v1/webhooks/${unknownId}`), 404);
+    await expectStatus(call('anomaly', 'DELETE', `/v1/webhooks/${hook.body.id}`), 204);
     await expectStatus(call('anomaly', 'POST', '/v1/admin/rebuild'), 200);
 
     // ledger: wait for a signed checkpoint of a lifecycle log

@@ -105,9 +105,9 @@ describe('operator access', () => {
       for (const target of [rootId, admin.tokenId]) {
         const res = await post('revocation', `/v1/tokens/${target}/revoke`, revoker.token, {});
         expect(res.status).toBe(403);
-        const body = (await res.json()) as { error: { code: string; message: string } };
-        expect(body.error.code).toBe('insufficient_scope');
-        expect(body.error.message).toContain('admin');
+        const body = (await res.json()) as { code: string; detail: string };
+        expect(body.code).toBe('insufficient_scope');
+        expect(body.detail).toContain('admin');
       }
       for (const dryRun of [true, false]) {
         const res = await post('revocation', '/v1/revocations', revoker.token, {
@@ -159,7 +159,7 @@ describe('operator access', () => {
         {},
       );
       expect(refused.status).toBe(403);
-      expect(((await refused.json()) as { error: { message: string } }).error.message).toContain(
+      expect(((await refused.json()) as { detail: string }).detail).toContain(
         'payments:write',
       );
       // The selector matches both: refused as a whole, neither revoked.
@@ -167,7 +167,7 @@ describe('operator access', () => {
         selector: { label: 'app=billing' },
       });
       expect(bulk.status).toBe(403);
-      expect(((await bulk.json()) as { error: { message: string } }).error.message).toMatch(
+      expect(((await bulk.json()) as { detail: string }).detail).toMatch(
         /^1 of the 2 matching tokens/,
       );
       expect(await statusOf(billing.tokenId)).toBe('active');
@@ -398,7 +398,7 @@ describe('operator access', () => {
           ttlSeconds: 600,
         });
         expect(res.status).toBe(400);
-        expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+        expect(((await res.json()) as { detail: string }).detail).toMatch(
           /scopes\[0\]: not a valid scope/,
         );
       }

@@ -134,8 +134,8 @@ describe('USAGE_AUDIT: introspection fails closed when its use cannot be recorde
     );
     const refused = await introspect(revocationUrl, issued.token);
     expect(refused.status).toBe(503);
-    const body = (await refused.json()) as { error: { code: string; message: string } };
-    expect(body.error.message).toMatch(/could not be recorded/);
+    const body = (await refused.json()) as { code: string; detail: string };
+    expect(body.detail).toMatch(/could not be recorded/);
     expect(JSON.stringify(body)).not.toContain(issued.token);
 
     // Best effort (the default): the same question is answered.

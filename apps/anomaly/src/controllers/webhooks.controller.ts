@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
-import { openApiSchema, parseInput } from '@tokenledger/service-host';
+import { ApiRoute, parseInput } from '@tokenledger/service-host';
 import { z } from 'zod';
 import { RULE_NAMES } from '../domain/rules';
 import { SECRET_PATTERN, WEBHOOK_EVENT_TYPES } from '../domain/webhooks';
@@ -39,6 +39,28 @@ const deliveriesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
+// Answers, for the OpenAPI document (checked against real answers in e2e/src/openapi.e2e-spec.ts).
+const webhookViewSchema = z.object({
+  id: z.uuid(),
+  url: z.string(),
+  format: z.enum(['standard', 'slack']),
+  filter: z.object({}).catchall(z.unknown()),
+  description: z.string().nullable(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+});
+const deliveryViewSchema = z.object({
+  id: z.uuid(),
+  eventId: z.string(),
+  eventType: z.string(),
+  status: z.enum(['pending', 'delivered', 'dead-lettered', 'cancelled']),
+  attempts: z.array(z.object({}).catchall(z.unknown())),
+  createdAt: z.string(),
+  nextAttemptAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+});
+const idParam = z.uuid();
+
 @ApiTags('webhooks')
 @ApiBearerAuth()
 @Controller('v1/webhooks')
@@ -48,10 +70,15 @@ export class WebhooksController {
   @Post()
   @HttpCode(201)
   @RequireScopes('webhooks:write')
-  @ApiBody({ schema: openApiSchema(createWebhookSchema) })
-  @ApiOperation({
+  @ApiRoute({
     summary:
       'Subscribe a URL to events (filter by event types, rules, severities, owners). The secret is returned in this answer only.',
+    body: createWebhookSchema,
+    response: {
+      status: 201,
+      description: 'The subscription, with its secret (shown once).',
+      schema: webhookViewSchema.extend({ secret: z.string() }),
+    },
   })
   create(
     @Body() body: unknown,
@@ -72,12 +99,25 @@ export class WebhooksController {
 
   @Get()
   @RequireScopes('webhooks:read')
+  @ApiRoute({
+    summary: 'Every subscription (never its secret).',
+    response: {
+      description: 'The subscriptions.',
+      schema: z.object({ webhooks: z.array(webhookViewSchema) }),
+    },
+  })
   async list(): Promise<{ webhooks: WebhookView[] }> {
     return { webhooks: await this.webhooks.list() };
   }
 
   @Get(':id')
   @RequireScopes('webhooks:read')
+  @ApiRoute({
+    summary: 'One subscription (never its secret).',
+    params: { id: idParam },
+    response: { description: 'The subscription.', schema: webhookViewSchema },
+    errors: { 404: 'No such webhook' },
+  })
   get(@Param('id') id: string): Promise<WebhookView> {
     return this.webhooks.get(parseInput(z.uuid(), id, 'id'));
   }
@@ -85,15 +125,27 @@ export class WebhooksController {
   @Delete(':id')
   @HttpCode(204)
   @RequireScopes('webhooks:write')
-  @ApiOperation({ summary: 'Unsubscribe; pending deliveries are cancelled, the record stays.' })
+  @ApiRoute({
+    summary: 'Unsubscribe; pending deliveries are cancelled, the record stays.',
+    params: { id: idParam },
+    response: { status: 204, description: 'Deleted.' },
+    errors: { 404: 'No such webhook' },
+  })
   async delete(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<void> {
     await this.webhooks.delete(parseInput(z.uuid(), id, 'id'), principal);
   }
 
   @Get(':id/deliveries')
   @RequireScopes('webhooks:read')
-  @ApiOperation({
+  @ApiRoute({
     summary: 'Deliveries with every attempt; status dead-lettered once the retry window is over.',
+    params: { id: idParam },
+    query: deliveriesQuery,
+    response: {
+      description: 'One page of deliveries.',
+      schema: z.object({ deliveries: z.array(deliveryViewSchema), cursor: z.string().nullable() }),
+    },
+    errors: { 404: 'No such webhook' },
   })
   deliveries(
     @Param('id') id: string,

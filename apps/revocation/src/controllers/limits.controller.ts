@@ -1,8 +1,8 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes, type Principal } from '@tokenledger/auth';
 import { creditsSchema, rateLimitSchema } from '@tokenledger/contracts';
-import { openApiSchema, parseInput } from '@tokenledger/service-host';
+import { ApiRoute, parseInput } from '@tokenledger/service-host';
 import { z } from 'zod';
 import { LimitsService, type LimitsView } from '../services/limits.service';
 import { tokenIdParam } from './schemas';
@@ -16,6 +16,14 @@ export const limitsUpdateSchema = z
     message: 'expected rateLimit or credits (null removes one)',
   });
 
+/** The answer of both routes (checked against real answers in e2e/src/openapi.e2e-spec.ts). */
+export const limitsViewSchema = z.object({
+  tokenId: z.uuid(),
+  rateLimit: rateLimitSchema.nullable(),
+  credits: creditsSchema.nullable(),
+  changedAt: z.string().nullable(),
+});
+
 @ApiTags('limits')
 @ApiBearerAuth()
 @Controller('v1/tokens/:tokenId/limits')
@@ -24,17 +32,25 @@ export class LimitsController {
 
   @Get()
   @RequireScopes('tokens:read')
-  @ApiOperation({ summary: "A token's rate limit and credits (remaining now)." })
+  @ApiRoute({
+    summary: "A token's rate limit and credits (remaining now).",
+    params: { tokenId: tokenIdParam },
+    response: { description: 'The limits (null: none).', schema: limitsViewSchema },
+    errors: { 404: 'No such token (token_not_found)' },
+  })
   get(@Param('tokenId') tokenId: string): Promise<LimitsView> {
     return this.limits.get(parseInput(tokenIdParam, tokenId, 'tokenId'));
   }
 
   @Put()
   @RequireScopes('policies:write')
-  @ApiBody({ schema: openApiSchema(limitsUpdateSchema) })
-  @ApiOperation({
+  @ApiRoute({
     summary:
       'Set or reset rate limit and credits (null removes one); recorded as token.limits-changed.',
+    params: { tokenId: tokenIdParam },
+    body: limitsUpdateSchema,
+    response: { description: 'The limits now.', schema: limitsViewSchema },
+    errors: { 404: 'No such token (token_not_found)' },
   })
   put(
     @Param('tokenId') tokenId: string,
