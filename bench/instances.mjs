@@ -150,7 +150,8 @@ async function stableGroup(kafka, groupId, count) {
 /** One instance count on a fresh database and fresh topics. */
 async function measureCount(ctx, { count, events, partitions }) {
   const { stack, infra, contracts, messaging, createKafka, Client } = ctx;
-  const { TOPICS, buildEvent, encodeEvent, partitionKey, topicName, uuidv7 } = contracts;
+  const { TOPICS, buildEvent, cloudEventHeaders, encodeEvent, partitionKey, topicName, uuidv7 } =
+    contracts;
   const dbName = `tl_bench_i_${randomBytes(4).toString('hex')}`;
   await infra.createDatabaseIfMissing(stack.adminDatabaseUrl, dbName);
   const dbUrl = infra.withDatabase(stack.adminDatabaseUrl, dbName);
@@ -195,7 +196,11 @@ async function measureCount(ctx, { count, events, partitions }) {
             at: new Date().toISOString(),
           },
         });
-        return { key: partitionKey(event), value: encodeEvent(event) };
+        return {
+          key: partitionKey(event),
+          value: encodeEvent(event),
+          headers: cloudEventHeaders(),
+        };
       });
       await tx.send({ topic: usageTopic, messages });
       sent += n;

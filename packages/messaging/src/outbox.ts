@@ -1,4 +1,9 @@
-import { encodeEvent, partitionKey, type EventEnvelope } from '@tokenledger/contracts';
+import {
+  cloudEventHeaders,
+  encodeEvent,
+  partitionKey,
+  type EventEnvelope,
+} from '@tokenledger/contracts';
 import type { Producer } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import { quoteIdent, type TablePrivilege } from '@tokenledger/sql';
@@ -206,7 +211,7 @@ export class OutboxRelay {
         list.push({
           key: row.key,
           value: row.payload,
-          headers: { 'content-type': 'application/cloudevents+json' },
+          headers: cloudEventHeaders(),
         });
         byTopic.set(row.topic, list);
       }
