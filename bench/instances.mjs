@@ -152,7 +152,8 @@ async function stableGroup(kafka, groupId, count) {
 /** One instance count on a fresh database and fresh topics. */
 async function measureCount(ctx, { count, events, partitions }) {
   const { stack, infra, contracts, messaging, createKafka, Client } = ctx;
-  const { TOPICS, buildEvent, encodeEvent, partitionKey, topicName, uuidv7 } = contracts;
+  const { TOPICS, buildEvent, cloudEventHeaders, encodeEvent, partitionKey, topicName, uuidv7 } =
+    contracts;
   const dbName = `tl_bench_i_${randomBytes(4).toString('hex')}`;
   await infra.createDatabaseIfMissing(stack.adminDatabaseUrl, dbName);
   const dbUrl = infra.withDatabase(stack.adminDatabaseUrl, dbName);
@@ -200,6 +201,7 @@ async function measureCount(ctx, { count, events, partitions }) {
         return {
           key: partitionKey(event),
           value: encodeEvent(event, benchSigning().encodeOptions),
+          headers: cloudEventHeaders(),
         };
       });
       await tx.send({ topic: usageTopic, messages });

@@ -50,7 +50,8 @@ const infraModule = infra();
 const { ensureInfrastructure, createDatabaseIfMissing, withDatabase } = infraModule;
 const contracts = dist('packages/contracts/dist/index.js');
 const messaging = dist('packages/messaging/dist/index.js');
-const { TOPICS, buildEvent, encodeEvent, partitionKey, topicName, uuidv7 } = contracts;
+const { TOPICS, buildEvent, cloudEventHeaders, encodeEvent, partitionKey, topicName, uuidv7 } =
+  contracts;
 const { createKafka, createEventProducer, provisionTopics } = messaging;
 const core = dist('packages/ledger-core/dist/index.js');
 const { leafHash, nodeHash, verifyInclusion, rangeHash, inclusionRanges } = core;
@@ -159,7 +160,7 @@ try {
       const value = encodeEvent(event, benchSigning().encodeOptions);
       producedBytes += value.length;
       producedValues.push(value);
-      return { key: partitionKey(event), value };
+      return { key: partitionKey(event), value, headers: cloudEventHeaders() };
     });
     await producer.send({ topic: usageTopic, acks: -1, messages });
     produced += count;

@@ -77,7 +77,7 @@ async function startWitness({ root, origin, logKey, stateDir }) {
  */
 async function measureMode(ctx, { witnessed, seconds }) {
   const { root, stack, infra, contracts, messaging, createKafka, Client } = ctx;
-  const { TOPICS, buildEvent, encodeEvent, topicName, uuidv7 } = contracts;
+  const { TOPICS, buildEvent, cloudEventHeaders, encodeEvent, topicName, uuidv7 } = contracts;
   const dbName = `tl_bench_w_${randomBytes(4).toString('hex')}`;
   await infra.createDatabaseIfMissing(stack.adminDatabaseUrl, dbName);
   const dbUrl = infra.withDatabase(stack.adminDatabaseUrl, dbName);
@@ -169,7 +169,11 @@ async function measureMode(ctx, { witnessed, seconds }) {
               at: new Date().toISOString(),
             },
           });
-          return { key: tokenId, value: encodeEvent(event, benchSigning().encodeOptions) };
+          return {
+            key: tokenId,
+            value: encodeEvent(event, benchSigning().encodeOptions),
+            headers: cloudEventHeaders(),
+          };
         });
         await producer.send({ topic: usageTopic, acks: -1, messages });
         sent += messages.length;

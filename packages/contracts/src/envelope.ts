@@ -52,3 +52,15 @@ export type EventEnvelope = EventEnvelopeOf<EventType>;
 
 export const SPECVERSION = '1.0';
 export const DATACONTENTTYPE = 'application/json';
+
+/**
+ * The Kafka protocol binding of CloudEvents (structured content mode): every record whose value is
+ * an event MUST carry this `content-type` header, or a receiver that follows the binding reads the
+ * record in binary mode and finds no event attributes in its headers.
+ */
+export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json';
+
+/** The headers of a record holding one event in structured mode (a fresh object each call). */
+export function cloudEventHeaders(): { 'content-type': typeof CLOUDEVENTS_CONTENT_TYPE } {
+  return { 'content-type': CLOUDEVENTS_CONTENT_TYPE };
+}

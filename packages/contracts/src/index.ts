@@ -22,6 +22,8 @@ export {
   envelopeHeaderSchema,
   SPECVERSION,
   DATACONTENTTYPE,
+  CLOUDEVENTS_CONTENT_TYPE,
+  cloudEventHeaders,
   type EventEnvelope,
   type EventEnvelopeOf,
   type EventEnvelopeHeader,

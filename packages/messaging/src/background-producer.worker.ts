@@ -7,6 +7,7 @@ import {
   EVENT_TOPIC,
   EventValidationError,
   buildEncodedEvent,
+  cloudEventHeaders,
   parseSigningKey,
   partitionKey,
   topicName,
@@ -86,11 +87,14 @@ async function drain(): Promise<void> {
   try {
     while (unsent.length > 0) {
       const batch = unsent.slice(0, MAX_SEND);
-      const byTopic = new Map<string, Array<{ key: string; value: Buffer }>>();
+      const byTopic = new Map<
+        string,
+        Array<{ key: string; value: Buffer; headers: Record<string, string> }>
+      >();
       for (const { topic, key, value } of batch) {
         let messages = byTopic.get(topic);
         if (!messages) byTopic.set(topic, (messages = []));
-        messages.push({ key, value });
+        messages.push({ key, value, headers: cloudEventHeaders() });
       }
       try {
         await producer.sendBatch({

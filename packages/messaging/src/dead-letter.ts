@@ -10,6 +10,9 @@ export const DLQ_HEADERS = {
   sha256: 'tl-source-sha256',
 } as const;
 
+/** The `content-type` of every dead letter (see DeadLetterWriter.write). */
+export const DEAD_LETTER_CONTENT_TYPE = 'application/octet-stream';
+
 /** A record that will not be handled, with where it came from and why. */
 export interface DeadLetter {
   topic: string;
@@ -65,6 +68,9 @@ export class DeadLetterWriter {
           key: letter.key,
           value: letter.value,
           headers: {
+            // The source record's bytes as they came, which may not be an event at all (an
+            // invalid-data letter): opaque bytes to a CloudEvents receiver, never a structured event.
+            'content-type': DEAD_LETTER_CONTENT_TYPE,
             [DLQ_HEADERS.reason]: letter.reason,
             [DLQ_HEADERS.code]: letter.code,
             [DLQ_HEADERS.topic]: letter.topic,

@@ -47,7 +47,13 @@ export {
   type CatchUpState,
   type PartitionOffset,
 } from './catch-up';
-export { DLQ_HEADERS, DeadLetterWriter, deadLetterOf, type DeadLetter } from './dead-letter';
+export {
+  DLQ_HEADERS,
+  DEAD_LETTER_CONTENT_TYPE,
+  DeadLetterWriter,
+  deadLetterOf,
+  type DeadLetter,
+} from './dead-letter';
 export { CreateSchemaAndOutbox1795800000000 } from './outbox-migration';
 export { readTopicToEnd } from './read-to-end';
 export {

@@ -1,4 +1,5 @@
 import {
+  cloudEventHeaders,
   encodeEvent,
   partitionKey,
   type EventEnvelope,
@@ -213,7 +214,7 @@ export class OutboxRelay {
         list.push({
           key: row.key,
           value: row.payload,
-          headers: { 'content-type': 'application/cloudevents+json' },
+          headers: cloudEventHeaders(),
         });
         byTopic.set(row.topic, list);
       }

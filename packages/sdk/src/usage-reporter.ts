@@ -1,6 +1,7 @@
 import {
   EVENT_TOPIC,
   buildEncodedEvent,
+  cloudEventHeaders,
   parseSigningKey,
   partitionKey,
   topicName,
@@ -63,7 +64,7 @@ export type UsageReport = Omit<TokenUsedV1, 'service' | 'at'> & { at?: string };
  */
 export class UsageReporter {
   private producer: Producer | undefined;
-  private buffer: Array<{ key: string; value: Buffer }> = [];
+  private buffer: Array<{ key: string; value: Buffer; headers: Record<string, string> }> = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private connected: Promise<Producer> | undefined;
@@ -92,7 +93,7 @@ export class UsageReporter {
       },
       this.signingKey ? { signingKey: this.signingKey } : {},
     );
-    this.buffer.push({ key: partitionKey(event), value: bytes });
+    this.buffer.push({ key: partitionKey(event), value: bytes, headers: cloudEventHeaders() });
     const max = this.options.maxBuffered ?? 100_000;
     if (this.buffer.length > max) this.buffer = this.buffer.slice(-max);
     if (this.buffer.length >= (this.options.maxBatch ?? 500)) void this.flush();

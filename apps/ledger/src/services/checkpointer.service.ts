@@ -5,6 +5,9 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { TOPICS, topicName } from '@tokenledger/contracts';
+
+/** A checkpoint record holds a signed note (C2SP), not an event: the type served over HTTP too. */
+const CHECKPOINT_CONTENT_TYPE = 'text/plain; charset=utf-8';
 import { formatCheckpoint, signNote, verifyConsistency } from '@tokenledger/ledger-core';
 import { KafkaConnection } from '@tokenledger/messaging-nest';
 import { PeriodicTask, SERVICE_CONFIG } from '@tokenledger/service-host';
@@ -146,7 +149,9 @@ export class CheckpointerService implements OnApplicationBootstrap, OnApplicatio
       .send({
         topic: topicName(TOPICS.checkpoints, this.config.TOPIC_PREFIX),
         acks: -1,
-        messages: [{ key: head.logId, value: note }],
+        messages: [
+          { key: head.logId, value: note, headers: { 'content-type': CHECKPOINT_CONTENT_TYPE } },
+        ],
       })
       .catch((error: unknown) =>
         this.logger.warn(

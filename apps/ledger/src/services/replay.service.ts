@@ -4,6 +4,7 @@ import { canonicalBytes } from '@tokenledger/canonical-json';
 import {
   AUDITED_TOPICS,
   ReplayAudit,
+  cloudEventHeaders,
   topicName,
   type Clock,
   type IdSource,
@@ -154,6 +155,7 @@ export class ReplayService implements OnApplicationShutdown {
             key: event.subject,
             value: canonicalBytes(event),
             headers: {
+              ...cloudEventHeaders(),
               [REPLAY_HEADERS.replay]: replayId,
               [REPLAY_HEADERS.log]: r.log_id,
               [REPLAY_HEADERS.index]: r.idx,
