@@ -41,12 +41,10 @@ async function send(topic, events) {
     await producer.send({
       topic: topicName(topic, prefix),
       acks: -1,
-      messages: events
-        .slice(i, i + BATCH)
-        .map((e) => ({
-          key: partitionKey(e),
-          value: encodeEvent(e, { signingKey: system.signingKey }),
-        })),
+      messages: events.slice(i, i + BATCH).map((e) => ({
+        key: partitionKey(e),
+        value: encodeEvent(e, { signingKey: system.signingKey }),
+      })),
     });
   }
 }

@@ -124,9 +124,7 @@ describe('token controls through the real apps', () => {
         events: [...events, use(issued.tokenId, 1000)],
       });
       expect(tooMany.status).toBe(400);
-      expect(((await tooMany.json()) as { detail: string }).detail).toMatch(
-        /events.*1000/,
-      );
+      expect(((await tooMany.json()) as { detail: string }).detail).toMatch(/events.*1000/);
       // The route's limit is its own: other routes keep the global one.
       const big = await post('issuance', '/v1/tokens', { pad: 'x'.repeat(100_000) });
       expect(big.status).toBe(413);
@@ -349,9 +347,7 @@ describe('token controls through the real apps', () => {
         { headers: auth() },
       );
       expect(wrongSort.status).toBe(400);
-      expect(((await wrongSort.json()) as { code: string }).code).toBe(
-        'bad_cursor',
-      );
+      expect(((await wrongSort.json()) as { code: string }).code).toBe('bad_cursor');
     });
 
     it('bad filter values are a 400 naming the parameter', async () => {

@@ -250,7 +250,10 @@ describe('OpenAPI: valid documents, complete routes, real answers as declared', 
       }),
       200,
     );
-    await expectStatus(call('revocation', 'PUT', `/v1/tokens/${tokenId}/limits`, { body: {} }), 400);
+    await expectStatus(
+      call('revocation', 'PUT', `/v1/tokens/${tokenId}/limits`, { body: {} }),
+      400,
+    );
 
     // anomaly
     await expectStatus(

@@ -159,9 +159,7 @@ describe('operator access', () => {
         {},
       );
       expect(refused.status).toBe(403);
-      expect(((await refused.json()) as { detail: string }).detail).toContain(
-        'payments:write',
-      );
+      expect(((await refused.json()) as { detail: string }).detail).toContain('payments:write');
       // The selector matches both: refused as a whole, neither revoked.
       const bulk = await post('revocation', '/v1/revocations', revoker.token, {
         selector: { label: 'app=billing' },
