@@ -22,7 +22,6 @@ import { REDACT_PATHS } from './logging';
 import { MetricsService } from './metrics';
 import { installRateLimit } from './rate-limit';
 import { installRouteBodyLimits } from './body-limit';
-import { RAW_BODY } from './raw-body';
 import { requestIdOf } from './request-id';
 import { armShutdownDeadline } from './shutdown-deadline';
 
