@@ -134,8 +134,10 @@ describe('USAGE_AUDIT: introspection fails closed when its use cannot be recorde
     );
     const refused = await introspect(revocationUrl, issued.token);
     expect(refused.status).toBe(503);
-    const body = (await refused.json()) as { code: string; detail: string };
-    expect(body.detail).toMatch(/could not be recorded/);
+    // /v1/introspect answers errors as RFC 6749 §5.2 bodies.
+    const body = (await refused.json()) as { error: string; error_description: string };
+    expect(body.error).toBe('temporarily_unavailable');
+    expect(body.error_description).toMatch(/could not be recorded/);
     expect(JSON.stringify(body)).not.toContain(issued.token);
 
     // Best effort (the default): the same question is answered.

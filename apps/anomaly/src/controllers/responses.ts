@@ -48,6 +48,14 @@ export const sprawlSchema = z.object({
       stale: z.boolean(),
     }),
   ),
+  /** Per owner, the tokens due and overdue under the rotation policy (owners with neither: none). */
+  rotation: z.array(
+    z.object({
+      owner: z.string(),
+      due: z.array(z.object({ tokenId: z.uuid(), prefix: z.string(), revokeAt: z.string() })),
+      overdue: z.array(z.object({ tokenId: z.uuid(), prefix: z.string(), revokeAt: z.string() })),
+    }),
+  ),
 });
 
 export const rebuildSchema = z.object({

@@ -129,9 +129,14 @@ export const tokenViewSchema = z.object({
   revokedReason: z.string().optional(),
   rotatedTo: z.uuid().optional(),
   graceEndsAt: z.iso.datetime({ offset: true }).optional(),
+  createdBy: z.string(),
+  lastUsedAt: z.iso.datetime({ offset: true }).optional(),
 });
 
 export const tokenListSchema = z.object({
   tokens: z.array(tokenViewSchema),
-  cursor: z.uuid().nullable().describe('Pass as `cursor` for the next page; null on the last'),
+  cursor: z
+    .string()
+    .nullable()
+    .describe('Opaque, bound to its sort: pass as `cursor` for the next page; null on the last'),
 });

@@ -53,7 +53,11 @@ export const eventsSchema = z.object({
   cursor: z.string().nullable(),
 });
 
-export const timelineSchema = z.object({ tokenId: z.uuid(), entries: z.array(entrySchema) });
+export const timelineSchema = z.object({
+  tokenId: z.uuid(),
+  entries: z.array(entrySchema),
+  cursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last'),
+});
 
 export const inclusionSchema = z.object({
   logId: z.string(),

@@ -126,7 +126,11 @@ export const leakResultsSchema = z.object({
 
 /** RFC 7662 §2.2: every member for an active token, exactly `{ "active": false }` otherwise. */
 export const introspectionAnswerSchema = z.union([
-  z.object({ active: z.literal(false) }),
+  z.object({
+    active: z.literal(false),
+    /** An extension member (RFC 7662 §2.2): why a known token is refused by its limits. */
+    tokenledger_reason: z.enum(['rate_limited', 'credits_exhausted']).optional(),
+  }),
   z.object({
     active: z.literal(true),
     scope: z.string(),
