@@ -12,11 +12,9 @@
 //    issued token in the ledger).
 // Prints a report for bench/RESULTS.md. A script, not a test: nothing here passes or fails
 // except a crash, a lost token or lag that does not drain within BENCH_DRAIN_TIMEOUT (300 s).
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { root, say } from '../scripts/lib.mjs';
+import { messaging, say } from '../scripts/lib.mjs';
 import { percentile as pct, rawClient, rssOf, sleep, startBenchSystem } from './harness.mjs';
 
 const SUSTAIN_SECONDS = Number(process.env.BENCH_SUSTAIN_SECONDS ?? 10);
@@ -28,9 +26,7 @@ const CONCURRENCY = 8;
 /** The open-loop client's connections, at most; a request due when all are busy is skipped. */
 const MAX_CONNECTIONS = 512;
 
-const { createKafka } = createRequire(import.meta.url)(
-  path.join(root, 'packages/messaging/dist/index.js'),
-);
+const { createKafka } = messaging();
 const ports = { issuance: 17001, revocation: 17002, anomaly: 17003, ledger: 17004 };
 const system = await startBenchSystem({ apps: ports });
 const db = new pg.Client({ connectionString: system.dbUrl });

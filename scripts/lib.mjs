@@ -55,16 +55,18 @@ export function build() {
     run('npm', ['rebuild', '@tokenledger/cli', '--ignore-scripts']);
 }
 
+const requireHere = createRequire(import.meta.url);
+/** A workspace package's compiled entry point (`<dir>/dist/index.js`; available after build). */
+const compiled = (...dir) => requireHere(path.join(root, ...dir, 'dist', 'index.js'));
+
 /** The compiled @tokenledger/infra package (available after build). */
 export function infra() {
-  const require = createRequire(import.meta.url);
-  return require(path.join(root, 'infra', 'dist', 'index.js'));
+  return compiled('infra');
 }
 
 /** The compiled @tokenledger/messaging package (available after build). */
 export function messaging() {
-  const require = createRequire(import.meta.url);
-  return require(path.join(root, 'packages', 'messaging', 'dist', 'index.js'));
+  return compiled('packages', 'messaging');
 }
 
 /**
@@ -98,14 +100,12 @@ export function stateDirPath() {
 
 /** The compiled @tokenledger/ledger-core package (available after build). */
 export function ledgerCore() {
-  const require = createRequire(import.meta.url);
-  return require(path.join(root, 'packages', 'ledger-core', 'dist', 'index.js'));
+  return compiled('packages', 'ledger-core');
 }
 
 /** The compiled @tokenledger/contracts package (available after build). */
 export function contracts() {
-  const require = createRequire(import.meta.url);
-  return require(path.join(root, 'packages', 'contracts', 'dist', 'index.js'));
+  return compiled('packages', 'contracts');
 }
 
 const SIGNING_APPS = ['issuance', 'revocation', 'anomaly', 'ledger'];
