@@ -150,52 +150,63 @@ const ledgerKey = verifierKey(
 // One local witness (packages/witness), its own state and key in .tokenledger/witness, witnessing
 // every log of the ledger (origin prefix). A witness run by someone else: see docs/design/witness.md.
 const witnessPort = Number(process.env.WITNESS_PORT ?? 4005);
-const witnessLog = path.join(logDir, 'witness.log');
-const witness = spawn(
-  process.execPath,
-  [path.join(root, 'packages', 'witness', 'dist', 'main.js')],
-  {
+/**
+ * Starts a process that is not an app (the witness, the console): its output goes to
+ * `<logDir>/<name>.log` (0600), warnings and errors are echoed when `echo`, and the start waits
+ * for the first JSON log line that `ready(entry)` accepts, which it returns. An exit before that
+ * line, or at any time before Ctrl-C, stops the whole system: these are not supervised.
+ */
+async function startCompanion(name, entry, env, { ready, echo = false }) {
+  const logFile = path.join(logDir, `${name}.log`);
+  const child = spawn(process.execPath, [entry], {
     cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      WITNESS_NAME: process.env.WITNESS_NAME ?? 'witness.tokenledger.local/w1',
-      WITNESS_STATE_DIR: path.join(stateDir(), 'witness'),
-      WITNESS_PORT: String(witnessPort),
-      WITNESS_LOGS: JSON.stringify([{ originPrefix: `${ledgerOrigin}/`, keys: [ledgerKey] }]),
-    },
+    env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-  },
-);
-children.set('witness', witness);
-let witnessKey;
-try {
-  witnessKey = await new Promise((resolve, reject) => {
-    const out = privateLog(witnessLog);
-    createInterface({ input: witness.stdout }).on('line', (line) => {
-      out.write(`${line}\n`);
-      try {
-        const entry = JSON.parse(line);
-        if (entry.msg === 'witness listening') resolve(entry.verifierKey);
-        if (entry.level === 'warn' || entry.level === 'error')
-          say(`witness ${entry.level.toUpperCase()}: ${entry.msg}`);
-      } catch {
-        // not a log line
-      }
-    });
-    witness.stderr.on('data', (d) => out.write(d));
-    witness.once('exit', (code) =>
-      reject(new Error(`the witness exited (${code}); see ${witnessLog}`)),
-    );
   });
-} catch (error) {
-  say(error.message);
-  await shutdown(1);
+  children.set(name, child);
+  let readyEntry;
+  try {
+    readyEntry = await new Promise((resolve, reject) => {
+      const out = privateLog(logFile);
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        out.write(`${line}\n`);
+        try {
+          const logged = JSON.parse(line);
+          if (ready(logged)) resolve(logged);
+          if (echo && (logged.level === 'warn' || logged.level === 'error'))
+            say(`${name} ${logged.level.toUpperCase()}: ${logged.msg}`);
+        } catch {
+          // not a log line
+        }
+      });
+      child.stderr.on('data', (d) => out.write(d));
+      child.once('exit', (code) =>
+        reject(new Error(`the ${name} exited (${code}); see ${logFile}`)),
+      );
+    });
+  } catch (error) {
+    say(error.message);
+    await shutdown(1);
+  }
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    say(`${name} exited (${signal ?? code}); see ${logFile}`);
+    void shutdown(1);
+  });
+  return readyEntry;
 }
-witness.on('exit', (code, signal) => {
-  if (stopping) return;
-  say(`witness exited (${signal ?? code}); see ${witnessLog}`);
-  void shutdown(1);
-});
+
+const { verifierKey: witnessKey } = await startCompanion(
+  'witness',
+  path.join(root, 'packages', 'witness', 'dist', 'main.js'),
+  {
+    WITNESS_NAME: process.env.WITNESS_NAME ?? 'witness.tokenledger.local/w1',
+    WITNESS_STATE_DIR: path.join(stateDir(), 'witness'),
+    WITNESS_PORT: String(witnessPort),
+    WITNESS_LOGS: JSON.stringify([{ originPrefix: `${ledgerOrigin}/`, keys: [ledgerKey] }]),
+  },
+  { ready: (logged) => logged.msg === 'witness listening', echo: true },
+);
 const witnessUrl = `http://127.0.0.1:${witnessPort}/`;
 
 const LEVELS = { 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
@@ -340,46 +351,19 @@ try {
 // The console (apps/console): the SPA and one origin for the four APIs. It has no credential of
 // its own; the browser verifies against the keys pinned here: the ledger's and the local witness's.
 const consolePort = Number(process.env.CONSOLE_PORT ?? 4000);
-const consoleLog = path.join(logDir, 'console.log');
-const consoleProcess = spawn(
-  process.execPath,
-  [path.join(root, 'apps', 'console', 'dist', 'server', 'main.js')],
+await startCompanion(
+  'console',
+  path.join(root, 'apps', 'console', 'dist', 'server', 'main.js'),
   {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      CONSOLE_PORT: String(consolePort),
-      ...Object.fromEntries(
-        APPS.map((a) => [`${a.name.toUpperCase()}_URL`, `http://127.0.0.1:${a.port}`]),
-      ),
-      CONSOLE_LOG_KEYS: process.env.CONSOLE_LOG_KEYS ?? ledgerKey,
-      CONSOLE_WITNESS_KEYS: process.env.CONSOLE_WITNESS_KEYS ?? witnessKey,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    CONSOLE_PORT: String(consolePort),
+    ...Object.fromEntries(
+      APPS.map((a) => [`${a.name.toUpperCase()}_URL`, `http://127.0.0.1:${a.port}`]),
+    ),
+    CONSOLE_LOG_KEYS: process.env.CONSOLE_LOG_KEYS ?? ledgerKey,
+    CONSOLE_WITNESS_KEYS: process.env.CONSOLE_WITNESS_KEYS ?? witnessKey,
   },
+  { ready: (logged) => logged.msg === 'console listening' },
 );
-children.set('console', consoleProcess);
-try {
-  await new Promise((resolve, reject) => {
-    const out = privateLog(consoleLog);
-    createInterface({ input: consoleProcess.stdout }).on('line', (line) => {
-      out.write(`${line}\n`);
-      if (line.includes('"console listening"')) resolve();
-    });
-    consoleProcess.stderr.on('data', (d) => out.write(d));
-    consoleProcess.once('exit', (code) =>
-      reject(new Error(`the console exited (${code}); see ${consoleLog}`)),
-    );
-  });
-} catch (error) {
-  say(error.message);
-  await shutdown(1);
-}
-consoleProcess.on('exit', (code, signal) => {
-  if (stopping) return;
-  say(`console exited (${signal ?? code}); see ${consoleLog}`);
-  void shutdown(1);
-});
 
 systemReady = true;
 say(
