@@ -1,7 +1,6 @@
 export {
   createEventProducer,
   createKafka,
-  kafkaSaslEnv,
   kafkaSaslFromEnv,
   kafkaTlsFromEnv,
   parseBrokers,

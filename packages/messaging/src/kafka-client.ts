@@ -97,16 +97,6 @@ export function kafkaTlsFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaTls 
   return flag === 'true' ? {} : undefined;
 }
 
-/** The environment variables that give a child process the principal `sasl` (none for null). */
-export function kafkaSaslEnv(sasl: KafkaSasl | null | undefined): Record<string, string> {
-  if (!sasl) return {};
-  return {
-    KAFKA_SASL_MECHANISM: sasl.mechanism,
-    KAFKA_SASL_USERNAME: sasl.username,
-    KAFKA_SASL_PASSWORD: sasl.password,
-  };
-}
-
 /**
  * The one place that constructs the Kafka client, so that the client library can be swapped.
  * Retries are generous: a broker restart must be ridden out, not surface as a crash.
