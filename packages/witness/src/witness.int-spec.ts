@@ -291,7 +291,13 @@ describe('witness process: SIGKILL during concurrent submissions', () => {
       const clients = Array.from({ length: 8 }, (_, i) =>
         client(w.url, key, returned, round * 100 + i + 1),
       );
-      await new Promise((r) => setTimeout(r, 120 + round * 40));
+      // Kill once this round got cosignatures back (a fixed delay gave none on a loaded machine),
+      // a little later each round.
+      const before = returned.length;
+      const deadline = Date.now() + 15_000;
+      while (returned.length < before + 2 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, round * 30));
       await w.stop('SIGKILL');
       // The kill lands while requests are in flight (some of them between check and write).
       expect(await Promise.all(clients)).toContain('cut off');
