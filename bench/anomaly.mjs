@@ -174,14 +174,16 @@ try {
       }),
     });
     const t = await res.json();
+    // Reported by the token owner's own service (an SDK reporter's source): only such usage
+    // reports may trigger an automatic revoke.
     const use = (country) =>
       buildEvent({
         type: 'tokenledger.token.used.v1',
-        source: '/tokenledger/bench',
-        actor: 'service:gateway',
+        source: '/services/bench-travel',
+        actor: 'service:bench-travel',
         data: {
           tokenId: t.tokenId,
-          service: 'gateway',
+          service: 'bench-travel',
           operation: 'GET /v1/things',
           ip: '10.9.9.9',
           country,

@@ -33,8 +33,8 @@ const step = (n, text) => console.log(`\n[${n}] ${text}`);
 const show = (label, value) =>
   console.log(`    ${label}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function call(base, method, p, body, form) {
-  const headers = { authorization: `Bearer ${ROOT}` };
+async function call(base, method, p, body, form, bearer = ROOT) {
+  const headers = { authorization: `Bearer ${bearer}` };
   let payload;
   if (form) {
     headers['content-type'] = 'application/x-www-form-urlencoded';
@@ -93,6 +93,21 @@ try {
   step(3, 'Make impossible travel revoke automatically (default action: alert)');
   await call(url.anomaly, 'PUT', '/v1/anomaly-rules/impossible-travel', { action: 'revoke' });
   show('rule', 'impossible-travel -> action revoke (recorded in ops.audit)');
+  // Only usage reports from the token owner's own service may trigger an automatic revoke.
+  const reporter = await call(url.issuance, 'POST', '/v1/tokens', {
+    owner: { type: 'service', id: 'billing' },
+    name: 'billing-usage-reporter',
+    scopes: ['usage:report'],
+    ttlSeconds: 3600,
+  });
+  show('usage reporter', `${reporter.prefix} (owner service:billing, scope usage:report)`);
+  const report = (events) =>
+    call(url.anomaly, 'POST', '/v1/usage', { events }, undefined, reporter.token);
+  await until('the reporter token to be known', () =>
+    call(url.anomaly, 'GET', '/v1/whoami', undefined, undefined, reporter.token).catch(
+      () => undefined,
+    ),
+  );
 
   step(
     4,
@@ -110,7 +125,7 @@ try {
       at: new Date(Date.now() - (12 - m) * 60_000 + i * 1000).toISOString(),
     })),
   ).flat();
-  await call(url.anomaly, 'POST', '/v1/usage', { events: normal });
+  await report(normal);
   const attackStart = Date.now();
   const minute = Math.floor(attackStart / 60_000) * 60_000 - 60_000;
   const attack = Array.from({ length: 45 }, (_, i) => ({
@@ -123,7 +138,7 @@ try {
     outcome: 'accepted',
     at: new Date(minute + i * 1000).toISOString(),
   }));
-  show('accepted', await call(url.anomaly, 'POST', '/v1/usage', { events: attack }));
+  show('accepted', await report(attack));
 
   step(5, 'The anomaly rules fire; the revoke action revokes the token');
   await until('the token to be revoked', async () => !(await introspect(token.token)).active);

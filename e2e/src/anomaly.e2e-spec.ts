@@ -29,6 +29,7 @@ interface Anomaly {
   action: string;
   evidence: string[];
   detectedAt: string;
+  summary: string;
 }
 
 describe('anomaly detection through real Kafka records and the real apps', () => {
@@ -399,82 +400,146 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
     expect(change?.ok && change.event.actor).toMatch(/^operator:/);
   });
 
+  /** A `usage:report` operator token of `owner`'s service, known to the anomaly app. */
+  async function reporterFor(owner: string): Promise<Record<string, string>> {
+    const res = await fetch(`${system.apps.issuance.url}/v1/tokens`, {
+      method: 'POST',
+      headers: auth(),
+      body: JSON.stringify({
+        owner: { type: 'service', id: owner },
+        name: `${owner}-usage-reporter`,
+        scopes: ['usage:report'],
+        ttlSeconds: 3600,
+      }),
+    });
+    expect(res.status).toBe(201);
+    const { token } = (await res.json()) as { token: string };
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    await eventually(
+      async () =>
+        (await fetch(anomalyUrl('/v1/whoami'), { headers })).status === 200 ? true : undefined,
+      20_000,
+      'the reporter token known',
+    );
+    return headers;
+  }
+
+  /** A token of `owner` and a way to ask whether it is active. */
+  async function victimToken(
+    owner: string,
+    name: string,
+  ): Promise<{ tokenId: string; active: () => Promise<boolean> }> {
+    const issued = (await (
+      await fetch(`${system.apps.issuance.url}/v1/tokens`, {
+        method: 'POST',
+        headers: auth(),
+        body: JSON.stringify({
+          owner: { type: 'service', id: owner },
+          name,
+          scopes: ['things:read'],
+          ttlSeconds: 3600,
+        }),
+      })
+    ).json()) as { token: string; tokenId: string };
+    const active = async (): Promise<boolean> =>
+      (
+        (await (
+          await fetch(`${system.apps.revocation.url}/v1/introspect`, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${system.rootToken}`,
+              'content-type': 'application/x-www-form-urlencoded',
+            },
+            body: new URLSearchParams({ token: issued.token }).toString(),
+          })
+        ).json()) as { active: boolean }
+      ).active;
+    await eventually(async () => ((await active()) ? true : undefined), 10_000, 'active');
+    return { tokenId: issued.tokenId, active };
+  }
+
+  /** Four uses a minute from Germany for ten minutes, then 45 uses in one minute from Brazil. */
+  function normalThenAttack(tokenId: string): { normal: object[]; attack: object[] } {
+    const use = (ip: string, country: string, at: number) => ({
+      tokenId,
+      service: 'gateway',
+      operation: 'GET /v1/things',
+      ip,
+      country,
+      scopesRequested: ['things:read'],
+      outcome: 'accepted',
+      at: new Date(at).toISOString(),
+    });
+    const now = Date.now();
+    const normal = Array.from({ length: 10 }, (_, m) =>
+      Array.from({ length: 4 }, (_, i) =>
+        use('10.9.8.7', 'DE', now - (12 - m) * 60_000 + i * 1000),
+      ),
+    ).flat();
+    // Inside one (the previous, complete) minute: 10x the learned 4 per minute.
+    const minute = Math.floor(now / 60_000) * 60_000 - 60_000;
+    const attack = Array.from({ length: 45 }, (_, i) =>
+      use('198.51.100.7', 'BR', minute + i * 1000),
+    );
+    return { normal, attack };
+  }
+
+  it("a usage report from another owner's service cannot trigger an automatic revoke: the finding is an alert, the token stays active", async () => {
+    const victim = await victimToken('payments', 'payments-api');
+    // Another team's reporter (and the root token, which no service owns) report an attack.
+    const other = await reporterFor('marketing');
+    const { normal, attack } = normalThenAttack(victim.tokenId);
+    for (const [headers, events] of [
+      [other, normal],
+      [auth(), attack],
+    ] as const) {
+      const res = await fetch(anomalyUrl('/v1/usage'), {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ events }),
+      });
+      expect(res.status).toBe(202);
+    }
+    const found = await eventually(
+      async () => {
+        const f = await findings(victim.tokenId);
+        return f.some((x) => x.rule === 'impossible-travel') ? f : undefined;
+      },
+      15_000,
+      'the impossible-travel finding',
+    );
+    const travel = found.find((x) => x.rule === 'impossible-travel');
+    expect(travel).toMatchObject({ action: 'alert' });
+    expect(travel?.summary).toMatch(
+      /revoke withheld: reported by .+, not by the token owner's service/,
+    );
+    // The same attack reported by the owner's own service is acted on (next test); this one is not.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await victim.active()).toBe(true);
+  });
+
   it('attack: normal use, then a new country at 10x the rate -> anomaly -> revoke-requested -> revoked (anomaly) -> inactive; causation visible in the ledger', async () => {
+    // The uses are reported by the victim's own service: only such reports may revoke.
+    const reporter = await reporterFor('victim');
     const latencies: number[] = [];
-    let lastToken: { token: string; tokenId: string } | undefined;
+    let lastToken: { tokenId: string } | undefined;
     for (let run = 0; run < 3; run += 1) {
-      const issued = (await (
-        await fetch(`${system.apps.issuance.url}/v1/tokens`, {
-          method: 'POST',
-          headers: auth(),
-          body: JSON.stringify({
-            owner: { type: 'service', id: 'victim' },
-            name: `victim-${run}`,
-            scopes: ['things:read'],
-            ttlSeconds: 3600,
-          }),
-        })
-      ).json()) as { token: string; tokenId: string };
+      const issued = await victimToken('victim', `victim-${run}`);
       lastToken = issued;
-      const introspect = async (): Promise<boolean> =>
-        (
-          (await (
-            await fetch(`${system.apps.revocation.url}/v1/introspect`, {
-              method: 'POST',
-              headers: {
-                authorization: `Bearer ${system.rootToken}`,
-                'content-type': 'application/x-www-form-urlencoded',
-              },
-              body: new URLSearchParams({ token: issued.token }).toString(),
-            })
-          ).json()) as { active: boolean }
-        ).active;
-      await eventually(async () => ((await introspect()) ? true : undefined), 10_000, 'active');
-      const normal = Array.from({ length: 10 }, (_, m) =>
-        Array.from({ length: 4 }, (_, i) => ({
-          tokenId: issued.tokenId,
-          service: 'gateway',
-          operation: 'GET /v1/things',
-          ip: '10.9.8.7',
-          country: 'DE',
-          scopesRequested: ['things:read'],
-          outcome: 'accepted',
-          at: new Date(Date.now() - (12 - m) * 60_000 + i * 1000).toISOString(),
-        })),
-      ).flat();
-      expect(
+      const { normal, attack } = normalThenAttack(issued.tokenId);
+      const report = async (events: object[]): Promise<number> =>
         (
           await fetch(anomalyUrl('/v1/usage'), {
             method: 'POST',
-            headers: auth(),
-            body: JSON.stringify({ events: normal }),
+            headers: reporter,
+            body: JSON.stringify({ events }),
           })
-        ).status,
-      ).toBe(202);
+        ).status;
+      expect(await report(normal)).toBe(202);
       const attackAt = Date.now();
-      // 45 uses inside one (the previous, complete) minute: 10x the learned 4 per minute.
-      const minute = Math.floor(attackAt / 60_000) * 60_000 - 60_000;
-      const attack = Array.from({ length: 45 }, (_, i) => ({
-        tokenId: issued.tokenId,
-        service: 'gateway',
-        operation: 'GET /v1/things',
-        ip: '198.51.100.7',
-        country: 'BR',
-        scopesRequested: ['things:read'],
-        outcome: 'accepted',
-        at: new Date(minute + i * 1000).toISOString(),
-      }));
-      expect(
-        (
-          await fetch(anomalyUrl('/v1/usage'), {
-            method: 'POST',
-            headers: auth(),
-            body: JSON.stringify({ events: attack }),
-          })
-        ).status,
-      ).toBe(202);
+      expect(await report(attack)).toBe(202);
       await eventually(
-        async () => ((await introspect()) ? undefined : true),
+        async () => ((await issued.active()) ? undefined : true),
         20_000,
         'the attacked token to be revoked',
       );

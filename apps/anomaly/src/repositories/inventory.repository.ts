@@ -67,6 +67,15 @@ export class InventoryRepository extends SchemaRepository {
     }
   }
 
+  /** A token's owner as `type:id` (e.g. `service:orders`), or undefined when not known. */
+  async ownerOf(m: Tx, tokenId: string): Promise<string | undefined> {
+    const [row] = await m.query<Array<{ owner: string }>>(
+      `SELECT owner_type || ':' || owner_id AS owner FROM ${this.s}.inventory WHERE token_id = $1`,
+      [tokenId],
+    );
+    return row?.owner;
+  }
+
   async active(): Promise<InventoryRow[]> {
     const rows = await this.dataSource.query<
       Array<{

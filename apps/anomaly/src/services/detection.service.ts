@@ -13,6 +13,10 @@ import { WebhookService } from './webhook.service';
 export const DETECTOR_ACTOR = 'service:anomaly';
 /** The source of introspection's token.used events (apps/revocation UsageReporter). */
 export const INTROSPECTION_SOURCE = '/tokenledger/revocation';
+/** The source of an SDK UsageReporter's token.used events: `/services/<service>`. */
+const SDK_SOURCE_PREFIX = '/services/';
+/** The actor of events an operator's call causes (POST /v1/usage): `operator:<tokenId>`. */
+const OPERATOR_ACTOR_PREFIX = 'operator:';
 
 /** The detector's view of an event, or undefined for events no rule looks at. */
 export function toDetectorEvent(event: EventEnvelope): DetectorEvent | undefined {
@@ -130,7 +134,11 @@ export class DetectionService {
       // The states were loaded for this transaction: changed in place, saved once below.
       const result = detectInPlace(state, event, rules);
       if (result.outsideWindow) this.outsideWindow.inc();
-      for (const finding of result.findings) {
+      for (const found of result.findings) {
+        const withheld = await this.revokeWithheld(m, found, envelope);
+        const finding: Finding = withheld
+          ? { ...found, action: 'alert', summary: `${found.summary} (${withheld})` }
+          : found;
         if (await this.repository.insertFinding(m, finding)) {
           if (emit) await this.act(m, finding, envelope);
           findings.push(finding);
@@ -139,6 +147,31 @@ export class DetectionService {
     }
     await this.repository.saveStates(m, [...states.values()]);
     return findings;
+  }
+
+  /**
+   * A usage report (not introspection) may trigger an automatic revoke only when it comes from
+   * the token owner's service; otherwise any `usage:report` holder could get another team's
+   * token revoked. The reporter is an SDK reporter's source `/services/<name>` (proven by its
+   * signature: EVENT_SIGNERS binds each key to its sources), or the owner of the operator token
+   * that called `POST /v1/usage`. Returns why the revoke is withheld (the finding becomes an
+   * alert), or undefined. Ownership never changes, so a rebuild decides the same.
+   */
+  private async revokeWithheld(
+    m: Tx,
+    finding: Finding,
+    cause: EventEnvelope,
+  ): Promise<string | undefined> {
+    if (finding.action !== 'revoke' || cause.type !== 'tokenledger.token.used.v1') return undefined;
+    if (cause.source === INTROSPECTION_SOURCE) return undefined;
+    const reporter = cause.source.startsWith(SDK_SOURCE_PREFIX)
+      ? `service:${cause.source.slice(SDK_SOURCE_PREFIX.length)}`
+      : cause.actor.startsWith(OPERATOR_ACTOR_PREFIX)
+        ? await this.inventory.ownerOf(m, cause.actor.slice(OPERATOR_ACTOR_PREFIX.length))
+        : undefined;
+    const owner = await this.inventory.ownerOf(m, finding.tokenId);
+    if (reporter !== undefined && reporter === owner) return undefined;
+    return `revoke withheld: reported by ${reporter ?? cause.actor}, not by the token owner's service`;
   }
 
   /** Records a finding's events; `cause` is the event that triggered it (none for sweeps). */
