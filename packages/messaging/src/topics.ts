@@ -43,9 +43,36 @@ export async function provisionTopics(
   try {
     await admin.createTopics({ topics: missing, waitForLeaders: true });
   } catch (error) {
-    // Another instance created some of them in between: fine, as long as they all exist now.
-    const now = new Set(await admin.listTopics());
-    if (missing.some((t) => !now.has(t.topic))) throw error;
+    // Another instance created some of them in between, or (a loaded broker) the wait for leaders
+    // met "This server does not host this topic-partition" before the broker's metadata caught up
+    // with the created topics: fine, as long as they all exist with leaders soon.
+    if (
+      !(await leadersWithin(
+        admin,
+        missing.map((t) => t.topic),
+        LEADER_WAIT_MS,
+      ))
+    )
+      throw error;
   }
   return missing.map((t) => t.topic);
+}
+
+const LEADER_WAIT_MS = 30_000;
+
+/** Whether every partition of `topics` has a leader within `ms` (polling the metadata). */
+async function leadersWithin(admin: Admin, topics: string[], ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const listed = new Set(await admin.listTopics());
+    if (topics.every((t) => listed.has(t))) {
+      const metadata = await admin.fetchTopicMetadata({ topics }).catch(() => undefined);
+      const led = metadata?.topics.every(
+        (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
+      );
+      if (led) return true;
+    }
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
