@@ -1,4 +1,3 @@
-import { request as httpRequest } from 'node:http';
 import { AUDITED_TOPICS, TOPICS, topicName } from '@tokenledger/contracts';
 import {
   eventually,
@@ -9,33 +8,7 @@ import {
   type TestDatabase,
 } from '@tokenledger/testing';
 import { Client } from 'pg';
-import { APP_NAMES, spawnApp, startSystem, type RunningSystem } from './system';
-
-/**
- * A POST whose headers declare a `length`-byte JSON body that is never sent; resolves with the
- * answer (a limit is enforced from the header alone).
- */
-function declaredBodyPost(url: string, length: number): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': String(length) },
-    });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const headers = new Headers();
-        for (const [k, v] of Object.entries(res.headers))
-          if (typeof v === 'string') headers.set(k, v);
-        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode, headers }));
-        req.destroy();
-      });
-    });
-    req.on('error', reject);
-    req.flushHeaders();
-  });
-}
+import { APP_NAMES, declaredBodyPost, spawnApp, startSystem, type RunningSystem } from './system';
 
 describe('foundation: the four apps as real processes against real Kafka and PostgreSQL', () => {
   let db: TestDatabase;

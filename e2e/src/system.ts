@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -368,4 +369,34 @@ export async function startSystem(
     throw error;
   }
   return { apps, witness, rootToken, env: shared, signing, stop };
+}
+
+/**
+ * A POST whose headers declare a `length`-byte JSON body that is never sent; resolves with the
+ * answer (a limit is enforced from the header alone).
+ */
+export function declaredBodyPost(
+  url: string,
+  length: number,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json', 'content-length': String(length) },
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers))
+          if (typeof v === 'string') headers.set(k, v);
+        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode, headers }));
+        req.destroy();
+      });
+    });
+    req.on('error', reject);
+    req.flushHeaders();
+  });
 }
