@@ -64,14 +64,12 @@ const LEADER_WAIT_MS = 30_000;
 async function leadersWithin(admin: Admin, topics: string[], ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const listed = new Set(await admin.listTopics());
-    if (topics.every((t) => listed.has(t))) {
-      const metadata = await admin.fetchTopicMetadata({ topics }).catch(() => undefined);
-      const led = metadata?.topics.every(
-        (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
-      );
-      if (led) return true;
-    }
+    // Fails while any of them is unknown to the broker's metadata.
+    const metadata = await admin.fetchTopicMetadata({ topics }).catch(() => undefined);
+    const led = metadata?.topics.every(
+      (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
+    );
+    if (led) return true;
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 200));
   }
