@@ -36,6 +36,15 @@ export abstract class TokenAuthenticator {
   abstract authenticate(token: string, presentation?: Presentation): Promise<AuthenticationResult>;
 }
 
+const OPERATOR_ACTOR_PREFIX = 'operator:';
+
 export function operatorActor(tokenId: string): string {
-  return `operator:${tokenId}`;
+  return `${OPERATOR_ACTOR_PREFIX}${tokenId}`;
+}
+
+/** The operator token id in an actor built by operatorActor; undefined for any other actor. */
+export function operatorTokenIdOf(actor: string): string | undefined {
+  if (!actor.startsWith(OPERATOR_ACTOR_PREFIX)) return undefined;
+  const tokenId = actor.slice(OPERATOR_ACTOR_PREFIX.length);
+  return tokenId.length > 0 ? tokenId : undefined;
 }

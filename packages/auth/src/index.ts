@@ -1,6 +1,7 @@
 export {
   TokenAuthenticator,
   operatorActor,
+  operatorTokenIdOf,
   type AuthenticationResult,
   type Presentation,
   type Principal,

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { operatorTokenIdOf } from '@tokenledger/auth';
 import type { EventEnvelope } from '@tokenledger/contracts';
 import { EventOutbox } from '@tokenledger/messaging-nest';
 import { markProcessed, type ConsumedEvent } from '@tokenledger/messaging';
@@ -15,8 +16,6 @@ export const DETECTOR_ACTOR = 'service:anomaly';
 export const INTROSPECTION_SOURCE = '/tokenledger/revocation';
 /** The source of an SDK UsageReporter's token.used events: `/services/<service>`. */
 const SDK_SOURCE_PREFIX = '/services/';
-/** The actor of events an operator's call causes (POST /v1/usage): `operator:<tokenId>`. */
-const OPERATOR_ACTOR_PREFIX = 'operator:';
 
 /** The detector's view of an event, or undefined for events no rule looks at. */
 export function toDetectorEvent(event: EventEnvelope): DetectorEvent | undefined {
@@ -164,10 +163,12 @@ export class DetectionService {
   ): Promise<string | undefined> {
     if (finding.action !== 'revoke' || cause.type !== 'tokenledger.token.used.v1') return undefined;
     if (cause.source === INTROSPECTION_SOURCE) return undefined;
+    // An operator's call (POST /v1/usage) has the actor `operator:<tokenId>` (auth's operatorActor).
+    const operatorTokenId = operatorTokenIdOf(cause.actor);
     const reporter = cause.source.startsWith(SDK_SOURCE_PREFIX)
       ? `service:${cause.source.slice(SDK_SOURCE_PREFIX.length)}`
-      : cause.actor.startsWith(OPERATOR_ACTOR_PREFIX)
-        ? await this.inventory.ownerOf(m, cause.actor.slice(OPERATOR_ACTOR_PREFIX.length))
+      : operatorTokenId !== undefined
+        ? await this.inventory.ownerOf(m, operatorTokenId)
         : undefined;
     const owner = await this.inventory.ownerOf(m, finding.tokenId);
     if (reporter !== undefined && reporter === owner) return undefined;
