@@ -2,7 +2,8 @@
 // with a baseline route of the same app (same auth, form parsing and validation, constant answer),
 // plus read-your-writes: from the moment the fresh system is ready, FRESH_SECONDS of tokens each
 // introspected as soon as its issuance answered (refusals counted), then the issue-to-visible lag
-// in steady state, and introspection again on a second revocation instance with
+// in steady state, introspection of a token with a rate limit and credits (limits on), and
+// introspection again on a second revocation instance with
 // USAGE_AUDIT=required (each answer waits for Kafka to acknowledge its token.used). Starts its own issuance + revocation against the local Kafka and PostgreSQL
 // (started when missing) and a fresh database; prints a Markdown table.
 import { spawn } from 'node:child_process';
@@ -187,6 +188,47 @@ try {
     await run('/v1/introspect', { overallRate: Math.round(introMax.rps / 2) }),
   );
 
+  // Limits on: a second token with a rate limit and credits that are never reached, so that
+  // every introspection of it counts its rate window and spends one credit (one conditional
+  // UPDATE in PostgreSQL per use) and is still answered active. Credits spent are read back at
+  // the end and must equal its active answers.
+  say(
+    `limits on: a token with a rate limit and credits, ${CONNECTIONS} connections, ${DURATION} s`,
+  );
+  const LIMITED_CREDITS = 1_000_000_000;
+  const limited = await issue();
+  while (!(await introspectOnce(limited.token)).active) await sleep(5);
+  const limitsUrl = `http://127.0.0.1:${ports.revocation}/v1/tokens/${limited.tokenId}/limits`;
+  const put = await fetch(limitsUrl, {
+    method: 'PUT',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      rateLimit: { limit: LIMITED_CREDITS, windowSeconds: 1 },
+      credits: { remaining: LIMITED_CREDITS },
+    }),
+  });
+  if (!put.ok) throw new Error(`PUT limits answered ${put.status}`);
+  const limitedBody = new URLSearchParams({ token: limited.token }).toString();
+  let limitedActive = 0;
+  const countActive = (r) => {
+    limitedActive += r['2xx'];
+    return r;
+  };
+  countActive(await run('/v1/introspect', { duration: 3, body: limitedBody }));
+  const limMax = result(countActive(await run('/v1/introspect', { body: limitedBody })));
+  await sleep(SETTLE_MS);
+  const limHalf = await openLoop({
+    url: `${revocation}/v1/introspect`,
+    headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+    body: limitedBody,
+    rate: Math.round(limMax.rps / 2),
+    seconds: DURATION,
+  });
+  answers += limHalf.sent - limHalf.errors;
+  limitedActive += limHalf.sent - limHalf.errors;
+  const limitsAfter = await (await fetch(limitsUrl, { headers: auth })).json();
+  const creditsSpent = LIMITED_CREDITS - limitsAfter.credits.remaining;
+
   // USAGE_AUDIT=required: a second revocation instance on the same system, whose every answer
   // waits for Kafka's acknowledgement of its token.used event (fail closed). Same measurements.
   say(
@@ -267,8 +309,8 @@ try {
   }
 
   // autocannon does not count the answers to requests in flight when its duration ends (up to
-  // one per connection in each of its five introspection runs); the server did answer them.
-  const uncounted = 5 * CONNECTIONS;
+  // one per connection in each of its seven introspection runs); the server did answer them.
+  const uncounted = 7 * CONNECTIONS;
   const usageRecordsCheck = (extra) =>
     extra >= 0 && extra <= uncounted
       ? `${extra} more: none missing (up to ${uncounted} answers are not counted by autocannon)`
@@ -285,10 +327,12 @@ try {
     `| reference: bare node:http server, constant answer | - | - | ${bareHalf.rate.toFixed(0)} | ${f1(bareHalf.p50)} / ${f1(bareHalf.p99)} / ${f1(bareHalf.max)} | ${f1(bareHalf.maxLag)} | - | ${bareHalf.errors} |`,
     `| reference: bare node:http server, constant answer | - | - | ${bareIntroHalf.rate.toFixed(0)} | ${f1(bareIntroHalf.p50)} / ${f1(bareIntroHalf.p99)} / ${f1(bareIntroHalf.max)} | ${f1(bareIntroHalf.maxLag)} | - | ${bareIntroHalf.errors} |`,
     `| POST /v1/introspect | ${introMax.rps.toFixed(0)} | ${introMax.p50} / ${introMax.p99} | ${introHalf.rate.toFixed(0)} | ${f1(introHalf.p50)} / ${f1(introHalf.p99)} / ${f1(introHalf.max)} | ${f1(introHalf.maxLag)} | ${introBurst.p50} / ${introBurst.p99} | ${introMax.errors + introHalf.errors + introBurst.errors} |`,
+    `| POST /v1/introspect, token with rate limit and credits | ${limMax.rps.toFixed(0)} | ${limMax.p50} / ${limMax.p99} | ${limHalf.rate.toFixed(0)} | ${f1(limHalf.p50)} / ${f1(limHalf.p99)} / ${f1(limHalf.max)} | ${f1(limHalf.maxLag)} | - | ${limMax.errors + limHalf.errors} |`,
     `| POST /v1/introspect, USAGE_AUDIT=required | ${reqMax.rps.toFixed(0)} | ${reqMax.p50} / ${reqMax.p99} | ${reqHalf.rate.toFixed(0)} | ${f1(reqHalf.p50)} / ${f1(reqHalf.p99)} / ${f1(reqHalf.max)} | ${f1(reqHalf.maxLag)} | - | ${reqMax.errors + reqHalf.errors} |`,
     '',
     `USAGE_AUDIT=required / best-effort introspection throughput: ${(reqMax.rps / introMax.rps).toFixed(2)}; p99 at 50% of its own maximum: ${f1(reqHalf.p99)} ms.`,
     `Introspection / baseline throughput: ${(introMax.rps / baseMax.rps).toFixed(2)} (goal >= 0.6). p99 at 50% load (open loop): ${f1(introHalf.p99)} ms (goal < 5 ms).`,
+    `Limits on: introspection / baseline throughput ${(limMax.rps / baseMax.rps).toFixed(2)} (goal >= 0.5), ${(limMax.rps / introMax.rps).toFixed(2)} of introspection without limits; p99 at 50% of its own maximum (open loop): ${f1(limHalf.p99)} ms (goal < 5 ms). Credits spent ${creditsSpent} for ${limitedActive} answers counted by the clients (${creditsSpent >= limitedActive && creditsSpent - limitedActive <= 2 * CONNECTIONS ? 'every answer spent one' : 'MISMATCH'}; up to ${2 * CONNECTIONS} answers are not counted by autocannon).`,
     ...(baseMax.errors +
       baseHalf.errors +
       baseBurst.errors +
