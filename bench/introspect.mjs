@@ -198,7 +198,7 @@ try {
   const LIMITED_CREDITS = 1_000_000_000;
   const limited = await issue();
   while (!(await introspectOnce(limited.token)).active) await sleep(5);
-  const limitsUrl = `http://127.0.0.1:${ports.revocation}/v1/tokens/${limited.tokenId}/limits`;
+  const limitsUrl = `${revocation}/v1/tokens/${limited.tokenId}/limits`;
   const put = await fetch(limitsUrl, {
     method: 'PUT',
     headers: { ...auth, 'content-type': 'application/json' },
