@@ -49,6 +49,7 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
   const owner = `console-e2e-${Date.now()}`;
   let tokenId = '';
   let plaintext = '';
+  const COMMENT = 'console e2e: found in a CI log';
 
   const api = async <T>(
     app: keyof RunningSystem['apps'],
@@ -249,7 +250,29 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
     expect(await page.locator('tbody tr').allInnerTexts()).toEqual([
       expect.stringContaining(owner),
     ]);
+    // The other filters, each narrowing to it or to nothing (the token is unused so far).
+    const { prefix } = await api<{ prefix: string }>('issuance', `/v1/tokens/${tokenId}`);
     await search.getByLabel('Owner id').fill('');
+    await search.getByLabel('Prefix starts with').fill(prefix);
+    await search.getByLabel('Scope').selectOption('ledger:read');
+    await search.getByLabel('Never used').check();
+    await search.getByLabel('Name contains').fill('CONSOLE-E2E');
+    await search.getByRole('button', { name: 'Search' }).click();
+    await page.waitForFunction((id) => {
+      const rows = document.querySelectorAll('tbody tr');
+      return rows.length === 1 && rows[0]?.getAttribute('data-token-id') === id;
+    }, tokenId);
+    await search.getByLabel('Scope').selectOption('tokens:issue');
+    await search.getByRole('button', { name: 'Search' }).click();
+    await page.getByText('No token matches.').waitFor();
+    await search.getByLabel('Scope').selectOption('');
+    await search.getByLabel('Expiring before').fill(new Date().toISOString().slice(0, 10));
+    await search.getByRole('button', { name: 'Search' }).click();
+    await page.getByText('No token matches.').waitFor();
+    await search.getByLabel('Expiring before').fill('');
+    await search.getByLabel('Prefix starts with').fill('');
+    await search.getByLabel('Never used').uncheck();
+    await search.getByLabel('Name contains').fill('');
     await search.getByRole('button', { name: 'Search' }).click();
     await page.locator('tbody tr').nth(1).waitFor();
     await expectAccessible('tokens');
@@ -274,6 +297,7 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
       'the use in the timeline',
     );
     await page.getByLabel('Reason').selectOption('leaked');
+    await page.getByLabel(/^Comment/).fill(COMMENT);
     await page.getByRole('button', { name: 'Revoke' }).click();
     await eventually(
       async () =>
@@ -292,6 +316,15 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
       );
     }, 'every badge verified');
     expect(texts.join('\n')).toContain('witnessed by');
+    // The comment is shown from the verified leaf, and it is in the ledger's event.
+    expect(texts.join('\n')).toContain(`comment “${COMMENT}”`);
+    const timeline = await api<{
+      entries: { record: { event?: { type: string; data?: { comment?: string } } } }[];
+    }>('ledger', `/v1/ledger/tokens/${tokenId}/timeline`);
+    expect(
+      timeline.entries.find((e) => e.record.event?.type === 'tokenledger.token.revoked.v1')?.record
+        .event?.data?.comment,
+    ).toBe(COMMENT);
     await expectAccessible('token-detail');
     await shot('token-detail');
   }, 120_000);
@@ -300,6 +333,29 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
     await page.getByRole('link', { name: 'Anomalies' }).click();
     await page.getByRole('heading', { name: 'Anomalies' }).waitFor();
     await page.getByText('Live feed').waitFor();
+    const rule = page.locator('form[data-rule="new-network"]');
+    await rule.getByLabel('Severity').selectOption('low');
+    await rule.getByLabel('Thresholds (JSON)').fill('{"warmupUses":7}');
+    await rule.getByRole('button', { name: 'Save' }).click();
+    await rule.getByRole('status').getByText('Saved').waitFor();
+    const ruleOf = async (): Promise<{ severity: string; params: { warmupUses?: number } }> => {
+      const { rules } = await api<{
+        rules: { rule: string; severity: string; params: { warmupUses?: number } }[];
+      }>('anomaly', '/v1/anomaly-rules');
+      const found = rules.find((r) => r.rule === 'new-network');
+      if (!found) throw new Error('no new-network rule');
+      return found;
+    };
+    expect(await ruleOf()).toMatchObject({ severity: 'low', params: { warmupUses: 7 } });
+    // Thresholds the rule refuses: the service's 400 is shown, and nothing changed.
+    await rule.getByLabel('Severity').selectOption('high');
+    await rule.getByLabel('Thresholds (JSON)').fill('{"warmupUses":-1}');
+    await rule.getByRole('button', { name: 'Save' }).click();
+    await rule
+      .getByRole('alert')
+      .getByText(/warmupUses/)
+      .waitFor();
+    expect(await ruleOf()).toMatchObject({ severity: 'low', params: { warmupUses: 7 } });
     await expectAccessible('anomalies');
     await shot('anomalies');
     await page.getByRole('link', { name: 'Sprawl' }).click();
@@ -318,7 +374,28 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
       .getByTestId('verify-result')
       .getByText(/all \d+ logs verify/)
       .waitFor();
-    await expectAccessible('ledger');
+    // A replay of the lifecycle log that holds the token, started and watched in the console.
+    const { logs } = await api<{ logs: { logId: string; topic: string; size: number }[] }>(
+      'ledger',
+      '/v1/ledger/logs',
+    );
+    const source = logs
+      .filter((l) => l.topic.endsWith('tokens.lifecycle') && l.size > 0)
+      .sort((a, b) => b.size - a.size)[0];
+    if (!source) throw new Error('no lifecycle log');
+    const replayForm = page.locator('section', {
+      has: page.getByRole('heading', { name: 'Replay a log' }),
+    });
+    await replayForm.getByLabel('Log').selectOption(source.logId);
+    const prefixOfTopic = source.topic.slice(0, -'tokens.lifecycle'.length);
+    expect(await replayForm.getByLabel('Target topic').inputValue()).toContain(
+      `${prefixOfTopic}replay.console-`,
+    );
+    await replayForm.getByRole('button', { name: 'Start replay' }).click();
+    await page.locator('[data-testid=replay][data-status=completed]').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('replay').innerText()).toContain(
+      `completed, ${source.size} of ${source.size}`,
+    );
     await shot('ledger');
   }, 60_000);
 
@@ -391,6 +468,11 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
     await page.getByRole('heading', { name: 'Ledger timeline' }).waitFor();
     expect(await page.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Rotate' }).count()).toBe(0);
+    await page.goto(`${consoleUrl}/#/ledger`);
+    await page.getByText('cannot start replays').waitFor();
+    expect(await page.getByRole('button', { name: 'Start replay' }).count()).toBe(0);
+    await page.goto(`${consoleUrl}/#/tokens/${tokenId}`);
+    await page.getByRole('heading', { name: 'Ledger timeline' }).waitFor();
     await expectAccessible('token-detail-reader');
     await shot('token-detail-reader');
     const forced = await page.evaluate(async (id) => {

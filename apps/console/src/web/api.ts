@@ -161,6 +161,8 @@ export interface LeafRecord {
 export interface LogView {
   logId: string;
   origin: string;
+  topic: string;
+  partition: number;
   size: number;
   checkpointSize: number | null;
   cosigners: number;

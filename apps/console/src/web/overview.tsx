@@ -33,6 +33,132 @@ function Missing({ scope, what }: { scope: string; what: string }) {
   );
 }
 
+interface RuleConfig {
+  rule: string;
+  enabled: boolean;
+  severity: Anomaly['severity'];
+  action: 'alert' | 'revoke';
+  params: Record<string, unknown>;
+}
+
+const SEVERITIES: Anomaly['severity'][] = ['low', 'medium', 'high', 'critical'];
+
+/** One rule's settings; saved with PUT /v1/anomaly-rules/{rule} (policies:write). */
+function RuleForm({ config, onSaved }: { config: RuleConfig; onSaved: (c: RuleConfig) => void }) {
+  const [enabled, setEnabled] = useState(config.enabled);
+  const [severity, setSeverity] = useState(config.severity);
+  const [action, setAction] = useState(config.action);
+  const [params, setParams] = useState(JSON.stringify(config.params));
+  const [state, setState] = useState<{ ok: boolean; text: string } | null>(null);
+  const save = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(params);
+    } catch {
+      setState({ ok: false, text: 'Thresholds must be a JSON object.' });
+      return;
+    }
+    try {
+      const saved = await send<RuleConfig>(
+        'anomaly',
+        'PUT',
+        `/v1/anomaly-rules/${encodeURIComponent(config.rule)}`,
+        { enabled, severity, action, params: parsed },
+      );
+      setParams(JSON.stringify(saved.params));
+      setState({ ok: true, text: 'Saved (recorded in ops.audit).' });
+      onSaved(saved);
+    } catch (err) {
+      setState({ ok: false, text: (err as Error).message });
+    }
+  };
+  const id = `rule-${config.rule}`;
+  return (
+    <form
+      class="row rule"
+      aria-labelledby={id}
+      data-rule={config.rule}
+      onSubmit={(e) => void save(e)}
+    >
+      <h3 id={id}>{config.rule}</h3>
+      <label>
+        <input
+          type="checkbox"
+          checked={enabled}
+          onChange={(e) => setEnabled((e.target as HTMLInputElement).checked)}
+        />
+        Enabled
+      </label>
+      <label>
+        Severity
+        <select
+          value={severity}
+          onChange={(e) =>
+            setSeverity((e.target as HTMLSelectElement).value as Anomaly['severity'])
+          }
+        >
+          {SEVERITIES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Action
+        <select
+          value={action}
+          onChange={(e) => setAction((e.target as HTMLSelectElement).value as 'alert' | 'revoke')}
+        >
+          <option value="alert">alert</option>
+          <option value="revoke">revoke</option>
+        </select>
+      </label>
+      <label>
+        Thresholds (JSON)
+        <input value={params} onInput={(e) => setParams((e.target as HTMLInputElement).value)} />
+      </label>
+      <button type="submit" class="secondary">
+        Save
+      </button>
+      {state &&
+        (state.ok ? (
+          <span role="status">{state.text}</span>
+        ) : (
+          <span class="error" role="alert">
+            {state.text}
+          </span>
+        ))}
+    </form>
+  );
+}
+
+function RuleSettings() {
+  const [rules, setRules] = useState<RuleConfig[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    getJson<{ rules: RuleConfig[] }>('anomaly', '/v1/anomaly-rules')
+      .then((r) => setRules(r.rules))
+      .catch((e: Error) => setError(e.message));
+  }, []);
+  return (
+    <section class="panel" aria-labelledby="rules-title">
+      <h2 id="rules-title">Rule settings</h2>
+      <ErrorBox error={error} />
+      {rules?.map((r) => (
+        <RuleForm
+          key={r.rule}
+          config={r}
+          onSaved={(saved) =>
+            setRules((all) => all?.map((x) => (x.rule === saved.rule ? saved : x)) ?? all)
+          }
+        />
+      ))}
+    </section>
+  );
+}
+
 export function AnomaliesPage({ principal }: { principal: Principal }) {
   const [severity, setSeverity] = useState('');
   const [rule, setRule] = useState('');
@@ -134,6 +260,11 @@ export function AnomaliesPage({ principal }: { principal: Principal }) {
               </tbody>
             </table>
           </div>
+          {can(principal, 'policies:write') ? (
+            <RuleSettings />
+          ) : (
+            <Missing scope="policies:write" what="change rule settings" />
+          )}
         </>
       )}
     </main>
@@ -254,6 +385,152 @@ export function SprawlPage({ principal }: { principal: Principal }) {
         </>
       )}
     </main>
+  );
+}
+
+interface ReplayStatus {
+  replayId: string;
+  status: 'running' | 'completed' | 'failed';
+  total: number;
+  done: number;
+  error: string | null;
+}
+
+/** Topics the logs come from, without the deployment's prefix (packages/contracts TOPICS). */
+const BASE_TOPICS = [
+  'tokens.lifecycle',
+  'tokens.usage',
+  'tokens.commands',
+  'anomalies',
+  'ops.audit',
+];
+
+/**
+ * A replay target next to the log's own topic: replays may only write `<prefix>replay.*`
+ * (docs/design/kafka-security.md), and the prefix is the log topic's.
+ */
+function defaultTarget(topic: string): string {
+  const base = BASE_TOPICS.find((b) => topic.endsWith(b));
+  const prefix = base ? topic.slice(0, topic.length - base.length) : '';
+  const stamp = new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '');
+  return `${prefix}replay.console-${stamp}`;
+}
+
+/** Start a replay (POST /v1/replays, replay:run) and watch its progress. */
+function Replays({ logs }: { logs: LogView[] }) {
+  const [logId, setLogId] = useState('');
+  const [fromIndex, setFromIndex] = useState('0');
+  const [toIndex, setToIndex] = useState('');
+  const [target, setTarget] = useState('');
+  const [replay, setReplay] = useState<ReplayStatus | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const log = logs.find((l) => l.logId === logId);
+  const pick = (id: string): void => {
+    setLogId(id);
+    const picked = logs.find((l) => l.logId === id);
+    if (picked) {
+      setToIndex(String(picked.size));
+      setTarget(defaultTarget(picked.topic));
+    }
+  };
+  useEffect(() => {
+    if (!replay || replay.status !== 'running') return;
+    const timer = setTimeout(() => {
+      getJson<ReplayStatus>('ledger', `/v1/replays/${replay.replayId}`)
+        .then(setReplay)
+        .catch((e: Error) => setError(e.message));
+    }, 1000);
+    return () => clearTimeout(timer);
+  }, [replay]);
+  const start = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    setError(null);
+    try {
+      setReplay(
+        await send<ReplayStatus>('ledger', 'POST', '/v1/replays', {
+          logId,
+          fromIndex: Number(fromIndex),
+          ...(toIndex ? { toIndex: Number(toIndex) } : {}),
+          targetTopic: target.trim(),
+        }),
+      );
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <section class="panel" aria-labelledby="replay-title">
+      <h2 id="replay-title">Replay a log</h2>
+      <p>
+        Republishes recorded events, their original bytes and signatures, to a target topic. The
+        replay is recorded in ops.audit with you as the actor.
+      </p>
+      <form class="row" onSubmit={(e) => void start(e)}>
+        <label>
+          Log
+          <select
+            name="logId"
+            value={logId}
+            onChange={(e) => pick((e.target as HTMLSelectElement).value)}
+          >
+            <option value="">choose a log</option>
+            {logs
+              .filter((l) => l.size > 0)
+              .map((l) => (
+                <option key={l.logId} value={l.logId}>
+                  {l.logId} ({l.size} entries)
+                </option>
+              ))}
+          </select>
+        </label>
+        <label>
+          From index
+          <input
+            type="number"
+            min={0}
+            name="fromIndex"
+            value={fromIndex}
+            onInput={(e) => setFromIndex((e.target as HTMLInputElement).value)}
+          />
+        </label>
+        <label>
+          To index (exclusive)
+          <input
+            type="number"
+            min={1}
+            max={log?.size}
+            name="toIndex"
+            value={toIndex}
+            onInput={(e) => setToIndex((e.target as HTMLInputElement).value)}
+          />
+        </label>
+        <label>
+          Target topic
+          <input
+            name="targetTopic"
+            value={target}
+            onInput={(e) => setTarget((e.target as HTMLInputElement).value)}
+          />
+        </label>
+        <button type="submit" disabled={!logId || !target.trim()}>
+          Start replay
+        </button>
+      </form>
+      <ErrorBox error={error} />
+      {replay && (
+        <div data-testid="replay" data-status={replay.status}>
+          <label>
+            Replay {replay.replayId.slice(0, 8)}…: {replay.status}, {replay.done} of {replay.total}
+            <progress value={replay.done} max={Math.max(1, replay.total)} />
+          </label>
+          {replay.error && (
+            <p class="error" role="alert">
+              {replay.error}
+            </p>
+          )}
+        </div>
+      )}
+    </section>
   );
 }
 
@@ -391,6 +668,11 @@ export function LedgerPage({ principal }: { principal: Principal }) {
             <p role="status" data-testid="verify-result">
               {verify}
             </p>
+          )}
+          {can(principal, 'replay:run') ? (
+            <Replays logs={logs.map((l) => l.view)} />
+          ) : (
+            <Missing scope="replay:run" what="start replays" />
           )}
         </>
       )}

@@ -136,6 +136,8 @@ function summary(record: LeafRecord | null): string {
     const v = data[key];
     if (typeof v === 'string') parts.push(`${key} ${v}`);
   }
+  // From the leaf bytes the browser verifies, like the rest of the line.
+  if (typeof data.comment === 'string') parts.push(`comment “${data.comment}”`);
   return parts.join(' · ');
 }
 

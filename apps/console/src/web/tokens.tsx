@@ -24,12 +24,45 @@ const KNOWN_SCOPES = [
   'usage:report',
 ];
 
+/** As packages/contracts `commentSchema`: at most 500 characters, no control characters. */
+const COMMENT_MAX_LENGTH = 500;
+
+function CommentInput({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+  return (
+    <label>
+      Comment (optional, recorded in the ledger)
+      <input
+        name="comment"
+        maxLength={COMMENT_MAX_LENGTH}
+        value={value}
+        onInput={(e) => onChange((e.target as HTMLInputElement).value)}
+      />
+    </label>
+  );
+}
+
+/** The comment as the API takes it: absent when empty. */
+function commentOf(comment: string): { comment?: string } {
+  const c = comment.trim();
+  return c ? { comment: c } : {};
+}
+
 interface Policy {
   defaultTtlSeconds: number;
   maxTtlSeconds: number;
 }
 
 const PAGE = 20;
+
+/** The orders GET /v1/tokens offers (`-` for descending). */
+const SORTS: [string, string][] = [
+  ['issuedAt', 'oldest first'],
+  ['-issuedAt', 'newest first'],
+  ['expiresAt', 'expiring first'],
+  ['-lastUsedAt', 'last used first'],
+  ['lastUsedAt', 'least recently used first'],
+  ['name', 'name'],
+];
 
 export function ErrorBox({ error }: { error: string | null }) {
   return error ? (
@@ -212,6 +245,7 @@ function BulkRevoke() {
   const [ownerId, setOwnerId] = useState('');
   const [label, setLabel] = useState('');
   const [scope, setScope] = useState('');
+  const [comment, setComment] = useState('');
   const [preview, setPreview] = useState<{ ids: string[] } | null>(null);
   const [result, setResult] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -232,6 +266,7 @@ function BulkRevoke() {
           selector: selector(),
           reason: 'bulk',
           dryRun,
+          ...commentOf(comment),
         },
       );
       if (dryRun) setPreview(answer);
@@ -283,6 +318,7 @@ function BulkRevoke() {
             }}
           />
         </label>
+        <CommentInput value={comment} onChange={setComment} />
         <button type="submit" class="secondary" disabled={Object.keys(selector()).length === 0}>
           Preview (dry run)
         </button>
@@ -311,11 +347,15 @@ function BulkRevoke() {
 
 export function RevokeForm({ tokenId, onDone }: { tokenId: string; onDone: () => void }) {
   const [reason, setReason] = useState<RevocationReason>('requested');
+  const [comment, setComment] = useState('');
   const [error, setError] = useState<string | null>(null);
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault();
     try {
-      await send('revocation', 'POST', `/v1/tokens/${tokenId}/revoke`, { reason });
+      await send('revocation', 'POST', `/v1/tokens/${tokenId}/revoke`, {
+        reason,
+        ...commentOf(comment),
+      });
       onDone();
     } catch (err) {
       setError((err as Error).message);
@@ -336,6 +376,7 @@ export function RevokeForm({ tokenId, onDone }: { tokenId: string; onDone: () =>
           ))}
         </select>
       </label>
+      <CommentInput value={comment} onChange={setComment} />
       <button type="submit" class="danger">
         Revoke
       </button>
@@ -348,6 +389,12 @@ export function TokensPage({ principal }: { principal: Principal }) {
   const [ownerId, setOwnerId] = useState('');
   const [label, setLabel] = useState('');
   const [status, setStatus] = useState('');
+  const [scope, setScope] = useState('');
+  const [name, setName] = useState('');
+  const [prefix, setPrefix] = useState('');
+  const [expiresBefore, setExpiresBefore] = useState('');
+  const [neverUsed, setNeverUsed] = useState(false);
+  const [sort, setSort] = useState('issuedAt');
   const [query, setQuery] = useState('');
   const [pages, setPages] = useState<(string | null)[]>([null]);
   const [tokens, setTokens] = useState<TokenView[]>([]);
@@ -383,6 +430,13 @@ export function TokensPage({ principal }: { principal: Principal }) {
     if (ownerId) q.set('ownerId', ownerId);
     if (label) q.set('label', label);
     if (status) q.set('status', status);
+    if (scope) q.set('scope', scope);
+    if (name.trim()) q.set('name', name.trim());
+    if (prefix.trim()) q.set('prefix', prefix.trim());
+    // A date picks the start of that day, UTC: "expiring before" it.
+    if (expiresBefore) q.set('expiresBefore', `${expiresBefore}T00:00:00Z`);
+    if (neverUsed) q.set('neverUsed', 'true');
+    if (sort !== 'issuedAt') q.set('sort', sort);
     setQuery(q.toString());
     setPages([null]);
   };
@@ -436,6 +490,69 @@ export function TokensPage({ principal }: { principal: Principal }) {
                 <option value="active">active</option>
                 <option value="revoked">revoked</option>
                 <option value="expired">expired</option>
+              </select>
+            </label>
+            <label>
+              Scope
+              <select
+                name="scope"
+                value={scope}
+                onChange={(e) => setScope((e.target as HTMLSelectElement).value)}
+              >
+                <option value="">any</option>
+                {['admin', ...KNOWN_SCOPES].map((s) => (
+                  <option key={s} value={s}>
+                    {s}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Name contains
+              <input
+                name="name"
+                value={name}
+                onInput={(e) => setName((e.target as HTMLInputElement).value)}
+              />
+            </label>
+            <label>
+              Prefix starts with
+              <input
+                name="prefix"
+                value={prefix}
+                onInput={(e) => setPrefix((e.target as HTMLInputElement).value)}
+              />
+            </label>
+            <label>
+              Expiring before
+              <input
+                type="date"
+                name="expiresBefore"
+                value={expiresBefore}
+                onInput={(e) => setExpiresBefore((e.target as HTMLInputElement).value)}
+              />
+            </label>
+            <label>
+              <input
+                type="checkbox"
+                name="neverUsed"
+                checked={neverUsed}
+                onChange={(e) => setNeverUsed((e.target as HTMLInputElement).checked)}
+              />
+              Never used
+            </label>
+            <label>
+              Sort
+              <select
+                name="sort"
+                value={sort}
+                onChange={(e) => setSort((e.target as HTMLSelectElement).value)}
+              >
+                {SORTS.map(([value, text]) => (
+                  <option key={value} value={value}>
+                    {text}
+                  </option>
+                ))}
               </select>
             </label>
             <button type="submit">Search</button>
