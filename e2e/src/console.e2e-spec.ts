@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { freePort, startSystem, type RunningSystem } from './system';
 
 /**
@@ -125,6 +125,14 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
       what,
     );
   }
+  /** Presses Tab until `target` has the focus: it is reachable with the keyboard alone. */
+  async function tabTo(target: Locator): Promise<void> {
+    for (let i = 0; i < 120; i++) {
+      if (await target.evaluate((el) => el === document.activeElement)) return;
+      await page.keyboard.press('Tab');
+    }
+    throw new Error(`not reachable with Tab: ${String(target)}`);
+  }
   const badges = async (): Promise<string[]> =>
     page
       .locator('[data-testid=timeline] li [data-badge]')
@@ -220,10 +228,15 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
     const form = page.locator('section', {
       has: page.getByRole('heading', { name: 'Issue a token' }),
     });
-    await form.getByLabel('Owner id').fill(owner);
-    await form.getByLabel('Name').fill('console-e2e');
-    await form.getByLabel('ledger:read').check();
-    await form.getByRole('button', { name: 'Issue' }).click();
+    // With the keyboard alone.
+    await tabTo(form.getByLabel('Owner id'));
+    await page.keyboard.type(owner);
+    await tabTo(form.getByLabel('Name'));
+    await page.keyboard.type('console-e2e');
+    await tabTo(form.getByLabel('ledger:read'));
+    await page.keyboard.press('Space');
+    await tabTo(form.getByRole('button', { name: 'Issue' }));
+    await page.keyboard.press('Enter');
     plaintext = await page.getByTestId('plaintext').innerText();
     expect(plaintext).toMatch(/^tlk_/);
     await expect(
@@ -296,9 +309,14 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
       async () => (await page.locator('li[data-type="tokenledger.token.used.v1"]').count()) > 0,
       'the use in the timeline',
     );
-    await page.getByLabel('Reason').selectOption('leaked');
-    await page.getByLabel(/^Comment/).fill(COMMENT);
-    await page.getByRole('button', { name: 'Revoke' }).click();
+    // With the keyboard alone: a select takes the first option starting with the typed letter.
+    await tabTo(page.getByLabel('Reason'));
+    await page.keyboard.type('l');
+    expect(await page.getByLabel('Reason').inputValue()).toBe('leaked');
+    await tabTo(page.getByLabel(/^Comment/));
+    await page.keyboard.type(COMMENT);
+    await tabTo(page.getByRole('button', { name: 'Revoke' }));
+    await page.keyboard.press('Enter');
     await eventually(
       async () =>
         (await page.getByTestId('status').innerText()).includes('revoked') ? true : undefined,
@@ -430,6 +448,30 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
     expect(others.length).toBeGreaterThan(0);
     expect(others.every((b) => b === 'verified')).toBe(true);
     await shot('token-tampered');
+  }, 60_000);
+
+  it('fits a tablet width: no page scrolls sideways, and each stays accessible', async () => {
+    await page.setViewportSize({ width: 768, height: 1024 });
+    try {
+      for (const [route, heading] of [
+        ['#/tokens', 'Tokens'],
+        [`#/tokens/${tokenId}`, 'Token console-e2e'],
+        ['#/anomalies', 'Anomalies'],
+        ['#/sprawl', 'Sprawl'],
+        ['#/ledger', 'Ledger'],
+      ] as const) {
+        await page.goto(`${consoleUrl}/${route}`);
+        await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+        const widths = await page.evaluate(() => ({
+          content: document.documentElement.scrollWidth,
+          viewport: window.innerWidth,
+        }));
+        expect({ route, fits: widths.content <= widths.viewport }).toEqual({ route, fits: true });
+        await expectAccessible(`${heading} at 768 px`);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
   }, 60_000);
 
   it('a token with only ledger:read cannot reach issue or revoke, and is refused with 403 if it forces them', async () => {
