@@ -20,3 +20,24 @@ export async function markProcessed(
   );
   return rows.length === 1;
 }
+
+/**
+ * {@link markProcessed} for a batch, in one statement: returns the ids (lower case) that were not
+ * processed before. An id given twice is returned once; the caller MUST handle only its first
+ * occurrence. The same transaction rule holds.
+ */
+export async function markProcessedMany(
+  manager: EntityManager,
+  schema: string,
+  consumer: string,
+  eventIds: readonly string[],
+): Promise<Set<string>> {
+  if (eventIds.length === 0) return new Set();
+  const rows = await manager.query<Array<{ event_id: string }>>(
+    `INSERT INTO ${quoteIdent(schema)}.inbox (consumer, event_id)
+     SELECT $1, id FROM unnest($2::uuid[]) AS u(id)
+     ON CONFLICT DO NOTHING RETURNING event_id`,
+    [consumer, eventIds],
+  );
+  return new Set(rows.map((r) => r.event_id));
+}

@@ -30,7 +30,7 @@ export {
   type OutboxMessage,
   type OutboxRelayOptions,
 } from './outbox';
-export { markProcessed } from './inbox';
+export { markProcessed, markProcessedMany } from './inbox';
 export {
   BatchConsumer,
   isRetryableError,

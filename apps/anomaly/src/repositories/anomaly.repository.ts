@@ -63,14 +63,15 @@ export class AnomalyRepository extends SchemaRepository {
     return new Map(unique.map((id) => [id, found.get(id) ?? emptyState(id)]));
   }
 
+  /** Saves the states (one per token) in one statement. */
   async saveStates(m: Tx, states: DetectorState[]): Promise<void> {
-    for (const state of states) {
-      await m.query(
-        `INSERT INTO ${this.s}.token_state (token_id, state) VALUES ($1, $2)
-         ON CONFLICT (token_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()`,
-        [state.tokenId, JSON.stringify(state)],
-      );
-    }
+    if (states.length === 0) return;
+    await m.query(
+      `INSERT INTO ${this.s}.token_state (token_id, state)
+       SELECT token_id, state::jsonb FROM unnest($1::uuid[], $2::text[]) AS s(token_id, state)
+       ON CONFLICT (token_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()`,
+      [states.map((s) => s.tokenId), states.map((s) => JSON.stringify(s))],
+    );
   }
 
   /** Returns false when this finding (same anomalyId) was recorded before. */

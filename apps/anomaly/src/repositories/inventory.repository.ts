@@ -22,6 +22,36 @@ export class InventoryRepository extends SchemaRepository {
     await tx.query(`DELETE FROM ${this.s}.inventory`);
   }
 
+  /**
+   * {@link apply} for a batch, in order, with the uses folded: the latest use of each token is
+   * written in one statement, flushed before any other event so that, for example, a token issued
+   * and used in the same batch is inserted before its use is recorded.
+   */
+  async applyAll(m: Tx, events: readonly EventEnvelope[]): Promise<void> {
+    const lastUse = new Map<string, string>();
+    const flush = async (): Promise<void> => {
+      if (lastUse.size === 0) return;
+      await m.query(
+        `UPDATE ${this.s}.inventory AS i SET last_used_at = GREATEST(coalesce(i.last_used_at, u.at), u.at)
+         FROM unnest($1::uuid[], $2::timestamptz[]) AS u(token_id, at) WHERE i.token_id = u.token_id`,
+        [[...lastUse.keys()], [...lastUse.values()]],
+      );
+      lastUse.clear();
+    };
+    for (const event of events) {
+      if (event.type === 'tokenledger.token.used.v1') {
+        const { tokenId, at } = event.data;
+        if (!tokenId) continue;
+        const seen = lastUse.get(tokenId);
+        if (seen === undefined || Date.parse(at) > Date.parse(seen)) lastUse.set(tokenId, at);
+        continue;
+      }
+      await flush();
+      await this.apply(m, event);
+    }
+    await flush();
+  }
+
   async apply(m: Tx, event: EventEnvelope): Promise<void> {
     switch (event.type) {
       case 'tokenledger.token.issued.v1': {

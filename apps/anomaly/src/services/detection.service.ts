@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { operatorTokenIdOf } from '@tokenledger/auth';
 import type { EventEnvelope } from '@tokenledger/contracts';
 import { EventOutbox } from '@tokenledger/messaging-nest';
-import { markProcessed, type ConsumedEvent } from '@tokenledger/messaging';
+import { markProcessedMany, type ConsumedEvent } from '@tokenledger/messaging';
 import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { UnitOfWork, type Tx } from '@tokenledger/sql';
 import type { AnomalyConfig } from '../config';
@@ -109,13 +109,21 @@ export class DetectionService {
   async process(m: Tx, envelopes: EventEnvelope[], emit: boolean): Promise<Finding[]> {
     const fresh: Array<{ envelope: EventEnvelope; event: DetectorEvent }> = [];
     const consumed: EventEnvelope[] = [];
+    // One statement for the batch's inbox marks; a redelivered event (or the second copy of one
+    // in the same batch) is skipped.
+    const unseen = await markProcessedMany(
+      m,
+      this.config.DB_SCHEMA,
+      'detector',
+      envelopes.map((e) => e.id),
+    );
     for (const envelope of envelopes) {
-      if (!(await markProcessed(m, this.config.DB_SCHEMA, 'detector', envelope.id))) continue;
-      await this.inventory.apply(m, envelope);
+      if (!unseen.delete(envelope.id.toLowerCase())) continue;
       consumed.push(envelope);
       const event = toDetectorEvent(envelope);
       if (event) fresh.push({ envelope, event });
     }
+    await this.inventory.applyAll(m, consumed);
     // Lifecycle events subscribers asked for (revoked, expired, leak-reported...): queued with
     // the batch that consumed them. A rebuild queues nothing: they were delivered then.
     if (emit) await this.webhooks.enqueue(m, consumed);
