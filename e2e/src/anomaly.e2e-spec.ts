@@ -89,6 +89,7 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
     at: string,
     dpopJkt?: string,
     expiresAt = new Date(Date.now() + 86_400_000).toISOString(),
+    ownerId = 'spec',
   ): EventEnvelope {
     return type === 'issued'
       ? buildEvent({
@@ -98,7 +99,7 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
           data: {
             tokenId,
             prefix: 'tlk_live_Test',
-            owner: { type: 'service', id: 'spec' },
+            owner: { type: 'service', id: ownerId },
             name: 'spec',
             scopes: ['things:read'],
             labels: {},
@@ -516,6 +517,67 @@ describe('anomaly detection through real Kafka records and the real apps', () =>
     // The same attack reported by the owner's own service is acted on (next test); this one is not.
     await new Promise((r) => setTimeout(r, 2000));
     expect(await victim.active()).toBe(true);
+  });
+
+  it("a use processed before its token's token.issued: the revoke waits for the owner, and is requested then only when the reporter is the owner's service", async () => {
+    const owned = uuidv7();
+    const foreign = uuidv7();
+    const start = previousMinute();
+    // Reported by the service late-owner (an SDK reporter's source), FR then NZ 30 s later.
+    const travel = (tokenId: string): EventEnvelope[] => [
+      used(
+        tokenId,
+        new Date(start).toISOString(),
+        { ip: '192.0.2.10', country: 'FR' },
+        '/services/late-owner',
+      ),
+      used(
+        tokenId,
+        new Date(start + 30_000).toISOString(),
+        { ip: '203.0.113.10', country: 'NZ' },
+        '/services/late-owner',
+      ),
+    ];
+    await produce(TOPICS.usage, [...travel(owned), ...travel(foreign)]);
+    const pending = async (tokenId: string): Promise<Anomaly> =>
+      eventually(
+        async () => {
+          const f = (await findings(tokenId)).find((x) => x.rule === 'impossible-travel');
+          return f?.summary.includes('revoke pending') ? f : undefined;
+        },
+        20_000,
+        'the pending impossible-travel finding',
+      );
+    const [ownedFinding, foreignFinding] = [await pending(owned), await pending(foreign)];
+    expect(ownedFinding.action).toBe('alert');
+    const requests = async (): Promise<Array<{ tokenId: string; anomalyId?: string }>> =>
+      (await readTopic(topicName(TOPICS.commands, prefix), () => false, 3000)).flatMap((r) => {
+        const d = r.value ? decodeEvent(r.value) : undefined;
+        return d?.ok && d.event.type === 'tokenledger.token.revoke-requested.v1'
+          ? [d.event.data as { tokenId: string; anomalyId?: string }]
+          : [];
+      });
+    expect((await requests()).filter((r) => r.tokenId === owned)).toEqual([]);
+
+    // Their token.issued arrive: one owned by late-owner, the other by someone else.
+    const now = new Date().toISOString();
+    await produce(TOPICS.lifecycle, [
+      lifecycle('issued', owned, now, undefined, undefined, 'late-owner'),
+      lifecycle('issued', foreign, now, undefined, undefined, 'someone-else'),
+    ]);
+    const requested = await eventually(
+      async () => {
+        const r = await requests();
+        return r.some((x) => x.tokenId === owned) ? r : undefined;
+      },
+      20_000,
+      'the revoke request of the owned token',
+    );
+    expect(requested.filter((r) => r.tokenId === owned)).toEqual([
+      expect.objectContaining({ tokenId: owned, anomalyId: ownedFinding.id }),
+    ]);
+    expect(requested.filter((r) => r.tokenId === foreign)).toEqual([]);
+    expect(foreignFinding.action).toBe('alert');
   });
 
   it('attack: normal use, then a new country at 10x the rate -> anomaly -> revoke-requested -> revoked (anomaly) -> inactive; causation visible in the ledger', async () => {

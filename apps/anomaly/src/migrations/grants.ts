@@ -21,5 +21,7 @@ export const grants: SchemaGrants = {
     // Attempts are a record: never updated.
     webhook_attempts: ['SELECT', 'INSERT'],
     rotation_progress: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+    // Decided (deleted) when the token's token.issued arrives.
+    pending_revokes: ['SELECT', 'INSERT', 'DELETE'],
   },
 };

@@ -159,7 +159,46 @@ export class AnomalyRepository extends SchemaRepository {
    * Before a rebuild, in its transaction: forgets the detector's state, its findings (except
    * stale-token ones, which come from wall-clock sweeps, not the streams) and which events it saw.
    */
+  /** A revoke to decide once the token's owner is known (see DetectionService). */
+  async addPendingRevoke(
+    m: Tx,
+    p: { anomalyId: string; tokenId: string; reporter: string; causeEventId: string },
+  ): Promise<void> {
+    await m.query(
+      `INSERT INTO ${this.s}.pending_revokes (anomaly_id, token_id, reporter, cause_event_id)
+       VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+      [p.anomalyId, p.tokenId, p.reporter, p.causeEventId],
+    );
+  }
+
+  /** Removes and returns the pending revokes of these tokens. */
+  async takePendingRevokes(
+    m: Tx,
+    tokenIds: string[],
+  ): Promise<
+    Array<{ anomalyId: string; tokenId: string; reporter: string; causeEventId: string }>
+  > {
+    if (tokenIds.length === 0) return [];
+    const rows = await m.query<
+      Array<{ anomaly_id: string; token_id: string; reporter: string; cause_event_id: string }>
+    >(
+      // In a CTE: TypeORM answers a top-level DELETE with [rows, count] instead of the rows.
+      `WITH taken AS (
+         DELETE FROM ${this.s}.pending_revokes WHERE token_id = ANY($1::uuid[])
+         RETURNING anomaly_id, token_id, reporter, cause_event_id
+       ) SELECT * FROM taken`,
+      [tokenIds],
+    );
+    return rows.map((r) => ({
+      anomalyId: r.anomaly_id,
+      tokenId: r.token_id,
+      reporter: r.reporter,
+      causeEventId: r.cause_event_id,
+    }));
+  }
+
   async resetDetector(tx: Tx): Promise<void> {
+    await tx.query(`DELETE FROM ${this.s}.pending_revokes`);
     await tx.query(`DELETE FROM ${this.s}.token_state`);
     await tx.query(`DELETE FROM ${this.s}.anomalies WHERE rule <> 'stale-token'`);
     await tx.query(`DELETE FROM ${this.s}.inbox WHERE consumer = 'detector'`);

@@ -16,6 +16,9 @@ export const DETECTOR_ACTOR = 'service:anomaly';
 export const INTROSPECTION_SOURCE = '/tokenledger/revocation';
 /** The source of an SDK UsageReporter's token.used events: `/services/<service>`. */
 const SDK_SOURCE_PREFIX = '/services/';
+/** In the summary of a finding whose revoke waits for the token's owner to be known. */
+export const PENDING_NOTE =
+  "revoke pending: the token's owner is not known yet; requested when its token.issued shows the reporter is the owner's service";
 
 /** The detector's view of an event, or undefined for events no rule looks at. */
 export function toDetectorEvent(event: EventEnvelope): DetectorEvent | undefined {
@@ -124,6 +127,7 @@ export class DetectionService {
       if (event) fresh.push({ envelope, event });
     }
     await this.inventory.applyAll(m, consumed);
+    await this.decidePendingRevokes(m, consumed, emit);
     // Lifecycle events subscribers asked for (revoked, expired, leak-reported...): queued with
     // the batch that consumed them. A rebuild queues nothing: they were delivered then.
     if (emit) await this.webhooks.enqueue(m, consumed);
@@ -142,11 +146,23 @@ export class DetectionService {
       const result = detectInPlace(state, event, rules);
       if (result.outsideWindow) this.outsideWindow.inc();
       for (const found of result.findings) {
-        const withheld = await this.revokeWithheld(m, found, envelope);
-        const finding: Finding = withheld
-          ? { ...found, action: 'alert', summary: `${found.summary} (${withheld})` }
-          : found;
+        const decision = await this.revokeDecision(m, found, envelope);
+        const finding: Finding =
+          decision === 'act'
+            ? found
+            : {
+                ...found,
+                action: 'alert',
+                summary: `${found.summary} (${'withheld' in decision ? decision.withheld : PENDING_NOTE})`,
+              };
         if (await this.repository.insertFinding(m, finding)) {
+          if (typeof decision === 'object' && 'pending' in decision)
+            await this.repository.addPendingRevoke(m, {
+              anomalyId: finding.anomalyId,
+              tokenId: finding.tokenId,
+              reporter: decision.pending,
+              causeEventId: envelope.id,
+            });
           if (emit) await this.act(m, finding, envelope);
           findings.push(finding);
         }
@@ -164,13 +180,13 @@ export class DetectionService {
    * that called `POST /v1/usage`. Returns why the revoke is withheld (the finding becomes an
    * alert), or undefined. Ownership never changes, so a rebuild decides the same.
    */
-  private async revokeWithheld(
+  private async revokeDecision(
     m: Tx,
     finding: Finding,
     cause: EventEnvelope,
-  ): Promise<string | undefined> {
-    if (finding.action !== 'revoke' || cause.type !== 'tokenledger.token.used.v1') return undefined;
-    if (cause.source === INTROSPECTION_SOURCE) return undefined;
+  ): Promise<'act' | { withheld: string } | { pending: string }> {
+    if (finding.action !== 'revoke' || cause.type !== 'tokenledger.token.used.v1') return 'act';
+    if (cause.source === INTROSPECTION_SOURCE) return 'act';
     // An operator's call (POST /v1/usage) has the actor `operator:<tokenId>` (auth's operatorActor).
     const operatorTokenId = operatorTokenIdOf(cause.actor);
     const reporter = cause.source.startsWith(SDK_SOURCE_PREFIX)
@@ -179,8 +195,34 @@ export class DetectionService {
         ? await this.inventory.ownerOf(m, operatorTokenId)
         : undefined;
     const owner = await this.inventory.ownerOf(m, finding.tokenId);
-    if (reporter !== undefined && reporter === owner) return undefined;
-    return `revoke withheld: reported by ${reporter ?? cause.actor}, not by the token owner's service`;
+    // The use came before the token's token.issued (the topics interleave freely): its owner
+    // decides when it arrives (decidePendingRevokes).
+    if (owner === undefined && reporter !== undefined) return { pending: reporter };
+    if (reporter !== undefined && reporter === owner) return 'act';
+    return {
+      withheld: `revoke withheld: reported by ${reporter ?? cause.actor}, not by the token owner's service`,
+    };
+  }
+
+  /**
+   * The revokes asked for by findings on tokens whose owner was not known yet: decided by the
+   * token.issued events of this batch. The reporter is the owner's service: the revoke is
+   * requested now (referring to the finding); otherwise nothing more happens, as for any
+   * withheld revoke. A rebuild (emit false) decides nothing: the requests were made then.
+   */
+  private async decidePendingRevokes(
+    m: Tx,
+    consumed: readonly EventEnvelope[],
+    emit: boolean,
+  ): Promise<void> {
+    const issued = consumed.flatMap((e) =>
+      e.type === 'tokenledger.token.issued.v1' ? [e.data.tokenId] : [],
+    );
+    for (const p of await this.repository.takePendingRevokes(m, issued)) {
+      if (!emit || (await this.inventory.ownerOf(m, p.tokenId)) !== p.reporter) continue;
+      await this.requestRevoke(m, p.tokenId, p.anomalyId, { causationid: p.causeEventId });
+      this.outbox.publishSoon();
+    }
   }
 
   /** Records a finding's events; `cause` is the event that triggered it (none for sweeps). */
@@ -209,20 +251,27 @@ export class DetectionService {
     );
     if (detected) await this.webhooks.enqueue(m, [detected]);
     if (finding.action !== 'revoke' || !detected) return;
+    await this.requestRevoke(m, finding.tokenId, finding.anomalyId, {
+      correlationid: detected.correlationid,
+      causationid: detected.id,
+    });
+  }
+
+  private async requestRevoke(
+    m: Tx,
+    tokenId: string,
+    anomalyId: string,
+    links: { correlationid?: string; causationid?: string },
+  ): Promise<void> {
     await this.outbox.append(
       m,
       [
         {
           type: 'tokenledger.token.revoke-requested.v1',
-          data: {
-            tokenId: finding.tokenId,
-            reason: 'anomaly',
-            requester: DETECTOR_ACTOR,
-            anomalyId: finding.anomalyId,
-          },
+          data: { tokenId, reason: 'anomaly', requester: DETECTOR_ACTOR, anomalyId },
         },
       ],
-      { actor: DETECTOR_ACTOR, correlationid: detected.correlationid, causationid: detected.id },
+      { actor: DETECTOR_ACTOR, ...links },
     );
   }
 }
