@@ -15,6 +15,7 @@ function harness(policy: Policy = DEFAULT_POLICY) {
   const tokens = {
     policy: () => Promise.resolve(policy),
     insertIssued: (row: NewTokenRow) => Promise.resolve(void rows.push(row)),
+    savePolicy: () => Promise.resolve(2),
   } as unknown as TokensRepository;
   const outbox = {
     append: (_tx: Tx, d: EventDraft[]) => Promise.resolve(void drafts.push(...d)),
@@ -141,5 +142,19 @@ describe('IssuanceService.issue', () => {
         data: expect.objectContaining({ rule: 'max-credits' }) as unknown,
       }),
     ]);
+  });
+});
+
+describe('IssuanceService.setPolicy', () => {
+  it('records an optional setting added or removed as changed', async () => {
+    const added = harness();
+    await added.service.setPolicy(
+      { ...DEFAULT_POLICY, defaultCredits: { remaining: 2 } },
+      { actor: 'system', scopes: ['admin'] },
+    );
+    expect(added.drafts[0]?.data).toMatchObject({ changedFields: ['defaultCredits'] });
+    const removed = harness({ ...DEFAULT_POLICY, maxRateLimit: { limit: 1, windowSeconds: 1 } });
+    await removed.service.setPolicy(DEFAULT_POLICY, { actor: 'system', scopes: ['admin'] });
+    expect(removed.drafts[0]?.data).toMatchObject({ changedFields: ['maxRateLimit'] });
   });
 });

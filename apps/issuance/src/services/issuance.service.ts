@@ -295,9 +295,13 @@ export class IssuanceService {
     let saved = false;
     await this.uow.run(async (manager) => {
       const before = await this.tokens.policy(manager);
-      const changedFields = (Object.keys(policy) as Array<keyof Policy>).filter(
-        (key) => canonicalize(policy[key]) !== canonicalize(before[key]),
-      );
+      // Optional settings (the limits) can be added or removed: compare the keys of both.
+      const keys = [...new Set([...Object.keys(before), ...Object.keys(policy)])] as Array<
+        keyof Policy
+      >;
+      const canonical = (value: unknown): string | undefined =>
+        value === undefined ? undefined : canonicalize(value);
+      const changedFields = keys.filter((key) => canonical(policy[key]) !== canonical(before[key]));
       if (changedFields.length === 0) return;
       const version = await this.tokens.savePolicy(manager, policy, caller.actor);
       saved = true;
