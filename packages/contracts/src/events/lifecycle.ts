@@ -164,8 +164,9 @@ export const tokenRotationDueV1Schema = z.strictObject({
 });
 
 /**
- * The usage limits of a token were set or reset by an operator (limits given at issue time are in token.issued). `null`
- * removes a limit. Counters are not events: only the settings and resets are.
+ * The usage limits of a token were set or reset by an operator (limits given at issue time are
+ * in token.issued). `null` removes a limit. Counters are not events: only the settings and
+ * resets are.
  */
 export const tokenLimitsChangedV1Schema = z.strictObject({
   tokenId: tokenIdSchema,
