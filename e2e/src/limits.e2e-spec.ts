@@ -349,6 +349,29 @@ describe('per-token limits and credits through two revocation instances', () => 
     expect(await introspect(secondUrl, t.token)).toMatchObject({ active: true });
   }, 60_000);
 
+  it('an owner-scoped issuer, without policies:write, may limit the tokens it issues', async () => {
+    const issuer = await issue('limits-scoped-issuer', [
+      'tokens:issue@limits-scoped',
+      'things:read',
+    ]);
+    const res = await fetch(`${system.apps.issuance.url}/v1/tokens`, {
+      method: 'POST',
+      headers: auth(issuer.token),
+      body: JSON.stringify({
+        owner: { type: 'service', id: 'limits-scoped' },
+        name: 'limits-scoped',
+        scopes: ['things:read'],
+        ttlSeconds: 3600,
+        credits: { remaining: 1 },
+      }),
+    });
+    expect(res.status).toBe(201);
+    const t = (await res.json()) as { tokenId: string; token: string };
+    expect(await limitsOf(secondUrl, t.tokenId)).toMatchObject({ credits: { remaining: 1 } });
+    // Changing them afterwards is an operator's PUT, which this issuer may not do.
+    expect((await putLimits(t.tokenId, { credits: null }, issuer.token)).status).toBe(403);
+  }, 60_000);
+
   it('refuses a bad limits body with 400 and issues nothing', async () => {
     for (const [i, bad] of [
       { credits: { remaining: -1 } },
