@@ -225,4 +225,219 @@ describe('per-token limits and credits through two revocation instances', () => 
     await settle();
     expect(await introspect(system.apps.revocation.url, t.token)).toMatchObject({ active: true });
   }, 60_000);
+
+  // Limits at issue time and by policy: they travel with the token (token.issued, issuance's
+  // record for read-your-writes), so the very first introspection already enforces them.
+
+  async function issueWith(owner: string, extra: Record<string, unknown>): Promise<Response> {
+    return fetch(`${system.apps.issuance.url}/v1/tokens`, {
+      method: 'POST',
+      headers: auth(),
+      body: JSON.stringify({
+        owner: { type: 'service', id: owner },
+        name: owner,
+        scopes: ['things:read'],
+        ttlSeconds: 3600,
+        ...extra,
+      }),
+    });
+  }
+
+  async function limitsOf(base: string, tokenId: string): Promise<Record<string, unknown>> {
+    const res = await fetch(`${base}/v1/tokens/${tokenId}/limits`, { headers: auth() });
+    expect(res.status).toBe(200);
+    return (await res.json()) as Record<string, unknown>;
+  }
+
+  /** The tokens named `name` (every test issues under a name of its own). */
+  async function tokensNamed(name: string): Promise<unknown[]> {
+    const res = await fetch(
+      `${system.apps.issuance.url}/v1/tokens?name=${encodeURIComponent(name)}`,
+      { headers: auth() },
+    );
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { tokens: Array<{ name: string }> }).tokens.filter(
+      (t) => t.name === name,
+    );
+  }
+
+  async function putPolicy(policy: Record<string, unknown>): Promise<void> {
+    const res = await fetch(`${system.apps.issuance.url}/v1/policies`, {
+      method: 'PUT',
+      headers: auth(),
+      body: JSON.stringify(policy),
+    });
+    expect([res.status, await res.text()]).toEqual([200, expect.any(String)]);
+  }
+
+  it('a token issued with 3 credits is active for its first 3 introspections, at once, then credits_exhausted', async () => {
+    const res = await issueWith('limits-issued-credits', { credits: { remaining: 3 } });
+    expect(res.status).toBe(201);
+    const t = (await res.json()) as { tokenId: string; token: string };
+    // Immediately, on the instance that has not seen token.issued on Kafka necessarily.
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await introspect(secondUrl, t.token));
+    expect(answers.map((a) => a.active)).toEqual([true, true, true, false]);
+    expect(answers[3]).toEqual({ active: false, tokenledger_reason: 'credits_exhausted' });
+    expect(await limitsOf(system.apps.revocation.url, t.tokenId)).toMatchObject({
+      rateLimit: null,
+      credits: { remaining: 0 },
+    });
+
+    // Evidence: token.issued on the lifecycle topic, and its ledger leaf, carry the limits.
+    const lifecycle = await readTopic(topicName(TOPICS.lifecycle, prefix), (rs) =>
+      rs.some((r) => r.key === t.tokenId),
+    );
+    const issued = lifecycle
+      .filter((r) => r.key === t.tokenId)
+      .map((r) => decoded(r.value))
+      .find((e) => e.type === 'tokenledger.token.issued.v1');
+    expect(issued?.data).toMatchObject({ tokenId: t.tokenId, credits: { remaining: 3 } });
+    expect(issued?.data).not.toHaveProperty('rateLimit');
+    const leaf = await eventually(
+      async () => {
+        const r = await fetch(`${system.apps.ledger.url}/v1/ledger/tokens/${t.tokenId}/timeline`, {
+          headers: auth(),
+        });
+        if (r.status !== 200) return undefined;
+        const body = (await r.json()) as {
+          entries: Array<{ record: { event?: EventEnvelope } }>;
+        };
+        return body.entries
+          .map((e) => e.record.event)
+          .find((e) => e?.type === 'tokenledger.token.issued.v1');
+      },
+      15_000,
+      'token.issued in the ledger timeline',
+    );
+    expect(leaf.data).toMatchObject({ credits: { remaining: 3 } });
+
+    // The consumer applying token.issued later resets nothing: still exhausted on both.
+    await settle();
+    expect(await introspect(system.apps.revocation.url, t.token)).toEqual({
+      active: false,
+      tokenledger_reason: 'credits_exhausted',
+    });
+  }, 60_000);
+
+  it('a token issued with a rate limit is limited from its first use; GET limits shows it at once', async () => {
+    const res = await issueWith('limits-issued-rate', {
+      rateLimit: { limit: 2, windowSeconds: 3600 },
+    });
+    expect(res.status).toBe(201);
+    const t = (await res.json()) as { tokenId: string; token: string };
+    // Read back before any introspection: the limits are there right after issue.
+    expect(await limitsOf(secondUrl, t.tokenId)).toMatchObject({
+      tokenId: t.tokenId,
+      rateLimit: { limit: 2, windowSeconds: 3600 },
+      credits: null,
+    });
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await introspect(secondUrl, t.token));
+    expect(answers.map((a) => a.active)).toEqual([true, true, false]);
+    expect(answers[2]).toEqual({ active: false, tokenledger_reason: 'rate_limited' });
+    // A later PUT is not undone by the token.issued event arriving afterwards.
+    expect((await putLimits(t.tokenId, { rateLimit: null })).status).toBe(200);
+    await readTopic(topicName(TOPICS.lifecycle, prefix), (rs) =>
+      rs.some(
+        (r) =>
+          r.key === t.tokenId && decoded(r.value).type === 'tokenledger.token.limits-changed.v1',
+      ),
+    );
+    await settle();
+    expect(await limitsOf(secondUrl, t.tokenId)).toMatchObject({ rateLimit: null });
+    expect(await introspect(secondUrl, t.token)).toMatchObject({ active: true });
+  }, 60_000);
+
+  it('an owner-scoped issuer, without policies:write, may limit the tokens it issues', async () => {
+    const issuer = await issue('limits-scoped-issuer', [
+      'tokens:issue@limits-scoped',
+      'things:read',
+    ]);
+    const res = await fetch(`${system.apps.issuance.url}/v1/tokens`, {
+      method: 'POST',
+      headers: auth(issuer.token),
+      body: JSON.stringify({
+        owner: { type: 'service', id: 'limits-scoped' },
+        name: 'limits-scoped',
+        scopes: ['things:read'],
+        ttlSeconds: 3600,
+        credits: { remaining: 1 },
+      }),
+    });
+    expect(res.status).toBe(201);
+    const t = (await res.json()) as { tokenId: string; token: string };
+    expect(await limitsOf(secondUrl, t.tokenId)).toMatchObject({ credits: { remaining: 1 } });
+    // Changing them afterwards is an operator's PUT, which this issuer may not do.
+    expect((await putLimits(t.tokenId, { credits: null }, issuer.token)).status).toBe(403);
+  }, 60_000);
+
+  it('refuses a bad limits body with 400 and issues nothing', async () => {
+    for (const [i, bad] of [
+      { credits: { remaining: -1 } },
+      { credits: { remaining: 5, refill: { amount: 5, intervalSeconds: 1 } } },
+      { rateLimit: { limit: 0, windowSeconds: 60 } },
+      { rateLimit: { limit: 5 } },
+      { rateLimit: { limit: 5, windowSeconds: 60, burst: 10 } },
+      { credits: 5 },
+    ].entries()) {
+      const name = `limits-bad-issue-${i}`;
+      const res = await issueWith(name, bad);
+      const body = (await res.json()) as { code?: string; detail?: string };
+      expect([bad, res.status]).toEqual([bad, 400]);
+      expect(JSON.stringify(body)).toMatch(/rateLimit|credits/);
+      expect(await tokensNamed(name)).toEqual([]);
+    }
+  }, 60_000);
+
+  it('a policy default applies when the request has none; a request over the policy maximum is refused and nothing is issued', async () => {
+    const before = await fetch(`${system.apps.issuance.url}/v1/policies`, { headers: auth() });
+    const policy = (await before.json()) as Record<string, unknown>;
+    await putPolicy({
+      ...policy,
+      defaultCredits: { remaining: 2 },
+      maxCredits: { remaining: 10 },
+      maxRateLimit: { limit: 100, windowSeconds: 60 },
+    });
+    try {
+      const res = await issueWith('limits-policy-default', {});
+      expect(res.status).toBe(201);
+      const t = (await res.json()) as { tokenId: string; token: string };
+      // The default credits, and the maximum as the rate limit (none asked, no default).
+      expect(await limitsOf(secondUrl, t.tokenId)).toMatchObject({
+        rateLimit: { limit: 100, windowSeconds: 60 },
+        credits: { remaining: 2 },
+      });
+      const answers = [];
+      for (let i = 0; i < 3; i++)
+        answers.push(await introspect(system.apps.revocation.url, t.token));
+      expect(answers.map((a) => a.active)).toEqual([true, true, false]);
+
+      // Within the maximum: allowed, the request wins over the default.
+      const within = await issueWith('limits-policy-within', { credits: { remaining: 10 } });
+      expect(within.status).toBe(201);
+
+      for (const [name, over, rule] of [
+        ['limits-policy-over-credits', { credits: { remaining: 11 } }, 'max-credits'],
+        ['limits-policy-no-credits', { credits: null }, 'max-credits'],
+        [
+          'limits-policy-over-rate',
+          { rateLimit: { limit: 100, windowSeconds: 30 } },
+          'max-rate-limit',
+        ],
+      ] as const) {
+        const refused = await issueWith(name, over);
+        const problem = (await refused.json()) as { code: string; detail: string };
+        expect([name, refused.status, problem.code]).toEqual([name, 422, 'policy_violation']);
+        expect(problem.detail).toContain(`policy rule ${rule}`);
+        expect(await tokensNamed(name)).toEqual([]);
+      }
+    } finally {
+      await putPolicy(policy);
+    }
+    // Without the policy's limits again: a token without limits is unlimited.
+    const free = await issueWith('limits-policy-after', {});
+    const t = (await free.json()) as { tokenId: string };
+    expect(await limitsOf(secondUrl, t.tokenId)).toMatchObject({ rateLimit: null, credits: null });
+  }, 60_000);
 });

@@ -89,6 +89,16 @@ describe('OpenAPI: valid documents, complete routes, real answers as declared', 
     },
   );
 
+  it('issuance: the issue request declares rateLimit and credits, the shapes of the limits PUT', () => {
+    const { doc } = checkers.issuance;
+    let body = JSON.stringify(doc.paths['/v1/tokens']?.post?.requestBody ?? null);
+    // Inline or by reference to a component schema.
+    for (const [, name] of body.matchAll(/"#\/components\/schemas\/([^"]+)"/g))
+      body += JSON.stringify(doc.components?.schemas?.[name ?? ''] ?? null);
+    for (const field of ['rateLimit', 'windowSeconds', 'credits', 'remaining', 'refill'])
+      expect([field, body.includes(`"${field}"`)]).toEqual([field, true]);
+  });
+
   it('the checker refuses an answer that differs from the document', async () => {
     const checker = checkers.issuance;
     const url = `${system.apps.issuance.url}/v1/tokens/${'0'.repeat(8)}-0000-7000-8000-000000000000`;
@@ -166,12 +176,25 @@ describe('OpenAPI: valid documents, complete routes, real answers as declared', 
           scopes: ['orders:read'],
           ttlSeconds: 3600,
           labels: { env: 'test' },
+          rateLimit: { limit: 1000, windowSeconds: 60 },
+          credits: { remaining: 1000 },
         },
       }),
       201,
     );
     const { token, tokenId } = issued.body;
     await expectStatus(call('issuance', 'POST', '/v1/tokens', { body: { name: 'x' } }), 400);
+    await expectStatus(
+      call('issuance', 'POST', '/v1/tokens', {
+        body: {
+          owner: { type: 'service', id: 'openapi' },
+          name: 'bad-limits',
+          scopes: ['orders:read'],
+          credits: { remaining: -1 },
+        },
+      }),
+      400,
+    );
     await expectStatus(call('issuance', 'GET', '/v1/tokens?limit=2'), 200);
     await expectStatus(call('issuance', 'GET', '/v1/tokens?limit=0'), 400);
     await expectStatus(call('issuance', 'GET', `/v1/tokens/${tokenId}`), 200);

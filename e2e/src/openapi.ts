@@ -7,6 +7,7 @@ interface Operation {
   responses?: Record<string, { content?: Record<string, { schema?: Json }> }>;
   security?: unknown[];
   parameters?: Array<{ name: string; in: string; schema?: unknown }>;
+  requestBody?: Json;
 }
 export type OpenApiDocument = {
   openapi: string;

@@ -91,6 +91,25 @@ describe('cross-field rules', () => {
     ]);
   });
 
+  it('token.issued: optional limits with the limits-changed schemas; events without them stay valid', () => {
+    // The sample has no limits: an event written before limits could be set at issue time.
+    expect(issuePaths(EVENT_TYPES.tokenIssued, {})).toEqual([]);
+    expect(
+      issuePaths(EVENT_TYPES.tokenIssued, {
+        rateLimit: { limit: 10, windowSeconds: 60 },
+        credits: { remaining: 3, refill: { amount: 3, intervalSeconds: 3600 } },
+      }),
+    ).toEqual([]);
+    expect(
+      issuePaths(EVENT_TYPES.tokenIssued, { rateLimit: { limit: 0, windowSeconds: 60 } }),
+    ).toEqual(['rateLimit.limit']);
+    expect(issuePaths(EVENT_TYPES.tokenIssued, { credits: { remaining: -1 } })).toEqual([
+      'credits.remaining',
+    ]);
+    // null is a limits-changed removal, not a setting a new token can carry.
+    expect(issuePaths(EVENT_TYPES.tokenIssued, { credits: null })).toEqual(['credits']);
+  });
+
   it('token.rotated: the new token differs from the old one', () => {
     expect(issuePaths(EVENT_TYPES.tokenRotated, { newTokenId: TOKEN })).toEqual(['newTokenId']);
     expect(issuePaths(EVENT_TYPES.tokenRotated, { graceSeconds: -1 })).toEqual(['graceSeconds']);

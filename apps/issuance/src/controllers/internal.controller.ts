@@ -12,7 +12,8 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { InternalSecretGuard, Public } from '@tokenledger/auth';
 import { parseInput } from '@tokenledger/service-host';
 import { isWellFormed } from '@tokenledger/token-core';
-import type { TokenView } from '../repositories/tokens.repository';
+import type { Credits, RateLimit } from '@tokenledger/contracts';
+import type { IssuedLimits, TokenView } from '../repositories/tokens.repository';
 import { IssuanceService } from '../services/issuance.service';
 import { resolveSchema, tokenIdParam } from './schemas';
 
@@ -29,10 +30,13 @@ export interface CredentialRecord {
   issuedAt: string;
   expiresAt: string;
   dpopJkt?: string;
+  /** The limits it was issued with, so that its first use is already limited. */
+  rateLimit?: RateLimit;
+  credits?: Credits;
   status: TokenView['status'];
 }
 
-function recordOf(view: TokenView): CredentialRecord {
+function recordOf(view: TokenView & IssuedLimits): CredentialRecord {
   return {
     tokenId: view.tokenId,
     prefix: view.prefix,
@@ -42,6 +46,8 @@ function recordOf(view: TokenView): CredentialRecord {
     issuedAt: view.issuedAt,
     expiresAt: view.expiresAt,
     ...(view.dpopJkt ? { dpopJkt: view.dpopJkt } : {}),
+    ...(view.rateLimit ? { rateLimit: view.rateLimit } : {}),
+    ...(view.credits ? { credits: view.credits } : {}),
     status: view.status,
   };
 }
@@ -66,16 +72,14 @@ export class InternalController {
   async resolve(@Body() body: unknown): Promise<{ tokenId: string; record: CredentialRecord }> {
     const { token } = parseInput(resolveSchema, body);
     const tokenId = isWellFormed(token) ? await this.issuance.resolve(token) : undefined;
-    const view = tokenId ? await this.issuance.get(tokenId, { all: true }) : undefined;
+    const view = tokenId ? await this.issuance.credentialRecord(tokenId) : undefined;
     if (!tokenId || !view) throw new NotFoundException('unknown token');
     return { tokenId, record: recordOf(view) };
   }
 
   @Get('tokens/:tokenId')
   async token(@Param('tokenId') tokenId: string): Promise<CredentialRecord> {
-    const view = await this.issuance.get(parseInput(tokenIdParam, tokenId, 'tokenId'), {
-      all: true,
-    });
+    const view = await this.issuance.credentialRecord(parseInput(tokenIdParam, tokenId, 'tokenId'));
     if (!view) throw new NotFoundException('unknown token');
     return recordOf(view);
   }

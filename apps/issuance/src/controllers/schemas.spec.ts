@@ -25,3 +25,36 @@ describe('issueTokenSchema labels', () => {
     expect(paths({ env: 'x'.repeat(257) })).toEqual(['labels.env']);
   });
 });
+
+describe('issueTokenSchema limits', () => {
+  const paths = (limits: Record<string, unknown>) => {
+    const result = issueTokenSchema.safeParse({
+      owner: { type: 'team', id: 'billing' },
+      name: 'ci',
+      scopes: ['tokens:read'],
+      ...limits,
+    });
+    return result.success ? [] : result.error.issues.map((i) => i.path.join('.'));
+  };
+
+  it('accepts the limits PUT schemas, and null for none', () => {
+    expect(
+      paths({
+        rateLimit: { limit: 100, windowSeconds: 60 },
+        credits: { remaining: 5, refill: { amount: 5, intervalSeconds: 3600 } },
+      }),
+    ).toEqual([]);
+    expect(paths({ rateLimit: null, credits: null })).toEqual([]);
+  });
+
+  it('refuses bad values, naming the field', () => {
+    expect(paths({ rateLimit: { limit: 0, windowSeconds: 60 } })).toEqual(['rateLimit.limit']);
+    expect(paths({ rateLimit: { limit: 5 } })).toEqual(['rateLimit.windowSeconds']);
+    expect(paths({ credits: { remaining: -1 } })).toEqual(['credits.remaining']);
+    expect(paths({ credits: { remaining: 5, refill: { amount: 5, intervalSeconds: 1 } } })).toEqual(
+      ['credits.refill.intervalSeconds'],
+    );
+    expect(paths({ credits: 5 })).toEqual(['credits']);
+    expect(paths({ credits: { remaining: 1, extra: true } })).toEqual(['credits']);
+  });
+});

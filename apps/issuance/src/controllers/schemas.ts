@@ -1,5 +1,7 @@
 import {
   ACTOR_PATTERN,
+  creditsSchema,
+  rateLimitSchema,
   labelKeySchema,
   labelValueSchema,
   scopeSchema,
@@ -43,6 +45,20 @@ export const issueTokenSchema = z
       .string()
       .regex(/^[A-Za-z0-9_-]{43}$/, 'expected a base64url SHA-256 JWK thumbprint (RFC 7638)')
       .optional(),
+    // The schemas of PUT /v1/tokens/{id}/limits. Absent: the policy's default (or maximum);
+    // null: none (refused when the policy has a maximum).
+    rateLimit: rateLimitSchema
+      .nullable()
+      .optional()
+      .describe(
+        'Uses per fixed window, counted per revocation instance. Absent: the policy default; null: none',
+      ),
+    credits: creditsSchema
+      .nullable()
+      .optional()
+      .describe(
+        'Uses left (optionally refilled), exact across instances. Absent: the policy default; null: none',
+      ),
   })
   .refine((b) => !(b.ttlSeconds !== undefined && b.expiresAt !== undefined), {
     message: 'give ttlSeconds or expiresAt, not both',

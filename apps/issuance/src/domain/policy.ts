@@ -1,3 +1,9 @@
+import {
+  creditsSchema,
+  rateLimitSchema,
+  type Credits,
+  type RateLimit,
+} from '@tokenledger/contracts';
 import { hasScope, missingScopes } from '@tokenledger/token-core';
 import { z } from 'zod';
 
@@ -28,11 +34,37 @@ export const policySchema = z
       .max(1000),
     /** Tokens holding any of these scopes must be DPoP-bound. */
     dpopRequiredScopes: z.array(z.string().min(1).max(128)).max(100),
+    /** The rate limit of a token whose issue request gives none. */
+    defaultRateLimit: rateLimitSchema.optional(),
+    /**
+     * No token is issued with a looser rate limit (see rateLimitWithin), nor without one: a
+     * request that gives none and meets no default gets this one.
+     */
+    maxRateLimit: rateLimitSchema.optional(),
+    /** The credits of a token whose issue request gives none. */
+    defaultCredits: creditsSchema.optional(),
+    /** No token is issued with more credits (see creditsWithin), nor without credits. */
+    maxCredits: creditsSchema.optional(),
   })
   .refine((p) => p.defaultTtlSeconds <= p.maxTtlSeconds, {
     message: 'defaultTtlSeconds must not exceed maxTtlSeconds',
     path: ['defaultTtlSeconds'],
-  });
+  })
+  .refine(
+    (p) =>
+      !p.defaultRateLimit || !p.maxRateLimit || rateLimitWithin(p.defaultRateLimit, p.maxRateLimit),
+    {
+      message: 'defaultRateLimit must be within maxRateLimit',
+      path: ['defaultRateLimit'],
+    },
+  )
+  .refine(
+    (p) => !p.defaultCredits || !p.maxCredits || creditsWithin(p.defaultCredits, p.maxCredits),
+    {
+      message: 'defaultCredits must be within maxCredits',
+      path: ['defaultCredits'],
+    },
+  );
 
 export type Policy = z.infer<typeof policySchema>;
 
@@ -102,4 +134,89 @@ export function checkPolicy(
     };
   }
   return { ok: true };
+}
+
+/**
+ * Whether `limit` allows no more than `max`: at most `max.limit` uses in one window, and no more
+ * uses per second on average (limit / windowSeconds).
+ */
+export function rateLimitWithin(limit: RateLimit, max: RateLimit): boolean {
+  return (
+    limit.limit <= max.limit && limit.limit * max.windowSeconds <= max.limit * limit.windowSeconds
+  );
+}
+
+/**
+ * Whether `credits` allow no more uses than `max`: no more at once, and a refill only when `max`
+ * has one, refilling no more at once and no more per second on average.
+ */
+export function creditsWithin(credits: Credits, max: Credits): boolean {
+  if (credits.remaining > max.remaining) return false;
+  if (!credits.refill) return true;
+  if (!max.refill) return false;
+  return (
+    credits.refill.amount <= max.refill.amount &&
+    credits.refill.amount * max.refill.intervalSeconds <=
+      max.refill.amount * credits.refill.intervalSeconds
+  );
+}
+
+/** What an issue request says of limits: absent (use the policy's), a setting, or null (none). */
+export interface RequestedLimits {
+  rateLimit?: RateLimit | null;
+  credits?: Credits | null;
+}
+
+export interface IssueLimits {
+  rateLimit?: RateLimit;
+  credits?: Credits;
+}
+
+export type LimitsDecision =
+  | { ok: true; limits: IssueLimits }
+  | { ok: false; rule: 'max-rate-limit' | 'max-credits'; message: string };
+
+const describeRate = (r: RateLimit): string => `${r.limit} per ${r.windowSeconds} s`;
+const describeCredits = (c: Credits): string =>
+  c.refill
+    ? `${c.remaining} credits refilled to ${c.refill.amount} every ${c.refill.intervalSeconds} s`
+    : `${c.remaining} credits without refill`;
+
+/**
+ * The limits a new token gets: each one from the request, else the policy's default, else the
+ * policy's maximum (so that a policy with a maximum never issues an unlimited token); `null` in
+ * the request asks for none. Rules: `max-rate-limit`, `max-credits` (a request looser than the
+ * maximum, or asking for none while there is one).
+ */
+export function limitsFor(policy: Policy, requested: RequestedLimits): LimitsDecision {
+  const rateLimit =
+    requested.rateLimit === undefined
+      ? (policy.defaultRateLimit ?? policy.maxRateLimit)
+      : (requested.rateLimit ?? undefined);
+  const credits =
+    requested.credits === undefined
+      ? (policy.defaultCredits ?? policy.maxCredits)
+      : (requested.credits ?? undefined);
+  const maxRate = policy.maxRateLimit;
+  if (maxRate && !(rateLimit && rateLimitWithin(rateLimit, maxRate)))
+    return {
+      ok: false,
+      rule: 'max-rate-limit',
+      message: rateLimit
+        ? `rate limit of ${describeRate(rateLimit)} exceeds the policy maximum of ${describeRate(maxRate)}`
+        : `a rate limit is required by the policy (at most ${describeRate(maxRate)})`,
+    };
+  const maxCredits = policy.maxCredits;
+  if (maxCredits && !(credits && creditsWithin(credits, maxCredits)))
+    return {
+      ok: false,
+      rule: 'max-credits',
+      message: credits
+        ? `${describeCredits(credits)} exceed the policy maximum of ${describeCredits(maxCredits)}`
+        : `credits are required by the policy (at most ${describeCredits(maxCredits)})`,
+    };
+  return {
+    ok: true,
+    limits: { ...(rateLimit ? { rateLimit } : {}), ...(credits ? { credits } : {}) },
+  };
 }

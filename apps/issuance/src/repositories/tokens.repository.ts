@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import type { Credits, RateLimit } from '@tokenledger/contracts';
 import { outboxInsert, type EncodedOutboxMessage } from '@tokenledger/messaging';
 import { SchemaRepository, WhereBuilder, type Tx } from '@tokenledger/sql';
 import { DataSource } from 'typeorm';
@@ -35,7 +36,13 @@ export interface TokenView extends TokenFields {
   lastUsedAt?: string;
 }
 
-export interface NewTokenRow extends TokenFields {
+/** The usage limits a token was issued with (its limits now are the revocation app's). */
+export interface IssuedLimits {
+  rateLimit?: RateLimit;
+  credits?: Credits;
+}
+
+export interface NewTokenRow extends TokenFields, IssuedLimits {
   tokenHash: Buffer;
   issuedBy: string;
   isRoot?: boolean;
@@ -137,8 +144,8 @@ interface PgPool {
 
 const INSERT_TOKEN = (s: string): string =>
   `INSERT INTO ${s}.tokens (token_id, token_hash, prefix, owner_type, owner_id, name, scopes, labels,
-     issued_at, expires_at, dpop_jkt, rotated_from, issued_by, is_root)
-   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`;
+     issued_at, expires_at, dpop_jkt, rotated_from, issued_by, is_root, issued_limits)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`;
 
 @Injectable()
 export class TokensRepository extends SchemaRepository {
@@ -159,7 +166,7 @@ export class TokensRepository extends SchemaRepository {
    * named prepared statement (parsed and planned once per pooled connection).
    */
   async insertIssued(row: NewTokenRow, outbox: readonly EncodedOutboxMessage[]): Promise<void> {
-    const { sql, values } = outboxInsert(this.config.DB_SCHEMA, outbox, 15);
+    const { sql, values } = outboxInsert(this.config.DB_SCHEMA, outbox, 16);
     let statement = this.issuedStatements.get(outbox.length);
     if (!statement) {
       const text = `WITH token AS (${INSERT_TOKEN(this.s)}) ${sql}`;
@@ -187,6 +194,12 @@ export class TokensRepository extends SchemaRepository {
       row.rotatedFrom ?? null,
       row.issuedBy,
       row.isRoot ?? false,
+      row.rateLimit || row.credits
+        ? JSON.stringify({
+            ...(row.rateLimit ? { rateLimit: row.rateLimit } : {}),
+            ...(row.credits ? { credits: row.credits } : {}),
+          })
+        : null,
     ];
   }
 
@@ -196,6 +209,15 @@ export class TokensRepository extends SchemaRepository {
       [tokenId],
     );
     return row && toView(row);
+  }
+
+  /** A token's view and the limits it was issued with (for the internal credential record). */
+  async findWithLimits(tokenId: string): Promise<(TokenView & IssuedLimits) | undefined> {
+    const [row] = await this.dataSource.query<Array<Row & { issued_limits: IssuedLimits | null }>>(
+      `SELECT ${VIEW_COLUMNS}, issued_limits FROM ${this.s}.tokens WHERE token_id = $1`,
+      [tokenId],
+    );
+    return row && { ...toView(row), ...(row.issued_limits ?? {}) };
   }
 
   async findIdByHash(hash: Buffer): Promise<string | undefined> {

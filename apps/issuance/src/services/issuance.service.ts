@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { canonicalize } from '@tokenledger/canonical-json';
-import type { Clock, EventEnvelope, IdSource, TokenIssuedV1 } from '@tokenledger/contracts';
+import type {
+  Clock,
+  Credits,
+  EventEnvelope,
+  IdSource,
+  RateLimit,
+  TokenIssuedV1,
+} from '@tokenledger/contracts';
 import { markProcessed } from '@tokenledger/messaging';
 import { EventOutbox, type EventDraft, type EventMeta } from '@tokenledger/messaging-nest';
 import { CLOCK, ID_SOURCE, SERVICE_CONFIG } from '@tokenledger/service-host';
@@ -17,12 +24,13 @@ import {
   type OwnerReach,
 } from '@tokenledger/token-core';
 import type { IssuanceConfig } from '../config';
-import { checkPolicy, type Policy } from '../domain/policy';
+import { checkPolicy, limitsFor, type IssueLimits, type Policy } from '../domain/policy';
 import { Admission } from './admission';
 import { PolicyCache } from './policy-cache';
 import { decide, type LifecycleEvent, type TokenCommand } from '../domain/token-decider';
 import {
   TokensRepository,
+  type IssuedLimits,
   type TokenFilter,
   type TokenView,
 } from '../repositories/tokens.repository';
@@ -48,6 +56,9 @@ export interface IssueInput {
   expiresAt?: string;
   labels?: Record<string, string>;
   dpopJkt?: string;
+  /** Absent: the policy's default (or maximum); null: none. */
+  rateLimit?: RateLimit | null;
+  credits?: Credits | null;
 }
 
 /** The plaintext appears here once, in the issuance response, and nowhere else. */
@@ -111,18 +122,10 @@ export class IssuanceService {
     const now = new Date(this.clock.now());
     const policy = await this.policies.current();
     const ttlSeconds = this.ttlOf(input, policy, now);
+    // The root token is never limited: a policy default must not lock the operator out.
     const decision = options.isRoot
-      ? ({ ok: true } as const)
-      : checkPolicy(
-          policy,
-          {
-            owner: input.owner,
-            scopes,
-            ttlSeconds,
-            ...(input.dpopJkt ? { dpopJkt: input.dpopJkt } : {}),
-          },
-          caller.scopes,
-        );
+      ? ({ ok: true, limits: {} } as const)
+      : this.decideIssue(policy, input, scopes, ttlSeconds, caller);
     if (!decision.ok) {
       await this.uow.run((manager) =>
         this.outbox.append(
@@ -161,6 +164,7 @@ export class IssuanceService {
       expiresAt: new Date(now.getTime() + ttlSeconds * 1000).toISOString(),
       ...(input.dpopJkt ? { dpopJkt: input.dpopJkt } : {}),
       ...(options.rotatedFrom ? { rotatedFrom: options.rotatedFrom } : {}),
+      ...decision.limits,
     };
     const events = decide({ type: 'issue', token: issued }, undefined);
     // The token row and its token.issued outbox row in one statement: atomic without a
@@ -254,6 +258,11 @@ export class IssuanceService {
     return token && reaches(reach, token.owner.id) ? token : undefined;
   }
 
+  /** Any token, with the limits it was issued with (the internal credential record). */
+  credentialRecord(tokenId: string): Promise<(TokenView & IssuedLimits) | undefined> {
+    return this.tokens.findWithLimits(tokenId);
+  }
+
   /** Only tokens of owners within `reach`. */
   list(filter: TokenFilter, reach: OwnerReach): Promise<Array<TokenView & { sortKey: string }>> {
     return this.tokens.list(reach.all ? filter : { ...filter, ownerIds: reach.owners });
@@ -286,9 +295,13 @@ export class IssuanceService {
     let saved = false;
     await this.uow.run(async (manager) => {
       const before = await this.tokens.policy(manager);
-      const changedFields = (Object.keys(policy) as Array<keyof Policy>).filter(
-        (key) => canonicalize(policy[key]) !== canonicalize(before[key]),
-      );
+      // Optional settings (the limits) can be added or removed: compare the keys of both.
+      const keys = [...new Set([...Object.keys(before), ...Object.keys(policy)])] as Array<
+        keyof Policy
+      >;
+      const canonical = (value: unknown): string | undefined =>
+        value === undefined ? undefined : canonicalize(value);
+      const changedFields = keys.filter((key) => canonical(policy[key]) !== canonical(before[key]));
       if (changedFields.length === 0) return;
       const version = await this.tokens.savePolicy(manager, policy, caller.actor);
       saved = true;
@@ -386,6 +399,31 @@ export class IssuanceService {
         await this.apply(manager, event);
     }
     await this.outbox.append(manager, events, this.meta(caller));
+  }
+
+  /** The policy's rules, then the limits the token gets (rules max-rate-limit, max-credits). */
+  private decideIssue(
+    policy: Policy,
+    input: IssueInput,
+    scopes: string[],
+    ttlSeconds: number,
+    caller: Caller,
+  ): { ok: true; limits: IssueLimits } | { ok: false; rule: string; message: string } {
+    const checked = checkPolicy(
+      policy,
+      {
+        owner: input.owner,
+        scopes,
+        ttlSeconds,
+        ...(input.dpopJkt ? { dpopJkt: input.dpopJkt } : {}),
+      },
+      caller.scopes,
+    );
+    if (!checked.ok) return checked;
+    return limitsFor(policy, {
+      ...(input.rateLimit !== undefined ? { rateLimit: input.rateLimit } : {}),
+      ...(input.credits !== undefined ? { credits: input.credits } : {}),
+    });
   }
 
   private meta(caller: Caller): EventMeta {

@@ -114,4 +114,43 @@ describe('LimitsRepository (real PostgreSQL)', () => {
     });
     expect(await repo.spend(token, t0)).toBeUndefined();
   });
+
+  it('the limits a token was issued with: inserted once, never over a PUT or spent credits', async () => {
+    // A UUIDv7 tokenId minted before the change events below (ev(n) sort after it).
+    const issuedToken = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f0000';
+    const issued = {
+      tokenId: issuedToken,
+      rateLimit: { limit: 5, windowSeconds: 60 },
+      credits: { remaining: 3 },
+      issuedAt: new Date(t0).toISOString(),
+    };
+    expect(await repo.insertIssued({ tokenId: issuedToken, issuedAt: issued.issuedAt })).toBe(
+      false,
+    );
+    expect(await repo.find(issuedToken)).toBeUndefined();
+    expect(await repo.insertIssued(issued)).toBe(true);
+    expect(await repo.find(issuedToken)).toMatchObject({
+      rateLimit: { limit: 5, windowSeconds: 60 },
+      credits: { remaining: 3 },
+      changedAt: new Date(t0),
+    });
+    expect(await repo.spend(issuedToken, t0 + 1000)).toBe(2);
+    // token.issued arriving after the adoption (or replayed by a rebuild) resets nothing.
+    expect(await ds.transaction((m) => repo.insertIssued(issued, m))).toBe(false);
+    expect((await repo.find(issuedToken))?.credits?.remaining).toBe(2);
+    // A later PUT (a newer limits-changed) applies over the issued limits...
+    const put = {
+      tokenId: issuedToken,
+      rateLimit: null,
+      credits: { remaining: 50 },
+      changedAt: new Date(t0 + 5000).toISOString(),
+    };
+    expect(await ds.transaction((m) => repo.apply(m, put, ev(10)))).toBe(true);
+    // ...and the token.issued event coming after it does not undo it.
+    expect(await repo.insertIssued(issued)).toBe(false);
+    expect(await repo.find(issuedToken)).toMatchObject({
+      rateLimit: null,
+      credits: { remaining: 50 },
+    });
+  });
 });

@@ -102,6 +102,37 @@ export class LimitsRepository extends SchemaRepository {
   }
 
   /**
+   * The limits a token was issued with (its token.issued event, or issuance's record of it when
+   * adopted before that event: the same values). Inserted only when the token has no row yet, so
+   * neither the event coming later, nor a replay after a projection rebuild, resets credits spent
+   * or undoes a PUT. Ordered as of the tokenId (a UUIDv7 minted at issue): every later
+   * token.limits-changed is newer and applies over it. Returns whether it inserted.
+   */
+  async insertIssued(
+    l: { tokenId: string; rateLimit?: RateLimit; credits?: Credits; issuedAt: string },
+    m: Tx = this.dataSource.manager,
+  ): Promise<boolean> {
+    if (!l.rateLimit && !l.credits) return false;
+    const rows = await m.query<unknown[]>(
+      `INSERT INTO ${this.s}.token_limits (token_id, rate_limit, rate_window_seconds, credits_remaining,
+         refill_amount, refill_interval_seconds, refilled_at, last_event_id, changed_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $1, $7)
+       ON CONFLICT (token_id) DO NOTHING
+       RETURNING token_id`,
+      [
+        l.tokenId,
+        l.rateLimit?.limit ?? null,
+        l.rateLimit?.windowSeconds ?? null,
+        l.credits?.remaining ?? null,
+        l.credits?.refill?.amount ?? null,
+        l.credits?.refill?.intervalSeconds ?? null,
+        l.issuedAt,
+      ],
+    );
+    return rows.length === 1;
+  }
+
+  /**
    * Spends one credit, refilling first when a refill period has passed. MUST be the only way a
    * credit is spent: one conditional UPDATE, so concurrent uses on any number of instances
    * serialize on the row and a credit is never spent twice. Returns the credits left, or

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { INTERNAL_SECRET_HEADER } from '@tokenledger/auth';
+import { creditsSchema, rateLimitSchema } from '@tokenledger/contracts';
 import { DomainError } from '@tokenledger/errors';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import { z } from 'zod';
@@ -15,6 +16,9 @@ export const credentialRecordSchema = z.object({
   issuedAt: z.iso.datetime({ offset: true }),
   expiresAt: z.iso.datetime({ offset: true }),
   dpopJkt: z.string().optional(),
+  /** The limits it was issued with (token.issued's): enforced from its first use. */
+  rateLimit: rateLimitSchema.optional(),
+  credits: creditsSchema.optional(),
   status: z.enum(['active', 'revoked', 'expired']),
 });
 export type CredentialRecord = z.infer<typeof credentialRecordSchema>;

@@ -53,6 +53,9 @@ export class StatusProjection {
   async apply(m: Tx, event: EventEnvelope): Promise<string[]> {
     switch (event.type) {
       case 'tokenledger.token.issued.v1':
+        // Limits first, in the same transaction: no reader sees the token without them. Only
+        // when the token has no limits row (adopted, PUT since, or a rebuild's replay: kept).
+        await this.limitsRepository.insertIssued(event.data, m);
         await this.statuses.insertIssued(m, event.data);
         return [];
       case 'tokenledger.token.revoked.v1':

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { LimitsRepository } from '../repositories/limits.repository';
 import { StatusRepository, type TokenStatus } from '../repositories/status.repository';
 import { IssuanceClient, type CredentialRecord } from './issuance-client';
 
@@ -27,12 +28,17 @@ function statusOf(record: CredentialRecord): TokenStatus {
  * that issuance already sees as revoked or expired is answered as is and not adopted (its events
  * will come). The row is read back after the insert: if the consumer wrote it first (and maybe a
  * revocation since), its state wins.
+ *
+ * The limits the token was issued with are adopted too, and before its status row: no instance
+ * can find the token active without finding its limits (the consumer writes both in one
+ * transaction). Same rule as token.issued's: only when the token has no limits row yet.
  */
 @Injectable()
 export class StatusSource {
   constructor(
     private readonly statuses: StatusRepository,
     private readonly issuance: IssuanceClient,
+    private readonly limits: LimitsRepository,
   ) {}
 
   /** `record`: issuance's answer, when the caller already has it (from resolving the token). */
@@ -42,6 +48,7 @@ export class StatusSource {
     const known = record ?? (await this.issuance.lookup(tokenId));
     if (!known || known.tokenId !== tokenId) return undefined;
     if (known.status !== 'active') return statusOf(known);
+    await this.limits.insertIssued(known);
     await this.statuses.adopt(known);
     return (await this.statuses.find(tokenId)) ?? statusOf(known);
   }

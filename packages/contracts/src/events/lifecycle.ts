@@ -14,6 +14,23 @@ import {
   tokenIdSchema,
 } from './common';
 
+export const rateLimitSchema = z.strictObject({
+  limit: z.int().min(1).max(1_000_000_000),
+  windowSeconds: z.int().min(1).max(86_400),
+});
+
+export const creditsSchema = z.strictObject({
+  /** Uses left; each accepted introspection spends one. */
+  remaining: z.int().min(0).max(1_000_000_000),
+  /** When set, `remaining` is reset to `refill.amount` every `refill.intervalSeconds`. */
+  refill: z
+    .strictObject({
+      amount: z.int().min(1).max(1_000_000_000),
+      intervalSeconds: z.int().min(60).max(31_536_000),
+    })
+    .optional(),
+});
+
 // Topic tokens.lifecycle. Subject (and Kafka key) = data.tokenId wherever the data has one.
 
 export const tokenIssuedV1Schema = z
@@ -31,6 +48,12 @@ export const tokenIssuedV1Schema = z
     policyId: nameSchema.optional(),
     /** Set when this token replaces another one (see token.rotated). */
     rotatedFrom: tokenIdSchema.optional(),
+    /**
+     * Usage limits from the issue request or the issuance policy (added after v1 first shipped:
+     * absent means none). Later changes are token.limits-changed events.
+     */
+    rateLimit: rateLimitSchema.optional(),
+    credits: creditsSchema.optional(),
   })
   .superRefine((data, ctx) => {
     if (Date.parse(data.expiresAt) <= Date.parse(data.issuedAt)) {
@@ -140,26 +163,10 @@ export const tokenRotationDueV1Schema = z.strictObject({
   dueAt: timestampSchema,
 });
 
-export const rateLimitSchema = z.strictObject({
-  limit: z.int().min(1).max(1_000_000_000),
-  windowSeconds: z.int().min(1).max(86_400),
-});
-
-export const creditsSchema = z.strictObject({
-  /** Uses left; each accepted introspection spends one. */
-  remaining: z.int().min(0).max(1_000_000_000),
-  /** When set, `remaining` is reset to `refill.amount` every `refill.intervalSeconds`. */
-  refill: z
-    .strictObject({
-      amount: z.int().min(1).max(1_000_000_000),
-      intervalSeconds: z.int().min(60).max(31_536_000),
-    })
-    .optional(),
-});
-
 /**
- * The usage limits of a token were set or reset (at issue time or by an operator). `null`
- * removes a limit. Counters are not events: only the settings and resets are.
+ * The usage limits of a token were set or reset by an operator (limits given at issue time are
+ * in token.issued). `null` removes a limit. Counters are not events: only the settings and
+ * resets are.
  */
 export const tokenLimitsChangedV1Schema = z.strictObject({
   tokenId: tokenIdSchema,
