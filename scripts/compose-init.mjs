@@ -65,7 +65,7 @@ for (const who of ['owner', ...APPS]) secret(`db-${who}-password`, () => random(
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const signers = APPS.map((app) => {
   const text = secret(
-    `${app}-signing-key`,
+    `${app}-event-signing-key`,
     () => `${app}-${randomBytes(3).toString('hex')}:${random()}`,
   );
   const [keyId, seed] = text.split(':');
