@@ -19,6 +19,7 @@ function envOrFile(name: string, env: NodeJS.ProcessEnv = process.env): string |
   } catch (error) {
     throw new Error(
       `${name}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      { cause: error },
     );
   }
   if (!text) throw new Error(`${name}_FILE: ${file} is empty`);
