@@ -9,7 +9,8 @@
 //   scripts/compose-init in a temp dir (the Kafka passwords: the run's broker's, whose SCRAM users
 //   were made at its format); /var/lib/tokenledger -> a temp dir per volume;
 // - TOPIC_PREFIX: a fresh one, added to each service, so that this spec has its own topics.
-// The kafka service (the apache/kafka image with infra/docker/kafka-sasl.sh) is not run here.
+// The kafka service's entrypoint (infra/docker/kafka-sasl.sh) runs too, on the Maven-resolved
+// Kafka jars instead of the apache/kafka image (its bin/ scripts replaced by two shims).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,13 +18,16 @@ import * as path from 'node:path';
 import { APP_SIGNER_TYPES, parseEventSigners } from '@tokenledger/contracts';
 import {
   APP_ROLES,
+  eventually,
   freshDatabase,
   freshTopicPrefix,
   kafkaBrokers,
   kafkaTestCredentials,
   type TestDatabase,
 } from '@tokenledger/testing';
+import { KAFKA_INFRA_DIR, resolveKafkaJars, waitForBroker } from '@tokenledger/infra';
 import { isWellFormed } from '@tokenledger/token-core';
+import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { parse } from 'yaml';
 import { freePort } from './system';
@@ -33,6 +37,8 @@ const STATE_DIR = '/var/lib/tokenledger';
 const APPS = ['issuance', 'revocation', 'anomaly', 'ledger'] as const;
 
 interface ComposeService {
+  image?: string;
+  entrypoint?: string[];
   build?: { context: string; args?: Record<string, string> };
   command?: string[];
   environment?: Record<string, string>;
@@ -307,6 +313,85 @@ describe('docker-compose.yml, run outside Docker', () => {
       const value = fs.readFileSync(path.join(secretsDir, name), 'utf8').trim();
       expect([name, everything.includes(value.split(':').at(-1)!)]).toEqual([name, false]);
     }
+  }, 90_000);
+
+  it("the kafka service's entrypoint formats SCRAM users from the secrets and enforces the ACLs kafka-setup grants", async () => {
+    const kafka = compose.services.kafka!;
+    expect(kafka.image).toBe('apache/kafka:4.1.1');
+    const script = kafka.entrypoint?.[1];
+    const mounted = (kafka.volumes ?? []).map((v) => v.split(':')).find(([, to]) => to === script);
+    expect(mounted?.[0]).toBe('./infra/docker/kafka-sasl.sh');
+    const principals = ['admin', ...APPS, 'usage-reporter'];
+    expect([...(kafka.secrets ?? [])].sort()).toEqual(
+      principals.map((p) => `kafka-${p}-password`).sort(),
+    );
+
+    const home = fs.mkdtempSync(path.join(tmp, 'kafka-home-'));
+    fs.mkdirSync(path.join(home, 'bin'));
+    const classpath = resolveKafkaJars();
+    const shim = (name: string, line: string): void =>
+      fs.writeFileSync(path.join(home, 'bin', name), `#!/bin/sh\nexec ${line} "$@"\n`, {
+        mode: 0o755,
+      });
+    shim('kafka-storage.sh', `java -cp '${classpath}' kafka.tools.StorageTool`);
+    shim(
+      'kafka-server-start.sh',
+      `java -Xmx256m -Xms256m -Dlog4j2.configurationFile=${KAFKA_INFRA_DIR}/log4j2.yaml -Dkafka.logs.dir=${home}/logs -cp '${classpath}' kafka.Kafka`,
+    );
+    const port = await freePort();
+    const configDir = path.join(home, 'config');
+    const broker = start('kafka', ['/bin/sh', path.join(ROOT, mounted![0]!)], {
+      KAFKA_HOME: home,
+      KAFKA_DATA_DIR: path.join(home, 'data'),
+      KAFKA_SECRETS_DIR: secretsDir,
+      KAFKA_CONFIG_DIR: configDir,
+      KAFKA_ADVERTISED_HOST: '127.0.0.1',
+      KAFKA_PORT: String(port),
+      KAFKA_CONTROLLER_PORT: String(await freePort()),
+    });
+    runs.push(broker);
+    const brokers = `127.0.0.1:${port}`;
+    await waitForBroker('127.0.0.1', port, 60_000);
+    expect(fs.statSync(path.join(configDir, 'server.properties')).mode & 0o777).toBe(0o600);
+
+    // kafka-setup as compose runs it, with compose-init's admin password.
+    const setup = runToEnd('kafka-setup', {
+      ...envOf('kafka-setup'),
+      KAFKA_BROKERS: brokers,
+      KAFKA_SASL_PASSWORD_FILE: path.join(secretsDir, 'kafka-admin-password'),
+    });
+    expect(setup).toEqual({ status: 0, output: expect.stringMatching(/ACLs granted as admin/) });
+
+    const password = (p: string): string =>
+      fs.readFileSync(path.join(secretsDir, `kafka-${p}-password`), 'utf8').trim();
+    const producer = async (username: string, pw: string) => {
+      const client = new Kafka({
+        clientId: 'compose-e2e',
+        brokers: [brokers],
+        logLevel: logLevel.NOTHING,
+        sasl: { mechanism: 'scram-sha-512', username, password: pw },
+        retry: { retries: 0 },
+      });
+      const p = client.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
+      await p.connect();
+      return p;
+    };
+    const send = (p: Awaited<ReturnType<typeof producer>>, topic: string) =>
+      p.send({ topic: `${prefix}${topic}`, messages: [{ key: 'k', value: '{}' }] });
+    const anomaly = await producer('anomaly', password('anomaly'));
+    try {
+      // An ACL reaches the broker's authorizer through the metadata log, a moment after
+      // kafka-setup's createAcls has returned.
+      await eventually(() => send(anomaly, 'anomalies'), 10_000, 'anomaly may write anomalies');
+      await expect(send(anomaly, 'tokens.lifecycle')).rejects.toThrow(/authoriz/i);
+    } finally {
+      await anomaly.disconnect();
+    }
+    await expect(producer('anomaly', password('issuance'))).rejects.toThrow(
+      /authentication failed/i,
+    );
+    const output = broker.output.join('') + setup.output;
+    for (const p of principals) expect([p, output.includes(password(p))]).toEqual([p, false]);
   }, 90_000);
 
   it('a service whose secret file is missing refuses to start and names the variable', async () => {
