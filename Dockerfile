@@ -1,13 +1,23 @@
 # One image for the four apps; APP picks which one runs (issuance, revocation, anomaly, ledger).
-FROM node:20-bookworm-slim AS build
+# Node 22 LTS; the apps themselves support Node >= 20.19 (`engines`).
+FROM node:22-bookworm-slim AS build
 WORKDIR /src
 COPY . .
 RUN npm ci --no-audit --no-fund && npx turbo run build --output-logs=errors-only && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
-ENV NODE_ENV=production HOST=0.0.0.0
+FROM node:22-bookworm-slim
+# State of the running app (the ledger's signing key, issuance's generated root token) goes to
+# /var/lib/tokenledger, owned by the runtime user `node` (uid 1000) and declared a volume; /app
+# stays read-only to it. A generated root token is written to ROOT_TOKEN_FILE (0600), not to stdout.
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    ROOT_TOKEN_FILE=/var/lib/tokenledger/root-token \
+    ROOT_TOKEN_STDOUT=off \
+    LEDGER_SIGNING_KEY_FILE=/var/lib/tokenledger/ledger-signing-key
 WORKDIR /app
 COPY --from=build /src /app
+RUN mkdir -p /var/lib/tokenledger && chown node:node /var/lib/tokenledger && chmod 0700 /var/lib/tokenledger
+VOLUME /var/lib/tokenledger
 USER node
 ARG APP=issuance
 ENV APP=${APP}

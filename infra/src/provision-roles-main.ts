@@ -2,16 +2,47 @@
 // job (docker-compose's `db-roles`, a deploy step). Reads TOKENLEDGER_ADMIN_DATABASE_URL (a
 // superuser, or a CREATEROLE role owning the database) and the passwords
 // TOKENLEDGER_OWNER_PASSWORD, TOKENLEDGER_<APP>_PASSWORD; prints the role names, never a password.
+// Each password may come from a file instead (Docker secrets): TOKENLEDGER_<WHO>_PASSWORD_FILE, and
+// the admin URL's password from TOKENLEDGER_ADMIN_DATABASE_PASSWORD_FILE.
+import * as fs from 'node:fs';
 import { APP_NAMES, APP_ROLES, OWNER_ROLE, provisionRoles, type AppName } from './roles';
 
+/** `name`, else the trimmed content of the file `name_FILE` names; errors name the variable. */
+function envOrFile(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env[name];
+  const file = env[`${name}_FILE`];
+  if (value && file) throw new Error(`set ${name} or ${name}_FILE, not both`);
+  if (value || !file) return value || undefined;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new Error(
+      `${name}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      { cause: error },
+    );
+  }
+  if (!text) throw new Error(`${name}_FILE: ${file} is empty`);
+  return text;
+}
+
+function adminDatabaseUrl(): string {
+  const url = process.env.TOKENLEDGER_ADMIN_DATABASE_URL;
+  if (!url) throw new Error('TOKENLEDGER_ADMIN_DATABASE_URL is not set');
+  const password = envOrFile('TOKENLEDGER_ADMIN_DATABASE_PASSWORD');
+  if (password === undefined) return url;
+  const parsed = new URL(url);
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
+}
+
 async function main(): Promise<void> {
-  const adminUrl = process.env.TOKENLEDGER_ADMIN_DATABASE_URL;
-  if (!adminUrl) throw new Error('TOKENLEDGER_ADMIN_DATABASE_URL is not set');
+  const adminUrl = adminDatabaseUrl();
   const passwords: Partial<Record<AppName | 'owner', string>> = {};
   const missing: string[] = [];
   for (const who of ['owner', ...APP_NAMES] as const) {
     const name = `TOKENLEDGER_${who.toUpperCase()}_PASSWORD`;
-    const value = process.env[name];
+    const value = envOrFile(name);
     if (value) passwords[who] = value;
     else missing.push(name);
   }

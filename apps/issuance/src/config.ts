@@ -18,6 +18,12 @@ export const issuanceConfigSchema = serviceConfigSchema(4001, 'issuance').extend
   /** Where a generated root token is written (mode 0600). */
   ROOT_TOKEN_FILE: z.string().default('.tokenledger/root-token'),
   /**
+   * `on`: a generated root token is also printed once on stdout (npm start's terminal). `off`:
+   * only written to ROOT_TOKEN_FILE, stdout just names the file (the Docker image: container
+   * output ends up in log collectors).
+   */
+  ROOT_TOKEN_STDOUT: z.enum(['on', 'off']).default('on'),
+  /**
    * How long an instance reuses the issuance policy it read (ms). A policy saved through another
    * instance applies here at most this much later; through this one, at once. 0: read every time.
    */

@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ConfigError, baseConfigSchema, loadConfig } from './config';
 
 describe('HTTP_BODY_LIMIT', () => {
@@ -68,5 +71,86 @@ describe('loadConfig errors', () => {
     expect(message).toMatch(/LOG_LEVEL:/);
     for (const value of [secret, 'hunter2', 'loud-secret-level'])
       expect(message).not.toContain(value);
+  });
+});
+
+describe('*_FILE variables (Docker secrets)', () => {
+  const secret = 'file-secret-0123456789abcdef0123456789';
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'config-files-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, content: string): string => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, content, { mode: 0o600 });
+    return f;
+  };
+
+  it('reads a secret from its file, trimmed', () => {
+    const config = loadConfig('test', baseConfigSchema, {
+      TOKENLEDGER_INTERNAL_SECRET_FILE: file('internal', `${secret}\n`),
+    });
+    expect(config.TOKENLEDGER_INTERNAL_SECRET).toBe(secret);
+  });
+
+  it('puts a password from a file into the database URL, URL-encoded', () => {
+    const config = loadConfig('test', baseConfigSchema, {
+      TOKENLEDGER_INTERNAL_SECRET: secret,
+      DATABASE_URL: 'postgres://app@db:5432/tokenledger',
+      DATABASE_PASSWORD_FILE: file('db', 'p@ss/word\n'),
+      DATABASE_OWNER_URL: 'postgres://owner@db:5432/tokenledger',
+      DATABASE_OWNER_PASSWORD_FILE: file('owner', 'owner-pw'),
+    });
+    expect(new URL(config.DATABASE_URL).password).toBe(encodeURIComponent('p@ss/word'));
+    expect(decodeURIComponent(new URL(config.DATABASE_URL).password)).toBe('p@ss/word');
+    expect(config.DATABASE_OWNER_URL).toBe('postgres://owner:owner-pw@db:5432/tokenledger');
+  });
+
+  it('a missing or empty file stops the start naming the variable, never a value', () => {
+    let error: unknown;
+    try {
+      loadConfig('test', baseConfigSchema, {
+        TOKENLEDGER_INTERNAL_SECRET_FILE: path.join(dir, 'absent'),
+        DATABASE_URL: 'postgres://app@db/x',
+        DATABASE_PASSWORD_FILE: file('empty', '\n'),
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toEqual([
+      `TOKENLEDGER_INTERNAL_SECRET_FILE: cannot read ${path.join(dir, 'absent')} (ENOENT)`,
+      `DATABASE_PASSWORD_FILE: ${path.join(dir, 'empty')} is empty`,
+    ]);
+  });
+
+  it('refuses a variable given both ways, and a password given twice, without the values', () => {
+    let error: unknown;
+    try {
+      loadConfig('test', baseConfigSchema, {
+        TOKENLEDGER_INTERNAL_SECRET: secret,
+        TOKENLEDGER_INTERNAL_SECRET_FILE: file('internal', secret),
+        DATABASE_URL: 'postgres://app:inline-pw@db/x',
+        DATABASE_PASSWORD_FILE: file('db', 'file-pw'),
+      });
+    } catch (e) {
+      error = e;
+    }
+    const message = (error as ConfigError).message;
+    expect(message).toMatch(
+      /TOKENLEDGER_INTERNAL_SECRET_FILE: set TOKENLEDGER_INTERNAL_SECRET or TOKENLEDGER_INTERNAL_SECRET_FILE, not both/,
+    );
+    expect(message).toMatch(/DATABASE_PASSWORD_FILE: DATABASE_URL already has a password/);
+    for (const value of [secret, 'inline-pw', 'file-pw']) expect(message).not.toContain(value);
+  });
+
+  it('a value read from a file is checked like the variable itself', () => {
+    expect(() =>
+      loadConfig('test', baseConfigSchema, {
+        TOKENLEDGER_INTERNAL_SECRET_FILE: file('short', 'short-file-secret'),
+      }),
+    ).toThrow(/TOKENLEDGER_INTERNAL_SECRET: must be at least 32 characters/);
   });
 });

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -102,7 +103,91 @@ export class ConfigError extends Error {
 }
 
 /**
- * Parses the environment once, at boot, into a typed config. Every problem is reported at once,
+ * Variables that may be given as a file instead (Docker secrets): `<NAME>_FILE` names a file
+ * whose content, trimmed, is the value. Setting both is refused. EVENT_SIGNING_KEY_FILE,
+ * KAFKA_SASL_PASSWORD_FILE, LEDGER_SIGNING_KEY_FILE and ROOT_TOKEN_FILE are read where they are
+ * used.
+ */
+export const FILE_VARIABLES = [
+  'TOKENLEDGER_INTERNAL_SECRET',
+  'TOKEN_PEPPER',
+  'EVENT_SIGNERS',
+] as const;
+
+/** `<URL variable>` -> the variable naming a file with the password to put into that URL. */
+export const PASSWORD_FILE_VARIABLES = {
+  DATABASE_URL: 'DATABASE_PASSWORD_FILE',
+  DATABASE_OWNER_URL: 'DATABASE_OWNER_PASSWORD_FILE',
+} as const;
+
+/** A secret file's content, trimmed; problems name the variable (and the path), never content. */
+function readSecretFile(variable: string, file: string, problems: string[]): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    problems.push(`${variable}: cannot read ${file} (${code})`);
+    return undefined;
+  }
+  if (text === '') {
+    problems.push(`${variable}: ${file} is empty`);
+    return undefined;
+  }
+  return text;
+}
+
+/**
+ * The environment with the `*_FILE` variables resolved ({@link FILE_VARIABLES},
+ * {@link PASSWORD_FILE_VARIABLES}), and the problems found, each naming its variable.
+ */
+export function resolveFileVariables(env: NodeJS.ProcessEnv): {
+  env: NodeJS.ProcessEnv;
+  problems: string[];
+} {
+  const out: NodeJS.ProcessEnv = { ...env };
+  const problems: string[] = [];
+  const given = (name: string): boolean => env[name] !== undefined && env[name] !== '';
+  for (const name of FILE_VARIABLES) {
+    const fileVariable = `${name}_FILE`;
+    const file = env[fileVariable];
+    if (file === undefined || file === '') continue;
+    if (given(name)) {
+      problems.push(`${fileVariable}: set ${name} or ${fileVariable}, not both`);
+      continue;
+    }
+    const value = readSecretFile(fileVariable, file, problems);
+    if (value !== undefined) out[name] = value;
+  }
+  for (const [urlVariable, fileVariable] of Object.entries(PASSWORD_FILE_VARIABLES)) {
+    const file = env[fileVariable];
+    if (file === undefined || file === '') continue;
+    const url = env[urlVariable];
+    if (url === undefined || url === '') {
+      problems.push(`${fileVariable}: ${urlVariable} must be set too (the URL without password)`);
+      continue;
+    }
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      continue; // the schema reports the URL
+    }
+    if (parsed.password !== '') {
+      problems.push(`${fileVariable}: ${urlVariable} already has a password; give only one`);
+      continue;
+    }
+    const password = readSecretFile(fileVariable, file, problems);
+    if (password === undefined) continue;
+    parsed.password = encodeURIComponent(password);
+    out[urlVariable] = parsed.toString();
+  }
+  return { env: out, problems };
+}
+
+/**
+ * Parses the environment once, at boot, into a typed config (`*_FILE` variables resolved first,
+ * see {@link resolveFileVariables}). Every problem is reported at once,
  * each naming the variable and what is wrong, e.g. `PORT: expected number, received NaN`. The
  * rejected value MUST NOT be printed: it may be a secret (TOKEN_PEPPER, TOKENLEDGER_INTERNAL_SECRET,
  * a DATABASE_URL with a password), and boot errors end up in log files and CI output.
@@ -112,11 +197,20 @@ export function loadConfig<S extends z.ZodType>(
   schema: S,
   env: NodeJS.ProcessEnv = process.env,
 ): z.infer<S> {
-  const result = schema.safeParse(env);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map(
-    (issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`,
-  );
+  const files = resolveFileVariables(env);
+  const result = schema.safeParse(files.env);
+  if (result.success && files.problems.length === 0) return result.data;
+  const problems = [
+    ...files.problems,
+    ...(result.success
+      ? []
+      : result.error.issues
+          // A variable whose file could not be read is reported once, as its _FILE variable.
+          .filter(
+            (issue) => !files.problems.some((p) => p.startsWith(`${String(issue.path[0])}_FILE:`)),
+          )
+          .map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`)),
+  ];
   throw new ConfigError(service, problems);
 }
 

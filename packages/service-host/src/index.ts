@@ -7,8 +7,11 @@ export {
 } from './bootstrap';
 export {
   ConfigError,
+  FILE_VARIABLES,
+  PASSWORD_FILE_VARIABLES,
   baseConfigSchema,
   loadConfig,
+  resolveFileVariables,
   serviceConfigSchema,
   type BaseConfig,
   type ServiceConfig,

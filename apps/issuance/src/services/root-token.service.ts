@@ -16,8 +16,8 @@ const ROOT_TTL_SECONDS = 10 * 365 * 86400;
 /**
  * Root bootstrap (domain/root-bootstrap.ts decides). First start: registers the root operator
  * token (scope `admin`): `TOKENLEDGER_ROOT_TOKEN` when set (it must be well formed), otherwise a
- * generated one, printed once to stdout (not to the log) and written to ROOT_TOKEN_FILE with
- * mode 0600. Later starts: when no admin token is active any more (every one revoked or
+ * generated one, written to ROOT_TOKEN_FILE with mode 0600 and, unless ROOT_TOKEN_STDOUT=off,
+ * printed once to stdout (never to the log). Later starts: when no admin token is active any more (every one revoked or
  * expired) and a root token is configured (env, else the file), break-glass: a new root is
  * registered together with an `ops.break-glass` event in one statement.
  */
@@ -136,6 +136,10 @@ export class RootTokenService implements OnApplicationBootstrap {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
     fs.chmodSync(file, 0o600);
+    if (this.config.ROOT_TOKEN_STDOUT === 'off') {
+      this.logger.info({ file }, 'the root operator token was written to ROOT_TOKEN_FILE (0600)');
+      return;
+    }
     process.stdout.write(
       `\nTokenledger root operator token (shown once, also in ${file}):\n  ${token}\n\n`,
     );
