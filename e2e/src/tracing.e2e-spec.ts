@@ -157,6 +157,13 @@ describe('tracing: one issuance is one trace across processes', () => {
     expect(server?.parentSpanId).toBe(callerSpanId);
     expect(server?.attributes['http.response.status_code']).toBe(201);
 
+    // Its operator token check in revocation (not cached yet) is a child of it.
+    const authenticate = inTrace().find(
+      (s) => s.service === 'tokenledger-revocation' && s.name === 'POST /internal/v1/authenticate',
+    );
+    expect(authenticate?.kind).toBe(SERVER);
+    expect(authenticate?.parentSpanId).toBe(server?.spanId);
+
     // The relay's send span continues the request's trace (through the outbox row).
     const sends = inTrace().filter(
       (s) =>
