@@ -102,9 +102,9 @@ describe('trace context in Kafka headers', () => {
     const result = await processInSpans(
       batch,
       [{ offset: '41', key: Buffer.from('a'), headers: headersA }],
-      async () => {
+      () => {
         inside = traceHeadersOf()?.traceparent;
-        return 'done';
+        return Promise.resolve('done');
       },
     );
     expect(result).toBe('done');
@@ -130,9 +130,9 @@ describe('trace context in Kafka headers', () => {
           { offset: '1', key: null, headers: headersA },
           { offset: '2', key: null, headers: headersB },
         ],
-        async () => {
+        () => {
           inside = traceHeadersOf()?.traceparent;
-          throw new Error('handler failed');
+          return Promise.reject(new Error('handler failed'));
         },
       ),
     ).rejects.toThrow('handler failed');

@@ -28,6 +28,17 @@ const ENDPOINT_VARIABLES = [
   'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
 ] as const;
 
+type SdkModule = typeof import('@opentelemetry/sdk-node');
+
+/**
+ * Loaded only when telemetry is wanted: with it off the SDK's modules are never read. `require`
+ * keeps the boot synchronous, as in the SDK's `loadKafkaLayer`.
+ */
+function loadSdk(): SdkModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@opentelemetry/sdk-node') as SdkModule;
+}
+
 /** Whether the environment asks for telemetry: an OTLP endpoint set and the SDK not disabled. */
 export function telemetryWanted(env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
@@ -46,10 +57,7 @@ export function telemetryStarted(): boolean {
  */
 export function startTelemetry(app: string, env: NodeJS.ProcessEnv = process.env): boolean {
   if (sdk || !telemetryWanted(env)) return sdk !== undefined;
-  // Loaded only here: with telemetry off the SDK's modules are never read.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { NodeSDK } =
-    require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
+  const { NodeSDK } = loadSdk();
   const named =
     (env.OTEL_SERVICE_NAME ?? '').trim() !== '' ||
     /(^|,)\s*service\.name\s*=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
