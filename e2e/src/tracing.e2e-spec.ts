@@ -10,6 +10,10 @@ import {
 } from '@tokenledger/testing';
 import { startSystem, type RunningSystem } from './system';
 
+/** {@link eventually} for a synchronous check. */
+const soon = <T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
+  eventually(() => Promise.resolve(check()), timeoutMs, what);
+
 /** One span as OTLP/HTTP JSON carries it, with the service that sent it. */
 interface ReceivedSpan {
   service: string;
@@ -134,8 +138,8 @@ describe('tracing: one issuance is one trace across processes', () => {
     const issued = (await res.json()) as { token: string; tokenId: string };
 
     const inTrace = (): ReceivedSpan[] => receiver.spans.filter((s) => s.traceId === traceId);
-    const processes = await eventually(
-      async () => {
+    const processes = await soon(
+      () => {
         const found = inTrace().filter(
           (s) => s.kind === CONSUMER && s.name === `process ${lifecycle}`,
         );
@@ -203,8 +207,8 @@ describe('tracing: one issuance is one trace across processes', () => {
       headers: { ...admin(), traceparent: `00-${readTrace}-${callerSpanId}-01` },
     });
     expect(read.status).toBe(200);
-    const line = await eventually(
-      async () =>
+    const line = await soon(
+      () =>
         system.apps.issuance.output
           .join('')
           .split('\n')
@@ -216,8 +220,8 @@ describe('tracing: one issuance is one trace across processes', () => {
   }, 60_000);
 
   it('exports the HTTP server duration metric', async () => {
-    await eventually(
-      async () =>
+    await soon(
+      () =>
         (receiver.bodies.get('/v1/metrics') ?? []).some((b) =>
           b.includes('"http.server.request.duration"'),
         )
