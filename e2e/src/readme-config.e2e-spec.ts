@@ -9,6 +9,7 @@ import path from 'node:path';
 const root = path.resolve(__dirname, '../..');
 const CONFIG_SOURCES = [
   'packages/service-host/src/config.ts',
+  'packages/service-host/src/telemetry.ts',
   'apps/issuance/src/config.ts',
   'apps/revocation/src/config.ts',
   'apps/anomaly/src/config.ts',

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { context, propagation } from '@opentelemetry/api';
 import { isWellFormed } from '@tokenledger/token-core';
 import { LRUCache } from 'lru-cache';
 import { INTERNAL_SECRET_HEADER } from './internal-secret';
@@ -67,12 +68,15 @@ export class RemoteAuthenticator extends TokenAuthenticator {
   }
 
   private async ask(token: string, presentation?: Presentation): Promise<AuthenticationResult> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      [INTERNAL_SECRET_HEADER]: this.options.internalSecret,
+    };
+    // The caller's trace continues in the revocation app (W3C traceparent; no-op untraced).
+    propagation.inject(context.active(), headers);
     const res = await fetch(`${this.options.revocationUrl}/internal/v1/authenticate`, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        [INTERNAL_SECRET_HEADER]: this.options.internalSecret,
-      },
+      headers,
       body: JSON.stringify(presentation ? { token, ...presentation } : { token }),
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 2000),
     });

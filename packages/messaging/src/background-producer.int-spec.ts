@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { ROOT_CONTEXT, TraceFlags, context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
   EventVerifier,
   TOPICS,
@@ -170,6 +173,39 @@ describe('BackgroundEventProducer (real Kafka, worker thread)', () => {
       message: 'background producer closed with events not delivered',
       extra: { lost: 3 },
     });
+  });
+
+  it("carries the emitter's trace context in the record's headers (tracing on)", async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    const { producer: p } = producer();
+    try {
+      const traceId = randomBytes(16).toString('hex');
+      const spanId = randomBytes(8).toString('hex');
+      const [traced, untraced] = [uuidv7(), uuidv7()];
+      const active = trace.setSpanContext(ROOT_CONTEXT, {
+        traceId,
+        spanId,
+        traceFlags: TraceFlags.SAMPLED,
+      });
+      expect(context.with(active, () => p.emit(usage(traced, 'GET /traced')))).toBe(true);
+      expect(p.emit(usage(untraced, 'GET /untraced'))).toBe(true);
+      const records = await readTopic(
+        topic,
+        (r) => [traced, untraced].every((t) => r.some((x) => x.key === t)),
+        10_000,
+      );
+      const headersOf = (key: string) => records.find((r) => r.key === key)?.headers;
+      expect(headersOf(traced)).toMatchObject({
+        'content-type': 'application/cloudevents+json',
+        traceparent: `00-${traceId}-${spanId}-01`,
+      });
+      expect(headersOf(untraced)?.traceparent).toBeUndefined();
+    } finally {
+      await p.close();
+      propagation.disable();
+      context.disable();
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { BuildEventInput, EventSigningKey, EventType } from '@tokenledger/contracts';
+import { traceHeadersOf, type TraceHeaders } from './tracing';
 
 export type ProducerLog = (
   level: 'info' | 'warn' | 'error',
@@ -38,6 +39,8 @@ export type BackgroundWorkerData = Pick<
 export interface BackgroundDraft {
   input: BuildEventInput<EventType>;
   now: number;
+  /** The emitter's trace context (tracing on and a span active), for the record's headers. */
+  trace?: TraceHeaders;
 }
 
 export type ToWorker = { kind: 'events'; drafts: BackgroundDraft[] } | { kind: 'close' };
@@ -95,7 +98,8 @@ export class BackgroundEventProducer {
       return false;
     }
     this.pending += 1;
-    this.queued.push({ input, now });
+    const trace = traceHeadersOf();
+    this.queued.push(trace ? { input, now, trace } : { input, now });
     return true;
   }
 

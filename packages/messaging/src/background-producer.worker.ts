@@ -20,6 +20,7 @@ import type {
   ToWorker,
 } from './background-producer';
 import { createEventProducer, createKafka } from './kafka-client';
+import type { TraceHeaders } from './tracing';
 
 const RETRY_MS = 1000;
 
@@ -48,14 +49,14 @@ const producer = createEventProducer(kafka);
 const MAX_SEND = 1000;
 
 /** Encoded events not yet acknowledged, in emit order. */
-let unsent: Array<{ topic: string; key: string; value: Buffer }> = [];
+let unsent: Array<{ topic: string; key: string; value: Buffer; trace?: TraceHeaders }> = [];
 let connected = false;
 let sending = false;
 let closing = false;
 
 function build(drafts: BackgroundDraft[]): void {
   let invalid = 0;
-  for (const { input, now } of drafts) {
+  for (const { input, now, trace } of drafts) {
     try {
       const { event, bytes } = buildEncodedEvent(input, {
         now: () => now,
@@ -65,6 +66,7 @@ function build(drafts: BackgroundDraft[]): void {
         topic: topicName(EVENT_TOPIC[event.type], config.topicPrefix),
         key: partitionKey(event),
         value: bytes,
+        ...(trace ? { trace } : {}),
       });
     } catch (error) {
       if (!(error instanceof EventValidationError)) throw error;
@@ -91,10 +93,12 @@ async function drain(): Promise<void> {
         string,
         Array<{ key: string; value: Buffer; headers: Record<string, string> }>
       >();
-      for (const { topic, key, value } of batch) {
+      for (const { topic, key, value, trace } of batch) {
         let messages = byTopic.get(topic);
         if (!messages) byTopic.set(topic, (messages = []));
-        messages.push({ key, value, headers: cloudEventHeaders() });
+        // The emitter's trace context, as is: this thread runs no SDK, so no send span.
+        const headers = trace ? { ...cloudEventHeaders(), ...trace } : cloudEventHeaders();
+        messages.push({ key, value, headers });
       }
       try {
         await producer.sendBatch({

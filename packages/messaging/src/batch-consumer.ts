@@ -7,6 +7,7 @@ import {
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { CatchUpTracker, kafkaCatchUpSource, type CatchUpState } from './catch-up';
 import { DeadLetterWriter, deadLetterOf, type DeadLetter } from './dead-letter';
+import { processInSpans } from './tracing';
 
 export interface ConsumedEvent {
   event: EventEnvelope;
@@ -259,14 +260,16 @@ export class BatchConsumer {
 
   private async eachBatch(consumer: Consumer, payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
+    const where = { topic: batch.topic, partition: batch.partition, groupId: this.options.groupId };
     let last: string | undefined;
     let next: string | undefined;
     if (this.options.raw) {
       if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
       const records = batch.messages.map((m) => recordOf(batch.topic, batch.partition, m));
+      const handle = this.options.handle;
       let outcome: RawBatchOutcome;
       try {
-        outcome = await this.options.handle(records);
+        outcome = await processInSpans(where, batch.messages, () => handle(records));
       } catch (error) {
         this.handlerFailed(batch.topic, batch.partition, error, true, 0);
         throw error;
@@ -286,6 +289,7 @@ export class BatchConsumer {
       if (outcome.nextOffset !== undefined) next = String(outcome.nextOffset);
     } else {
       const valid: ConsumedEvent[] = [];
+      const validMessages: KafkaMessage[] = [];
       for (const message of batch.messages) {
         if (!payload.isRunning() || payload.isStale()) break;
         const raw = message.value ?? Buffer.alloc(0);
@@ -299,6 +303,7 @@ export class BatchConsumer {
             timestamp: message.timestamp,
             raw,
           });
+          validMessages.push(message);
         } else {
           const source = {
             topic: batch.topic,
@@ -313,7 +318,9 @@ export class BatchConsumer {
       }
       if (last === undefined) return;
       if (valid.length > 0)
-        await this.handleBounded(valid, () => payload.isRunning() && !payload.isStale());
+        await processInSpans(where, validMessages, () =>
+          this.handleBounded(valid, () => payload.isRunning() && !payload.isStale()),
+        );
     }
     if (last === undefined) return;
     next ??= (BigInt(last) + 1n).toString();

@@ -25,6 +25,7 @@ export {
   enqueueEvents,
   outboxInsert,
   outboxTableGrants,
+  outboxTraceContextDdl,
   outboxTablesDdl,
   type EncodedOutboxMessage,
   type OutboxMessage,
@@ -53,7 +54,20 @@ export {
   deadLetterOf,
   type DeadLetter,
 } from './dead-letter';
-export { CreateSchemaAndOutbox1795800000000 } from './outbox-migration';
+export {
+  CreateSchemaAndOutbox1795800000000,
+  OutboxTraceContext1795800000900,
+} from './outbox-migration';
+export {
+  endSpans,
+  extractKafkaContext,
+  injectKafkaHeaders,
+  processInSpans,
+  startSendSpan,
+  traceHeadersOf,
+  type ProcessedRecord,
+  type TraceHeaders,
+} from './tracing';
 export { readTopicToEnd } from './read-to-end';
 export {
   BackgroundEventProducer,

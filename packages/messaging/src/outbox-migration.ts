@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { dropOutboxTablesDdl, outboxTablesDdl } from './outbox';
+import { dropOutboxTablesDdl, outboxTablesDdl, outboxTraceContextDdl } from './outbox';
 import { migrationSchema, migrationSchemaName as schemaOf } from '@tokenledger/sql';
 
 /** First migration of every app: its schema, its outbox and its inbox. */
@@ -14,5 +14,20 @@ export class CreateSchemaAndOutbox1795800000000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     for (const ddl of dropOutboxTablesDdl(schemaOf(queryRunner))) await queryRunner.query(ddl);
+  }
+}
+
+/** Every app's outbox keeps the trace context of the request that wrote each row (tracing.md). */
+export class OutboxTraceContext1795800000900 implements MigrationInterface {
+  name = 'OutboxTraceContext1795800000900';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    for (const ddl of outboxTraceContextDdl(schemaOf(queryRunner))) await queryRunner.query(ddl);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(
+      `ALTER TABLE ${migrationSchema(queryRunner)}.outbox DROP COLUMN trace_context`,
+    );
   }
 }

@@ -8,6 +8,7 @@ import {
 import type { Producer } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import { quoteIdent, type TablePrivilege } from '@tokenledger/sql';
+import { endSpans, startSendSpan, traceHeadersOf, type TraceHeaders } from './tracing';
 
 /**
  * DDL of the outbox and inbox tables in `schema`, for an app's migration.
@@ -67,9 +68,18 @@ export interface EncodedOutboxMessage {
 }
 
 /**
+ * The outbox column that carries the trace context of the request that wrote a row to the
+ * relay, which publishes later (docs/design/tracing.md); migration OutboxTraceContext1795800000900.
+ */
+export function outboxTraceContextDdl(schema: string): string[] {
+  return [`ALTER TABLE ${quoteIdent(schema)}.outbox ADD COLUMN trace_context jsonb`];
+}
+
+/**
  * The INSERT of `messages` into the outbox as one statement, its parameters numbered from
  * `firstParam`, for a caller that runs it in the same statement as its state change (a
  * data-modifying CTE: one round trip, and atomic without BEGIN/COMMIT) or in its transaction.
+ * Each row keeps the active trace context (null without one, or with tracing off).
  */
 export function outboxInsert(
   schema: string,
@@ -77,13 +87,15 @@ export function outboxInsert(
   firstParam = 1,
 ): { sql: string; values: unknown[] } {
   const values: unknown[] = [];
+  const trace = traceHeadersOf();
+  const traceJson = trace ? JSON.stringify(trace) : null;
   const rows = messages.map((m, i) => {
-    values.push(m.eventId, m.topic, m.key, m.payload);
-    const b = firstParam + i * 4;
-    return `($${b}, $${b + 1}, $${b + 2}, $${b + 3})`;
+    values.push(m.eventId, m.topic, m.key, m.payload, traceJson);
+    const b = firstParam + i * 5;
+    return `($${b}, $${b + 1}, $${b + 2}, $${b + 3}, $${b + 4})`;
   });
   return {
-    sql: `INSERT INTO ${quoteIdent(schema)}.outbox (event_id, topic, key, payload) VALUES ${rows.join(', ')}`,
+    sql: `INSERT INTO ${quoteIdent(schema)}.outbox (event_id, topic, key, payload, trace_context) VALUES ${rows.join(', ')}`,
     values,
   };
 }
@@ -198,9 +210,16 @@ export class OutboxRelay {
       );
       if (!lock?.ok) return 0;
       const rows = await manager.query<
-        Array<{ seq: string; event_id: string; topic: string; key: string; payload: Buffer }>
+        Array<{
+          seq: string;
+          event_id: string;
+          topic: string;
+          key: string;
+          payload: Buffer;
+          trace_context: TraceHeaders | null;
+        }>
       >(
-        `SELECT seq, event_id, topic, key, payload FROM ${s}.outbox
+        `SELECT seq, event_id, topic, key, payload, trace_context FROM ${s}.outbox
           WHERE published_at IS NULL ORDER BY seq LIMIT $1`,
         [this.options.batchSize ?? 500],
       );
@@ -209,19 +228,32 @@ export class OutboxRelay {
         string,
         Array<{ key: string; value: Buffer; headers: Record<string, string> }>
       >();
+      const spans = [];
       for (const row of rows) {
         const list = byTopic.get(row.topic) ?? [];
-        list.push({
-          key: row.key,
-          value: row.payload,
-          headers: cloudEventHeaders(),
-        });
+        const headers = cloudEventHeaders();
+        // The send span continues the trace of the request that wrote the row.
+        spans.push(
+          startSendSpan(
+            row.topic,
+            { key: row.key, eventId: row.event_id },
+            row.trace_context,
+            headers,
+          ),
+        );
+        list.push({ key: row.key, value: row.payload, headers });
         byTopic.set(row.topic, list);
       }
-      await producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
+      try {
+        await producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+      } catch (error) {
+        endSpans(spans, error);
+        throw error;
+      }
+      endSpans(spans);
       const ids = rows.map((r) => r.event_id);
       await this.options.afterPublish?.(ids);
       await manager.query(

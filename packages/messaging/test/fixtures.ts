@@ -1,6 +1,6 @@
 import { buildEvent, uuidv7, type EventEnvelope } from '@tokenledger/contracts';
 import { DataSource } from 'typeorm';
-import { CreateSchemaAndOutbox1795800000000 } from '../src';
+import { CreateSchemaAndOutbox1795800000000, OutboxTraceContext1795800000900 } from '../src';
 
 export const SCHEMA = 'app';
 
@@ -17,7 +17,7 @@ export async function migratedDataSource(url: string): Promise<DataSource> {
     type: 'postgres',
     url,
     schema: SCHEMA,
-    migrations: [CreateSchemaAndOutbox1795800000000],
+    migrations: [CreateSchemaAndOutbox1795800000000, OutboxTraceContext1795800000900],
     migrationsRun: true,
   });
   await dataSource.initialize();

@@ -24,6 +24,7 @@ import { installRateLimit } from './rate-limit';
 import { installRouteBodyLimits } from './body-limit';
 import { requestIdOf } from './request-id';
 import { armShutdownDeadline } from './shutdown-deadline';
+import { installHttpTracing, startTelemetry, telemetryStarted, traceFields } from './telemetry';
 
 export interface RunServiceOptions {
   name: string;
@@ -49,6 +50,7 @@ function migrate(options: {
     name: options.name,
     level: options.config.LOG_LEVEL,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    ...(telemetryStarted() ? { mixin: traceFields } : {}),
   });
   return prepareDatabase(options.config, options.database, {
     info: (message) => log.info(message),
@@ -91,6 +93,8 @@ export async function createService(options: RunServiceOptions): Promise<NestFas
   const logger = app.get(Logger);
   app.useLogger(logger);
   const fastify = app.getHttpAdapter().getInstance();
+  // First, so that the request's span is active in every later hook and in the handler.
+  if (telemetryStarted()) installHttpTracing(fastify);
   installBodyParsers(fastify, bodyLimit);
   installRouteBodyLimits(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
@@ -227,6 +231,8 @@ export function serviceMain<C extends ServiceConfig>(options: {
       await migrate({ ...options, config });
       return;
     }
+    // Before the app module is built: its loggers add trace ids only when tracing is on.
+    startTelemetry(options.name);
     await runService({ ...options, config, appModule: options.appModule(config) });
   };
   start().catch(exitOnBootError);

@@ -30,6 +30,14 @@ export { eventSigningOf, type EventSigning } from './event-signing';
 export { HealthController, type ReadyBody } from './health';
 export { ReadinessChecks, type ReadinessReport } from './readiness';
 export { REDACT_PATHS } from './logging';
+export {
+  installHttpTracing,
+  shutdownTelemetry,
+  startTelemetry,
+  telemetryStarted,
+  telemetryWanted,
+  traceFields,
+} from './telemetry';
 export { BodyLimit } from './body-limit';
 export { rawBodyOf } from './raw-body';
 export { TokenBuckets, installRateLimit, type RateLimitOptions } from './rate-limit';

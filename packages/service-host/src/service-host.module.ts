@@ -1,4 +1,9 @@
-import { Module, RequestMethod, type DynamicModule } from '@nestjs/common';
+import {
+  Module,
+  RequestMethod,
+  type DynamicModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule, type AuthModuleOptions } from '@tokenledger/auth';
 import { MessagingModule } from '@tokenledger/messaging-nest';
@@ -14,6 +19,7 @@ import { WhoAmIController } from './whoami';
 import { CLOCK, HOST_PROVIDERS, ID_SOURCE, hostClock, hostIds } from './clock';
 import { UnitOfWork } from '@tokenledger/sql';
 import { eventSigningOf } from './event-signing';
+import { shutdownTelemetry, telemetryStarted, traceFields } from './telemetry';
 
 /** Injection token of the app's parsed config: `@Inject(SERVICE_CONFIG) config: MyAppConfig`. */
 export const SERVICE_CONFIG = Symbol('SERVICE_CONFIG');
@@ -43,7 +49,12 @@ export interface ServiceHostOptions {
  * `/health/live`, `/health/ready` and `/metrics`.
  */
 @Module({})
-export class ServiceHostModule {
+export class ServiceHostModule implements OnApplicationShutdown {
+  /** Exports the spans still buffered (a no-op with tracing off). */
+  async onApplicationShutdown(): Promise<void> {
+    await shutdownTelemetry();
+  }
+
   static forRoot(options: ServiceHostOptions): DynamicModule {
     const { config } = options;
     const signing = eventSigningOf(options.name, config);
@@ -65,6 +76,8 @@ export class ServiceHostModule {
             level: config.LOG_LEVEL,
             name: options.name,
             redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+            // `trace_id` and `span_id` of the active span (docs/design/tracing.md).
+            ...(telemetryStarted() ? { mixin: traceFields } : {}),
             genReqId: requestIdOf,
             autoLogging: {
               ignore: (req) => req.url === '/metrics' || req.url?.startsWith('/health') === true,

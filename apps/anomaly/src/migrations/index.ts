@@ -1,4 +1,7 @@
-import { CreateSchemaAndOutbox1795800000000 } from '@tokenledger/messaging';
+import {
+  CreateSchemaAndOutbox1795800000000,
+  OutboxTraceContext1795800000900,
+} from '@tokenledger/messaging';
 import { Anomaly1795800000400 } from './1795800000400-anomaly';
 import { Inventory1795800000401 } from './1795800000401-inventory';
 import { Webhooks1795800000402 } from './1795800000402-webhooks';
@@ -11,4 +14,5 @@ export const migrations = [
   Inventory1795800000401,
   Webhooks1795800000402,
   PendingRevokes1795800000403,
+  OutboxTraceContext1795800000900,
 ];

@@ -1,4 +1,7 @@
-import { CreateSchemaAndOutbox1795800000000 } from '@tokenledger/messaging';
+import {
+  CreateSchemaAndOutbox1795800000000,
+  OutboxTraceContext1795800000900,
+} from '@tokenledger/messaging';
 import { Tokens1795800000100 } from './1795800000100-tokens';
 import { PepperFingerprint1795800000500 } from './1795800000500-pepper-fingerprint';
 import { ActiveRoot1795800000520 } from './1795800000520-active-root';
@@ -13,4 +16,5 @@ export const migrations = [
   ActiveRoot1795800000520,
   TokenLastUse1795800000600,
   TokenIssuedLimits1795800000700,
+  OutboxTraceContext1795800000900,
 ];

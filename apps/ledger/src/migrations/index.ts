@@ -1,4 +1,7 @@
-import { CreateSchemaAndOutbox1795800000000 } from '@tokenledger/messaging';
+import {
+  CreateSchemaAndOutbox1795800000000,
+  OutboxTraceContext1795800000900,
+} from '@tokenledger/messaging';
 import { Ledger1795800000300 } from './1795800000300-ledger';
 import { Replays1795800000301 } from './1795800000301-replays';
 import { Subtrees1795800000302 } from './1795800000302-subtrees';
@@ -21,4 +24,5 @@ export const migrations = [
   SigningKeyEvents1795800000306,
   LogHeadGuard1795800000310,
   EventIdsInLeaves1795800000311,
+  OutboxTraceContext1795800000900,
 ];
