@@ -133,10 +133,6 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
     }
     throw new Error(`not reachable with Tab: ${String(target)}`);
   }
-  const badges = async (): Promise<string[]> =>
-    page
-      .locator('[data-testid=timeline] li [data-badge]')
-      .evaluateAll((els) => els.map((e) => e.getAttribute('data-badge') ?? ''));
 
   beforeAll(async () => {
     if (!CHROMIUM) throw new Error('no chromium: run node scripts/ensure-chromium.mjs');
@@ -269,6 +265,7 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
     await search.getByLabel('Prefix starts with').fill(prefix);
     await search.getByLabel('Scope').selectOption('ledger:read');
     await search.getByLabel('Never used').check();
+    await search.getByLabel('Never rotated').check();
     await search.getByLabel('Name contains').fill('CONSOLE-E2E');
     await search.getByRole('button', { name: 'Search' }).click();
     await page.waitForFunction((id) => {
@@ -283,6 +280,12 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
     await search.getByRole('button', { name: 'Search' }).click();
     await page.getByText('No token matches.').waitFor();
     await search.getByLabel('Expiring before').fill('');
+    // Issued before today (start of the day, UTC): not the token issued just now.
+    await search.getByLabel('Issued before').fill(new Date().toISOString().slice(0, 10));
+    await search.getByRole('button', { name: 'Search' }).click();
+    await page.getByText('No token matches.').waitFor();
+    await search.getByLabel('Issued before').fill('');
+    await search.getByLabel('Never rotated').uncheck();
     await search.getByLabel('Prefix starts with').fill('');
     await search.getByLabel('Never used').uncheck();
     await search.getByLabel('Name contains').fill('');
@@ -325,12 +328,19 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
     );
     let texts: string[] = [];
     await refreshUntil(async () => {
-      const all = await badges();
-      texts = await page.locator('[data-testid=timeline] li').allInnerTexts();
+      // Entries, their badges and texts in one read: a new round may start between two reads.
+      const entries = await page.locator('[data-testid=timeline] li').evaluateAll((els) =>
+        els.map((e) => ({
+          type: e.getAttribute('data-type'),
+          badge: e.querySelector('[data-badge]')?.getAttribute('data-badge') ?? '',
+          text: (e as HTMLElement).innerText,
+        })),
+      );
+      texts = entries.map((e) => e.text);
       return (
-        (await page.locator('li[data-type="tokenledger.token.revoked.v1"]').count()) > 0 &&
-        all.length >= 3 &&
-        all.every((b) => b === 'verified')
+        entries.some((e) => e.type === 'tokenledger.token.revoked.v1') &&
+        entries.length >= 3 &&
+        entries.every((e) => e.badge === 'verified')
       );
     }, 'every badge verified');
     expect(texts.join('\n')).toContain('witnessed by');

@@ -394,6 +394,8 @@ export function TokensPage({ principal }: { principal: Principal }) {
   const [prefix, setPrefix] = useState('');
   const [expiresBefore, setExpiresBefore] = useState('');
   const [neverUsed, setNeverUsed] = useState(false);
+  const [unrotated, setUnrotated] = useState(false);
+  const [issuedBefore, setIssuedBefore] = useState('');
   const [sort, setSort] = useState('issuedAt');
   const [query, setQuery] = useState('');
   const [pages, setPages] = useState<(string | null)[]>([null]);
@@ -436,6 +438,8 @@ export function TokensPage({ principal }: { principal: Principal }) {
     // A date picks the start of that day, UTC: "expiring before" it.
     if (expiresBefore) q.set('expiresBefore', `${expiresBefore}T00:00:00Z`);
     if (neverUsed) q.set('neverUsed', 'true');
+    if (unrotated) q.set('rotated', 'false');
+    if (issuedBefore) q.set('issuedBefore', `${issuedBefore}T00:00:00Z`);
     if (sort !== 'issuedAt') q.set('sort', sort);
     setQuery(q.toString());
     setPages([null]);
@@ -540,6 +544,24 @@ export function TokensPage({ principal }: { principal: Principal }) {
                 onChange={(e) => setNeverUsed((e.target as HTMLInputElement).checked)}
               />
               Never used
+            </label>
+            <label>
+              <input
+                type="checkbox"
+                name="unrotated"
+                checked={unrotated}
+                onChange={(e) => setUnrotated((e.target as HTMLInputElement).checked)}
+              />
+              Never rotated
+            </label>
+            <label>
+              Issued before
+              <input
+                type="date"
+                name="issuedBefore"
+                value={issuedBefore}
+                onInput={(e) => setIssuedBefore((e.target as HTMLInputElement).value)}
+              />
             </label>
             <label>
               Sort

@@ -103,6 +103,12 @@ export const listQuerySchema = z.strictObject({
     .enum(['true', 'false'], { message: 'expected true or false' })
     .transform((v) => v === 'true')
     .optional(),
+  /** `false`: never replaced by a rotation (with issuedBefore: "unrotated for N days"). */
+  rotated: z
+    .enum(['true', 'false'], { message: 'expected true or false' })
+    .transform((v) => v === 'true')
+    .optional(),
+  issuedBefore: instant.optional(),
   /** A field, `-` before it for descending; ties are broken by tokenId. Default issuedAt. */
   sort: z.enum(SORTS, { message: `expected one of ${SORTS.join(', ')}` }).default('issuedAt'),
   cursor: z.string().max(512).optional(),

@@ -90,6 +90,8 @@ export class TokensController {
         ...(q.lastUsedAfter ? { lastUsedAfter: q.lastUsedAfter } : {}),
         ...(q.createdBy ? { createdBy: q.createdBy } : {}),
         ...(q.neverUsed !== undefined ? { neverUsed: q.neverUsed } : {}),
+        ...(q.rotated !== undefined ? { rotated: q.rotated } : {}),
+        ...(q.issuedBefore ? { issuedBefore: q.issuedBefore } : {}),
         ...(after ? { after: { key: after[1], tokenId: after[2] } } : {}),
       },
       ownerReach(principal.scopes, 'tokens:read'),

@@ -127,6 +127,10 @@ describe('TokensRepository.list: the search of GET /v1/tokens (real PostgreSQL)'
         ],
       );
     }
+    await ds.query(`UPDATE issuance.tokens SET rotated_to = $2 WHERE token_id = $1`, [
+      ids.A,
+      ids.E,
+    ]);
     await tokens.recordLastUse(
       (Object.entries(FIXTURES) as Array<[Name, (typeof FIXTURES)[Name]]>).flatMap(([name, t]) =>
         t.usedAt ? [{ tokenId: ids[name], at: t.usedAt }] : [],
@@ -171,6 +175,15 @@ describe('TokensRepository.list: the search of GET /v1/tokens (real PostgreSQL)'
     ['createdBy an operator', { createdBy: S }, ['D', 'E']],
     ['createdBy system', { createdBy: 'system' }, ['B']],
     ['neverUsed', { neverUsed: true }, ['B', 'E']],
+    ['rotated (A was replaced by E)', { rotated: true }, ['A']],
+    ['never rotated', { rotated: false }, ['B', 'C', 'D', 'E']],
+    ['issuedBefore after their issue', { issuedBefore: at(-30 * DAY) }, ['A', 'B', 'C', 'D', 'E']],
+    ['issuedBefore before their issue', { issuedBefore: at(-90 * DAY) }, []],
+    [
+      'unrotated for 30 days',
+      { rotated: false, issuedBefore: at(-30 * DAY) },
+      ['B', 'C', 'D', 'E'],
+    ],
     ['used at least once', { neverUsed: false }, ['A', 'C', 'D']],
     [
       'filters combine (AND)',

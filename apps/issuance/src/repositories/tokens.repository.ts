@@ -127,6 +127,10 @@ export interface TokenFilter {
   lastUsedAfter?: string;
   createdBy?: string;
   neverUsed?: boolean;
+  /** Replaced by a rotation (true) or never (false). */
+  rotated?: boolean;
+  /** Exclusive. */
+  issuedBefore?: string;
   sort?: TokenSort;
   descending?: boolean;
   /** Exclusive: the sort key and tokenId of the last row of the previous page. */
@@ -301,6 +305,9 @@ export class TokensRepository extends SchemaRepository {
     if (filter.createdBy) where.add('issued_by = ?', filter.createdBy);
     if (filter.neverUsed !== undefined)
       where.add(filter.neverUsed ? 'last_used_at IS NULL' : 'last_used_at IS NOT NULL');
+    if (filter.rotated !== undefined)
+      where.add(filter.rotated ? 'rotated_to IS NOT NULL' : 'rotated_to IS NULL');
+    if (filter.issuedBefore) where.add('issued_at < ?', filter.issuedBefore);
     const { sql: key, cast: keyCast } = SORT_KEY[filter.sort ?? 'issuedAt'];
     const direction = filter.descending ? 'DESC' : 'ASC';
     if (filter.after)
