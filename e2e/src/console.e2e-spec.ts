@@ -388,7 +388,9 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
     await shot('anomalies');
     await page.getByRole('link', { name: 'Sprawl' }).click();
     await page.getByText('live tokens').waitFor();
-    expect(await page.locator('canvas').count()).toBe(4);
+    // By owner, by age, hygiene, scope breadth (from issuance's search) and due for rotation.
+    await page.getByText('Scope breadth').waitFor();
+    expect(await page.locator('canvas').count()).toBe(5);
     await expectAccessible('sprawl');
     await shot('sprawl');
     await page.getByRole('link', { name: 'Ledger' }).click();

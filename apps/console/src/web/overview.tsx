@@ -19,6 +19,7 @@ import {
   type LogView,
   type Principal,
   type SprawlRow,
+  type TokenView,
 } from './api';
 import { ErrorBox } from './tokens';
 import { parsePinnedKey, verifyCheckpoint, type CheckpointVerdict } from './verify';
@@ -315,8 +316,35 @@ function countBy<T>(rows: T[], key: (r: T) => string): [string[], number[]] {
   return [sorted.map((e) => e[0]), sorted.map((e) => e[1])];
 }
 
+const BREADTHS = ['1 scope', '2-3 scopes', '4 or more', 'admin'];
+/** Pages of active tokens read for the scope-breadth chart (500 each). */
+const BREADTH_PAGES = 20;
+
+/** Active tokens by how many scopes they hold, from issuance's search (tokens:read). */
+async function scopeBreadth(): Promise<{ values: number[]; truncated: boolean }> {
+  const values = BREADTHS.map(() => 0);
+  let cursor: string | null = null;
+  for (let page = 0; page < BREADTH_PAGES; page++) {
+    const q = new URLSearchParams({ status: 'active', limit: '500' });
+    if (cursor) q.set('cursor', cursor);
+    const r: { tokens: TokenView[]; cursor: string | null } = await getJson(
+      'issuance',
+      `/v1/tokens?${q}`,
+    );
+    for (const t of r.tokens) {
+      const n = t.scopes.length;
+      const bucket = t.scopes.includes('admin') ? 3 : n <= 1 ? 0 : n <= 3 ? 1 : 2;
+      values[bucket] = (values[bucket] ?? 0) + 1;
+    }
+    cursor = r.cursor;
+    if (!cursor) return { values, truncated: false };
+  }
+  return { values, truncated: true };
+}
+
 export function SprawlPage({ principal }: { principal: Principal }) {
   const [rows, setRows] = useState<SprawlRow[] | null>(null);
+  const [breadth, setBreadth] = useState<{ values: number[]; truncated: boolean } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const allowed = can(principal, 'anomalies:read');
   useEffect(() => {
@@ -324,7 +352,11 @@ export function SprawlPage({ principal }: { principal: Principal }) {
       getJson<{ tokens: SprawlRow[] }>('anomaly', '/v1/reports/sprawl')
         .then((r) => setRows(r.tokens))
         .catch((e: Error) => setError(e.message));
-  }, [allowed]);
+    if (can(principal, 'tokens:read'))
+      scopeBreadth()
+        .then(setBreadth)
+        .catch((e: Error) => setError(e.message));
+  }, [allowed, principal]);
   const ages = ['< 7 days', '7-30 days', '30-90 days', '90-365 days', '> 1 year'];
   const ageOf = (d: number): string =>
     (d < 7 ? ages[0] : d < 30 ? ages[1] : d < 90 ? ages[2] : d < 365 ? ages[3] : ages[4]) ?? '';
@@ -369,6 +401,13 @@ export function SprawlPage({ principal }: { principal: Principal }) {
                 rows.filter((r) => r.stale).length,
               ]}
             />
+            {breadth && (
+              <BarChart
+                title={`Scope breadth (active tokens${breadth.truncated ? ', first 10,000' : ''})`}
+                labels={BREADTHS}
+                values={breadth.values}
+              />
+            )}
             <BarChart
               title="Due for rotation (expiring)"
               labels={['within 7 days', 'within 30 days', 'later']}
