@@ -2,6 +2,7 @@
 // apps as real processes with generated secrets and a known root token, and a clean stop.
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -219,6 +220,30 @@ export function rawClient(base) {
   };
 }
 
+/** What the OTLP sink of BENCH_TRACING=on received: requests and bytes per path. */
+export const otlpSink = { requests: 0, bytes: 0 };
+
+/**
+ * BENCH_TRACING=on: tracing on in every app (docs/design/tracing.md), exporting over OTLP/HTTP to
+ * a sink in this process that answers 200 and counts what it gets (no collector's own cost).
+ * Otherwise nothing: no OTEL_* variable, so the SDK is not even loaded.
+ */
+async function benchTracingEnv() {
+  if (process.env.BENCH_TRACING !== 'on') return {};
+  const server = http.createServer((req, res) => {
+    otlpSink.requests += 1;
+    req.on('data', (c) => (otlpSink.bytes += c.length));
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  say(`tracing on: OTLP/HTTP to a sink on port ${server.address().port}`);
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${server.address().port}`,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+  };
+}
+
 /**
  * @param {{ apps: Record<string, number>, env?: Record<string, string> }} options app name -> port
  */
@@ -246,6 +271,7 @@ export async function startBenchSystem(options) {
     ISSUANCE_URL: url('issuance'),
     REVOCATION_URL: url('revocation'),
     LOG_LEVEL: 'warn',
+    ...(await benchTracingEnv()),
     ...options.env,
   };
   // Profiling hooks: BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to every app

@@ -15,6 +15,7 @@ import { root, say } from '../scripts/lib.mjs';
 import {
   bareServerArgs,
   openLoop,
+  otlpSink,
   percentile as pct,
   sleep,
   startBenchSystem,
@@ -347,6 +348,7 @@ try {
     `token.used records in ${usageTopic}: ${usageRecords} for ${answers} introspection answers counted by the clients, ${usageRecordsCheck(usageRecords - answers)}.`,
     `Fresh system (start to ready ${((readyAt - startedAt) / 1000).toFixed(1)} s, build and infrastructure check included): ${fresh.issued} tokens issued by ${FRESH_CLIENTS} clients in the first ${FRESH_SECONDS} s after ready, each introspected as soon as its issuance answered: ${fresh.refused} refused (goal 0)${fresh.refused > 0 ? `, first at ${fresh.firstRefusalAt.toFixed(1)} s, last at ${fresh.lastRefusalAt.toFixed(1)} s after ready` : ''}.`,
     `Steady state, ${LAG_SAMPLES} tokens one at a time: ${steadyRefused} first introspections refused (goal 0); issuance response -> first active introspection: p50 ${pct(lags, 50).toFixed(1)} ms, p99 ${pct(lags, 99).toFixed(1)} ms, max ${lags[lags.length - 1].toFixed(1)} ms (one introspection round trip when none is refused).`,
+    `Tracing (BENCH_TRACING): ${process.env.BENCH_TRACING === 'on' ? `on, ${otlpSink.requests} OTLP requests (${(otlpSink.bytes / 1e6).toFixed(1)} MB) received by the sink` : 'off (no OTEL_* variable: the SDK is not loaded)'}.`,
   ];
   process.stdout.write(`\n${lines.join('\n')}\n`);
 } finally {
