@@ -249,8 +249,10 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
 
   it('finds it by search', async () => {
     const search = page.getByRole('search');
-    await search.getByLabel('Owner id').fill(owner);
-    await search.getByRole('button', { name: 'Search' }).click();
+    // With the keyboard alone: Enter in a field submits the search.
+    await tabTo(search.getByLabel('Owner id'));
+    await page.keyboard.type(owner);
+    await page.keyboard.press('Enter');
     // Only the issued token matches its owner (the root token shown before the search does not).
     await page.waitForFunction((id) => {
       const rows = document.querySelectorAll('tbody tr');
@@ -296,7 +298,9 @@ describe('the console in a real browser (real processes, witness, broker, Postgr
   }, 60_000);
 
   it('shows the introspection in the timeline, revokes, and verifies every badge in the browser', async () => {
-    await page.locator(`tr[data-token-id="${tokenId}"] a`).click();
+    // Opened with the keyboard alone.
+    await tabTo(page.locator(`tr[data-token-id="${tokenId}"] a`));
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Token console-e2e' }).waitFor();
     const introspected = await api<{ active: boolean }>('revocation', '/v1/introspect', {
       method: 'POST',
