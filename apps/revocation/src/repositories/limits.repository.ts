@@ -53,6 +53,20 @@ function toLimits(r: Row): TokenLimits {
   };
 }
 
+/** The settings as the columns rate_limit .. refill_interval_seconds take them (null: none). */
+function limitColumns(l: {
+  rateLimit?: RateLimit | null;
+  credits?: Credits | null;
+}): (number | null)[] {
+  return [
+    l.rateLimit?.limit ?? null,
+    l.rateLimit?.windowSeconds ?? null,
+    l.credits?.remaining ?? null,
+    l.credits?.refill?.amount ?? null,
+    l.credits?.refill?.intervalSeconds ?? null,
+  ];
+}
+
 /** Per-token limits and the durable credit balance. */
 @Injectable()
 export class LimitsRepository extends SchemaRepository {
@@ -87,16 +101,7 @@ export class LimitsRepository extends SchemaRepository {
          refilled_at = EXCLUDED.refilled_at, last_event_id = EXCLUDED.last_event_id, changed_at = EXCLUDED.changed_at
        WHERE t.last_event_id < EXCLUDED.last_event_id
        RETURNING token_id`,
-      [
-        l.tokenId,
-        l.rateLimit?.limit ?? null,
-        l.rateLimit?.windowSeconds ?? null,
-        l.credits?.remaining ?? null,
-        l.credits?.refill?.amount ?? null,
-        l.credits?.refill?.intervalSeconds ?? null,
-        l.changedAt,
-        eventId,
-      ],
+      [l.tokenId, ...limitColumns(l), l.changedAt, eventId],
     );
     return rows.length === 1;
   }
@@ -119,15 +124,7 @@ export class LimitsRepository extends SchemaRepository {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $1, $7)
        ON CONFLICT (token_id) DO NOTHING
        RETURNING token_id`,
-      [
-        l.tokenId,
-        l.rateLimit?.limit ?? null,
-        l.rateLimit?.windowSeconds ?? null,
-        l.credits?.remaining ?? null,
-        l.credits?.refill?.amount ?? null,
-        l.credits?.refill?.intervalSeconds ?? null,
-        l.issuedAt,
-      ],
+      [l.tokenId, ...limitColumns(l), l.issuedAt],
     );
     return rows.length === 1;
   }
