@@ -116,6 +116,12 @@ try {
     await sleep(20);
   }
   const appRate = ((N - first.n) / (last - first.t)) * 1000;
+  // What the rules found in those uses: each finding is a row, an outbox event and a signature.
+  const found = (
+    await db.query(
+      'SELECT rule, count(*)::int AS n FROM anomaly.anomalies GROUP BY rule ORDER BY rule',
+    )
+  ).rows;
 
   // The baseline: the same records read and decoded, nothing else.
   const consumer = kafka.consumer({ groupId: `bench-raw-${Date.now()}` });
@@ -227,6 +233,8 @@ Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${Math.round
 | anomaly app: every rule, detector state + findings in PostgreSQL | ${f0(appRate)} |
 
 Anomaly / baseline: ${(appRate / rawRate).toFixed(2)}.
+
+Findings in those uses: ${found.map((r) => `${r.rule} ${r.n}`).join(', ') || 'none'}.
 
 | latency from the triggering use (ms) | p50 | p99 | max |
 | --- | --- | --- | --- |

@@ -54,8 +54,16 @@ export class EventOutbox {
     meta: EventMeta,
   ): Promise<EventEnvelope[]> {
     const { events, rows } = this.prepare(drafts, meta);
-    await enqueueEncoded(manager, this.options.schema, rows);
+    await this.write(manager, rows);
     return events;
+  }
+
+  /**
+   * Writes rows made by `prepare` (several calls' worth, in the order given). MUST be called with
+   * the EntityManager of the transaction that makes the state change they describe.
+   */
+  async write(manager: EntityManager, rows: readonly EncodedOutboxMessage[]): Promise<void> {
+    await enqueueEncoded(manager, this.options.schema, rows);
   }
 
   /**

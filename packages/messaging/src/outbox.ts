@@ -134,9 +134,15 @@ export async function enqueueEncoded(
   if (!manager.queryRunner?.isTransactionActive) {
     throw new Error('enqueueEvents must run inside a transaction');
   }
-  const { sql, values } = outboxInsert(schema, messages);
-  await manager.query(sql, values);
+  // PostgreSQL takes at most 65535 parameters per statement (5 per row here).
+  for (let i = 0; i < messages.length; i += OUTBOX_INSERT_ROWS) {
+    const { sql, values } = outboxInsert(schema, messages.slice(i, i + OUTBOX_INSERT_ROWS));
+    await manager.query(sql, values);
+  }
 }
+
+/** Rows per INSERT statement of enqueueEncoded. */
+const OUTBOX_INSERT_ROWS = 5000;
 
 export interface OutboxRelayOptions {
   dataSource: DataSource;

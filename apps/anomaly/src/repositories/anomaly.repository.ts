@@ -52,6 +52,22 @@ export class AnomalyRepository extends SchemaRepository {
     super(dataSource, config.DB_SCHEMA);
   }
 
+  /**
+   * Serializes the detector's transactions per token: MUST be the first statement of a batch's
+   * transaction. Two batches that name a token (its uses on tokens.usage and its token.issued on
+   * tokens.lifecycle, handled at once by this instance or by two) then run one after the other,
+   * and the second sees what the first committed (the pending-revoke hand-off relies on it). The
+   * locks are taken in one statement in key order, so two batches cannot deadlock on them.
+   */
+  async lockTokens(m: Tx, tokenIds: readonly string[]): Promise<void> {
+    if (tokenIds.length === 0) return;
+    await m.query(
+      `SELECT count(pg_advisory_xact_lock(hashtext('tokenledger:anomaly:token'), k))
+       FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest($1::text[]) AS u(t) ORDER BY k) AS s`,
+      [tokenIds],
+    );
+  }
+
   async lockStates(m: Tx, tokenIds: string[]): Promise<Map<string, DetectorState>> {
     const unique = [...new Set(tokenIds)].sort();
     if (unique.length === 0) return new Map();
@@ -74,14 +90,35 @@ export class AnomalyRepository extends SchemaRepository {
     );
   }
 
-  /** Returns false when this finding (same anomalyId) was recorded before. */
-  async insertFinding(m: Tx, f: Finding): Promise<boolean> {
-    const rows = await m.query<unknown[]>(
+  /**
+   * Records findings in one statement; returns the ids of those not recorded before (a finding
+   * already recorded, or a second copy in `findings`, is not returned: it MUST cause nothing
+   * twice).
+   */
+  async insertFindings(m: Tx, findings: readonly Finding[]): Promise<Set<string>> {
+    if (findings.length === 0) return new Set();
+    const rows = await m.query<Array<{ anomaly_id: string }>>(
       `INSERT INTO ${this.s}.anomalies (anomaly_id, rule, severity, token_id, action, evidence, detected_at, summary)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING anomaly_id`,
-      [f.anomalyId, f.rule, f.severity, f.tokenId, f.action, f.evidence, f.detectedAt, f.summary],
+       SELECT x.anomaly_id, x.rule, x.severity, x.token_id, x.action, x.evidence, x.detected_at, x.summary
+       FROM jsonb_to_recordset($1::jsonb) AS x(anomaly_id uuid, rule text, severity text,
+         token_id uuid, action text, evidence uuid[], detected_at timestamptz, summary text)
+       ON CONFLICT DO NOTHING RETURNING anomaly_id`,
+      [
+        JSON.stringify(
+          findings.map((f) => ({
+            anomaly_id: f.anomalyId,
+            rule: f.rule,
+            severity: f.severity,
+            token_id: f.tokenId,
+            action: f.action,
+            evidence: f.evidence,
+            detected_at: f.detectedAt,
+            summary: f.summary,
+          })),
+        ),
+      ],
     );
-    return rows.length === 1;
+    return new Set(rows.map((r) => r.anomaly_id));
   }
 
   /** The owner id of a token, from the inventory (token.issued); undefined when not known. */
@@ -155,10 +192,6 @@ export class AnomalyRepository extends SchemaRepository {
     );
   }
 
-  /**
-   * Before a rebuild, in its transaction: forgets the detector's state, its findings (except
-   * stale-token ones, which come from wall-clock sweeps, not the streams) and which events it saw.
-   */
   /** A revoke to decide once the token's owner is known (see DetectionService). */
   async addPendingRevoke(
     m: Tx,
@@ -197,6 +230,10 @@ export class AnomalyRepository extends SchemaRepository {
     }));
   }
 
+  /**
+   * Before a rebuild, in its transaction: forgets the detector's state, its findings (except
+   * stale-token ones, which come from wall-clock sweeps, not the streams) and which events it saw.
+   */
   async resetDetector(tx: Tx): Promise<void> {
     await tx.query(`DELETE FROM ${this.s}.pending_revokes`);
     await tx.query(`DELETE FROM ${this.s}.token_state`);

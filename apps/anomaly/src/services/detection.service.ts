@@ -1,8 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { operatorTokenIdOf } from '@tokenledger/auth';
 import type { EventEnvelope } from '@tokenledger/contracts';
-import { EventOutbox } from '@tokenledger/messaging-nest';
-import { markProcessedMany, type ConsumedEvent } from '@tokenledger/messaging';
+import { EventOutbox, type EventDraft } from '@tokenledger/messaging-nest';
+import {
+  markProcessedMany,
+  type ConsumedEvent,
+  type EncodedOutboxMessage,
+} from '@tokenledger/messaging';
 import { MetricsService, SERVICE_CONFIG } from '@tokenledger/service-host';
 import { UnitOfWork, type Tx } from '@tokenledger/sql';
 import type { AnomalyConfig } from '../config';
@@ -112,6 +116,10 @@ export class DetectionService {
   async process(m: Tx, envelopes: EventEnvelope[], emit: boolean): Promise<Finding[]> {
     const fresh: Array<{ envelope: EventEnvelope; event: DetectorEvent }> = [];
     const consumed: EventEnvelope[] = [];
+    await this.repository.lockTokens(
+      m,
+      envelopes.map((e) => e.subject),
+    );
     // One statement for the batch's inbox marks; a redelivered event (or the second copy of one
     // in the same batch) is skipped.
     const unseen = await markProcessedMany(
@@ -137,7 +145,9 @@ export class DetectionService {
       m,
       fresh.map(({ event }) => tokenIdOf(event)),
     );
-    const findings: Finding[] = [];
+    // Judged in memory first; the findings, their events and the states are then written with a
+    // few statements for the whole batch, not a few per finding.
+    const judged: Array<{ finding: Finding; cause: EventEnvelope; pending?: string }> = [];
     for (const { envelope, event } of fresh) {
       const tokenId = tokenIdOf(event);
       const state = states.get(tokenId);
@@ -147,29 +157,52 @@ export class DetectionService {
       if (result.outsideWindow) this.outsideWindow.inc();
       for (const found of result.findings) {
         const decision = await this.revokeDecision(m, found, envelope);
-        const finding: Finding =
+        judged.push(
           decision === 'act'
-            ? found
+            ? { finding: found, cause: envelope }
             : {
-                ...found,
-                action: 'alert',
-                summary: `${found.summary} (${'withheld' in decision ? decision.withheld : PENDING_NOTE})`,
-              };
-        if (await this.repository.insertFinding(m, finding)) {
-          if (typeof decision === 'object' && 'pending' in decision)
-            await this.repository.addPendingRevoke(m, {
-              anomalyId: finding.anomalyId,
-              tokenId: finding.tokenId,
-              reporter: decision.pending,
-              causeEventId: envelope.id,
-            });
-          if (emit) await this.act(m, finding, envelope);
-          findings.push(finding);
-        }
+                finding: {
+                  ...found,
+                  action: 'alert',
+                  summary: `${found.summary} (${'withheld' in decision ? decision.withheld : PENDING_NOTE})`,
+                },
+                cause: envelope,
+                ...('pending' in decision ? { pending: decision.pending } : {}),
+              },
+        );
       }
     }
+    const recorded = await this.record(
+      m,
+      judged.map(({ finding }) => finding),
+    );
+    const raised = judged.filter(({ finding }) => recorded.has(finding));
+    for (const { finding, cause, pending } of raised)
+      if (pending !== undefined)
+        await this.repository.addPendingRevoke(m, {
+          anomalyId: finding.anomalyId,
+          tokenId: finding.tokenId,
+          reporter: pending,
+          causeEventId: cause.id,
+        });
+    if (emit) await this.actAll(m, raised);
     await this.repository.saveStates(m, [...states.values()]);
-    return findings;
+    return raised.map(({ finding }) => finding);
+  }
+
+  /**
+   * Records findings (one statement); returns those that were new. A finding already recorded,
+   * or found twice in the same call (same evidence, same anomalyId), is returned at most once, so
+   * it causes nothing twice.
+   */
+  async record(m: Tx, findings: readonly Finding[]): Promise<Set<Finding>> {
+    const inserted = await this.repository.insertFindings(m, findings);
+    const fresh = new Set<Finding>();
+    for (const f of findings) {
+      if (!inserted.delete(f.anomalyId)) continue;
+      fresh.add(f);
+    }
+    return fresh;
   }
 
   /**
@@ -225,36 +258,55 @@ export class DetectionService {
     }
   }
 
-  /** Records a finding's events; `cause` is the event that triggered it (none for sweeps). */
-  async act(m: Tx, finding: Finding, cause?: EventEnvelope): Promise<void> {
-    const [detected] = await this.outbox.append(
-      m,
-      [
-        {
-          type: 'tokenledger.anomaly.detected.v1',
-          data: {
-            anomalyId: finding.anomalyId,
-            rule: finding.rule,
-            severity: finding.severity,
-            tokenId: finding.tokenId,
-            evidence: finding.evidence,
-            action: finding.action,
-            detectedAt: finding.detectedAt,
-            summary: finding.summary.slice(0, 1024),
+  /**
+   * Records the events of new findings in one outbox statement: anomaly.detected for each, and
+   * token.revoke-requested (caused by it) for a `revoke` action. `cause` is the event that
+   * triggered the finding (none for sweeps). MUST run in the transaction that recorded them.
+   */
+  async actAll(
+    m: Tx,
+    raised: ReadonlyArray<{ finding: Finding; cause?: EventEnvelope }>,
+  ): Promise<void> {
+    if (raised.length === 0) return;
+    const rows: EncodedOutboxMessage[] = [];
+    const detected: EventEnvelope[] = [];
+    for (const { finding, cause } of raised) {
+      const made = this.outbox.prepare(
+        [
+          {
+            type: 'tokenledger.anomaly.detected.v1',
+            data: {
+              anomalyId: finding.anomalyId,
+              rule: finding.rule,
+              severity: finding.severity,
+              tokenId: finding.tokenId,
+              evidence: finding.evidence,
+              action: finding.action,
+              detectedAt: finding.detectedAt,
+              summary: finding.summary.slice(0, 1024),
+            },
           },
+        ],
+        {
+          actor: DETECTOR_ACTOR,
+          ...(cause ? { correlationid: cause.correlationid, causationid: cause.id } : {}),
         },
-      ],
-      {
-        actor: DETECTOR_ACTOR,
-        ...(cause ? { correlationid: cause.correlationid, causationid: cause.id } : {}),
-      },
-    );
-    if (detected) await this.webhooks.enqueue(m, [detected]);
-    if (finding.action !== 'revoke' || !detected) return;
-    await this.requestRevoke(m, finding.tokenId, finding.anomalyId, {
-      correlationid: detected.correlationid,
-      causationid: detected.id,
-    });
+      );
+      const [event] = made.events;
+      if (!event) continue;
+      detected.push(event);
+      rows.push(...made.rows);
+      if (finding.action === 'revoke')
+        rows.push(
+          ...this.outbox.prepare([revokeRequest(finding.tokenId, finding.anomalyId)], {
+            actor: DETECTOR_ACTOR,
+            correlationid: event.correlationid,
+            causationid: event.id,
+          }).rows,
+        );
+    }
+    await this.outbox.write(m, rows);
+    await this.webhooks.enqueue(m, detected);
   }
 
   private async requestRevoke(
@@ -263,15 +315,19 @@ export class DetectionService {
     anomalyId: string,
     links: { correlationid?: string; causationid?: string },
   ): Promise<void> {
-    await this.outbox.append(
-      m,
-      [
-        {
-          type: 'tokenledger.token.revoke-requested.v1',
-          data: { tokenId, reason: 'anomaly', requester: DETECTOR_ACTOR, anomalyId },
-        },
-      ],
-      { actor: DETECTOR_ACTOR, ...links },
-    );
+    await this.outbox.append(m, [revokeRequest(tokenId, anomalyId)], {
+      actor: DETECTOR_ACTOR,
+      ...links,
+    });
   }
+}
+
+function revokeRequest(
+  tokenId: string,
+  anomalyId: string,
+): EventDraft<'tokenledger.token.revoke-requested.v1'> {
+  return {
+    type: 'tokenledger.token.revoke-requested.v1',
+    data: { tokenId, reason: 'anomaly', requester: DETECTOR_ACTOR, anomalyId },
+  };
 }

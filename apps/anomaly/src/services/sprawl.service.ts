@@ -139,13 +139,12 @@ export class SprawlService implements OnApplicationBootstrap, OnApplicationShutd
     const stale = (await this.inventory.active()).filter(
       (t) => classify(t, now, rule.params).stale,
     );
-    const raised: Finding[] = [];
-    await this.uow.run(async (m) => {
-      for (const t of stale) {
+    return this.uow.run(async (m) => {
+      const found = stale.map((t): Finding => {
         // Deterministic per token and idle period: the same stale spell is reported once.
         const since = (t.lastUsedAt ?? t.issuedAt).getTime();
         const at = new Date(since + rule.params.staleAfterDays * DAY).toISOString();
-        const finding: Finding = {
+        return {
           anomalyId: anomalyIdOf('stale-token', [t.issuedEventId, String(since)], Date.parse(at)),
           rule: 'stale-token',
           severity: rule.severity,
@@ -157,12 +156,14 @@ export class SprawlService implements OnApplicationBootstrap, OnApplicationShutd
             ? `unused since ${t.lastUsedAt.toISOString()}`
             : `never used since it was issued at ${t.issuedAt.toISOString()}`,
         };
-        if (await this.anomalies.insertFinding(m, finding)) {
-          await this.detection.act(m, finding);
-          raised.push(finding);
-        }
-      }
+      });
+      const recorded = await this.detection.record(m, found);
+      const raised = found.filter((f) => recorded.has(f));
+      await this.detection.actAll(
+        m,
+        raised.map((finding) => ({ finding })),
+      );
+      return raised;
     });
-    return raised;
   }
 }
