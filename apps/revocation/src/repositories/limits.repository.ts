@@ -155,8 +155,10 @@ export class LimitsRepository extends SchemaRepository {
         `spend: k must be an integer in 1..${MAX_SPEND_PER_STATEMENT}, not ${k}`,
       );
     const refill = `(t.refill_interval_seconds IS NOT NULL AND t.refilled_at + t.refill_interval_seconds * interval '1 second' <= $2::timestamptz)`;
-    // FOR UPDATE under READ COMMITTED waits for a concurrent writer of the row and then reads its
-    // committed version: `cur` is the row as locked, and the UPDATE of that locked row uses it.
+    // FOR UPDATE under READ COMMITTED (the default; this runs outside any transaction) waits for
+    // a concurrent writer of the row and then reads its committed version: `cur` is the row as
+    // locked, and the UPDATE of that locked row uses it. (Under REPEATABLE READ a concurrent
+    // spend would fail with a serialization error instead: never an over-grant.)
     const rows = updatedRows<{ granted: string; credits_remaining: string }>(
       await this.dataSource.query(
         `WITH cur AS (

@@ -74,14 +74,12 @@ export class SpendCoalescer {
 
   private send(tokenId: string, batch: Waiter[]): void {
     const now = Math.max(...batch.map((w) => w.now));
-    let statement: Promise<SpendResult>;
-    try {
-      statement = this.spend(tokenId, batch.length, now);
-    } catch (error) {
-      // A spend function that throws at once is a failed statement like any other.
-      statement = Promise.reject(error);
-    }
-    // The next batch is sent in the same turn as this one settles, so no use slips in between.
+    // Called at once; a spend function that throws at once is a failed statement like any other.
+    const statement = new Promise<SpendResult>((resolve) =>
+      resolve(this.spend(tokenId, batch.length, now)),
+    );
+    // Settling a batch and sending the next happen in one turn: a use never finds the token idle
+    // while uses of it are queued.
     void statement.then(
       (result) => this.after(tokenId, () => settle(batch, result)),
       (error: unknown) => this.after(tokenId, () => batch.forEach((w) => w.reject(error))),
