@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import type { RevocationConfig } from '../config';
 import { migrations } from '../migrations';
 import { grants } from '../migrations/grants';
+import { SpendCoalescer } from '../services/spend-coalescer';
 import { LimitsRepository, MAX_SPEND_PER_STATEMENT } from './limits.repository';
 
 describe('LimitsRepository (real PostgreSQL)', () => {
@@ -265,6 +266,29 @@ describe('LimitsRepository (real PostgreSQL)', () => {
         const granting = results.filter((r) => r.granted > 0);
         expect(new Set(granting.map((r) => r.remaining)).size).toBe(granting.length);
         expect(granting.map((r) => r.remaining + r.granted).sort((x, y) => y - x)[0]).toBe(50);
+        expect((await repo.find(batched))?.credits?.remaining).toBe(0);
+      });
+
+      it('through SpendCoalescer on two instances: 20 credits, 30 uses on each, exactly 20 active in 4 statements', async () => {
+        await setCredits(batched, { remaining: 20 });
+        const statements: number[] = [];
+        const instances = repos()
+          .slice(0, 2)
+          .map(
+            (r) =>
+              new SpendCoalescer((id, k, now) => {
+                statements.push(k);
+                return r.spend(id, k, now);
+              }, MAX_SPEND_PER_STATEMENT),
+          );
+        const answers = await Promise.all(
+          instances.flatMap((c) => Array.from({ length: 30 }, () => c.take(batched, t0))),
+        );
+        const active = answers.filter((a) => a !== undefined);
+        expect(active).toHaveLength(20);
+        expect(new Set(active)).toEqual(new Set(Array.from({ length: 20 }, (_, i) => i)));
+        // Per instance: the first use alone, then one statement for the 29 queued behind it.
+        expect(statements.sort((x, y) => x - y)).toEqual([1, 1, 29, 29]);
         expect((await repo.find(batched))?.credits?.remaining).toBe(0);
       });
 
