@@ -3,7 +3,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Per-token usage limits: the settings (from token.limits-changed) and the durable credit
- * balance, spent by one conditional UPDATE per use so that no credit is spent twice.
+ * balance, spent by one statement on the locked row per use or batch of uses
+ * (LimitsRepository.spend) so that no credit is spent twice.
  */
 export class TokenLimits1795800000210 implements MigrationInterface {
   name = 'TokenLimits1795800000210';

@@ -4,7 +4,8 @@ import { DataSource } from 'typeorm';
 import type { RevocationConfig } from '../config';
 import { migrations } from '../migrations';
 import { grants } from '../migrations/grants';
-import { LimitsRepository } from './limits.repository';
+import { SpendCoalescer } from '../services/spend-coalescer';
+import { LimitsRepository, MAX_SPEND_PER_STATEMENT } from './limits.repository';
 
 describe('LimitsRepository (real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -36,6 +37,27 @@ describe('LimitsRepository (real PostgreSQL)', () => {
     await db.drop();
   });
 
+  /** Sets the credits of `id` with a new change event, as a PUT does. */
+  let events = 100;
+  async function setCredits(
+    id: string,
+    credits: { remaining: number; refill?: { amount: number; intervalSeconds: number } },
+  ): Promise<void> {
+    events += 1;
+    const applied = await ds.transaction((m) =>
+      repo.apply(
+        m,
+        { tokenId: id, rateLimit: null, credits, changedAt: new Date(t0).toISOString() },
+        ev(events),
+      ),
+    );
+    expect(applied).toBe(true);
+  }
+  const one = async (id: string, now: number): Promise<number | undefined> => {
+    const r = await repo.spend(id, 1, now);
+    return r.granted === 1 ? r.remaining : undefined;
+  };
+
   it('spends each credit once under concurrency, then refuses', async () => {
     await ds.transaction((m) =>
       repo.apply(
@@ -49,7 +71,7 @@ describe('LimitsRepository (real PostgreSQL)', () => {
         ev(1),
       ),
     );
-    const spent = await Promise.all(Array.from({ length: 25 }, () => repo.spend(token, t0 + 1000)));
+    const spent = await Promise.all(Array.from({ length: 25 }, () => one(token, t0 + 1000)));
     const granted = spent.filter((x) => x !== undefined);
     expect(granted).toHaveLength(10);
     expect(new Set(granted).size).toBe(10);
@@ -69,15 +91,15 @@ describe('LimitsRepository (real PostgreSQL)', () => {
         ev(2),
       ),
     );
-    expect(await repo.spend(token, t0 + 10_000)).toBe(0);
-    expect(await repo.spend(token, t0 + 59_999)).toBeUndefined();
+    expect(await one(token, t0 + 10_000)).toBe(0);
+    expect(await one(token, t0 + 59_999)).toBeUndefined();
     // 2.5 periods later: one refill to 3 (not 3 per period missed), 8 concurrent uses get 3.
     const later = t0 + 150_000;
-    const spent = await Promise.all(Array.from({ length: 8 }, () => repo.spend(token, later)));
+    const spent = await Promise.all(Array.from({ length: 8 }, () => one(token, later)));
     expect(spent.filter((x) => x !== undefined).sort()).toEqual([0, 1, 2]);
     // The next refill is due at t0 + 180 s (aligned), not 60 s after the refill.
-    expect(await repo.spend(token, t0 + 179_000)).toBeUndefined();
-    expect(await repo.spend(token, t0 + 180_000)).toBe(2);
+    expect(await one(token, t0 + 179_000)).toBeUndefined();
+    expect(await one(token, t0 + 180_000)).toBe(2);
   });
 
   it('applies only a change newer than the last one, so a consumed own event resets nothing', async () => {
@@ -112,7 +134,7 @@ describe('LimitsRepository (real PostgreSQL)', () => {
       rateLimit: { limit: 5, windowSeconds: 60 },
       credits: null,
     });
-    expect(await repo.spend(token, t0)).toBeUndefined();
+    expect(await repo.spend(token, 5, t0)).toEqual({ granted: 0, remaining: 0 });
   });
 
   it('the limits a token was issued with: inserted once, never over a PUT or spent credits', async () => {
@@ -134,7 +156,7 @@ describe('LimitsRepository (real PostgreSQL)', () => {
       credits: { remaining: 3 },
       changedAt: new Date(t0),
     });
-    expect(await repo.spend(issuedToken, t0 + 1000)).toBe(2);
+    expect(await repo.spend(issuedToken, 1, t0 + 1000)).toEqual({ granted: 1, remaining: 2 });
     // token.issued arriving after the adoption (or replayed by a rebuild) resets nothing.
     expect(await ds.transaction((m) => repo.insertIssued(issued, m))).toBe(false);
     expect((await repo.find(issuedToken))?.credits?.remaining).toBe(2);
@@ -151,6 +173,133 @@ describe('LimitsRepository (real PostgreSQL)', () => {
     expect(await repo.find(issuedToken)).toMatchObject({
       rateLimit: null,
       credits: { remaining: 50 },
+    });
+  });
+
+  describe('spend(tokenId, k, now): one statement for k uses', () => {
+    const batched = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3fb000';
+
+    it('grants exactly min(k, left), never below 0', async () => {
+      await setCredits(batched, { remaining: 10 });
+      expect(await repo.spend(batched, 4, t0)).toEqual({ granted: 4, remaining: 6 });
+      expect(await repo.spend(batched, 6, t0)).toEqual({ granted: 6, remaining: 0 });
+      expect(await repo.spend(batched, 3, t0)).toEqual({ granted: 0, remaining: 0 });
+      await setCredits(batched, { remaining: 5 });
+      expect(await repo.spend(batched, 1000, t0)).toEqual({ granted: 5, remaining: 0 });
+      expect((await repo.find(batched))?.credits?.remaining).toBe(0);
+    });
+
+    it('refuses k outside 1..MAX_SPEND_PER_STATEMENT, spending nothing', async () => {
+      await setCredits(batched, { remaining: 10 });
+      for (const k of [0, -1, 1.5, MAX_SPEND_PER_STATEMENT + 1])
+        await expect(repo.spend(batched, k, t0)).rejects.toThrow(RangeError);
+      expect((await repo.find(batched))?.credits?.remaining).toBe(10);
+    });
+
+    it('grants nothing to a token without credits, or without a row', async () => {
+      await ds.transaction((m) =>
+        repo.apply(
+          m,
+          {
+            tokenId: batched,
+            rateLimit: { limit: 5, windowSeconds: 60 },
+            credits: null,
+            changedAt: new Date(t0).toISOString(),
+          },
+          ev((events += 1)),
+        ),
+      );
+      expect(await repo.spend(batched, 3, t0)).toEqual({ granted: 0, remaining: 0 });
+      const unknown = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3fbfff';
+      expect(await repo.spend(unknown, 3, t0)).toEqual({ granted: 0, remaining: 0 });
+      expect(await repo.find(unknown)).toBeUndefined();
+    });
+
+    it('refills before granting: k uses after a period get least(k, refill amount)', async () => {
+      await setCredits(batched, { remaining: 2, refill: { amount: 5, intervalSeconds: 60 } });
+      expect(await repo.spend(batched, 3, t0 + 1000)).toEqual({ granted: 2, remaining: 0 });
+      expect(await repo.spend(batched, 3, t0 + 59_999)).toEqual({ granted: 0, remaining: 0 });
+      // The refill sets the balance to the amount (the 0 left does not carry over), then 3 of it.
+      expect(await repo.spend(batched, 3, t0 + 60_000)).toEqual({ granted: 3, remaining: 2 });
+      // Not refilled again within the period: the 2 left, then none.
+      expect(await repo.spend(batched, 7, t0 + 119_999)).toEqual({ granted: 2, remaining: 0 });
+      // 3.5 periods after t0 + 60 s: one refill (not one per period missed), capped by k.
+      expect(await repo.spend(batched, 9, t0 + 270_000)).toEqual({ granted: 5, remaining: 0 });
+      // Aligned to the period: the next refill is due at t0 + 300 s.
+      expect(await repo.spend(batched, 1, t0 + 299_999)).toEqual({ granted: 0, remaining: 0 });
+      expect(await repo.spend(batched, 1, t0 + 300_000)).toEqual({ granted: 1, remaining: 4 });
+    });
+
+    it('a reset (a newer PUT) sets the balance the next spend grants from', async () => {
+      await setCredits(batched, { remaining: 3 });
+      expect(await repo.spend(batched, 5, t0)).toEqual({ granted: 3, remaining: 0 });
+      await setCredits(batched, { remaining: 2 });
+      expect(await repo.spend(batched, 5, t0)).toEqual({ granted: 2, remaining: 0 });
+    });
+
+    describe('from several connections at once', () => {
+      let pool: DataSource[];
+      beforeAll(async () => {
+        pool = await Promise.all(
+          Array.from({ length: 10 }, () =>
+            new DataSource({
+              type: 'postgres',
+              url: db.appUrls.revocation,
+              schema: 'revocation',
+              extra: { max: 1 },
+            }).initialize(),
+          ),
+        );
+      });
+      afterAll(async () => {
+        await Promise.all(pool.map((p) => p.destroy()));
+      });
+      const repos = (): LimitsRepository[] =>
+        pool.map((p) => new LimitsRepository(p, { DB_SCHEMA: 'revocation' } as RevocationConfig));
+
+      it('never over-grants: 50 credits, 10 parallel spends of 7 grant exactly 50', async () => {
+        await setCredits(batched, { remaining: 50 });
+        const results = await Promise.all(repos().map((r) => r.spend(batched, 7, t0)));
+        expect(results.reduce((n, r) => n + r.granted, 0)).toBe(50);
+        for (const r of results) expect(r.granted).toBeLessThanOrEqual(7);
+        // Serialized on the row: each statement left a different balance, from 43 down to 0.
+        const granting = results.filter((r) => r.granted > 0);
+        expect(new Set(granting.map((r) => r.remaining)).size).toBe(granting.length);
+        expect(granting.map((r) => r.remaining + r.granted).sort((x, y) => y - x)[0]).toBe(50);
+        expect((await repo.find(batched))?.credits?.remaining).toBe(0);
+      });
+
+      it('through SpendCoalescer on two instances: 20 credits, 30 uses on each, exactly 20 active in 4 statements', async () => {
+        await setCredits(batched, { remaining: 20 });
+        const statements: number[] = [];
+        const instances = repos()
+          .slice(0, 2)
+          .map(
+            (r) =>
+              new SpendCoalescer((id, k, now) => {
+                statements.push(k);
+                return r.spend(id, k, now);
+              }, MAX_SPEND_PER_STATEMENT),
+          );
+        const answers = await Promise.all(
+          instances.flatMap((c) => Array.from({ length: 30 }, () => c.take(batched, t0))),
+        );
+        const active = answers.filter((a) => a !== undefined);
+        expect(active).toHaveLength(20);
+        expect(new Set(active)).toEqual(new Set(Array.from({ length: 20 }, (_, i) => i)));
+        // Per instance: the first use alone, then one statement for the 29 queued behind it.
+        expect(statements.sort((x, y) => x - y)).toEqual([1, 1, 29, 29]);
+        expect((await repo.find(batched))?.credits?.remaining).toBe(0);
+      });
+
+      it('refills once under concurrency: 10 parallel spends of 2 after a period share one refill', async () => {
+        await setCredits(batched, { remaining: 0, refill: { amount: 9, intervalSeconds: 60 } });
+        const results = await Promise.all(repos().map((r) => r.spend(batched, 2, t0 + 61_000)));
+        expect(results.reduce((n, r) => n + r.granted, 0)).toBe(9);
+        expect((await repo.find(batched))?.credits?.remaining).toBe(0);
+        // Still in the same period: the refill is not repeated.
+        expect(await repo.spend(batched, 2, t0 + 119_000)).toEqual({ granted: 0, remaining: 0 });
+      });
     });
   });
 });

@@ -67,6 +67,15 @@ function limitColumns(l: {
   ];
 }
 
+/** The most credits one spend statement grants (the coalescer's batch bound). */
+export const MAX_SPEND_PER_STATEMENT = 1000;
+
+/** What one spend statement did: credits granted (0..k) and the balance left after it. */
+export interface CreditSpend {
+  granted: number;
+  remaining: number;
+}
+
 /** Per-token limits and the durable credit balance. */
 @Injectable()
 export class LimitsRepository extends SchemaRepository {
@@ -130,30 +139,51 @@ export class LimitsRepository extends SchemaRepository {
   }
 
   /**
-   * Spends one credit, refilling first when a refill period has passed. MUST be the only way a
-   * credit is spent: one conditional UPDATE, so concurrent uses on any number of instances
-   * serialize on the row and a credit is never spent twice. Returns the credits left, or
-   * undefined when none were left (or the token has no credit limit any more).
+   * Spends up to `k` credits of one token at once (1 <= k <= MAX_SPEND_PER_STATEMENT), refilling
+   * first when a refill period has passed, and returns how many it granted, `least(k,
+   * available)`, and how many are left after. MUST be the only way a credit is spent: one
+   * statement that locks the row, reads the balance from the locked row (so a concurrent spend or
+   * refill already committed is seen, never a snapshot taken before the lock) and writes the
+   * decrement in the same statement, so concurrent spends on any number of instances serialize
+   * on the row, none grants a credit another one granted, and the balance never goes below 0.
+   * A statement that fails grants nothing. Grants 0 when none are left, and when the token has no
+   * credit limit (any more).
    */
-  async spend(tokenId: string, now: number): Promise<number | undefined> {
-    // The refill test reads the row being updated (not a snapshot taken before the lock), so a
-    // concurrent refill already committed is seen and not repeated.
-    const refill = `(t.refill_interval_seconds IS NOT NULL AND t.refilled_at + t.refill_interval_seconds * interval '1 second' <= $2)`;
-    const rows = updatedRows<{ credits_remaining: string }>(
+  async spend(tokenId: string, k: number, now: number): Promise<CreditSpend> {
+    if (!Number.isInteger(k) || k < 1 || k > MAX_SPEND_PER_STATEMENT)
+      throw new RangeError(
+        `spend: k must be an integer in 1..${MAX_SPEND_PER_STATEMENT}, not ${k}`,
+      );
+    const refill = `(t.refill_interval_seconds IS NOT NULL AND t.refilled_at + t.refill_interval_seconds * interval '1 second' <= $2::timestamptz)`;
+    // FOR UPDATE under READ COMMITTED (the default; this runs outside any transaction) waits for
+    // a concurrent writer of the row and then reads its committed version: `cur` is the row as
+    // locked, and the UPDATE of that locked row uses it. (Under REPEATABLE READ a concurrent
+    // spend would fail with a serialization error instead: never an over-grant.)
+    const rows = updatedRows<{ granted: string; credits_remaining: string }>(
       await this.dataSource.query(
-        `UPDATE ${this.s}.token_limits t SET
-         credits_remaining = (CASE WHEN ${refill} THEN t.refill_amount ELSE t.credits_remaining END) - 1,
-         refilled_at = CASE WHEN ${refill} THEN
-           t.refilled_at + floor(extract(epoch FROM ($2 - t.refilled_at)) / t.refill_interval_seconds)
-             * t.refill_interval_seconds * interval '1 second'
-           ELSE t.refilled_at END
-       WHERE t.token_id = $1 AND t.credits_remaining IS NOT NULL
-         AND (CASE WHEN ${refill} THEN t.refill_amount ELSE t.credits_remaining END) > 0
-       RETURNING t.credits_remaining`,
-        [tokenId, new Date(now)],
+        `WITH cur AS (
+           SELECT t.token_id,
+             CASE WHEN ${refill} THEN t.refill_amount ELSE t.credits_remaining END AS available,
+             CASE WHEN ${refill} THEN
+               t.refilled_at + floor(extract(epoch FROM ($2::timestamptz - t.refilled_at)) / t.refill_interval_seconds)
+                 * t.refill_interval_seconds * interval '1 second'
+               ELSE t.refilled_at END AS refilled_at
+           FROM ${this.s}.token_limits t
+           WHERE t.token_id = $1 AND t.credits_remaining IS NOT NULL
+           FOR UPDATE
+         )
+         UPDATE ${this.s}.token_limits t SET
+           credits_remaining = cur.available - least($3::bigint, cur.available),
+           refilled_at = cur.refilled_at
+         FROM cur
+         WHERE t.token_id = cur.token_id AND cur.available > 0
+         RETURNING least($3::bigint, cur.available) AS granted, t.credits_remaining`,
+        [tokenId, new Date(now), k],
       ),
     );
     const row = rows[0];
-    return row ? Number(row.credits_remaining) : undefined;
+    return row
+      ? { granted: Number(row.granted), remaining: Number(row.credits_remaining) }
+      : { granted: 0, remaining: 0 };
   }
 }

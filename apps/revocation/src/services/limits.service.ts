@@ -8,7 +8,12 @@ import { UnitOfWork } from '@tokenledger/sql';
 import { LRUCache } from 'lru-cache';
 import type { RevocationConfig } from '../config';
 import { FixedWindowLimiter } from '../domain/rate-limiter';
-import { LimitsRepository, type TokenLimits } from '../repositories/limits.repository';
+import {
+  LimitsRepository,
+  MAX_SPEND_PER_STATEMENT,
+  type TokenLimits,
+} from '../repositories/limits.repository';
+import { SpendCoalescer } from './spend-coalescer';
 import { StatusSource } from './status-source';
 
 export interface LimitsView {
@@ -26,7 +31,8 @@ export interface LimitsUpdate {
 
 /**
  * Per-token rate limits and credits, enforced by introspection. Credits are exact across
- * instances (LimitsRepository.spend); rate limits are counted per instance (FixedWindowLimiter).
+ * instances (LimitsRepository.spend), and concurrent uses of one token on this instance share one
+ * spend statement (SpendCoalescer); rate limits are counted per instance (FixedWindowLimiter).
  * Which limits a token has is cached like its status, for at most STATUS_CACHE_MS, so a change
  * made on another instance applies there within that time.
  */
@@ -36,6 +42,7 @@ export class LimitsService {
     { max: 100_000 },
   );
   private readonly limiter = new FixedWindowLimiter();
+  private readonly credits: SpendCoalescer;
 
   constructor(
     private readonly repository: LimitsRepository,
@@ -44,11 +51,17 @@ export class LimitsService {
     private readonly uow: UnitOfWork,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(SERVICE_CONFIG) private readonly config: RevocationConfig,
-  ) {}
+  ) {
+    this.credits = new SpendCoalescer(
+      (tokenId, k, at) => this.repository.spend(tokenId, k, at),
+      MAX_SPEND_PER_STATEMENT,
+    );
+  }
 
   /**
    * Counts one use of an otherwise active token; the reason it is refused, if it is. A use the
-   * rate limit refuses spends no credit.
+   * rate limit refuses spends no credit. A credit is spent durably before this resolves; when
+   * the spend fails, this rejects with its error and no credit is spent.
    */
   async check(tokenId: string, now: number): Promise<TokenledgerReason | undefined> {
     const limits = await this.cached(tokenId, now);
@@ -58,7 +71,7 @@ export class LimitsService {
       !this.limiter.take(tokenId, limits.rateLimit.limit, limits.rateLimit.windowSeconds, now)
     )
       return 'rate_limited';
-    if (limits.credits && (await this.repository.spend(tokenId, now)) === undefined)
+    if (limits.credits && (await this.credits.take(tokenId, now)) === undefined)
       return 'credits_exhausted';
     return undefined;
   }
