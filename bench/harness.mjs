@@ -228,7 +228,7 @@ export const otlpSink = { requests: 0, bytes: 0 };
  * a sink in this process that answers 200 and counts what it gets (no collector's own cost).
  * Otherwise nothing: no OTEL_* variable, so the SDK is not even loaded.
  */
-async function benchTracingEnv() {
+export async function benchTracingEnv() {
   if (process.env.BENCH_TRACING !== 'on') return {};
   const server = http.createServer((req, res) => {
     otlpSink.requests += 1;

@@ -21,6 +21,7 @@ import {
   say,
   useKafkaAdmin,
 } from '../scripts/lib.mjs';
+import { benchTracingEnv, otlpSink } from './harness.mjs';
 import { measureVerify, verifyReport } from './verify.mjs';
 import { measureWitnessing, witnessingReport } from './witnessing.mjs';
 import { instancesReport, measureInstances } from './instances.mjs';
@@ -249,6 +250,8 @@ try {
           CHECKPOINT_INTERVAL_MS: '1000',
           LOG_LEVEL: 'warn',
           ...benchSigning().ledgerEnv,
+          // BENCH_TRACING=on: the ledger exports its traces to a counting sink in this process.
+          ...(await benchTracingEnv()),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -522,6 +525,8 @@ try {
     `| (b) PostgreSQL multi-row INSERT, ${INSERT_BATCH} rows/statement, 1 tx/statement | ${f0(r.insert.rate)} | ${f2(r.insert.seconds)} | ${r.insert.payloadSize}-byte payload rows |`,
     `| (c) plain audit table: the records JSON-decoded into rows (record bytes + id, type, subject, actor, time), unique event-id index + 3 query indexes, ${INSERT_BATCH} rows/statement, 1 tx/statement | ${f0(r.audit.rate)} | ${f2(r.audit.seconds)} | decode + insert timed |`,
     `| ledger append (checkpoints every 1 s) | ${f0(r.ledger.rate)} | ${f2(r.ledger.seconds)} | first observed leaf (${r.ledger.firstCount} then) to all ${N} committed; ${f2(r.ledger.fromSpawn)} s from spawn |`,
+    '',
+    `Tracing (BENCH_TRACING) in the ledger: ${process.env.BENCH_TRACING === 'on' ? `on, ${otlpSink.requests} OTLP requests (${(otlpSink.bytes / 1e6).toFixed(1)} MB) received by the sink` : 'off (no OTEL_* variable: the SDK is not loaded)'}.`,
     '',
     `Ledger / (c): ${f2(r.ledger.rate / r.audit.rate)} (goal >= 0.6); ledger / (b): ${f2(r.ledger.rate / r.insert.rate)} (goal >= 0.35); ledger / min(a, b): ${f2(r.ledger.rate / smaller)}. Checkpoints: every usage log had a checkpoint of its final size ${f2(r.checkpointLag)} s after the last leaf (${r.checkpoints} checkpoints signed; logs ${r.logs}).`,
     '',
