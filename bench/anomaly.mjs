@@ -18,9 +18,16 @@ const BATCH = 500;
 
 const require = createRequire(import.meta.url);
 const dist = (...p) => require(path.join(root, ...p));
-const { TOPICS, buildEvent, encodeEvent, partitionKey, topicName, decodeEvent, uuidv7 } = dist(
-  'packages/contracts/dist/index.js',
-);
+const {
+  TOPICS,
+  EventVerifier,
+  buildEvent,
+  encodeEvent,
+  partitionKey,
+  topicName,
+  decodeEvent,
+  uuidv7,
+} = dist('packages/contracts/dist/index.js');
 const { createKafka, createEventProducer } = dist('packages/messaging/dist/index.js');
 
 const ports = { issuance: 14101, revocation: 14102, anomaly: 14103 };
@@ -123,30 +130,40 @@ try {
     )
   ).rows;
 
-  // The baseline: the same records read and decoded, nothing else.
-  const consumer = kafka.consumer({ groupId: `bench-raw-${Date.now()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: topicName(TOPICS.usage, prefix), fromBeginning: true });
-  let rawFirst;
-  let rawLast;
-  let decoded = 0;
-  await new Promise((resolve) => {
-    void consumer.run({
-      eachBatchAutoResolve: true,
-      eachBatch: async ({ batch }) => {
-        rawFirst ??= performance.now();
-        for (const m of batch.messages) {
-          if (decodeEvent(m.value).ok) decoded += 1;
-        }
-        if (decoded >= N) {
-          rawLast = performance.now();
-          resolve();
-        }
-      },
+  // The baseline: the same records read and decoded, nothing else. Then the same again with
+  // each record's signature checked, as every consumer of a signed topic must (issue 15): the
+  // ceiling that verification alone puts on any consumer.
+  const verifier = system.signers ? new EventVerifier(system.signers) : undefined;
+  const readAll = async (check) => {
+    const consumer = kafka.consumer({
+      groupId: `bench-raw-${check ? 'verify-' : ''}${Date.now()}`,
     });
-  });
-  await consumer.disconnect();
-  const rawRate = (N / (rawLast - rawFirst)) * 1000;
+    await consumer.connect();
+    await consumer.subscribe({ topic: topicName(TOPICS.usage, prefix), fromBeginning: true });
+    let from;
+    let to;
+    let counted = 0;
+    await new Promise((resolve) => {
+      void consumer.run({
+        eachBatchAutoResolve: true,
+        eachBatch: async ({ batch }) => {
+          from ??= performance.now();
+          for (const m of batch.messages) {
+            const r = decodeEvent(m.value);
+            if (r.ok && (!check || verifier.verify(r.value).ok)) counted += 1;
+          }
+          if (counted >= N) {
+            to = performance.now();
+            resolve();
+          }
+        },
+      });
+    });
+    await consumer.disconnect();
+    return (N / (to - from)) * 1000;
+  };
+  const rawRate = await readAll(false);
+  const verifyRate = verifier ? await readAll(true) : undefined;
 
   // Latency: impossible-travel with action revoke, on real tokens issued through the API.
   const put = await fetch(`${system.url('anomaly')}/v1/anomaly-rules/impossible-travel`, {
@@ -230,9 +247,10 @@ Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${Math.round
 | consumer | usage events/s |
 | --- | --- |
 | raw baseline: kafkajs, read + decodeEvent only | ${f0(rawRate)} |
+| raw baseline + signature check: read + decodeEvent + EventVerifier.verify | ${verifyRate === undefined ? 'n/a (BENCH_EVENT_SIGNING=off)' : f0(verifyRate)} |
 | anomaly app: every rule, detector state + findings in PostgreSQL | ${f0(appRate)} |
 
-Anomaly / baseline: ${(appRate / rawRate).toFixed(2)}.
+Anomaly / baseline: ${(appRate / rawRate).toFixed(2)}${verifyRate === undefined ? '' : `; anomaly / baseline with signature check: ${(appRate / verifyRate).toFixed(2)}`}.
 
 Findings in those uses: ${found.map((r) => `${r.rule} ${r.n}`).join(', ') || 'none'}.
 

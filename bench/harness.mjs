@@ -341,7 +341,16 @@ export async function startBenchSystem(options) {
   const pids = Object.fromEntries(
     Object.keys(options.apps).map((name, i) => [name, children[i].pid]),
   );
-  return { env, dbUrl, rootToken, url, stop, pids, signingKey: signing?.driverKey };
+  return {
+    env,
+    dbUrl,
+    rootToken,
+    url,
+    stop,
+    pids,
+    signingKey: signing?.driverKey,
+    signers: signing?.signers,
+  };
 }
 
 /**
