@@ -5,7 +5,7 @@ import {
   type EventEnvelope,
   type EventSigningKey,
 } from '@tokenledger/contracts';
-import type { Producer } from 'kafkajs';
+import type { RecordProducer } from './client';
 import type { DataSource, EntityManager } from 'typeorm';
 import { quoteIdent, type TablePrivilege } from '@tokenledger/sql';
 import { endSpans, startSendSpan, traceHeadersOf, type TraceHeaders } from './tracing';
@@ -141,7 +141,7 @@ export async function enqueueEncoded(
 export interface OutboxRelayOptions {
   dataSource: DataSource;
   schema: string;
-  producer: Producer;
+  producer: RecordProducer;
   batchSize?: number;
   pollIntervalMs?: number;
   /**
