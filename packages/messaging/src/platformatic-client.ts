@@ -174,6 +174,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   private readonly inFlight = new Set<Promise<void>>();
   private buffered = 0;
   private paused = false;
+  private dispatchScheduled = false;
 
   constructor(
     private readonly base: BaseOptions,
@@ -319,7 +320,20 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       this.paused = true;
       this.stream?.pause();
     }
-    this.dispatch(state);
+    this.scheduleDispatch();
+  }
+
+  /**
+   * The stream emits a fetch response's records one by one in the same tick: dispatching on the
+   * next turn of the event loop makes them one batch, as kafkajs hands a fetched record batch.
+   */
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    setImmediate(() => {
+      this.dispatchScheduled = false;
+      for (const s of this.partitions.values()) this.dispatch(s);
+    });
   }
 
   private dispatch(state: PartitionState): void {
@@ -367,7 +381,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       .finally(() => {
         state.busy = false;
         this.inFlight.delete(done);
-        for (const s of this.partitions.values()) this.dispatch(s);
+        this.scheduleDispatch();
       });
     this.inFlight.add(done);
   }
