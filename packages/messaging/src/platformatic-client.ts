@@ -95,11 +95,20 @@ class PlatformaticEventProducer implements RecordProducer {
     }));
   }
 
+  /**
+   * Authenticates and fetches the cluster's metadata with a few retries, so that an unreachable
+   * broker or bad credentials fail here, as with kafkajs. The producer itself retries every
+   * failure without bound (a wrong password too), so it is not the one that checks.
+   */
   async connect(): Promise<void> {
-    const producer = await this.open();
-    // Authenticates and fetches the cluster's metadata, so that an unreachable broker or bad
-    // credentials fail here as with kafkajs.
-    await producer.metadata({ topics: [] });
+    const plt = await platformatic();
+    const check = new plt.Admin({ ...this.base, retries: 2 });
+    try {
+      await check.metadata({ topics: [] });
+    } finally {
+      await check.close();
+    }
+    await this.open();
   }
 
   async disconnect(): Promise<void> {
