@@ -24,6 +24,7 @@ import {
   type BackgroundProducerOptions,
   type BatchConsumerOptions,
   type KafkaClient,
+  type KafkaClientKind,
   type ProducerLog,
   type RecordProducer,
 } from '@tokenledger/messaging';
@@ -32,6 +33,8 @@ export interface MessagingOptions {
   /** The app's short name: the event `source` is `/tokenledger/<service>`. */
   service: string;
   brokers: string;
+  /** The producing and consuming library (default: KAFKA_CLIENT from the environment). */
+  kafkaClient?: KafkaClientKind;
   clientId: string;
   /** Schema that holds this app's outbox. */
   schema: string;
@@ -106,7 +109,10 @@ export class KafkaConnection
         : undefined,
     };
     this.kafka = createKafka(clientConfig);
-    this.client = createKafkaClient(clientConfig);
+    this.client = createKafkaClient({
+      ...clientConfig,
+      ...(options.kafkaClient ? { client: options.kafkaClient } : {}),
+    });
     if (this.client.kind !== 'kafkajs')
       log?.('info', `KAFKA_CLIENT=${this.client.kind}: producing and consuming with it`, {});
     this.producer = this.client.eventProducer();
