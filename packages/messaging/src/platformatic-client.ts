@@ -76,6 +76,8 @@ type BaseOptions = import('@platformatic/kafka').BaseOptions;
 class PlatformaticEventProducer implements RecordProducer {
   private producer: PltProducer | undefined;
   private opening: Promise<PltProducer> | undefined;
+  /** The last send queued: sends go out one after the other (see sendBatch). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly base: BaseOptions) {}
 
@@ -137,7 +139,12 @@ class PlatformaticEventProducer implements RecordProducer {
       })),
     );
     if (messages.length === 0) return { offsets: [] };
-    return producer.send({ messages });
+    // One send at a time: concurrent sends of its idempotent producer to one partition (an app's
+    // consumers dead-lettering at the same time) got OUT_OF_ORDER_SEQUENCE_NUMBER from the
+    // broker, and the producer never recovered from it (batch-transport.int-spec).
+    const sent = this.queue.then(() => producer.send({ messages }));
+    this.queue = sent.catch(() => undefined);
+    return sent;
   }
 }
 
