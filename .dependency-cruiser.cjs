@@ -12,11 +12,12 @@ const FRAMEWORK_DB_KAFKA = modules(
   'typeorm',
   'pg',
   'kafkajs',
+  '@platformatic/kafka',
   'rxjs',
   'fastify',
   'nestjs-pino',
 );
-const NEST_TYPEORM_KAFKA = modules('@nestjs/[^/]+', 'typeorm', 'kafkajs');
+const NEST_TYPEORM_KAFKA = modules('@nestjs/[^/]+', 'typeorm', 'kafkajs', '@platformatic/kafka');
 const NEST_RXJS = modules('@nestjs/[^/]+', 'rxjs');
 const PURE_CORES = '^packages/(canonical-json|contracts|errors|token-core|ledger-core)/';
 /** What the SDK may import at load time: the pure cores. Anything else (the Kafka layer) only lazily. */

@@ -512,7 +512,7 @@ try {
   const smaller = Math.min(r.raw.rate, r.insert.rate);
   const v = r.verify;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const env = `BENCH_EVENTS=${N}, BENCH_PROOF_LEAVES=${PROOF_LEAVES}, BENCH_PROOF_SAMPLES=${PROOF_SAMPLES}, BENCH_VERIFY_ENTRIES=${VERIFY_ENTRIES}, BENCH_WITNESS_SECONDS=${WITNESS_SECONDS}`;
+  const env = `KAFKA_CLIENT=${process.env.KAFKA_CLIENT || 'kafkajs'} (the ledger's library), BENCH_EVENTS=${N}, BENCH_PROOF_LEAVES=${PROOF_LEAVES}, BENCH_PROOF_SAMPLES=${PROOF_SAMPLES}, BENCH_VERIFY_ENTRIES=${VERIFY_ENTRIES}, BENCH_WITNESS_SECONDS=${WITNESS_SECONDS}`;
   const out = [
     `Command: \`npm run bench:ledger\` (${env}); ${new Date().toISOString()}`,
     `Machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; Kafka, PostgreSQL, the ledger and the bench client share the machine.`,

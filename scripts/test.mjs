@@ -11,10 +11,22 @@ import { build, ensureDependencies, infra, root, say } from './lib.mjs';
 ensureDependencies();
 build();
 const stack = await infra().ensureInfrastructure({ database: 'tokenledger_test', log: say });
+// KAFKA_CLIENT=platformatic: @platformatic/kafka is an ES module, which jest can only import()
+// with Node's VM modules (packages/messaging/src/platformatic-client.ts).
+const env =
+  process.env.KAFKA_CLIENT?.trim().toLowerCase() === 'platformatic'
+    ? {
+        ...process.env,
+        NODE_OPTIONS: [process.env.NODE_OPTIONS, '--experimental-vm-modules']
+          .filter(Boolean)
+          .join(' '),
+      }
+    : process.env;
 const turboTest = (...args) =>
   spawnSync('npx', ['turbo', 'run', 'test', '--output-logs=new-only', ...args], {
     cwd: root,
     stdio: 'inherit',
+    env,
   }).status ?? 1;
 let status;
 try {

@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import {
   topicName,
@@ -18,18 +18,23 @@ import {
   BackgroundEventProducer,
   BatchConsumer,
   OutboxRelay,
-  createEventProducer,
   createKafka,
+  createKafkaClient,
   provisionTopics,
   type BackgroundProducerOptions,
   type BatchConsumerOptions,
+  type KafkaClient,
+  type KafkaClientKind,
   type ProducerLog,
+  type RecordProducer,
 } from '@tokenledger/messaging';
 
 export interface MessagingOptions {
   /** The app's short name: the event `source` is `/tokenledger/<service>`. */
   service: string;
   brokers: string;
+  /** The producing and consuming library (default: KAFKA_CLIENT from the environment). */
+  kafkaClient?: KafkaClientKind;
   clientId: string;
   /** Schema that holds this app's outbox. */
   schema: string;
@@ -67,8 +72,11 @@ export const MESSAGING_DATA_SOURCE = Symbol('MESSAGING_DATA_SOURCE');
 export class KafkaConnection
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
+  /** kafkajs, for administration (topics, health, replays' and rebuilds' own readers). */
   readonly kafka: Kafka;
-  readonly producer: Producer;
+  /** The producing and consuming client: KAFKA_CLIENT's library (default kafkajs). */
+  readonly client: KafkaClient;
+  readonly producer: RecordProducer;
   readonly relay: OutboxRelay;
   /** The configured signers (undefined: signatures are not checked). */
   readonly verifier: EventVerifier | undefined;
@@ -92,12 +100,22 @@ export class KafkaConnection
       log?.('warn', 'EVENT_SIGNING_KEY is not set: this app produces unsigned events', {});
     if (!options.verifier)
       log?.('warn', 'EVENT_SIGNERS is not set: event signatures are not checked', {});
-    this.kafka = createKafka({
+    const clientConfig = {
       brokers: options.brokers,
       clientId: options.clientId,
-      log: log ? (level, message, extra) => log(level, `kafka: ${message}`, extra) : undefined,
+      log: log
+        ? (level: 'warn' | 'error', message: string, extra: Record<string, unknown>) =>
+            log(level, `kafka: ${message}`, extra)
+        : undefined,
+    };
+    this.kafka = createKafka(clientConfig);
+    this.client = createKafkaClient({
+      ...clientConfig,
+      ...(options.kafkaClient ? { client: options.kafkaClient } : {}),
     });
-    this.producer = createEventProducer(this.kafka);
+    if (this.client.kind !== 'kafkajs')
+      log?.('info', `KAFKA_CLIENT=${this.client.kind}: producing and consuming with it`, {});
+    this.producer = this.client.eventProducer();
     this.admin = this.kafka.admin();
     this.relay = new OutboxRelay({
       dataSource,
@@ -175,7 +193,7 @@ export class KafkaConnection
     const consumer = new BatchConsumer({
       ...(this.verifier ? { verifier: this.verifier } : {}),
       ...rest,
-      kafka: this.kafka,
+      kafka: this.client,
       groupId: this.consumerGroupId(name),
       topics: topics.map((t) => this.topic(t)),
       producer: this.producer,

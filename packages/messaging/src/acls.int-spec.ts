@@ -5,7 +5,8 @@ import type { Kafka } from 'kafkajs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { applyAcls } from './acls';
-import { createKafka } from './kafka-client';
+import { createKafkaClient } from './create-client';
+import { createKafka, type KafkaSasl } from './kafka-client';
 import { provisionTopics } from './topics';
 
 // The run's broker when it is the SASL one (the default); otherwise (TOKENLEDGER_KAFKA_SASL=0)
@@ -99,5 +100,40 @@ describe('Kafka SASL/SCRAM-SHA-512 and ACLs (real broker)', () => {
       sasl: { mechanism: 'scram-sha-512', username: 'issuance', password: 'wrong' },
     });
     await expect(produce(kafka, lifecycle)).rejects.toThrow(/SASL|authentication/i);
+  });
+
+  describe("the event producer of createKafkaClient (KAFKA_CLIENT's library)", () => {
+    const produceWith = async (sasl: KafkaSasl | null, topic: string): Promise<void> => {
+      const producer = createKafkaClient({
+        brokers: broker.brokers,
+        clientId: 'acl-test-client',
+        sasl,
+      }).eventProducer();
+      try {
+        await producer.connect();
+        await producer.send({ topic, acks: -1, messages: [record] });
+      } finally {
+        await producer.disconnect().catch(() => undefined);
+      }
+    };
+    const credentials = (who: 'issuance' | 'anomaly'): KafkaSasl | null =>
+      broker.credentials?.[who] ?? null;
+
+    it('authenticates with SCRAM-SHA-512 and produces where the ACLs allow', async () => {
+      await expect(produceWith(credentials('issuance'), lifecycle)).resolves.toBeUndefined();
+    });
+
+    it('is refused where they do not (anomaly on tokens.lifecycle), without retrying forever', async () => {
+      await expect(produceWith(credentials('anomaly'), lifecycle)).rejects.toThrow();
+    }, 30_000);
+
+    it('is refused with a wrong password', async () => {
+      await expect(
+        produceWith(
+          { mechanism: 'scram-sha-512', username: 'issuance', password: 'wrong' },
+          lifecycle,
+        ),
+      ).rejects.toThrow();
+    }, 30_000);
   });
 });

@@ -21,14 +21,14 @@ import {
   readTopic,
   type TestDatabase,
 } from '@tokenledger/testing';
-import type { Producer } from 'kafkajs';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import {
   BatchConsumer,
   DLQ_HEADERS,
-  createEventProducer,
   createKafka,
+  createKafkaClient,
+  type RecordProducer,
   markProcessed,
   provisionTopics,
   type ConsumedEvent,
@@ -44,15 +44,15 @@ async function provision(brokers: string, prefix: string, sasl?: KafkaSasl): Pro
 }
 
 /** Provisions the topics of `prefix` and connects a producer for a describe block's records. */
-async function provisionedProducer(prefix: string, clientId: string): Promise<Producer> {
+async function provisionedProducer(prefix: string, clientId: string): Promise<RecordProducer> {
   await provision(kafkaBrokers(), prefix);
-  const producer = createEventProducer(createKafka({ brokers: kafkaBrokers(), clientId }));
+  const producer = createKafkaClient({ brokers: kafkaBrokers(), clientId }).eventProducer();
   await producer.connect();
   return producer;
 }
 
 describe('batch consumer: poison records go to the DLQ and the partition goes on', () => {
-  let producer: Producer;
+  let producer: RecordProducer;
   const prefix = freshTopicPrefix();
   const topic = topicName(TOPICS.lifecycle, prefix);
   const dlq = topicName(TOPICS.dlq, prefix);
@@ -85,7 +85,7 @@ describe('batch consumer: poison records go to the DLQ and the partition goes on
 
     const handled: ConsumedEvent[] = [];
     const consumer = new BatchConsumer({
-      kafka: createKafka({ brokers: kafkaBrokers(), clientId: 'poison-spec-consumer' }),
+      kafka: createKafkaClient({ brokers: kafkaBrokers(), clientId: 'poison-spec-consumer' }),
       groupId: `poison-${prefix}`,
       topics: [topic],
       producer,
@@ -123,7 +123,7 @@ describe('batch consumer: poison records go to the DLQ and the partition goes on
 });
 
 describe('batch consumer: with a verifier, only events of allowed signers reach the handler', () => {
-  let producer: Producer;
+  let producer: RecordProducer;
   const prefix = freshTopicPrefix();
   const topic = topicName(TOPICS.lifecycle, prefix);
   const dlq = topicName(TOPICS.dlq, prefix);
@@ -162,7 +162,7 @@ describe('batch consumer: with a verifier, only events of allowed signers reach 
 
     const handled: ConsumedEvent[] = [];
     const consumer = new BatchConsumer({
-      kafka: createKafka({ brokers: kafkaBrokers(), clientId: 'signed-spec-consumer' }),
+      kafka: createKafkaClient({ brokers: kafkaBrokers(), clientId: 'signed-spec-consumer' }),
       groupId: `signed-${prefix}`,
       topics: [topic],
       producer,
@@ -202,7 +202,7 @@ describe('batch consumer: with a verifier, only events of allowed signers reach 
 });
 
 describe('batch consumer: a handler that keeps failing on one record dead-letters it after bounded tries', () => {
-  let producer: Producer;
+  let producer: RecordProducer;
   let db: TestDatabase;
   let sql: Client;
   const prefix = freshTopicPrefix();
@@ -241,7 +241,7 @@ describe('batch consumer: a handler that keeps failing on one record dead-letter
     let flakyFailures = 0;
     const letters: string[] = [];
     const consumer = new BatchConsumer({
-      kafka: createKafka({ brokers: kafkaBrokers(), clientId: 'stuck-spec-consumer' }),
+      kafka: createKafkaClient({ brokers: kafkaBrokers(), clientId: 'stuck-spec-consumer' }),
       groupId: `stuck-${prefix}`,
       topics: [topic],
       producer,
@@ -338,16 +338,17 @@ function crashingMember(
 }
 
 describe('batch consumer: a crash before the commit redelivers the batch in flight, and nothing before it', () => {
-  let producer: Producer;
+  let producer: RecordProducer;
   const prefix = freshTopicPrefix();
   const topic = topicName(TOPICS.usage, prefix);
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
     await provision(kafkaBrokers(), prefix);
-    producer = createEventProducer(
-      createKafka({ brokers: kafkaBrokers(), clientId: 'crash-spec' }),
-    );
+    producer = createKafkaClient({
+      brokers: kafkaBrokers(),
+      clientId: 'crash-spec',
+    }).eventProducer();
     await producer.connect();
   });
   afterAll(async () => {
@@ -395,7 +396,7 @@ describe('batch consumer: a crash before the commit redelivers the batch in flig
     // A clean member: from 30 (the killed batch), not from 20 or earlier; each record once.
     const seen: number[] = [];
     const consumer = new BatchConsumer({
-      kafka: createKafka({ brokers: kafkaBrokers(), clientId: 'crash-spec-consumer' }),
+      kafka: createKafkaClient({ brokers: kafkaBrokers(), clientId: 'crash-spec-consumer' }),
       groupId: `crash-${prefix}`,
       topics: [topic],
       producer,
@@ -457,13 +458,11 @@ describe('batch consumer across a broker restart', () => {
     let batchCount = 0;
 
     const send = async (slice: typeof events): Promise<void> => {
-      const producer = createEventProducer(
-        createKafka({
-          brokers: broker.brokers,
-          clientId: 'restart-producer',
-          sasl: broker.credentials?.admin,
-        }),
-      );
+      const producer = createKafkaClient({
+        brokers: broker.brokers,
+        clientId: 'restart-producer',
+        sasl: broker.credentials?.admin,
+      }).eventProducer();
       await producer.connect();
       for (let i = 0; i < slice.length; i += 20) {
         await producer.send({
@@ -483,12 +482,12 @@ describe('batch consumer across a broker restart', () => {
       return row?.n ?? 0;
     };
 
-    const kafka = createKafka({
+    const kafka = createKafkaClient({
       brokers: broker.brokers,
       clientId: 'restart-consumer',
       sasl: broker.credentials?.admin,
     });
-    const dlqProducer = createEventProducer(kafka);
+    const dlqProducer = kafka.eventProducer();
     await dlqProducer.connect();
     const consumer = new BatchConsumer({
       kafka,

@@ -4,8 +4,17 @@ import {
   type EventEnvelope,
   type EventVerifier,
 } from '@tokenledger/contracts';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { CatchUpTracker, kafkaCatchUpSource, type CatchUpState } from './catch-up';
+import type { Kafka } from 'kafkajs';
+import { CatchUpTracker, type CatchUpSource, type CatchUpState } from './catch-up';
+import {
+  isKafkaClient,
+  type GroupConsumer,
+  type IncomingRecord,
+  type KafkaClient,
+  type PartitionBatch,
+  type RecordProducer,
+} from './client';
+import { kafkajsClient } from './kafkajs-client';
 import { DeadLetterWriter, deadLetterOf, type DeadLetter } from './dead-letter';
 import { processInSpans } from './tracing';
 
@@ -39,11 +48,12 @@ export interface RawBatchOutcome {
 }
 
 interface CommonOptions {
-  kafka: Kafka;
+  /** The client (see createKafkaClient); a kafkajs `Kafka` is taken as the kafkajs client. */
+  kafka: KafkaClient | Kafka;
   groupId: string;
   topics: string[];
   /** Producer used for dead letters (acks=all). */
-  producer: Producer;
+  producer: RecordProducer;
   /** Full name of the dead-letter topic (`ledger.dlq` with any prefix). */
   dlqTopic: string;
   /** Records larger than this are poison (default 256 KiB; decoded mode). */
@@ -130,11 +140,12 @@ const RETRY_MS = 1000;
  * spreads partitions over instances.
  */
 export class BatchConsumer {
-  private consumer: Consumer | undefined;
+  private consumer: GroupConsumer | undefined;
   private stopped = false;
+  private readonly client: KafkaClient;
   private readonly maxRecordBytes: number;
   private readonly deadLetters: DeadLetterWriter;
-  private readonly catchUpSource: ReturnType<typeof kafkaCatchUpSource>;
+  private readonly catchUpSource: CatchUpSource & { close(): Promise<void> };
   private readonly catchUp: CatchUpTracker;
   /**
    * Records dead-lettered by `handleBounded` whose batch has not been committed yet (a retryable
@@ -146,7 +157,8 @@ export class BatchConsumer {
   constructor(private readonly options: BatchConsumerOptions) {
     this.maxRecordBytes = options.maxRecordBytes ?? 256 * 1024;
     this.deadLetters = new DeadLetterWriter(options.producer, options.dlqTopic);
-    this.catchUpSource = kafkaCatchUpSource(options.kafka);
+    this.client = isKafkaClient(options.kafka) ? options.kafka : kafkajsClient(options.kafka);
+    this.catchUpSource = this.client.catchUpSource();
     this.catchUp = new CatchUpTracker(this.catchUpSource, options.groupId, options.topics, {
       onCaughtUp: () => void this.catchUpSource.close().catch(() => undefined),
     });
@@ -182,49 +194,34 @@ export class BatchConsumer {
 
   /** Starts once; throws if it cannot. See `run()` for the retrying form. */
   async start(): Promise<void> {
-    const { kafka, groupId, topics, seekOnAssign } = this.options;
+    const { groupId, topics, seekOnAssign, onAssignment } = this.options;
     const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
-    const consumer = kafka.consumer({
+    onAssignment?.({});
+    let consumer: GroupConsumer | undefined = undefined;
+    consumer = this.client.groupConsumer({
       groupId,
-      sessionTimeout,
-      heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
-      allowAutoTopicCreation: false,
-      retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 30 },
+      topics,
+      fromBeginning: this.options.fromBeginning ?? true,
+      sessionTimeoutMs: sessionTimeout,
+      heartbeatIntervalMs: Math.min(3_000, Math.floor(sessionTimeout / 3)),
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      onJoin: (assignment) => {
+        onAssignment?.(assignment);
+        if (seekOnAssign && consumer)
+          this.seek(consumer, assignment, seekOnAssign).catch((error: unknown) =>
+            this.options.log?.('could not seek to the stored offsets', {
+              groupId,
+              err: String(error),
+            }),
+          );
+      },
+      ...(onAssignment ? { onRevoke: () => onAssignment({}) } : {}),
+      eachBatch: (batch) => this.eachBatch(consumer as GroupConsumer, batch),
     });
     this.consumer = consumer;
-    const { onAssignment } = this.options;
-    if (onAssignment) {
-      onAssignment({});
-      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
-        onAssignment(payload.memberAssignment),
-      );
-      for (const event of [
-        consumer.events.REBALANCING,
-        consumer.events.STOP,
-        consumer.events.CRASH,
-      ])
-        consumer.on(event, () => onAssignment({}));
-    }
     // The end offsets as of this moment, before the first fetch: readiness waits for them.
     await this.catchUp.start();
-    if (seekOnAssign) {
-      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-        this.seek(consumer, payload.memberAssignment, seekOnAssign).catch((error: unknown) =>
-          this.options.log?.('could not seek to the stored offsets', {
-            groupId,
-            err: String(error),
-          }),
-        );
-      });
-    }
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => this.eachBatch(consumer, payload),
-    });
+    await consumer.run();
     // stop() came while starting: it saw no consumer (or this one half-connected).
     if (this.stopped) await this.disconnect();
   }
@@ -247,19 +244,19 @@ export class BatchConsumer {
   }
 
   private async seek(
-    consumer: Consumer,
-    assignment: Record<string, number[]>,
+    consumer: GroupConsumer,
+    assignment: Readonly<Record<string, readonly number[]>>,
     offsetOf: (topic: string, partition: number) => Promise<string | number>,
   ): Promise<void> {
     for (const [topic, partitions] of Object.entries(assignment)) {
       for (const partition of partitions) {
-        consumer.seek({ topic, partition, offset: String(await offsetOf(topic, partition)) });
+        consumer.seek(topic, partition, String(await offsetOf(topic, partition)));
       }
     }
   }
 
-  private async eachBatch(consumer: Consumer, payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload;
+  private async eachBatch(consumer: GroupConsumer, batch: PartitionBatch): Promise<void> {
+    const payload = batch;
     const where = { topic: batch.topic, partition: batch.partition, groupId: this.options.groupId };
     let last: string | undefined;
     let next: string | undefined;
@@ -289,7 +286,7 @@ export class BatchConsumer {
       if (outcome.nextOffset !== undefined) next = String(outcome.nextOffset);
     } else {
       const valid: ConsumedEvent[] = [];
-      const validMessages: KafkaMessage[] = [];
+      const validMessages: IncomingRecord[] = [];
       for (const message of batch.messages) {
         if (!payload.isRunning() || payload.isStale()) break;
         const raw = message.value ?? Buffer.alloc(0);
@@ -326,9 +323,7 @@ export class BatchConsumer {
     next ??= (BigInt(last) + 1n).toString();
     // Resolving tells kafkajs where to fetch from next; committing makes it survive a restart.
     payload.resolveOffset(last);
-    const commit = consumer.commitOffsets([
-      { topic: batch.topic, partition: batch.partition, offset: next },
-    ]);
+    const commit = consumer.commit(batch.topic, batch.partition, next);
     if (this.options.seekOnAssign) {
       await commit.catch((error: unknown) =>
         this.options.log?.('offset commit failed (a hint only here)', { err: String(error) }),
@@ -338,11 +333,12 @@ export class BatchConsumer {
     }
     this.forgetDeadLettered(batch.topic, batch.partition, BigInt(next));
     this.catchUp.progress(batch.topic, batch.partition, next);
-    this.options.onLag?.(
-      batch.topic,
-      batch.partition,
-      Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))),
-    );
+    if (batch.highWatermark !== undefined)
+      this.options.onLag?.(
+        batch.topic,
+        batch.partition,
+        Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))),
+      );
     await payload.heartbeat();
   }
 
@@ -470,7 +466,7 @@ export class BatchConsumer {
   }
 }
 
-function recordOf(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
+function recordOf(topic: string, partition: number, message: IncomingRecord): ConsumedRecord {
   return {
     topic,
     partition,

@@ -1,11 +1,16 @@
 import { TOPICS, encodeEvent, partitionKey, topicName } from '@tokenledger/contracts';
 import { eventually, freshTopicPrefix, kafkaBrokers } from '@tokenledger/testing';
-import type { Producer } from 'kafkajs';
-import { BatchConsumer, createEventProducer, createKafka, provisionTopics } from '../src';
+import {
+  BatchConsumer,
+  createKafka,
+  createKafkaClient,
+  provisionTopics,
+  type RecordProducer,
+} from '../src';
 import { sampleEvent } from '../test/fixtures';
 
 describe('batch consumer catch-up (real Kafka): what readiness waits for', () => {
-  let producer: Producer;
+  let producer: RecordProducer;
   const prefix = freshTopicPrefix();
   const topic = topicName(TOPICS.lifecycle, prefix);
   const dlq = topicName(TOPICS.dlq, prefix);
@@ -15,14 +20,14 @@ describe('batch consumer catch-up (real Kafka): what readiness waits for', () =>
     await admin.connect();
     await provisionTopics(admin, { prefix, partitions: 3 });
     await admin.disconnect();
-    producer = createEventProducer(createKafka({ brokers: kafkaBrokers(), clientId: 'catch-up' }));
+    producer = createKafkaClient({ brokers: kafkaBrokers(), clientId: 'catch-up' }).eventProducer();
     await producer.connect();
   });
   afterAll(() => producer.disconnect());
 
   const consumer = (groupId: string, handle: () => Promise<void>, handled: { n: number }) =>
     new BatchConsumer({
-      kafka: createKafka({ brokers: kafkaBrokers(), clientId: `catch-up-${groupId}` }),
+      kafka: createKafkaClient({ brokers: kafkaBrokers(), clientId: `catch-up-${groupId}` }),
       groupId,
       topics: [topic],
       producer,
@@ -94,7 +99,7 @@ describe('batch consumer catch-up (real Kafka): what readiness waits for', () =>
     await provisionTopics(admin, { prefix: emptyPrefix, partitions: 2 });
     await admin.disconnect();
     const empty = new BatchConsumer({
-      kafka: createKafka({ brokers: kafkaBrokers(), clientId: 'catch-up-empty' }),
+      kafka: createKafkaClient({ brokers: kafkaBrokers(), clientId: 'catch-up-empty' }),
       groupId: `catch-up-empty-${emptyPrefix}`,
       topics: [topicName(TOPICS.lifecycle, emptyPrefix)],
       producer,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Producer } from 'kafkajs';
+import type { RecordProducer } from './client';
 
 export const DLQ_HEADERS = {
   reason: 'tl-dlq-reason',
@@ -54,7 +54,7 @@ export function deadLetterOf(
  */
 export class DeadLetterWriter {
   constructor(
-    private readonly producer: Producer,
+    private readonly producer: RecordProducer,
     /** Full name of the dead-letter topic (`ledger.dlq` with any prefix). */
     private readonly topic: string,
   ) {}

@@ -9,6 +9,22 @@ export {
   type KafkaTls,
 } from './kafka-client';
 export {
+  KAFKA_CLIENT_KINDS,
+  isKafkaClient,
+  kafkaClientKindFromEnv,
+  type Assignment,
+  type GroupConsumer,
+  type GroupConsumerOptions,
+  type IncomingRecord,
+  type KafkaClient,
+  type KafkaClientKind,
+  type OutgoingRecord,
+  type PartitionBatch,
+  type RecordProducer,
+} from './client';
+export { createKafkaClient } from './create-client';
+export { kafkajsClient } from './kafkajs-client';
+export {
   ACL_TABLE,
   REPLAY_TOPIC_PREFIX,
   aclPlan,

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { kafkaClientKindFromEnv } from './client';
 import { kafkaSaslFromEnv, kafkaTlsFromEnv } from './kafka-client';
 
 describe('Kafka client settings from the environment', () => {
@@ -56,5 +57,15 @@ describe('Kafka client settings from the environment', () => {
     }
     expect(message).toMatch(/^KAFKA_SASL_MECHANISM must be one of/);
     expect(message).not.toContain('hunter2');
+  });
+
+  it('KAFKA_CLIENT picks the client library: kafkajs unless it says platformatic; anything else is an error naming the variable', () => {
+    expect(kafkaClientKindFromEnv({})).toBe('kafkajs');
+    expect(kafkaClientKindFromEnv({ KAFKA_CLIENT: '' })).toBe('kafkajs');
+    expect(kafkaClientKindFromEnv({ KAFKA_CLIENT: 'kafkajs' })).toBe('kafkajs');
+    expect(kafkaClientKindFromEnv({ KAFKA_CLIENT: ' Platformatic ' })).toBe('platformatic');
+    expect(() => kafkaClientKindFromEnv({ KAFKA_CLIENT: 'rdkafka' })).toThrow(
+      'KAFKA_CLIENT must be one of kafkajs, platformatic',
+    );
   });
 });

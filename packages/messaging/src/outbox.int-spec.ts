@@ -9,13 +9,12 @@ import {
   testKafka,
   type TestDatabase,
 } from '@tokenledger/testing';
-import type { Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import {
   BatchConsumer,
   OutboxRelay,
-  createEventProducer,
-  createKafka,
+  createKafkaClient,
+  type RecordProducer,
   enqueueEvents,
   markProcessed,
   provisionTopics,
@@ -25,7 +24,7 @@ import { SCHEMA, migratedDataSource, sampleEvent } from '../test/fixtures';
 describe('transactional outbox (real PostgreSQL + Kafka)', () => {
   let db: TestDatabase;
   let dataSource: DataSource;
-  let producer: Producer;
+  let producer: RecordProducer;
   let topic: string;
   let prefix: string;
 
@@ -38,9 +37,10 @@ describe('transactional outbox (real PostgreSQL + Kafka)', () => {
     await admin.connect();
     await provisionTopics(admin, { prefix, partitions: 1 });
     await admin.disconnect();
-    producer = createEventProducer(
-      createKafka({ brokers: kafkaBrokers(), clientId: 'outbox-spec' }),
-    );
+    producer = createKafkaClient({
+      brokers: kafkaBrokers(),
+      clientId: 'outbox-spec',
+    }).eventProducer();
     await producer.connect();
   });
 
@@ -131,7 +131,7 @@ describe('transactional outbox (real PostgreSQL + Kafka)', () => {
     // An idempotent consumer applies it once.
     const deliveries: string[] = [];
     const consumer = new BatchConsumer({
-      kafka: createKafka({ brokers: kafkaBrokers(), clientId: 'outbox-spec-consumer' }),
+      kafka: createKafkaClient({ brokers: kafkaBrokers(), clientId: 'outbox-spec-consumer' }),
       groupId: `outbox-spec-${event.id}`,
       topics: [topic],
       producer,

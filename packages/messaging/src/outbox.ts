@@ -5,7 +5,7 @@ import {
   type EventEnvelope,
   type EventSigningKey,
 } from '@tokenledger/contracts';
-import type { Producer } from 'kafkajs';
+import type { RecordProducer } from './client';
 import type { DataSource, EntityManager } from 'typeorm';
 import { quoteIdent, type TablePrivilege } from '@tokenledger/sql';
 import { endSpans, startSendSpan, traceHeadersOf, type TraceHeaders } from './tracing';
@@ -147,7 +147,7 @@ const OUTBOX_INSERT_ROWS = 5000;
 export interface OutboxRelayOptions {
   dataSource: DataSource;
   schema: string;
-  producer: Producer;
+  producer: RecordProducer;
   batchSize?: number;
   pollIntervalMs?: number;
   /**

@@ -2,11 +2,15 @@
 // `BATCH <first offset> <last offset>` and SIGKILLs itself inside the handler of batch number
 // CRASH_AT (counted from 1), after its effects and before the offset is committed.
 'use strict';
-const { BatchConsumer, createEventProducer, createKafka } = require('@tokenledger/messaging');
+const { BatchConsumer, createKafkaClient } = require('@tokenledger/messaging');
 
 (async () => {
-  const kafka = createKafka({ brokers: process.env.CHILD_BROKERS, clientId: 'consumer-child' });
-  const producer = createEventProducer(kafka);
+  // KAFKA_CLIENT's library, as the spec that spawned it.
+  const kafka = createKafkaClient({
+    brokers: process.env.CHILD_BROKERS,
+    clientId: 'consumer-child',
+  });
+  const producer = kafka.eventProducer();
   await producer.connect();
   const crashAt = Number(process.env.CRASH_AT);
   let batches = 0;

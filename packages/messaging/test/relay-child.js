@@ -2,14 +2,16 @@
 // are marked published, so that the test can SIGKILL it at exactly that point.
 'use strict';
 const { DataSource } = require('typeorm');
-const { OutboxRelay, createEventProducer, createKafka } = require('@tokenledger/messaging');
+const { OutboxRelay, createKafkaClient } = require('@tokenledger/messaging');
 
 (async () => {
   const dataSource = new DataSource({ type: 'postgres', url: process.env.RELAY_DATABASE_URL });
   await dataSource.initialize();
-  const producer = createEventProducer(
-    createKafka({ brokers: process.env.RELAY_BROKERS, clientId: 'relay-child' }),
-  );
+  // KAFKA_CLIENT's library, as the spec that spawned it.
+  const producer = createKafkaClient({
+    brokers: process.env.RELAY_BROKERS,
+    clientId: 'relay-child',
+  }).eventProducer();
   await producer.connect();
   const relay = new OutboxRelay({
     dataSource,

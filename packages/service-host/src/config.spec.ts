@@ -31,6 +31,32 @@ describe('SHUTDOWN_TIMEOUT_MS', () => {
   });
 });
 
+describe('KAFKA_CLIENT', () => {
+  it('is kafkajs by default; platformatic picks @platformatic/kafka; anything else stops the start naming it', () => {
+    const secret = 'x'.repeat(32);
+    expect(
+      loadConfig('test', baseConfigSchema, { TOKENLEDGER_INTERNAL_SECRET: secret }).KAFKA_CLIENT,
+    ).toBe('kafkajs');
+    expect(
+      loadConfig('test', baseConfigSchema, {
+        TOKENLEDGER_INTERNAL_SECRET: secret,
+        KAFKA_CLIENT: 'platformatic',
+      }).KAFKA_CLIENT,
+    ).toBe('platformatic');
+    let error: unknown;
+    try {
+      loadConfig('test', baseConfigSchema, {
+        TOKENLEDGER_INTERNAL_SECRET: secret,
+        KAFKA_CLIENT: 'rdkafka',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([expect.stringMatching(/^KAFKA_CLIENT: /)]);
+  });
+});
+
 describe('DATABASE_OWNER_URL and DB_MIGRATE', () => {
   const { DATABASE_OWNER_URL: owner, DB_MIGRATE: migrate } = baseConfigSchema.shape;
 

@@ -44,6 +44,8 @@ export const baseConfigSchema = z.object({
       (v) => v.split(',').every((b) => /^[^\s:]+:\d{1,5}$/.test(b.trim())),
       'must be host:port[,host:port...]',
     ),
+  /** The library that produces and consumes (docs/design/messaging.md, "Kafka client adapter"). */
+  KAFKA_CLIENT: z.enum(['kafkajs', 'platformatic']).default('kafkajs'),
   HOST: z.string().min(1).default('127.0.0.1'),
   TOPIC_PREFIX: z
     .string()

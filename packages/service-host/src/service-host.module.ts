@@ -102,6 +102,7 @@ export class ServiceHostModule implements OnApplicationShutdown {
           {
             service: options.name,
             brokers: config.KAFKA_BROKERS,
+            kafkaClient: config.KAFKA_CLIENT,
             clientId: `tokenledger-${options.name}`,
             schema: config.DB_SCHEMA,
             topicPrefix: config.TOPIC_PREFIX,
