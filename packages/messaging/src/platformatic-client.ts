@@ -23,9 +23,17 @@ let loading: Promise<Plt> | undefined;
  * `@platformatic/kafka` is an ES module: loaded on first use, so that an app on kafkajs never
  * loads it (and `require` of this package stays synchronous). Under jest this needs
  * `--experimental-vm-modules` (scripts/test.mjs sets it with KAFKA_CLIENT=platformatic).
+ * It is an optional peer dependency: its own dependencies ask for Node 22.19, and an install of
+ * the SDK on Node 20 must not pull it in. The workspace has it (root devDependencies).
  */
 function platformatic(): Promise<Plt> {
-  return (loading ??= import('@platformatic/kafka'));
+  return (loading ??= import('@platformatic/kafka').catch((error: unknown) => {
+    loading = undefined;
+    throw new Error(
+      'KAFKA_CLIENT=platformatic needs the optional peer dependency @platformatic/kafka: npm install @platformatic/kafka@1.35.0',
+      { cause: error },
+    );
+  }));
 }
 
 export interface PlatformaticClientConfig {
