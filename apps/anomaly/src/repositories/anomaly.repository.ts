@@ -91,12 +91,12 @@ export class AnomalyRepository extends SchemaRepository {
   }
 
   /**
-   * Records findings in one statement; returns the ids of those not recorded before (a finding
-   * already recorded, or a second copy in `findings`, is not returned: it MUST cause nothing
-   * twice).
+   * Records findings in one statement; returns those not recorded before, in the order given. A
+   * finding already recorded, or a second copy of one in `findings` (same anomalyId), is not
+   * returned: it MUST cause nothing twice.
    */
-  async insertFindings(m: Tx, findings: readonly Finding[]): Promise<Set<string>> {
-    if (findings.length === 0) return new Set();
+  async insertFindings(m: Tx, findings: readonly Finding[]): Promise<Finding[]> {
+    if (findings.length === 0) return [];
     const rows = await m.query<Array<{ anomaly_id: string }>>(
       `INSERT INTO ${this.s}.anomalies (anomaly_id, rule, severity, token_id, action, evidence, detected_at, summary)
        SELECT x.anomaly_id, x.rule, x.severity, x.token_id, x.action, x.evidence, x.detected_at, x.summary
@@ -118,7 +118,9 @@ export class AnomalyRepository extends SchemaRepository {
         ),
       ],
     );
-    return new Set(rows.map((r) => r.anomaly_id));
+    const inserted = new Set(rows.map((r) => r.anomaly_id));
+    // delete: the first copy of an id is the one returned.
+    return findings.filter((f) => inserted.delete(f.anomalyId));
   }
 
   /** The owner id of a token, from the inventory (token.issued); undefined when not known. */

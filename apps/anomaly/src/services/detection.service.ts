@@ -172,9 +172,11 @@ export class DetectionService {
         );
       }
     }
-    const recorded = await this.record(
-      m,
-      judged.map(({ finding }) => finding),
+    const recorded = new Set(
+      await this.repository.insertFindings(
+        m,
+        judged.map(({ finding }) => finding),
+      ),
     );
     const raised = judged.filter(({ finding }) => recorded.has(finding));
     for (const { finding, cause, pending } of raised)
@@ -188,21 +190,6 @@ export class DetectionService {
     if (emit) await this.actAll(m, raised);
     await this.repository.saveStates(m, [...states.values()]);
     return raised.map(({ finding }) => finding);
-  }
-
-  /**
-   * Records findings (one statement); returns those that were new. A finding already recorded,
-   * or found twice in the same call (same evidence, same anomalyId), is returned at most once, so
-   * it causes nothing twice.
-   */
-  async record(m: Tx, findings: readonly Finding[]): Promise<Set<Finding>> {
-    const inserted = await this.repository.insertFindings(m, findings);
-    const fresh = new Set<Finding>();
-    for (const f of findings) {
-      if (!inserted.delete(f.anomalyId)) continue;
-      fresh.add(f);
-    }
-    return fresh;
   }
 
   /**

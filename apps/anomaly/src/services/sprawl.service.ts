@@ -157,8 +157,7 @@ export class SprawlService implements OnApplicationBootstrap, OnApplicationShutd
             : `never used since it was issued at ${t.issuedAt.toISOString()}`,
         };
       });
-      const recorded = await this.detection.record(m, found);
-      const raised = found.filter((f) => recorded.has(f));
+      const raised = await this.anomalies.insertFindings(m, found);
       await this.detection.actAll(
         m,
         raised.map((finding) => ({ finding })),
