@@ -306,6 +306,8 @@ describe('three ledger instances under load, one SIGKILLed every few seconds', (
       const checks = await eventually(
         async () => {
           const res = await fetch(`http://127.0.0.1:${instance.port}/health/ready`);
+          // A 503 says why (e.g. consumers catching up): kept as the error a timeout reports.
+          if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`);
           return ((await res.json()) as { checks?: Record<string, string> }).checks;
         },
         20_000,

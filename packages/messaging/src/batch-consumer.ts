@@ -66,7 +66,8 @@ interface CommonOptions {
   /**
    * Where each partition continues when this member is assigned it, whatever Kafka committed
    * (e.g. an offset stored in PostgreSQL with the state it produced). With it, Kafka's committed
-   * offsets are only a hint and a failed commit is logged, not retried.
+   * offsets are only a hint and a failed commit is logged, not retried; readiness (catch-up)
+   * reads the group's position through it too.
    */
   seekOnAssign?: (topic: string, partition: number) => Promise<string | number>;
   /**
@@ -161,6 +162,8 @@ export class BatchConsumer {
     this.catchUpSource = this.client.catchUpSource();
     this.catchUp = new CatchUpTracker(this.catchUpSource, options.groupId, options.topics, {
       onCaughtUp: () => void this.catchUpSource.close().catch(() => undefined),
+      // A group that keeps its own offsets is caught up by those, not by its commits (hints).
+      ...(options.seekOnAssign ? { positions: options.seekOnAssign } : {}),
     });
   }
 

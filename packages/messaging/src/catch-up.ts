@@ -33,7 +33,7 @@ const key = (topic: string, partition: number): string => `${topic}\u0000${parti
  * A readiness check built on it MUST NOT report ready before `start()` has fetched the targets.
  */
 export class CatchUpTracker {
-  private targets: Map<string, bigint> | undefined;
+  private targets: Map<string, { topic: string; partition: number; end: bigint }> | undefined;
   private polling: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -41,7 +41,18 @@ export class CatchUpTracker {
     private readonly source: CatchUpSource,
     private readonly groupId: string,
     private readonly topics: readonly string[],
-    private readonly options: { pollMs?: number; attempts?: number; onCaughtUp?: () => void } = {},
+    private readonly options: {
+      pollMs?: number;
+      attempts?: number;
+      onCaughtUp?: () => void;
+      /**
+       * Where the group continues in a partition, when its position is kept outside Kafka (a
+       * consumer that seeks on assignment to offsets it stores itself, like the ledger's). Polled
+       * instead of the group's committed offsets, which are then only hints: a commit lost in a
+       * rebalance would otherwise hold readiness back until the partition gets a new record.
+       */
+      positions?: (topic: string, partition: number) => Promise<string | number>;
+    } = {},
   ) {}
 
   state(): CatchUpState {
@@ -53,10 +64,14 @@ export class CatchUpTracker {
   async start(): Promise<void> {
     if (this.targets) return;
     const ends = await this.endOffsets();
-    const targets = new Map<string, bigint>();
+    const targets = new Map<string, { topic: string; partition: number; end: bigint }>();
     for (const end of ends)
       if (BigInt(end.offset) > BigInt(end.low))
-        targets.set(key(end.topic, end.partition), BigInt(end.offset));
+        targets.set(key(end.topic, end.partition), {
+          topic: end.topic,
+          partition: end.partition,
+          end: BigInt(end.offset),
+        });
     this.targets = targets;
     if (targets.size === 0) {
       this.stop();
@@ -88,16 +103,22 @@ export class CatchUpTracker {
   progress(topic: string, partition: number, next: string): void {
     const k = key(topic, partition);
     const target = this.targets?.get(k);
-    if (target !== undefined && BigInt(next) >= target) this.targets?.delete(k);
+    if (target !== undefined && BigInt(next) >= target.end) this.targets?.delete(k);
     if (this.targets?.size === 0 && !this.stopped) {
       this.stop();
       this.options.onCaughtUp?.();
     }
   }
 
-  /** One look at the group's committed offsets (also what the poll does). */
+  /** One look at the group's positions (also what the poll does). */
   async poll(): Promise<void> {
     if (!this.targets || this.targets.size === 0) return;
+    const positions = this.options.positions;
+    if (positions) {
+      for (const { topic, partition } of [...this.targets.values()])
+        this.progress(topic, partition, String(await positions(topic, partition)));
+      return;
+    }
     for (const c of await this.source.committed(this.groupId, this.topics))
       if (c.offset !== '' && BigInt(c.offset) >= 0n) this.progress(c.topic, c.partition, c.offset);
   }

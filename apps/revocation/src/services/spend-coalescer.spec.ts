@@ -1,4 +1,5 @@
-import { SpendCoalescer, type SpendFn, type SpendResult } from './spend-coalescer';
+import type { CreditSpend } from '../repositories/limits.repository';
+import { SpendCoalescer, type SpendFn } from './spend-coalescer';
 
 const A = '019ac1e2-3b4c-7d5e-8f60-00000000000a';
 const B = '019ac1e2-3b4c-7d5e-8f60-00000000000b';
@@ -7,7 +8,7 @@ interface Call {
   tokenId: string;
   k: number;
   now: number;
-  resolve: (r: SpendResult) => void;
+  resolve: (r: CreditSpend) => void;
   reject: (e: unknown) => void;
 }
 
@@ -15,7 +16,7 @@ interface Call {
 function controlledSpend() {
   const calls: Call[] = [];
   const spend: SpendFn = (tokenId, k, now) =>
-    new Promise<SpendResult>((resolve, reject) => calls.push({ tokenId, k, now, resolve, reject }));
+    new Promise<CreditSpend>((resolve, reject) => calls.push({ tokenId, k, now, resolve, reject }));
   return { spend, calls };
 }
 

@@ -1,11 +1,7 @@
-/** What one spend statement did (LimitsRepository.spend): credits granted (0..k) and left after. */
-export interface SpendResult {
-  granted: number;
-  remaining: number;
-}
+import type { CreditSpend } from '../repositories/limits.repository';
 
 /** Spends up to `k` credits of one token in one durable, atomic statement. */
-export type SpendFn = (tokenId: string, k: number, now: number) => Promise<SpendResult>;
+export type SpendFn = (tokenId: string, k: number, now: number) => Promise<CreditSpend>;
 
 interface Waiter {
   now: number;
@@ -75,7 +71,7 @@ export class SpendCoalescer {
   private send(tokenId: string, batch: Waiter[]): void {
     const now = Math.max(...batch.map((w) => w.now));
     // Called at once; a spend function that throws at once is a failed statement like any other.
-    const statement = new Promise<SpendResult>((resolve) =>
+    const statement = new Promise<CreditSpend>((resolve) =>
       resolve(this.spend(tokenId, batch.length, now)),
     );
     // Settling a batch and sending the next happen in one turn: a use never finds the token idle
@@ -108,7 +104,7 @@ export class SpendCoalescer {
 }
 
 /** The first `granted` waiters, in arrival order, get a credit; the rest none. */
-function settle(batch: readonly Waiter[], result: SpendResult): void {
+function settle(batch: readonly Waiter[], result: CreditSpend): void {
   const granted = Math.max(0, Math.min(result.granted, batch.length));
   batch.forEach((w, i) =>
     w.resolve(i < granted ? result.remaining + (granted - 1 - i) : undefined),
