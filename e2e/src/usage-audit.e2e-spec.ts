@@ -1,4 +1,4 @@
-import { TOPICS, decodeEvent, topicName } from '@tokenledger/contracts';
+import { CLOUDEVENTS_CONTENT_TYPE, TOPICS, decodeEvent, topicName } from '@tokenledger/contracts';
 import { createKafka } from '@tokenledger/messaging';
 import {
   eventually,
@@ -111,15 +111,20 @@ describe('USAGE_AUDIT: introspection fails closed when its use cannot be recorde
       const end = offsets.reduce((n, p) => n + Number(p.high), 0);
       const records = await readTopic(usage, (r) => r.length >= end);
       const used = records
-        .map((r) => decodeEvent(r.value ?? Buffer.alloc(0)))
-        .flatMap((d) => (d.ok && d.event.type === 'tokenledger.token.used.v1' ? [d.event] : []))
+        .map((r) => ({ record: r, decoded: decodeEvent(r.value ?? Buffer.alloc(0)) }))
+        .flatMap(({ record, decoded: d }) =>
+          d.ok && d.event.type === 'tokenledger.token.used.v1' ? [{ record, event: d.event }] : [],
+        )
         .filter(
-          (e) =>
+          ({ event: e }) =>
             e.data.tokenId === issued.tokenId &&
             e.data.outcome === 'accepted' &&
             Date.parse(e.time) >= before - 1,
         );
       expect(used.length).toBeGreaterThanOrEqual(1);
+      // The required-mode send follows the CloudEvents Kafka binding like every other producer.
+      for (const { record } of used)
+        expect(record.headers['content-type']).toBe(CLOUDEVENTS_CONTENT_TYPE);
 
       // Kafka cannot take the event any more (its topic is gone; topics are not auto-created).
       await admin.deleteTopics({ topics: [usage], timeout: 10_000 });

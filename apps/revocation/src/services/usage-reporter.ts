@@ -1,8 +1,14 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { TOPICS, buildEncodedEvent, partitionKey, type TokenUsedV1 } from '@tokenledger/contracts';
+import {
+  TOPICS,
+  buildEncodedEvent,
+  cloudEventHeaders,
+  partitionKey,
+  type TokenUsedV1,
+} from '@tokenledger/contracts';
 import { DomainError } from '@tokenledger/errors';
 import { KafkaConnection } from '@tokenledger/messaging-nest';
-import { type BackgroundEventProducer } from '@tokenledger/messaging';
+import { traceHeadersOf, type BackgroundEventProducer } from '@tokenledger/messaging';
 import { SERVICE_CONFIG } from '@tokenledger/service-host';
 import type { RevocationConfig } from '../config';
 
@@ -32,6 +38,7 @@ export class UsageReporter implements OnApplicationShutdown {
   private readonly queue: Array<{
     key: string;
     value: Buffer;
+    headers: Record<string, string>;
     resolve: () => void;
     reject: (error: Error) => void;
   }> = [];
@@ -77,7 +84,9 @@ export class UsageReporter implements OnApplicationShutdown {
           () => reject(new Error(`no acknowledgement within ${this.timeoutMs} ms`)),
           this.timeoutMs,
         );
-        this.queue.push({ key: partitionKey(event), value: bytes, resolve, reject });
+        // The CloudEvents binding's content-type, and the answering request's trace context.
+        const headers: Record<string, string> = { ...cloudEventHeaders(), ...traceHeadersOf() };
+        this.queue.push({ key: partitionKey(event), value: bytes, headers, resolve, reject });
         this.flush();
       });
     } catch (error) {
@@ -100,7 +109,7 @@ export class UsageReporter implements OnApplicationShutdown {
       .send({
         topic: this.topic,
         acks: -1,
-        messages: batch.map(({ key, value }) => ({ key, value })),
+        messages: batch.map(({ key, value, headers }) => ({ key, value, headers })),
       })
       .then(
         () => batch.forEach((b) => b.resolve()),
