@@ -8,6 +8,7 @@ import {
 } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
+import { PROBLEM_CONTENT_TYPE, type ProblemDetails } from '@tokenledger/errors';
 import { APPS, type ConsoleApp, type ConsoleConfig } from './config';
 
 const TYPES: Record<string, string> = {
@@ -50,8 +51,25 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-function error(res: ServerResponse, status: number, code: string, message: string): void {
-  send(res, status, { error: { code, message } });
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+/** The console's own errors, as RFC 9457 problem details like every app's (docs/design/errors.md). */
+function error(res: ServerResponse, status: number, code: string, detail: string): void {
+  const problem: ProblemDetails = {
+    type: 'about:blank',
+    title: TITLES[status] ?? `HTTP ${status}`,
+    status,
+    detail,
+    code,
+  };
+  res.writeHead(status, { 'content-type': PROBLEM_CONTENT_TYPE, ...SECURITY_HEADERS });
+  res.end(JSON.stringify(problem));
 }
 
 /**
