@@ -22,6 +22,7 @@ const {
   TOPICS,
   EventVerifier,
   buildEvent,
+  cloudEventHeaders,
   encodeEvent,
   partitionKey,
   topicName,
@@ -51,6 +52,7 @@ async function send(topic, events) {
       messages: events.slice(i, i + BATCH).map((e) => ({
         key: partitionKey(e),
         value: encodeEvent(e, { signingKey: system.signingKey }),
+        headers: cloudEventHeaders(),
       })),
     });
   }
