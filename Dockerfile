@@ -1,4 +1,5 @@
 # One image for the four apps; APP picks which one runs (issuance, revocation, anomaly, ledger).
+# The witness and the one-shot jobs run from it with their own command.
 # Node 22 LTS; the apps themselves support Node >= 20.19 (`engines`).
 FROM node:22-bookworm-slim AS build
 WORKDIR /src
@@ -16,7 +17,11 @@ ENV NODE_ENV=production \
     LEDGER_SIGNING_KEY_FILE=/var/lib/tokenledger/ledger-signing-key
 WORKDIR /app
 COPY --from=build /src /app
-RUN mkdir -p /var/lib/tokenledger && chown node:node /var/lib/tokenledger && chmod 0700 /var/lib/tokenledger
+# /var/lib/tokenledger-witness: where the one-shot `witness-keys` (docker-compose.yml) mounts the
+# witness's volume next to the ledger's, so that a new volume there is owned by `node` too.
+RUN mkdir -p /var/lib/tokenledger /var/lib/tokenledger-witness \
+    && chown node:node /var/lib/tokenledger /var/lib/tokenledger-witness \
+    && chmod 0700 /var/lib/tokenledger /var/lib/tokenledger-witness
 VOLUME /var/lib/tokenledger
 USER node
 ARG APP=issuance

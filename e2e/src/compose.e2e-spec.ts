@@ -1,13 +1,15 @@
 // docker-compose.yml cannot run here (no Docker engine), so this runs what it describes outside
-// Docker: every service built from the Dockerfile (db-roles, kafka-setup, the four apps) with its
+// Docker: every service built from the Dockerfile (db-roles, kafka-setup, witness-keys, the four
+// apps and the witness) with its
 // command and its environment (the image's ENV, then the service's), the same variable names and
 // values, with only these mapped:
 // - hostnames: postgres:5432/tokenledger -> the test server and a fresh database, kafka:9092 -> the
-//   run's broker, http://issuance:4001 etc. -> 127.0.0.1 and a free port (PORT likewise), HOST ->
-//   127.0.0.1;
+//   run's broker, http://issuance:4001 etc. -> 127.0.0.1 and a free port (PORT and WITNESS_PORT
+//   likewise), HOST and WITNESS_HOST -> 127.0.0.1;
 // - container paths: /run/secrets/<name> -> the file compose mounts there, made by
 //   scripts/compose-init in a temp dir (the Kafka passwords: the run's broker's, whose SCRAM users
-//   were made at its format); /var/lib/tokenledger -> a temp dir per volume;
+//   were made at its format); a volume's mount point (/var/lib/tokenledger, the witness-keys job's
+//   /var/lib/tokenledger-witness) -> a temp dir per volume;
 // - TOPIC_PREFIX: a fresh one, added to each service, so that this spec has its own topics.
 // The kafka service's entrypoint (infra/docker/kafka-sasl.sh) runs too, on the Maven-resolved
 // Kafka jars instead of the apache/kafka image (its bin/ scripts replaced by two shims).
@@ -16,6 +18,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { APP_SIGNER_TYPES, parseEventSigners } from '@tokenledger/contracts';
+import {
+  openCheckpoint,
+  openCosignatures,
+  parseCosignerVerifierKey,
+  parseVerifierKey,
+} from '@tokenledger/ledger-core';
 import {
   APP_ROLES,
   eventually,
@@ -134,14 +142,15 @@ describe('docker-compose.yml, run outside Docker', () => {
       if (!declared) throw new Error(`${service}: secret ${secret} is not declared`);
       return path.join(secretsDir, path.relative('./secrets', declared.file));
     }
-    if (value.startsWith(`${STATE_DIR}/`)) {
-      // A named volume of the service, else the anonymous one the image's VOLUME makes.
-      const volume =
-        (compose.services[service]?.volumes ?? [])
-          .map((v) => v.split(':'))
-          .find(([, target]) => target === STATE_DIR)?.[0] ?? `${service}-anonymous`;
+    // A named volume of the service, else (under STATE_DIR) the anonymous one the image's VOLUME makes.
+    const mounted = (compose.services[service]?.volumes ?? [])
+      .map((v) => v.split(':'))
+      .find(([, target]) => target && value.startsWith(`${target}/`));
+    const target = mounted?.[1] ?? (value.startsWith(`${STATE_DIR}/`) ? STATE_DIR : undefined);
+    if (target) {
+      const volume = mounted?.[0] ?? `${service}-anonymous`;
       volumes[volume] ??= fs.mkdtempSync(path.join(tmp, `${volume}-`));
-      return path.join(volumes[volume], value.slice(STATE_DIR.length + 1));
+      return path.join(volumes[volume], value.slice(target.length + 1));
     }
     if (value === 'kafka:9092') return kafkaBrokers();
     if (value === '0.0.0.0') return '127.0.0.1';
@@ -150,8 +159,8 @@ describe('docker-compose.yml, run outside Docker', () => {
       const test = new URL(db.url);
       return `postgres://${url[1]}@${test.host}/${db.name}`;
     }
-    const http = /^http:\/\/([a-z]+):(\d+)$/.exec(value);
-    if (http?.[1] && ports[http[1]]) return `http://127.0.0.1:${ports[http[1]]}`;
+    const http = /^http:\/\/([a-z]+):(\d+)(\/.*)?$/.exec(value);
+    if (http?.[1] && ports[http[1]]) return `http://127.0.0.1:${ports[http[1]]}${http[3] ?? ''}`;
     return value;
   }
 
@@ -161,7 +170,8 @@ describe('docker-compose.yml, run outside Docker', () => {
     const declared = { ...imageEnv(), ...compose.services[service]?.environment };
     for (const [key, value] of Object.entries(declared))
       env[key] = mapValue(service, String(value));
-    if (ports[service]) env.PORT = String(ports[service]);
+    if (ports[service])
+      env[service === 'witness' ? 'WITNESS_PORT' : 'PORT'] = String(ports[service]);
     return { ...env, TOPIC_PREFIX: prefix, ...overrides };
   }
 
@@ -188,7 +198,7 @@ describe('docker-compose.yml, run outside Docker', () => {
         },
       );
     db = await freshDatabase();
-    for (const app of APPS) ports[app] = await freePort();
+    for (const app of [...APPS, 'witness']) ports[app] = await freePort();
   }, 60_000);
 
   afterAll(async () => {
@@ -257,19 +267,51 @@ describe('docker-compose.yml, run outside Docker', () => {
         ]);
   });
 
-  it('db-roles and kafka-setup run to completion; every app starts and becomes ready as its own roles', async () => {
+  it('db-roles, kafka-setup and witness-keys run to completion; the witness and every app start, each app ready as its own roles', async () => {
     const roles = runToEnd('db-roles', envOf('db-roles'));
     expect(roles).toEqual({ status: 0, output: expect.stringMatching(/roles ready/) });
     const setup = runToEnd('kafka-setup', envOf('kafka-setup'));
     expect(setup).toEqual({ status: 0, output: expect.stringMatching(/ACLs granted as admin/) });
+    const keys = runToEnd('witness-keys', envOf('witness-keys'));
+    expect(keys).toEqual({
+      status: 0,
+      output: expect.stringMatching(/witness paired with ledger/),
+    });
+
+    const witnessService = compose.services.witness!;
+    expect(Object.keys(witnessService.depends_on ?? {})).toEqual(['witness-keys']);
+    const witness = start('witness', commandOf(witnessService), envOf('witness'));
+    runs.push(witness);
+    const listening = await eventually(
+      // eslint-disable-next-line @typescript-eslint/require-await -- eventually takes an async check
+      async () => {
+        if (witness.child.exitCode !== null)
+          throw new Error(`witness exited:\n${witness.output.join('')}`);
+        const line = witness.output
+          .join('')
+          .split('\n')
+          .find((l) => l.includes('"witness listening"'));
+        return line ? (JSON.parse(line) as { port: number; verifierKey: string }) : undefined;
+      },
+      20_000,
+      'witness listening',
+    );
+    expect(listening.port).toBe(ports.witness);
 
     for (const app of APPS) {
       const service = compose.services[app]!;
-      expect(Object.keys(service.depends_on ?? {}).sort()).toEqual(['db-roles', 'kafka-setup']);
+      expect([app, Object.keys(service.depends_on ?? {}).sort()]).toEqual([
+        app,
+        app === 'ledger'
+          ? ['db-roles', 'kafka-setup', 'witness', 'witness-keys']
+          : ['db-roles', 'kafka-setup'],
+      ]);
       runs.push({ ...start(app, commandOf(service), envOf(app)) });
     }
     await Promise.all(
-      runs.map((run) => waitReady(run, `http://127.0.0.1:${ports[run.name]}`, 45_000)),
+      runs
+        .filter((run) => run !== witness)
+        .map((run) => waitReady(run, `http://127.0.0.1:${ports[run.name]}`, 45_000)),
     );
 
     // Each app connects to PostgreSQL as its own login role (DATABASE_URL + DATABASE_PASSWORD_FILE).
@@ -302,18 +344,85 @@ describe('docker-compose.yml, run outside Docker', () => {
       headers: { authorization: `Bearer ${rootToken}` },
     });
     expect(listed.status).toBe(200);
-    // The ledger made its checkpoint signing key in its own volume.
+    // witness-keys made the ledger's checkpoint signing key in the ledger's volume and the
+    // witness's key in the witness's, 0600, and pinned each side's verifier key for the other.
+    const keyFiles = {
+      'ledger-signing-key': path.join(volumes['ledger-state']!, 'ledger-signing-key'),
+      'witness.seed': path.join(volumes['witness-state']!, 'witness.seed'),
+      witnesses: path.join(volumes['ledger-state']!, 'witnesses'),
+      'witness.json': path.join(volumes['witness-state']!, 'witness.json'),
+    };
+    for (const [name, file] of Object.entries(keyFiles))
+      expect([name, fs.statSync(file).mode & 0o777]).toEqual([name, 0o600]);
+    expect(fs.readdirSync(volumes['ledger-state']!)).not.toContain('witness.seed');
+    expect(fs.readdirSync(volumes['witness-state']!)).not.toContain('ledger-signing-key');
+    const pinnedWitness = fs.readFileSync(keyFiles.witnesses, 'utf8').trim();
+    expect(pinnedWitness).toBe(`${listening.verifierKey}@http://127.0.0.1:${ports.witness}/`);
+    const witnessConfig = JSON.parse(fs.readFileSync(keyFiles['witness.json'], 'utf8')) as {
+      logs: Array<{ keys: string[] }>;
+    };
+    const ledgerKey = parseVerifierKey(witnessConfig.logs[0]?.keys[0] ?? '');
+    const witnessKey = parseCosignerVerifierKey(listening.verifierKey);
+    if (!ledgerKey.ok || !witnessKey.ok) throw new Error('witness-keys pinned unparsable keys');
+
+    // The ledger's checkpoints get cosigned by the witness: an issued token is a leaf of a log
+    // whose latest checkpoint carries a cosignature that verifies under the pinned witness key.
+    const issued = await fetch(`http://127.0.0.1:${ports.issuance}/v1/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${rootToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        owner: { type: 'service', id: 'compose-e2e' },
+        name: 'compose-e2e',
+        scopes: ['billing:read'],
+        ttlSeconds: 3600,
+      }),
+    });
+    expect(issued.status).toBe(201);
+    const ledgerGet = (p: string) =>
+      fetch(`http://127.0.0.1:${ports.ledger}${p}`, {
+        headers: { authorization: `Bearer ${rootToken}` },
+      });
+    const witnessed = await eventually(
+      async () => {
+        const { logs } = (await (await ledgerGet('/v1/ledger/logs')).json()) as {
+          logs: Array<{ logId: string; origin: string; witnessed: boolean; cosigners: number }>;
+        };
+        return logs.find((l) => l.witnessed);
+      },
+      30_000,
+      'a witnessed checkpoint',
+    );
+    expect(witnessed.cosigners).toBe(1);
+    const note = await (await ledgerGet(`/v1/ledger/logs/${witnessed.logId}/checkpoint`)).text();
+    expect(openCheckpoint(note, [ledgerKey.verifier], witnessed.origin)).toMatchObject({
+      ok: true,
+    });
+    const split = note.lastIndexOf('\n\n');
+    const cosignatures = note
+      .slice(split + 2)
+      .split('\n')
+      .filter((l) => l.startsWith(`— ${witnessKey.verifier.name} `));
+    expect(cosignatures).toHaveLength(1);
     expect(
-      fs.statSync(path.join(volumes['ledger-state']!, 'ledger-signing-key')).mode & 0o777,
-    ).toBe(0o600);
-    // No secret value appears in any output.
-    const secrets = fs.readdirSync(secretsDir).filter((n) => n !== 'event-signers.json');
-    const everything = runs.map((r) => r.output.join('')).join('') + roles.output + setup.output;
-    for (const name of secrets) {
-      const value = fs.readFileSync(path.join(secretsDir, name), 'utf8').trim();
+      openCosignatures(note.slice(0, split + 1), `${cosignatures[0]}\n`, [witnessKey.verifier]),
+    ).toMatchObject({
+      ok: true,
+      cosignatures: { verified: [{ name: 'witness.tokenledger.local/w1' }] },
+    });
+
+    // No secret value appears in any output (the keys in the volumes included).
+    const secrets = fs
+      .readdirSync(secretsDir)
+      .filter((n) => n !== 'event-signers.json')
+      .map((name) => [name, fs.readFileSync(path.join(secretsDir, name), 'utf8').trim()] as const);
+    const seeds = (['ledger-signing-key', 'witness.seed'] as const).map(
+      (name) => [name, fs.readFileSync(keyFiles[name], 'utf8').trim()] as const,
+    );
+    const everything =
+      runs.map((r) => r.output.join('')).join('') + roles.output + setup.output + keys.output;
+    for (const [name, value] of [...secrets, ...seeds])
       expect([name, everything.includes(value.split(':').at(-1)!)]).toEqual([name, false]);
-    }
-  }, 90_000);
+  }, 120_000);
 
   it("the kafka service's entrypoint formats SCRAM users from the secrets and enforces the ACLs kafka-setup grants", async () => {
     const kafka = compose.services.kafka!;
@@ -420,5 +529,38 @@ describe('docker-compose.yml, run outside Docker', () => {
     });
     expect(setup.status).toBe(1);
     expect(setup.output).toContain('KAFKA_SASL_PASSWORD_FILE cannot be read');
-  }, 30_000);
+
+    // The witness without the WITNESS_CONFIG witness-keys writes (its name, the ledger's pinned
+    // key), and the ledger without its LEDGER_WITNESSES_FILE, refuse to start.
+    const witness = start('witness-without-config', commandOf(compose.services.witness!), {
+      ...envOf('witness'),
+      WITNESS_CONFIG: path.join(missing, 'witness.json'),
+    });
+    runs.push(witness);
+    expect(await witness.exited).toBe(1);
+    expect(witness.output.join('')).toContain('WITNESS_CONFIG: cannot read');
+    const ledger = start('ledger-without-witnesses', commandOf(compose.services.ledger!), {
+      ...envOf('ledger'),
+      LEDGER_WITNESSES_FILE: path.join(missing, 'witnesses'),
+    });
+    runs.push(ledger);
+    expect(await ledger.exited).toBe(1);
+    expect(ledger.output.join('')).toContain('LEDGER_WITNESSES_FILE: cannot read');
+
+    // A witness key that others may read is refused, and its value is not printed.
+    const stateDir = fs.mkdtempSync(path.join(tmp, 'witness-readable-'));
+    const seedFile = path.join(stateDir, 'witness.seed');
+    fs.copyFileSync(path.join(volumes['witness-state']!, 'witness.seed'), seedFile);
+    fs.chmodSync(seedFile, 0o644);
+    const readable = start('witness-readable-key', commandOf(compose.services.witness!), {
+      ...envOf('witness'),
+      WITNESS_STATE_DIR: stateDir,
+      WITNESS_SEED_FILE: seedFile,
+    });
+    runs.push(readable);
+    expect(await readable.exited).toBe(1);
+    const readableOutput = readable.output.join('');
+    expect(readableOutput).toContain('lets others read the key');
+    expect(readableOutput).not.toContain(fs.readFileSync(seedFile, 'utf8').trim());
+  }, 60_000);
 });

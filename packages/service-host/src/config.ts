@@ -114,6 +114,8 @@ export const FILE_VARIABLES = [
   'TOKENLEDGER_INTERNAL_SECRET',
   'TOKEN_PEPPER',
   'EVENT_SIGNERS',
+  // The ledger's pinned witnesses (docker-compose: written by `witness-keys` into its volume).
+  'LEDGER_WITNESSES',
 ] as const;
 
 /** `<URL variable>` -> the variable naming a file with the password to put into that URL. */
