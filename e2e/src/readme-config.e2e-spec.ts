@@ -22,6 +22,7 @@ const CONFIG_SOURCES = [
   'apps/ledger/src/config.ts',
   'apps/console/src/server/config.ts',
   'packages/witness/src/config.ts',
+  'packages/witness/src/pair-main.ts',
   'packages/messaging/src/kafka-client.ts',
   'packages/cli/src/main.ts',
   'infra/src/stack.ts',
