@@ -1,1 +1,3 @@
-module.exports = require('@tokenledger/testing/jest-config').config(__dirname);
+module.exports = require('@tokenledger/testing/jest-config').config(__dirname, {
+  infrastructure: true,
+});

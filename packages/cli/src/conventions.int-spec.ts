@@ -286,4 +286,20 @@ describe('tokenledger command-line conventions', () => {
     expect(parsed).toBe(0);
     expect((await run(['completion', 'fish'])).status).toBe(2);
   });
+
+  it('completion --json: the shell and the same script, in one object; an unknown shell is a JSON usage error', async () => {
+    for (const shell of ['bash', 'zsh']) {
+      const plain = await run(['completion', shell]);
+      const json = await run(['completion', shell, '--json']);
+      expect([json.status, json.stderr]).toEqual([0, '']);
+      expect(json.stdout.endsWith('}\n')).toBe(true);
+      expect(JSON.parse(json.stdout)).toEqual({ shell, script: plain.stdout });
+    }
+    const fish = await run(['completion', 'fish', '--json']);
+    expect(fish.status).toBe(2);
+    expect(JSON.parse(fish.stdout)).toEqual({
+      ok: false,
+      error: { code: 'usage', message: 'completion: unknown shell "fish" (bash, zsh)' },
+    });
+  });
 });

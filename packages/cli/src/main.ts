@@ -47,9 +47,10 @@ const COMMANDS: Record<string, string> = {
       them at /v1/ledger/tiles/: <dir>/<logId>/checkpoint and <dir>/<logId>/tile/..., to serve from
       any web server, CDN or object store. Full tiles already in <dir> are kept (they never change).
       Without an operator token, name the logs with --log (the ledger must serve tiles publicly).`,
-  completion: `tokenledger completion (bash | zsh)
+  completion: `tokenledger completion (bash | zsh) [--json]
       Print a shell completion script: add eval "$(tokenledger completion bash)" to ~/.bashrc,
-      or source <(tokenledger completion zsh) to ~/.zshrc (after compinit).`,
+      or source <(tokenledger completion zsh) to ~/.zshrc (after compinit).
+      --json: {"shell": "bash", "script": "<the script>"}, for tools that install it themselves.`,
 };
 
 const USAGE = `usage: tokenledger <command> [options]    (tokenledger <command> --help for one command)
@@ -502,12 +503,13 @@ async function tilesExport(args: string[]): Promise<number> {
 }
 
 async function completionCommand(args: string[]): Promise<number> {
-  const { positionals } = parse(args, {}, 1);
+  const { values, positionals } = parse(args, JSON_FLAG, 1);
+  const shell = positionals[0] as string;
   const { completionScript } = await import('./completion.js');
-  const script = completionScript(positionals[0] as string);
+  const script = completionScript(shell);
   if (script === undefined)
-    throw new UsageError(`completion: unknown shell ${JSON.stringify(positionals[0])} (bash, zsh)`);
-  process.stdout.write(script);
+    throw new UsageError(`completion: unknown shell ${JSON.stringify(shell)} (bash, zsh)`);
+  process.stdout.write(values.json ? `${toJson({ shell, script })}\n` : script);
   return EXIT.ok;
 }
 

@@ -17,6 +17,7 @@ import {
   tileNodes,
 } from '@tokenledger/ledger-core';
 import { readTiledLog } from '@tokenledger/testing';
+import { runCli } from './test-support/run-cli';
 import { exportTiles } from './tiles';
 
 const LOG = 'tokens.lifecycle-0';
@@ -146,6 +147,27 @@ describe('tokenledger tiles export (against a stand-in ledger)', () => {
     const log = await fromDir();
     expect(log.size).toBe(800);
     expect(log.checkpoint).toBe(ledger.note());
+  });
+
+  it("the command with --json: one object with the directory and each log's counts (exit 0); a refusal is a JSON error (exit 4)", async () => {
+    ledger.append(50);
+    const args = ['tiles', 'export', dir, '--url', ledger.url, '--json'];
+    const r = await runCli(args, { TOKENLEDGER_TOKEN: 't0ken' });
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    // 850: the partial tiles (level 0 and entries at 82, level 1 at 3) are written; the full
+    // level-0 and entries tiles 0-2 are kept.
+    expect(JSON.parse(r.stdout)).toEqual({
+      ok: true,
+      dir,
+      logs: [{ logId: LOG, size: 850, written: 3, kept: 6 }],
+    });
+    expect((await fromDir()).size).toBe(850);
+    const refused = await runCli(args, { TOKENLEDGER_TOKEN: 'wrong' });
+    expect(refused.status).toBe(4);
+    expect(JSON.parse(refused.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'refused', message: expect.stringContaining('HTTP 401') as unknown },
+    });
   });
 
   it('fails clearly when the ledger refuses the token', async () => {

@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createInterface } from 'node:readline';
 import {
   consistencyProof,
   cosignerFromSeed,
@@ -18,7 +20,7 @@ import {
   type TrustPolicy,
 } from '@tokenledger/ledger-core';
 import { watchOnce } from './watch';
-import { runCli } from './test-support/run-cli';
+import { CLI_MAIN, runCli } from './test-support/run-cli';
 
 /**
  * A stand-in ledger whose answers the test controls: it can serve honest checkpoints, a forged
@@ -248,6 +250,106 @@ describe('tokenledger checkpoint watch (monitor)', () => {
       { ok: true, message: expect.stringContaining('2 of quorum 2 witnesses') },
     ]);
     ledger.cosigners = [];
+  });
+
+  it('checkpoint check --json: one object with ok, logId and the message; exit 1 and ok false on an alert', async () => {
+    const saved = path.join(dir, 'json-check.checkpoint');
+    const args = [
+      'checkpoint',
+      'check',
+      '--url',
+      ledger.url,
+      '--log',
+      'tokens.lifecycle-0',
+      '--saved',
+      saved,
+      '--log-key',
+      ledger.key,
+      '--origin-prefix',
+      'example.test/ledger',
+      '--json',
+    ];
+    const first = await cli(args);
+    expect([first.status, first.stderr]).toEqual([0, '']);
+    expect(JSON.parse(first.stdout)).toEqual({
+      ok: true,
+      logId: 'tokens.lifecycle-0',
+      message: 'tokens.lifecycle-0: size 12 verified; saved',
+    });
+    ledger.append(4);
+    const grown = await cli(args);
+    expect(JSON.parse(grown.stdout)).toEqual({
+      ok: true,
+      logId: 'tokens.lifecycle-0',
+      message:
+        'tokens.lifecycle-0: size 16 verified and consistent with the saved checkpoint; saved',
+    });
+    ledger.note = ledger.sign(10, ledger.signer);
+    const rolledBack = await cli(args);
+    expect(rolledBack.status).toBe(1);
+    expect(JSON.parse(rolledBack.stdout)).toEqual({
+      ok: false,
+      logId: 'tokens.lifecycle-0',
+      message: 'ROLLBACK: tokens.lifecycle-0: latest size 10 is below the saved size 16',
+    });
+    ledger.note = undefined;
+  });
+
+  it('checkpoint watch --once --json: one object per log with the time of the round', async () => {
+    const watchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-monitor-json-'));
+    const args = ['checkpoint', 'watch', '--url', ledger.url, '--dir', watchDir, '--once'];
+    const pin = ['--log-key', ledger.key, '--origin-prefix', 'example.test/ledger', '--json'];
+    const before = Date.now();
+    const good = await cli([...args, ...pin]);
+    expect([good.status, good.stderr]).toEqual([0, '']);
+    const lines = good.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    const round = JSON.parse(lines[0] ?? '') as { time: string };
+    expect(round).toEqual({
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) as unknown,
+      ok: true,
+      logId: 'tokens.lifecycle-0',
+      message: `tokens.lifecycle-0: size ${ledger.leaves.length} verified; saved`,
+    });
+    expect(Date.parse(round.time)).toBeGreaterThanOrEqual(before - 1000);
+    ledger.listing = [];
+    const gone = await cli([...args, ...pin]);
+    expect(gone.status).toBe(1);
+    expect(JSON.parse(gone.stdout)).toMatchObject({
+      ok: false,
+      logId: 'tokens.lifecycle-0',
+      message: expect.stringMatching(
+        /^DISAPPEARED: tokens.lifecycle-0 is no longer listed/,
+      ) as unknown,
+    });
+    ledger.listing = undefined;
+    fs.rmSync(watchDir, { recursive: true, force: true });
+  });
+
+  it("checkpoint watch --json without --once: the first round's line, then it keeps watching", async () => {
+    const watchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-monitor-json-'));
+    const child = spawn(
+      process.execPath,
+      [
+        CLI_MAIN,
+        ...['checkpoint', 'watch', '--url', ledger.url, '--dir', watchDir, '--interval', '60'],
+        ...['--log-key', ledger.key, '--origin-prefix', 'example.test/ledger', '--json'],
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, TOKENLEDGER_TOKEN: 'tlk_live_x' },
+      },
+    );
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).once('line', resolve);
+      void exited.then((code) => reject(new Error(`watch exited (${code}) before a line`)));
+    });
+    expect(JSON.parse(line)).toMatchObject({ ok: true, logId: 'tokens.lifecycle-0' });
+    expect(child.exitCode).toBeNull();
+    child.kill('SIGTERM');
+    await exited;
+    fs.rmSync(watchDir, { recursive: true, force: true });
   });
 
   it('refuses to run without a pinned log key, saying why (exit 2)', async () => {
