@@ -301,7 +301,16 @@ export async function startSystem(
     string,
     string
   >,
-  options: { witness?: boolean; signing?: SystemSigning } = {},
+  options: {
+    /** false: no witness; a running one: the ledger submits to it, and stop() leaves it running. */
+    witness?: boolean | RunningWitness;
+    signing?: SystemSigning;
+    /** The secrets of an earlier system (its `env`), for a restart on a restored database. */
+    secrets?: Pick<
+      Record<string, string>,
+      'TOKENLEDGER_INTERNAL_SECRET' | 'TOKEN_PEPPER' | 'TOKENLEDGER_ROOT_TOKEN'
+    >;
+  } = {},
 ): Promise<RunningSystem> {
   await provisionKafka(env.TOPIC_PREFIX, {
     partitions: env.TOPIC_PARTITIONS ? Number(env.TOPIC_PARTITIONS) : undefined,
@@ -311,12 +320,12 @@ export async function startSystem(
   const apps = {} as Record<AppName, RunningApp>;
   const ports = {} as Record<AppName, number>;
   for (const name of APP_NAMES) ports[name] = await freePort();
-  const rootToken = generateToken();
+  const rootToken = options.secrets?.TOKENLEDGER_ROOT_TOKEN ?? generateToken();
   const signingSeed = env.LEDGER_SIGNING_KEY ?? randomBytes(32).toString('base64');
   const origin = env.LEDGER_ORIGIN ?? 'tokenledger.local/ledger';
-  let witness: RunningWitness | undefined;
+  let witness = typeof options.witness === 'object' ? options.witness : undefined;
   let witnessDir: string | undefined;
-  if (options.witness !== false) {
+  if (options.witness === undefined || options.witness === true) {
     witnessDir = mkdtempSync(path.join(os.tmpdir(), 'tokenledger-e2e-witness-'));
     witness = await startWitness({
       port: await freePort(),
@@ -332,8 +341,9 @@ export async function startSystem(
     ...(witness ? { LEDGER_WITNESSES: `${witness.verifierKey}@${witness.url}` } : {}),
     ...env,
     LOG_LEVEL: 'info',
-    TOKENLEDGER_INTERNAL_SECRET: randomBytes(32).toString('base64url'),
-    TOKEN_PEPPER: randomBytes(32).toString('base64'),
+    TOKENLEDGER_INTERNAL_SECRET:
+      options.secrets?.TOKENLEDGER_INTERNAL_SECRET ?? randomBytes(32).toString('base64url'),
+    TOKEN_PEPPER: options.secrets?.TOKEN_PEPPER ?? randomBytes(32).toString('base64'),
     LEDGER_SIGNING_KEY: signingSeed,
     TOKENLEDGER_ROOT_TOKEN: rootToken,
     REVOCATION_URL: `http://127.0.0.1:${ports.revocation}`,
@@ -359,8 +369,10 @@ export async function startSystem(
           }),
       ),
     );
-    await witness?.stop();
-    if (witnessDir) rmSync(witnessDir, { recursive: true, force: true });
+    if (witnessDir) {
+      await witness?.stop();
+      rmSync(witnessDir, { recursive: true, force: true });
+    }
   };
   try {
     await Promise.all(Object.values(apps).map((app) => waitReady(app, 90_000)));

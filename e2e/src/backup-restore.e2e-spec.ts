@@ -1,0 +1,318 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AUDITED_TOPICS, topicName } from '@tokenledger/contracts';
+import { signerFromSeed, verifierKey } from '@tokenledger/ledger-core';
+import {
+  eventually,
+  freshDatabase,
+  freshTopicPrefix,
+  kafkaBrokers,
+  testKafka,
+  type TestDatabase,
+} from '@tokenledger/testing';
+import { Client } from 'pg';
+import {
+  freePort,
+  startSystem,
+  startWitness,
+  type RunningSystem,
+  type RunningWitness,
+} from './system';
+
+interface LogHead {
+  logId: string;
+  topic: string;
+  partition: number;
+  size: number;
+  rootHash: string;
+  checkpointSize: number | null;
+  witnessed: boolean;
+}
+
+interface TokenView {
+  tokenId: string;
+  name: string;
+  prefix: string;
+  status: string;
+}
+
+/**
+ * docs/production.md, "Backup and restore": a `pg_dump -Fc` of the running system, restored with
+ * `pg_restore` into an empty database, and the system started on it with the same secrets, keys,
+ * topics and witness. Also a dump older than Kafka: the ledger catches up from its stored
+ * positions, and revocation's projection is rebuilt from tokens.lifecycle.
+ */
+describe('backup and restore: pg_dump, pg_restore into an empty database, the same Kafka', () => {
+  const prefix = freshTopicPrefix();
+  const origin = 'tokenledger.local/ledger';
+  const signingSeed = randomBytes(32).toString('base64');
+  const dumpDir = mkdtempSync(path.join(os.tmpdir(), 'tokenledger-e2e-dump-'));
+  const witnessDir = mkdtempSync(path.join(os.tmpdir(), 'tokenledger-e2e-witness-'));
+  const databases: TestDatabase[] = [];
+  let witness: RunningWitness;
+  let system: RunningSystem | undefined;
+  /** The secrets of the first system, given again to every restored one. */
+  let secrets:
+    | Record<'TOKENLEDGER_INTERNAL_SECRET' | 'TOKEN_PEPPER' | 'TOKENLEDGER_ROOT_TOKEN', string>
+    | undefined;
+
+  const auth = (): Record<string, string> => ({
+    authorization: `Bearer ${running().rootToken}`,
+  });
+  const running = (): RunningSystem => {
+    if (!system) throw new Error('no system is running');
+    return system;
+  };
+
+  async function call<T>(
+    app: keyof RunningSystem['apps'],
+    route: string,
+    init: { method?: string; json?: unknown; form?: Record<string, string> } = {},
+  ): Promise<T> {
+    const res = await fetch(`${running().apps[app].url}${route}`, {
+      method: init.method ?? (init.json || init.form ? 'POST' : 'GET'),
+      headers: {
+        ...auth(),
+        ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        ...(init.json ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
+      ...(init.json ? { body: JSON.stringify(init.json) } : {}),
+    });
+    if (res.status >= 300) throw new Error(`${route}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+
+  const issue = (name: string): Promise<{ token: string; tokenId: string }> =>
+    call('issuance', '/v1/tokens', {
+      json: { owner: { type: 'service', id: 'backup' }, name, scopes: ['audit:read'] },
+    });
+  const active = async (token: string): Promise<boolean> =>
+    (await call<{ active: boolean }>('revocation', '/v1/introspect', { form: { token } })).active;
+  const revoke = (tokenId: string): Promise<unknown> =>
+    call('revocation', `/v1/tokens/${tokenId}/revoke`, { json: {} });
+  const tokens = async (): Promise<TokenView[]> =>
+    (await call<{ tokens: TokenView[] }>('issuance', '/v1/tokens?ownerId=backup&limit=100')).tokens
+      .map(({ tokenId, name, prefix, status }) => ({ tokenId, name, prefix, status }))
+      .sort((a, b) => a.tokenId.localeCompare(b.tokenId));
+  const heads = async (): Promise<LogHead[]> =>
+    (await call<{ logs: LogHead[] }>('ledger', '/v1/ledger/logs')).logs.sort((a, b) =>
+      a.logId.localeCompare(b.logId),
+    );
+  const roots = (logs: LogHead[]): Array<[string, number, string]> =>
+    logs.map((l) => [l.logId, l.size, l.rootHash]);
+
+  /** Kafka's high watermark of every audited partition that holds records. */
+  async function highWatermarks(): Promise<Map<string, number>> {
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      const high = new Map<string, number>();
+      for (const base of AUDITED_TOPICS) {
+        const topic = topicName(base, prefix);
+        for (const o of await admin.fetchTopicOffsets(topic))
+          if (Number(o.high) > 0) high.set(`${topic}/${o.partition}`, Number(o.high));
+      }
+      return high;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /**
+   * The ledger's logs once every audited record in Kafka is a leaf and every log has a signed
+   * checkpoint of its full size, cosigned by the witness.
+   */
+  async function settled(what: string): Promise<LogHead[]> {
+    return eventually(
+      async () => {
+        const high = await highWatermarks();
+        const logs = await heads();
+        const sizes = new Map(logs.map((l) => [`${l.topic}/${l.partition}`, l.size]));
+        const appended = [...high].every(([id, n]) => sizes.get(id) === n);
+        const signed = logs.every((l) => l.checkpointSize === l.size && l.witnessed);
+        return appended && signed && logs.length === high.size ? logs : undefined;
+      },
+      30_000,
+      what,
+    );
+  }
+
+  async function verified(): Promise<{ ok: boolean; logs: Array<{ logId: string; ok: boolean }> }> {
+    return call('ledger', '/v1/ledger/verify', { json: {} });
+  }
+
+  async function sql<T>(url: string, text: string): Promise<T[]> {
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query(text)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Every log's Kafka offsets, in leaf order: one leaf per record, none twice. */
+  const offsetsByLog = async (db: TestDatabase): Promise<Map<string, number[]>> => {
+    const rows = await sql<{ log_id: string; kafka_offset: string }>(
+      db.url,
+      'SELECT log_id, kafka_offset FROM ledger.leaves ORDER BY log_id, idx',
+    );
+    const logs = new Map<string, number[]>();
+    for (const r of rows)
+      logs.set(r.log_id, [...(logs.get(r.log_id) ?? []), Number(r.kafka_offset)]);
+    return logs;
+  };
+
+  /** docs/production.md: `pg_dump -Fc tokenledger > tokenledger.dump`. */
+  function dump(db: TestDatabase, file: string): string {
+    const out = path.join(dumpDir, file);
+    execFileSync('pg_dump', ['-Fc', `--file=${out}`, db.url]);
+    return out;
+  }
+
+  /** docs/production.md: an empty database, roles provisioned, then `pg_restore`. */
+  async function restore(file: string): Promise<TestDatabase> {
+    const db = await freshDatabase();
+    databases.push(db);
+    execFileSync('pg_restore', ['--exit-on-error', `--dbname=${db.ownerUrl}`, file]);
+    return db;
+  }
+
+  async function start(db: TestDatabase): Promise<void> {
+    system = await startSystem(
+      {
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: kafkaBrokers(),
+        TOPIC_PREFIX: prefix,
+        LEDGER_SIGNING_KEY: signingSeed,
+        LEDGER_ORIGIN: origin,
+        CHECKPOINT_INTERVAL_MS: '200',
+      },
+      { witness, ...(secrets ? { secrets } : {}) },
+    );
+  }
+
+  async function stop(): Promise<void> {
+    await system?.stop();
+    system = undefined;
+  }
+
+  beforeAll(async () => {
+    witness = await startWitness({
+      port: await freePort(),
+      stateDir: witnessDir,
+      origin,
+      logKey: verifierKey(
+        origin,
+        signerFromSeed(origin, Buffer.from(signingSeed, 'base64')).publicKey,
+      ),
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await stop();
+    await witness?.stop();
+    for (const db of databases) await db.drop();
+    rmSync(dumpDir, { recursive: true, force: true });
+    rmSync(witnessDir, { recursive: true, force: true });
+  }, 60_000);
+
+  // Shared by the steps below, in order.
+  let live: { token: string; tokenId: string };
+  let revoked: { token: string; tokenId: string };
+  let late: { token: string; tokenId: string };
+  let olderDump: string;
+  let backup: string;
+  let tokensAtBackup: TokenView[];
+  let logsAtBackup: LogHead[];
+
+  it('a running system: tokens issued and one revoked, appended and signed; dumped twice while running', async () => {
+    const original = await freshDatabase();
+    databases.push(original);
+    await start(original);
+    const { TOKENLEDGER_INTERNAL_SECRET, TOKEN_PEPPER, TOKENLEDGER_ROOT_TOKEN } = running().env;
+    secrets = {
+      TOKENLEDGER_INTERNAL_SECRET: TOKENLEDGER_INTERNAL_SECRET ?? '',
+      TOKEN_PEPPER: TOKEN_PEPPER ?? '',
+      TOKENLEDGER_ROOT_TOKEN: TOKENLEDGER_ROOT_TOKEN ?? '',
+    };
+    live = await issue('live');
+    revoked = await issue('revoked');
+    await eventually(
+      async () => ((await active(revoked.token)) ? true : undefined),
+      20_000,
+      'active',
+    );
+    await settled('the first events signed');
+    olderDump = dump(original, 'older.dump');
+
+    // After the older dump: a revocation, a new token, a use.
+    await revoke(revoked.tokenId);
+    late = await issue('late');
+    expect(await active(live.token)).toBe(true);
+    expect(await active(revoked.token)).toBe(false);
+    await eventually(async () => ((await active(late.token)) ? true : undefined), 20_000, 'late');
+    await settled('every event signed');
+    backup = dump(original, 'tokenledger.dump');
+    tokensAtBackup = await tokens();
+    logsAtBackup = await settled('the logs at the backup');
+    expect(tokensAtBackup.map((t) => [t.name, t.status]).sort()).toEqual([
+      ['late', 'active'],
+      ['live', 'active'],
+      ['revoked', 'revoked'],
+    ]);
+    expect(logsAtBackup.length).toBeGreaterThan(1);
+    await stop();
+  }, 120_000);
+
+  it('restored into an empty database: the same tokens, statuses and logs; the log continues', async () => {
+    const restored = await restore(backup);
+    await start(restored);
+    expect(await tokens()).toEqual(tokensAtBackup);
+    expect(await active(live.token)).toBe(true);
+    expect(await active(revoked.token)).toBe(false);
+    expect(await active(late.token)).toBe(true);
+    // The checkpoints came back with the leaves: the logs are the same trees, and verify.
+    const logs = await heads();
+    expect(roots(logs)).toEqual(roots(logsAtBackup));
+    const report = await verified();
+    expect(report.logs.map((l) => [l.logId, l.ok])).toEqual(logs.map((l) => [l.logId, true]));
+    expect(report.ok).toBe(true);
+
+    // New records are appended after the restored leaves, none twice.
+    const next = await issue('after-restore');
+    await eventually(async () => ((await active(next.token)) ? true : undefined), 20_000, 'next');
+    const grown = await settled('the new events signed');
+    const before = new Map(logsAtBackup.map((l) => [l.logId, l.size]));
+    expect(grown.some((l) => l.size > (before.get(l.logId) ?? 0))).toBe(true);
+    for (const l of grown) expect(l.size).toBeGreaterThanOrEqual(before.get(l.logId) ?? 0);
+    for (const [logId, offsets] of await offsetsByLog(restored))
+      expect([logId, offsets]).toEqual([logId, offsets.map((_, i) => i)]);
+    expect((await verified()).ok).toBe(true);
+    logsAtBackup = grown;
+    await stop();
+  }, 120_000);
+
+  it('a dump older than Kafka: the ledger catches up to the same roots; revocation after a rebuild', async () => {
+    const restored = await restore(olderDump);
+    await start(restored);
+    // The ledger re-reads each partition from the position stored with its log.
+    const logs = await settled('the ledger to catch up from Kafka');
+    expect(roots(logs)).toEqual(roots(logsAtBackup));
+    for (const [logId, offsets] of await offsetsByLog(restored))
+      expect([logId, offsets]).toEqual([logId, offsets.map((_, i) => i)]);
+    expect((await verified()).ok).toBe(true);
+
+    // Revocation's projection is as old as the dump until it is rebuilt from tokens.lifecycle.
+    await call('revocation', '/v1/admin/rebuild', { json: {} });
+    expect(await active(revoked.token)).toBe(false);
+    expect(await active(live.token)).toBe(true);
+    // Issuance cannot be rebuilt from Kafka: a token issued after the dump is gone.
+    expect((await tokens()).map((t) => t.name).sort()).toEqual(['live', 'revoked']);
+    expect(await active(late.token)).toBe(false);
+  }, 120_000);
+});
