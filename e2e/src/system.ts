@@ -206,6 +206,7 @@ export function spawnApp(
 
 async function waitReady(app: RunningApp, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let answer = '';
   while (Date.now() < deadline) {
     if (app.process.exitCode !== null) {
       throw new Error(
@@ -215,13 +216,20 @@ async function waitReady(app: RunningApp, timeoutMs: number): Promise<void> {
     try {
       const res = await fetch(`${app.url}/health/ready`);
       if (res.status === 200) return;
+      answer = `${res.status} ${await res.text()}`;
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+  // The log without the readiness polls themselves.
+  const log = app.output
+    .join('')
+    .split('\n')
+    .filter((line) => !line.includes('/health/ready'))
+    .join('\n');
   throw new Error(
-    `${app.name} not ready after ${timeoutMs} ms:\n${app.output.join('').slice(-3000)}`,
+    `${app.name} not ready after ${timeoutMs} ms (last answer: ${answer}):\n${log.slice(-3000)}`,
   );
 }
 
