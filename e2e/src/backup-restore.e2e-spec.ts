@@ -21,6 +21,7 @@ import {
   startWitness,
   type RunningSystem,
   type RunningWitness,
+  type SystemSigning,
 } from './system';
 
 interface LogHead {
@@ -60,6 +61,12 @@ describe('backup and restore: pg_dump, pg_restore into an empty database, the sa
   let secrets:
     | Record<'TOKENLEDGER_INTERNAL_SECRET' | 'TOKEN_PEPPER' | 'TOKENLEDGER_ROOT_TOKEN', string>
     | undefined;
+
+  /**
+   * The event signing keys (EVENT_SIGNERS) of the first system, kept too: a ledger that does not
+   * trust the signers of old records appends them as invalid-record leaves, another tree.
+   */
+  let signing: SystemSigning | undefined;
 
   const auth = (): Record<string, string> => ({
     authorization: `Bearer ${running().rootToken}`,
@@ -208,8 +215,9 @@ describe('backup and restore: pg_dump, pg_restore into an empty database, the sa
         LEDGER_ORIGIN: origin,
         CHECKPOINT_INTERVAL_MS: '200',
       },
-      { witness, ...(secrets ? { secrets } : {}) },
+      { witness, ...(secrets ? { secrets } : {}), ...(signing ? { signing } : {}) },
     );
+    signing = running().signing;
   }
 
   /** Stops the ledger of the running system and starts it again on the same port and settings. */
