@@ -206,6 +206,7 @@ export function spawnApp(
 
 async function waitReady(app: RunningApp, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let answer = '';
   while (Date.now() < deadline) {
     if (app.process.exitCode !== null) {
       throw new Error(
@@ -215,13 +216,20 @@ async function waitReady(app: RunningApp, timeoutMs: number): Promise<void> {
     try {
       const res = await fetch(`${app.url}/health/ready`);
       if (res.status === 200) return;
+      answer = `${res.status} ${await res.text()}`;
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+  // The log without the readiness polls themselves.
+  const log = app.output
+    .join('')
+    .split('\n')
+    .filter((line) => !line.includes('/health/ready'))
+    .join('\n');
   throw new Error(
-    `${app.name} not ready after ${timeoutMs} ms:\n${app.output.join('').slice(-3000)}`,
+    `${app.name} not ready after ${timeoutMs} ms (last answer: ${answer}):\n${log.slice(-3000)}`,
   );
 }
 
@@ -301,7 +309,16 @@ export async function startSystem(
     string,
     string
   >,
-  options: { witness?: boolean; signing?: SystemSigning } = {},
+  options: {
+    /** false: no witness; a running one: the ledger submits to it, and stop() leaves it running. */
+    witness?: boolean | RunningWitness;
+    signing?: SystemSigning;
+    /** The secrets of an earlier system (its `env`), for a restart on a restored database. */
+    secrets?: Pick<
+      Record<string, string>,
+      'TOKENLEDGER_INTERNAL_SECRET' | 'TOKEN_PEPPER' | 'TOKENLEDGER_ROOT_TOKEN'
+    >;
+  } = {},
 ): Promise<RunningSystem> {
   await provisionKafka(env.TOPIC_PREFIX, {
     partitions: env.TOPIC_PARTITIONS ? Number(env.TOPIC_PARTITIONS) : undefined,
@@ -311,12 +328,12 @@ export async function startSystem(
   const apps = {} as Record<AppName, RunningApp>;
   const ports = {} as Record<AppName, number>;
   for (const name of APP_NAMES) ports[name] = await freePort();
-  const rootToken = generateToken();
+  const rootToken = options.secrets?.TOKENLEDGER_ROOT_TOKEN ?? generateToken();
   const signingSeed = env.LEDGER_SIGNING_KEY ?? randomBytes(32).toString('base64');
   const origin = env.LEDGER_ORIGIN ?? 'tokenledger.local/ledger';
-  let witness: RunningWitness | undefined;
+  let witness = typeof options.witness === 'object' ? options.witness : undefined;
   let witnessDir: string | undefined;
-  if (options.witness !== false) {
+  if (options.witness === undefined || options.witness === true) {
     witnessDir = mkdtempSync(path.join(os.tmpdir(), 'tokenledger-e2e-witness-'));
     witness = await startWitness({
       port: await freePort(),
@@ -332,8 +349,9 @@ export async function startSystem(
     ...(witness ? { LEDGER_WITNESSES: `${witness.verifierKey}@${witness.url}` } : {}),
     ...env,
     LOG_LEVEL: 'info',
-    TOKENLEDGER_INTERNAL_SECRET: randomBytes(32).toString('base64url'),
-    TOKEN_PEPPER: randomBytes(32).toString('base64'),
+    TOKENLEDGER_INTERNAL_SECRET:
+      options.secrets?.TOKENLEDGER_INTERNAL_SECRET ?? randomBytes(32).toString('base64url'),
+    TOKEN_PEPPER: options.secrets?.TOKEN_PEPPER ?? randomBytes(32).toString('base64'),
     LEDGER_SIGNING_KEY: signingSeed,
     TOKENLEDGER_ROOT_TOKEN: rootToken,
     REVOCATION_URL: `http://127.0.0.1:${ports.revocation}`,
@@ -359,8 +377,10 @@ export async function startSystem(
           }),
       ),
     );
-    await witness?.stop();
-    if (witnessDir) rmSync(witnessDir, { recursive: true, force: true });
+    if (witnessDir) {
+      await witness?.stop();
+      rmSync(witnessDir, { recursive: true, force: true });
+    }
   };
   try {
     await Promise.all(Object.values(apps).map((app) => waitReady(app, 90_000)));
