@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  AUDITED_TOPICS,
   EVENT_TYPES,
   TOPICS,
   topicName,
@@ -10,6 +11,7 @@ import {
 import { DomainError } from '@tokenledger/errors';
 import {
   isLogId,
+  logIdOf,
   openCheckpoint,
   verifyConsistency,
   type NoteVerifier,
@@ -48,15 +50,18 @@ export const checkpointOrigin = (config: LedgerConfig, logId: string): string =>
  * checkpoints witnesses hold (their 409 answers), and what this process signed. Only checkpoints
  * whose signature verifies with the ledger's own key or LEDGER_TRUSTED_KEYS count.
  *
- * MUST be asked before every signature: a head smaller than that checkpoint, or one it cannot
- * prove consistent with it from storage, halts signing of that log for the life of the process
- * (a critical `ops.signing-halted` event, `tokenledger_ledger_signing_halted{log_id} 1`, readiness
- * degraded). The stored log was truncated or rewritten; an operator must restore it.
+ * MUST be asked before every signature: a head smaller than that checkpoint once its log has
+ * re-read its partition up to where it ended at start (before that it is only not signed), or
+ * one it cannot prove consistent with it from storage, halts signing of that log for the life of
+ * the process (a critical `ops.signing-halted` event, `tokenledger_ledger_signing_halted{log_id}
+ * 1`, readiness degraded). The stored log was truncated or rewritten; an operator must restore it.
  */
 @Injectable()
 export class SigningGuard {
   private readonly published = new Map<string, PublishedCheckpoint>();
   private readonly halts = new Map<string, Halt>();
+  /** Per log, the end offset (high watermark) of its partition when the guard loaded. */
+  private readonly endsAtStart = new Map<string, bigint>();
   private loading: Promise<void> | undefined;
   private loaded = false;
   private readonly haltedGauge: ReturnType<MetricsService['gauge']>;
@@ -207,11 +212,19 @@ export class SigningGuard {
    * is (a rollback), else undefined. With several instances `head` can simply be older than `p`:
    * read before another instance signed `p` and a witness told this one of it. Heads only grow
    * (the owner's trigger) and every checkpoint is signed from a committed head, so a head read
-   * after `p` was learned covers `p` unless the stored log was truncated.
+   * after `p` was learned covers `p` unless the stored log was truncated. Undefined, too, while
+   * the log is still re-reading its partition from Kafka (see below).
    */
   private async stillBehind(head: LogHead, p: PublishedCheckpoint): Promise<LogHead | undefined> {
     const now = await this.repository.head(head.logId);
     if (now !== undefined && now.size >= p.size) return undefined;
+    // Still re-reading its partition (a database restored from a dump older than the checkpoints,
+    // a ledger rebuilt from Kafka): the log is legitimately behind what was published. It is not
+    // signed meanwhile, and judged once its stored position reaches where the partition ended when
+    // this process started, by then holding every record any published checkpoint covered. A
+    // truncated log (its position kept, its leaves gone) is judged at once.
+    const end = this.endsAtStart.get(head.logId);
+    if (end !== undefined && BigInt(now?.nextOffset ?? 0) < end) return undefined;
     return now ?? { ...head, size: 0 };
   }
 
@@ -266,7 +279,14 @@ export class SigningGuard {
     await admin.connect();
     let ends: Map<number, bigint>;
     try {
-      if (!(await admin.listTopics()).includes(topic)) return;
+      const existing = new Set(await admin.listTopics());
+      for (const base of AUDITED_TOPICS) {
+        const audited = topicName(base, this.config.TOPIC_PREFIX);
+        if (!existing.has(audited)) continue;
+        for (const o of await admin.fetchTopicOffsets(audited))
+          this.endsAtStart.set(logIdOf(audited, o.partition), BigInt(o.high));
+      }
+      if (!existing.has(topic)) return;
       const offsets = await admin.fetchTopicOffsets(topic);
       ends = new Map(
         offsets
