@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AUDITED_TOPICS, topicName } from '@tokenledger/contracts';
-import { rootHash, signerFromSeed, verifierKey } from '@tokenledger/ledger-core';
+import { rootHash } from '@tokenledger/ledger-core';
 import {
   eventually,
   freshDatabase,
@@ -16,6 +16,7 @@ import {
 import { Client } from 'pg';
 import {
   freePort,
+  ledgerVerifierKey,
   startSystem,
   startWitness,
   type RunningSystem,
@@ -251,10 +252,7 @@ describe('backup and restore: pg_dump, pg_restore into an empty database, the sa
       port: await freePort(),
       stateDir: witnessDir,
       origin,
-      logKey: verifierKey(
-        origin,
-        signerFromSeed(origin, Buffer.from(signingSeed, 'base64')).publicKey,
-      ),
+      logKey: ledgerVerifierKey(origin, signingSeed),
     });
   }, 30_000);
 

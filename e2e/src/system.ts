@@ -239,6 +239,11 @@ const WITNESS_MAIN = path.join(
   'main.js',
 );
 
+/** The verifier key of a ledger whose LEDGER_SIGNING_KEY is the base64 seed `seed`. */
+export function ledgerVerifierKey(origin: string, seed: string): string {
+  return verifierKey(origin, signerFromSeed(origin, Buffer.from(seed, 'base64')).publicKey);
+}
+
 /**
  * Starts the witness on `port` with its own state directory and key, witnessing every log under
  * `<origin>/` signed by `logKey` (the ledger's verifier key).
@@ -339,10 +344,7 @@ export async function startSystem(
       port: await freePort(),
       stateDir: witnessDir,
       origin,
-      logKey: verifierKey(
-        origin,
-        signerFromSeed(origin, Buffer.from(signingSeed, 'base64')).publicKey,
-      ),
+      logKey: ledgerVerifierKey(origin, signingSeed),
     });
   }
   const shared = {

@@ -214,23 +214,26 @@ describe('tokenledger checkpoint watch (monitor)', () => {
     ledger.listing = undefined;
   });
 
+  /** `checkpoint check` of tokens.lifecycle-0 on the stand-in ledger, its key pinned. */
+  const checkArgs = (saved: string): string[] => [
+    'checkpoint',
+    'check',
+    '--url',
+    ledger.url,
+    '--log',
+    'tokens.lifecycle-0',
+    '--saved',
+    saved,
+    '--log-key',
+    ledger.key,
+    '--origin-prefix',
+    'example.test/ledger',
+  ];
+
   it('checkpoint check reports a vanished log with a saved checkpoint (DISAPPEARED, exit 1)', async () => {
     const saved = path.join(dir, 'tokens.lifecycle-0.checkpoint');
     ledger.listing = [];
-    const r = await cli([
-      'checkpoint',
-      'check',
-      '--url',
-      ledger.url,
-      '--log',
-      'tokens.lifecycle-0',
-      '--saved',
-      saved,
-      '--log-key',
-      ledger.key,
-      '--origin-prefix',
-      'example.test/ledger',
-    ]);
+    const r = await cli(checkArgs(saved));
     expect([r.status, r.stdout]).toEqual([
       1,
       expect.stringMatching(/^ALERT DISAPPEARED: tokens.lifecycle-0 has no checkpoint any more/),
@@ -254,21 +257,7 @@ describe('tokenledger checkpoint watch (monitor)', () => {
 
   it('checkpoint check --json: one object with ok, logId and the message; exit 1 and ok false on an alert', async () => {
     const saved = path.join(dir, 'json-check.checkpoint');
-    const args = [
-      'checkpoint',
-      'check',
-      '--url',
-      ledger.url,
-      '--log',
-      'tokens.lifecycle-0',
-      '--saved',
-      saved,
-      '--log-key',
-      ledger.key,
-      '--origin-prefix',
-      'example.test/ledger',
-      '--json',
-    ];
+    const args = [...checkArgs(saved), '--json'];
     const first = await cli(args);
     expect([first.status, first.stderr]).toEqual([0, '']);
     expect(JSON.parse(first.stdout)).toEqual({
