@@ -1,5 +1,6 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import {
+  STATUS_CODES,
   createServer,
   request as httpRequest,
   type IncomingMessage,
@@ -51,19 +52,11 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-};
-
 /** The console's own errors, as RFC 9457 problem details like every app's (docs/design/errors.md). */
 function error(res: ServerResponse, status: number, code: string, detail: string): void {
   const problem: ProblemDetails = {
     type: 'about:blank',
-    title: TITLES[status] ?? `HTTP ${status}`,
+    title: STATUS_CODES[status] ?? `HTTP ${status}`,
     status,
     detail,
     code,
