@@ -294,17 +294,17 @@ export async function startBenchSystem(options) {
       stdio: ['ignore', process.env.BENCH_APP_STDOUT ? 'inherit' : 'ignore', 'inherit'],
     }),
   );
+  // SIGTERM, then the exit: each app's shutdown hooks run (a revocation app gives its credit
+  // leases back).
+  const terminate = (c) =>
+    new Promise((resolve) => {
+      if (c.exitCode !== null || c.signalCode !== null) return resolve();
+      c.once('exit', resolve);
+      c.kill('SIGTERM');
+    });
+  const stopApp = (name) => terminate(children[Object.keys(options.apps).indexOf(name)]);
   const stop = async () => {
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null) return resolve();
-            c.once('exit', resolve);
-            c.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all(children.map(terminate));
     const admin = new pg.Client({ connectionString: stack.adminDatabaseUrl });
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
@@ -347,6 +347,7 @@ export async function startBenchSystem(options) {
     rootToken,
     url,
     stop,
+    stopApp,
     pids,
     signingKey: signing?.driverKey,
     signers: signing?.signers,

@@ -3,11 +3,11 @@
 //   node bench/probes/http-tail.mjs   (ROUTE=/v1/bench/baseline RATE=1000 SECS=8)
 // Extra node flags for the apps go in BENCH_NODE_ARGS, e.g. --max-semi-space-size=32;
 // MONITOR_SCRIPT=alloc-monitor.cjs swaps the monitor for a sampled allocation profile.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openLoop, sleep, startBenchSystem } from '../harness.mjs';
+import { cpuMeter, openLoop, sleep, startBenchSystem } from '../harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const route = process.env.ROUTE ?? '/v1/bench/baseline';
@@ -45,11 +45,24 @@ try {
   };
   await openLoop({ ...load, seconds: 2 }); // warm-up
   writeFileSync(`${monitorFile}.start`, '');
+  const cpu = cpuMeter(system.pids);
+  const threads = threadCpu(system.pids.revocation);
   const result = await openLoop({ ...load, seconds });
+  const used = cpu();
+  const perThread = threads();
   writeFileSync(`${monitorFile}.stop`, '');
   for (let i = 0; i < 40 && !existsSync(monitorFile); i++) await sleep(50);
   console.log(
     `${route} at ${rate} req/s for ${seconds} s: p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, max ${result.max.toFixed(1)} ms, errors ${result.errors} ${JSON.stringify(result.failures)}, generator lag max ${result.maxLag.toFixed(1)} ms`,
+  );
+  const share = (ms) => `${((ms / (seconds * 1000)) * 100).toFixed(0)}%`;
+  console.log(
+    `CPU over the load, in % of one core: ${Object.entries(used)
+      .map(([k, ms]) => `${k} ${share(ms)}`)
+      .join(', ')}; revocation by thread: ${Object.entries(perThread)
+      .filter(([, ms]) => ms >= 10)
+      .map(([k, ms]) => `${k} ${share(ms)}`)
+      .join(', ')}`,
   );
   console.log(
     existsSync(monitorFile)
@@ -60,4 +73,31 @@ try {
   await system.stop();
   for (const f of [monitorFile, `${monitorFile}.start`, `${monitorFile}.stop`])
     rmSync(f, { force: true });
+}
+
+/** CPU (ms) used by each thread of a process between two calls, by thread name, from /proc. */
+function threadCpu(pid) {
+  const read = () => {
+    const out = {};
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const f = stat
+          .slice(stat.lastIndexOf(')') + 2)
+          .split(' ')
+          .map(Number);
+        const key = `${name}#${tid}`;
+        out[key] = ((f[11] + f[12]) * 1000) / 100;
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return out;
+  };
+  const start = read();
+  return () => {
+    const end = read();
+    return Object.fromEntries(Object.keys(end).map((k) => [k, end[k] - (start[k] ?? 0)]));
+  };
 }

@@ -53,6 +53,11 @@ export const revocationConfigSchema = serviceConfigSchema(4002, 'revocation').ex
   /** Credential lookups at issuance in flight at once, and how many may wait; more get 503. */
   ISSUANCE_LOOKUP_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(16),
   ISSUANCE_LOOKUP_QUEUE: z.coerce.number().int().min(0).max(100_000).default(2_000),
+  /**
+   * Credit leases (docs/design/controls.md): the most credits of one token an instance takes ahead
+   * of its uses, at most 0.1 % of the balance. 0: every credit is spent by a statement when used.
+   */
+  CREDIT_LEASE_MAX: z.coerce.number().int().min(0).max(1000).default(1000),
   /** Serve POST /v1/bench/baseline (for `npm run bench:introspect` only). */
   BENCH_BASELINE_ROUTE: z.stringbool().default(false),
   /**

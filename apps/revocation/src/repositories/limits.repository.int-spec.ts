@@ -156,7 +156,12 @@ describe('LimitsRepository (real PostgreSQL)', () => {
       credits: { remaining: 3 },
       changedAt: new Date(t0),
     });
-    expect(await repo.spend(issuedToken, 1, t0 + 1000)).toEqual({ granted: 1, remaining: 2 });
+    // No refill: the spend names the limits' version, for a lease (the token id until a PUT).
+    expect(await repo.spend(issuedToken, 1, t0 + 1000)).toEqual({
+      granted: 1,
+      remaining: 2,
+      leaseVersion: issuedToken,
+    });
     // token.issued arriving after the adoption (or replayed by a rebuild) resets nothing.
     expect(await ds.transaction((m) => repo.insertIssued(issued, m))).toBe(false);
     expect((await repo.find(issuedToken))?.credits?.remaining).toBe(2);
@@ -181,11 +186,24 @@ describe('LimitsRepository (real PostgreSQL)', () => {
 
     it('grants exactly min(k, left), never below 0', async () => {
       await setCredits(batched, { remaining: 10 });
-      expect(await repo.spend(batched, 4, t0)).toEqual({ granted: 4, remaining: 6 });
-      expect(await repo.spend(batched, 6, t0)).toEqual({ granted: 6, remaining: 0 });
+      const v = ev(events);
+      expect(await repo.spend(batched, 4, t0)).toEqual({
+        granted: 4,
+        remaining: 6,
+        leaseVersion: v,
+      });
+      expect(await repo.spend(batched, 6, t0)).toEqual({
+        granted: 6,
+        remaining: 0,
+        leaseVersion: v,
+      });
       expect(await repo.spend(batched, 3, t0)).toEqual({ granted: 0, remaining: 0 });
       await setCredits(batched, { remaining: 5 });
-      expect(await repo.spend(batched, 1000, t0)).toEqual({ granted: 5, remaining: 0 });
+      expect(await repo.spend(batched, 1000, t0)).toEqual({
+        granted: 5,
+        remaining: 0,
+        leaseVersion: ev(events),
+      });
       expect((await repo.find(batched))?.credits?.remaining).toBe(0);
     });
 
@@ -232,9 +250,29 @@ describe('LimitsRepository (real PostgreSQL)', () => {
 
     it('a reset (a newer PUT) sets the balance the next spend grants from', async () => {
       await setCredits(batched, { remaining: 3 });
-      expect(await repo.spend(batched, 5, t0)).toEqual({ granted: 3, remaining: 0 });
+      expect(await repo.spend(batched, 5, t0)).toMatchObject({ granted: 3, remaining: 0 });
       await setCredits(batched, { remaining: 2 });
-      expect(await repo.spend(batched, 5, t0)).toEqual({ granted: 2, remaining: 0 });
+      expect(await repo.spend(batched, 5, t0)).toMatchObject({ granted: 2, remaining: 0 });
+    });
+
+    it('refund gives a lease back only under the version it was granted in, without a refill', async () => {
+      await setCredits(batched, { remaining: 100 });
+      const lease = await repo.spend(batched, 30, t0);
+      expect(lease).toEqual({ granted: 30, remaining: 70, leaseVersion: ev(events) });
+      const version = lease.leaseVersion ?? '';
+      expect(await repo.refund(batched, 12, version)).toBe(true);
+      expect((await repo.find(batched))?.credits?.remaining).toBe(82);
+      // After a reset the lease's credits are gone: a refund under the old version changes nothing.
+      await setCredits(batched, { remaining: 5 });
+      expect(await repo.refund(batched, 18, version)).toBe(false);
+      expect((await repo.find(batched))?.credits?.remaining).toBe(5);
+      // Credits with a refill are never leased, so nothing is refunded to them either.
+      await setCredits(batched, { remaining: 5, refill: { amount: 5, intervalSeconds: 60 } });
+      expect(await repo.spend(batched, 2, t0)).toEqual({ granted: 2, remaining: 3 });
+      expect(await repo.refund(batched, 2, ev(events))).toBe(false);
+      expect((await repo.find(batched))?.credits?.remaining).toBe(3);
+      for (const n of [0, -1, 1.5, MAX_SPEND_PER_STATEMENT + 1])
+        await expect(repo.refund(batched, n, ev(events))).rejects.toThrow(RangeError);
     });
 
     describe('from several connections at once', () => {
@@ -290,6 +328,47 @@ describe('LimitsRepository (real PostgreSQL)', () => {
         // Per instance: the first use alone, then one statement for the 29 queued behind it.
         expect(statements.sort((x, y) => x - y)).toEqual([1, 1, 29, 29]);
         expect((await repo.find(batched))?.credits?.remaining).toBe(0);
+      });
+
+      it('with leases on two instances: 100,000 credits, 3000 uses, every one active, none lost once released', async () => {
+        const initial = 100_000;
+        await setCredits(batched, { remaining: initial });
+        const statements: number[] = [];
+        const instances = repos()
+          .slice(0, 2)
+          .map(
+            (r) =>
+              new SpendCoalescer(
+                (id, k, now) => {
+                  statements.push(k);
+                  return r.spend(id, k, now);
+                },
+                MAX_SPEND_PER_STATEMENT,
+                { refund: (id, n, v) => r.refund(id, n, v), max: 100, divisor: 1000 },
+              ),
+          );
+        // 30 waves of 50 uses on each instance, each wave at once.
+        const answers: Array<number | undefined> = [];
+        for (let wave = 0; wave < 30; wave++)
+          answers.push(
+            ...(await Promise.all(
+              instances.flatMap((c) => Array.from({ length: 50 }, () => c.take(batched, t0))),
+            )),
+          );
+        expect(answers.filter((a) => a === undefined)).toHaveLength(0);
+        // Leases: far fewer statements than uses (without them, at least one per wave and instance).
+        expect(statements.length).toBeLessThan(60);
+        // Let the background lease statements in flight come back before counting.
+        while (instances.some((c) => c.inFlight > 0)) await new Promise((r) => setTimeout(r, 5));
+        const leased = instances.reduce((n, c) => n + c.leased, 0);
+        expect(leased).toBeGreaterThan(0);
+        const before = (await repo.find(batched))?.credits?.remaining;
+        expect(before).toBe(initial - 3000 - leased);
+        // Given back, the balance is exactly the credits not used.
+        expect((await Promise.all(instances.map((c) => c.release()))).reduce((a, b) => a + b)).toBe(
+          leased,
+        );
+        expect((await repo.find(batched))?.credits?.remaining).toBe(initial - 3000);
       });
 
       it('refills once under concurrency: 10 parallel spends of 2 after a period share one refill', async () => {

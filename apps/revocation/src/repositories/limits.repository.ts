@@ -16,6 +16,8 @@ export interface TokenLimits {
   rateLimit: RateLimit | null;
   credits: Credits | null;
   changedAt: Date;
+  /** `last_event_id`: changes with every reset of the limits (a credit lease's version). */
+  version: string;
 }
 
 interface Row {
@@ -25,6 +27,7 @@ interface Row {
   credits_remaining: string | null;
   refill_amount: string | null;
   refill_interval_seconds: number | null;
+  last_event_id: string;
   changed_at: Date;
 }
 
@@ -50,6 +53,7 @@ function toLimits(r: Row): TokenLimits {
           }
         : null,
     changedAt: r.changed_at,
+    version: r.last_event_id,
   };
 }
 
@@ -74,6 +78,11 @@ export const MAX_SPEND_PER_STATEMENT = 1000;
 export interface CreditSpend {
   granted: number;
   remaining: number;
+  /**
+   * Set when the token's credits may be leased (they have no refill): the version of its limits
+   * (`last_event_id`, changed by every reset), which a refund of the lease checks.
+   */
+  leaseVersion?: string;
 }
 
 /** Per-token limits and the durable credit balance. */
@@ -159,7 +168,11 @@ export class LimitsRepository extends SchemaRepository {
     // a concurrent writer of the row and then reads its committed version: `cur` is the row as
     // locked, and the UPDATE of that locked row uses it. (Under REPEATABLE READ a concurrent
     // spend would fail with a serialization error instead: never an over-grant.)
-    const rows = updatedRows<{ granted: string; credits_remaining: string }>(
+    const rows = updatedRows<{
+      granted: string;
+      credits_remaining: string;
+      lease_version: string | null;
+    }>(
       await this.dataSource.query(
         `WITH cur AS (
            SELECT t.token_id,
@@ -177,13 +190,41 @@ export class LimitsRepository extends SchemaRepository {
            refilled_at = cur.refilled_at
          FROM cur
          WHERE t.token_id = cur.token_id AND cur.available > 0
-         RETURNING least($3::bigint, cur.available) AS granted, t.credits_remaining`,
+         RETURNING least($3::bigint, cur.available) AS granted, t.credits_remaining,
+           CASE WHEN t.refill_interval_seconds IS NULL THEN t.last_event_id::text END AS lease_version`,
         [tokenId, new Date(now), k],
       ),
     );
     const row = rows[0];
-    return row
-      ? { granted: Number(row.granted), remaining: Number(row.credits_remaining) }
-      : { granted: 0, remaining: 0 };
+    if (!row) return { granted: 0, remaining: 0 };
+    const spent: CreditSpend = {
+      granted: Number(row.granted),
+      remaining: Number(row.credits_remaining),
+    };
+    if (row.lease_version !== null) spent.leaseVersion = row.lease_version;
+    return spent;
+  }
+
+  /**
+   * Gives back `n` credits a lease did not use (SpendCoalescer), only if the token's limits are
+   * still at `version` (no reset since: a reset replaced the balance the lease came from) and
+   * still have credits without a refill. One statement on the row, like spend. Returns whether
+   * it gave them back.
+   */
+  async refund(tokenId: string, n: number, version: string): Promise<boolean> {
+    if (!Number.isInteger(n) || n < 1 || n > MAX_SPEND_PER_STATEMENT)
+      throw new RangeError(
+        `refund: n must be an integer in 1..${MAX_SPEND_PER_STATEMENT}, not ${n}`,
+      );
+    const rows = updatedRows<unknown>(
+      await this.dataSource.query(
+        `UPDATE ${this.s}.token_limits SET credits_remaining = credits_remaining + $2
+         WHERE token_id = $1 AND last_event_id = $3::uuid
+           AND credits_remaining IS NOT NULL AND refill_interval_seconds IS NULL
+         RETURNING token_id`,
+        [tokenId, n, version],
+      ),
+    );
+    return rows.length === 1;
   }
 }

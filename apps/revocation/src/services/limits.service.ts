@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Principal } from '@tokenledger/auth';
 import type { Clock, Credits, RateLimit, TokenledgerReason } from '@tokenledger/contracts';
 import { DomainError } from '@tokenledger/errors';
@@ -15,6 +15,10 @@ import {
 } from '../repositories/limits.repository';
 import { SpendCoalescer } from './spend-coalescer';
 import { StatusSource } from './status-source';
+
+/** A credit lease is at most 1/LEASE_DIVISOR of the balance left. */
+const LEASE_DIVISOR = 1000;
+const LEASE_IDLE_MS = 10_000;
 
 export interface LimitsView {
   tokenId: string;
@@ -37,12 +41,13 @@ export interface LimitsUpdate {
  * made on another instance applies there within that time.
  */
 @Injectable()
-export class LimitsService {
+export class LimitsService implements BeforeApplicationShutdown {
   private readonly settings = new LRUCache<string, { at: number; limits: TokenLimits | undefined }>(
     { max: 100_000 },
   );
   private readonly limiter = new FixedWindowLimiter();
   private readonly credits: SpendCoalescer;
+  private readonly sweep: NodeJS.Timeout;
 
   constructor(
     private readonly repository: LimitsRepository,
@@ -55,7 +60,26 @@ export class LimitsService {
     this.credits = new SpendCoalescer(
       (tokenId, k, at) => this.repository.spend(tokenId, k, at),
       MAX_SPEND_PER_STATEMENT,
+      config.CREDIT_LEASE_MAX > 0
+        ? {
+            refund: (tokenId, n, version) => this.repository.refund(tokenId, n, version),
+            max: config.CREDIT_LEASE_MAX,
+            divisor: LEASE_DIVISOR,
+          }
+        : undefined,
     );
+    // A lease not used for LEASE_IDLE_MS goes back to the balance.
+    this.sweep = setInterval(
+      () => void this.credits.release(this.clock.now() - LEASE_IDLE_MS),
+      LEASE_IDLE_MS,
+    );
+    this.sweep.unref();
+  }
+
+  /** Gives the leases back while the database pool is still open. */
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.sweep);
+    await this.credits.release();
   }
 
   /**
@@ -114,8 +138,9 @@ export class LimitsService {
     return view;
   }
 
-  /** Forgets cached settings and rate windows (the limits changed). */
+  /** Forgets cached settings, rate windows and credit leases (the limits changed). */
   invalidate(tokenIds: readonly string[]): void {
+    this.credits.drop(tokenIds);
     for (const id of tokenIds) {
       this.settings.delete(id);
       this.limiter.reset(id);
@@ -132,6 +157,9 @@ export class LimitsService {
     if (hit && now - hit.at < this.config.STATUS_CACHE_MS) return hit.limits;
     const limits = await this.repository.find(tokenId);
     const useful = limits && (limits.rateLimit || limits.credits) ? limits : undefined;
+    // Reset on another instance since (its event is not applied here again): a lease taken
+    // before it holds credits that no longer exist. So a reset bites within STATUS_CACHE_MS.
+    this.credits.confirm(tokenId, useful?.credits ? useful.version : undefined);
     this.settings.set(tokenId, { at: now, limits: useful });
     return useful;
   }

@@ -3,15 +3,42 @@ import type { CreditSpend } from '../repositories/limits.repository';
 /** Spends up to `k` credits of one token in one durable, atomic statement. */
 export type SpendFn = (tokenId: string, k: number, now: number) => Promise<CreditSpend>;
 
+/**
+ * Gives back `n` credits of a lease, if the token's limits are still those of `version` (no
+ * reset since). Resolves with whether it gave them back.
+ */
+export type RefundFn = (tokenId: string, n: number, version: string) => Promise<boolean>;
+
+/** Credit leases (see {@link SpendCoalescer}); without them every credit is spent on demand. */
+export interface LeaseOptions {
+  refund: RefundFn;
+  /** The most credits a lease holds beyond the uses waiting for it; 0 turns leases off. */
+  max: number;
+  /** A lease is at most this share of the balance left (1000: 0.1 %). */
+  divisor: number;
+}
+
 interface Waiter {
   now: number;
   resolve: (remaining: number | undefined) => void;
   reject: (error: unknown) => void;
 }
 
-/** The uses of one token waiting on this instance, behind the statement in flight. */
+/** The uses of one token on this instance: those behind the statement in flight, and its lease. */
 interface Line {
   queued: Waiter[];
+  inFlight: boolean;
+  /** Credits granted to this instance and not yet handed to a use. */
+  leased: number;
+  /** The limits version the lease was granted under (what a refund checks). */
+  version: string | undefined;
+  /** The balance in PostgreSQL after the last statement (what the next lease is sized by). */
+  remaining: number | undefined;
+  lastUse: number;
+  /** Dropped while a statement was in flight: what that statement leases is not handed out. */
+  discard: boolean;
+  /** Settles once the statement in flight has been settled (release waits for it). */
+  flight: Promise<void> | undefined;
 }
 
 /**
@@ -27,13 +54,25 @@ interface Line {
  *   they had been spent one by one.
  * - A statement that fails rejects every waiter of its batch with its error; none of them
  *   counts as spent (the statement is atomic: it granted nothing). The next batch is still sent.
- * - Different tokens never wait for each other. An idle token holds no memory.
+ * - Different tokens never wait for each other.
+ *
+ * Leases (with `lease`, only for a token whose spend says it may be leased: no refill): a
+ * statement also asks for up to `min(lease.max, floor(remaining / lease.divisor))` credits more
+ * than its waiting uses, sized by the balance the previous statement left. The surplus it grants
+ * is this instance's lease: later uses take from it without a statement, and the next lease is
+ * asked for, in the background, once half of it is used. A token whose balance is small
+ * (under `lease.divisor` credits) is never leased, so it is spent one statement at a time as
+ * above. A lease is durable spending: its credits left PostgreSQL's balance before any use got
+ * one, so a credit is still granted at most once across instances. What a lease costs: credits
+ * leased and not used are not in the balance others see; `release` gives them back (at
+ * shutdown, and for a token idle for a while), `drop` forgets them (the limits were reset, so
+ * they no longer exist), and an instance that dies strands its leases (at most `lease.max`
+ * per token, and at most 1/divisor of the balance it last saw).
  *
  * Exactness across instances is the statement's, not this class's: `spend` MUST grant each
  * credit at most once however many instances call it at once. This class MUST NOT hand out a
- * credit the statement did not grant, and MUST NOT keep any: it holds no balance, so a stopped
- * instance strands nothing. A batch is spent as of the latest `now` among its uses (the time the
- * statement is sent, at most one statement's round trip after the earliest).
+ * credit the statement did not grant. A batch is spent as of the latest `now` among its uses
+ * (the time the statement is sent, at most one statement's round trip after the earliest).
  */
 export class SpendCoalescer {
   private readonly lines = new Map<string, Line>();
@@ -41,72 +80,169 @@ export class SpendCoalescer {
   constructor(
     private readonly spend: SpendFn,
     private readonly maxBatch: number,
+    private readonly lease?: LeaseOptions,
   ) {
     if (!Number.isInteger(maxBatch) || maxBatch < 1)
       throw new RangeError(`maxBatch must be a positive integer, not ${maxBatch}`);
+    if (lease && !(Number.isInteger(lease.max) && lease.max >= 0 && lease.divisor >= 1))
+      throw new RangeError('lease.max must be an integer >= 0 and lease.divisor >= 1');
   }
 
   /**
    * Spends one credit of `tokenId`. Resolves with the credits left after this use's credit (as
-   * if the batch's uses had been spent one after another), or undefined when it got none.
+   * if the uses had been spent one after another on this instance), or undefined when it got none.
    */
   take(tokenId: string, now: number): Promise<number | undefined> {
+    let line = this.lines.get(tokenId);
+    if (line && line.leased > 0) {
+      line.leased -= 1;
+      line.lastUse = now;
+      const left = (line.remaining ?? 0) + line.leased;
+      if (!line.inFlight && line.leased * 2 < this.leaseSize(line)) this.send(tokenId, line, []);
+      return Promise.resolve(left);
+    }
     return new Promise((resolve, reject) => {
       const waiter = { now, resolve, reject };
-      const line = this.lines.get(tokenId);
-      if (line) {
-        line.queued.push(waiter);
-        return;
+      if (!line) {
+        line = {
+          queued: [],
+          inFlight: false,
+          leased: 0,
+          version: undefined,
+          remaining: undefined,
+          lastUse: now,
+          discard: false,
+          flight: undefined,
+        };
+        this.lines.set(tokenId, line);
       }
-      this.lines.set(tokenId, { queued: [] });
-      this.send(tokenId, [waiter]);
+      line.lastUse = now;
+      if (line.inFlight) line.queued.push(waiter);
+      else this.send(tokenId, line, [waiter]);
     });
   }
 
   /** Tokens with a statement in flight on this instance. */
   get inFlight(): number {
-    return this.lines.size;
+    let n = 0;
+    for (const line of this.lines.values()) if (line.inFlight) n += 1;
+    return n;
   }
 
-  private send(tokenId: string, batch: Waiter[]): void {
-    const now = Math.max(...batch.map((w) => w.now));
-    // Called at once; a spend function that throws at once is a failed statement like any other.
-    const statement = new Promise<CreditSpend>((resolve) =>
-      resolve(this.spend(tokenId, batch.length, now)),
+  /** Credits this instance holds in leases, all tokens together. */
+  get leased(): number {
+    let n = 0;
+    for (const line of this.lines.values()) n += line.leased;
+    return n;
+  }
+
+  /** Forgets the lease of each token: its limits were reset, so the credits it held are gone. */
+  drop(tokenIds: readonly string[]): void {
+    for (const id of tokenIds) {
+      const line = this.lines.get(id);
+      if (!line) continue;
+      line.leased = 0;
+      line.version = undefined;
+      line.remaining = undefined;
+      if (line.inFlight) line.discard = true;
+      else this.lines.delete(id);
+    }
+  }
+
+  /** Drops the lease of `tokenId` unless it was granted under limits `version` (still current). */
+  confirm(tokenId: string, version: string | undefined): void {
+    const line = this.lines.get(tokenId);
+    if (line?.version !== undefined && line.version !== version) this.drop([tokenId]);
+  }
+
+  /**
+   * Gives back the leases of the tokens not used since `idleSince` (every lease without it), and
+   * forgets those tokens. Resolves with the credits given back; a refund that fails or finds
+   * the limits reset gives back nothing (the credits are then stranded, never granted twice).
+   */
+  async release(idleSince = Number.POSITIVE_INFINITY): Promise<number> {
+    // A statement in flight may bring a lease: wait for it (a use queued meanwhile is then sent,
+    // and that line is left for the next release).
+    await Promise.all(
+      [...this.lines.values()].flatMap((l) =>
+        l.inFlight && l.lastUse < idleSince && l.flight ? [l.flight] : [],
+      ),
     );
+    const refunds: Array<Promise<number>> = [];
+    for (const [tokenId, line] of this.lines) {
+      if (line.inFlight || line.lastUse >= idleSince) continue;
+      this.lines.delete(tokenId);
+      const { leased, version } = line;
+      if (leased === 0 || !version || !this.lease) continue;
+      refunds.push(
+        this.lease.refund(tokenId, leased, version).then(
+          (done) => (done ? leased : 0),
+          () => 0,
+        ),
+      );
+    }
+    return (await Promise.all(refunds)).reduce((a, b) => a + b, 0);
+  }
+
+  private leaseSize(line: Line): number {
+    if (!this.lease || line.version === undefined || line.remaining === undefined) return 0;
+    return Math.min(this.lease.max, Math.floor(line.remaining / this.lease.divisor));
+  }
+
+  private send(tokenId: string, line: Line, batch: Waiter[]): void {
+    line.inFlight = true;
+    const now = batch.length > 0 ? Math.max(...batch.map((w) => w.now)) : line.lastUse;
+    const k = Math.min(this.maxBatch, batch.length + this.leaseSize(line));
+    // Called at once; a spend function that throws at once is a failed statement like any other.
+    const statement = new Promise<CreditSpend>((resolve) => resolve(this.spend(tokenId, k, now)));
     // Settling a batch and sending the next happen in one turn: a use never finds the token idle
     // while uses of it are queued.
-    void statement.then(
-      (result) => this.after(tokenId, () => settle(batch, result)),
-      (error: unknown) => this.after(tokenId, () => batch.forEach((w) => w.reject(error))),
+    line.flight = statement.then(
+      (result) => this.after(tokenId, line, () => this.settle(line, batch, k, result)),
+      (error: unknown) => this.after(tokenId, line, () => batch.forEach((w) => w.reject(error))),
     );
   }
 
-  private after(tokenId: string, settleBatch: () => void): void {
+  /**
+   * The first waiters, in arrival order, get the credits granted (never more than asked for);
+   * the rest none. What is left over is this instance's lease, when the token may be leased.
+   */
+  private settle(line: Line, batch: readonly Waiter[], k: number, result: CreditSpend): void {
+    const granted = Math.max(0, Math.min(result.granted, k));
+    const served = Math.min(granted, batch.length);
+    const surplus = granted - served;
+    // Reset since the lease was granted: the credits it holds are gone.
+    if (line.version !== undefined && result.leaseVersion !== line.version) line.leased = 0;
+    line.remaining = result.remaining;
+    line.version = result.leaseVersion;
+    // A surplus is granted only when a lease was asked for (k > batch), so leaseVersion is set.
+    // Not handed out when the token was dropped while the statement was in flight: it may be
+    // from the balance before the reset (then stranded, never granted twice).
+    if (surplus > 0 && result.leaseVersion !== undefined && !line.discard) line.leased += surplus;
+    line.discard = false;
+    const after = result.remaining + line.leased;
+    batch.forEach((w, i) => w.resolve(i < served ? after + (served - 1 - i) : undefined));
+  }
+
+  private after(tokenId: string, line: Line, settleBatch: () => void): void {
     try {
       settleBatch();
     } finally {
-      this.next(tokenId);
+      line.inFlight = false;
+      this.next(tokenId, line);
     }
   }
 
-  /** Sends the queued uses of `tokenId`, or forgets it when none queued. */
-  private next(tokenId: string): void {
-    const line = this.lines.get(tokenId);
-    if (!line) return;
-    if (line.queued.length === 0) {
-      this.lines.delete(tokenId);
+  /** Serves the queued uses of `tokenId` from its lease, else sends them; forgets an idle token. */
+  private next(tokenId: string, line: Line): void {
+    while (line.leased > 0 && line.queued.length > 0) {
+      line.leased -= 1;
+      line.queued.shift()?.resolve((line.remaining ?? 0) + line.leased);
+    }
+    if (line.queued.length > 0) {
+      this.send(tokenId, line, line.queued.splice(0, this.maxBatch));
       return;
     }
-    const batch = line.queued.splice(0, this.maxBatch);
-    this.send(tokenId, batch);
+    if (line.leased === 0 && line.version === undefined) this.lines.delete(tokenId);
   }
-}
-
-/** The first `granted` waiters, in arrival order, get a credit; the rest none. */
-function settle(batch: readonly Waiter[], result: CreditSpend): void {
-  const granted = Math.max(0, Math.min(result.granted, batch.length));
-  batch.forEach((w, i) =>
-    w.resolve(i < granted ? result.remaining + (granted - 1 - i) : undefined),
-  );
 }
