@@ -143,6 +143,89 @@ describe('per-token limits and credits through two revocation instances', () => 
       expect(await introspect(secondUrl, t.token)).toMatchObject({ active: true });
   }, 60_000);
 
+  /** Two more revocation instances of this system, ready; stopped by the test (SIGTERM). */
+  async function twoMoreInstances(): Promise<Array<{ url: string; stop: () => Promise<void> }>> {
+    return Promise.all(
+      [0, 1].map(async () => {
+        const port = await freePort();
+        const child = spawnApp('revocation', { ...system.env, PORT: String(port) }).process;
+        const url = `http://127.0.0.1:${port}`;
+        await eventually(
+          async () =>
+            (await fetch(`${url}/health/ready`).then(
+              (r) => r.status,
+              () => 0,
+            )) === 200
+              ? true
+              : undefined,
+          60_000,
+          'a revocation instance',
+        );
+        const stop = (): Promise<void> =>
+          new Promise((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGTERM');
+          });
+        return { url, stop };
+      }),
+    );
+  }
+
+  it('credit leases: a large balance used on two instances, exact once they stopped; a reset bites through a lease', async () => {
+    const initial = 2_000_000;
+    const instances = await twoMoreInstances();
+    try {
+      const remaining = async (): Promise<number> => {
+        const res = await fetch(`${system.apps.revocation.url}/v1/tokens/${big.tokenId}/limits`, {
+          headers: auth(),
+        });
+        return ((await res.json()) as { credits: { remaining: number } }).credits.remaining;
+      };
+      const big = await issue('limits-leased');
+      expect((await putLimits(big.tokenId, { credits: { remaining: initial } })).status).toBe(200);
+      await settle();
+      // 20 waves of 10 introspections at once on each instance: 400 uses, all active.
+      for (let wave = 0; wave < 20; wave++) {
+        const answers = await Promise.all(
+          instances.flatMap(({ url }) =>
+            Array.from({ length: 10 }, () => introspect(url, big.token)),
+          ),
+        );
+        expect(answers.filter((a) => a['active'] === true)).toHaveLength(20);
+      }
+      // The instances hold leases: more is gone from the balance than was used...
+      const held = initial - 400 - (await remaining());
+      expect(held).toBeGreaterThan(0);
+      expect(held).toBeLessThanOrEqual(2 * 1000);
+      // ...and given back when they stop: exactly one credit per use is spent.
+      await Promise.all(instances.map((i) => i.stop()));
+      expect(await remaining()).toBe(initial - 400);
+
+      // A reset while a lease is held elsewhere: two fresh instances take leases again, an
+      // operator sets 3 credits, and after STATUS_CACHE_MS exactly 3 more uses are active.
+      const again = await twoMoreInstances();
+      instances.splice(0, 2, ...again);
+      for (let wave = 0; wave < 5; wave++)
+        await Promise.all(
+          again.flatMap(({ url }) => Array.from({ length: 10 }, () => introspect(url, big.token))),
+        );
+      expect(initial - 500 - (await remaining())).toBeGreaterThan(0); // leases held
+      expect((await putLimits(big.tokenId, { credits: { remaining: 3 } })).status).toBe(200);
+      await settle();
+      const after = await Promise.all(
+        again.flatMap(({ url }) => Array.from({ length: 6 }, () => introspect(url, big.token))),
+      );
+      expect(after.filter((a) => a['active'] === true)).toHaveLength(3);
+      expect(after.filter((a) => a['tokenledger_reason'] === 'credits_exhausted')).toHaveLength(9);
+      // Stopping gives back nothing to the new balance (the leases were from the old one).
+      await Promise.all(again.map((i) => i.stop()));
+      expect(await remaining()).toBe(0);
+    } finally {
+      await Promise.all(instances.map((i) => i.stop()));
+    }
+  }, 180_000);
+
   it('a token with 5 credits is active for exactly 5 introspections across two instances, then credits_exhausted', async () => {
     const t = await issue('limits-credits');
     const put = await putLimits(t.tokenId, { credits: { remaining: 5 } });

@@ -302,7 +302,8 @@ describe('SpendCoalescer with credit leases', () => {
     expect(calls).toHaveLength(2);
     await expect(credits.take(A, 5)).resolves.toBe(49_949 + 24);
     expect(calls).toHaveLength(3);
-    expect(call(calls, 2).k).toBe(49); // floor(49,949 / 1000), no use waiting
+    // Tops the lease up to floor(49,949 / 1000) = 49: 25 more, no use waiting.
+    expect(call(calls, 2).k).toBe(25);
     expect(credits.leased).toBe(24);
   });
 
@@ -370,9 +371,9 @@ describe('SpendCoalescer with credit leases', () => {
     const released = credits.release();
     await drained();
     expect(refunds).toEqual([]);
-    call(calls, 2).resolve({ granted: 49, remaining: 49_900, leaseVersion: V1 });
-    await expect(released).resolves.toBe(24 + 49);
-    expect(refunds).toEqual([{ tokenId: A, n: 73, version: V1 }]);
+    call(calls, 2).resolve({ granted: 25, remaining: 49_900, leaseVersion: V1 });
+    await expect(released).resolves.toBe(24 + 25);
+    expect(refunds).toEqual([{ tokenId: A, n: 49, version: V1 }]);
   });
 
   it('a refund the row refuses (reset since) gives back nothing', async () => {
@@ -402,14 +403,14 @@ describe('SpendCoalescer with credit leases', () => {
     expect(calls).toHaveLength(3);
     credits.drop([A]);
     const waiting = credits.take(A, 4); // no lease left: waits for the statement in flight
-    call(calls, 2).resolve({ granted: 49, remaining: 49_900, leaseVersion: V1 });
+    call(calls, 2).resolve({ granted: 25, remaining: 49_900, leaseVersion: V1 });
     await drained();
     // The statement had no use in it, and its lease is discarded: the waiting use gets its own
     // statement (with a new lease, sized by the balance that statement saw).
     expect(call(calls, 3).k).toBe(1 + 49);
     call(calls, 3).resolve({ granted: 50, remaining: 49_850, leaseVersion: V2 });
     await expect(waiting).resolves.toBe(49_850 + 49);
-    expect(credits.leased).toBe(49); // not 49 + 49: the discarded lease was never handed out
+    expect(credits.leased).toBe(49); // not 49 + 25: the discarded top-up was never handed out
   });
 
   it('a statement answering under another version forgets the lease it had', async () => {
@@ -417,9 +418,9 @@ describe('SpendCoalescer with credit leases', () => {
     for (let i = 0; i < 26; i++) await credits.take(A, 3);
     expect(credits.leased).toBe(24);
     // A reset on another instance set 100 credits (V2); the background statement sees it.
-    call(calls, 2).resolve({ granted: 49, remaining: 51, leaseVersion: V2 });
+    call(calls, 2).resolve({ granted: 25, remaining: 75, leaseVersion: V2 });
     await drained();
-    expect(credits.leased).toBe(49); // the new lease only; the 24 of V1 are gone
+    expect(credits.leased).toBe(25); // what V2 granted only; the 24 of V1 are gone
   });
 
   it('confirm drops a lease granted under limits that are no longer current', async () => {

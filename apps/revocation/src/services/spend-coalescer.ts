@@ -57,10 +57,11 @@ interface Line {
  * - Different tokens never wait for each other.
  *
  * Leases (with `lease`, only for a token whose spend says it may be leased: no refill): a
- * statement also asks for up to `min(lease.max, floor(remaining / lease.divisor))` credits more
- * than its waiting uses, sized by the balance the previous statement left. The surplus it grants
- * is this instance's lease: later uses take from it without a statement, and the next lease is
- * asked for, in the background, once half of it is used. A token whose balance is small
+ * statement also asks for the credits that top the lease up to
+ * `min(lease.max, floor(remaining / lease.divisor))`, sized by the balance the previous statement
+ * left, beyond its waiting uses. The surplus it grants is this instance's lease: later uses take
+ * from it without a statement, and the top-up is asked for, in the background, once half of it
+ * is used. A token whose balance is small
  * (under `lease.divisor` credits) is never leased, so it is spent one statement at a time as
  * above. A lease is durable spending: its credits left PostgreSQL's balance before any use got
  * one, so a credit is still granted at most once across instances. What a lease costs: credits
@@ -192,7 +193,11 @@ export class SpendCoalescer {
   private send(tokenId: string, line: Line, batch: Waiter[]): void {
     line.inFlight = true;
     const now = batch.length > 0 ? Math.max(...batch.map((w) => w.now)) : line.lastUse;
-    const k = Math.min(this.maxBatch, batch.length + this.leaseSize(line));
+    // A lease tops up what is left to the lease size: an instance holds at most that many.
+    const k = Math.min(
+      this.maxBatch,
+      batch.length + Math.max(0, this.leaseSize(line) - line.leased),
+    );
     // Called at once; a spend function that throws at once is a failed statement like any other.
     const statement = new Promise<CreditSpend>((resolve) => resolve(this.spend(tokenId, k, now)));
     // Settling a batch and sending the next happen in one turn: a use never finds the token idle
