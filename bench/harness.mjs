@@ -417,5 +417,23 @@ export function cpuMeter(appPids) {
     return Object.fromEntries(Object.keys(end).map((k) => [k, end[k] - (start[k] ?? 0)]));
   };
 }
+/**
+ * Waits until the apps and the Kafka broker are idle: together under `busyPercent` of one core
+ * over a `windowMs` window (the work a phase left behind, such as usage events still being
+ * consumed, is done), at most `maxMs`. Resolves with how long it waited, in ms.
+ * @param {Record<string, number>} appPids
+ */
+export async function quiet(appPids, { busyPercent = 15, windowMs = 500, maxMs = 60_000 } = {}) {
+  const started = performance.now();
+  for (;;) {
+    const meter = cpuMeter(appPids);
+    await new Promise((r) => setTimeout(r, windowMs));
+    const used = meter();
+    const busy = Object.keys(appPids).reduce((sum, k) => sum + used[k], used.kafka);
+    if ((busy / windowMs) * 100 < busyPercent || performance.now() - started > maxMs)
+      return performance.now() - started;
+  }
+}
+
 // USER_HZ: 100 on every Linux this runs on.
 const CLOCK_TICKS = 100;

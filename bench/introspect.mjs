@@ -15,6 +15,8 @@ import pg from 'pg';
 import { root, say } from '../scripts/lib.mjs';
 import {
   bareServerArgs,
+  cpuMeter,
+  quiet,
   openLoop,
   otlpSink,
   percentile as pct,
@@ -136,9 +138,12 @@ try {
   const introMax = result(await run('/v1/introspect'));
   say(`50% of each maximum: open-loop, evenly spaced requests`);
   // Each open-loop phase starts from a quiet system: the usage events of the phase before have
-  // been sent and the broker and database have caught up.
+  // been sent and consumed (issuance keeps each token's last use), the broker and the database
+  // have caught up. How long that took is reported (the work a maximum-throughput run defers).
+  const settled = {};
   const half = async (route, max) => {
     await sleep(SETTLE_MS);
+    settled[route] = await quiet(system.pids);
     return openLoop({
       url: `${revocation}${route}`,
       headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
@@ -147,8 +152,16 @@ try {
       seconds: DURATION,
     });
   };
-  const baseHalf = await half('/v1/bench/baseline', baseMax);
-  const introHalf = await half('/v1/introspect', introMax);
+  // CPU of every part of the system over each 50% phase: what "half load" leaves of 2 cores.
+  const halfCpu = {};
+  const measured = async (name, phase) => {
+    const meter = cpuMeter(system.pids);
+    const out = await phase();
+    halfCpu[name] = { used: meter(), seconds: out.sent / out.rate };
+    return out;
+  };
+  const baseHalf = await measured('baseline', () => half('/v1/bench/baseline', baseMax));
+  const introHalf = await measured('introspection', () => half('/v1/introspect', introMax));
   answers += introHalf.sent - introHalf.errors;
   // The floor of this machine and generator: a bare node:http server answering a constant, at
   // the baseline's and at introspection's 50% rates, measured the same way.
@@ -219,6 +232,7 @@ try {
   countActive(await run('/v1/introspect', { duration: 3, body: limitedBody }));
   const limMax = result(countActive(await run('/v1/introspect', { body: limitedBody })));
   await sleep(SETTLE_MS);
+  settled.limits = await quiet(system.pids);
   const limHalf = await openLoop({
     url: `${revocation}/v1/introspect`,
     headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
@@ -351,6 +365,25 @@ try {
     `| POST /v1/introspect, token with rate limit and credits | ${limMax.rps.toFixed(0)} | ${limMax.p50} / ${limMax.p99} | ${limHalf.rate.toFixed(0)} | ${f1(limHalf.p50)} / ${f1(limHalf.p99)} / ${f1(limHalf.max)} | ${f1(limHalf.maxLag)} | - | ${limMax.errors + limHalf.errors} |`,
     `| POST /v1/introspect, USAGE_AUDIT=required | ${reqMax.rps.toFixed(0)} | ${reqMax.p50} / ${reqMax.p99} | ${reqHalf.rate.toFixed(0)} | ${f1(reqHalf.p50)} / ${f1(reqHalf.p99)} / ${f1(reqHalf.max)} | ${f1(reqHalf.maxLag)} | - | ${reqMax.errors + reqHalf.errors} |`,
     '',
+    `CPU over the 50% phases, in % of one core (${os.cpus().length} cores: ${os.cpus().length * 100}% in all): ${Object.entries(
+      halfCpu,
+    )
+      .map(
+        ([name, { used, seconds }]) =>
+          `${name}: ${Object.entries(used)
+            .map(([part, ms]) => `${part} ${((ms / (seconds * 1000)) * 100).toFixed(0)}%`)
+            .join(
+              ', ',
+            )}, total ${((Object.values(used).reduce((a, b) => a + b, 0) / (seconds * 1000)) * 100).toFixed(0)}%`,
+      )
+      .join('; ')}. Each 50% phase began once the apps and the broker were idle: ${Object.entries(
+      settled,
+    )
+      .map(
+        ([phase, ms]) =>
+          `${(ms / 1000).toFixed(1)} s after the ${SETTLE_MS / 1000} s pause before ${phase}`,
+      )
+      .join(', ')}.`,
     `USAGE_AUDIT=required / best-effort introspection throughput: ${(reqMax.rps / introMax.rps).toFixed(2)}; p99 at 50% of its own maximum: ${f1(reqHalf.p99)} ms.`,
     `Introspection / baseline throughput: ${(introMax.rps / baseMax.rps).toFixed(2)} (goal >= 0.6). p99 at 50% load (open loop): ${f1(introHalf.p99)} ms (goal < 5 ms).`,
     `Limits on: introspection / baseline throughput ${(limMax.rps / baseMax.rps).toFixed(2)} (goal >= 0.5), ${(limMax.rps / introMax.rps).toFixed(2)} of introspection without limits; p99 at 50% of its own maximum (open loop): ${f1(limHalf.p99)} ms (goal < 5 ms). Credits spent ${creditsSpent} for ${limitedActive} answers counted by the clients (${creditsSpent >= limitedActive && creditsSpent - limitedActive <= 2 * CONNECTIONS ? 'every answer spent one' : 'MISMATCH'}; up to ${2 * CONNECTIONS} answers are not counted by autocannon), read in PostgreSQL after the instance stopped and gave its leases back; ${creditsLeasedOrSpent} right after the phase, leases included.`,
