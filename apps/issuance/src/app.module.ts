@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { ServiceHostModule } from '@tokenledger/service-host';
 import type { IssuanceConfig } from './config';
 import { LifecycleConsumer } from './consumers/lifecycle.consumer';
-import { UsageConsumer } from './consumers/usage.consumer';
+import { LastUseFold, UsageConsumer } from './consumers/usage.consumer';
 import { InternalController } from './controllers/internal.controller';
 import { PoliciesController } from './controllers/policies.controller';
 import { TokensController } from './controllers/tokens.controller';
@@ -45,6 +45,7 @@ export class AppModule {
         IssuanceService,
         RootTokenService,
         SweeperService,
+        LastUseFold,
       ],
     };
   }

@@ -5,6 +5,7 @@ import {
   type CustomTransportStrategy,
   type MessageHandler,
 } from '@nestjs/microservices';
+import type { EventEnvelope } from '@tokenledger/contracts';
 import type {
   BatchConsumer,
   ConsumedEvent,
@@ -23,6 +24,11 @@ export interface ConsumerGroupSettings {
   seekOnAssign?(topic: string, partition: number): Promise<string | number>;
   /** This member's assignment on every join, `{}` around rebalances (see BatchConsumer). */
   onAssignment?(assignment: Readonly<Record<string, readonly number[]>>): void;
+  /**
+   * Decoded groups: a fold's key and order per event; per batch only the latest valid record of
+   * each key is checked and handled (see BatchConsumer's `latestOnly`).
+   */
+  latestOnly?(event: EventEnvelope): { key: string; order: number } | undefined;
 }
 
 /**
@@ -181,6 +187,7 @@ export class BatchTransport extends Server implements CustomTransportStrategy {
     }
     return connection.startConsumer({
       ...common,
+      ...(settings.latestOnly ? { latestOnly: settings.latestOnly.bind(settings) } : {}),
       handle: async (events: ConsumedEvent[]) => {
         await this.invoke(byTopic, events[0], events);
       },

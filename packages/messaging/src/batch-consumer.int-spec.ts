@@ -6,7 +6,10 @@ import { randomBytes } from 'node:crypto';
 import {
   EventVerifier,
   TOPICS,
+  buildEvent,
   encodeEvent,
+  type EventEnvelope,
+  uuidv7,
   partitionKey,
   signerEntry,
   signingKeyFromSeed,
@@ -198,6 +201,86 @@ describe('batch consumer: with a verifier, only events of allowed signers reach 
     ]);
     // The dead letter keeps the record's bytes, signature included.
     expect(dead.find((r) => r.headers[DLQ_HEADERS.offset] === '4')?.value).toEqual(values[4]);
+  });
+});
+
+describe('batch consumer: latestOnly checks and hands over only the latest valid record of each key', () => {
+  let producer: RecordProducer;
+  const prefix = freshTopicPrefix();
+  const topic = topicName(TOPICS.lifecycle, prefix);
+  const dlq = topicName(TOPICS.dlq, prefix);
+  const key = signingKeyFromSeed('fold-1', randomBytes(32));
+  const verifier = new EventVerifier([signerEntry(key, ['token.expired'], ['/tokenledger/test'])]);
+
+  beforeAll(async () => {
+    producer = await provisionedProducer(prefix, 'fold-spec');
+  });
+  afterAll(() => producer.disconnect());
+
+  it('per key: the latest whose signature holds; a bad latest is dead-lettered and the next one taken; superseded records are not checked', async () => {
+    const [a, b, c, plain] = [uuidv7(), uuidv7(), uuidv7(), uuidv7()];
+    const at = (tokenId: string, minute: number): EventEnvelope =>
+      buildEvent({
+        type: 'tokenledger.token.expired.v1',
+        source: '/tokenledger/test',
+        actor: 'system',
+        subject: tokenId,
+        data: { tokenId, expiredAt: `2026-12-04T00:0${minute}:00Z` },
+      });
+    const signed = (e: EventEnvelope): Buffer => encodeEvent(e, { signingKey: key });
+    const forged = (e: EventEnvelope): Buffer =>
+      encodeEvent(e, { signingKey: signingKeyFromSeed('fold-1', randomBytes(32)) });
+    const values = [
+      signed(at(a, 1)), // 0: superseded by 1
+      signed(at(a, 3)), // 1: handled (2 is later but forged)
+      forged(at(a, 4)), // 2: bad-signature
+      encodeEvent(at(b, 2)), // 3: unsigned, but superseded by 4: never checked
+      signed(at(b, 5)), // 4: handled
+      forged(at(c, 1)), // 5: bad-signature, nothing for c
+      encodeEvent(at(plain, 1)), // 6: not folded: checked as usual, unsigned
+      signed(at(plain, 2)), // 7: not folded: handled
+    ];
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: values.map((value) => ({ key: 'k', value })),
+    });
+    const handled: ConsumedEvent[] = [];
+    const consumer = new BatchConsumer({
+      kafka: createKafkaClient({ brokers: kafkaBrokers(), clientId: 'fold-spec-consumer' }),
+      groupId: `fold-${prefix}`,
+      topics: [topic],
+      producer,
+      dlqTopic: dlq,
+      verifier,
+      latestOnly: (e) =>
+        e.subject === plain || e.type !== 'tokenledger.token.expired.v1'
+          ? undefined
+          : { key: e.subject ?? '', order: Date.parse(e.data.expiredAt) },
+      handle: (events) => {
+        handled.push(...events);
+        return Promise.resolve();
+      },
+    });
+    await consumer.start();
+    try {
+      await eventually(
+        () => Promise.resolve(handled.length >= 3 ? true : undefined),
+        20_000,
+        'the three latest valid events',
+      );
+    } finally {
+      await consumer.stop();
+    }
+    expect(handled.map((h) => h.offset)).toEqual(['1', '4', '7']);
+    const dead = await readTopic(dlq, (r) => r.length >= 3);
+    expect(
+      dead.map((r) => [r.headers[DLQ_HEADERS.offset], r.headers[DLQ_HEADERS.code]]).sort(),
+    ).toEqual([
+      ['2', 'bad-signature'],
+      ['5', 'bad-signature'],
+      ['6', 'unsigned'],
+    ]);
   });
 });
 

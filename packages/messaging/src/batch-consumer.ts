@@ -85,6 +85,17 @@ interface CommonOptions {
    * signatures are not checked (see docs/design/event-signing.md for when that is allowed).
    */
   verifier?: EventVerifier;
+  /**
+   * Decoded mode, for a consumer that keeps only the latest value per key (a fold, e.g. each
+   * token's last use): names the key and the order of an event (undefined: handled as usual).
+   * Of the records of one batch with the same key, only the one of greatest `order` (then
+   * offset) reaches `handle`, and its signature is the only one checked: if the check fails it
+   * is dead-lettered and the next one in order is tried. The others are superseded: neither
+   * checked nor handled (the ledger checks and records every record). So one check per key and
+   * batch instead of one per record, with the same result as checking them all when the handler
+   * keeps the greatest.
+   */
+  latestOnly?: (event: EventEnvelope) => { key: string; order: number } | undefined;
 
   /**
    * Every failed call of the handler, with whether the error was taken as retryable (for
@@ -288,38 +299,76 @@ export class BatchConsumer {
       last = records[records.length - 1]?.offset;
       if (outcome.nextOffset !== undefined) next = String(outcome.nextOffset);
     } else {
-      const valid: ConsumedEvent[] = [];
-      const validMessages: IncomingRecord[] = [];
+      let valid: Array<{ event: ConsumedEvent; message: IncomingRecord }> = [];
+      const latestOnly = this.options.latestOnly;
+      const folded = new Map<string, Folded[]>();
+      const sourceOf = (message: IncomingRecord, raw: Buffer) => ({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: message.offset,
+        key: message.key,
+        value: raw,
+      });
       for (const message of batch.messages) {
         if (!payload.isRunning() || payload.isStale()) break;
         const raw = message.value ?? Buffer.alloc(0);
-        const decoded = this.decode(raw);
-        if (decoded.ok) {
-          valid.push({
-            event: decoded.event,
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: message.offset,
-            timestamp: message.timestamp,
-            raw,
-          });
-          validMessages.push(message);
-        } else {
-          const source = {
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: message.offset,
-            key: message.key,
-            value: raw,
-          };
-          await this.deadLetter(deadLetterOf(source, decoded.code, decoded.message));
-        }
         last = message.offset;
+        const decoded = this.decode(raw, latestOnly === undefined);
+        if (!decoded.ok) {
+          await this.deadLetter(
+            deadLetterOf(sourceOf(message, raw), decoded.code, decoded.message),
+          );
+          continue;
+        }
+        const event: ConsumedEvent = {
+          event: decoded.event,
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: message.offset,
+          timestamp: message.timestamp,
+          raw,
+        };
+        const fold = latestOnly?.(decoded.event);
+        if (fold && Number.isFinite(fold.order)) {
+          const line = folded.get(fold.key) ?? [];
+          line.push({ event, message, order: fold.order, value: decoded.value });
+          folded.set(fold.key, line);
+          continue;
+        }
+        const check = latestOnly ? this.checkSignature(decoded.value) : { ok: true as const };
+        if (check.ok) valid.push({ event, message });
+        else await this.deadLetter(deadLetterOf(sourceOf(message, raw), check.code, check.message));
       }
       if (last === undefined) return;
-      if (valid.length > 0)
+      // Per key, the latest record whose signature holds; each one that does not is dead-lettered.
+      for (const line of folded.values()) {
+        line.sort((a, b) =>
+          a.order === b.order
+            ? Number(BigInt(b.event.offset) - BigInt(a.event.offset))
+            : b.order - a.order,
+        );
+        for (const candidate of line) {
+          const check = this.checkSignature(candidate.value);
+          if (check.ok) {
+            valid.push(candidate);
+            break;
+          }
+          await this.deadLetter(
+            deadLetterOf(
+              sourceOf(candidate.message, candidate.event.raw),
+              check.code,
+              check.message,
+            ),
+          );
+        }
+      }
+      if (folded.size > 0)
+        valid = valid.sort((a, b) => Number(BigInt(a.event.offset) - BigInt(b.event.offset)));
+      const validEvents = valid.map((v) => v.event);
+      const validMessages = valid.map((v) => v.message);
+      if (validEvents.length > 0)
         await processInSpans(where, validMessages, () =>
-          this.handleBounded(valid, () => payload.isRunning() && !payload.isStale()),
+          this.handleBounded(validEvents, () => payload.isRunning() && !payload.isStale()),
         );
     }
     if (last === undefined) return;
@@ -345,22 +394,30 @@ export class BatchConsumer {
     await payload.heartbeat();
   }
 
-  /** Decodes, then checks the signature when a verifier is configured. */
+  /** Decodes, then (`verify`) checks the signature when a verifier is configured. */
   private decode(
     raw: Buffer,
-  ): { ok: true; event: EventEnvelope } | { ok: false; code: string; message: string } {
+    verify: boolean,
+  ):
+    | { ok: true; event: EventEnvelope; value: Readonly<Record<string, unknown>> }
+    | { ok: false; code: string; message: string } {
     if (raw.length > this.maxRecordBytes) {
       const error = tooLarge(raw.length, this.maxRecordBytes);
       return { ok: false, code: error.code, message: error.message };
     }
     const decoded = decodeEvent(raw);
     if (!decoded.ok) return { ok: false, code: decoded.error.code, message: decoded.error.message };
-    const verifier = this.options.verifier;
-    if (verifier) {
-      const check = verifier.verify(decoded.value);
+    if (verify) {
+      const check = this.checkSignature(decoded.value);
       if (!check.ok) return check;
     }
-    return { ok: true, event: decoded.event };
+    return { ok: true, event: decoded.event, value: decoded.value };
+  }
+
+  private checkSignature(
+    value: Readonly<Record<string, unknown>>,
+  ): { ok: true } | { ok: false; code: string; message: string } {
+    return this.options.verifier?.verify(value) ?? { ok: true };
   }
 
   /**
@@ -520,6 +577,14 @@ export function isRetryableError(error: unknown): boolean {
   return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Cannot use a pool after calling end|Client was closed and is not queryable|Driver not Connected/i.test(
     message,
   );
+}
+
+/** A record of a `latestOnly` consumer, decoded, its signature not checked yet. */
+interface Folded {
+  event: ConsumedEvent;
+  message: IncomingRecord;
+  order: number;
+  value: Readonly<Record<string, unknown>>;
 }
 
 function recordKey(topic: string, partition: number, offset: string): string {
