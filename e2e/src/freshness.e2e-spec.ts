@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { eventually, freshDatabase, freshTopicPrefix, kafkaBrokers } from '@tokenledger/testing';
 import type { TestDatabase } from '@tokenledger/testing';
 import { generateToken } from '@tokenledger/token-core';
-import { freePort, spawnApp, startSystem, type RunningSystem } from './system';
+import { freePort, spawnApp, startSystem, type RunningSystem, untilReady } from './system';
 
 interface Issued {
   token: string;
@@ -170,17 +170,7 @@ describe('freshness: read-your-writes from the first token after ready', () => {
     const second = spawnApp('revocation', { ...system.env, PORT: String(port) });
     const secondUrl = `http://127.0.0.1:${port}`;
     try {
-      await eventually(
-        async () =>
-          (await fetch(`${secondUrl}/health/ready`).then(
-            (r) => r.status,
-            () => 0,
-          )) === 200
-            ? true
-            : undefined,
-        60_000,
-        'the second instance ready',
-      );
+      await untilReady(secondUrl, 'the second instance ready');
       const t = await issue(system.rootToken);
       expect(await introspect(t.token, secondUrl)).toMatchObject({ active: true });
       expect(await introspect(t.token)).toMatchObject({ active: true });

@@ -8,7 +8,7 @@ import {
   readTopic,
   type TestDatabase,
 } from '@tokenledger/testing';
-import { freePort, spawnApp, startSystem, type RunningSystem } from './system';
+import { freePort, spawnApp, startSystem, type RunningSystem, untilReady } from './system';
 
 function decoded(value: Buffer | null): EventEnvelope {
   const r = decodeEvent(value ?? Buffer.alloc(0));
@@ -79,17 +79,7 @@ describe('per-token limits and credits through two revocation instances', () => 
     const port = await freePort();
     second = spawnApp('revocation', { ...system.env, PORT: String(port) }).process;
     secondUrl = `http://127.0.0.1:${port}`;
-    await eventually(
-      async () =>
-        (await fetch(`${secondUrl}/health/ready`).then(
-          (r) => r.status,
-          () => 0,
-        )) === 200
-          ? true
-          : undefined,
-      60_000,
-      'the second revocation instance',
-    );
+    await untilReady(secondUrl, 'the second revocation instance');
   }, 150_000);
 
   afterAll(async () => {
@@ -150,17 +140,7 @@ describe('per-token limits and credits through two revocation instances', () => 
         const port = await freePort();
         const child = spawnApp('revocation', { ...system.env, PORT: String(port) }).process;
         const url = `http://127.0.0.1:${port}`;
-        await eventually(
-          async () =>
-            (await fetch(`${url}/health/ready`).then(
-              (r) => r.status,
-              () => 0,
-            )) === 200
-              ? true
-              : undefined,
-          60_000,
-          'a revocation instance',
-        );
+        await untilReady(url, 'a revocation instance');
         const stop = (): Promise<void> =>
           new Promise((resolve) => {
             if (child.exitCode !== null || child.signalCode !== null) return resolve();

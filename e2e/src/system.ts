@@ -16,6 +16,7 @@ import { provisionCluster } from '@tokenledger/messaging';
 import {
   APP_ROLES,
   OWNER_ROLE,
+  eventually,
   kafkaBrokers,
   kafkaClientEnv,
   kafkaTestCredentials,
@@ -238,6 +239,21 @@ const WITNESS_MAIN = path.join(
   'dist',
   'main.js',
 );
+
+/** Waits until the app at `url` answers 200 on /health/ready (`what` names it on a timeout). */
+export async function untilReady(url: string, what: string, ms = 60_000): Promise<void> {
+  await eventually(
+    async () =>
+      (await fetch(`${url}/health/ready`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200
+        ? true
+        : undefined,
+    ms,
+    what,
+  );
+}
 
 /** The verifier key of a ledger whose LEDGER_SIGNING_KEY is the base64 seed `seed`. */
 export function ledgerVerifierKey(origin: string, seed: string): string {

@@ -8,7 +8,7 @@ import {
   readTopic,
   type TestDatabase,
 } from '@tokenledger/testing';
-import { freePort, spawnApp, startSystem, type RunningSystem } from './system';
+import { freePort, spawnApp, startSystem, type RunningSystem, untilReady } from './system';
 
 /**
  * Issue 15 point 7: with USAGE_AUDIT=required an introspection is answered only once its
@@ -51,17 +51,7 @@ describe('USAGE_AUDIT: introspection fails closed when its use cannot be recorde
       PORT: String(port),
       USAGE_AUDIT: 'best-effort',
     });
-    await eventually(
-      async () =>
-        (await fetch(`${bestEffortUrl}/health/ready`).then(
-          (r) => r.status,
-          () => 0,
-        )) === 200
-          ? true
-          : undefined,
-      60_000,
-      'the best-effort instance ready',
-    );
+    await untilReady(bestEffortUrl, 'the best-effort instance ready');
   }, 180_000);
 
   afterAll(async () => {
