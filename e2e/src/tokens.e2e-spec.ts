@@ -716,9 +716,41 @@ describe('tokens: issuance, introspection, revocation through the real apps', ()
         await client.end();
       }
     };
-    // Let the projection catch up with everything issued and revoked so far.
-    await new Promise((r) => setTimeout(r, 1000));
-    const before = await snapshot();
+    // Let the projection catch up with everything issued and revoked so far: every lifecycle
+    // event published (no unpublished outbox row in the apps that write them), then the
+    // projection unchanged over 500 ms. (A fixed 1 s wait once left an RFC 7009 revocation out
+    // of Kafka when the rebuild read it, with other suites loading the machine.)
+    const unpublished = async (): Promise<number> => {
+      const client = new Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ n: string }>(
+          `SELECT (SELECT count(*) FROM issuance.outbox WHERE published_at IS NULL)
+                + (SELECT count(*) FROM revocation.outbox WHERE published_at IS NULL)
+                + (SELECT count(*) FROM anomaly.outbox WHERE published_at IS NULL) AS n`,
+        );
+        return Number(rows[0]?.n);
+      } finally {
+        await client.end();
+      }
+    };
+    await eventually(
+      async () => ((await unpublished()) === 0 ? true : undefined),
+      30_000,
+      'every outbox published',
+    );
+    let before = await snapshot();
+    await eventually(
+      async () => {
+        await new Promise((r) => setTimeout(r, 500));
+        const now = await snapshot();
+        const settled = now === before;
+        before = now;
+        return settled ? true : undefined;
+      },
+      30_000,
+      'the projection settled',
+    );
     expect(JSON.parse(before)).not.toHaveLength(0);
     const res = await fetch(url('revocation', '/v1/admin/rebuild'), {
       method: 'POST',
