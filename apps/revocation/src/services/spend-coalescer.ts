@@ -27,7 +27,6 @@ interface Waiter {
 /** The uses of one token on this instance: those behind the statement in flight, and its lease. */
 interface Line {
   queued: Waiter[];
-  inFlight: boolean;
   /** Credits granted to this instance and not yet handed to a use. */
   leased: number;
   /** The limits version the lease was granted under (what a refund checks). */
@@ -37,7 +36,7 @@ interface Line {
   lastUse: number;
   /** Dropped while a statement was in flight: what that statement leases is not handed out. */
   discard: boolean;
-  /** Settles once the statement in flight has been settled (release waits for it). */
+  /** The statement in flight, settled once its uses are (release waits for it); none: idle. */
   flight: Promise<void> | undefined;
 }
 
@@ -99,7 +98,7 @@ export class SpendCoalescer {
       line.leased -= 1;
       line.lastUse = now;
       const left = (line.remaining ?? 0) + line.leased;
-      if (!line.inFlight && line.leased * 2 < this.leaseSize(line)) this.send(tokenId, line, []);
+      if (!line.flight && line.leased * 2 < this.leaseSize(line)) this.send(tokenId, line, []);
       return Promise.resolve(left);
     }
     return new Promise((resolve, reject) => {
@@ -107,7 +106,6 @@ export class SpendCoalescer {
       if (!line) {
         line = {
           queued: [],
-          inFlight: false,
           leased: 0,
           version: undefined,
           remaining: undefined,
@@ -118,7 +116,7 @@ export class SpendCoalescer {
         this.lines.set(tokenId, line);
       }
       line.lastUse = now;
-      if (line.inFlight) line.queued.push(waiter);
+      if (line.flight) line.queued.push(waiter);
       else this.send(tokenId, line, [waiter]);
     });
   }
@@ -126,7 +124,7 @@ export class SpendCoalescer {
   /** Tokens with a statement in flight on this instance. */
   get inFlight(): number {
     let n = 0;
-    for (const line of this.lines.values()) if (line.inFlight) n += 1;
+    for (const line of this.lines.values()) if (line.flight) n += 1;
     return n;
   }
 
@@ -145,7 +143,7 @@ export class SpendCoalescer {
       line.leased = 0;
       line.version = undefined;
       line.remaining = undefined;
-      if (line.inFlight) line.discard = true;
+      if (line.flight) line.discard = true;
       else this.lines.delete(id);
     }
   }
@@ -166,12 +164,12 @@ export class SpendCoalescer {
     // and that line is left for the next release).
     await Promise.all(
       [...this.lines.values()].flatMap((l) =>
-        l.inFlight && l.lastUse < idleSince && l.flight ? [l.flight] : [],
+        l.flight && l.lastUse < idleSince ? [l.flight] : [],
       ),
     );
     const refunds: Array<Promise<number>> = [];
     for (const [tokenId, line] of this.lines) {
-      if (line.inFlight || line.lastUse >= idleSince) continue;
+      if (line.flight || line.lastUse >= idleSince) continue;
       this.lines.delete(tokenId);
       const { leased, version } = line;
       if (leased === 0 || !version || !this.lease) continue;
@@ -191,7 +189,6 @@ export class SpendCoalescer {
   }
 
   private send(tokenId: string, line: Line, batch: Waiter[]): void {
-    line.inFlight = true;
     const now = batch.length > 0 ? Math.max(...batch.map((w) => w.now)) : line.lastUse;
     // A lease tops up what is left to the lease size: an instance holds at most that many.
     const k = Math.min(
@@ -233,7 +230,7 @@ export class SpendCoalescer {
     try {
       settleBatch();
     } finally {
-      line.inFlight = false;
+      line.flight = undefined;
       this.next(tokenId, line);
     }
   }
