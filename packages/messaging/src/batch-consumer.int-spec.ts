@@ -34,6 +34,7 @@ import {
   type RecordProducer,
   markProcessed,
   provisionTopics,
+  type BatchConsumerOptions,
   type ConsumedEvent,
   type KafkaSasl,
 } from '../src';
@@ -52,6 +53,36 @@ async function provisionedProducer(prefix: string, clientId: string): Promise<Re
   const producer = createKafkaClient({ brokers: kafkaBrokers(), clientId }).eventProducer();
   await producer.connect();
   return producer;
+}
+
+/**
+ * Runs a BatchConsumer that collects the events it is handed, until `count` are in (at most
+ * 20 s, `what` names them on a timeout), then stops it; the events, in the order handed.
+ */
+async function handledBy(
+  options: Omit<BatchConsumerOptions, 'handle' | 'raw'>,
+  count: number,
+  what: string,
+): Promise<ConsumedEvent[]> {
+  const handled: ConsumedEvent[] = [];
+  const consumer = new BatchConsumer({
+    ...options,
+    handle: (events) => {
+      handled.push(...events);
+      return Promise.resolve();
+    },
+  });
+  await consumer.start();
+  try {
+    await eventually(
+      () => Promise.resolve(handled.length >= count ? true : undefined),
+      20_000,
+      what,
+    );
+  } finally {
+    await consumer.stop();
+  }
+  return handled;
 }
 
 describe('batch consumer: poison records go to the DLQ and the partition goes on', () => {
@@ -86,29 +117,18 @@ describe('batch consumer: poison records go to the DLQ and the partition goes on
       ],
     });
 
-    const handled: ConsumedEvent[] = [];
-    const consumer = new BatchConsumer({
-      kafka: createKafkaClient({ brokers: kafkaBrokers(), clientId: 'poison-spec-consumer' }),
-      groupId: `poison-${prefix}`,
-      topics: [topic],
-      producer,
-      dlqTopic: dlq,
-      maxRecordBytes: 4096,
-      handle: (events) => {
-        handled.push(...events);
-        return Promise.resolve();
+    const handled = await handledBy(
+      {
+        kafka: createKafkaClient({ brokers: kafkaBrokers(), clientId: 'poison-spec-consumer' }),
+        groupId: `poison-${prefix}`,
+        topics: [topic],
+        producer,
+        dlqTopic: dlq,
+        maxRecordBytes: 4096,
       },
-    });
-    await consumer.start();
-    try {
-      await eventually(
-        () => Promise.resolve(handled.length >= 2 ? true : undefined),
-        20_000,
-        'both valid events',
-      );
-    } finally {
-      await consumer.stop();
-    }
+      2,
+      'both valid events',
+    );
     expect(handled.map((h) => [h.offset, h.event.id])).toEqual([
       ['0', first.id],
       ['4', last.id],
@@ -163,29 +183,18 @@ describe('batch consumer: with a verifier, only events of allowed signers reach 
       messages: values.map((value) => ({ key: 'k', value })),
     });
 
-    const handled: ConsumedEvent[] = [];
-    const consumer = new BatchConsumer({
-      kafka: createKafkaClient({ brokers: kafkaBrokers(), clientId: 'signed-spec-consumer' }),
-      groupId: `signed-${prefix}`,
-      topics: [topic],
-      producer,
-      dlqTopic: dlq,
-      verifier,
-      handle: (events) => {
-        handled.push(...events);
-        return Promise.resolve();
+    const handled = await handledBy(
+      {
+        kafka: createKafkaClient({ brokers: kafkaBrokers(), clientId: 'signed-spec-consumer' }),
+        groupId: `signed-${prefix}`,
+        topics: [topic],
+        producer,
+        dlqTopic: dlq,
+        verifier,
       },
-    });
-    await consumer.start();
-    try {
-      await eventually(
-        () => Promise.resolve(handled.length >= 2 ? true : undefined),
-        20_000,
-        'both valid events',
-      );
-    } finally {
-      await consumer.stop();
-    }
+      2,
+      'both valid events',
+    );
     expect(handled.map((h) => [h.offset, h.event.id, h.event.sigkeyid])).toEqual([
       ['0', good.id, 'test-1'],
       ['5', last.id, 'test-1'],
@@ -245,33 +254,22 @@ describe('batch consumer: latestOnly checks and hands over only the latest valid
       acks: -1,
       messages: values.map((value) => ({ key: 'k', value })),
     });
-    const handled: ConsumedEvent[] = [];
-    const consumer = new BatchConsumer({
-      kafka: createKafkaClient({ brokers: kafkaBrokers(), clientId: 'fold-spec-consumer' }),
-      groupId: `fold-${prefix}`,
-      topics: [topic],
-      producer,
-      dlqTopic: dlq,
-      verifier,
-      latestOnly: (e) =>
-        e.subject === plain || e.type !== 'tokenledger.token.expired.v1'
-          ? undefined
-          : { key: e.subject ?? '', order: Date.parse(e.data.expiredAt) },
-      handle: (events) => {
-        handled.push(...events);
-        return Promise.resolve();
+    const handled = await handledBy(
+      {
+        kafka: createKafkaClient({ brokers: kafkaBrokers(), clientId: 'fold-spec-consumer' }),
+        groupId: `fold-${prefix}`,
+        topics: [topic],
+        producer,
+        dlqTopic: dlq,
+        verifier,
+        latestOnly: (e) =>
+          e.subject === plain || e.type !== 'tokenledger.token.expired.v1'
+            ? undefined
+            : { key: e.subject ?? '', order: Date.parse(e.data.expiredAt) },
       },
-    });
-    await consumer.start();
-    try {
-      await eventually(
-        () => Promise.resolve(handled.length >= 3 ? true : undefined),
-        20_000,
-        'the three latest valid events',
-      );
-    } finally {
-      await consumer.stop();
-    }
+      3,
+      'the three latest valid events',
+    );
     expect(handled.map((h) => h.offset)).toEqual(['1', '4', '7']);
     const dead = await readTopic(dlq, (r) => r.length >= 3);
     expect(

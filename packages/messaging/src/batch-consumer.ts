@@ -313,7 +313,7 @@ export class BatchConsumer {
         if (!payload.isRunning() || payload.isStale()) break;
         const raw = message.value ?? Buffer.alloc(0);
         last = message.offset;
-        const decoded = this.decode(raw, latestOnly === undefined);
+        const decoded = this.decode(raw);
         if (!decoded.ok) {
           await this.deadLetter(
             deadLetterOf(sourceOf(message, raw), decoded.code, decoded.message),
@@ -335,7 +335,7 @@ export class BatchConsumer {
           folded.set(fold.key, line);
           continue;
         }
-        const check = latestOnly ? this.checkSignature(decoded.value) : { ok: true as const };
+        const check = this.checkSignature(decoded.value);
         if (check.ok) valid.push({ event, message });
         else await this.deadLetter(deadLetterOf(sourceOf(message, raw), check.code, check.message));
       }
@@ -394,10 +394,9 @@ export class BatchConsumer {
     await payload.heartbeat();
   }
 
-  /** Decodes, then (`verify`) checks the signature when a verifier is configured. */
+  /** Decodes (size, JSON, schema); the signature is checked apart (`checkSignature`). */
   private decode(
     raw: Buffer,
-    verify: boolean,
   ):
     | { ok: true; event: EventEnvelope; value: Readonly<Record<string, unknown>> }
     | { ok: false; code: string; message: string } {
@@ -407,10 +406,6 @@ export class BatchConsumer {
     }
     const decoded = decodeEvent(raw);
     if (!decoded.ok) return { ok: false, code: decoded.error.code, message: decoded.error.message };
-    if (verify) {
-      const check = this.checkSignature(decoded.value);
-      if (!check.ok) return check;
-    }
     return { ok: true, event: decoded.event, value: decoded.value };
   }
 
